@@ -1,0 +1,83 @@
+# hearth — one Makefile.
+#   make            build ./hearth (release)
+#   make test       unit tests, then integration tests against ./hearth
+#   make asan       the same suite built with ASan+UBSan (into build/asan)
+#   make fuzz       libFuzzer targets (clang), each run briefly on its corpus
+#   make bench      the benchmarks in bench/
+CC      ?= cc
+PKGS    := libuv sqlite3 libcrypto
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -pthread \
+           -fno-strict-aliasing $(shell pkg-config --cflags $(PKGS))
+LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm -pthread
+BUILD   ?= build
+
+SRC      := $(shell find src -name '*.c' ! -name main.c | sort)
+OBJ      := $(SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+
+# Kernels for one instruction set live in files named for it; only those
+# files get the ISA flags, and the code picks a path at run time.
+ISA_avx2   := -mavx2 -mfma -mf16c
+ISA_avx512 := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx2 -mfma -mf16c
+isa_flags   = $(if $(findstring _avx512,$<),$(ISA_avx512),$(if $(findstring _avx2,$<),$(ISA_avx2)))
+
+.PHONY: all test unit integration asan fuzz bench clean
+all: hearth
+
+hearth: $(BUILD)/hearth
+	cp $< $@
+
+$(BUILD)/hearth: $(BUILD)/src/main.o $(BUILD)/libhearth.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/libhearth.a: $(OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(isa_flags) -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libhearth.a tests/unit/test.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libhearth.a $(LDLIBS)
+
+unit: $(UNIT_BIN)
+	@sh tests/unit/run.sh $(UNIT_BIN)
+
+integration: hearth node_modules
+	HEARTH_BIN=$(abspath $(BUILD)/hearth) node --test --test-concurrency=1 tests/integration/
+
+node_modules: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error && touch node_modules
+
+test: unit integration
+
+asan:
+	$(MAKE) BUILD=build/asan CC=clang \
+	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
+	  unit integration
+
+FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -std=c17 -D_GNU_SOURCE \
+              $(shell pkg-config --cflags $(PKGS))
+fuzz:
+	@mkdir -p build/fuzz
+	@set -e; for f in $(FUZZ_SRC); do \
+	  n=$$(basename $$f .c); \
+	  clang $(FUZZ_FLAGS) -o build/fuzz/$$n $$f $$(sed -n 's/^ *\/\/ fuzz-sources: *//p' $$f) \
+	    $(shell pkg-config --libs $(PKGS)) -lm -pthread; \
+	  mkdir -p tests/fuzz/corpus/$$n; \
+	  echo "fuzz: $$n"; \
+	  build/fuzz/$$n -max_total_time=$${FUZZ_SECONDS:-20} -max_len=65536 \
+	    build/fuzz/$$n.corpus tests/fuzz/corpus/$$n 2>&1 | tail -n 2 || exit 1; \
+	done
+
+bench: hearth
+	bash bench/http/run.sh
+
+clean:
+	rm -rf build hearth
+
+-include $(OBJ:.o=.d) $(BUILD)/src/main.d

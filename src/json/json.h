@@ -1,0 +1,200 @@
+/* json — hearth's JSON: a strict RFC 8259 reader into an arena-owned tree,
+ * a writer into an hr_buf, and schema validation of a tree into a typed C
+ * struct that names the first bad field by its path.
+ *
+ * Ownership: every node and string json_read makes belongs to the arena it
+ * was given; the input text is not referenced after json_read returns. */
+#ifndef HEARTH_JSON_H
+#define HEARTH_JSON_H
+
+#include "../base/base.h"
+
+#include <sys/types.h>
+
+/* ---- the tree ---------------------------------------------------------- */
+
+typedef enum {
+  JSON_NULL,
+  JSON_FALSE,
+  JSON_TRUE,
+  JSON_NUMBER,
+  JSON_STRING,
+  JSON_ARRAY,
+  JSON_OBJECT,
+} json_type;
+
+typedef struct json_value json_value;
+typedef struct json_member json_member;
+
+struct json_value {
+  json_type type;
+  union {
+    struct {
+      const char *ptr; /* decoded UTF-8, NUL-terminated (may hold NULs) */
+      size_t len;
+    } str;
+    struct {
+      double d;        /* the value as a double */
+      int64_t i;       /* exact value when is_int */
+      bool is_int;     /* no fraction, no exponent, fits int64 */
+      const char *raw; /* the number's text as written, NUL-terminated */
+      size_t raw_len;
+    } num;
+    struct {
+      json_value **items;
+      size_t n;
+    } arr;
+    struct {
+      json_member *members; /* in document order */
+      size_t n;
+    } obj;
+  } u;
+};
+
+struct json_member {
+  hr_str key; /* decoded, NUL-terminated */
+  json_value *value;
+};
+
+typedef struct {
+  size_t max_depth; /* arrays+objects nesting; 0 means the default, 128 */
+} json_read_opts;
+
+typedef struct {
+  size_t offset;     /* byte offset of the error in the input */
+  size_t line, col;  /* 1-based */
+  char message[128]; /* "unexpected ',' before '}'", "invalid UTF-8" ... */
+} json_error;
+
+/* Parses text[0..len) as one JSON value (surrounding white space allowed).
+ * Strict: no trailing commas, comments, single quotes, leading zeros, bad
+ * escapes, control characters in strings, invalid UTF-8 or lone surrogates;
+ * nesting deeper than max_depth fails with HR_ERANGE. Duplicate object keys
+ * are kept in order (json_get returns the last, as JavaScript does).
+ * Returns 0 and *out, or HR_EINVAL/HR_ERANGE/HR_ENOMEM with err filled. */
+int json_read(hr_arena *a, const char *text, size_t len, const json_read_opts *opts,
+              json_value **out, json_error *err);
+
+/* The member value for key in an object, or NULL (also when v is not an
+ * object). */
+const json_value *json_get(const json_value *v, const char *key);
+const char *json_type_name(json_type t); /* "string", "object", ... */
+
+/* ---- the writer -------------------------------------------------------- */
+
+/* Appends JSON to an hr_buf. Commas and colons are placed by the writer;
+ * the caller only nests calls correctly. Errors (out of memory) are sticky
+ * and reported by json_w_finish. */
+typedef struct {
+  hr_buf *out;
+  int err;
+  uint32_t depth;
+  uint64_t need_comma; /* bit per depth level; depth limited to 64 */
+  bool after_key;
+} json_writer;
+
+void json_w_init(json_writer *w, hr_buf *out);
+void json_w_obj_begin(json_writer *w);
+void json_w_obj_end(json_writer *w);
+void json_w_arr_begin(json_writer *w);
+void json_w_arr_end(json_writer *w);
+void json_w_key(json_writer *w, const char *key);
+void json_w_str(json_writer *w, const char *s);           /* NUL-terminated */
+void json_w_strn(json_writer *w, const char *s, size_t n); /* escapes as RFC 8259 */
+void json_w_int(json_writer *w, int64_t v);
+void json_w_uint(json_writer *w, uint64_t v);
+void json_w_double(json_writer *w, double v); /* shortest round-trip; NaN/Inf as null */
+void json_w_bool(json_writer *w, bool v);
+void json_w_null(json_writer *w);
+void json_w_raw(json_writer *w, const char *json, size_t n); /* already valid JSON */
+void json_w_value(json_writer *w, const json_value *v);      /* a whole tree */
+int json_w_finish(json_writer *w); /* 0, or the first error */
+
+/* Appends s escaped as a JSON string body (no quotes) to b. */
+int json_escape_append(hr_buf *b, const char *s, size_t n);
+
+/* ---- schemas ----------------------------------------------------------- */
+
+/* A schema describes a JSON value and where its parts land in a C struct.
+ * json_validate walks the tree and the schema together, fills the struct
+ * (strings and arrays point into the arena), and on the first mismatch stops
+ * with the field's path, e.g. "messages[2].content", and a message, e.g.
+ * "expected a string". Unknown object members are ignored unless the object
+ * schema says strict. */
+
+typedef enum {
+  JS_ANY,     /* any value; stores const json_value * */
+  JS_STRING,  /* stores hr_str */
+  JS_INT,     /* stores int64_t; must be an integer number */
+  JS_NUMBER,  /* stores double */
+  JS_BOOL,    /* stores bool */
+  JS_OBJECT,  /* stores a struct laid out by .fields, in place */
+  JS_ARRAY,   /* stores json_array_slot: items of .items, each item_size bytes */
+  JS_ONE_OF,  /* first of .variants whose type matches; stores the variant's
+                 value and writes its index to .variant_offset */
+  JS_MAP,     /* object with arbitrary keys, values per .items; stores json_map_slot */
+} json_schema_kind;
+
+typedef struct json_schema json_schema;
+typedef struct json_field json_field;
+
+/* Checks applied after the kind matched; return NULL if fine or a message. */
+typedef const char *(*json_check_fn)(const json_value *v, void *slot);
+
+struct json_schema {
+  json_schema_kind kind;
+  /* JS_OBJECT */
+  const json_field *fields;
+  size_t n_fields;
+  bool strict;           /* unknown members are an error */
+  /* JS_ARRAY and JS_MAP */
+  const json_schema *items;
+  size_t item_size;      /* bytes of one stored item */
+  size_t min_items, max_items; /* max 0 means no limit */
+  /* JS_ONE_OF */
+  const json_schema *const *variants;
+  size_t n_variants;
+  size_t variant_offset; /* where the int index of the matched variant goes,
+                            relative to the slot's struct (see json_field) */
+  /* JS_STRING */
+  const char *const *enum_values; /* NULL-terminated list, or NULL */
+  size_t max_len;                 /* bytes; 0 means no limit */
+  /* JS_INT and JS_NUMBER */
+  bool has_min, has_max;
+  double min, max;
+  /* extra check, or NULL */
+  json_check_fn check;
+  /* accept JSON null as "absent" (the slot keeps its zero value) */
+  bool nullable;
+};
+
+struct json_field {
+  const char *name;
+  const json_schema *schema;
+  size_t offset;         /* of the slot in the parent struct */
+  bool required;
+  ssize_t present_offset; /* offset of a bool set when present, or -1 */
+};
+
+typedef struct {
+  void *items; /* arena-allocated, n * item_size bytes */
+  size_t n;
+} json_array_slot;
+
+typedef struct {
+  hr_str *keys;
+  void *values; /* n * item_size bytes */
+  size_t n;
+} json_map_slot;
+
+typedef struct {
+  char path[256];    /* "messages[2].content"; "" for the root */
+  char message[192]; /* "expected a string" */
+} json_validate_error;
+
+/* Validates v against s and fills out (a zeroed struct of the schema's
+ * layout). 0, or HR_EINVAL with err filled, or HR_ENOMEM. */
+int json_validate(hr_arena *a, const json_schema *s, const json_value *v, void *out,
+                  json_validate_error *err);
+
+#endif
