@@ -1,0 +1,8 @@
+/* api.c — the list of every route hearth serves. */
+#include "routes.h"
+
+int api_register(http_server *s, api_context *ctx) {
+  int rc = api_register_ops(s, ctx);
+  if (!rc) rc = api_register_chat(s, ctx);
+  return rc;
+}

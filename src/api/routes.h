@@ -1,0 +1,10 @@
+/* routes.h — each resource file's registration function, for api.c. */
+#ifndef HEARTH_API_ROUTES_H
+#define HEARTH_API_ROUTES_H
+
+#include "api.h"
+
+int api_register_ops(http_server *s, api_context *ctx);
+int api_register_chat(http_server *s, api_context *ctx);
+
+#endif

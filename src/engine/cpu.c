@@ -1,0 +1,44 @@
+/* cpu.c — which SIMD paths this CPU and its OS can run, asked once via
+ * cpuid and xgetbv (the OS must save the wide registers, or using them
+ * faults even when cpuid advertises them). Non-x86 builds report none. */
+#include "kernels.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+
+static uint64_t xgetbv0(void) {
+  uint32_t lo, hi;
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  return (uint64_t)hi << 32 | lo;
+}
+
+typedef struct {
+  int avx2, avx512;
+} cpu_caps;
+
+static cpu_caps cpu_detect(void) {
+  cpu_caps c = {0, 0};
+  unsigned a, b, cx, d;
+  if (!__get_cpuid(1, &a, &b, &cx, &d)) return c;
+  int osxsave = (cx >> 27) & 1, fma = (cx >> 12) & 1, f16c = (cx >> 29) & 1;
+  int avx = (cx >> 28) & 1;
+  if (!osxsave || !avx) return c;
+  uint64_t xcr0 = xgetbv0();
+  int ymm_os = (xcr0 & 0x6) == 0x6;           /* SSE + AVX state */
+  int zmm_os = ymm_os && (xcr0 & 0xe0) == 0xe0; /* opmask, ZMM hi256, hi16 */
+  if (__get_cpuid_max(0, NULL) < 7) return c;
+  __cpuid_count(7, 0, a, b, cx, d);
+  int avx2 = (b >> 5) & 1;
+  int f = (b >> 16) & 1, dq = (b >> 17) & 1, bw = (b >> 30) & 1, vl = (b >> 31) & 1;
+  int vnni = (cx >> 11) & 1;
+  c.avx2 = ymm_os && avx2 && fma && f16c;
+  c.avx512 = c.avx2 && zmm_os && f && dq && bw && vl && vnni;
+  return c;
+}
+
+int cpu_has_avx2(void) { return cpu_detect().avx2; }
+int cpu_has_avx512(void) { return cpu_detect().avx512; }
+#else
+int cpu_has_avx2(void) { return 0; }
+int cpu_has_avx512(void) { return 0; }
+#endif

@@ -1,0 +1,123 @@
+/* kernels.c — picks the kernel path once per process and runs the matrix
+ * loops on top of the per-type dot products.
+ *
+ * The tables of every path this CPU can run are filled at kernels_init()
+ * (under pthread_once) and never change afterwards, so any thread may read
+ * them without locks. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../base/base.h"
+#include "kernels.h"
+
+static kernel_table tables[KERN_ISA_COUNT];
+static int table_ok[KERN_ISA_COUNT];
+static kern_isa cpu_best = KERN_ISA_REF;
+static const kernel_table *selected;
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+static void init_tables(void) {
+  kernels_fill_ref(&tables[KERN_ISA_REF]);
+  table_ok[KERN_ISA_REF] = 1;
+  if (cpu_has_avx2()) {
+    tables[KERN_ISA_AVX2] = tables[KERN_ISA_REF];
+    kernels_fill_avx2(&tables[KERN_ISA_AVX2]);
+    table_ok[KERN_ISA_AVX2] = tables[KERN_ISA_AVX2].isa == KERN_ISA_AVX2;
+    if (table_ok[KERN_ISA_AVX2]) cpu_best = KERN_ISA_AVX2;
+  }
+  if (table_ok[KERN_ISA_AVX2] && cpu_has_avx512()) {
+    tables[KERN_ISA_AVX512] = tables[KERN_ISA_AVX2];
+    kernels_fill_avx512(&tables[KERN_ISA_AVX512]);
+    table_ok[KERN_ISA_AVX512] = tables[KERN_ISA_AVX512].isa == KERN_ISA_AVX512;
+    if (table_ok[KERN_ISA_AVX512]) cpu_best = KERN_ISA_AVX512;
+  }
+  kern_isa use = cpu_best;
+  const char *env = getenv("HEARTH_ISA");
+  if (env && *env) {
+    kern_isa want = KERN_ISA_COUNT;
+    if (!strcmp(env, "ref")) want = KERN_ISA_REF;
+    else if (!strcmp(env, "avx2")) want = KERN_ISA_AVX2;
+    else if (!strcmp(env, "avx512")) want = KERN_ISA_AVX512;
+    if (want == KERN_ISA_COUNT)
+      hr_log(HR_LOG_WARN, "HEARTH_ISA=%s is not one of ref, avx2, avx512; using %s", env,
+             tables[use].name);
+    else if (want > cpu_best)
+      hr_log(HR_LOG_WARN, "HEARTH_ISA=%s: this CPU cannot run it; using %s", env,
+             tables[use].name);
+    else
+      use = want;
+  }
+  selected = &tables[use];
+}
+
+void kernels_init(void) { pthread_once(&init_once, init_tables); }
+
+const kernel_table *kernels_get(void) {
+  kernels_init();
+  return selected;
+}
+
+const kernel_table *kernels_for_isa(kern_isa isa) {
+  kernels_init();
+  if ((unsigned)isa >= KERN_ISA_COUNT || !table_ok[isa]) return NULL;
+  return &tables[isa];
+}
+
+kern_isa kernels_cpu_best(void) {
+  kernels_init();
+  return cpu_best;
+}
+
+const kern_type_ops *kernels_for_type(tensor_type t) {
+  if ((unsigned)t >= TT_COUNT_) return NULL;
+  const kern_type_ops *o = &kernels_get()->types[t];
+  return o->to_float ? o : NULL;
+}
+
+void kern_matvec(tensor_type type, const void *W, int rows, int cols, const void *x_q,
+                 float *y, int row_begin, int row_end) {
+  (void)rows;
+  kern_vec_dot_fn dot = kernels_get()->types[type].vec_dot;
+  size_t rb = quant_row_bytes(type, cols);
+  const uint8_t *w = (const uint8_t *)W + (size_t)row_begin * rb;
+  for (int r = row_begin; r < row_end; r++, w += rb) y[r] = dot(cols, w, x_q);
+}
+
+/* Weight rows are taken ROW_TILE at a time; for each group of 4 activation
+ * rows the tile is walked again, now from L1/L2, while the 4 activations
+ * stay in L1. */
+#define ROW_TILE 8
+
+void kern_matmul(tensor_type type, const void *W, int rows, int cols, const void *X_q,
+                 size_t x_stride, int n_x, float *Y, int ldy, int row_begin, int row_end) {
+  (void)rows;
+  const kern_type_ops *o = &kernels_get()->types[type];
+  size_t rb = quant_row_bytes(type, cols);
+  const uint8_t *X = X_q;
+  for (int r0 = row_begin; r0 < row_end; r0 += ROW_TILE) {
+    int r1 = r0 + ROW_TILE < row_end ? r0 + ROW_TILE : row_end;
+    int j = 0;
+    if (o->vec_dot4) {
+      for (; j + 4 <= n_x; j += 4) {
+        for (int r = r0; r < r1; r++) {
+          float out[4];
+          o->vec_dot4(cols, (const uint8_t *)W + (size_t)r * rb, X + (size_t)j * x_stride,
+                      x_stride, out);
+          for (int k = 0; k < 4; k++) Y[(size_t)(j + k) * ldy + r] = out[k];
+        }
+      }
+    }
+    for (; j < n_x; j++)
+      for (int r = r0; r < r1; r++)
+        Y[(size_t)j * ldy + r] =
+            o->vec_dot(cols, (const uint8_t *)W + (size_t)r * rb, X + (size_t)j * x_stride);
+  }
+}
+
+void kern_f32_to_f16(const float *src, uint16_t *dst, int n) {
+  kernels_get()->f32_to_f16(src, dst, n);
+}
+void kern_f16_to_f32(const uint16_t *src, float *dst, int n) {
+  kernels_get()->f16_to_f32(src, dst, n);
+}

@@ -1,0 +1,134 @@
+/* kernels.h — the compute kernels of the forward pass: per-type dot products
+ * chosen once per process for the CPU's instruction set, matrix-times-vector
+ * and matrix-times-matrix built on them, and the f32 row helpers (norms,
+ * softmax, activations, RoPE, f16 rows for the KV cache).
+ *
+ * How a weight matrix multiplies an activation (as llama.cpp does it):
+ *   ops = kernels_for_type(W's type)
+ *   ops->from_float(x_f32, x_q, cols)    activation into ops->vec_dot_type
+ *   kern_matvec(type, W, rows, cols, x_q, y, r0, r1)   y[r] = W_r . x
+ * Weights stay in their block format; activations are quantized to 8 bits
+ * (Q8_0 for Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1, Q8_K for the K-quants) or
+ * converted to F16/BF16/F32 for those weight types; the dot product is then
+ * integer arithmetic per block, scaled in float.
+ *
+ * Paths: "ref" (plain C, always present), "avx2" (AVX2+FMA+F16C), "avx512"
+ * (AVX-512 F/BW/VL/DQ + VNNI). kernels_init() picks the best one the CPU and
+ * OS support; HEARTH_ISA=ref|avx2|avx512 asks for a lower one (a request
+ * above what the CPU has is ignored with a warning). A path that lacks a
+ * kernel for some type holds the next lower path's kernel there.
+ *
+ * Invariants: cols is a multiple of the weight type's block size (and of 256
+ * for the K-quants, whose activations are Q8_K); all kernels are reentrant
+ * and allocate nothing; tables are immutable after kernels_init(). */
+#ifndef HEARTH_ENGINE_KERNELS_H
+#define HEARTH_ENGINE_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "quant.h"
+#include "tensor_types.h"
+
+typedef enum { KERN_ISA_REF = 0, KERN_ISA_AVX2 = 1, KERN_ISA_AVX512 = 2, KERN_ISA_COUNT } kern_isa;
+
+/* Dot product of n elements: w is a row of the weight type, x a row of its
+ * vec_dot_type. */
+typedef float (*kern_vec_dot_fn)(int n, const void *w, const void *x);
+/* Four dot products of one weight row with four activation rows x0..x3
+ * (x + k * x_stride bytes), into out[0..3]; shares the weight decode. */
+typedef void (*kern_vec_dot4_fn)(int n, const void *w, const void *x, size_t x_stride,
+                                 float out[4]);
+
+typedef struct {
+  kern_vec_dot_fn vec_dot;         /* NULL: this type cannot be a weight */
+  kern_vec_dot4_fn vec_dot4;       /* NULL: matmul calls vec_dot 4 times */
+  tensor_type vec_dot_type;        /* what the activation row must be */
+  quant_from_float_fn from_float;  /* f32 row -> vec_dot_type row */
+  quant_to_float_fn to_float;      /* a row of this type -> f32 */
+  quant_from_float_fn quantize;    /* f32 row -> this type (slow, for tools) */
+} kern_type_ops;
+
+typedef struct {
+  kern_isa isa;
+  const char *name; /* "ref", "avx2", "avx512" */
+  kern_type_ops types[TT_COUNT_];
+  void (*f32_to_f16)(const float *src, uint16_t *dst, int n);
+  void (*f16_to_f32)(const uint16_t *src, float *dst, int n);
+} kernel_table;
+
+/* Detects the CPU once and selects the table (thread-safe, idempotent). */
+void kernels_init(void);
+/* The selected table (calls kernels_init if nobody did). */
+const kernel_table *kernels_get(void);
+/* The table of one path, or NULL if this CPU/OS cannot run it (tests,
+ * benchmarks). */
+const kernel_table *kernels_for_isa(kern_isa isa);
+/* The best path this CPU supports, ignoring HEARTH_ISA. */
+kern_isa kernels_cpu_best(void);
+/* Ops for a type in the selected table; NULL for an unknown type. Types
+ * whose vec_dot is NULL can still be converted with to_float/quantize. */
+const kern_type_ops *kernels_for_type(tensor_type t);
+
+/* ---- matrices ------------------------------------------------------------ */
+
+/* y[r] = W_r . x for r in [row_begin, row_end). W is rows x cols of type,
+ * row-major; x is one activation row already in the type's vec_dot_type;
+ * y is indexed by absolute row. One thread per row range. */
+void kern_matvec(tensor_type type, const void *W, int rows, int cols, const void *x_q,
+                 float *y, int row_begin, int row_end);
+
+/* Y[j * ldy + r] = W_r . X_j for j in [0, n_x), r in [row_begin, row_end).
+ * X holds n_x activation rows (vec_dot_type) x_stride bytes apart. Walks the
+ * weights once per 4 activation rows, so each weight row is read from memory
+ * once and reused from L1 (prefill). */
+void kern_matmul(tensor_type type, const void *W, int rows, int cols, const void *X_q,
+                 size_t x_stride, int n_x, float *Y, int ldy, int row_begin, int row_end);
+
+/* ---- f32 helpers (in place is fine: out may equal x) ----------------------- */
+
+/* out = x / sqrt(mean(x^2) + eps) * w (w may be NULL: no weight). */
+void kern_rmsnorm(float *out, const float *x, const float *w, int n, float eps);
+/* out = (x - mean) / sqrt(var + eps) * w + b (w, b may be NULL). */
+void kern_layernorm(float *out, const float *x, const float *w, const float *b, int n,
+                    float eps);
+/* x = softmax(x) over n entries (-INFINITY entries become 0). */
+void kern_softmax(float *x, int n);
+void kern_silu(float *x, int n);
+/* GELU, tanh approximation (ggml's gelu) and exact erf form (gelu_erf). */
+void kern_gelu(float *x, int n);
+void kern_gelu_erf(float *x, int n);
+/* out = silu(gate) * up (SwiGLU feed-forward). */
+void kern_swiglu(float *out, const float *gate, const float *up, int n);
+void kern_add(float *out, const float *a, const float *b, int n);
+void kern_mul(float *out, const float *a, const float *b, int n);
+void kern_scale(float *x, float s, int n);
+/* out += a * s */
+void kern_axpy(float *out, const float *a, float s, int n);
+float kern_dot_f32(const float *a, const float *b, int n);
+
+/* RoPE. kern_rope_cache fills cs[2*i] = cos, cs[2*i+1] = sin of the angle
+ * for the i-th rotated pair (i < n_rot/2) at position pos:
+ *   theta_i = pos * freq_scale * freq_base^(-2i/n_rot) / freq_factors[i]
+ * (freq_factors may be NULL), computed with ggml's running product so angles
+ * match llama.cpp's to the bit. kern_rope then rotates n_heads heads of
+ * head_dim floats in x: the first n_rot dims of each head, pairs (2i, 2i+1)
+ * in normal style or (i, i + n_rot/2) in NeoX style. */
+void kern_rope_cache(float *cs, int n_rot, int pos, float freq_base, float freq_scale,
+                     const float *freq_factors);
+void kern_rope(float *x, int n_heads, int head_dim, int n_rot, const float *cs, int neox);
+
+/* f16 rows (KV cache) through the selected path. */
+void kern_f32_to_f16(const float *src, uint16_t *dst, int n);
+void kern_f16_to_f32(const uint16_t *src, float *dst, int n);
+
+/* ---- per-path tables (defined by kernels_<isa>.c; internal) -------------- */
+
+void kernels_fill_ref(kernel_table *t);
+void kernels_fill_avx2(kernel_table *t);   /* on top of a ref-filled table */
+void kernels_fill_avx512(kernel_table *t); /* on top of an avx2-filled table */
+/* CPU features (cpu.c). */
+int cpu_has_avx2(void);   /* AVX2 + FMA + F16C, OS saves YMM */
+int cpu_has_avx512(void); /* F, BW, VL, DQ, VNNI, OS saves ZMM */
+
+#endif

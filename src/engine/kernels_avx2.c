@@ -1,0 +1,570 @@
+/* kernels_avx2.c — the AVX2 + FMA + F16C path (built with those flags only
+ * for this file; kernels.c calls in here only after cpu_has_avx2()).
+ *
+ * Integer dot products use the classic AVX2 idiom: vpmaddubsw multiplies
+ * unsigned by signed bytes into 16-bit pair sums, vpmaddwd widens to 32
+ * bits (optionally times a per-group scale). Signed weight bytes go through
+ * |w| and sign(x, w) first. No sum overflows: the largest pair sum is
+ * 2 * 128 * 127 for Q8_0 and 2 * 63 * 128 for Q6_K, both below 32767.
+ * Every integer here equals the reference's; only the order of float
+ * additions differs. */
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#include <immintrin.h>
+#include <math.h>
+
+#include "kernels.h"
+
+/* ---- helpers --------------------------------------------------------------- */
+
+static inline float hsum_ps(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+static inline int hsum_i32(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
+  return _mm_cvtsi128_si32(s);
+}
+
+static inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
+
+static inline __m256i loadu(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
+
+/* unsigned bytes u times signed bytes s, summed in fours into 8 int32 */
+static inline __m256i dot_u8s8(__m256i u, __m256i s) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+}
+
+/* signed bytes a times signed bytes b (b never -128), summed into 8 int32 */
+static inline __m256i dot_s8s8(__m256i a, __m256i b) {
+  return dot_u8s8(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a));
+}
+
+/* 16 packed bytes -> 32 nibbles: low nibbles (elements 0..15) then high. */
+static inline __m256i nibbles32(const uint8_t *qs) {
+  __m128i t = _mm_loadu_si128((const __m128i *)qs);
+  return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t, 4), t), _mm256_set1_epi8(15));
+}
+
+/* bit k of bits -> byte k is 0xff or 0 */
+static inline __m256i bits_to_bytes(uint32_t bits) {
+  __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bits),
+                                  _mm256_setr_epi64x(0, 0x0101010101010101LL, 0x0202020202020202LL,
+                                                     0x0303030303030303LL));
+  const __m256i bm = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+  return _mm256_cmpeq_epi8(_mm256_and_si256(v, bm), bm);
+}
+
+static inline uint32_t le32(const uint8_t *p) {
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+
+/* ---- float rows ---------------------------------------------------------------- */
+
+static float dot_f32(int n, const void *w, const void *x) {
+  const float *a = w, *b = x;
+  __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+  int i = 0;
+  for (; i + 32 <= n; i += 32) {
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+    s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16), s2);
+    s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24), s3);
+  }
+  for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+  float s = hsum_ps(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+  for (; i < n; i++) s += a[i] * b[i];
+  return s;
+}
+
+static inline __m256 ld_f16(const uint16_t *p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+}
+static inline __m256 ld_bf16(const uint16_t *p) {
+  __m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+}
+
+#define DOT_HALF(name, LD, CONV)                                                          \
+  static float name(int n, const void *w, const void *x) {                               \
+    const uint16_t *a = w, *b = x;                                                       \
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;                           \
+    int i = 0;                                                                           \
+    for (; i + 32 <= n; i += 32) {                                                       \
+      s0 = _mm256_fmadd_ps(LD(a + i), LD(b + i), s0);                                    \
+      s1 = _mm256_fmadd_ps(LD(a + i + 8), LD(b + i + 8), s1);                            \
+      s2 = _mm256_fmadd_ps(LD(a + i + 16), LD(b + i + 16), s2);                          \
+      s3 = _mm256_fmadd_ps(LD(a + i + 24), LD(b + i + 24), s3);                          \
+    }                                                                                    \
+    for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(LD(a + i), LD(b + i), s0);           \
+    float s = hsum_ps(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));      \
+    for (; i < n; i++) s += CONV(a[i]) * CONV(b[i]);                                     \
+    return s;                                                                            \
+  }
+DOT_HALF(dot_f16, ld_f16, h2f)
+DOT_HALF(dot_bf16, ld_bf16, quant_bf16_to_f32)
+
+/* ---- 32-blocks ------------------------------------------------------------------- */
+
+static float dot_q8_0(int n, const void *w, const void *x) {
+  const block_q8_0 *a = w, *b = x;
+  __m256 acc = _mm256_setzero_ps();
+  for (int i = 0; i < n / QK32; i++) {
+    __m256 d = _mm256_set1_ps(h2f(a[i].d) * h2f(b[i].d));
+    __m256i p = dot_s8s8(loadu(a[i].qs), loadu(b[i].qs));
+    acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
+  }
+  return hsum_ps(acc);
+}
+
+static float dot_q4_0(int n, const void *w, const void *x) {
+  const block_q4_0 *a = w;
+  const block_q8_0 *b = x;
+  __m256 acc = _mm256_setzero_ps();
+  for (int i = 0; i < n / QK32; i++) {
+    __m256 d = _mm256_set1_ps(h2f(a[i].d) * h2f(b[i].d));
+    __m256i q = _mm256_sub_epi8(nibbles32(a[i].qs), _mm256_set1_epi8(8));
+    acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_s8s8(q, loadu(b[i].qs))), acc);
+  }
+  return hsum_ps(acc);
+}
+
+static float dot_q4_1(int n, const void *w, const void *x) {
+  const block_q4_1 *a = w;
+  const block_q8_1 *b = x;
+  __m256 acc = _mm256_setzero_ps();
+  float summ = 0;
+  for (int i = 0; i < n / QK32; i++) {
+    __m256 d = _mm256_set1_ps(h2f(a[i].d) * h2f(b[i].d));
+    summ += h2f(a[i].m) * h2f(b[i].s);
+    acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_u8s8(nibbles32(a[i].qs), loadu(b[i].qs))),
+                          acc);
+  }
+  return hsum_ps(acc) + summ;
+}
+
+static float dot_q5_0(int n, const void *w, const void *x) {
+  const block_q5_0 *a = w;
+  const block_q8_0 *b = x;
+  __m256 acc = _mm256_setzero_ps();
+  for (int i = 0; i < n / QK32; i++) {
+    __m256 d = _mm256_set1_ps(h2f(a[i].d) * h2f(b[i].d));
+    /* q - 16: bytes whose high bit is clear get 0xf0 ORed in (= nibble - 16) */
+    __m256i hb = _mm256_andnot_si256(bits_to_bytes(le32(a[i].qh)), _mm256_set1_epi8((char)0xf0));
+    __m256i q = _mm256_or_si256(nibbles32(a[i].qs), hb);
+    acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_s8s8(q, loadu(b[i].qs))), acc);
+  }
+  return hsum_ps(acc);
+}
+
+static float dot_q5_1(int n, const void *w, const void *x) {
+  const block_q5_1 *a = w;
+  const block_q8_1 *b = x;
+  __m256 acc = _mm256_setzero_ps();
+  float summ = 0;
+  for (int i = 0; i < n / QK32; i++) {
+    __m256 d = _mm256_set1_ps(h2f(a[i].d) * h2f(b[i].d));
+    summ += h2f(a[i].m) * h2f(b[i].s);
+    __m256i hb = _mm256_and_si256(bits_to_bytes(le32(a[i].qh)), _mm256_set1_epi8(0x10));
+    __m256i q = _mm256_or_si256(nibbles32(a[i].qs), hb);
+    acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_u8s8(q, loadu(b[i].qs))), acc);
+  }
+  return hsum_ps(acc) + summ;
+}
+
+/* ---- K-quants ---------------------------------------------------------------------- */
+
+/* The 8 scales and 8 mins of a Q4_K/Q5_K block as bytes sc[0..7], m[0..7]. */
+static inline void k4_unpack(const uint8_t *s, uint8_t sc[8], uint8_t m[8]) {
+  uint32_t u0 = le32(s), u1 = le32(s + 4), u2 = le32(s + 8);
+  uint32_t v[4] = {u0 & 0x3f3f3f3f, (u2 & 0x0f0f0f0f) | ((u0 >> 2) & 0x30303030),
+                   u1 & 0x3f3f3f3f, ((u2 >> 4) & 0x0f0f0f0f) | ((u1 >> 2) & 0x30303030)};
+  memcpy(sc, v, 8);
+  memcpy(m, v + 2, 8);
+}
+
+/* sum over groups g of mins[g] * (bsums[2g] + bsums[2g+1]) */
+static inline int k4_min_sum(const uint8_t m[8], const int16_t *bsums) {
+  __m256i pair = _mm256_madd_epi16(loadu(bsums), _mm256_set1_epi16(1));
+  __m256i mm = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)m));
+  return hsum_i32(_mm256_mullo_epi32(pair, mm));
+}
+
+static float dot_q4_K(int n, const void *w, const void *x) {
+  const block_q4_K *a = w;
+  const block_q8_K *b = x;
+  __m256 acc = _mm256_setzero_ps();
+  float accm = 0;
+  const __m256i m4 = _mm256_set1_epi8(15);
+  for (int i = 0; i < n / QK_K; i++) {
+    uint8_t sc[8], m[8];
+    k4_unpack(a[i].scales, sc, m);
+    accm += b[i].d * h2f(a[i].dmin) * (float)k4_min_sum(m, b[i].bsums);
+    __m256i isum = _mm256_setzero_si256();
+    for (int c = 0; c < 4; c++) {
+      __m256i q = loadu(a[i].qs + 32 * c);
+      __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+      __m256i plo = _mm256_maddubs_epi16(lo, loadu(b[i].qs + 64 * c));
+      __m256i phi = _mm256_maddubs_epi16(hi, loadu(b[i].qs + 64 * c + 32));
+      isum = _mm256_add_epi32(isum, _mm256_madd_epi16(plo, _mm256_set1_epi16(sc[2 * c])));
+      isum = _mm256_add_epi32(isum, _mm256_madd_epi16(phi, _mm256_set1_epi16(sc[2 * c + 1])));
+    }
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * h2f(a[i].d)), _mm256_cvtepi32_ps(isum), acc);
+  }
+  return hsum_ps(acc) - accm;
+}
+
+static float dot_q5_K(int n, const void *w, const void *x) {
+  const block_q5_K *a = w;
+  const block_q8_K *b = x;
+  __m256 acc = _mm256_setzero_ps();
+  float accm = 0;
+  const __m256i m4 = _mm256_set1_epi8(15), b4 = _mm256_set1_epi8(0x10);
+  for (int i = 0; i < n / QK_K; i++) {
+    uint8_t sc[8], m[8];
+    k4_unpack(a[i].scales, sc, m);
+    accm += b[i].d * h2f(a[i].dmin) * (float)k4_min_sum(m, b[i].bsums);
+    __m256i isum = _mm256_setzero_si256();
+    __m256i hb = loadu(a[i].qh);
+    for (int c = 0; c < 4; c++) {
+      __m256i q = loadu(a[i].qs + 32 * c);
+      /* bits 0 and 1 of hb are this chunk's fifth bits (hb shifts by 2 per
+       * chunk; bits leaking across bytes land above bit 1) */
+      __m256i lo = _mm256_or_si256(_mm256_and_si256(q, m4),
+                                   _mm256_and_si256(_mm256_slli_epi16(hb, 4), b4));
+      __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4),
+                                   _mm256_and_si256(_mm256_slli_epi16(hb, 3), b4));
+      hb = _mm256_srli_epi16(hb, 2);
+      __m256i plo = _mm256_maddubs_epi16(lo, loadu(b[i].qs + 64 * c));
+      __m256i phi = _mm256_maddubs_epi16(hi, loadu(b[i].qs + 64 * c + 32));
+      isum = _mm256_add_epi32(isum, _mm256_madd_epi16(plo, _mm256_set1_epi16(sc[2 * c])));
+      isum = _mm256_add_epi32(isum, _mm256_madd_epi16(phi, _mm256_set1_epi16(sc[2 * c + 1])));
+    }
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * h2f(a[i].d)), _mm256_cvtepi32_ps(isum), acc);
+  }
+  return hsum_ps(acc) - accm;
+}
+
+/* 16 int16 lanes: the first 8 scale s0, the last 8 scale s1 */
+static inline __m256i scale_pair(int s0, int s1) {
+  return _mm256_set_m128i(_mm_set1_epi16((short)s1), _mm_set1_epi16((short)s0));
+}
+
+static float dot_q6_K(int n, const void *w, const void *x) {
+  const block_q6_K *a = w;
+  const block_q8_K *b = x;
+  __m256 acc = _mm256_setzero_ps();
+  const __m256i m4 = _mm256_set1_epi8(15), m30 = _mm256_set1_epi8(0x30);
+  for (int i = 0; i < n / QK_K; i++) {
+    const int8_t *sc = a[i].scales;
+    /* q - 32 done as q·y - 32 * sum(sc_g * bsums_g) */
+    __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));
+    __m256i isum = _mm256_sub_epi32(_mm256_setzero_si256(),
+                                    _mm256_slli_epi32(_mm256_madd_epi16(sc16, loadu(b[i].bsums)), 5));
+    for (int h = 0; h < 2; h++) {
+      const uint8_t *ql = a[i].ql + 64 * h;
+      const int8_t *y = b[i].qs + 128 * h;
+      __m256i l0 = loadu(ql), l1 = loadu(ql + 32), qh = loadu(a[i].qh + 32 * h);
+      __m256i q0 = _mm256_or_si256(_mm256_and_si256(l0, m4),
+                                   _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30));
+      __m256i q1 = _mm256_or_si256(_mm256_and_si256(l1, m4),
+                                   _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30));
+      __m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                                   _mm256_and_si256(qh, m30));
+      __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                   _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30));
+      const int8_t *s = sc + 8 * h;
+      __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(q0, loadu(y)), scale_pair(s[0], s[1]));
+      __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(q1, loadu(y + 32)), scale_pair(s[2], s[3]));
+      __m256i p2 = _mm256_madd_epi16(_mm256_maddubs_epi16(q2, loadu(y + 64)), scale_pair(s[4], s[5]));
+      __m256i p3 = _mm256_madd_epi16(_mm256_maddubs_epi16(q3, loadu(y + 96)), scale_pair(s[6], s[7]));
+      isum = _mm256_add_epi32(isum, _mm256_add_epi32(_mm256_add_epi32(p0, p1), _mm256_add_epi32(p2, p3)));
+    }
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * h2f(a[i].d)), _mm256_cvtepi32_ps(isum), acc);
+  }
+  return hsum_ps(acc);
+}
+
+static float dot_q2_K(int n, const void *w, const void *x) {
+  const block_q2_K *a = w;
+  const block_q8_K *b = x;
+  __m256 acc = _mm256_setzero_ps();
+  float accm = 0;
+  const __m256i m3 = _mm256_set1_epi8(3);
+  for (int i = 0; i < n / QK_K; i++) {
+    __m128i sc8 = _mm_loadu_si128((const __m128i *)a[i].scales);
+    __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc8, 4), _mm_set1_epi8(15)));
+    accm += b[i].d * h2f(a[i].dmin) * (float)hsum_i32(_mm256_madd_epi16(mins, loadu(b[i].bsums)));
+    uint8_t sc[16];
+    _mm_storeu_si128((__m128i *)sc, _mm_and_si128(sc8, _mm_set1_epi8(15)));
+    __m256i isum = _mm256_setzero_si256();
+    for (int h = 0; h < 2; h++) {
+      __m256i q = loadu(a[i].qs + 32 * h);
+      for (int s = 0; s < 4; s++) {
+        __m256i v = _mm256_and_si256(_mm256_srl_epi16(q, _mm_cvtsi32_si128(2 * s)), m3);
+        __m256i p = _mm256_maddubs_epi16(v, loadu(b[i].qs + 128 * h + 32 * s));
+        int g = 8 * h + 2 * s;
+        isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, scale_pair(sc[g], sc[g + 1])));
+      }
+    }
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * h2f(a[i].d)), _mm256_cvtepi32_ps(isum), acc);
+  }
+  return hsum_ps(acc) - accm;
+}
+
+static float dot_q3_K(int n, const void *w, const void *x) {
+  const block_q3_K *a = w;
+  const block_q8_K *b = x;
+  __m256 acc = _mm256_setzero_ps();
+  const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+  for (int i = 0; i < n / QK_K; i++) {
+    int8_t sc[16];
+    quant_k3_scales(a[i].scales, sc);
+    __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));
+    /* value = q3 - 4 with q3 = low2 | hbit << 2 in 0..7 */
+    __m256i isum = _mm256_sub_epi32(_mm256_setzero_si256(),
+                                    _mm256_slli_epi32(_mm256_madd_epi16(sc16, loadu(b[i].bsums)), 2));
+    __m256i hm = loadu(a[i].hmask);
+    for (int h = 0; h < 2; h++) {
+      __m256i q = loadu(a[i].qs + 32 * h);
+      for (int s = 0; s < 4; s++) {
+        __m256i v = _mm256_and_si256(_mm256_srl_epi16(q, _mm_cvtsi32_si128(2 * s)), m3);
+        __m256i hb = _mm256_and_si256(_mm256_srl_epi16(hm, _mm_cvtsi32_si128(4 * h + s)), one);
+        v = _mm256_or_si256(v, _mm256_slli_epi16(hb, 2));
+        __m256i p = _mm256_maddubs_epi16(v, loadu(b[i].qs + 128 * h + 32 * s));
+        int g = 8 * h + 2 * s;
+        isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, scale_pair(sc[g], sc[g + 1])));
+      }
+    }
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * h2f(a[i].d)), _mm256_cvtepi32_ps(isum), acc);
+  }
+  return hsum_ps(acc);
+}
+
+/* ---- four activation rows per weight row (prefill) ------------------------------ */
+
+#define X4(p, k) ((const void *)((const uint8_t *)(p) + (size_t)(k) * x_stride))
+
+static void dot4_q8_0(int n, const void *w, const void *x, size_t x_stride, float out[4]) {
+  const block_q8_0 *a = w;
+  const block_q8_0 *b[4] = {X4(x, 0), X4(x, 1), X4(x, 2), X4(x, 3)};
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                   _mm256_setzero_ps()};
+  for (int i = 0; i < n / QK32; i++) {
+    __m256i q = loadu(a[i].qs);
+    __m256i aq = _mm256_sign_epi8(q, q);
+    float da = h2f(a[i].d);
+    for (int k = 0; k < 4; k++) {
+      __m256i p = dot_u8s8(aq, _mm256_sign_epi8(loadu(b[k][i].qs), q));
+      acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(da * h2f(b[k][i].d)), _mm256_cvtepi32_ps(p), acc[k]);
+    }
+  }
+  for (int k = 0; k < 4; k++) out[k] = hsum_ps(acc[k]);
+}
+
+static void dot4_q4_0(int n, const void *w, const void *x, size_t x_stride, float out[4]) {
+  const block_q4_0 *a = w;
+  const block_q8_0 *b[4] = {X4(x, 0), X4(x, 1), X4(x, 2), X4(x, 3)};
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                   _mm256_setzero_ps()};
+  for (int i = 0; i < n / QK32; i++) {
+    __m256i q = _mm256_sub_epi8(nibbles32(a[i].qs), _mm256_set1_epi8(8));
+    __m256i aq = _mm256_sign_epi8(q, q);
+    float da = h2f(a[i].d);
+    for (int k = 0; k < 4; k++) {
+      __m256i p = dot_u8s8(aq, _mm256_sign_epi8(loadu(b[k][i].qs), q));
+      acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(da * h2f(b[k][i].d)), _mm256_cvtepi32_ps(p), acc[k]);
+    }
+  }
+  for (int k = 0; k < 4; k++) out[k] = hsum_ps(acc[k]);
+}
+
+static void dot4_q4_K(int n, const void *w, const void *x, size_t x_stride, float out[4]) {
+  const block_q4_K *a = w;
+  const block_q8_K *b[4] = {X4(x, 0), X4(x, 1), X4(x, 2), X4(x, 3)};
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                   _mm256_setzero_ps()};
+  float accm[4] = {0, 0, 0, 0};
+  const __m256i m4 = _mm256_set1_epi8(15);
+  for (int i = 0; i < n / QK_K; i++) {
+    uint8_t sc[8], m[8];
+    k4_unpack(a[i].scales, sc, m);
+    float d = h2f(a[i].d), dmin = h2f(a[i].dmin);
+    __m256i isum[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                       _mm256_setzero_si256()};
+    for (int c = 0; c < 4; c++) {
+      __m256i q = loadu(a[i].qs + 32 * c);
+      __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+      __m256i s0 = _mm256_set1_epi16(sc[2 * c]), s1 = _mm256_set1_epi16(sc[2 * c + 1]);
+      for (int k = 0; k < 4; k++) {
+        __m256i plo = _mm256_maddubs_epi16(lo, loadu(b[k][i].qs + 64 * c));
+        __m256i phi = _mm256_maddubs_epi16(hi, loadu(b[k][i].qs + 64 * c + 32));
+        isum[k] = _mm256_add_epi32(isum[k], _mm256_add_epi32(_mm256_madd_epi16(plo, s0),
+                                                             _mm256_madd_epi16(phi, s1)));
+      }
+    }
+    for (int k = 0; k < 4; k++) {
+      accm[k] += b[k][i].d * dmin * (float)k4_min_sum(m, b[k][i].bsums);
+      acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(b[k][i].d * d), _mm256_cvtepi32_ps(isum[k]), acc[k]);
+    }
+  }
+  for (int k = 0; k < 4; k++) out[k] = hsum_ps(acc[k]) - accm[k];
+}
+
+/* ---- conversions --------------------------------------------------------------------- */
+
+/* 32 floats (4 vectors, already scaled and rounded) -> 32 int8 in order */
+static inline __m256i pack32(__m256i i0, __m256i i1, __m256i i2, __m256i i3) {
+  __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
+  return _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+static inline float block_absmax(const float *x, int n) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  __m256 m = _mm256_setzero_ps();
+  for (int j = 0; j < n; j += 8) m = _mm256_max_ps(m, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + j)));
+  __m128 s = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+  s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_max_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+#define RNE (_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+
+static inline __m256i round8(const float *x, __m256 mul) {
+  return _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(x), mul), RNE));
+}
+
+static void from_float_q8_0(const float *src, void *dst, int n) {
+  block_q8_0 *b = dst;
+  for (int i = 0; i < n / QK32; i++, src += QK32) {
+    float amax = block_absmax(src, QK32);
+    b[i].d = quant_f32_to_f16(amax / 127.0f);
+    __m256 mul = _mm256_set1_ps(amax != 0.0f ? 127.0f / amax : 0.0f);
+    __m256i q = pack32(round8(src, mul), round8(src + 8, mul), round8(src + 16, mul),
+                       round8(src + 24, mul));
+    _mm256_storeu_si256((__m256i *)b[i].qs, q);
+  }
+}
+
+static void from_float_q8_1(const float *src, void *dst, int n) {
+  block_q8_1 *b = dst;
+  for (int i = 0; i < n / QK32; i++, src += QK32) {
+    float amax = block_absmax(src, QK32), d = amax / 127.0f;
+    __m256 mul = _mm256_set1_ps(amax != 0.0f ? 127.0f / amax : 0.0f);
+    __m256i i0 = round8(src, mul), i1 = round8(src + 8, mul), i2 = round8(src + 16, mul),
+            i3 = round8(src + 24, mul);
+    int sum = hsum_i32(_mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3)));
+    _mm256_storeu_si256((__m256i *)b[i].qs, pack32(i0, i1, i2, i3));
+    b[i].d = quant_f32_to_f16(d);
+    b[i].s = quant_f32_to_f16(d * (float)sum);
+  }
+}
+
+static void from_float_q8_K(const float *src, void *dst, int n) {
+  block_q8_K *b = dst;
+  for (int i = 0; i < n / QK_K; i++, src += QK_K) {
+    float amax = block_absmax(src, QK_K);
+    if (amax == 0.0f) {
+      memset(&b[i], 0, sizeof b[i]);
+      continue;
+    }
+    int j = 0; /* the first element of that magnitude gives the sign */
+    while (fabsf(src[j]) != amax) j++;
+    float iscale = -127.0f / src[j];
+    __m256 mul = _mm256_set1_ps(iscale);
+    for (int k = 0; k < QK_K; k += 32) {
+      __m256i i0 = round8(src + k, mul), i1 = round8(src + k + 8, mul);
+      __m256i i2 = round8(src + k + 16, mul), i3 = round8(src + k + 24, mul);
+      _mm256_storeu_si256((__m256i *)(b[i].qs + k), pack32(i0, i1, i2, i3));
+      b[i].bsums[k / 16] = (int16_t)hsum_i32(_mm256_add_epi32(i0, i1));
+      b[i].bsums[k / 16 + 1] = (int16_t)hsum_i32(_mm256_add_epi32(i2, i3));
+    }
+    b[i].d = 1.0f / iscale;
+  }
+}
+
+static void f32_to_f16_row(const float *src, uint16_t *dst, int n) {
+  int i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm_storeu_si128((__m128i *)(dst + i), _mm256_cvtps_ph(_mm256_loadu_ps(src + i), 0));
+  for (; i < n; i++) dst[i] = _cvtss_sh(src[i], 0);
+}
+
+static void f16_to_f32_row(const uint16_t *src, float *dst, int n) {
+  int i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, ld_f16(src + i));
+  for (; i < n; i++) dst[i] = _cvtsh_ss(src[i]);
+}
+
+static void from_float_f16(const float *src, void *dst, int n) { f32_to_f16_row(src, dst, n); }
+static void to_float_f16(const void *src, float *dst, int n) { f16_to_f32_row(src, dst, n); }
+
+static void to_float_q8_0(const void *src, float *dst, int n) {
+  const block_q8_0 *b = src;
+  for (int i = 0; i < n / QK32; i++, dst += QK32) {
+    __m256 d = _mm256_set1_ps(h2f(b[i].d));
+    for (int k = 0; k < 32; k += 8) {
+      __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(b[i].qs + k)));
+      _mm256_storeu_ps(dst + k, _mm256_mul_ps(d, _mm256_cvtepi32_ps(q)));
+    }
+  }
+}
+
+static void to_float_q4_0(const void *src, float *dst, int n) {
+  const block_q4_0 *b = src;
+  for (int i = 0; i < n / QK32; i++, dst += QK32) {
+    __m256 d = _mm256_set1_ps(h2f(b[i].d));
+    __m256i q = _mm256_sub_epi8(nibbles32(b[i].qs), _mm256_set1_epi8(8));
+    __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
+    __m128i parts[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
+    for (int k = 0; k < 4; k++)
+      _mm256_storeu_ps(dst + 8 * k, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(parts[k]))));
+  }
+}
+
+void kernels_fill_avx2(kernel_table *t) {
+  t->isa = KERN_ISA_AVX2;
+  t->name = "avx2";
+  t->types[TT_F32].vec_dot = dot_f32;
+  t->types[TT_F16].vec_dot = dot_f16;
+  t->types[TT_BF16].vec_dot = dot_bf16;
+  t->types[TT_Q8_0].vec_dot = dot_q8_0;
+  t->types[TT_Q4_0].vec_dot = dot_q4_0;
+  t->types[TT_Q4_1].vec_dot = dot_q4_1;
+  t->types[TT_Q5_0].vec_dot = dot_q5_0;
+  t->types[TT_Q5_1].vec_dot = dot_q5_1;
+  t->types[TT_Q2_K].vec_dot = dot_q2_K;
+  t->types[TT_Q3_K].vec_dot = dot_q3_K;
+  t->types[TT_Q4_K].vec_dot = dot_q4_K;
+  t->types[TT_Q5_K].vec_dot = dot_q5_K;
+  t->types[TT_Q6_K].vec_dot = dot_q6_K;
+  t->types[TT_Q8_0].vec_dot4 = dot4_q8_0;
+  t->types[TT_Q4_0].vec_dot4 = dot4_q4_0;
+  t->types[TT_Q4_K].vec_dot4 = dot4_q4_K;
+  /* activation quantizers, wherever a type's vec_dot_type is one of them */
+  for (int k = 0; k < TT_COUNT_; k++) {
+    kern_type_ops *o = &t->types[k];
+    if (!o->to_float) continue;
+    if (o->vec_dot_type == TT_Q8_0) o->from_float = from_float_q8_0;
+    if (o->vec_dot_type == TT_Q8_1) o->from_float = from_float_q8_1;
+    if (o->vec_dot_type == TT_Q8_K) o->from_float = from_float_q8_K;
+    if (o->vec_dot_type == TT_F16) o->from_float = from_float_f16;
+  }
+  t->types[TT_F16].to_float = to_float_f16;
+  t->types[TT_Q8_0].to_float = to_float_q8_0;
+  t->types[TT_Q4_0].to_float = to_float_q4_0;
+  t->f32_to_f16 = f32_to_f16_row;
+  t->f16_to_f32 = f16_to_f32_row;
+}
+
+#else /* built without AVX2 flags (another compiler or CPU family) */
+#include "kernels.h"
+void kernels_fill_avx2(kernel_table *t) { (void)t; }
+#endif
