@@ -24,7 +24,7 @@ ISA_avx2   := -mavx2 -mfma -mf16c
 ISA_avx512 := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx2 -mfma -mf16c
 isa_flags   = $(if $(findstring _avx512,$<),$(ISA_avx512),$(if $(findstring _avx2,$<),$(ISA_avx2)))
 
-.PHONY: all test unit integration asan fuzz bench clean
+.PHONY: all test unit integration asan fuzz fuzz-smoke bench clean
 all: hearth
 
 hearth: $(BUILD)/hearth
@@ -53,12 +53,18 @@ integration: hearth node_modules
 node_modules: package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error && touch node_modules
 
-test: unit integration
+# The whole suite, as CI runs it: the release build's tests, the same
+# under ASan+UBSan, and every fuzz target for a few seconds.
+test: unit integration asan fuzz-smoke
+
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_SECONDS=$${FUZZ_SECONDS:-8}
 
 asan:
 	$(MAKE) BUILD=build/asan CC=clang \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
-	  unit integration
+	  build/asan/hearth unit
+	HEARTH_BIN=$(abspath build/asan/hearth) node --test --test-concurrency=1 tests/integration/
 
 FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -std=c17 -D_GNU_SOURCE \
               $(shell pkg-config --cflags $(PKGS))

@@ -51,6 +51,10 @@ static int set_log_level(const char *name) {
   return -1;
 }
 
+static int cmd_serve_run(hr_arena *opt_arena, serve_options *op, http_config *hcp,
+                         const hr_option *opts, size_t n_opts, int argc, char **argv, char *err,
+                         size_t err_len);
+
 static int cmd_serve(int argc, char **argv) {
   http_config hc;
   http_config_defaults(&hc);
@@ -82,15 +86,28 @@ static int cmd_serve(int argc, char **argv) {
       {"max-connections", 0, OPT_INT, &o.max_connections, "open client connections at most", 1, 1000000},
       {"log-level", 0, OPT_STR, &o.log_level, "debug, info, warn or error", 0, 0},
   };
-  bool help;
   char err[512];
-  if (hr_options_parse(opts, HR_ARRAY_LEN(opts), argc, argv, NULL, &help, err, sizeof err)) {
+  hr_arena *opt_arena = hr_arena_new(4096); /* owns the option strings until exit */
+  if (!opt_arena) return 1;
+  int rc = cmd_serve_run(opt_arena, &o, &hc, opts, HR_ARRAY_LEN(opts), argc, argv, err, sizeof err);
+  hr_arena_free(opt_arena);
+  return rc;
+}
+
+static int cmd_serve_run(hr_arena *opt_arena, serve_options *op, http_config *hcp,
+                         const hr_option *opts, size_t n_opts, int argc, char **argv, char *err,
+                         size_t err_len) {
+  serve_options o;
+  http_config hc = *hcp;
+  bool help;
+  if (hr_options_parse(opt_arena, opts, n_opts, argc, argv, NULL, &help, err, err_len)) {
     fprintf(stderr, "hearth serve: %s\n", err);
     return 2;
   }
+  o = *op;
   if (help) {
     printf("usage: hearth serve [options]\n\noptions (flag, then environment variable):\n");
-    hr_options_help(stdout, opts, HR_ARRAY_LEN(opts));
+    hr_options_help(stdout, opts, n_opts);
     return 0;
   }
   if (set_log_level(o.log_level)) return 2;
@@ -105,7 +122,7 @@ static int cmd_serve(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
 
   api_context ctx = {.started_ms = hr_wall_ms(), .version = HEARTH_VERSION};
-  if (store_open(o.data, &ctx.db, err, sizeof err)) {
+  if (store_open(o.data, &ctx.db, err, err_len)) {
     fprintf(stderr, "hearth serve: %s\n", err);
     return 1;
   }
@@ -125,7 +142,7 @@ static int cmd_serve(int argc, char **argv) {
     fprintf(stderr, "hearth serve: cannot set up the server\n");
     return 1;
   }
-  if (http_server_start(ctx.server, err, sizeof err)) {
+  if (http_server_start(ctx.server, err, err_len)) {
     fprintf(stderr, "hearth serve: %s\n", err);
     return 1;
   }

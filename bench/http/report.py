@@ -3,7 +3,7 @@
 
 Used by run.sh; standard library only.
 
-  report.py parse WRK_OUT SERVER ROUTE CONNS EXPECT_NON2XX RSS_KB
+  report.py parse WRK_OUT SERVER ROUTE CONNS EXPECT_NON2XX RSS_KB CPU_PCT
       prints one JSON object for one measured wrk run. EXPECT_NON2XX is
       "all" (every answer should be non-2xx, the POST route when hearth
       answers an error), "none" (every answer should be 2xx) or "any".
@@ -32,7 +32,7 @@ def to_ms(text):
     return float(m.group(1)) * UNITS[m.group(2)]
 
 
-def parse(path, server, route, conns, expect, rss_kb):
+def parse(path, server, route, conns, expect, rss_kb, cpu_pct):
     out = open(path, encoding="utf-8", errors="replace").read()
     r = {"server": server, "route": route, "conns": int(conns)}
     m = re.search(r"Requests/sec:\s+([0-9.]+)", out)
@@ -52,6 +52,7 @@ def parse(path, server, route, conns, expect, rss_kb):
     r["socket_errors"] = errs
     m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     r["non2xx"] = int(m.group(1)) if m else 0
+    r["cpu_pct"] = int(cpu_pct)
     r["rss_mb"] = round(int(rss_kb) / 1024.0, 1) if rss_kb.isdigit() and int(rss_kb) > 0 else None
     problems = []
     if r["rps"] is None:
@@ -91,17 +92,18 @@ def table(runs_path, meta_path, servers_path, out_path):
         r["ratio_hearth_over_peer"] = round(h / r["rps"], 3) if h and r["rps"] else None
 
     rows = sorted(runs, key=lambda r: (r["route"] != "GET /healthz", r["conns"], -(r["rps"] or 0)))
-    head = ("server", "route", "conns", "req/s", "p50 ms", "p99 ms", "rss MB", "hearth/peer", "notes")
+    head = ("server", "route", "conns", "req/s", "p50 ms", "p99 ms", "cpu %", "rss MB", "hearth/peer", "notes")
     cells = []
     for r in rows:
         ratio = r["ratio_hearth_over_peer"]
         cells.append((
             r["server"], r["route"], str(r["conns"]), fmt(r["rps"], ",.0f"),
-            fmt(r.get("p50_ms"), ".2f"), fmt(r.get("p99_ms"), ".2f"), fmt(r.get("rss_mb"), ".0f"),
+            fmt(r.get("p50_ms"), ".2f"), fmt(r.get("p99_ms"), ".2f"), fmt(r.get("cpu_pct"), "d"),
+            fmt(r.get("rss_mb"), ".0f"),
             ("%.2fx" % ratio) if ratio else "-", "; ".join(r["problems"]),
         ))
     widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(head)]
-    right = {2, 3, 4, 5, 6, 7}
+    right = {2, 3, 4, 5, 6, 7, 8}
 
     def line(c):
         return "  ".join((c[i].rjust(widths[i]) if i in right else c[i].ljust(widths[i])) for i in range(len(c))).rstrip()

@@ -2,16 +2,19 @@
 # bench/http/run.sh — hearth's HTTP front end against its peers, side by side,
 # in one run: hearth, Node.js http, Fastify 4, FastAPI + Uvicorn, nginx.
 #
-# Each server is started on its own free port with the same share of the
-# machine (WORKERS processes or I/O threads, default 2), checked with curl
-# (healthz answers, the chat body is accepted, eight bad bodies get 400), then
-# loaded with wrk on GET /healthz and POST /v1/chat/completions at each
-# connection count (a WARMUP-second run first, then DURATION seconds with
-# --latency), and stopped before the next one starts. hearth goes first: its
-# answer to the chat body (an error, since the body names a model hearth does
-# not have) becomes the answer every peer gives after validating, so all do
-# the same work. Prints a table with the ratio hearth/peer in req/s and writes
-# every number to bench/results/http-<timestamp>.json.
+# hearth is built and started first and sent the chat body once with curl:
+# its answer (an error, since the body names a model hearth does not have)
+# becomes the answer every peer gives after validating, so all do the same
+# work. Then each peer starts on its own free port with the same share of the
+# machine (WORKERS processes or I/O threads, default 2) and is checked with
+# curl: healthz answers, the chat body is accepted with hearth's answer, and
+# the bad bodies in invalid/ get 400. A server that fails a check is not
+# measured on that route. The measurements are interleaved — for each route
+# and connection count every server takes its turn (a WARMUP-second wrk run,
+# then DURATION seconds with --latency) — so a disturbance on the shared
+# machine does not land on one server only. Prints a table with the ratio
+# hearth/peer in req/s and writes every number to
+# bench/results/http-<timestamp>.json.
 #
 # Settings (environment):
 #   DURATION=10        seconds per measured run      WARMUP=2   seconds of warm-up
@@ -23,8 +26,8 @@
 #   NODE_CLUSTER_SCHED_POLICY=none|rr   node:cluster distribution (default none)
 #   KEEP_TMP=1         keep the temp dir (server logs, raw wrk output)
 #
-# Every process this script starts runs in its own session and is ended by
-# the EXIT trap, also on Ctrl-C.
+# Every server runs in its own session (setsid); the EXIT trap ends each of
+# those sessions, also on Ctrl-C, and removes the temp dir.
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -47,12 +50,13 @@ PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 REPORT="$HERE/report.py"
 BODY="$HERE/body.json"
+HZ=$(getconf CLK_TCK)
 
 die() { echo "run.sh: $*" >&2; exit 1; }
 say() { echo "== $*"; }
 warn() { echo "!! $*" >&2; }
 
-for tool in wrk curl node "$PY"; do
+for tool in wrk curl node setsid "$PY"; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool not found (bash scripts/install.sh installs it)"
 done
 for p in $PEERS; do
@@ -83,40 +87,57 @@ trap 'echo; warn "interrupted"; exit 130' INT
 trap 'warn "terminated"; exit 143' TERM
 
 # start_server NAME CMD... : runs CMD in a new session (its pid is the process
-# group of everything it forks) with output to $TMP/NAME.log; sets SERVER_PG.
+# group and session of everything it forks), output to $TMP/NAME.log.
+declare -A PG PORT DESC WITH_POST GET_OK POST_OK
 start_server() {
   local name=$1; shift
   setsid "$@" >"$TMP/$name.log" 2>&1 </dev/null &
-  SERVER_PG=$!
-  PGIDS+=("$SERVER_PG")
+  PG[$name]=$!
+  PGIDS+=("$!")
 }
 
 stop_server() {
-  local pg=$1 i keep=()
+  local pg=${PG[$1]} i keep=()
   kill -TERM -- "-$pg" 2>/dev/null
   for i in $(seq 50); do kill -0 -- "-$pg" 2>/dev/null || break; sleep 0.1; done
   kill -KILL -- "-$pg" 2>/dev/null
   for i in "${PGIDS[@]}"; do [ "$i" = "$pg" ] || keep+=("$i"); done
   PGIDS=("${keep[@]}")
-  sleep 0.5   # let the ports and the CPU settle
 }
 
-# wait_ready NAME PORT : healthz answers 200 within 30 s, or the log is shown.
+# wait_ready NAME : healthz answers 200 within 30 s, or the log is shown.
 wait_ready() {
-  local name=$1 port=$2 i
+  local name=$1 i
   for i in $(seq 300); do
-    if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz")" = 200 ]; then
+    if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${PORT[$name]}/healthz")" = 200 ]; then
       return 0
     fi
-    kill -0 -- "-$SERVER_PG" 2>/dev/null || break
+    kill -0 -- "-${PG[$name]}" 2>/dev/null || break
     sleep 0.1
   done
-  warn "$name did not come up on port $port; its log:"
+  warn "$name did not come up on port ${PORT[$name]}; its log:"
   tail -n 20 "$TMP/$name.log" >&2
   return 1
 }
 
+# Memory (kB) and CPU time (clock ticks) of every process in a session.
 rss_kb() { ps -o rss= --sid "$1" 2>/dev/null | awk '{s += $1} END {print s + 0}'; }
+cpu_ticks() {
+  local p t=0 f
+  for p in $(ps -o pid= --sid "$1" 2>/dev/null); do
+    f=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+    f=${f##*) }
+    t=$((t + $(echo "$f" | awk '{print $12 + $13}')))
+  done
+  echo $t
+}
+# Share of the whole machine busy over one second, in percent.
+machine_busy() {
+  local a b
+  a=$(awk '/^cpu / {print $2+$3+$4+$7+$8, $2+$3+$4+$5+$6+$7+$8}' /proc/stat); sleep 1
+  b=$(awk '/^cpu / {print $2+$3+$4+$7+$8, $2+$3+$4+$5+$6+$7+$8}' /proc/stat)
+  echo "$a $b" | awk '{d = $4 - $2; printf "%d\n", (d > 0) ? 100 * ($3 - $1) / d : 0}'
+}
 
 post() {  # post PORT FILE OUTFILE -> prints the status code
   local auth=()
@@ -125,27 +146,28 @@ post() {  # post PORT FILE OUTFILE -> prints the status code
     --data-binary "@$2" "http://127.0.0.1:$1/v1/chat/completions"
 }
 
-# check_server NAME PORT WITH_POST : sets GET_OK, POST_OK and CHECKS (text).
+# check_server NAME : sets GET_OK[NAME], POST_OK[NAME], appends to servers.jsonl.
 check_server() {
-  local name=$1 port=$2 with_post=$3 out code ct f notes=()
-  GET_OK=1; POST_OK=$with_post
+  local name=$1 port=${PORT[$1]} out code ct f notes=() bad=0 total=0 checks
+  local get_ok=1 post_ok=${WITH_POST[$1]}
   out=$(curl -s -D "$TMP/h" "http://127.0.0.1:$port/healthz" | tr -d ' \r\n')
   code=$(awk 'NR == 1 {print $2}' "$TMP/h")
   ct=$(grep -i '^content-type:' "$TMP/h" | tr -d '\r' | cut -d' ' -f2-)
   if [ "$code" != 200 ] || [ "$out" != '{"status":"ok"}' ]; then
-    GET_OK=0; notes+=("GET /healthz: $code $out")
+    get_ok=0; notes+=("GET /healthz answered $code $out")
   fi
-  case $ct in application/json*) ;; *) GET_OK=0; notes+=("GET /healthz content-type '$ct'");; esac
-  if [ "$with_post" = 1 ]; then
+  case $ct in application/json*) ;; *) get_ok=0; notes+=("GET /healthz content-type '$ct'");; esac
+  if [ "${WITH_POST[$name]}" = 1 ]; then
     code=$(post "$port" "$BODY" "$TMP/post.out")
     if [ "$code" = 400 ] || [ "$code" = 000 ]; then
-      POST_OK=0; notes+=("valid body got $code: $(head -c 300 "$TMP/post.out")")
+      post_ok=0; notes+=("the chat body got $code: $(head -c 300 "$TMP/post.out")")
     elif [ "$name" != hearth ]; then
       if [ "$code" != "$POST_STATUS" ] || ! cmp -s "$TMP/post.out" "$TMP/expected_body"; then
-        POST_OK=0; notes+=("valid body got $code and not hearth's answer")
+        post_ok=0; notes+=("the chat body got $code and not $POST_FROM's answer")
+      else
+        notes+=("the chat body got $POST_FROM's $code")
       fi
     fi
-    local bad=0 total=0
     for f in "$HERE"/invalid/*.json; do
       total=$((total + 1))
       code=$(post "$port" "$f" "$TMP/post.out")
@@ -153,54 +175,54 @@ check_server() {
         bad=$((bad + 1)); notes+=("$(basename "$f" .json) got $code, not 400")
       fi
     done
-    [ $bad = 0 ] || POST_OK=0
+    [ $bad = 0 ] || post_ok=0
     notes+=("$((total - bad))/$total bad bodies got 400")
   fi
-  CHECKS=$(IFS='; '; echo "${notes[*]}")
-  echo "   checks: GET $([ $GET_OK = 1 ] && echo ok || echo FAILED)$([ "$with_post" = 1 ] && echo ", POST $([ $POST_OK = 1 ] && echo ok || echo FAILED)") — $CHECKS"
+  checks=$(printf '%s; ' "${notes[@]}"); checks=${checks%; }
+  GET_OK[$name]=$get_ok; POST_OK[$name]=$post_ok
+  echo "   checks: GET $([ $get_ok = 1 ] && echo ok || echo FAILED)$([ "${WITH_POST[$name]}" = 1 ] && echo ", POST $([ "$post_ok" = 1 ] && echo ok || echo FAILED)")${checks:+ — $checks}"
+  "$PY" "$REPORT" obj name "$name" port:json "$port" description "${DESC[$name]}" checks "$checks" \
+    get_ok:json "$get_ok" post_ok:json "$post_ok" >>"$TMP/servers.jsonl"
 }
 
-# bench NAME PORT ROUTE : warm-up then a measured wrk run per connection count.
-bench() {
-  local name=$1 port=$2 route=$3 c url script=() expect=none out rss line
+# bench_one NAME get|post CONNS : warm-up, then one measured wrk run.
+bench_one() {
+  local name=$1 route=$2 c=$3 url script=() expect=none out rss line t0 t1 cpu
   if [ "$route" = post ]; then
-    url="http://127.0.0.1:$port/v1/chat/completions"; script=(-s "$HERE/post.lua")
+    url="http://127.0.0.1:${PORT[$name]}/v1/chat/completions"; script=(-s "$HERE/post.lua")
     case $POST_STATUS in 2??|3??) expect=none;; *) expect=all;; esac
     route="POST /v1/chat/completions"
   else
-    url="http://127.0.0.1:$port/healthz"; route="GET /healthz"
+    url="http://127.0.0.1:${PORT[$name]}/healthz"; route="GET /healthz"
   fi
-  for c in $CONNS; do
-    out="$TMP/wrk-$name-${route//[^a-z]/_}-$c.txt"
-    BENCH_BODY_FILE="$BODY" BENCH_AUTH="$BENCH_AUTH" \
-      wrk -t"$THREADS" -c"$c" -d"${WARMUP}s" --timeout 2s "${script[@]}" "$url" >/dev/null 2>&1
-    BENCH_BODY_FILE="$BODY" BENCH_AUTH="$BENCH_AUTH" \
-      wrk -t"$THREADS" -c"$c" -d"${DURATION}s" --timeout 2s --latency "${script[@]}" "$url" >"$out" 2>&1
-    rss=$(rss_kb "$SERVER_PG")
-    line=$("$PY" "$REPORT" parse "$out" "$name" "$route" "$c" "$expect" "$rss")
-    echo "$line" >>"$TMP/runs.jsonl"
-    echo "$line" | "$PY" -c 'import json,sys; r=json.load(sys.stdin); print("   %-26s c=%-4d %10s req/s  p99 %s ms%s" % (r["route"], r["conns"], "{:,.0f}".format(r["rps"] or 0), r["p99_ms"], ("  !! " + "; ".join(r["problems"])) if r["problems"] else ""))'
-  done
-}
-
-server_record() {  # server_record NAME DESCRIPTION
-  "$PY" "$REPORT" obj name "$1" description "$2" checks "$CHECKS" \
-    get_ok:json "$GET_OK" post_ok:json "$POST_OK" >>"$TMP/servers.jsonl"
+  out="$TMP/wrk-$name-${2}-$c.txt"
+  BENCH_BODY_FILE="$BODY" BENCH_AUTH="$BENCH_AUTH" \
+    wrk -t"$THREADS" -c"$c" -d"${WARMUP}s" --timeout 2s "${script[@]}" "$url" >/dev/null 2>&1
+  t0=$(cpu_ticks "${PG[$name]}")
+  BENCH_BODY_FILE="$BODY" BENCH_AUTH="$BENCH_AUTH" \
+    wrk -t"$THREADS" -c"$c" -d"${DURATION}s" --timeout 2s --latency "${script[@]}" "$url" >"$out" 2>&1
+  t1=$(cpu_ticks "${PG[$name]}")
+  cpu=$(( (t1 - t0) * 100 / HZ / DURATION ))
+  rss=$(rss_kb "${PG[$name]}")
+  line=$("$PY" "$REPORT" parse "$out" "$name" "$route" "$c" "$expect" "$rss" "$cpu")
+  echo "$line" >>"$TMP/runs.jsonl"
+  echo "$line" | "$PY" -c 'import json,sys; r=json.load(sys.stdin); print("   %-8s %-26s c=%-4d %10s req/s  p99 %7.2f ms  server cpu %3d%%%s" % (r["server"], r["route"], r["conns"], "{:,.0f}".format(r["rps"] or 0), r["p99_ms"] or 0, r["cpu_pct"], ("  !! " + "; ".join(r["problems"])) if r["problems"] else ""))'
 }
 
 : >"$TMP/runs.jsonl"; : >"$TMP/servers.jsonl"
-mapfile -t PORTS < <("$PY" "$REPORT" freeports 5)
+mapfile -t FREE < <("$PY" "$REPORT" freeports 5)
 T0=$(date +%s)
 STAMP=$(date +%Y%m%d-%H%M%S)
-read -r LOAD1 _ </proc/loadavg
+BUSY=$(machine_busy)
 
 say "hearth HTTP benchmark: $(nproc) cores, wrk -t$THREADS, conns: $CONNS, ${DURATION}s runs after ${WARMUP}s warm-up"
 say "every server gets $WORKERS workers/threads and shares the cores with wrk; access logs are off everywhere"
-awk -v l="$LOAD1" 'BEGIN {exit !(l > 0.5)}' && warn "load average is $LOAD1 before starting: other processes are using the CPU, numbers will be noisy"
+[ "$BUSY" -gt 15 ] && warn "the machine was ${BUSY}% busy before starting: other processes use the CPU, numbers will be noisy"
+
+SERVERS=()
 
 # ---- hearth -----------------------------------------------------------------
 POST_STATUS=""
-HEARTH_RAN=0
 if [ "$HEARTH" = 1 ]; then
   say "hearth: make -C $ROOT"
   if ! make -C "$ROOT" -j2 >"$TMP/make.log" 2>&1; then
@@ -208,63 +230,63 @@ if [ "$HEARTH" = 1 ]; then
   elif ! "$ROOT/hearth" serve --help 2>&1 | grep -q -- '--port'; then
     warn "./hearth has no 'serve --port' yet; hearth skipped"
   else
-    HEARTH_DESC="hearth $("$ROOT/hearth" version 2>/dev/null | head -n 1) serve --io-threads $WORKERS (one process, $WORKERS I/O loops)"
+    PORT[hearth]=${FREE[0]}; WITH_POST[hearth]=1
+    DESC[hearth]="hearth $("$ROOT/hearth" version 2>/dev/null | head -n 1) serve --io-threads $WORKERS (one process, $WORKERS I/O loops)"
     mkdir -p "$TMP/hearth-data"
     # shellcheck disable=SC2086
-    start_server hearth "$ROOT/hearth" serve --host 127.0.0.1 --port "${PORTS[0]}" --io-threads "$WORKERS" \
+    start_server hearth "$ROOT/hearth" serve --host 127.0.0.1 --port "${PORT[hearth]}" --io-threads "$WORKERS" \
       --data "$TMP/hearth-data" --access-log off $HEARTH_ARGS
-    if wait_ready hearth "${PORTS[0]}"; then
-      POST_STATUS=$(post "${PORTS[0]}" "$BODY" "$TMP/expected_body")
-      say "hearth: $HEARTH_DESC"
+    if wait_ready hearth; then
+      POST_STATUS=$(post "${PORT[hearth]}" "$BODY" "$TMP/expected_body")
+      say "hearth: ${DESC[hearth]}"
       echo "   the chat body gets $POST_STATUS $(head -c 300 "$TMP/expected_body")"
       case $POST_STATUS in
         400) warn "hearth rejects the benchmark body (400): fix body.json or hearth's schema";;
         401|403) warn "hearth wants a key ($POST_STATUS): set BENCH_AUTH=<key> (and HEARTH_ARGS if needed)";;
-        2??) warn "hearth answered $POST_STATUS: it served the model, so the POST route measures inference, not the HTTP path";;
+        2??) warn "hearth answered $POST_STATUS: it ran the model, so the POST route measures inference, not the HTTP path";;
       esac
-      check_server hearth "${PORTS[0]}" 1
-      server_record hearth "$HEARTH_DESC"
-      [ "$GET_OK" = 1 ] && bench hearth "${PORTS[0]}" get
-      [ "$POST_OK" = 1 ] && bench hearth "${PORTS[0]}" post
-      HEARTH_RAN=1
+      check_server hearth
+      SERVERS+=(hearth)
       case $POST_STATUS in 400|401|403|000) POST_STATUS="";; esac
+    else
+      stop_server hearth
     fi
-    stop_server "$SERVER_PG"
   fi
 fi
 if [ -z "$POST_STATUS" ]; then
-  POST_STATUS=404
+  POST_STATUS=404; POST_FROM=fallback
   printf '%s' '{"error":{"message":"The model `bench-absent-model` does not exist or you do not have access to it.","type":"invalid_request_error","param":"model","code":"model_not_found"}}' >"$TMP/expected_body"
   say "no answer from hearth to copy: the peers answer the chat body with 404 and an OpenAI-shaped model_not_found error"
 fi
+POST_FROM=${POST_FROM:-hearth}
 export BENCH_POST_STATUS=$POST_STATUS BENCH_POST_BODY_FILE="$TMP/expected_body"
 
 # ---- peers ------------------------------------------------------------------
 NODE_V=$(node --version)
-i=1
+i=0
 for peer in $PEERS; do
-  i=$((i + 1)); port=${PORTS[$i - 1]}
+  i=$((i + 1)); port=${FREE[$i]}; PORT[$peer]=$port
   case $peer in
     node)
-      DESC="Node.js $NODE_V node:http, node:cluster $WORKERS workers (scheduling $NODE_CLUSTER_SCHED_POLICY), JSON.parse + hand-written validation"
+      DESC[node]="Node.js $NODE_V node:http, node:cluster $WORKERS workers (scheduling $NODE_CLUSTER_SCHED_POLICY), JSON.parse + hand-written validation"
       start_server node env HOST=127.0.0.1 PORT="$port" WORKERS="$WORKERS" node "$HERE/node_server.js"
-      with_post=1;;
+      WITH_POST[node]=1;;
     fastify)
       fv=$(node -p "require('$ROOT/node_modules/fastify/package.json').version" 2>/dev/null) \
         || { warn "fastify is not installed (npm ci in $ROOT); skipped"; continue; }
-      DESC="Fastify $fv on Node.js $NODE_V, node:cluster $WORKERS workers (scheduling $NODE_CLUSTER_SCHED_POLICY), logger off, Ajv JSON schema"
+      DESC[fastify]="Fastify $fv on Node.js $NODE_V, node:cluster $WORKERS workers (scheduling $NODE_CLUSTER_SCHED_POLICY), logger off, Ajv JSON schema"
       start_server fastify env HOST=127.0.0.1 PORT="$port" WORKERS="$WORKERS" NODE_PATH="$ROOT/node_modules" \
         node "$HERE/fastify_server.js"
-      with_post=1;;
+      WITH_POST[fastify]=1;;
     fastapi)
       vers=$("$PY" -c 'import fastapi, pydantic, uvicorn, importlib.util as u
-print("FastAPI %s, pydantic %s, Uvicorn %s, loop %s, http %s" % (fastapi.__version__, pydantic.VERSION, uvicorn.__version__,
+print("FastAPI %s, pydantic %s, Uvicorn %s (loop %s, http %s)" % (fastapi.__version__, pydantic.VERSION, uvicorn.__version__,
   "uvloop" if u.find_spec("uvloop") else "asyncio", "httptools" if u.find_spec("httptools") else "h11"))' 2>/dev/null) \
         || { warn "python3-fastapi / python3-uvicorn missing; fastapi skipped"; continue; }
-      DESC="$vers, uvicorn --workers $WORKERS --no-access-log, pydantic models"
+      DESC[fastapi]="$vers, uvicorn --workers $WORKERS --no-access-log, pydantic models"
       start_server fastapi "$PY" -m uvicorn fastapi_app:app --app-dir "$HERE" --host 127.0.0.1 --port "$port" \
         --workers "$WORKERS" --no-access-log --log-level warning
-      with_post=1;;
+      WITH_POST[fastapi]=1;;
     nginx)
       command -v nginx >/dev/null || { warn "nginx missing; skipped"; continue; }
       mkdir -p "$TMP/nginx"
@@ -293,28 +315,41 @@ http {
     }
 }
 EOF
-      DESC="$(nginx -v 2>&1 | sed 's/nginx version: //') worker_processes $WORKERS, 'return 200' on /healthz (no POST route: nginx has no JSON validation)"
+      DESC[nginx]="$(nginx -v 2>&1 | sed 's/nginx version: //') worker_processes $WORKERS, 'return 200' on /healthz (no POST route: nginx has no JSON validation)"
       start_server nginx nginx -p "$TMP/nginx/" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/error.log"
-      with_post=0;;
+      WITH_POST[nginx]=0;;
   esac
-  if ! wait_ready "$peer" "$port"; then
-    stop_server "$SERVER_PG"; continue
+  if ! wait_ready "$peer"; then
+    stop_server "$peer"; continue
   fi
-  say "$peer: $DESC"
-  check_server "$peer" "$port" "$with_post"
-  server_record "$peer" "$DESC"
-  [ "$GET_OK" = 1 ] && bench "$peer" "$port" get
-  [ "$with_post" = 1 ] && [ "$POST_OK" = 1 ] && bench "$peer" "$port" post
-  stop_server "$SERVER_PG"
+  say "$peer: ${DESC[$peer]}"
+  check_server "$peer"
+  SERVERS+=("$peer")
 done
+
+# ---- load: interleaved, every server in turn for each route and conns --------
+echo
+say "load: ${#SERVERS[@]} servers, each run ${WARMUP}s warm-up + ${DURATION}s measured"
+for route in get post; do
+  for c in $CONNS; do
+    for s in "${SERVERS[@]}"; do
+      if [ $route = get ]; then
+        [ "${GET_OK[$s]}" = 1 ] || continue
+      else
+        [ "${WITH_POST[$s]}" = 1 ] && [ "${POST_OK[$s]}" = 1 ] || continue
+      fi
+      bench_one "$s" $route "$c"
+    done
+  done
+done
+for s in "${SERVERS[@]}"; do stop_server "$s"; done
 
 # ---- report -----------------------------------------------------------------
 "$PY" "$REPORT" obj \
-  timestamp "$STAMP" host_cores:json "$(nproc)" kernel "$(uname -r)" loadavg_before:json "$LOAD1" \
+  timestamp "$STAMP" host_cores:json "$(nproc)" kernel "$(uname -r)" machine_busy_pct_before:json "$BUSY" \
   duration_s:json "$DURATION" warmup_s:json "$WARMUP" conns:json "[${CONNS// /,}]" wrk_threads:json "$THREADS" \
   workers_per_server:json "$WORKERS" wrk "$(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2)" \
-  hearth_measured:json "$([ $HEARTH_RAN = 1 ] && echo true || echo false)" \
-  post_status:json "$POST_STATUS" post_body "$(cat "$TMP/expected_body")" \
+  post_status:json "$POST_STATUS" post_from "$POST_FROM" post_body "$(cat "$TMP/expected_body")" \
   request_body "$(cat "$BODY")" elapsed_s:json "$(( $(date +%s) - T0 ))" >"$TMP/meta.json"
 mkdir -p "$RESULTS_DIR"
 OUT="$RESULTS_DIR/http-$STAMP.json"

@@ -26,15 +26,18 @@ static const hr_option *find_short(const hr_option *o, size_t n, char c) {
   return NULL;
 }
 
-static int list_push(hr_opt_list *l, const char *v) {
-  const char **items = realloc(l->items, (l->n + 1) * sizeof *items);
-  char *copy = strdup(v);
-  if (!items || !copy) {
-    free(copy);
-    if (items) l->items = items;
-    return HR_ENOMEM;
+static int list_push(hr_arena *a, hr_opt_list *l, const char *v) {
+  /* Doubling capacity kept implicit: powers of two hold the array. */
+  size_t cap = 4;
+  while (cap < l->n + 1) cap *= 2;
+  if (l->n == 0 || (l->n & (l->n - 1)) == 0 || l->n < 4) {
+    const char **items = hr_arena_alloc(a, cap * sizeof *items);
+    if (!items) return HR_ENOMEM;
+    if (l->n) memcpy(items, l->items, l->n * sizeof *items);
+    l->items = items;
   }
-  l->items = items;
+  char *copy = hr_arena_strndup(a, v, strlen(v));
+  if (!copy) return HR_ENOMEM;
   l->items[l->n++] = copy;
   return HR_OK;
 }
@@ -45,6 +48,7 @@ typedef struct {
   const hr_option *reset[32];
   size_t n;
   source src;
+  hr_arena *arena; /* owns every string and list the options take */
 } apply_state;
 
 static int apply(apply_state *st, const hr_option *o, const char *value, char *err,
@@ -52,9 +56,9 @@ static int apply(apply_state *st, const hr_option *o, const char *value, char *e
   const char *src = source_names[st->src];
   switch (o->type) {
   case OPT_STR: {
-    char *copy = strdup(value);
+    char *copy = hr_arena_strndup(st->arena, value, strlen(value));
     if (!copy) return HR_ENOMEM;
-    *(const char **)o->target = copy; /* process lifetime */
+    *(const char **)o->target = copy;
     return HR_OK;
   }
   case OPT_INT: {
@@ -89,10 +93,11 @@ static int apply(apply_state *st, const hr_option *o, const char *value, char *e
     bool was_reset = false;
     for (size_t i = 0; i < st->n; i++) was_reset |= st->reset[i] == o;
     if (!was_reset) {
-      l->n = 0; /* earlier strings stay allocated: process lifetime */
+      l->n = 0;
+      l->items = NULL;
       if (st->n < HR_ARRAY_LEN(st->reset)) st->reset[st->n++] = o;
     }
-    return list_push(l, value);
+    return list_push(st->arena, l, value);
   }
   }
   return HR_EINVAL;
@@ -105,14 +110,14 @@ static char *trim(char *s) {
   return s;
 }
 
-static int apply_file(const hr_option *opts, size_t n, const char *path, char *err,
-                      size_t err_len) {
+static int apply_file(hr_arena *a, const hr_option *opts, size_t n, const char *path,
+                      char *err, size_t err_len) {
   FILE *f = fopen(path, "r");
   if (!f) {
     snprintf(err, err_len, "config file %s: %s", path, strerror(errno));
     return HR_EIO;
   }
-  apply_state st = {.src = SRC_FILE};
+  apply_state st = {.src = SRC_FILE, .arena = a};
   char line[4096];
   int lineno = 0, rc = HR_OK;
   while (!rc && fgets(line, sizeof line, f)) {
@@ -148,8 +153,8 @@ static void env_name(const char *name, char *out, size_t out_len) {
   out[j] = 0;
 }
 
-static int apply_env(const hr_option *opts, size_t n, char *err, size_t err_len) {
-  apply_state st = {.src = SRC_ENV};
+static int apply_env(hr_arena *a, const hr_option *opts, size_t n, char *err, size_t err_len) {
+  apply_state st = {.src = SRC_ENV, .arena = a};
   for (size_t i = 0; i < n; i++) {
     char name[96];
     env_name(opts[i].name, name, sizeof name);
@@ -185,15 +190,15 @@ static const char *config_path(int argc, char **argv) {
   return path;
 }
 
-int hr_options_parse(const hr_option *opts, size_t n, int argc, char **argv,
+int hr_options_parse(hr_arena *a, const hr_option *opts, size_t n, int argc, char **argv,
                      hr_opt_list *positional, bool *help_wanted, char *err, size_t err_len) {
   *help_wanted = false;
   const char *cfg = config_path(argc, argv);
   int rc;
-  if (cfg && (rc = apply_file(opts, n, cfg, err, err_len))) return rc;
-  if ((rc = apply_env(opts, n, err, err_len))) return rc;
+  if (cfg && (rc = apply_file(a, opts, n, cfg, err, err_len))) return rc;
+  if ((rc = apply_env(a, opts, n, err, err_len))) return rc;
 
-  apply_state st = {.src = SRC_FLAG};
+  apply_state st = {.src = SRC_FLAG, .arena = a};
   bool only_positional = false;
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
@@ -202,7 +207,7 @@ int hr_options_parse(const hr_option *opts, size_t n, int argc, char **argv,
         snprintf(err, err_len, "unexpected argument '%s'", a);
         return HR_EINVAL;
       }
-      if ((rc = list_push(positional, a))) return rc;
+      if ((rc = list_push(st.arena, positional, argv[i]))) return rc;
       continue;
     }
     if (!strcmp(a, "--")) {

@@ -15,8 +15,8 @@
 
 typedef enum { OPT_STR, OPT_INT, OPT_BOOL, OPT_LIST } hr_opt_type;
 
-/* A list option's values; strings are owned by the options parser (they
- * live as long as the process). */
+/* A list option's values; the array and strings live in the arena given to
+ * hr_options_parse. */
 typedef struct {
   const char **items;
   size_t n;
@@ -26,7 +26,8 @@ typedef struct {
   const char *name; /* long flag without dashes, config key, env suffix */
   char short_name;  /* 0 if none */
   hr_opt_type type;
-  void *target;     /* const char **, long *, bool *, hr_opt_list * */
+  void *target;     /* const char **, long *, bool *, hr_opt_list *; strings
+                       and lists set by the parser live in its arena */
   const char *help;
   long min, max;    /* OPT_INT bounds */
 } hr_option;
@@ -36,7 +37,7 @@ typedef struct {
  * *positional (may be NULL if none are allowed). `--config FILE` and
  * HEARTH_CONFIG name the config file. `--help` sets *help_wanted.
  * Returns 0 or HR_EINVAL with a message naming the option and the source. */
-int hr_options_parse(const hr_option *opts, size_t n_opts, int argc, char **argv,
+int hr_options_parse(hr_arena *a, const hr_option *opts, size_t n_opts, int argc, char **argv,
                      hr_opt_list *positional, bool *help_wanted, char *err, size_t err_len);
 
 /* Prints one line per option with its flag, env name and help. */

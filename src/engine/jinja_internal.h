@@ -186,7 +186,9 @@ typedef struct {
   hr_arena *a;
   hr_buf *out;
   const jinja_value *ctx; /* dict of the caller's variables, or NULL */
-  jinja_scope *root;
+  jinja_scope *root;      /* top-level variables (set outside any block) */
+  jinja_scope *scope;     /* innermost scope of the statement being run */
+  int nest;               /* C recursion depth of eval/exec */
   uint64_t steps, steps_max;
   size_t out_max, mem_base, mem_max;
   int depth, depth_max;

@@ -1,2 +1,373 @@
+/* kernels_avx512.c — the AVX-512 path (F, BW, VL, DQ and VNNI; built with
+ * those flags only for this file; kernels.c calls in here only after
+ * cpu_has_avx512()). Starts from the AVX2 table and replaces what gains
+ * from 512-bit registers; Q2_K/Q3_K and the activation quantizers stay
+ * AVX2.
+ *
+ * 32-blocks: two blocks per zmm, integer dot with vpdpbusd (unsigned bytes
+ * times signed bytes, four products summed into each int32, no saturation).
+ * Signed weights are offset to unsigned (q + off) and the offset removed
+ * with a second vpdpbusd of off against the activations:
+ *   sum q*y = dpbusd(q + off, y) - dpbusd(off, y).
+ * K-quants: vpmaddubsw (pairs, no overflow for these ranges) then vpdpwssd
+ * with the per-group scales. Every integer equals the reference's. */
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && \
+    defined(__AVX512DQ__) && defined(__AVX512VNNI__) && defined(__FMA__) && defined(__F16C__)
+#include <immintrin.h>
+
+#include "kernels.h"
+
+static inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
+static inline __m256i loadu256(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
+static inline __m512i loadu512(const void *p) { return _mm512_loadu_si512(p); }
+static inline __m512i cat256(__m256i lo, __m256i hi) {
+  return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+/* 16 floats: the first 8 a, the last 8 b */
+static inline __m512 pair_ps(float a, float b) {
+  return _mm512_insertf32x8(_mm512_set1_ps(a), _mm256_set1_ps(b), 1);
+}
+static inline uint32_t le32(const uint8_t *p) {
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+static inline int hsum256_i32(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
+  return _mm_cvtsi128_si32(s);
+}
+
+/* ---- float rows ------------------------------------------------------------------ */
+
+static float dot_f32(int n, const void *w, const void *x) {
+  const float *a = w, *b = x;
+  __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+  int i = 0;
+  for (; i + 64 <= n; i += 64) {
+    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+    s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
+    s2 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(b + i + 32), s2);
+    s3 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 48), _mm512_loadu_ps(b + i + 48), s3);
+  }
+  for (; i < n; i += 16) { /* masked tail: no scalar loop */
+    __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+    s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), s0);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+}
+
+static inline __m512 ld_f16(__mmask16 m, const uint16_t *p) {
+  return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p));
+}
+static inline __m512 ld_bf16(__mmask16 m, const uint16_t *p) {
+  __m512i v = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+}
+
+#define DOT_HALF(name, LD)                                                           \
+  static float name(int n, const void *w, const void *x) {                          \
+    const uint16_t *a = w, *b = x;                                                  \
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;                      \
+    int i = 0;                                                                      \
+    for (; i + 64 <= n; i += 64) {                                                  \
+      s0 = _mm512_fmadd_ps(LD(0xffff, a + i), LD(0xffff, b + i), s0);               \
+      s1 = _mm512_fmadd_ps(LD(0xffff, a + i + 16), LD(0xffff, b + i + 16), s1);     \
+      s2 = _mm512_fmadd_ps(LD(0xffff, a + i + 32), LD(0xffff, b + i + 32), s2);     \
+      s3 = _mm512_fmadd_ps(LD(0xffff, a + i + 48), LD(0xffff, b + i + 48), s3);     \
+    }                                                                               \
+    for (; i < n; i += 16) {                                                        \
+      __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);        \
+      s0 = _mm512_fmadd_ps(LD(m, a + i), LD(m, b + i), s0);                         \
+    }                                                                               \
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3))); \
+  }
+DOT_HALF(dot_f16, ld_f16)
+DOT_HALF(dot_bf16, ld_bf16)
+
+/* ---- 32-blocks ------------------------------------------------------------------------ */
+
+/* sum(q * y) per 4 bytes where u = q + off (unsigned), off a byte constant */
+static inline __m512i dot_off(__m512i u, __m512i y, __m512i off) {
+  const __m512i z = _mm512_setzero_si512();
+  return _mm512_sub_epi32(_mm512_dpbusd_epi32(z, u, y), _mm512_dpbusd_epi32(z, off, y));
+}
+static inline __m256i dot_off256(__m256i u, __m256i y, __m256i off) {
+  const __m256i z = _mm256_setzero_si256();
+  return _mm256_sub_epi32(_mm256_dpbusd_epi32(z, u, y), _mm256_dpbusd_epi32(z, off, y));
+}
+
+static inline __m256i nibbles32(const uint8_t *qs) {
+  __m128i t = _mm_loadu_si128((const __m128i *)qs);
+  return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t, 4), t), _mm256_set1_epi8(15));
+}
+
+/* One generic loop for the four 32-block types against Q8_0/Q8_1: WEIGHTS(i)
+ * yields the unsigned weight bytes (q + OFF) of block i as a __m256i. */
+#define DOT32(name, WT, XT, WEIGHTS, OFF, MIN_TERM)                                        \
+  static float name(int n, const void *w, const void *x) {                                 \
+    const WT *a = w;                                                                        \
+    const XT *b = x;                                                                        \
+    const int nb = n / QK32;                                                                \
+    __m512 acc = _mm512_setzero_ps();                                                       \
+    float summ = 0;                                                                         \
+    (void)summ;                                                                             \
+    int i = 0;                                                                              \
+    for (; i + 2 <= nb; i += 2) {                                                           \
+      __m512i u = cat256(WEIGHTS(i), WEIGHTS(i + 1));                                       \
+      __m512i y = cat256(loadu256(b[i].qs), loadu256(b[i + 1].qs));                         \
+      __m512i p = dot_off(u, y, _mm512_set1_epi8(OFF));                                     \
+      __m512 d = pair_ps(h2f(a[i].d) * h2f(b[i].d), h2f(a[i + 1].d) * h2f(b[i + 1].d));     \
+      acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc);                                 \
+      MIN_TERM(i);                                                                          \
+      MIN_TERM(i + 1);                                                                      \
+    }                                                                                       \
+    float s = _mm512_reduce_add_ps(acc);                                                    \
+    if (i < nb) {                                                                           \
+      __m256i p = dot_off256(WEIGHTS(i), loadu256(b[i].qs), _mm256_set1_epi8(OFF));         \
+      __m256 f = _mm256_mul_ps(_mm256_set1_ps(h2f(a[i].d) * h2f(b[i].d)), _mm256_cvtepi32_ps(p)); \
+      s += hsum8(f);                  \
+      MIN_TERM(i);                                                                          \
+    }                                                                                       \
+    return s + summ;                                                                        \
+  }
+
+static inline float hsum8(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+#define NO_MIN(i) (void)0
+#define MIN_Q81(i) (summ += h2f(a[i].m) * h2f(b[i].s))
+
+/* q8_0 weights: q + 128 as unsigned is q XOR 0x80 */
+#define W_Q8_0(i) _mm256_xor_si256(loadu256(a[i].qs), _mm256_set1_epi8((char)0x80))
+#define W_Q4(i) nibbles32(a[i].qs)
+/* five-bit: add 16 to the bytes whose qh bit is set */
+#define W_Q5(i) _mm256_mask_add_epi8(W_Q4(i), (__mmask32)le32(a[i].qh), W_Q4(i), _mm256_set1_epi8(16))
+
+DOT32(dot_q8_0, block_q8_0, block_q8_0, W_Q8_0, (char)0x80, NO_MIN)
+DOT32(dot_q4_0, block_q4_0, block_q8_0, W_Q4, 8, NO_MIN)
+DOT32(dot_q4_1, block_q4_1, block_q8_1, W_Q4, 0, MIN_Q81)
+DOT32(dot_q5_0, block_q5_0, block_q8_0, W_Q5, 16, NO_MIN)
+DOT32(dot_q5_1, block_q5_1, block_q8_1, W_Q5, 0, MIN_Q81)
+
+/* ---- K-quants ----------------------------------------------------------------------------- */
+
+static inline void k4_unpack(const uint8_t *s, uint8_t sc[8], uint8_t m[8]) {
+  uint32_t u0 = le32(s), u1 = le32(s + 4), u2 = le32(s + 8);
+  uint32_t v[4] = {u0 & 0x3f3f3f3f, (u2 & 0x0f0f0f0f) | ((u0 >> 2) & 0x30303030),
+                   u1 & 0x3f3f3f3f, ((u2 >> 4) & 0x0f0f0f0f) | ((u1 >> 2) & 0x30303030)};
+  memcpy(sc, v, 8);
+  memcpy(m, v + 2, 8);
+}
+
+static inline int k4_min_sum(const uint8_t m[8], const int16_t *bsums) {
+  __m256i pair = _mm256_madd_epi16(loadu256(bsums), _mm256_set1_epi16(1));
+  __m256i mm = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)m));
+  return hsum256_i32(_mm256_mullo_epi32(pair, mm));
+}
+
+/* 32 int16 lanes: the first 16 s0, the last 16 s1 */
+static inline __m512i scale_pair16(int s0, int s1) {
+  return cat256(_mm256_set1_epi16((short)s0), _mm256_set1_epi16((short)s1));
+}
+
+/* The 64 nibbles of chunk c as bytes in element order: the 32 low nibbles
+ * (group 2c) then the 32 high nibbles (group 2c+1). */
+static inline __m512i chunk_nibbles(const uint8_t *q32) {
+  __m512i q = _mm512_broadcast_i64x4(loadu256(q32));
+  const __m512i shift = cat256(_mm256_setzero_si256(), _mm256_set1_epi16(4));
+  return _mm512_and_si512(_mm512_srlv_epi16(q, shift), _mm512_set1_epi8(15));
+}
+
+static float dot_q4_K(int n, const void *w, const void *x) {
+  const block_q4_K *a = w;
+  const block_q8_K *b = x;
+  __m512 acc = _mm512_setzero_ps();
+  float accm = 0;
+  for (int i = 0; i < n / QK_K; i++) {
+    uint8_t sc[8], m[8];
+    k4_unpack(a[i].scales, sc, m);
+    accm += b[i].d * h2f(a[i].dmin) * (float)k4_min_sum(m, b[i].bsums);
+    __m512i isum = _mm512_setzero_si512();
+    for (int c = 0; c < 4; c++) {
+      __m512i p = _mm512_maddubs_epi16(chunk_nibbles(a[i].qs + 32 * c), loadu512(b[i].qs + 64 * c));
+      isum = _mm512_dpwssd_epi32(isum, p, scale_pair16(sc[2 * c], sc[2 * c + 1]));
+    }
+    acc = _mm512_fmadd_ps(_mm512_set1_ps(b[i].d * h2f(a[i].d)), _mm512_cvtepi32_ps(isum), acc);
+  }
+  return _mm512_reduce_add_ps(acc) - accm;
+}
+
+static float dot_q5_K(int n, const void *w, const void *x) {
+  const block_q5_K *a = w;
+  const block_q8_K *b = x;
+  __m512 acc = _mm512_setzero_ps();
+  float accm = 0;
+  const __m512i b16 = _mm512_set1_epi8(16);
+  for (int i = 0; i < n / QK_K; i++) {
+    uint8_t sc[8], m[8];
+    k4_unpack(a[i].scales, sc, m);
+    accm += b[i].d * h2f(a[i].dmin) * (float)k4_min_sum(m, b[i].bsums);
+    __m512i qh = _mm512_broadcast_i64x4(loadu256(a[i].qh));
+    __m512i isum = _mm512_setzero_si512();
+    for (int c = 0; c < 4; c++) {
+      /* group 2c takes bit 2c of qh[l], group 2c+1 bit 2c+1 */
+      __m512i sel = cat256(_mm256_set1_epi8((char)(1 << (2 * c))), _mm256_set1_epi8((char)(2 << (2 * c))));
+      __m512i q = chunk_nibbles(a[i].qs + 32 * c);
+      q = _mm512_mask_add_epi8(q, _mm512_test_epi8_mask(qh, sel), q, b16);
+      __m512i p = _mm512_maddubs_epi16(q, loadu512(b[i].qs + 64 * c));
+      isum = _mm512_dpwssd_epi32(isum, p, scale_pair16(sc[2 * c], sc[2 * c + 1]));
+    }
+    acc = _mm512_fmadd_ps(_mm512_set1_ps(b[i].d * h2f(a[i].d)), _mm512_cvtepi32_ps(isum), acc);
+  }
+  return _mm512_reduce_add_ps(acc) - accm;
+}
+
+static float dot_q6_K(int n, const void *w, const void *x) {
+  const block_q6_K *a = w;
+  const block_q8_K *b = x;
+  __m512 acc = _mm512_setzero_ps();
+  const __m512i m4 = _mm512_set1_epi8(15), m30 = _mm512_set1_epi8(0x30);
+  const __m512i shl = cat256(_mm256_set1_epi16(4), _mm256_set1_epi16(2));
+  const __m512i shr = cat256(_mm256_setzero_si256(), _mm256_set1_epi16(2));
+  /* word lane l of the scale vector takes scale (l / 8) + 4k */
+  __m512i idx[4];
+  for (int k = 0; k < 4; k++) {
+    uint16_t v[32];
+    for (int l = 0; l < 32; l++) v[l] = (uint16_t)(l / 8 + 4 * k);
+    idx[k] = loadu512(v);
+  }
+  for (int i = 0; i < n / QK_K; i++) {
+    __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)a[i].scales));
+    __m512i scz = _mm512_castsi256_si512(sc16);
+    /* q - 32 done as q·y - 32 * sum(sc_g * bsums_g) */
+    int off = 32 * hsum256_i32(_mm256_madd_epi16(sc16, loadu256(b[i].bsums)));
+    __m512i isum = _mm512_setzero_si512();
+    for (int h = 0; h < 2; h++) {
+      __m512i ql = loadu512(a[i].ql + 64 * h);
+      __m512i qh = _mm512_broadcast_i64x4(loadu256(a[i].qh + 32 * h));
+      /* A: elements 0..63 of the half, B: elements 64..127 */
+      __m512i A = _mm512_or_si512(_mm512_and_si512(ql, m4),
+                                  _mm512_and_si512(_mm512_sllv_epi16(qh, shl), m30));
+      __m512i B = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
+                                  _mm512_and_si512(_mm512_srlv_epi16(qh, shr), m30));
+      const int8_t *y = b[i].qs + 128 * h;
+      __m512i pA = _mm512_maddubs_epi16(A, loadu512(y));
+      __m512i pB = _mm512_maddubs_epi16(B, loadu512(y + 64));
+      isum = _mm512_dpwssd_epi32(isum, pA, _mm512_permutexvar_epi16(idx[2 * h], scz));
+      isum = _mm512_dpwssd_epi32(isum, pB, _mm512_permutexvar_epi16(idx[2 * h + 1], scz));
+    }
+    isum = _mm512_mask_sub_epi32(isum, 1, isum, _mm512_set1_epi32(off)); /* lane 0 only */
+    acc = _mm512_fmadd_ps(_mm512_set1_ps(b[i].d * h2f(a[i].d)), _mm512_cvtepi32_ps(isum), acc);
+  }
+  return _mm512_reduce_add_ps(acc);
+}
+
+/* ---- four activation rows per weight row (prefill) ------------------------------------ */
+
+#define X4(p, k) ((const void *)((const uint8_t *)(p) + (size_t)(k) * x_stride))
+
+/* Same integer work as DOT32 for Q8_0/Q4_0, weights decoded once for 4 rows. */
+#define DOT4_32(name, WT, WEIGHTS, OFF)                                                       \
+  static void name(int n, const void *w, const void *x, size_t x_stride, float out[4]) {    \
+    const WT *a = w;                                                                          \
+    const block_q8_0 *bk[4] = {X4(x, 0), X4(x, 1), X4(x, 2), X4(x, 3)};                       \
+    const int nb = n / QK32;                                                                  \
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),           \
+                     _mm512_setzero_ps()};                                                    \
+    const __m512i off = _mm512_set1_epi8(OFF), z = _mm512_setzero_si512();                    \
+    int i = 0;                                                                                \
+    for (; i + 2 <= nb; i += 2) {                                                             \
+      __m512i u = cat256(WEIGHTS(i), WEIGHTS(i + 1));                                         \
+      float d0 = h2f(a[i].d), d1 = h2f(a[i + 1].d);                                           \
+      for (int k = 0; k < 4; k++) {                                                           \
+        const block_q8_0 *b = bk[k];                                                          \
+        __m512i y = cat256(loadu256(b[i].qs), loadu256(b[i + 1].qs));                         \
+        __m512i p = _mm512_sub_epi32(_mm512_dpbusd_epi32(z, u, y), _mm512_dpbusd_epi32(z, off, y)); \
+        acc[k] = _mm512_fmadd_ps(pair_ps(d0 * h2f(b[i].d), d1 * h2f(b[i + 1].d)),           \
+                                 _mm512_cvtepi32_ps(p), acc[k]);                              \
+      }                                                                                       \
+    }                                                                                         \
+    for (int k = 0; k < 4; k++) {                                                             \
+      const block_q8_0 *b = bk[k];                                                            \
+      float s = _mm512_reduce_add_ps(acc[k]);                                                 \
+      if (i < nb) {                                                                           \
+        __m256i p = dot_off256(WEIGHTS(i), loadu256(b[i].qs), _mm256_set1_epi8(OFF));         \
+        s += hsum8(_mm256_mul_ps(_mm256_set1_ps(h2f(a[i].d) * h2f(b[i].d)), _mm256_cvtepi32_ps(p))); \
+      }                                                                                       \
+      out[k] = s;                                                                             \
+    }                                                                                         \
+  }
+DOT4_32(dot4_q8_0, block_q8_0, W_Q8_0, (char)0x80)
+DOT4_32(dot4_q4_0, block_q4_0, W_Q4, 8)
+
+static void dot4_q4_K(int n, const void *w, const void *x, size_t x_stride, float out[4]) {
+  const block_q4_K *a = w;
+  const block_q8_K *bk[4] = {X4(x, 0), X4(x, 1), X4(x, 2), X4(x, 3)};
+  __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                   _mm512_setzero_ps()};
+  float accm[4] = {0, 0, 0, 0};
+  for (int i = 0; i < n / QK_K; i++) {
+    uint8_t sc[8], m[8];
+    k4_unpack(a[i].scales, sc, m);
+    float d = h2f(a[i].d), dmin = h2f(a[i].dmin);
+    __m512i isum[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
+                       _mm512_setzero_si512()};
+    for (int c = 0; c < 4; c++) {
+      __m512i q = chunk_nibbles(a[i].qs + 32 * c), s = scale_pair16(sc[2 * c], sc[2 * c + 1]);
+      for (int k = 0; k < 4; k++)
+        isum[k] = _mm512_dpwssd_epi32(isum[k], _mm512_maddubs_epi16(q, loadu512(bk[k][i].qs + 64 * c)), s);
+    }
+    for (int k = 0; k < 4; k++) {
+      accm[k] += bk[k][i].d * dmin * (float)k4_min_sum(m, bk[k][i].bsums);
+      acc[k] = _mm512_fmadd_ps(_mm512_set1_ps(bk[k][i].d * d), _mm512_cvtepi32_ps(isum[k]), acc[k]);
+    }
+  }
+  for (int k = 0; k < 4; k++) out[k] = _mm512_reduce_add_ps(acc[k]) - accm[k];
+}
+
+/* ---- conversions ------------------------------------------------------------------------- */
+
+static void f32_to_f16_row(const float *src, uint16_t *dst, int n) {
+  int i = 0;
+  for (; i + 16 <= n; i += 16)
+    _mm256_storeu_si256((__m256i *)(dst + i), _mm512_cvtps_ph(_mm512_loadu_ps(src + i), 0));
+  for (; i < n; i++) dst[i] = _cvtss_sh(src[i], 0);
+}
+
+static void f16_to_f32_row(const uint16_t *src, float *dst, int n) {
+  int i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(dst + i, ld_f16(0xffff, src + i));
+  for (; i < n; i++) dst[i] = _cvtsh_ss(src[i]);
+}
+
+void kernels_fill_avx512(kernel_table *t) {
+  t->isa = KERN_ISA_AVX512;
+  t->name = "avx512";
+  t->types[TT_F32].vec_dot = dot_f32;
+  t->types[TT_F16].vec_dot = dot_f16;
+  t->types[TT_BF16].vec_dot = dot_bf16;
+  t->types[TT_Q8_0].vec_dot = dot_q8_0;
+  t->types[TT_Q4_0].vec_dot = dot_q4_0;
+  t->types[TT_Q4_1].vec_dot = dot_q4_1;
+  t->types[TT_Q5_0].vec_dot = dot_q5_0;
+  t->types[TT_Q5_1].vec_dot = dot_q5_1;
+  t->types[TT_Q4_K].vec_dot = dot_q4_K;
+  t->types[TT_Q5_K].vec_dot = dot_q5_K;
+  t->types[TT_Q6_K].vec_dot = dot_q6_K;
+  t->types[TT_Q8_0].vec_dot4 = dot4_q8_0;
+  t->types[TT_Q4_0].vec_dot4 = dot4_q4_0;
+  t->types[TT_Q4_K].vec_dot4 = dot4_q4_K;
+  t->f32_to_f16 = f32_to_f16_row;
+  t->f16_to_f32 = f16_to_f32_row;
+}
+
+#else /* built without the AVX-512 flags */
 #include "kernels.h"
 void kernels_fill_avx512(kernel_table *t) { (void)t; }
+#endif

@@ -17,12 +17,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { DL_NONE, DL_HEADER, DL_BODY, DL_IDLE };
+enum { DL_NONE, DL_HEADER, DL_BODY, DL_IDLE, DL_LINGER };
+
+#define LINGER_MS 2000
 
 #define IN_MIN_FREE 4096
 #define OUT_MAX_PENDING (8u << 20) /* a client this far behind is dropped */
 
 static void process(conn *c);
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
 static void set_deadline(conn *c, int kind, uint32_t ms) {
   c->deadline_kind = kind;
@@ -80,6 +84,29 @@ void conn_close(conn *c) {
   uv_close((uv_handle_t *)&c->tcp, on_close);
 }
 
+static void on_shutdown(uv_shutdown_t *req, int status) {
+  HR_UNUSED(status);
+  free(req);
+}
+
+/* The answer is out: stop sending, and drain what the client still sends
+ * for a little while before closing (a close with unread input would reset
+ * the connection and could destroy the answer before the client reads it). */
+static void linger(conn *c) {
+  uv_shutdown_t *req = malloc(sizeof *req);
+  if (!req || uv_shutdown(req, (uv_stream_t *)&c->tcp, on_shutdown) != 0) {
+    free(req);
+    conn_close(c);
+    return;
+  }
+  c->state = CONN_LINGER;
+  set_deadline(c, DL_LINGER, LINGER_MS);
+  c->in_len = 0;
+  if (!c->reading &&
+      uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
+    c->reading = true;
+}
+
 static void on_write(uv_write_t *w, int status) {
   conn *c = w->data;
   free(w);
@@ -95,14 +122,14 @@ static void on_write(uv_write_t *w, int status) {
 void conn_flush(conn *c) {
   if (c->writing || uv_is_closing((uv_handle_t *)&c->tcp)) return;
   if (c->out.len == 0) {
-    if (c->state == CONN_CLOSING) conn_close(c);
+    if (c->state == CONN_CLOSING) linger(c);
     return;
   }
   uv_buf_t b = uv_buf_init(c->out.data, (unsigned)c->out.len);
   int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
   if (n == (int)c->out.len) {
     hr_buf_clear(&c->out);
-    if (c->state == CONN_CLOSING) conn_close(c);
+    if (c->state == CONN_CLOSING) linger(c);
     return;
   }
   if (n < 0 && n != UV_EAGAIN) {
@@ -173,6 +200,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     return;
   }
   if (nread == 0) return;
+  if (c->state == CONN_LINGER) return; /* discarded: in_len stays 0 */
   c->in_len += (size_t)nread;
   if (c->state == CONN_HANDLING || c->state == CONN_CLOSING) return;
   process(c);
@@ -449,7 +477,7 @@ void conn_sweep(io_loop *l) {
   for (conn *c = l->conns; c; c = next) {
     next = c->next;
     bool idle = c->state == CONN_HEAD && c->in_len == 0 && !c->writing && c->out.len == 0;
-    if (l->stopping >= 2 || (l->stopping && idle)) {
+    if (l->stopping >= 2 || (l->stopping && (idle || c->state == CONN_LINGER))) {
       conn_close(c);
       continue;
     }
@@ -458,7 +486,7 @@ void conn_sweep(io_loop *l) {
       continue;
     }
     if (!c->deadline_ms || l->now_ms < c->deadline_ms) continue;
-    if (c->deadline_kind == DL_IDLE && c->in_len == 0) {
+    if (c->deadline_kind == DL_LINGER || (c->deadline_kind == DL_IDLE && c->in_len == 0)) {
       conn_close(c);
       continue;
     }

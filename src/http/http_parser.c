@@ -47,6 +47,16 @@ static const uint8_t k_hostchar[256] = {
 
 static inline bool is_ows(char c) { return c == ' ' || c == '\t'; }
 
+/* Length of the run of tchars at p (up to end); four table lookups per
+ * branch, since names are mostly 4-20 bytes. */
+static inline const char *skip_tchars(const char *p, const char *end) {
+  while (end - p >= 4 && (k_tchar[(unsigned char)p[0]] & k_tchar[(unsigned char)p[1]] &
+                          k_tchar[(unsigned char)p[2]] & k_tchar[(unsigned char)p[3]]))
+    p += 4;
+  while (p < end && k_tchar[(unsigned char)*p]) p++;
+  return p;
+}
+
 /* Index of the first byte of p[0..n) that is a CTL (< 0x20 or 0x7f), or n.
  * May read (but ignores) bytes up to rend, never past it. */
 static inline size_t scan_ctl(const char *p, size_t n, const char *rend) {
@@ -267,8 +277,7 @@ static int parse_request_line(http_request *req, const char *p, size_t n, const 
 /* field-name ":" OWS field-value OWS, p[0..n) without the CRLF, n > 0. */
 static int parse_header_line(http_request *req, const char *p, size_t n, const char *rend) {
   if (is_ows(p[0])) return head_fail(req, 400, "obsolete line folding");
-  size_t i = 0;
-  while (i < n && k_tchar[(unsigned char)p[i]]) i++;
+  size_t i = (size_t)(skip_tchars(p, p + n) - p);
   if (i == n || p[i] != ':') {
     if (!memchr(p + i, ':', n - i)) return head_fail(req, 400, "header line without colon");
     if (is_ows(p[i])) return head_fail(req, 400, "whitespace between header name and colon");
@@ -295,6 +304,63 @@ static int parse_header_line(http_request *req, const char *p, size_t n, const c
 
 enum { HEAD_DONE = 1 };
 
+/* A request line must start with a method token and SP. Looking at the
+ * first bytes of the line as they arrive turns a peer that does not speak
+ * HTTP/1 (a TLS ClientHello, binary junk) away at once instead of after the
+ * read timeout. It is a function of the line's prefix only, and is checked
+ * before any limit, so one-shot and trickled parses still agree. */
+static bool method_prefix_bad(const char *p, size_t avail) {
+  size_t n = HR_MIN(avail, 16);
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)p[i];
+    if (k_tchar[c]) continue;
+    if (c == ' ') return i == 0;
+    if (c == '\r' && i == 0) return n > 1 && p[1] != '\n'; /* leading CRLF */
+    return true;
+  }
+  return false;
+}
+
+enum { FAST_NO = 0, FAST_FIELD, FAST_END };
+
+/* The common case in one pass: a complete, valid field line (or the empty
+ * line ending the head) at pos, within the limits. Anything else - an
+ * unfinished line, a bad byte, a limit - returns FAST_NO and the careful
+ * path in head_lines decides, so the outcome is the same either way. */
+static inline int header_fast(http_request *req, const char *buf, size_t pos, size_t len,
+                              size_t max_head, size_t max_headers, size_t *next) {
+  const char *p = buf + pos, *end = buf + len;
+  if (p < end && *p == '\r') {
+    if (end - p < 2 || p[1] != '\n' || pos + 2 > max_head) return FAST_NO;
+    *next = pos + 2;
+    return FAST_END;
+  }
+  const char *q = skip_tchars(p, end);
+  if (q == p || q == end || *q != ':') return FAST_NO;
+  const char *v = q + 1;
+  while (v < end && is_ows(*v)) v++;
+  const char *k = v;
+  for (;;) {
+    k += scan_ctl(k, (size_t)(end - k), end);
+    if (k == end) return FAST_NO;
+    if (*k == '\t') {
+      k++;
+      continue;
+    }
+    if (*k == '\r' && end - k >= 2 && k[1] == '\n') break;
+    return FAST_NO;
+  }
+  size_t after = (size_t)(k + 2 - buf);
+  if (after > max_head || req->n_headers >= max_headers) return FAST_NO;
+  const char *e = k;
+  while (e > v && is_ows(e[-1])) e--;
+  http_header *h = &req->headers[req->n_headers++];
+  h->name = hr_str_make(p, (size_t)(q - p));
+  h->value = hr_str_make(v, (size_t)(e - v));
+  *next = after;
+  return FAST_FIELD;
+}
+
 /* Reads the complete lines from st->pos on. HEAD_DONE with the head's
  * length in *head_len, HR_EAGAIN, or an error. */
 static int head_lines(const char *buf, size_t len, const http_limits *lim, http_request *req,
@@ -304,8 +370,25 @@ static int head_lines(const char *buf, size_t len, const http_limits *lim, http_
   size_t max_headers = HR_MIN(lim->max_headers, req->headers_cap);
   for (;;) {
     size_t pos = st->pos;
+    /* lf_from > pos: this line was unfinished last call; the fast path
+     * would scan its start again, so go straight to the memchr. */
+    if (st->have_rl && st->lf_from <= pos) {
+      size_t next;
+      int f = header_fast(req, buf, pos, len, lim->max_head_bytes, max_headers, &next);
+      if (f != FAST_NO) {
+        st->pos = st->lf_from = next;
+        if (f == FAST_END) {
+          *head_len = next;
+          return HEAD_DONE;
+        }
+        st->n_lines++;
+        continue;
+      }
+    }
     size_t from = HR_MAX(st->lf_from, pos);
     const char *lf = from < len ? memchr(buf + from, '\n', len - from) : NULL;
+    if (!st->have_rl && method_prefix_bad(buf + pos, len - pos))
+      return head_fail(req, 400, "invalid method");
     if (!lf) {
       /* Unfinished line: fail only when it can no longer fit. */
       st->lf_from = len;
@@ -586,12 +669,10 @@ int http_chunked_decode(http_chunked *st, char *buf, size_t len, size_t *consume
         st->remaining = (st->remaining << 4) | (uint64_t)d;
       } else if (c == '\r') {
         st->state = C_SIZE_LF;
-      } else if (c == ';') {
-        st->line_bytes = 0;
-        st->state = C_EXT;
-      } else if (c == ' ' || c == '\t') {
-        st->line_bytes = 0;
-        st->state = C_SIZE_BWS;
+      } else if (c == ';' || c == ' ' || c == '\t') {
+        /* extension bytes are counted from here, ';' and BWS included */
+        st->line_bytes = 1;
+        st->state = c == ';' ? C_EXT : C_SIZE_BWS;
       } else {
         rc = chunk_fail(st, 400, "invalid chunk size");
         goto out;

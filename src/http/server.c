@@ -77,8 +77,11 @@ int http_server_route(http_server *s, http_method m, const char *pattern, http_h
   return HR_OK;
 }
 
-static int make_listener(const http_config *c, int port, int *fd_out, int *port_out,
-                         char *err, size_t err_len) {
+/* exclusive: bind without SO_REUSEPORT, only to learn whether another
+ * process holds the port (SO_REUSEPORT would silently share it with another
+ * hearth run by the same user). */
+static int make_listener(const http_config *c, int port, bool exclusive, int *fd_out,
+                         int *port_out, char *err, size_t err_len) {
   struct sockaddr_storage ss;
   memset(&ss, 0, sizeof ss);
   socklen_t len;
@@ -103,9 +106,10 @@ static int make_listener(const http_config *c, int port, int *fd_out, int *port_
   }
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (!exclusive) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   if (bind(fd, (struct sockaddr *)&ss, len) != 0) {
-    snprintf(err, err_len, "cannot listen on %s:%d: %s", c->host, port, strerror(errno));
+    snprintf(err, err_len, "cannot listen on %s:%d: %s", c->host, port,
+             errno == EADDRINUSE ? "the port is in use" : strerror(errno));
     close(fd);
     return HR_EIO;
   }
@@ -229,9 +233,15 @@ int http_server_start(http_server *s, char *err, size_t err_len) {
     return HR_EIO;
   }
   int port = s->cfg.port;
+  if (port != 0) {
+    int probe, got;
+    int rc = make_listener(&s->cfg, port, true, &probe, &got, err, err_len);
+    if (rc) return rc;
+    close(probe);
+  }
   for (int i = 0; i < n; i++) {
     int fd, got;
-    int rc = make_listener(&s->cfg, port, &fd, &got, err, err_len);
+    int rc = make_listener(&s->cfg, port, false, &fd, &got, err, err_len);
     if (rc) return rc;
     port = got;
     if ((rc = loop_init(s, &s->loops[i], i, fd, err, err_len))) return rc;

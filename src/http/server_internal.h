@@ -114,7 +114,10 @@ struct http_req {
   void *on_abort_arg;
 };
 
-typedef enum { CONN_HEAD, CONN_BODY, CONN_HANDLING, CONN_CLOSING } conn_state;
+/* CONN_CLOSING: answer queued, close once sent; CONN_LINGER: sent and our
+ * side shut down; reading and discarding until the client closes, so that
+ * unread input does not make the kernel reset the answer away. */
+typedef enum { CONN_HEAD, CONN_BODY, CONN_HANDLING, CONN_CLOSING, CONN_LINGER } conn_state;
 
 struct conn {
   uv_tcp_t tcp;

@@ -11,12 +11,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 struct store {
   char *dir;
   char *path;
   int version;
+  int lock_fd; /* holds an flock on dir/lock while the store is open */
 };
 
 struct store_conn {
@@ -134,6 +138,33 @@ static int mkdir_p(const char *dir) {
   return HR_OK;
 }
 
+/* One process per data directory: two writers' WAL would be safe for
+ * SQLite, but two servers sharing jobs and files would not be. */
+static int lock_dir(store *s, const char *dir, char *err, size_t err_len) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/lock", dir);
+  s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (s->lock_fd < 0) {
+    snprintf(err, err_len, "cannot open %s: %s", path, strerror(errno));
+    return HR_EIO;
+  }
+  if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    char pid[32] = "";
+    ssize_t n = pread(s->lock_fd, pid, sizeof pid - 1, 0);
+    pid[n > 0 ? n : 0] = 0;
+    pid[strcspn(pid, "\n")] = 0;
+    snprintf(err, err_len, "data directory %s is locked by another hearth (pid %s)", dir,
+             pid[0] ? pid : "unknown");
+    return HR_EBUSY;
+  }
+  char pid[32];
+  int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+  if (ftruncate(s->lock_fd, 0) == 0 && pwrite(s->lock_fd, pid, (size_t)n, 0) < 0) {
+    /* the pid is only informative */
+  }
+  return HR_OK;
+}
+
 int store_open(const char *dir, store **out, char *err, size_t err_len) {
   if (mkdir_p(dir)) {
     snprintf(err, err_len, "cannot create data directory %s: %s", dir, strerror(errno));
@@ -141,6 +172,11 @@ int store_open(const char *dir, store **out, char *err, size_t err_len) {
   }
   store *s = calloc(1, sizeof *s);
   if (!s) return HR_ENOMEM;
+  s->lock_fd = -1;
+  if (lock_dir(s, dir, err, err_len)) {
+    store_close(s);
+    return HR_EBUSY;
+  }
   s->dir = strdup(dir);
   size_t plen = strlen(dir) + 16;
   s->path = malloc(plen);
@@ -168,6 +204,7 @@ int store_open(const char *dir, store **out, char *err, size_t err_len) {
 
 void store_close(store *s) {
   if (!s) return;
+  if (s->lock_fd >= 0) close(s->lock_fd); /* releases the flock */
   free(s->dir);
   free(s->path);
   free(s);

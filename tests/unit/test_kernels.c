@@ -1,0 +1,579 @@
+/* test_kernels.c — block formats, reference conversions, every SIMD path
+ * against the reference, the matrix loops and the f32 helpers.
+ *
+ * Hand-built blocks pin each format's meaning with values computed by hand;
+ * random rows check quantization error bounds and that each SIMD path's
+ * integer work equals the reference's (float results to ~1e-5 relative to
+ * the sum of |products|, bytes of activations exactly). */
+#include <math.h>
+#include <stdlib.h>
+
+#include "../../src/engine/kernels.h"
+#include "test.h"
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+static uint32_t rnd_u32(void) {
+  rng ^= rng << 13;
+  rng ^= rng >> 7;
+  rng ^= rng << 17;
+  return (uint32_t)(rng >> 11);
+}
+static float rnd_unit(void) { return (float)((rnd_u32() >> 8) + 0.5) / 16777216.0f; }
+/* roughly normal, with an occasional outlier like real weights have */
+static float rnd_normal(void) {
+  float v = sqrtf(-2.0f * logf(rnd_unit())) * cosf(6.2831853f * rnd_unit());
+  if (rnd_u32() % 97 == 0) v *= 4;
+  return v;
+}
+static void fill_normal(float *x, int n, float scale) {
+  for (int i = 0; i < n; i++) x[i] = rnd_normal() * scale;
+}
+
+static int close_rel(float got, float want, float mag, float rel) {
+  return fabsf(got - want) <= rel * mag + 1e-6f;
+}
+
+static const tensor_type WEIGHT_TYPES[] = {TT_F32,  TT_F16,  TT_BF16, TT_Q8_0, TT_Q4_0,
+                                           TT_Q4_1, TT_Q5_0, TT_Q5_1, TT_Q2_K, TT_Q3_K,
+                                           TT_Q4_K, TT_Q5_K, TT_Q6_K};
+#define N_WEIGHT_TYPES ((int)(sizeof WEIGHT_TYPES / sizeof WEIGHT_TYPES[0]))
+
+static const char *tname(tensor_type t) { return tensor_type_get(t).name; }
+
+/* Dequantizes one block of type t (block given as bytes) with the ref path. */
+static void deq(tensor_type t, const void *blk, float *out, int n) {
+  quant_ref_to_float(t)(blk, out, n);
+}
+
+#define CHECK_F(got, want)                                                              \
+  do {                                                                                  \
+    float g_ = (got), w_ = (want);                                                      \
+    if (!(fabsf(g_ - w_) <= 1e-6f * fabsf(w_) + 1e-7f)) {                               \
+      fprintf(stderr, "  FAIL %s: %s:%d: %s = %g, want %g\n", test_cur_name, __FILE__,  \
+              __LINE__, #got, g_, w_);                                                  \
+      test_cur_failed = 1;                                                              \
+    }                                                                                   \
+  } while (0)
+
+/* ---- half precision ------------------------------------------------------------ */
+
+TEST(f16_known_values) {
+  CHECK_EQ_INT(quant_f32_to_f16(1.0f), 0x3c00);
+  CHECK_EQ_INT(quant_f32_to_f16(-2.0f), 0xc000);
+  CHECK_EQ_INT(quant_f32_to_f16(0.5f), 0x3800);
+  CHECK_EQ_INT(quant_f32_to_f16(65504.0f), 0x7bff);
+  CHECK_EQ_INT(quant_f32_to_f16(65520.0f), 0x7c00);       /* tie rounds to even: inf */
+  CHECK_EQ_INT(quant_f32_to_f16(65519.0f), 0x7bff);
+  CHECK_EQ_INT(quant_f32_to_f16(ldexpf(1, -24)), 0x0001); /* smallest subnormal */
+  CHECK_EQ_INT(quant_f32_to_f16(ldexpf(1, -25)), 0x0000); /* tie to even: 0 */
+  CHECK_EQ_INT(quant_f32_to_f16(ldexpf(3, -26)), 0x0001);
+  CHECK_EQ_INT(quant_f32_to_f16(1.0f + ldexpf(1, -11)), 0x3c00);     /* tie, even */
+  CHECK_EQ_INT(quant_f32_to_f16(1.0f + 3 * ldexpf(1, -11)), 0x3c02); /* tie, up */
+  CHECK_EQ_INT(quant_f32_to_f16(-INFINITY), 0xfc00);
+  CHECK(isnan(quant_f16_to_f32(quant_f32_to_f16(NAN))));
+  CHECK_F(quant_f16_to_f32(0x3555), 0.333251953125f);
+  CHECK_F(quant_f16_to_f32(0x0001), ldexpf(1, -24));
+  CHECK_F(quant_f16_to_f32(0x03ff), ldexpf(1023, -24));
+  CHECK_EQ_INT(quant_f32_to_bf16(1.0f), 0x3f80);
+  CHECK_EQ_INT(quant_f32_to_bf16(-3.0f), 0xc040);
+  CHECK_F(quant_bf16_to_f32(0x4049), 3.140625f);
+  /* every non-NaN half survives the round trip */
+  int bad = 0;
+  for (uint32_t h = 0; h < 65536; h++) {
+    if ((h & 0x7c00) == 0x7c00 && (h & 0x3ff)) continue;
+    if (quant_f32_to_f16(quant_f16_to_f32((uint16_t)h)) != h) bad++;
+  }
+  CHECK_EQ_INT(bad, 0);
+}
+
+/* ---- hand-built blocks ------------------------------------------------------------ */
+
+TEST(deq_plain_types) {
+  float f[3] = {1.5f, -2.0f, 0.25f}, out[3];
+  deq(TT_F32, f, out, 3);
+  CHECK_F(out[1], -2.0f);
+  uint16_t h[3] = {0x3c00, 0xc000, 0x3400};
+  deq(TT_F16, h, out, 3);
+  CHECK_F(out[0], 1.0f);
+  CHECK_F(out[1], -2.0f);
+  CHECK_F(out[2], 0.25f);
+  uint16_t b[2] = {0x3f80, 0xbfc0};
+  deq(TT_BF16, b, out, 2);
+  CHECK_F(out[0], 1.0f);
+  CHECK_F(out[1], -1.5f);
+}
+
+TEST(deq_q4_0_q4_1) {
+  block_q4_0 a;
+  a.d = 0x3800; /* 0.5 */
+  for (int j = 0; j < 16; j++) a.qs[j] = (uint8_t)(j | (15 - j) << 4);
+  float out[32];
+  deq(TT_Q4_0, &a, out, 32);
+  CHECK_F(out[0], -4.0f);  /* 0.5 * (0 - 8) */
+  CHECK_F(out[9], 0.5f);   /* 0.5 * (9 - 8) */
+  CHECK_F(out[15], 3.5f);
+  CHECK_F(out[16], 3.5f);  /* high nibble of qs[0] = 15 */
+  CHECK_F(out[31], -4.0f); /* high nibble of qs[15] = 0 */
+  block_q4_1 b;
+  b.d = 0x3400; /* 0.25 */
+  b.m = 0xbc00; /* -1 */
+  memcpy(b.qs, a.qs, 16);
+  deq(TT_Q4_1, &b, out, 32);
+  CHECK_F(out[0], -1.0f);
+  CHECK_F(out[12], 2.0f);  /* 0.25 * 12 - 1 */
+  CHECK_F(out[16], 2.75f); /* 0.25 * 15 - 1 */
+}
+
+TEST(deq_q5_0_q5_1) {
+  block_q5_0 a;
+  a.d = 0x3c00; /* 1 */
+  for (int j = 0; j < 16; j++) a.qs[j] = (uint8_t)(3 | 12 << 4);
+  uint32_t qh = 0x80000001u | 1u << 20; /* elements 0, 20, 31 have bit 4 */
+  memcpy(a.qh, &qh, 4);
+  float out[32];
+  deq(TT_Q5_0, &a, out, 32);
+  CHECK_F(out[0], 3.0f);   /* 19 - 16 */
+  CHECK_F(out[1], -13.0f); /* 3 - 16 */
+  CHECK_F(out[16], -4.0f); /* 12 - 16 */
+  CHECK_F(out[20], 12.0f); /* 28 - 16 */
+  CHECK_F(out[31], 12.0f);
+  block_q5_1 b;
+  b.d = 0x3800; /* 0.5 */
+  b.m = 0x4000; /* 2 */
+  memcpy(b.qh, a.qh, 4);
+  memcpy(b.qs, a.qs, 16);
+  deq(TT_Q5_1, &b, out, 32);
+  CHECK_F(out[0], 11.5f); /* 0.5 * 19 + 2 */
+  CHECK_F(out[1], 3.5f);
+  CHECK_F(out[20], 16.0f); /* 0.5 * 28 + 2 */
+}
+
+TEST(deq_q8_0_q8_K) {
+  block_q8_0 a;
+  a.d = 0x4000; /* 2 */
+  for (int j = 0; j < 32; j++) a.qs[j] = (int8_t)(j - 16);
+  float out[256];
+  deq(TT_Q8_0, &a, out, 32);
+  CHECK_F(out[0], -32.0f);
+  CHECK_F(out[31], 30.0f);
+  block_q8_K k;
+  k.d = 0.5f;
+  for (int j = 0; j < 256; j++) k.qs[j] = (int8_t)(j - 128);
+  deq(TT_Q8_K, &k, out, 256);
+  CHECK_F(out[0], -64.0f);
+  CHECK_F(out[255], 63.5f);
+}
+
+/* scales sc = {1,2,3,4,20,37,54,7}, mins m = {0,2,4,6,33,10,63,48} packed by
+ * hand into 12 bytes */
+static const uint8_t K4_SCALES[12] = {0x41, 0x82, 0xc3, 0x04, 0x80, 0x02,
+                                      0xc4, 0xc6, 0x14, 0xa5, 0xf6, 0x07};
+
+TEST(deq_q4_K_q5_K) {
+  static const uint8_t want_sc[8] = {1, 2, 3, 4, 20, 37, 54, 7};
+  static const uint8_t want_m[8] = {0, 2, 4, 6, 33, 10, 63, 48};
+  for (int j = 0; j < 8; j++) {
+    uint8_t sc, m;
+    quant_k4_scale_min(j, K4_SCALES, &sc, &m);
+    CHECK_EQ_INT(sc, want_sc[j]);
+    CHECK_EQ_INT(m, want_m[j]);
+  }
+  block_q4_K a;
+  a.d = 0x3c00;    /* 1 */
+  a.dmin = 0x3800; /* 0.5 */
+  memcpy(a.scales, K4_SCALES, 12);
+  for (int k = 0; k < 128; k++) a.qs[k] = (uint8_t)((k % 16) | (15 - k % 16) << 4);
+  float out[256];
+  deq(TT_Q4_K, &a, out, 256);
+  CHECK_F(out[0], 0.0f);     /* group 0: 1 * 0 - 0 */
+  CHECK_F(out[33], 27.0f);   /* group 1, high nibble 14: 2 * 14 - 0.5 * 2 */
+  CHECK_F(out[163], 439.0f); /* group 5, high nibble of qs[67] = 12: 37 * 12 - 5 */
+  CHECK_F(out[200], 400.5f); /* group 6, low nibble of qs[104] = 8: 54 * 8 - 31.5 */
+  CHECK_F(out[255], -24.0f); /* group 7, high nibble of qs[127] = 0: 0 - 24 */
+  block_q5_K b;
+  b.d = a.d;
+  b.dmin = a.dmin;
+  memcpy(b.scales, K4_SCALES, 12);
+  memcpy(b.qs, a.qs, 128);
+  memset(b.qh, 0, 32);
+  b.qh[1] = 0x02; /* element 32 + 1 (group 1) gets bit 4 */
+  b.qh[3] = 0x20; /* element 160 + 3 (group 5) gets bit 4 */
+  deq(TT_Q5_K, &b, out, 256);
+  CHECK_F(out[33], 59.0f);   /* 2 * 30 - 1 */
+  CHECK_F(out[1], 1.0f);     /* group 0 low nibble 1, no bit: 1 * 1 - 0 */
+  CHECK_F(out[163], 1031.0f); /* 37 * 28 - 5 */
+  CHECK_F(out[200], 400.5f);
+}
+
+TEST(deq_q6_K) {
+  block_q6_K a;
+  a.d = 0x3800; /* 0.5 */
+  for (int g = 0; g < 16; g++) a.scales[g] = (int8_t)(g - 8);
+  memset(a.ql, 0x21, 128); /* low nibble 1, high nibble 2 */
+  memset(a.qh, 0xe4, 64);  /* 2-bit fields 0, 1, 2, 3 */
+  float out[256];
+  deq(TT_Q6_K, &a, out, 256);
+  CHECK_F(out[0], 124.0f);  /* q 1 - 32 = -31, scale -8: 0.5 * -8 * -31 */
+  CHECK_F(out[40], 45.0f);  /* q 17 - 32 = -15, group 2 scale -6 */
+  CHECK_F(out[70], -4.0f);  /* q 34 - 32 = 2, group 4 scale -4 */
+  CHECK_F(out[100], -18.0f); /* q 50 - 32 = 18, group 6 scale -2 */
+  CHECK_F(out[228], 54.0f); /* group 14 scale 6, q 18 */
+}
+
+TEST(deq_q2_K_q3_K) {
+  block_q2_K a;
+  a.d = 0x3c00;    /* 1 */
+  a.dmin = 0x3400; /* 0.25 */
+  for (int g = 0; g < 16; g++) a.scales[g] = (uint8_t)(g | (15 - g) << 4);
+  memset(a.qs, 0xe4, 64); /* shift s holds q = s */
+  float out[256];
+  deq(TT_Q2_K, &a, out, 256);
+  CHECK_F(out[0], -3.75f);  /* group 0: 0 * 0 - 0.25 * 15 */
+  CHECK_F(out[40], -1.25f); /* group 2, q 1: 2 - 3.25 */
+  CHECK_F(out[200], 23.25f); /* group 12, q 2: 24 - 0.75 */
+  block_q3_K b;
+  b.d = 0x3c00;
+  /* six-bit scales s_g = g + 24, i.e. signed g - 8 */
+  for (int g = 0; g < 8; g++) b.scales[g] = (uint8_t)((g + 8) | g << 4);
+  for (int k = 0; k < 4; k++) b.scales[8 + k] = 0xa5;
+  int8_t sc[16];
+  quant_k3_scales(b.scales, sc);
+  for (int g = 0; g < 16; g++) CHECK_EQ_INT(sc[g], g - 8);
+  memset(b.hmask, 0x0f, 32); /* elements below 128 have the high bit */
+  memset(b.qs, 0xe4, 64);
+  deq(TT_Q3_K, &b, out, 256);
+  CHECK_F(out[40], -6.0f);  /* group 2 scale -6, q 1 */
+  CHECK_F(out[100], -6.0f); /* group 6 scale -2, shift 3, high bit set: q 3 */
+  CHECK_F(out[200], -8.0f); /* group 12 scale 4, q 2 - 4 */
+  CHECK_F(out[255], -7.0f); /* group 15 scale 7, q 3 - 4 */
+}
+
+/* ---- quantize -> dequantize ---------------------------------------------------------- */
+
+TEST(quantize_error_bounds) {
+  struct {
+    tensor_type t;
+    float max_rel_rmse;
+  } cases[] = {{TT_F16, 0.001f},  {TT_BF16, 0.005f}, {TT_Q8_0, 0.01f},  {TT_Q8_1, 0.01f},
+               {TT_Q8_K, 0.02f},  {TT_Q4_0, 0.15f},  {TT_Q4_1, 0.12f},  {TT_Q5_0, 0.07f},
+               {TT_Q5_1, 0.06f},  {TT_Q2_K, 0.45f},  {TT_Q3_K, 0.23f},  {TT_Q4_K, 0.12f},
+               {TT_Q5_K, 0.06f},  {TT_Q6_K, 0.03f}};
+  enum { N = 4096 };
+  static float x[N], y[N];
+  static uint8_t buf[N * 4];
+  fill_normal(x, N, 0.02f);
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    tensor_type t = cases[c].t;
+    memset(buf, 0xcd, sizeof buf);
+    quant_ref_from_float(t)(x, buf, N);
+    quant_ref_to_float(t)(buf, y, N);
+    double se = 0, ss = 0;
+    for (int i = 0; i < N; i++) {
+      se += (double)(x[i] - y[i]) * (x[i] - y[i]);
+      ss += (double)x[i] * x[i];
+    }
+    float rel = (float)sqrt(se / ss);
+    if (!(rel <= cases[c].max_rel_rmse)) {
+      fprintf(stderr, "  FAIL %s: %s relative rmse %.4f > %.4f\n", test_cur_name, tname(t), rel,
+              cases[c].max_rel_rmse);
+      test_cur_failed = 1;
+    }
+    if (getenv("HEARTH_TEST_VERBOSE")) fprintf(stderr, "  %s rel rmse %.5f\n", tname(t), rel);
+  }
+  /* an all-zero row quantizes to zeros, not NaN */
+  memset(x, 0, sizeof x);
+  for (int k = 0; k < N_WEIGHT_TYPES; k++) {
+    quant_ref_from_float(WEIGHT_TYPES[k])(x, buf, 512);
+    quant_ref_to_float(WEIGHT_TYPES[k])(buf, y, 512);
+    for (int i = 0; i < 512; i++)
+      if (y[i] != 0.0f) {
+        fprintf(stderr, "  FAIL %s: %s zero row gave %g\n", test_cur_name, tname(WEIGHT_TYPES[k]), y[i]);
+        test_cur_failed = 1;
+        break;
+      }
+  }
+}
+
+/* Q8_0 activations match llama.cpp's recipe on a hand case: amax 127 -> d 1 */
+TEST(quantize_q8_hand) {
+  float x[32];
+  for (int j = 0; j < 32; j++) x[j] = (float)j - 0.5f;
+  x[31] = -127.0f;
+  block_q8_0 b;
+  quant_q8_0_from_float(x, &b, 32);
+  CHECK_EQ_INT(b.d, 0x3c00);
+  CHECK_EQ_INT(b.qs[0], 0);  /* -0.5 rounds to even: 0 */
+  CHECK_EQ_INT(b.qs[2], 2);  /* 1.5 -> 2 */
+  CHECK_EQ_INT(b.qs[3], 2);  /* 2.5 -> 2 */
+  CHECK_EQ_INT(b.qs[31], -127);
+  float xk[256];
+  for (int j = 0; j < 256; j++) xk[j] = (float)(j % 16);
+  xk[7] = 127.0f; /* positive extreme: d = -1, values negated */
+  block_q8_K k;
+  quant_q8_K_from_float(xk, &k, 256);
+  CHECK_F(k.d, -1.0f);
+  CHECK_EQ_INT(k.qs[7], -127);
+  CHECK_EQ_INT(k.qs[5], -5);
+  CHECK_EQ_INT(k.bsums[1], -120); /* -(0 + 1 + ... + 15) */
+  CHECK_EQ_INT(k.bsums[0], -(120 - 7 + 127));
+}
+
+/* ---- SIMD paths against the reference ------------------------------------------------ */
+
+static const kernel_table *REF;
+
+/* Random weights of type t (n elements per row, rows rows) and one
+ * activation row; checks vec_dot, to_float and from_float of table k against
+ * the reference. */
+static void check_type_on(const kernel_table *k, tensor_type t, int n) {
+  const kern_type_ops *ro = &REF->types[t], *ko = &k->types[t];
+  size_t wb = quant_row_bytes(t, n), xb = quant_row_bytes(ro->vec_dot_type, n);
+  float *w = malloc(sizeof(float) * n), *x = malloc(sizeof(float) * n);
+  float *wd = malloc(sizeof(float) * n), *wd2 = malloc(sizeof(float) * n);
+  float *xd = malloc(sizeof(float) * n);
+  uint8_t *wq = malloc(wb), *xq = malloc(xb), *xq2 = malloc(xb);
+  for (int trial = 0; trial < 4; trial++) {
+    fill_normal(w, n, 0.05f);
+    fill_normal(x, n, trial == 3 ? 300.0f : 1.0f);
+    if (trial == 2) x[n / 3] = 0, memset(x, 0, sizeof(float) * (n < 256 ? n : 256));
+    ro->quantize(w, wq, n);
+    ro->from_float(x, xq, n);
+    ko->from_float(x, xq2, n);
+    if (memcmp(xq, xq2, xb) != 0) {
+      fprintf(stderr, "  FAIL %s: %s %s activation bytes differ (n=%d)\n", test_cur_name,
+              k->name, tname(t), n);
+      test_cur_failed = 1;
+    }
+    ro->to_float(wq, wd, n);
+    ko->to_float(wq, wd2, n);
+    if (memcmp(wd, wd2, sizeof(float) * n) != 0) {
+      fprintf(stderr, "  FAIL %s: %s %s to_float differs\n", test_cur_name, k->name, tname(t));
+      test_cur_failed = 1;
+    }
+    quant_ref_to_float(ro->vec_dot_type)(xq, xd, n);
+    float mag = 0;
+    for (int i = 0; i < n; i++) mag += fabsf(wd[i] * xd[i]);
+    float want = ro->vec_dot(n, wq, xq), got = ko->vec_dot(n, wq, xq);
+    if (!close_rel(got, want, mag, 1e-5f)) {
+      fprintf(stderr, "  FAIL %s: %s %s vec_dot n=%d: %.9g, ref %.9g (mag %g)\n", test_cur_name,
+              k->name, tname(t), n, got, want, mag);
+      test_cur_failed = 1;
+    }
+  }
+  free(w), free(x), free(wd), free(wd2), free(xd), free(wq), free(xq), free(xq2);
+}
+
+static void check_isa(kern_isa isa) {
+  const kernel_table *k = kernels_for_isa(isa);
+  if (!k) return;
+  for (int i = 0; i < N_WEIGHT_TYPES; i++) {
+    tensor_type t = WEIGHT_TYPES[i];
+    int be = (int)tensor_type_get(REF->types[t].vec_dot_type).block_elems;
+    int bw = (int)tensor_type_get(t).block_elems;
+    int blk = be > bw ? be : bw;
+    int sizes[] = {blk, 3 * blk, 11 * blk, 4096};
+    for (int s = 0; s < 4; s++) check_type_on(k, t, sizes[s]);
+    if (blk == 1) { /* float rows of odd length exercise the scalar tails */
+      check_type_on(k, t, 33);
+      check_type_on(k, t, 100);
+      check_type_on(k, t, 1);
+    }
+  }
+}
+
+TEST(simd_ref_self) { check_isa(KERN_ISA_REF); }
+TEST(simd_avx2) {
+  if (!kernels_for_isa(KERN_ISA_AVX2)) SKIP("CPU lacks AVX2+FMA+F16C");
+  check_isa(KERN_ISA_AVX2);
+}
+TEST(simd_avx512) {
+  if (!kernels_for_isa(KERN_ISA_AVX512)) SKIP("CPU lacks AVX-512 F/BW/VL/DQ+VNNI");
+  check_isa(KERN_ISA_AVX512);
+}
+
+static void check_f16_rows(const kernel_table *k) {
+  enum { N = 1003 };
+  float x[N], y[N], y2[N];
+  uint16_t h[N], h2[N];
+  fill_normal(x, N, 100.0f);
+  x[0] = 1e-7f, x[1] = -70000.0f, x[2] = INFINITY, x[3] = 65519.99f, x[4] = ldexpf(1, -25);
+  REF->f32_to_f16(x, h, N);
+  k->f32_to_f16(x, h2, N);
+  CHECK(memcmp(h, h2, sizeof h) == 0);
+  REF->f16_to_f32(h, y, N);
+  k->f16_to_f32(h, y2, N);
+  CHECK(memcmp(y, y2, sizeof y) == 0);
+}
+
+TEST(f16_rows_avx2) {
+  if (!kernels_for_isa(KERN_ISA_AVX2)) SKIP("CPU lacks AVX2+FMA+F16C");
+  check_f16_rows(kernels_for_isa(KERN_ISA_AVX2));
+}
+TEST(f16_rows_avx512) {
+  if (!kernels_for_isa(KERN_ISA_AVX512)) SKIP("CPU lacks AVX-512");
+  check_f16_rows(kernels_for_isa(KERN_ISA_AVX512));
+}
+
+/* ---- matrices -------------------------------------------------------------------------- */
+
+/* matvec over odd row counts and split ranges, matmul with a ragged number of
+ * activation rows, in the selected path, against per-row vec_dot. */
+TEST(matvec_matmul) {
+  enum { ROWS = 7, COLS = 512, NX = 6 };
+  const kernel_table *k = kernels_get();
+  for (int i = 0; i < N_WEIGHT_TYPES; i++) {
+    tensor_type t = WEIGHT_TYPES[i];
+    const kern_type_ops *o = kernels_for_type(t);
+    size_t wb = quant_row_bytes(t, COLS), xb = quant_row_bytes(o->vec_dot_type, COLS);
+    uint8_t *W = malloc(wb * ROWS), *X = malloc(xb * NX);
+    float f[COLS], y[ROWS], Y[NX * ROWS];
+    for (int r = 0; r < ROWS; r++) {
+      fill_normal(f, COLS, 0.1f);
+      o->quantize(f, W + r * wb, COLS);
+    }
+    for (int j = 0; j < NX; j++) {
+      fill_normal(f, COLS, 1.0f);
+      o->from_float(f, X + j * xb, COLS);
+    }
+    kern_matvec(t, W, ROWS, COLS, X, y, 0, 3);
+    kern_matvec(t, W, ROWS, COLS, X, y, 3, ROWS);
+    for (int r = 0; r < ROWS; r++) CHECK(y[r] == o->vec_dot(COLS, W + r * wb, X));
+    kern_matmul(t, W, ROWS, COLS, X, xb, NX, Y, ROWS, 0, 5);
+    kern_matmul(t, W, ROWS, COLS, X, xb, NX, Y, ROWS, 5, ROWS);
+    for (int j = 0; j < NX; j++)
+      for (int r = 0; r < ROWS; r++) {
+        float want = o->vec_dot(COLS, W + r * wb, X + j * xb);
+        if (!(fabsf(Y[j * ROWS + r] - want) <= 1e-5f * fabsf(want) + 1e-6f)) {
+          fprintf(stderr, "  FAIL %s: %s %s matmul [%d,%d] %g vs %g\n", test_cur_name, k->name,
+                  tname(t), j, r, Y[j * ROWS + r], want);
+          test_cur_failed = 1;
+        }
+      }
+    free(W), free(X);
+  }
+}
+
+TEST(type_lookup) {
+  kernels_init();
+  CHECK(kernels_get() != NULL);
+  CHECK(kernels_for_type(TT_Q4_K)->vec_dot_type == TT_Q8_K);
+  CHECK(kernels_for_type(TT_Q4_1)->vec_dot_type == TT_Q8_1);
+  CHECK(kernels_for_type(TT_Q5_0)->vec_dot_type == TT_Q8_0);
+  CHECK(kernels_for_type(TT_F16)->vec_dot_type == TT_F16);
+  CHECK(kernels_for_type(TT_Q8_K)->vec_dot == NULL);
+  CHECK(kernels_for_type(TT_I32) == NULL);
+  CHECK(kernels_for_type((tensor_type)99) == NULL);
+  CHECK(kernels_for_isa(KERN_ISA_REF) != NULL);
+  CHECK(kernels_for_isa((kern_isa)7) == NULL);
+  const char *env = getenv("HEARTH_ISA");
+  if (!env) CHECK(kernels_get()->isa == kernels_cpu_best());
+  fprintf(stderr, "  kernels: cpu best %s, selected %s\n",
+          kernels_for_isa(kernels_cpu_best())->name, kernels_get()->name);
+}
+
+/* ---- f32 helpers -------------------------------------------------------------------------- */
+
+TEST(f32_helpers) {
+  float x[4] = {1, 2, 3, 4}, w[4] = {1, 1, 2, 0.5f}, o[4];
+  kern_rmsnorm(o, x, w, 4, 0.0f); /* rms = sqrt(7.5) */
+  CHECK_F(o[0], 1.0f / sqrtf(7.5f));
+  CHECK_F(o[2], 6.0f / sqrtf(7.5f));
+  CHECK_F(o[3], 2.0f / sqrtf(7.5f));
+  kern_layernorm(o, x, NULL, NULL, 4, 0.0f); /* mean 2.5, var 1.25 */
+  CHECK_F(o[0], -1.5f / sqrtf(1.25f));
+  CHECK_F(o[3], 1.5f / sqrtf(1.25f));
+  float s[3] = {0.0f, logf(3.0f), -INFINITY};
+  kern_softmax(s, 3);
+  CHECK_F(s[0], 0.25f);
+  CHECK_F(s[1], 0.75f);
+  CHECK_F(s[2], 0.0f);
+  float a[3] = {1.0f, -1.0f, 0.0f};
+  kern_gelu(a, 3);
+  CHECK(fabsf(a[0] - 0.8411920f) < 1e-6f);
+  CHECK(fabsf(a[1] + 0.1588080f) < 1e-6f);
+  CHECK_F(a[2], 0.0f);
+  float e[2] = {1.0f, -2.0f};
+  kern_gelu_erf(e, 2);
+  CHECK(fabsf(e[0] - 0.8413447f) < 1e-6f);
+  CHECK(fabsf(e[1] + 0.0455003f) < 1e-6f);
+  float si[2] = {1.0f, 0.0f};
+  kern_silu(si, 2);
+  CHECK(fabsf(si[0] - 0.7310586f) < 1e-6f);
+  float g[2] = {1.0f, 2.0f}, u[2] = {2.0f, 0.5f}, sw[2];
+  kern_swiglu(sw, g, u, 2);
+  CHECK(fabsf(sw[0] - 1.4621172f) < 1e-6f);
+  kern_add(o, x, w, 4);
+  CHECK_F(o[2], 5.0f);
+  kern_mul(o, x, w, 4);
+  CHECK_F(o[3], 2.0f);
+  kern_scale(o, 2.0f, 4);
+  CHECK_F(o[3], 4.0f);
+  kern_axpy(o, x, 0.5f, 4);
+  CHECK_F(o[3], 6.0f);
+  CHECK_F(kern_dot_f32(x, w, 4), 1 + 2 + 6 + 2.0f);
+}
+
+TEST(rope) {
+  /* 2 heads of 6 dims, rotate 4: pairs i = 0, 1 */
+  float cs[4];
+  kern_rope_cache(cs, 4, 1, 10000.0f, 1.0f, NULL);
+  CHECK_F(cs[0], cosf(1.0f));
+  CHECK_F(cs[1], sinf(1.0f));
+  CHECK_F(cs[2], cosf(0.01f)); /* 10000^(-2/4) = 0.01 */
+  CHECK_F(cs[3], sinf(0.01f));
+  float x[12] = {1, 0, 1, 0, 7, 8, 0, 1, 0, 1, 7, 8};
+  kern_rope(x, 2, 6, 4, cs, 0);
+  CHECK_F(x[0], cosf(1.0f));
+  CHECK_F(x[1], sinf(1.0f));
+  CHECK_F(x[2], cosf(0.01f));
+  CHECK_F(x[3], sinf(0.01f));
+  CHECK_F(x[4], 7.0f); /* past n_rot: untouched */
+  CHECK_F(x[5], 8.0f);
+  CHECK_F(x[6], -sinf(1.0f)); /* (0, 1) rotated */
+  CHECK_F(x[7], cosf(1.0f));
+  /* NeoX pairs (0, 2) and (1, 3) */
+  float y[6] = {1, 1, 0, 0, 5, 5};
+  kern_rope(y, 1, 6, 4, cs, 1);
+  CHECK_F(y[0], cosf(1.0f));
+  CHECK_F(y[2], sinf(1.0f));
+  CHECK_F(y[1], cosf(0.01f));
+  CHECK_F(y[3], sinf(0.01f));
+  CHECK_F(y[4], 5.0f);
+  /* linear scaling and per-pair frequency factors */
+  float ff[2] = {1.0f, 4.0f};
+  kern_rope_cache(cs, 4, 8, 10000.0f, 0.25f, ff);
+  CHECK_F(cs[1], sinf(2.0f));
+  CHECK_F(cs[3], sinf(0.25f * (8 * 0.01f) / 4.0f));
+  /* position 0 is the identity */
+  kern_rope_cache(cs, 4, 0, 10000.0f, 1.0f, NULL);
+  float z[4] = {1, 2, 3, 4};
+  kern_rope(z, 1, 4, 4, cs, 0);
+  CHECK_F(z[1], 2.0f);
+  CHECK_F(z[3], 4.0f);
+}
+
+int main(void) {
+  REF = kernels_for_isa(KERN_ISA_REF);
+  RUN(f16_known_values);
+  RUN(deq_plain_types);
+  RUN(deq_q4_0_q4_1);
+  RUN(deq_q5_0_q5_1);
+  RUN(deq_q8_0_q8_K);
+  RUN(deq_q4_K_q5_K);
+  RUN(deq_q6_K);
+  RUN(deq_q2_K_q3_K);
+  RUN(quantize_error_bounds);
+  RUN(quantize_q8_hand);
+  RUN(simd_ref_self);
+  RUN(simd_avx2);
+  RUN(simd_avx512);
+  RUN(f16_rows_avx2);
+  RUN(f16_rows_avx512);
+  RUN(matvec_matmul);
+  RUN(type_lookup);
+  RUN(f32_helpers);
+  RUN(rope);
+  return test_report("kernels");
+}
