@@ -26,19 +26,16 @@ static const hr_option *find_short(const hr_option *o, size_t n, char c) {
   return NULL;
 }
 
+/* Lists are a handful of items given once at start, so each push copies
+ * the array into a new arena block rather than managing capacity. */
 static int list_push(hr_arena *a, hr_opt_list *l, const char *v) {
-  /* Doubling capacity kept implicit: powers of two hold the array. */
-  size_t cap = 4;
-  while (cap < l->n + 1) cap *= 2;
-  if (l->n == 0 || (l->n & (l->n - 1)) == 0 || l->n < 4) {
-    const char **items = hr_arena_alloc(a, cap * sizeof *items);
-    if (!items) return HR_ENOMEM;
-    if (l->n) memcpy(items, l->items, l->n * sizeof *items);
-    l->items = items;
-  }
+  const char **items = hr_arena_alloc(a, (l->n + 1) * sizeof *items);
   char *copy = hr_arena_strndup(a, v, strlen(v));
-  if (!copy) return HR_ENOMEM;
-  l->items[l->n++] = copy;
+  if (!items || !copy) return HR_ENOMEM;
+  if (l->n) memcpy(items, l->items, l->n * sizeof *items);
+  items[l->n] = copy;
+  l->items = items;
+  l->n++;
   return HR_OK;
 }
 
