@@ -5,7 +5,7 @@
 #   make fuzz       libFuzzer targets (clang), each run briefly on its corpus
 #   make bench      the benchmarks in bench/
 CC      ?= cc
-PKGS    := libuv sqlite3 libcrypto
+PKGS    := libuv sqlite3 libcrypto libpcre2-8 libutf8proc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -pthread \
            -fno-strict-aliasing $(shell pkg-config --cflags $(PKGS))
@@ -28,7 +28,7 @@ isa_flags   = $(if $(findstring _avx512,$<),$(ISA_avx512),$(if $(findstring _avx
 all: hearth
 
 hearth: $(BUILD)/hearth
-	cp $< $@
+	cp $< $@.tmp && mv -f $@.tmp $@
 
 $(BUILD)/hearth: $(BUILD)/src/main.o $(BUILD)/libhearth.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)

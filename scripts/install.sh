@@ -12,6 +12,7 @@ SUDO=""
 DEB_PACKAGES=(
   build-essential pkg-config git curl ca-certificates
   libuv1-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev libhiredis-dev
+  libpcre2-dev libutf8proc-dev
   clang libclang-rt-14-dev
   nodejs npm
   python3 python3-numpy python3-jinja2

@@ -3,6 +3,7 @@
  * HEARTH_* environment > config file); see src/base/options.h. */
 #include "api/api.h"
 #include "base/options.h"
+#include "engine/engine.h"
 #include "http/http.h"
 #include "store/store.h"
 
@@ -19,6 +20,8 @@ static void usage(FILE *f) {
           "usage: hearth <command> [options]\n\n"
           "commands:\n"
           "  serve      run the HTTP server (OpenAI-compatible API)\n"
+          "  run        generate text with a GGUF model\n"
+          "  tokenize   print the token ids of a text\n"
           "  version    print the version\n"
           "  help       this text\n\n"
           "`hearth <command> --help` lists a command's options.\n",
@@ -167,6 +170,7 @@ int main(int argc, char **argv) {
   }
   const char *cmd = argv[1];
   if (!strcmp(cmd, "serve")) return cmd_serve(argc - 2, argv + 2);
+  if (!strcmp(cmd, "run")) return eng_cli_run(argc - 2, argv + 2);
   if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
     printf("hearth %s\n", HEARTH_VERSION);
     return 0;

@@ -3,7 +3,7 @@
 
 Used by run.sh; standard library only.
 
-  report.py parse WRK_OUT SERVER ROUTE CONNS EXPECT_NON2XX RSS_KB CPU_PCT
+  report.py parse WRK_OUT SERVER ROUTE CONNS EXPECT_NON2XX RSS_KB CPU WRK_CPU OTHER_CPU
       prints one JSON object for one measured wrk run. EXPECT_NON2XX is
       "all" (every answer should be non-2xx, the POST route when hearth
       answers an error), "none" (every answer should be 2xx) or "any".
@@ -22,6 +22,10 @@ import re
 import socket
 import sys
 
+# Above this much CPU (percent of one core) used by processes other than the
+# server and wrk during a run, the run is flagged as disturbed.
+OTHER_CPU_LIMIT = 20
+
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
 
 
@@ -32,7 +36,7 @@ def to_ms(text):
     return float(m.group(1)) * UNITS[m.group(2)]
 
 
-def parse(path, server, route, conns, expect, rss_kb, cpu_pct):
+def parse(path, server, route, conns, expect, rss_kb, cpu_pct, wrk_pct, other_pct):
     out = open(path, encoding="utf-8", errors="replace").read()
     r = {"server": server, "route": route, "conns": int(conns)}
     m = re.search(r"Requests/sec:\s+([0-9.]+)", out)
@@ -53,6 +57,8 @@ def parse(path, server, route, conns, expect, rss_kb, cpu_pct):
     m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     r["non2xx"] = int(m.group(1)) if m else 0
     r["cpu_pct"] = int(cpu_pct)
+    r["wrk_cpu_pct"] = int(wrk_pct)
+    r["other_cpu_pct"] = int(other_pct)
     r["rss_mb"] = round(int(rss_kb) / 1024.0, 1) if rss_kb.isdigit() and int(rss_kb) > 0 else None
     problems = []
     if r["rps"] is None:
@@ -64,6 +70,8 @@ def parse(path, server, route, conns, expect, rss_kb, cpu_pct):
             problems.append("%d of %d answers were 2xx/3xx, expected none" % (r["requests"] - r["non2xx"], r["requests"]))
         if expect == "none" and r["non2xx"]:
             problems.append("%d of %d answers were not 2xx/3xx" % (r["non2xx"], r["requests"]))
+    if r["other_cpu_pct"] > OTHER_CPU_LIMIT:
+        problems.append("other processes used %d%% CPU: noisy" % r["other_cpu_pct"])
     r["problems"] = problems
     print(json.dumps(r))
 
@@ -92,18 +100,18 @@ def table(runs_path, meta_path, servers_path, out_path):
         r["ratio_hearth_over_peer"] = round(h / r["rps"], 3) if h and r["rps"] else None
 
     rows = sorted(runs, key=lambda r: (r["route"] != "GET /healthz", r["conns"], -(r["rps"] or 0)))
-    head = ("server", "route", "conns", "req/s", "p50 ms", "p99 ms", "cpu %", "rss MB", "hearth/peer", "notes")
+    head = ("server", "route", "conns", "req/s", "p50 ms", "p99 ms", "cpu %", "wrk %", "rss MB", "hearth/peer", "notes")
     cells = []
     for r in rows:
         ratio = r["ratio_hearth_over_peer"]
         cells.append((
             r["server"], r["route"], str(r["conns"]), fmt(r["rps"], ",.0f"),
             fmt(r.get("p50_ms"), ".2f"), fmt(r.get("p99_ms"), ".2f"), fmt(r.get("cpu_pct"), "d"),
-            fmt(r.get("rss_mb"), ".0f"),
+            fmt(r.get("wrk_cpu_pct"), "d"), fmt(r.get("rss_mb"), ".0f"),
             ("%.2fx" % ratio) if ratio else "-", "; ".join(r["problems"]),
         ))
     widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(head)]
-    right = {2, 3, 4, 5, 6, 7, 8}
+    right = {2, 3, 4, 5, 6, 7, 8, 9}
 
     def line(c):
         return "  ".join((c[i].rjust(widths[i]) if i in right else c[i].ljust(widths[i])) for i in range(len(c))).rstrip()

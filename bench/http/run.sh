@@ -131,12 +131,24 @@ cpu_ticks() {
   done
   echo $t
 }
-# Share of the whole machine busy over one second, in percent.
+# Busy CPU time of the whole machine in clock ticks, all cores added up:
+# user, nice, system and steal. Interrupt and softirq time is left out: on
+# loopback most of it is the benchmark's own TCP traffic, charged to no process.
+machine_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $9}' /proc/stat; }
+# Share of the machine busy over one second, in percent of all its cores.
 machine_busy() {
   local a b
-  a=$(awk '/^cpu / {print $2+$3+$4+$7+$8, $2+$3+$4+$5+$6+$7+$8}' /proc/stat); sleep 1
-  b=$(awk '/^cpu / {print $2+$3+$4+$7+$8, $2+$3+$4+$5+$6+$7+$8}' /proc/stat)
-  echo "$a $b" | awk '{d = $4 - $2; printf "%d\n", (d > 0) ? 100 * ($3 - $1) / d : 0}'
+  a=$(machine_ticks); sleep 1; b=$(machine_ticks)
+  echo $(( (b - a) * 100 / HZ / $(nproc) ))
+}
+# CPU ticks used by this shell's finished children (wrk), from the output of
+# `times` saved to a file. `times` must run in the current shell: a command
+# substitution or pipeline forks, and a fork sees no children's times.
+child_ticks() {
+  awk -v hz="$HZ" 'NR == 2 {
+    t = 0
+    for (i = 1; i <= 2; i++) { split($i, a, "m"); sub("s", "", a[2]); t += a[1] * 60 + a[2] }
+    printf "%d\n", t * hz }' "$1"
 }
 
 post() {  # post PORT FILE OUTFILE -> prints the status code
@@ -187,7 +199,7 @@ check_server() {
 
 # bench_one NAME get|post CONNS : warm-up, then one measured wrk run.
 bench_one() {
-  local name=$1 route=$2 c=$3 url script=() expect=none out rss line t0 t1 cpu
+  local name=$1 route=$2 c=$3 url script=() expect=none out rss line t0 t1 w0 w1 m0 m1 n0 n1 cpu wcpu other
   if [ "$route" = post ]; then
     url="http://127.0.0.1:${PORT[$name]}/v1/chat/completions"; script=(-s "$HERE/post.lua")
     case $POST_STATUS in 2??|3??) expect=none;; *) expect=all;; esac
@@ -198,15 +210,22 @@ bench_one() {
   out="$TMP/wrk-$name-${2}-$c.txt"
   BENCH_BODY_FILE="$BODY" BENCH_AUTH="$BENCH_AUTH" \
     wrk -t"$THREADS" -c"$c" -d"${WARMUP}s" --timeout 2s "${script[@]}" "$url" >/dev/null 2>&1
-  t0=$(cpu_ticks "${PG[$name]}")
+  t0=$(cpu_ticks "${PG[$name]}"); times >"$TMP/times0"; m0=$(machine_ticks); n0=$(date +%s%N)
   BENCH_BODY_FILE="$BODY" BENCH_AUTH="$BENCH_AUTH" \
     wrk -t"$THREADS" -c"$c" -d"${DURATION}s" --timeout 2s --latency "${script[@]}" "$url" >"$out" 2>&1
-  t1=$(cpu_ticks "${PG[$name]}")
-  cpu=$(( (t1 - t0) * 100 / HZ / DURATION ))
+  n1=$(date +%s%N); m1=$(machine_ticks); times >"$TMP/times1"; t1=$(cpu_ticks "${PG[$name]}")
+  w0=$(child_ticks "$TMP/times0"); w1=$(child_ticks "$TMP/times1")
+  # CPU in percent of one core over the measured run: the server, wrk, and
+  # everything else on the machine (other helpers' builds make that > 0).
+  local ms=$(( (n1 - n0) / 1000000 ))
+  cpu=$(( (t1 - t0) * 100000 / HZ / ms ))
+  wcpu=$(( (w1 - w0) * 100000 / HZ / ms ))
+  other=$(( (m1 - m0) * 100000 / HZ / ms - cpu - wcpu ))
+  [ $other -lt 0 ] && other=0
   rss=$(rss_kb "${PG[$name]}")
-  line=$("$PY" "$REPORT" parse "$out" "$name" "$route" "$c" "$expect" "$rss" "$cpu")
+  line=$("$PY" "$REPORT" parse "$out" "$name" "$route" "$c" "$expect" "$rss" "$cpu" "$wcpu" "$other")
   echo "$line" >>"$TMP/runs.jsonl"
-  echo "$line" | "$PY" -c 'import json,sys; r=json.load(sys.stdin); print("   %-8s %-26s c=%-4d %10s req/s  p99 %7.2f ms  server cpu %3d%%%s" % (r["server"], r["route"], r["conns"], "{:,.0f}".format(r["rps"] or 0), r["p99_ms"] or 0, r["cpu_pct"], ("  !! " + "; ".join(r["problems"])) if r["problems"] else ""))'
+  echo "$line" | "$PY" -c 'import json,sys; r=json.load(sys.stdin); print("   %-8s %-26s c=%-4d %10s req/s  p99 %7.2f ms  cpu: server %3d%% wrk %3d%% other %3d%%%s" % (r["server"], r["route"], r["conns"], "{:,.0f}".format(r["rps"] or 0), r["p99_ms"] or 0, r["cpu_pct"], r["wrk_cpu_pct"], r["other_cpu_pct"], ("  !! " + "; ".join(r["problems"])) if r["problems"] else ""))'
 }
 
 : >"$TMP/runs.jsonl"; : >"$TMP/servers.jsonl"
@@ -231,7 +250,7 @@ if [ "$HEARTH" = 1 ]; then
     warn "./hearth has no 'serve --port' yet; hearth skipped"
   else
     PORT[hearth]=${FREE[0]}; WITH_POST[hearth]=1
-    DESC[hearth]="hearth $("$ROOT/hearth" version 2>/dev/null | head -n 1) serve --io-threads $WORKERS (one process, $WORKERS I/O loops)"
+    DESC[hearth]="$("$ROOT/hearth" version 2>/dev/null | head -n 1) serve --io-threads $WORKERS (one process, $WORKERS I/O loops)"
     mkdir -p "$TMP/hearth-data"
     # shellcheck disable=SC2086
     start_server hearth "$ROOT/hearth" serve --host 127.0.0.1 --port "${PORT[hearth]}" --io-threads "$WORKERS" \

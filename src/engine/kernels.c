@@ -18,6 +18,7 @@ static const kernel_table *selected;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
 static void init_tables(void) {
+  quant_f16_table_init();
   kernels_fill_ref(&tables[KERN_ISA_REF]);
   table_ok[KERN_ISA_REF] = 1;
   if (cpu_has_avx2()) {

@@ -30,7 +30,7 @@ static inline int hsum_i32(__m256i v) {
   return _mm_cvtsi128_si32(s);
 }
 
-static inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
+static inline float h2f(uint16_t h) { return quant_f16_table[h]; }
 
 static inline __m256i loadu(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
 
@@ -112,124 +112,129 @@ DOT_HALF(dot_bf16, ld_bf16, quant_bf16_to_f32)
 
 /* ---- 32-blocks ------------------------------------------------------------------- */
 
-static float dot_q8_0(int n, const void *w, const void *x) {
-  const block_q8_0 *a = w, *b = x;
-  __m256 acc = _mm256_setzero_ps();
-  for (int i = 0; i < n / QK32; i++) {
-    __m256 d = _mm256_set1_ps(h2f(a[i].d) * h2f(b[i].d));
-    __m256i p = dot_s8s8(loadu(a[i].qs), loadu(b[i].qs));
-    acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
-  }
-  return hsum_ps(acc);
+/* One block's contribution, folded into acc (and the "+ m" term into *summ
+ * for Q4_1/Q5_1). The loops run two independent accumulators: one block
+ * costs less than the 4-cycle latency of the FMA that ends it. */
+static inline __m256 step_q8_0(const block_q8_0 *a, const block_q8_0 *b, __m256 acc, float *summ) {
+  (void)summ;
+  __m256 d = _mm256_set1_ps(h2f(a->d) * h2f(b->d));
+  return _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_s8s8(loadu(a->qs), loadu(b->qs))), acc);
 }
 
-static float dot_q4_0(int n, const void *w, const void *x) {
-  const block_q4_0 *a = w;
-  const block_q8_0 *b = x;
-  __m256 acc = _mm256_setzero_ps();
-  for (int i = 0; i < n / QK32; i++) {
-    __m256 d = _mm256_set1_ps(h2f(a[i].d) * h2f(b[i].d));
-    __m256i q = _mm256_sub_epi8(nibbles32(a[i].qs), _mm256_set1_epi8(8));
-    acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_s8s8(q, loadu(b[i].qs))), acc);
-  }
-  return hsum_ps(acc);
+static inline __m256 step_q4_0(const block_q4_0 *a, const block_q8_0 *b, __m256 acc, float *summ) {
+  (void)summ;
+  __m256 d = _mm256_set1_ps(h2f(a->d) * h2f(b->d));
+  __m256i q = _mm256_sub_epi8(nibbles32(a->qs), _mm256_set1_epi8(8));
+  return _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_s8s8(q, loadu(b->qs))), acc);
 }
 
-static float dot_q4_1(int n, const void *w, const void *x) {
-  const block_q4_1 *a = w;
-  const block_q8_1 *b = x;
-  __m256 acc = _mm256_setzero_ps();
-  float summ = 0;
-  for (int i = 0; i < n / QK32; i++) {
-    __m256 d = _mm256_set1_ps(h2f(a[i].d) * h2f(b[i].d));
-    summ += h2f(a[i].m) * h2f(b[i].s);
-    acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_u8s8(nibbles32(a[i].qs), loadu(b[i].qs))),
-                          acc);
-  }
-  return hsum_ps(acc) + summ;
+static inline __m256 step_q4_1(const block_q4_1 *a, const block_q8_1 *b, __m256 acc, float *summ) {
+  __m256 d = _mm256_set1_ps(h2f(a->d) * h2f(b->d));
+  *summ += h2f(a->m) * h2f(b->s);
+  return _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_u8s8(nibbles32(a->qs), loadu(b->qs))), acc);
 }
 
-static float dot_q5_0(int n, const void *w, const void *x) {
-  const block_q5_0 *a = w;
-  const block_q8_0 *b = x;
-  __m256 acc = _mm256_setzero_ps();
-  for (int i = 0; i < n / QK32; i++) {
-    __m256 d = _mm256_set1_ps(h2f(a[i].d) * h2f(b[i].d));
-    /* q - 16: bytes whose high bit is clear get 0xf0 ORed in (= nibble - 16) */
-    __m256i hb = _mm256_andnot_si256(bits_to_bytes(le32(a[i].qh)), _mm256_set1_epi8((char)0xf0));
-    __m256i q = _mm256_or_si256(nibbles32(a[i].qs), hb);
-    acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_s8s8(q, loadu(b[i].qs))), acc);
-  }
-  return hsum_ps(acc);
+static inline __m256 step_q5_0(const block_q5_0 *a, const block_q8_0 *b, __m256 acc, float *summ) {
+  (void)summ;
+  __m256 d = _mm256_set1_ps(h2f(a->d) * h2f(b->d));
+  /* q - 16: bytes whose high bit is clear get 0xf0 ORed in (= nibble - 16) */
+  __m256i hb = _mm256_andnot_si256(bits_to_bytes(le32(a->qh)), _mm256_set1_epi8((char)0xf0));
+  __m256i q = _mm256_or_si256(nibbles32(a->qs), hb);
+  return _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_s8s8(q, loadu(b->qs))), acc);
 }
 
-static float dot_q5_1(int n, const void *w, const void *x) {
-  const block_q5_1 *a = w;
-  const block_q8_1 *b = x;
-  __m256 acc = _mm256_setzero_ps();
-  float summ = 0;
-  for (int i = 0; i < n / QK32; i++) {
-    __m256 d = _mm256_set1_ps(h2f(a[i].d) * h2f(b[i].d));
-    summ += h2f(a[i].m) * h2f(b[i].s);
-    __m256i hb = _mm256_and_si256(bits_to_bytes(le32(a[i].qh)), _mm256_set1_epi8(0x10));
-    __m256i q = _mm256_or_si256(nibbles32(a[i].qs), hb);
-    acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_u8s8(q, loadu(b[i].qs))), acc);
-  }
-  return hsum_ps(acc) + summ;
+static inline __m256 step_q5_1(const block_q5_1 *a, const block_q8_1 *b, __m256 acc, float *summ) {
+  __m256 d = _mm256_set1_ps(h2f(a->d) * h2f(b->d));
+  *summ += h2f(a->m) * h2f(b->s);
+  __m256i hb = _mm256_and_si256(bits_to_bytes(le32(a->qh)), _mm256_set1_epi8(0x10));
+  __m256i q = _mm256_or_si256(nibbles32(a->qs), hb);
+  return _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_u8s8(q, loadu(b->qs))), acc);
 }
+
+#define DOT32(name, WT, XT, STEP)                                            \
+  static float name(int n, const void *w, const void *x) {                  \
+    const WT *a = w;                                                         \
+    const XT *b = x;                                                         \
+    const int nb = n / QK32;                                                 \
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;                          \
+    float summ0 = 0, summ1 = 0;                                              \
+    int i = 0;                                                               \
+    for (; i + 2 <= nb; i += 2) {                                            \
+      acc0 = STEP(a + i, b + i, acc0, &summ0);                               \
+      acc1 = STEP(a + i + 1, b + i + 1, acc1, &summ1);                       \
+    }                                                                        \
+    if (i < nb) acc0 = STEP(a + i, b + i, acc0, &summ0);                     \
+    return hsum_ps(_mm256_add_ps(acc0, acc1)) + (summ0 + summ1);             \
+  }
+DOT32(dot_q8_0, block_q8_0, block_q8_0, step_q8_0)
+DOT32(dot_q4_0, block_q4_0, block_q8_0, step_q4_0)
+DOT32(dot_q4_1, block_q4_1, block_q8_1, step_q4_1)
+DOT32(dot_q5_0, block_q5_0, block_q8_0, step_q5_0)
+DOT32(dot_q5_1, block_q5_1, block_q8_1, step_q5_1)
 
 /* ---- K-quants ---------------------------------------------------------------------- */
 
-/* The 8 scales and 8 mins of a Q4_K/Q5_K block as bytes sc[0..7], m[0..7]. */
-static inline void k4_unpack(const uint8_t *s, uint8_t sc[8], uint8_t m[8]) {
+/* The 8 six-bit scales and 8 mins of a Q4_K/Q5_K block as 16 bytes
+ * sc0..sc7, m0..m7, built in registers (going through memory here costs a
+ * store-forwarding stall: two 4-byte stores read back as one 8-byte load). */
+static inline __m128i k4_scales_mins(const uint8_t *s) {
   uint32_t u0 = le32(s), u1 = le32(s + 4), u2 = le32(s + 8);
-  uint32_t v[4] = {u0 & 0x3f3f3f3f, (u2 & 0x0f0f0f0f) | ((u0 >> 2) & 0x30303030),
-                   u1 & 0x3f3f3f3f, ((u2 >> 4) & 0x0f0f0f0f) | ((u1 >> 2) & 0x30303030)};
-  memcpy(sc, v, 8);
-  memcpy(m, v + 2, 8);
+  return _mm_setr_epi32((int)(u0 & 0x3f3f3f3f), (int)((u2 & 0x0f0f0f0f) | ((u0 >> 2) & 0x30303030)),
+                        (int)(u1 & 0x3f3f3f3f),
+                        (int)(((u2 >> 4) & 0x0f0f0f0f) | ((u1 >> 2) & 0x30303030)));
 }
 
-/* sum over groups g of mins[g] * (bsums[2g] + bsums[2g+1]) */
-static inline int k4_min_sum(const uint8_t m[8], const int16_t *bsums) {
-  __m256i pair = _mm256_madd_epi16(loadu(bsums), _mm256_set1_epi16(1));
-  __m256i mm = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)m));
-  return hsum_i32(_mm256_mullo_epi32(pair, mm));
+/* 8 int32 lanes m[g] * (bsums[2g] + bsums[2g+1]): the mins (bytes 8..15 of
+ * sm), doubled to 16 words, meet the 16 bsums in one vpmaddwd. */
+static inline __m256i k4_min_prod(__m128i sm, const int16_t *bsums) {
+  return _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_unpackhi_epi8(sm, sm)), loadu(bsums));
+}
+
+/* The 8 scales as words in both 128-bit lanes, for vpshufb broadcasts. */
+static inline __m256i k4_scales16(__m128i sm) {
+  return _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm));
+}
+
+/* Shuffle controls: word k of a 128-bit lane of 8 words, repeated. */
+static inline __m256i word_bcast_ctrl(int k) {
+  return _mm256_set1_epi16((short)((2 * k) | (2 * k + 1) << 8));
 }
 
 static float dot_q4_K(int n, const void *w, const void *x) {
   const block_q4_K *a = w;
   const block_q8_K *b = x;
-  __m256 acc = _mm256_setzero_ps();
-  float accm = 0;
+  __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
   const __m256i m4 = _mm256_set1_epi8(15);
   for (int i = 0; i < n / QK_K; i++) {
-    uint8_t sc[8], m[8];
-    k4_unpack(a[i].scales, sc, m);
-    accm += b[i].d * h2f(a[i].dmin) * (float)k4_min_sum(m, b[i].bsums);
+    __m128i sm = k4_scales_mins(a[i].scales);
+    accm = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * h2f(a[i].dmin)),
+                           _mm256_cvtepi32_ps(k4_min_prod(sm, b[i].bsums)), accm);
+    __m256i sc16 = k4_scales16(sm);
     __m256i isum = _mm256_setzero_si256();
     for (int c = 0; c < 4; c++) {
       __m256i q = loadu(a[i].qs + 32 * c);
       __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
       __m256i plo = _mm256_maddubs_epi16(lo, loadu(b[i].qs + 64 * c));
       __m256i phi = _mm256_maddubs_epi16(hi, loadu(b[i].qs + 64 * c + 32));
-      isum = _mm256_add_epi32(isum, _mm256_madd_epi16(plo, _mm256_set1_epi16(sc[2 * c])));
-      isum = _mm256_add_epi32(isum, _mm256_madd_epi16(phi, _mm256_set1_epi16(sc[2 * c + 1])));
+      plo = _mm256_madd_epi16(plo, _mm256_shuffle_epi8(sc16, word_bcast_ctrl(2 * c)));
+      phi = _mm256_madd_epi16(phi, _mm256_shuffle_epi8(sc16, word_bcast_ctrl(2 * c + 1)));
+      isum = _mm256_add_epi32(isum, _mm256_add_epi32(plo, phi));
     }
     acc = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * h2f(a[i].d)), _mm256_cvtepi32_ps(isum), acc);
   }
-  return hsum_ps(acc) - accm;
+  return hsum_ps(_mm256_sub_ps(acc, accm));
 }
 
 static float dot_q5_K(int n, const void *w, const void *x) {
   const block_q5_K *a = w;
   const block_q8_K *b = x;
-  __m256 acc = _mm256_setzero_ps();
-  float accm = 0;
+  __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
   const __m256i m4 = _mm256_set1_epi8(15), b4 = _mm256_set1_epi8(0x10);
   for (int i = 0; i < n / QK_K; i++) {
-    uint8_t sc[8], m[8];
-    k4_unpack(a[i].scales, sc, m);
-    accm += b[i].d * h2f(a[i].dmin) * (float)k4_min_sum(m, b[i].bsums);
+    __m128i sm = k4_scales_mins(a[i].scales);
+    accm = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * h2f(a[i].dmin)),
+                           _mm256_cvtepi32_ps(k4_min_prod(sm, b[i].bsums)), accm);
+    __m256i sc16 = k4_scales16(sm);
     __m256i isum = _mm256_setzero_si256();
     __m256i hb = loadu(a[i].qh);
     for (int c = 0; c < 4; c++) {
@@ -243,14 +248,14 @@ static float dot_q5_K(int n, const void *w, const void *x) {
       hb = _mm256_srli_epi16(hb, 2);
       __m256i plo = _mm256_maddubs_epi16(lo, loadu(b[i].qs + 64 * c));
       __m256i phi = _mm256_maddubs_epi16(hi, loadu(b[i].qs + 64 * c + 32));
-      isum = _mm256_add_epi32(isum, _mm256_madd_epi16(plo, _mm256_set1_epi16(sc[2 * c])));
-      isum = _mm256_add_epi32(isum, _mm256_madd_epi16(phi, _mm256_set1_epi16(sc[2 * c + 1])));
+      plo = _mm256_madd_epi16(plo, _mm256_shuffle_epi8(sc16, word_bcast_ctrl(2 * c)));
+      phi = _mm256_madd_epi16(phi, _mm256_shuffle_epi8(sc16, word_bcast_ctrl(2 * c + 1)));
+      isum = _mm256_add_epi32(isum, _mm256_add_epi32(plo, phi));
     }
     acc = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * h2f(a[i].d)), _mm256_cvtepi32_ps(isum), acc);
   }
-  return hsum_ps(acc) - accm;
+  return hsum_ps(_mm256_sub_ps(acc, accm));
 }
-
 /* 16 int16 lanes: the first 8 scale s0, the last 8 scale s1 */
 static inline __m256i scale_pair(int s0, int s1) {
   return _mm256_set_m128i(_mm_set1_epi16((short)s1), _mm_set1_epi16((short)s0));
@@ -388,20 +393,20 @@ static void dot4_q4_0(int n, const void *w, const void *x, size_t x_stride, floa
 static void dot4_q4_K(int n, const void *w, const void *x, size_t x_stride, float out[4]) {
   const block_q4_K *a = w;
   const block_q8_K *b[4] = {X4(x, 0), X4(x, 1), X4(x, 2), X4(x, 3)};
-  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
-                   _mm256_setzero_ps()};
-  float accm[4] = {0, 0, 0, 0};
+  __m256 acc[4], accm[4];
+  for (int k = 0; k < 4; k++) acc[k] = accm[k] = _mm256_setzero_ps();
   const __m256i m4 = _mm256_set1_epi8(15);
   for (int i = 0; i < n / QK_K; i++) {
-    uint8_t sc[8], m[8];
-    k4_unpack(a[i].scales, sc, m);
+    __m128i sm = k4_scales_mins(a[i].scales);
+    __m256i sc16 = k4_scales16(sm);
     float d = h2f(a[i].d), dmin = h2f(a[i].dmin);
-    __m256i isum[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
-                       _mm256_setzero_si256()};
+    __m256i isum[4];
+    for (int k = 0; k < 4; k++) isum[k] = _mm256_setzero_si256();
     for (int c = 0; c < 4; c++) {
       __m256i q = loadu(a[i].qs + 32 * c);
       __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-      __m256i s0 = _mm256_set1_epi16(sc[2 * c]), s1 = _mm256_set1_epi16(sc[2 * c + 1]);
+      __m256i s0 = _mm256_shuffle_epi8(sc16, word_bcast_ctrl(2 * c));
+      __m256i s1 = _mm256_shuffle_epi8(sc16, word_bcast_ctrl(2 * c + 1));
       for (int k = 0; k < 4; k++) {
         __m256i plo = _mm256_maddubs_epi16(lo, loadu(b[k][i].qs + 64 * c));
         __m256i phi = _mm256_maddubs_epi16(hi, loadu(b[k][i].qs + 64 * c + 32));
@@ -410,11 +415,12 @@ static void dot4_q4_K(int n, const void *w, const void *x, size_t x_stride, floa
       }
     }
     for (int k = 0; k < 4; k++) {
-      accm[k] += b[k][i].d * dmin * (float)k4_min_sum(m, b[k][i].bsums);
+      accm[k] = _mm256_fmadd_ps(_mm256_set1_ps(b[k][i].d * dmin),
+                                _mm256_cvtepi32_ps(k4_min_prod(sm, b[k][i].bsums)), accm[k]);
       acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(b[k][i].d * d), _mm256_cvtepi32_ps(isum[k]), acc[k]);
     }
   }
-  for (int k = 0; k < 4; k++) out[k] = hsum_ps(acc[k]) - accm[k];
+  for (int k = 0; k < 4; k++) out[k] = hsum_ps(_mm256_sub_ps(acc[k], accm[k]));
 }
 
 /* ---- conversions --------------------------------------------------------------------- */

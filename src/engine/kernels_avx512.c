@@ -17,7 +17,7 @@
 
 #include "kernels.h"
 
-static inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
+static inline float h2f(uint16_t h) { return quant_f16_table[h]; }
 static inline __m256i loadu256(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
 static inline __m512i loadu512(const void *p) { return _mm512_loadu_si512(p); }
 static inline __m512i cat256(__m256i lo, __m256i hi) {

@@ -204,6 +204,13 @@ static inline uint16_t quant_f32_to_f16(float f) {
   return sign | (uint16_t)((r - 0x38000000u) >> 13);
 }
 
+/* Every half's float value, filled by quant_f16_table_init() (kernels_init
+ * calls it). The SIMD kernels read block scales through it: one load is
+ * cheaper than a scalar vcvtph2ps, which competes with the shuffles for the
+ * same execution port (llama.cpp does the same). */
+extern float quant_f16_table[1 << 16];
+void quant_f16_table_init(void);
+
 static inline float quant_bf16_to_f32(uint16_t h) {
   uint32_t bits = (uint32_t)h << 16;
   float f;

@@ -15,6 +15,12 @@
 
 #include "quant.h"
 
+float quant_f16_table[1 << 16];
+
+void quant_f16_table_init(void) {
+  for (uint32_t h = 0; h < (1u << 16); h++) quant_f16_table[h] = quant_f16_to_f32((uint16_t)h);
+}
+
 /* ---- plain types ---------------------------------------------------------- */
 
 void quant_f32_to_float(const void *src, float *dst, int n) { memcpy(dst, src, (size_t)n * 4); }

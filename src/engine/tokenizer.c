@@ -7,6 +7,9 @@
  * Invariants once loaded: every token has non-empty text (llama.cpp's
  * "[EMPTY_i]" stands in for an empty one), text_slots maps each distinct
  * text to its first id, every special id is TOK_NULL or < n_tokens. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memmem, qsort_r */
+#endif
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>

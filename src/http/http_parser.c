@@ -249,8 +249,12 @@ static int parse_request_line(http_request *req, const char *p, size_t n, const 
   req->method = http_method_from_token(req->method_token);
 
   const char *t = p + i + 1, *end = p + n;
-  const char *sp = memrchr(t, ' ', (size_t)(end - t));
-  if (!sp) return head_fail(req, 400, "missing HTTP version");
+  /* The version is the last 8 bytes in practice, so look from the end (and
+   * not with memrchr, a GNU extension). */
+  const char *sp = end;
+  while (sp > t && sp[-1] != ' ') sp--;
+  if (sp == t) return head_fail(req, 400, "missing HTTP version");
+  sp--;
   size_t tn = (size_t)(sp - t);
   if (tn == 0) return head_fail(req, 400, "empty request target");
   if (!all_vchar(t, tn, rend)) return head_fail(req, 400, "invalid character in request target");

@@ -163,6 +163,14 @@ static rt_node *pattern_node(http_router *r, rt_entry *e, int *err) {
   return n;
 }
 
+/* strdup is POSIX, not C17: builds without _GNU_SOURCE must work too. */
+static char *str_dup(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *d = malloc(n);
+  if (d) memcpy(d, s, n);
+  return d;
+}
+
 static bool is_token(const char *s) {
   if (!*s) return false;
   for (; *s; s++) {
@@ -181,8 +189,8 @@ static int router_add(http_router *r, http_method m, const char *token, const ch
   rt_entry *e = calloc(1, sizeof *e);
   if (!e) return HR_ENOMEM;
   e->route = *route;
-  e->pattern = strdup(pattern);
-  if (token) e->method_token = strdup(token);
+  e->pattern = str_dup(pattern);
+  if (token) e->method_token = str_dup(token);
   if (!e->pattern || (token && !e->method_token)) {
     entry_free(e);
     return HR_ENOMEM;

@@ -50,6 +50,9 @@ typedef struct {
   /* open containers */
   frame *frames;
   size_t n_frames, cap_frames;
+  /* the tree's memory: chunks from the arena, handed out 8-byte aligned */
+  char *bump, *bump_end;
+  size_t chunk;
 } reader;
 
 /* ---- errors ------------------------------------------------------------- */
@@ -122,6 +125,30 @@ static int frames_grow(reader *r, frame *stack_frames) {
   return 0;
 }
 
+/* ---- tree memory -------------------------------------------------------- */
+
+/* Nodes and strings are carved from arena chunks sized to the input, which
+ * saves a call and the arena's 16-byte rounding per node; big pieces go to
+ * the arena directly. At most one chunk's tail is left unused. */
+static void *r_alloc_slow(reader *r, size_t n) {
+  if (n >= r->chunk / 4) return hr_arena_alloc(r->a, n);
+  char *c = hr_arena_alloc(r->a, r->chunk);
+  if (!c) return NULL;
+  r->bump = c + n;
+  r->bump_end = c + r->chunk;
+  return c;
+}
+
+static inline void *r_alloc(reader *r, size_t n) {
+  n = (n + 7) & ~(size_t)7;
+  if ((size_t)(r->bump_end - r->bump) >= n) {
+    void *p = r->bump;
+    r->bump += n;
+    return p;
+  }
+  return r_alloc_slow(r, n);
+}
+
 /* ---- lexing ------------------------------------------------------------- */
 
 static inline void skip_ws(reader *r) {
@@ -164,7 +191,7 @@ static int read_string(reader *r, size_t header, void **block, const char **ptr,
     unsigned c = *p;
     if (c == '"') {
       size_t n = (size_t)(p - s);
-      char *b = hr_arena_alloc(r->a, header + n + 1);
+      char *b = r_alloc(r, header + n + 1);
       if (!b) return fail(r, HR_ENOMEM, "out of memory");
       memcpy(b + header, s, n);
       b[header + n] = 0;
@@ -281,7 +308,7 @@ static int read_string(reader *r, size_t header, void **block, const char **ptr,
     used += 1;
     p += 2;
   }
-  char *b = hr_arena_alloc(r->a, header + used + 1);
+  char *b = r_alloc(r, header + used + 1);
   if (!b) return fail(r, HR_ENOMEM, "out of memory");
   memcpy(b + header, r->sbuf, used);
   b[header + used] = 0;
@@ -362,7 +389,7 @@ static int read_number(reader *r, json_value **out) {
   }
 
   size_t raw_len = (size_t)(p - s);
-  json_value *v = hr_arena_alloc(r->a, sizeof *v + raw_len + 1);
+  json_value *v = r_alloc(r, sizeof *v + raw_len + 1);
   if (!v) return fail(r, HR_ENOMEM, "out of memory");
   char *raw = (char *)(v + 1);
   memcpy(raw, s, raw_len);
@@ -406,7 +433,7 @@ static int read_literal(reader *r, const char *word, size_t n, json_type t, json
     r->p = p + i;
     return fail_unexpected(r, NULL);
   }
-  json_value *v = hr_arena_alloc(r->a, sizeof *v);
+  json_value *v = r_alloc(r, sizeof *v);
   if (!v) return fail(r, HR_ENOMEM, "out of memory");
   v->type = t;
   r->p += n;
@@ -424,14 +451,14 @@ static int close_container(reader *r, json_value **out) {
   json_member *m = r->scratch + f->base;
   json_value *v;
   if (f->is_object) {
-    v = hr_arena_alloc(r->a, sizeof *v + n * sizeof(json_member));
+    v = r_alloc(r, sizeof *v + n * sizeof(json_member));
     if (!v) return fail(r, HR_ENOMEM, "out of memory");
     v->type = JSON_OBJECT;
     v->u.obj.members = n ? (json_member *)(v + 1) : NULL;
     v->u.obj.n = n;
     if (n) memcpy(v + 1, m, n * sizeof *m);
   } else {
-    v = hr_arena_alloc(r->a, sizeof *v + n * sizeof(json_value *));
+    v = r_alloc(r, sizeof *v + n * sizeof(json_value *));
     if (!v) return fail(r, HR_ENOMEM, "out of memory");
     v->type = JSON_ARRAY;
     json_value **items = (json_value **)(v + 1);
@@ -477,6 +504,8 @@ int json_read(hr_arena *a, const char *text, size_t len, const json_read_opts *o
       .cap_sbuf = SBUF_STACK,
       .frames = stack_frames,
       .cap_frames = FRAMES_STACK,
+      /* about what a chat body's tree takes; later chunks are the same */
+      .chunk = len < 512 ? 2048 : len > 16384 ? 65536 : 4 * len,
   };
   if (err) {
     err->offset = err->line = err->col = 0;

@@ -248,25 +248,33 @@ static int v_number(vctx *c, const json_schema *s, const json_value *v, double *
   return 0;
 }
 
-static const json_field *find_field(const json_schema *s, const char *k, size_t n) {
+/* The index of the field named k[0..n), or -1. Keys may hold NULs, so a
+ * match needs the name to end exactly at n. */
+static ssize_t find_field(const json_schema *s, const char *k, size_t n) {
+  if (n == 0) return -1;
   for (size_t i = 0; i < s->n_fields; i++) {
-    const json_field *f = &s->fields[i];
-    if (f->name[0] == (n ? k[0] : 0) && strlen(f->name) == n && memcmp(f->name, k, n) == 0) return f;
+    const char *name = s->fields[i].name;
+    if (name[0] != k[0] || !name[0]) continue;
+    size_t j = 1;
+    while (j < n && name[j] && name[j] == k[j]) j++;
+    if (j == n && name[n] == 0) return (ssize_t)i; /* name[n] is in bounds: no NUL before it */
   }
-  return NULL;
+  return -1;
 }
 
 static int v_object(vctx *c, const json_schema *s, const json_value *v, char *slot) {
   if (v->type != JSON_OBJECT) return fail_type(c, s);
+  uint64_t seen = 0; /* fields 0..63 given a value; later ones use json_get */
   for (size_t i = 0; i < v->u.obj.n; i++) {
     const json_member *m = &v->u.obj.members[i];
-    const json_field *f = find_field(s, m->key.ptr, m->key.len);
+    ssize_t fi = find_field(s, m->key.ptr, m->key.len);
     push_key(c, m->key.ptr, m->key.len);
-    if (!f) {
+    if (fi < 0) {
       if (s->strict) return fail(c, "unknown field");
       pop(c);
       continue;
     }
+    const json_field *f = &s->fields[fi];
     if (m->value->type == JSON_NULL && f->schema->nullable) {
       pop(c); /* null is absent: the slot keeps its value */
       continue;
@@ -274,12 +282,13 @@ static int v_object(vctx *c, const json_schema *s, const json_value *v, char *sl
     int rc = validate(c, f->schema, m->value, slot + f->offset);
     if (rc) return rc;
     if (f->present_offset >= 0) *(bool *)(slot + f->present_offset) = true;
+    if (fi < 64) seen |= (uint64_t)1 << fi;
     pop(c);
   }
   for (size_t i = 0; i < s->n_fields; i++) {
     const json_field *f = &s->fields[i];
-    if (!f->required) continue;
-    const json_value *fv = json_get(v, f->name);
+    if (!f->required || (i < 64 && (seen >> i & 1))) continue;
+    const json_value *fv = i < 64 ? NULL : json_get(v, f->name);
     if (!fv || (fv->type == JSON_NULL && f->schema->nullable)) {
       push_key(c, f->name, strlen(f->name));
       return fail(c, "is required");

@@ -22,6 +22,25 @@
 #define WRITER_MAX_DEPTH 64
 #define VALUE_MAX_DEPTH 1024 /* json_w_value recursion bound */
 
+/* ---- appending ---------------------------------------------------------- */
+
+/* hr_buf_append with the common case (room already there) inlined; keeps
+ * hr_buf's NUL after the bytes. */
+static inline int buf_put(hr_buf *b, const void *p, size_t n) {
+  if (b->cap - b->len <= n) return hr_buf_append(b, p, n);
+  memcpy(b->data + b->len, p, n);
+  b->len += n;
+  b->data[b->len] = 0;
+  return 0;
+}
+
+static inline int buf_putc(hr_buf *b, char c) {
+  if (b->cap - b->len <= 1) return hr_buf_putc(b, c);
+  b->data[b->len++] = c;
+  b->data[b->len] = 0;
+  return 0;
+}
+
 /* ---- escaping ----------------------------------------------------------- */
 
 static const char hex_digits[] = "0123456789abcdef";
@@ -64,7 +83,7 @@ int json_escape_append(hr_buf *b, const char *s, size_t n) {
       break;
     }
     if (p > run) {
-      int rc = hr_buf_append(b, run, (size_t)(p - run));
+      int rc = buf_put(b, run, (size_t)(p - run));
       if (rc) return rc;
     }
     if (p >= end) break;
@@ -87,13 +106,13 @@ int json_escape_append(hr_buf *b, const char *s, size_t n) {
 
 static inline void w_put(json_writer *w, const char *p, size_t n) {
   if (w->err) return;
-  int rc = hr_buf_append(w->out, p, n);
+  int rc = buf_put(w->out, p, n);
   if (rc) w->err = rc;
 }
 
 static inline void w_putc(json_writer *w, char c) {
   if (w->err) return;
-  int rc = hr_buf_putc(w->out, c);
+  int rc = buf_putc(w->out, c);
   if (rc) w->err = rc;
 }
 
@@ -146,9 +165,9 @@ void json_w_arr_end(json_writer *w) { w_end(w, ']'); }
 
 static void w_string(json_writer *w, const char *s, size_t n) {
   if (w->err) return;
-  int rc = hr_buf_putc(w->out, '"');
+  int rc = buf_putc(w->out, '"');
   if (!rc) rc = json_escape_append(w->out, s, n);
-  if (!rc) rc = hr_buf_putc(w->out, '"');
+  if (!rc) rc = buf_putc(w->out, '"');
   if (rc) w->err = rc;
 }
 

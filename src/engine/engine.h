@@ -1,0 +1,12 @@
+/* engine — hearth's inference engine: GGUF models on the CPU. The command
+ * line tools are declared here; the serving API (model registry, sequences,
+ * scheduler) joins them as it lands. */
+#ifndef HEARTH_ENGINE_H
+#define HEARTH_ENGINE_H
+
+/* `hearth run`: generate from a prompt. Returns the exit status. */
+int eng_cli_run(int argc, char **argv);
+/* `hearth tokenize`: see tokenizer.h. */
+int tok_cli_tokenize(int argc, char **argv);
+
+#endif

@@ -1,0 +1,326 @@
+/* forward.c — the decoder forward pass (llama, qwen2), read top to bottom
+ * like llama2.c's forward(): embed, then per layer RMSNorm, Q/K/V
+ * projections (+bias for qwen2), RoPE, the K/V into the cache, causal
+ * grouped-query attention, output projection and residual, RMSNorm, SwiGLU
+ * feed-forward and residual; finally the output norm and the vocabulary
+ * projection for the tokens that want logits.
+ *
+ * Matrix products take the whole batch at once (prefill is matrix x
+ * matrix: each weight row is read once for many tokens); activations are
+ * converted to the weight type's dot-product format (Q8_0, Q8_K, F16...)
+ * first, as llama.cpp does, so results agree with it to rounding. */
+#include "forward.h"
+
+#include "kernels.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct fwd_ctx {
+  const model *m;
+  kv_cache *kv;
+  hr_pool *pool;
+  int n_batch_max;
+  /* activations, [n_batch_max][width] */
+  float *x, *xb, *q, *k, *v, *att, *ff_gate, *ff_up;
+  float *logits;       /* [n_batch_max][n_vocab] */
+  int n_logits;
+  int *logit_rows;     /* batch index of each logits row */
+  void *xq;            /* quantized activation rows */
+  size_t xq_cap;
+  float *scores;       /* [threads][n_ctx] attention scores */
+  float *rope;         /* [n_batch_max][n_rot] cos/sin pairs */
+  uint16_t *q16;       /* [threads][head_dim] f16 query */
+};
+
+/* ---- the KV cache ----------------------------------------------------- */
+
+int kv_cache_new(const model *m, int n_slots, int n_ctx, kv_cache **out) {
+  kv_cache *kv = calloc(1, sizeof *kv);
+  if (!kv) return HR_ENOMEM;
+  kv->n_layer = m->hp.n_layer;
+  kv->n_slots = n_slots;
+  kv->n_ctx = n_ctx;
+  kv->kv_dim = m->hp.n_head_kv * m->hp.head_dim;
+  size_t n = (size_t)kv->n_layer * (size_t)n_slots * (size_t)n_ctx * (size_t)kv->kv_dim;
+  kv->k = calloc(n, sizeof(uint16_t));
+  kv->v = calloc(n, sizeof(uint16_t));
+  if (!kv->k || !kv->v) {
+    kv_cache_free(kv);
+    return HR_ENOMEM;
+  }
+  *out = kv;
+  return HR_OK;
+}
+
+void kv_cache_free(kv_cache *kv) {
+  if (!kv) return;
+  free(kv->k);
+  free(kv->v);
+  free(kv);
+}
+
+size_t kv_cache_bytes(const kv_cache *kv) {
+  return 2 * sizeof(uint16_t) * (size_t)kv->n_layer * (size_t)kv->n_slots * (size_t)kv->n_ctx *
+         (size_t)kv->kv_dim;
+}
+
+static inline size_t kv_index(const kv_cache *kv, int layer, int slot, int pos) {
+  return (((size_t)layer * (size_t)kv->n_slots + (size_t)slot) * (size_t)kv->n_ctx + (size_t)pos) *
+         (size_t)kv->kv_dim;
+}
+
+void kv_cache_copy(kv_cache *kv, int dst, int src, int n) {
+  if (dst == src || n <= 0) return;
+  size_t bytes = (size_t)n * (size_t)kv->kv_dim * sizeof(uint16_t);
+  for (int l = 0; l < kv->n_layer; l++) {
+    memcpy(kv->k + kv_index(kv, l, dst, 0), kv->k + kv_index(kv, l, src, 0), bytes);
+    memcpy(kv->v + kv_index(kv, l, dst, 0), kv->v + kv_index(kv, l, src, 0), bytes);
+  }
+}
+
+/* ---- context ---------------------------------------------------------- */
+
+static size_t act_row_bytes(tensor_type t, int cols) {
+  const kern_type_ops *ops = kernels_for_type(t);
+  tensor_type_info ti = tensor_type_get(ops->vec_dot_type);
+  return (size_t)(cols + (int)ti.block_elems - 1) / ti.block_elems * ti.block_bytes;
+}
+
+int fwd_ctx_new(const model *m, kv_cache *kv, hr_pool *pool, int n_batch_max, fwd_ctx **out) {
+  const model_hparams *hp = &m->hp;
+  fwd_ctx *c = calloc(1, sizeof *c);
+  if (!c) return HR_ENOMEM;
+  c->m = m;
+  c->kv = kv;
+  c->pool = pool;
+  c->n_batch_max = n_batch_max;
+  size_t B = (size_t)n_batch_max, T = (size_t)hr_pool_size(pool);
+  size_t q_dim = (size_t)hp->n_head * (size_t)hp->head_dim;
+  size_t width = (size_t)HR_MAX(hp->n_embd, (int)q_dim);
+  c->x = malloc(sizeof(float) * B * (size_t)hp->n_embd);
+  c->xb = malloc(sizeof(float) * B * width);
+  c->q = malloc(sizeof(float) * B * q_dim);
+  c->k = malloc(sizeof(float) * B * (size_t)kv->kv_dim);
+  c->v = malloc(sizeof(float) * B * (size_t)kv->kv_dim);
+  c->att = malloc(sizeof(float) * B * q_dim);
+  c->ff_gate = malloc(sizeof(float) * B * (size_t)hp->n_ff);
+  c->ff_up = malloc(sizeof(float) * B * (size_t)hp->n_ff);
+  c->logits = malloc(sizeof(float) * B * (size_t)hp->n_vocab);
+  c->logit_rows = malloc(sizeof(int) * B);
+  c->scores = malloc(sizeof(float) * T * (size_t)kv->n_ctx);
+  c->rope = malloc(sizeof(float) * B * (size_t)HR_MAX(hp->n_rot, 2));
+  c->q16 = malloc(sizeof(uint16_t) * T * (size_t)hp->head_dim);
+  /* The widest activation row any weight of this model needs. */
+  size_t row = 0;
+  const weight *all[] = {&m->output};
+  for (size_t i = 0; i < HR_ARRAY_LEN(all); i++) row = HR_MAX(row, act_row_bytes(all[i]->type, all[i]->cols));
+  for (int l = 0; l < hp->n_layer; l++) {
+    const layer_weights *L = &m->layers[l];
+    const weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+    for (size_t i = 0; i < HR_ARRAY_LEN(ws); i++) row = HR_MAX(row, act_row_bytes(ws[i]->type, ws[i]->cols));
+  }
+  c->xq_cap = row;
+  c->xq = aligned_alloc(64, (B * row + 63) / 64 * 64);
+  if (!c->x || !c->xb || !c->q || !c->k || !c->v || !c->att || !c->ff_gate || !c->ff_up ||
+      !c->logits || !c->logit_rows || !c->scores || !c->rope || !c->q16 || !c->xq) {
+    fwd_ctx_free(c);
+    return HR_ENOMEM;
+  }
+  *out = c;
+  return HR_OK;
+}
+
+void fwd_ctx_free(fwd_ctx *c) {
+  if (!c) return;
+  free(c->x), free(c->xb), free(c->q), free(c->k), free(c->v), free(c->att);
+  free(c->ff_gate), free(c->ff_up), free(c->logits), free(c->logit_rows);
+  free(c->scores), free(c->rope), free(c->q16), free(c->xq);
+  free(c);
+}
+
+const float *fwd_logits(const fwd_ctx *c, int i) {
+  return c->logits + (size_t)i * (size_t)c->m->hp.n_vocab;
+}
+
+/* ---- matrix products ---------------------------------------------------- */
+
+typedef struct {
+  const weight *w;
+  const void *xq;
+  size_t x_stride;
+  int n;
+  float *y;
+} matmul_job;
+
+static void matmul_worker(void *arg, int id, int n_threads) {
+  matmul_job *j = arg;
+  int r0, r1;
+  hr_pool_range(j->w->rows, 16, id, n_threads, &r0, &r1);
+  if (r0 >= r1) return;
+  if (j->n == 1)
+    kern_matvec(j->w->type, j->w->data, j->w->rows, j->w->cols, j->xq, j->y, r0, r1);
+  else
+    kern_matmul(j->w->type, j->w->data, j->w->rows, j->w->cols, j->xq, j->x_stride, j->n, j->y,
+                j->w->rows, r0, r1);
+}
+
+/* Y[n][w->rows] = X[n][w->cols] . W^T */
+static void matmul(fwd_ctx *c, const weight *w, const float *X, int n, float *Y) {
+  const kern_type_ops *ops = kernels_for_type(w->type);
+  size_t stride = act_row_bytes(w->type, w->cols);
+  for (int i = 0; i < n; i++)
+    ops->from_float(X + (size_t)i * (size_t)w->cols, (char *)c->xq + (size_t)i * stride, w->cols);
+  matmul_job j = {w, c->xq, stride, n, Y};
+  /* Below ~64K multiply-adds the wake-up costs more than it saves. */
+  double work = (double)w->rows * w->cols * n;
+  hr_pool_run(c->pool, matmul_worker, &j, work < 65536 ? 1 : 0);
+}
+
+static void add_bias(const weight *b, float *Y, int n, int width) {
+  if (!b->data) return;
+  for (int i = 0; i < n; i++) kern_add(Y + (size_t)i * width, Y + (size_t)i * width, b->data, width);
+}
+
+/* ---- attention ------------------------------------------------------------ */
+
+typedef struct {
+  fwd_ctx *c;
+  const fwd_token *toks;
+  int n;
+  int layer;
+} attn_job;
+
+/* One (token, head) pair: scores against every cached position up to the
+ * token's own, softmax, then the weighted sum of values. */
+static void attn_one(fwd_ctx *c, const fwd_token *t, int i, int layer, int h, float *scores,
+                     uint16_t *q16) {
+  const model_hparams *hp = &c->m->hp;
+  const kv_cache *kv = c->kv;
+  int hd = hp->head_dim, kvh = h / (hp->n_head / hp->n_head_kv);
+  const float *q = c->q + (size_t)i * (size_t)(hp->n_head * hd) + (size_t)h * hd;
+  float *out = c->att + (size_t)i * (size_t)(hp->n_head * hd) + (size_t)h * hd;
+  float scale = 1.0f / sqrtf((float)hd);
+  int n_pos = t->pos + 1;
+  /* The query meets F16 keys in F16, as llama.cpp converts it. */
+  kern_f32_to_f16(q, q16, hd);
+  float qf[1024];
+  kern_f16_to_f32(q16, qf, hd);
+  const uint16_t *kbase = kv->k + kv_index(kv, layer, t->slot, 0) + (size_t)kvh * hd;
+  float kf[1024];
+  for (int p = 0; p < n_pos; p++) {
+    kern_f16_to_f32(kbase + (size_t)p * kv->kv_dim, kf, hd);
+    scores[p] = kern_dot_f32(qf, kf, hd) * scale;
+  }
+  kern_softmax(scores, n_pos);
+  memset(out, 0, sizeof(float) * (size_t)hd);
+  const uint16_t *vbase = kv->v + kv_index(kv, layer, t->slot, 0) + (size_t)kvh * hd;
+  float vf[1024];
+  for (int p = 0; p < n_pos; p++) {
+    kern_f16_to_f32(vbase + (size_t)p * kv->kv_dim, vf, hd);
+    kern_axpy(out, vf, scores[p], hd);
+  }
+}
+
+static void attn_worker(void *arg, int id, int n_threads) {
+  attn_job *j = arg;
+  fwd_ctx *c = j->c;
+  int n_head = c->m->hp.n_head;
+  int b, e;
+  hr_pool_range(j->n * n_head, 1, id, n_threads, &b, &e);
+  float *scores = c->scores + (size_t)id * (size_t)c->kv->n_ctx;
+  uint16_t *q16 = c->q16 + (size_t)id * (size_t)c->m->hp.head_dim;
+  for (int w = b; w < e; w++) {
+    int i = w / n_head, h = w % n_head;
+    attn_one(c, &j->toks[i], i, j->layer, h, scores, q16);
+  }
+}
+
+/* ---- the step ------------------------------------------------------------ */
+
+static void embed(fwd_ctx *c, const fwd_token *toks, int n) {
+  const model *m = c->m;
+  const kern_type_ops *ops = kernels_for_type(m->tok_embd.type);
+  for (int i = 0; i < n; i++)
+    ops->to_float((const char *)m->tok_embd.data + (size_t)toks[i].token * m->tok_embd.row_bytes,
+                  c->x + (size_t)i * (size_t)m->hp.n_embd, m->hp.n_embd);
+}
+
+static void rope_tables(fwd_ctx *c, const fwd_token *toks, int n) {
+  const model_hparams *hp = &c->m->hp;
+  for (int i = 0; i < n; i++)
+    kern_rope_cache(c->rope + (size_t)i * (size_t)hp->n_rot, hp->n_rot, toks[i].pos,
+                    hp->rope_base, hp->rope_scale, hp->rope_freq_factors);
+}
+
+static void store_kv(fwd_ctx *c, const fwd_token *toks, int n, int layer) {
+  kv_cache *kv = c->kv;
+  for (int i = 0; i < n; i++) {
+    size_t at = kv_index(kv, layer, toks[i].slot, toks[i].pos);
+    kern_f32_to_f16(c->k + (size_t)i * kv->kv_dim, kv->k + at, kv->kv_dim);
+    kern_f32_to_f16(c->v + (size_t)i * kv->kv_dim, kv->v + at, kv->kv_dim);
+  }
+}
+
+static void norm_rows(const model_hparams *hp, float *out, const float *x, const weight *w,
+                      int n, int width) {
+  for (int i = 0; i < n; i++)
+    kern_rmsnorm(out + (size_t)i * width, x + (size_t)i * width, w->data, width, hp->norm_eps);
+}
+
+static void layer_step(fwd_ctx *c, const fwd_token *toks, int n, int l) {
+  const model_hparams *hp = &c->m->hp;
+  const layer_weights *L = &c->m->layers[l];
+  int E = hp->n_embd, Q = hp->n_head * hp->head_dim, KV = hp->n_head_kv * hp->head_dim;
+
+  norm_rows(hp, c->xb, c->x, &L->attn_norm, n, E);
+  matmul(c, &L->wq, c->xb, n, c->q);
+  matmul(c, &L->wk, c->xb, n, c->k);
+  matmul(c, &L->wv, c->xb, n, c->v);
+  add_bias(&L->bq, c->q, n, Q);
+  add_bias(&L->bk, c->k, n, KV);
+  add_bias(&L->bv, c->v, n, KV);
+  for (int i = 0; i < n; i++) {
+    const float *cs = c->rope + (size_t)i * (size_t)hp->n_rot;
+    kern_rope(c->q + (size_t)i * Q, hp->n_head, hp->head_dim, hp->n_rot, cs, hp->rope_neox);
+    kern_rope(c->k + (size_t)i * KV, hp->n_head_kv, hp->head_dim, hp->n_rot, cs, hp->rope_neox);
+  }
+  store_kv(c, toks, n, l);
+  attn_job aj = {c, toks, n, l};
+  hr_pool_run(c->pool, attn_worker, &aj, n * hp->n_head >= 4 ? 0 : 1);
+  matmul(c, &L->wo, c->att, n, c->xb);
+  kern_add(c->x, c->x, c->xb, n * E);
+
+  norm_rows(hp, c->xb, c->x, &L->ffn_norm, n, E);
+  matmul(c, &L->w_gate, c->xb, n, c->ff_gate);
+  matmul(c, &L->w_up, c->xb, n, c->ff_up);
+  kern_swiglu(c->ff_gate, c->ff_gate, c->ff_up, n * hp->n_ff);
+  matmul(c, &L->w_down, c->ff_gate, n, c->xb);
+  kern_add(c->x, c->x, c->xb, n * E);
+}
+
+int fwd_decode(fwd_ctx *c, const fwd_token *toks, int n) {
+  const model_hparams *hp = &c->m->hp;
+  if (n <= 0 || n > c->n_batch_max) return HR_EINVAL;
+  for (int i = 0; i < n; i++) {
+    if (toks[i].token < 0 || toks[i].token >= hp->n_vocab || toks[i].pos < 0 ||
+        toks[i].pos >= c->kv->n_ctx || toks[i].slot < 0 || toks[i].slot >= c->kv->n_slots)
+      return HR_EINVAL;
+  }
+  embed(c, toks, n);
+  rope_tables(c, toks, n);
+  for (int l = 0; l < hp->n_layer; l++) layer_step(c, toks, n, l);
+
+  /* Only the rows that want logits go through the output projection. */
+  int E = hp->n_embd;
+  c->n_logits = 0;
+  for (int i = 0; i < n; i++) {
+    if (!toks[i].logits) continue;
+    kern_rmsnorm(c->xb + (size_t)c->n_logits * E, c->x + (size_t)i * E, c->m->output_norm.data, E,
+                 hp->norm_eps);
+    c->logit_rows[c->n_logits++] = i;
+  }
+  if (c->n_logits) matmul(c, &c->m->output, c->xb, c->n_logits, c->logits);
+  return HR_OK;
+}

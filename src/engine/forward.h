@@ -1,0 +1,45 @@
+/* forward.h — one forward step of a decoder over a batch of tokens that may
+ * belong to different sequences (continuous batching), with each
+ * sequence's keys and values kept in an F16 cache slot. Internal to
+ * src/engine/.
+ *
+ * Memory: fwd_ctx allocates every buffer once for its largest batch; a step
+ * allocates nothing. Threads: one caller (the model's scheduler); the math
+ * runs on the pool. */
+#ifndef HEARTH_ENGINE_FORWARD_H
+#define HEARTH_ENGINE_FORWARD_H
+
+#include "../base/pool.h"
+#include "model.h"
+
+typedef struct {
+  int n_layer, n_slots, n_ctx, kv_dim;
+  uint16_t *k, *v; /* [layer][slot][pos][kv_dim] as f16 */
+} kv_cache;
+
+int kv_cache_new(const model *m, int n_slots, int n_ctx, kv_cache **out);
+void kv_cache_free(kv_cache *kv);
+/* Copies positions [0, n) of slot src to slot dst (prompt-cache reuse). */
+void kv_cache_copy(kv_cache *kv, int dst, int src, int n);
+size_t kv_cache_bytes(const kv_cache *kv);
+
+typedef struct {
+  int32_t token;
+  int32_t slot;  /* KV cache slot of the token's sequence */
+  int32_t pos;   /* position in its sequence */
+  bool logits;   /* compute logits for this token */
+} fwd_token;
+
+typedef struct fwd_ctx fwd_ctx;
+
+int fwd_ctx_new(const model *m, kv_cache *kv, hr_pool *pool, int n_batch_max, fwd_ctx **out);
+void fwd_ctx_free(fwd_ctx *c);
+
+/* Runs the batch. Logits of the tokens that asked for them are written, in
+ * batch order, as rows of n_vocab floats; fwd_logits(c, i) is the i-th such
+ * row. Every token must have 0 <= pos < n_ctx, and a sequence's earlier
+ * positions must already be in its slot (or earlier in the batch). */
+int fwd_decode(fwd_ctx *c, const fwd_token *toks, int n);
+const float *fwd_logits(const fwd_ctx *c, int i);
+
+#endif

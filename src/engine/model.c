@@ -1,0 +1,248 @@
+/* model.c — from a GGUF file to a model: hyper-parameters under the
+ * architecture's prefix ("llama.embedding_length"), and each tensor looked
+ * up by its GGUF name and checked for shape and type before use, so the
+ * forward pass can index weights without further checks. */
+#include "model.h"
+
+#include "kernels.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+  model *m;
+  char *err;
+  size_t err_len;
+} loader;
+
+static int get_u32(loader *L, const char *key, int *out, bool required, int def) {
+  char full[128];
+  snprintf(full, sizeof full, "%s.%s", L->m->hp.arch_name, key);
+  uint32_t v;
+  int rc = gguf_get_u32(L->m->file, full, &v);
+  if (rc == HR_ENOTFOUND && !required) {
+    *out = def;
+    return HR_OK;
+  }
+  if (rc || v > (1u << 30)) {
+    snprintf(L->err, L->err_len, "metadata %s: %s", full,
+             rc == HR_ENOTFOUND ? "missing" : "not a sensible unsigned integer");
+    return HR_EFORMAT;
+  }
+  *out = (int)v;
+  return HR_OK;
+}
+
+static int get_f32(loader *L, const char *key, float *out, float def) {
+  char full[128];
+  snprintf(full, sizeof full, "%s.%s", L->m->hp.arch_name, key);
+  int rc = gguf_get_f32(L->m->file, full, out);
+  if (rc == HR_ENOTFOUND) {
+    *out = def;
+    return HR_OK;
+  }
+  if (rc || !isfinite(*out)) {
+    snprintf(L->err, L->err_len, "metadata %s: not a finite number", full);
+    return HR_EFORMAT;
+  }
+  return HR_OK;
+}
+
+/* Looks up a tensor of exactly cols x rows (rows 0: a vector of cols). */
+static int get_weight(loader *L, const char *name, int cols, int rows, bool required,
+                      weight *w) {
+  const gguf_tensor *t = gguf_find_tensor(L->m->file, name);
+  memset(w, 0, sizeof *w);
+  if (!t) {
+    if (!required) return HR_OK;
+    snprintf(L->err, L->err_len, "tensor %s is missing", name);
+    return HR_EFORMAT;
+  }
+  int want_dims = rows ? 2 : 1;
+  bool ok = t->ne[0] == cols && (rows ? t->ne[1] == rows : true);
+  for (uint32_t d = (uint32_t)want_dims; d < GGUF_MAX_DIMS; d++) ok = ok && t->ne[d] == 1;
+  if (!ok) {
+    snprintf(L->err, L->err_len, "tensor %s has shape [%lld, %lld, %lld], expected [%d, %d]",
+             name, (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2], cols,
+             rows ? rows : 1);
+    return HR_EFORMAT;
+  }
+  const kern_type_ops *ops = kernels_for_type((tensor_type)t->type);
+  if (!ops || !ops->to_float || (rows && !ops->vec_dot)) {
+    snprintf(L->err, L->err_len, "tensor %s: type %s is not supported", name,
+             tensor_type_get(t->type).name ? tensor_type_get(t->type).name : "?");
+    return HR_EUNSUPPORTED;
+  }
+  tensor_type_info ti = tensor_type_get(t->type);
+  if (rows && ops->vec_dot_type != t->type && ops->vec_dot_type >= TT_Q2_K &&
+      ops->vec_dot_type <= TT_Q8_K && cols % 256) {
+    snprintf(L->err, L->err_len, "tensor %s: %d columns is not a multiple of 256", name, cols);
+    return HR_EFORMAT;
+  }
+  w->type = (tensor_type)t->type;
+  w->rows = rows ? rows : 1;
+  w->cols = cols;
+  w->data = t->data;
+  w->row_bytes = (size_t)cols / ti.block_elems * ti.block_bytes;
+  L->m->weight_bytes += t->n_bytes;
+  return HR_OK;
+}
+
+static int load_hparams(loader *L) {
+  model_hparams *hp = &L->m->hp;
+  int rc = 0;
+  rc = rc ? rc : get_u32(L, "embedding_length", &hp->n_embd, true, 0);
+  rc = rc ? rc : get_u32(L, "block_count", &hp->n_layer, true, 0);
+  rc = rc ? rc : get_u32(L, "feed_forward_length", &hp->n_ff, true, 0);
+  rc = rc ? rc : get_u32(L, "attention.head_count", &hp->n_head, true, 0);
+  rc = rc ? rc : get_u32(L, "attention.head_count_kv", &hp->n_head_kv, false, hp->n_head);
+  rc = rc ? rc : get_u32(L, "context_length", &hp->n_ctx_train, false, 2048);
+  if (rc) return rc;
+  if (hp->n_embd <= 0 || hp->n_layer <= 0 || hp->n_head <= 0 || hp->n_head_kv <= 0 ||
+      hp->n_ff <= 0 || hp->n_head % hp->n_head_kv || hp->n_embd % hp->n_head) {
+    snprintf(L->err, L->err_len,
+             "inconsistent shape: embedding %d, layers %d, heads %d, kv heads %d, ffn %d",
+             hp->n_embd, hp->n_layer, hp->n_head, hp->n_head_kv, hp->n_ff);
+    return HR_EFORMAT;
+  }
+  rc = get_u32(L, "attention.key_length", &hp->head_dim, false, hp->n_embd / hp->n_head);
+  rc = rc ? rc : get_u32(L, "rope.dimension_count", &hp->n_rot, false, hp->head_dim);
+  if (rc) return rc;
+  if (hp->head_dim <= 0 || hp->head_dim > 1024 || hp->n_rot > hp->head_dim || hp->n_rot % 2) {
+    snprintf(L->err, L->err_len, "bad head size %d or rotary dimensions %d", hp->head_dim,
+             hp->n_rot);
+    return HR_EFORMAT;
+  }
+  if (hp->arch == ARCH_BERT) {
+    rc = get_f32(L, "attention.layer_norm_epsilon", &hp->norm_eps, 1e-12f);
+  } else {
+    rc = get_f32(L, "attention.layer_norm_rms_epsilon", &hp->norm_eps, 1e-5f);
+  }
+  rc = rc ? rc : get_f32(L, "rope.freq_base", &hp->rope_base, 10000.0f);
+  float factor = 1.0f;
+  rc = rc ? rc : get_f32(L, "rope.scaling.factor", &factor, 1.0f);
+  if (rc) return rc;
+  char key[128];
+  hr_str stype = {0};
+  snprintf(key, sizeof key, "%s.rope.scaling.type", hp->arch_name);
+  gguf_get_str(L->m->file, key, &stype);
+  hp->rope_scale = 1.0f;
+  if (stype.len && hr_str_eq_cstr(stype, "linear") && factor > 0) hp->rope_scale = 1.0f / factor;
+  hp->rope_neox = hp->arch == ARCH_QWEN2;
+  return HR_OK;
+}
+
+static int load_rope_factors(loader *L) {
+  model_hparams *hp = &L->m->hp;
+  const gguf_tensor *t = gguf_find_tensor(L->m->file, "rope_freqs.weight");
+  if (!t) return HR_OK;
+  if (t->type != TT_F32 || t->ne[0] != hp->n_rot / 2) {
+    snprintf(L->err, L->err_len, "tensor rope_freqs.weight: expected f32 [%d]", hp->n_rot / 2);
+    return HR_EFORMAT;
+  }
+  hp->rope_freq_factors = malloc(sizeof(float) * (size_t)(hp->n_rot / 2));
+  if (!hp->rope_freq_factors) return HR_ENOMEM;
+  memcpy(hp->rope_freq_factors, t->data, sizeof(float) * (size_t)(hp->n_rot / 2));
+  return HR_OK;
+}
+
+static int load_decoder_tensors(loader *L) {
+  model *m = L->m;
+  model_hparams *hp = &m->hp;
+  int E = hp->n_embd, Q = hp->n_head * hp->head_dim, KV = hp->n_head_kv * hp->head_dim;
+  int rc = get_weight(L, "token_embd.weight", E, hp->n_vocab, true, &m->tok_embd);
+  rc = rc ? rc : get_weight(L, "output_norm.weight", E, 0, true, &m->output_norm);
+  rc = rc ? rc : get_weight(L, "output.weight", E, hp->n_vocab, false, &m->output);
+  if (rc) return rc;
+  if (!m->output.data) m->output = m->tok_embd; /* tied embeddings */
+  bool bias = hp->arch == ARCH_QWEN2;
+  for (int i = 0; i < hp->n_layer && !rc; i++) {
+    layer_weights *l = &m->layers[i];
+    char n[96];
+#define W(field, nm, cols, rows, req) \
+  (snprintf(n, sizeof n, "blk.%d." nm, i), rc = rc ? rc : get_weight(L, n, cols, rows, req, &l->field))
+    W(attn_norm, "attn_norm.weight", E, 0, true);
+    W(wq, "attn_q.weight", E, Q, true);
+    W(wk, "attn_k.weight", E, KV, true);
+    W(wv, "attn_v.weight", E, KV, true);
+    W(wo, "attn_output.weight", Q, E, true);
+    W(bq, "attn_q.bias", Q, 0, bias);
+    W(bk, "attn_k.bias", KV, 0, bias);
+    W(bv, "attn_v.bias", KV, 0, bias);
+    W(ffn_norm, "ffn_norm.weight", E, 0, true);
+    W(w_gate, "ffn_gate.weight", E, hp->n_ff, true);
+    W(w_up, "ffn_up.weight", E, hp->n_ff, true);
+    W(w_down, "ffn_down.weight", hp->n_ff, E, true);
+#undef W
+  }
+  return rc;
+}
+
+static void file_stem(const char *path, char *out, size_t n) {
+  const char *base = strrchr(path, '/');
+  base = base ? base + 1 : path;
+  size_t len = strlen(base);
+  if (len > 5 && !strcmp(base + len - 5, ".gguf")) len -= 5;
+  snprintf(out, n, "%.*s", (int)len, base);
+}
+
+int model_load(const char *path, model **out, char *err, size_t err_len) {
+  kernels_init();
+  model *m = calloc(1, sizeof *m);
+  if (!m) return HR_ENOMEM;
+  loader L = {m, err, err_len};
+  int rc = gguf_open(path, &m->file, err, err_len);
+  if (rc) goto fail;
+  hr_str arch;
+  if (gguf_get_str(m->file, "general.architecture", &arch)) {
+    snprintf(err, err_len, "%s: metadata general.architecture is missing", path);
+    rc = HR_EFORMAT;
+    goto fail;
+  }
+  if (hr_str_eq_cstr(arch, "llama")) m->hp.arch = ARCH_LLAMA;
+  else if (hr_str_eq_cstr(arch, "qwen2")) m->hp.arch = ARCH_QWEN2;
+  else {
+    snprintf(err, err_len, "%s: architecture '%.*s' is not supported (llama, qwen2)", path,
+             (int)HR_MIN(arch.len, 40), arch.ptr);
+    rc = HR_EUNSUPPORTED;
+    goto fail;
+  }
+  snprintf(m->hp.arch_name, sizeof m->hp.arch_name, "%.*s", (int)arch.len, arch.ptr);
+  file_stem(path, m->hp.name, sizeof m->hp.name);
+  if ((rc = load_hparams(&L))) goto fail;
+  if ((rc = tok_load(m->file, &m->tok, err, err_len))) goto fail;
+  /* The embedding's row count is the vocabulary the model computes over;
+   * some files pad it past the tokenizer's. */
+  const gguf_tensor *te = gguf_find_tensor(m->file, "token_embd.weight");
+  m->hp.n_vocab = te ? (int)te->ne[1] : (int)tok_vocab_size(m->tok);
+  if (m->hp.n_vocab < (int)tok_vocab_size(m->tok)) {
+    snprintf(err, err_len, "token_embd.weight has %d rows for a vocabulary of %u tokens",
+             m->hp.n_vocab, tok_vocab_size(m->tok));
+    rc = HR_EFORMAT;
+    goto fail;
+  }
+  gguf_get_str(m->file, "tokenizer.chat_template", &m->chat_template);
+  m->layers = calloc((size_t)m->hp.n_layer, sizeof *m->layers);
+  if (!m->layers) {
+    rc = HR_ENOMEM;
+    goto fail;
+  }
+  if ((rc = load_decoder_tensors(&L))) goto fail;
+  if ((rc = load_rope_factors(&L))) goto fail;
+  *out = m;
+  return HR_OK;
+fail:
+  model_free(m);
+  return rc;
+}
+
+void model_free(model *m) {
+  if (!m) return;
+  free(m->hp.rope_freq_factors);
+  free(m->layers);
+  tok_free(m->tok);
+  gguf_close(m->file);
+  free(m);
+}

@@ -1,0 +1,165 @@
+/* run_cli.c — `hearth run`: load a model, tokenize a prompt, generate.
+ * Prints the continuation (not the prompt, unless --echo) to stdout as it
+ * is generated, in whole UTF-8 characters; with --ids, the generated token
+ * ids on stderr; with --logprobs N, each token's top N on stderr. */
+#include "forward.h"
+#include "kernels.h"
+#include "model.h"
+#include "sampler.h"
+
+#include "../base/options.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+  const char *model_path;
+  const char *prompt;
+  long n_predict, threads, ctx, seed, top_k, logprobs, repeat_last_n;
+  const char *temp, *top_p, *min_p, *repeat_penalty;
+  bool echo, ids, no_bos;
+} run_options;
+
+static int run(const run_options *o) {
+  char err[512];
+  model *m;
+  if (model_load(o->model_path, &m, err, sizeof err)) {
+    fprintf(stderr, "hearth run: %s\n", err);
+    return 1;
+  }
+  int rc = 1;
+  size_t plen = strlen(o->prompt), cap = plen + 16, n_prompt = 0;
+  int32_t *ids = malloc(sizeof(int32_t) * (cap + (size_t)o->n_predict));
+  kv_cache *kv = NULL;
+  fwd_ctx *fc = NULL;
+  sampler *smp = NULL;
+  hr_pool *pool = hr_pool_new((int)o->threads);
+  int n_ctx = (int)(o->ctx > 0 ? o->ctx : HR_MIN(m->hp.n_ctx_train, 4096));
+  if (!ids || !pool) goto out;
+  tok_encode(m->tok, o->prompt, plen, !o->no_bos, false, ids, cap, &n_prompt);
+  if (n_prompt == 0) {
+    fprintf(stderr, "hearth run: the prompt is empty\n");
+    goto out;
+  }
+  if ((int)n_prompt + (int)o->n_predict > n_ctx) {
+    fprintf(stderr, "hearth run: %zu prompt tokens + %ld to generate exceed the context of %d\n",
+            n_prompt, o->n_predict, n_ctx);
+    goto out;
+  }
+  int n_batch = HR_MIN((int)n_prompt, 512);
+  if (kv_cache_new(m, 1, n_ctx, &kv) || fwd_ctx_new(m, kv, pool, HR_MAX(n_batch, 1), &fc)) {
+    fprintf(stderr, "hearth run: out of memory\n");
+    goto out;
+  }
+  sampler_params sp;
+  sampler_params_default(&sp);
+  sp.temperature = (float)atof(o->temp);
+  sp.top_k = (int)o->top_k;
+  sp.top_p = (float)atof(o->top_p);
+  sp.min_p = (float)atof(o->min_p);
+  sp.repeat_penalty = (float)atof(o->repeat_penalty);
+  sp.repeat_last_n = (int)o->repeat_last_n;
+  sp.seed = (uint64_t)o->seed;
+  if (sampler_new(&sp, m->hp.n_vocab, &smp)) goto out;
+  for (size_t i = 0; i < n_prompt; i++) sampler_accept(smp, ids[i]);
+  if (o->echo) {
+    fwrite(o->prompt, 1, plen, stdout);
+    fflush(stdout);
+  }
+  /* prefill in batches of n_batch */
+  fwd_token *batch = malloc(sizeof(fwd_token) * (size_t)n_batch);
+  if (!batch) goto out;
+  for (size_t at = 0; at < n_prompt; at += (size_t)n_batch) {
+    int n = (int)HR_MIN((size_t)n_batch, n_prompt - at);
+    for (int i = 0; i < n; i++)
+      batch[i] = (fwd_token){ids[at + (size_t)i], 0, (int32_t)(at + (size_t)i), at + (size_t)i == n_prompt - 1};
+    if (fwd_decode(fc, batch, n)) {
+      fprintf(stderr, "hearth run: decode failed\n");
+      free(batch);
+      goto out;
+    }
+  }
+  free(batch);
+  float *logits = malloc(sizeof(float) * (size_t)m->hp.n_vocab);
+  token_logprob chosen, top[20];
+  int n_top = (int)HR_MIN(o->logprobs, 20);
+  tok_stream ts = TOK_STREAM_INIT;
+  char piece[512];
+  int pos = (int)n_prompt;
+  for (long g = 0; g < o->n_predict && logits; g++) {
+    memcpy(logits, fwd_logits(fc, 0), sizeof(float) * (size_t)m->hp.n_vocab);
+    int32_t id = sampler_sample(smp, logits, n_top, n_top ? &chosen : NULL, top);
+    if (o->ids) fprintf(stderr, "%s%d", g ? " " : "", id);
+    if (n_top) {
+      fprintf(stderr, "%stop:", o->ids ? "\n" : "");
+      for (int i = 0; i < n_top; i++) fprintf(stderr, " %d:%.4f", top[i].id, top[i].logprob);
+      fprintf(stderr, "\n");
+    }
+    if (tok_is_eog(m->tok, id)) break;
+    sampler_accept(smp, id);
+    size_t w = tok_stream_push(&ts, m->tok, id, false, piece, sizeof piece);
+    fwrite(piece, 1, w, stdout);
+    fflush(stdout);
+    if (g + 1 == o->n_predict) break;
+    fwd_token t = {id, 0, pos++, true};
+    if (fwd_decode(fc, &t, 1)) break;
+  }
+  size_t w = tok_stream_flush(&ts, piece, sizeof piece);
+  fwrite(piece, 1, w, stdout);
+  if (o->ids) fprintf(stderr, "\n");
+  free(logits);
+  rc = 0;
+out:
+  sampler_free(smp);
+  fwd_ctx_free(fc);
+  kv_cache_free(kv);
+  hr_pool_free(pool);
+  free(ids);
+  model_free(m);
+  return rc;
+}
+
+int eng_cli_run(int argc, char **argv) {
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  run_options o = {.prompt = "", .n_predict = 128, .threads = cores > 0 ? cores : 1,
+                   .seed = 0x5eed, .top_k = 40, .temp = "0.8", .top_p = "0.95",
+                   .min_p = "0.05", .repeat_penalty = "1.0", .repeat_last_n = 64};
+  const hr_option opts[] = {
+      {"model", 'm', OPT_STR, &o.model_path, "GGUF model file", 0, 0},
+      {"prompt", 'p', OPT_STR, &o.prompt, "prompt text", 0, 0},
+      {"n-predict", 'n', OPT_INT, &o.n_predict, "tokens to generate", 0, 1 << 20},
+      {"threads", 't', OPT_INT, &o.threads, "compute threads", 1, 256},
+      {"ctx-size", 'c', OPT_INT, &o.ctx, "context size (0: the model's, at most 4096)", 0, 1 << 20},
+      {"temp", 0, OPT_STR, &o.temp, "temperature (0: greedy)", 0, 0},
+      {"top-k", 0, OPT_INT, &o.top_k, "top-k (0: off)", 0, 1 << 20},
+      {"top-p", 0, OPT_STR, &o.top_p, "top-p (1: off)", 0, 0},
+      {"min-p", 0, OPT_STR, &o.min_p, "min-p (0: off)", 0, 0},
+      {"repeat-penalty", 0, OPT_STR, &o.repeat_penalty, "repetition penalty (1: off)", 0, 0},
+      {"repeat-last-n", 0, OPT_INT, &o.repeat_last_n, "tokens the penalties look back", 0, 1 << 20},
+      {"seed", 's', OPT_INT, &o.seed, "random seed", 0, 1L << 62},
+      {"logprobs", 0, OPT_INT, &o.logprobs, "print the top N log-probabilities per token on stderr", 0, 20},
+      {"echo", 0, OPT_BOOL, &o.echo, "print the prompt before the continuation", 0, 0},
+      {"ids", 0, OPT_BOOL, &o.ids, "print the generated token ids on stderr", 0, 0},
+      {"no-bos", 0, OPT_BOOL, &o.no_bos, "do not add the BOS token", 0, 0},
+  };
+  hr_arena *a = hr_arena_new(4096);
+  char err[512];
+  bool help;
+  int rc = 2;
+  if (!a) return 1;
+  if (hr_options_parse(a, opts, HR_ARRAY_LEN(opts), argc, argv, NULL, &help, err, sizeof err)) {
+    fprintf(stderr, "hearth run: %s\n", err);
+  } else if (help) {
+    printf("usage: hearth run -m FILE -p PROMPT [options]\n\n");
+    hr_options_help(stdout, opts, HR_ARRAY_LEN(opts));
+    rc = 0;
+  } else if (!o.model_path) {
+    fprintf(stderr, "hearth run: -m FILE is required\n");
+  } else {
+    rc = run(&o);
+  }
+  hr_arena_free(a);
+  return rc;
+}

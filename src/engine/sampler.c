@@ -1,0 +1,218 @@
+/* sampler.c — see sampler.h. Candidates are sorted only as far as needed:
+ * top-k by partial selection, then a full sort of the (usually small) rest
+ * for top-p. The generator is SplitMix64 → xoshiro256** seeded from the
+ * request's seed, so the same seed gives the same tokens on any machine. */
+#include "sampler.h"
+
+#include "../base/base.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+  int32_t id;
+  float logit;
+  float p;
+} cand;
+
+struct sampler {
+  sampler_params p;
+  int n_vocab;
+  cand *cands;
+  uint16_t *counts;  /* occurrences of each token in the window */
+  int32_t *window;   /* ring of the last repeat_last_n tokens */
+  int win_len, win_pos;
+  uint64_t rng[4];
+};
+
+void sampler_params_default(sampler_params *p) {
+  *p = (sampler_params){
+      .temperature = 0.8f,
+      .top_k = 40,
+      .top_p = 0.95f,
+      .min_p = 0.05f,
+      .repeat_penalty = 1.0f,
+      .repeat_last_n = 64,
+      .seed = 0x5eed,
+  };
+}
+
+static uint64_t splitmix(uint64_t *x) {
+  uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static uint64_t next_u64(uint64_t s[4]) {
+  uint64_t result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = rotl(s[3], 45);
+  return result;
+}
+
+static double next_unit(uint64_t s[4]) { return (double)(next_u64(s) >> 11) * 0x1.0p-53; }
+
+int sampler_new(const sampler_params *p, int n_vocab, sampler **out) {
+  sampler *s = calloc(1, sizeof *s);
+  if (!s) return HR_ENOMEM;
+  s->p = *p;
+  s->n_vocab = n_vocab;
+  if (s->p.repeat_last_n < 0) s->p.repeat_last_n = 0;
+  s->cands = malloc(sizeof(cand) * (size_t)n_vocab);
+  s->counts = calloc((size_t)n_vocab, sizeof(uint16_t));
+  s->window = malloc(sizeof(int32_t) * (size_t)HR_MAX(s->p.repeat_last_n, 1));
+  if (!s->cands || !s->counts || !s->window) {
+    sampler_free(s);
+    return HR_ENOMEM;
+  }
+  uint64_t x = p->seed;
+  for (int i = 0; i < 4; i++) s->rng[i] = splitmix(&x);
+  *out = s;
+  return HR_OK;
+}
+
+void sampler_free(sampler *s) {
+  if (!s) return;
+  free(s->cands);
+  free(s->counts);
+  free(s->window);
+  free(s);
+}
+
+void sampler_accept(sampler *s, int32_t id) {
+  if (id < 0 || id >= s->n_vocab || s->p.repeat_last_n == 0) return;
+  if (s->win_len == s->p.repeat_last_n) {
+    int32_t old = s->window[s->win_pos];
+    if (s->counts[old]) s->counts[old]--;
+  } else {
+    s->win_len++;
+  }
+  s->window[s->win_pos] = id;
+  s->win_pos = (s->win_pos + 1) % s->p.repeat_last_n;
+  if (s->counts[id] < UINT16_MAX) s->counts[id]++;
+}
+
+static void apply_bias_and_penalties(sampler *s, float *logits) {
+  for (int i = 0; i < s->p.n_bias; i++) {
+    int32_t id = s->p.bias_ids[i];
+    if (id >= 0 && id < s->n_vocab) logits[id] += s->p.bias_values[i];
+  }
+  bool rep = s->p.repeat_penalty != 1.0f, pres = s->p.presence_penalty != 0.0f,
+       freq = s->p.frequency_penalty != 0.0f;
+  if (!rep && !pres && !freq) return;
+  /* Each distinct token in the window once. */
+  for (int k = 0; k < s->win_len; k++) {
+    int32_t id = s->window[k];
+    bool first = true;
+    for (int j = 0; j < k; j++)
+      if (s->window[j] == id) first = false;
+    if (!first) continue;
+    float *l = &logits[id];
+    if (rep) *l = *l > 0 ? *l / s->p.repeat_penalty : *l * s->p.repeat_penalty;
+    *l -= (float)s->counts[id] * s->p.frequency_penalty + s->p.presence_penalty;
+  }
+}
+
+static int cmp_cand(const void *a, const void *b) {
+  float x = ((const cand *)a)->logit, y = ((const cand *)b)->logit;
+  if (x != y) return x < y ? 1 : -1;
+  return ((const cand *)a)->id - ((const cand *)b)->id;
+}
+
+/* The n largest candidates first (n small): partial selection sort. */
+static void select_top(cand *c, int total, int n) {
+  for (int i = 0; i < n && i < total; i++) {
+    int best = i;
+    for (int j = i + 1; j < total; j++)
+      if (cmp_cand(&c[j], &c[best]) < 0) best = j;
+    cand t = c[i];
+    c[i] = c[best];
+    c[best] = t;
+  }
+}
+
+static void logprobs(sampler *s, const float *logits, int32_t chosen_id, int n_top,
+                     token_logprob *chosen, token_logprob *top) {
+  float mx = -INFINITY;
+  for (int i = 0; i < s->n_vocab; i++) mx = logits[i] > mx ? logits[i] : mx;
+  double sum = 0;
+  for (int i = 0; i < s->n_vocab; i++) sum += exp((double)(logits[i] - mx));
+  float lse = mx + (float)log(sum);
+  chosen->id = chosen_id;
+  chosen->logprob = logits[chosen_id] - lse;
+  for (int i = 0; i < s->n_vocab; i++) s->cands[i] = (cand){i, logits[i], 0};
+  if (n_top <= 0) return;
+  select_top(s->cands, s->n_vocab, n_top);
+  for (int i = 0; i < n_top && i < s->n_vocab; i++)
+    top[i] = (token_logprob){s->cands[i].id, s->cands[i].logit - lse};
+}
+
+static int32_t argmax(const float *logits, int n) {
+  int32_t best = 0;
+  for (int i = 1; i < n; i++)
+    if (logits[i] > logits[best]) best = i;
+  return best;
+}
+
+int32_t sampler_sample(sampler *s, float *logits, int n_top, token_logprob *chosen,
+                       token_logprob *top) {
+  apply_bias_and_penalties(s, logits);
+  int32_t id;
+  if (s->p.temperature <= 0.0f) {
+    id = argmax(logits, s->n_vocab);
+  } else {
+    int n = s->n_vocab;
+    for (int i = 0; i < n; i++) s->cands[i] = (cand){i, logits[i], 0};
+    if (s->p.top_k > 0 && s->p.top_k < n) {
+      select_top(s->cands, n, s->p.top_k);
+      n = s->p.top_k;
+    }
+    qsort(s->cands, (size_t)n, sizeof(cand), cmp_cand);
+    /* softmax at temperature 1 for the truncation filters */
+    float mx = s->cands[0].logit;
+    double sum = 0;
+    for (int i = 0; i < n; i++) sum += (s->cands[i].p = expf(s->cands[i].logit - mx));
+    for (int i = 0; i < n; i++) s->cands[i].p = (float)(s->cands[i].p / sum);
+    if (s->p.top_p < 1.0f) {
+      double acc = 0;
+      int keep = n;
+      for (int i = 0; i < n; i++) {
+        acc += s->cands[i].p;
+        if (acc >= s->p.top_p) {
+          keep = i + 1;
+          break;
+        }
+      }
+      n = keep;
+    }
+    if (s->p.min_p > 0.0f) {
+      float floor_p = s->cands[0].p * s->p.min_p;
+      int keep = 1;
+      while (keep < n && s->cands[keep].p >= floor_p) keep++;
+      n = keep;
+    }
+    /* temperature, then draw */
+    sum = 0;
+    for (int i = 0; i < n; i++)
+      sum += (s->cands[i].p = expf((s->cands[i].logit - mx) / s->p.temperature));
+    double r = next_unit(s->rng) * sum, acc = 0;
+    id = s->cands[n - 1].id;
+    for (int i = 0; i < n; i++) {
+      acc += s->cands[i].p;
+      if (r < acc) {
+        id = s->cands[i].id;
+        break;
+      }
+    }
+  }
+  if (chosen) logprobs(s, logits, id, n_top, chosen, top);
+  return id;
+}
