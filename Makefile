@@ -7,7 +7,7 @@
 CC      ?= cc
 PKGS    := libuv sqlite3 libcrypto libpcre2-8 libutf8proc
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -pthread \
+override CFLAGS += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -pthread \
            -fno-strict-aliasing $(shell pkg-config --cflags $(PKGS))
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm -pthread
 BUILD   ?= build

@@ -214,6 +214,8 @@ static void attn_one(fwd_ctx *c, const fwd_token *t, int i, int layer, int h, fl
     scores[p] = kern_dot_f32(qf, kf, hd) * scale;
   }
   kern_softmax(scores, n_pos);
+  /* The probabilities meet F16 values in F16, as llama.cpp converts them. */
+  for (int p = 0; p < n_pos; p++) scores[p] = quant_f16_to_f32(quant_f32_to_f16(scores[p]));
   memset(out, 0, sizeof(float) * (size_t)hd);
   const uint16_t *vbase = kv->v + kv_index(kv, layer, t->slot, 0) + (size_t)kvh * hd;
   float vf[1024];

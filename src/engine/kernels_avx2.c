@@ -195,9 +195,18 @@ static inline __m256i k4_scales16(__m128i sm) {
   return _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm));
 }
 
-/* Shuffle controls: word k of a 128-bit lane of 8 words, repeated. */
+/* vpshufb controls broadcasting word k (0..7) of each 128-bit lane; loaded
+ * from memory, where building them would cost shuffle-port work. */
+static const uint8_t word_bcast[8][32] __attribute__((aligned(32))) = {
+#define W(k) {2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1, \
+              2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1, \
+              2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1, \
+              2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1}
+    W(0), W(1), W(2), W(3), W(4), W(5), W(6), W(7)
+#undef W
+};
 static inline __m256i word_bcast_ctrl(int k) {
-  return _mm256_set1_epi16((short)((2 * k) | (2 * k + 1) << 8));
+  return _mm256_load_si256((const __m256i *)word_bcast[k]);
 }
 
 static float dot_q4_K(int n, const void *w, const void *x) {
@@ -211,6 +220,7 @@ static float dot_q4_K(int n, const void *w, const void *x) {
                            _mm256_cvtepi32_ps(k4_min_prod(sm, b[i].bsums)), accm);
     __m256i sc16 = k4_scales16(sm);
     __m256i isum = _mm256_setzero_si256();
+#pragma GCC unroll 4
     for (int c = 0; c < 4; c++) {
       __m256i q = loadu(a[i].qs + 32 * c);
       __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
@@ -237,6 +247,7 @@ static float dot_q5_K(int n, const void *w, const void *x) {
     __m256i sc16 = k4_scales16(sm);
     __m256i isum = _mm256_setzero_si256();
     __m256i hb = loadu(a[i].qh);
+#pragma GCC unroll 4
     for (int c = 0; c < 4; c++) {
       __m256i q = loadu(a[i].qs + 32 * c);
       /* bits 0 and 1 of hb are this chunk's fifth bits (hb shifts by 2 per
@@ -272,6 +283,7 @@ static float dot_q6_K(int n, const void *w, const void *x) {
     __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));
     __m256i isum = _mm256_sub_epi32(_mm256_setzero_si256(),
                                     _mm256_slli_epi32(_mm256_madd_epi16(sc16, loadu(b[i].bsums)), 5));
+#pragma GCC unroll 2
     for (int h = 0; h < 2; h++) {
       const uint8_t *ql = a[i].ql + 64 * h;
       const int8_t *y = b[i].qs + 128 * h;
@@ -309,6 +321,7 @@ static float dot_q2_K(int n, const void *w, const void *x) {
     uint8_t sc[16];
     _mm_storeu_si128((__m128i *)sc, _mm_and_si128(sc8, _mm_set1_epi8(15)));
     __m256i isum = _mm256_setzero_si256();
+#pragma GCC unroll 2
     for (int h = 0; h < 2; h++) {
       __m256i q = loadu(a[i].qs + 32 * h);
       for (int s = 0; s < 4; s++) {
@@ -336,6 +349,7 @@ static float dot_q3_K(int n, const void *w, const void *x) {
     __m256i isum = _mm256_sub_epi32(_mm256_setzero_si256(),
                                     _mm256_slli_epi32(_mm256_madd_epi16(sc16, loadu(b[i].bsums)), 2));
     __m256i hm = loadu(a[i].hmask);
+#pragma GCC unroll 2
     for (int h = 0; h < 2; h++) {
       __m256i q = loadu(a[i].qs + 32 * h);
       for (int s = 0; s < 4; s++) {
@@ -402,6 +416,7 @@ static void dot4_q4_K(int n, const void *w, const void *x, size_t x_stride, floa
     float d = h2f(a[i].d), dmin = h2f(a[i].dmin);
     __m256i isum[4];
     for (int k = 0; k < 4; k++) isum[k] = _mm256_setzero_si256();
+#pragma GCC unroll 4
     for (int c = 0; c < 4; c++) {
       __m256i q = loadu(a[i].qs + 32 * c);
       __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);

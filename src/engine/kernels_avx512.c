@@ -88,50 +88,63 @@ DOT_HALF(dot_bf16, ld_bf16)
 
 /* ---- 32-blocks ------------------------------------------------------------------------ */
 
-/* sum(q * y) per 4 bytes where u = q + off (unsigned), off a byte constant */
-static inline __m512i dot_off(__m512i u, __m512i y, __m512i off) {
-  const __m512i z = _mm512_setzero_si512();
-  return _mm512_sub_epi32(_mm512_dpbusd_epi32(z, u, y), _mm512_dpbusd_epi32(z, off, y));
-}
-static inline __m256i dot_off256(__m256i u, __m256i y, __m256i off) {
-  const __m256i z = _mm256_setzero_si256();
-  return _mm256_sub_epi32(_mm256_dpbusd_epi32(z, u, y), _mm256_dpbusd_epi32(z, off, y));
-}
-
+/* One block per 256-bit register: the blocks are 32 bytes, and pairing two
+ * into a zmm costs more in inserts and scale broadcasts than it saves. */
 static inline __m256i nibbles32(const uint8_t *qs) {
   __m128i t = _mm_loadu_si128((const __m128i *)qs);
   return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t, 4), t), _mm256_set1_epi8(15));
 }
 
-/* One generic loop for the four 32-block types against Q8_0/Q8_1: WEIGHTS(i)
- * yields the unsigned weight bytes (q + OFF) of block i as a __m256i. */
-#define DOT32(name, WT, XT, WEIGHTS, OFF, MIN_TERM)                                        \
-  static float name(int n, const void *w, const void *x) {                                 \
-    const WT *a = w;                                                                        \
-    const XT *b = x;                                                                        \
-    const int nb = n / QK32;                                                                \
-    __m512 acc = _mm512_setzero_ps();                                                       \
-    float summ = 0;                                                                         \
-    (void)summ;                                                                             \
-    int i = 0;                                                                              \
-    for (; i + 2 <= nb; i += 2) {                                                           \
-      __m512i u = cat256(WEIGHTS(i), WEIGHTS(i + 1));                                       \
-      __m512i y = cat256(loadu256(b[i].qs), loadu256(b[i + 1].qs));                         \
-      __m512i p = dot_off(u, y, _mm512_set1_epi8(OFF));                                     \
-      __m512 d = pair_ps(h2f(a[i].d) * h2f(b[i].d), h2f(a[i + 1].d) * h2f(b[i + 1].d));     \
-      acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc);                                 \
-      MIN_TERM(i);                                                                          \
-      MIN_TERM(i + 1);                                                                      \
-    }                                                                                       \
-    float s = _mm512_reduce_add_ps(acc);                                                    \
-    if (i < nb) {                                                                           \
-      __m256i p = dot_off256(WEIGHTS(i), loadu256(b[i].qs), _mm256_set1_epi8(OFF));         \
-      __m256 f = _mm256_mul_ps(_mm256_set1_ps(h2f(a[i].d) * h2f(b[i].d)), _mm256_cvtepi32_ps(p)); \
-      s += hsum8(f);                  \
-      MIN_TERM(i);                                                                          \
-    }                                                                                       \
-    return s + summ;                                                                        \
-  }
+/* sum(q * y) per 4 bytes where u = q + off is the unsigned weight byte */
+static inline __m256i dot_off(__m256i u, __m256i y, __m256i off) {
+  const __m256i z = _mm256_setzero_si256();
+  return _mm256_sub_epi32(_mm256_dpbusd_epi32(z, u, y), _mm256_dpbusd_epi32(z, off, y));
+}
+
+/* signed q times signed y (y never -128): |q| times y with q's sign */
+static inline __m256i dot_s8s8(__m256i q, __m256i y) {
+  return _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(q, q), _mm256_sign_epi8(y, q));
+}
+
+static inline __m256 step_q8_0(const block_q8_0 *a, const block_q8_0 *b, __m256 acc, float *summ) {
+  (void)summ;
+  __m256 d = _mm256_set1_ps(h2f(a->d) * h2f(b->d));
+  return _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_s8s8(loadu256(a->qs), loadu256(b->qs))), acc);
+}
+
+static inline __m256 step_q4_0(const block_q4_0 *a, const block_q8_0 *b, __m256 acc, float *summ) {
+  (void)summ;
+  __m256 d = _mm256_set1_ps(h2f(a->d) * h2f(b->d));
+  __m256i p = dot_off(nibbles32(a->qs), loadu256(b->qs), _mm256_set1_epi8(8));
+  return _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
+}
+
+static inline __m256 step_q4_1(const block_q4_1 *a, const block_q8_1 *b, __m256 acc, float *summ) {
+  __m256 d = _mm256_set1_ps(h2f(a->d) * h2f(b->d));
+  *summ += h2f(a->m) * h2f(b->s);
+  __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), nibbles32(a->qs), loadu256(b->qs));
+  return _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
+}
+
+/* five-bit weights: 16 added to the bytes whose qh bit is set */
+static inline __m256i q5_bytes(const uint8_t *qh, const uint8_t *qs) {
+  __m256i q = nibbles32(qs);
+  return _mm256_mask_add_epi8(q, (__mmask32)le32(qh), q, _mm256_set1_epi8(16));
+}
+
+static inline __m256 step_q5_0(const block_q5_0 *a, const block_q8_0 *b, __m256 acc, float *summ) {
+  (void)summ;
+  __m256 d = _mm256_set1_ps(h2f(a->d) * h2f(b->d));
+  __m256i p = dot_off(q5_bytes(a->qh, a->qs), loadu256(b->qs), _mm256_set1_epi8(16));
+  return _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
+}
+
+static inline __m256 step_q5_1(const block_q5_1 *a, const block_q8_1 *b, __m256 acc, float *summ) {
+  __m256 d = _mm256_set1_ps(h2f(a->d) * h2f(b->d));
+  *summ += h2f(a->m) * h2f(b->s);
+  __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), q5_bytes(a->qh, a->qs), loadu256(b->qs));
+  return _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
+}
 
 static inline float hsum8(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -140,40 +153,46 @@ static inline float hsum8(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-#define NO_MIN(i) (void)0
-#define MIN_Q81(i) (summ += h2f(a[i].m) * h2f(b[i].s))
-
-/* q8_0 weights: q + 128 as unsigned is q XOR 0x80 */
-#define W_Q8_0(i) _mm256_xor_si256(loadu256(a[i].qs), _mm256_set1_epi8((char)0x80))
-#define W_Q4(i) nibbles32(a[i].qs)
-/* five-bit: add 16 to the bytes whose qh bit is set */
-#define W_Q5(i) _mm256_mask_add_epi8(W_Q4(i), (__mmask32)le32(a[i].qh), W_Q4(i), _mm256_set1_epi8(16))
-
-DOT32(dot_q8_0, block_q8_0, block_q8_0, W_Q8_0, (char)0x80, NO_MIN)
-DOT32(dot_q4_0, block_q4_0, block_q8_0, W_Q4, 8, NO_MIN)
-DOT32(dot_q4_1, block_q4_1, block_q8_1, W_Q4, 0, MIN_Q81)
-DOT32(dot_q5_0, block_q5_0, block_q8_0, W_Q5, 16, NO_MIN)
-DOT32(dot_q5_1, block_q5_1, block_q8_1, W_Q5, 0, MIN_Q81)
+#define DOT32(name, WT, XT, STEP)                                            \
+  static float name(int n, const void *w, const void *x) {                  \
+    const WT *a = w;                                                         \
+    const XT *b = x;                                                         \
+    const int nb = n / QK32;                                                 \
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;                          \
+    float summ0 = 0, summ1 = 0;                                              \
+    int i = 0;                                                               \
+    for (; i + 2 <= nb; i += 2) {                                            \
+      acc0 = STEP(a + i, b + i, acc0, &summ0);                               \
+      acc1 = STEP(a + i + 1, b + i + 1, acc1, &summ1);                       \
+    }                                                                        \
+    if (i < nb) acc0 = STEP(a + i, b + i, acc0, &summ0);                     \
+    return hsum8(_mm256_add_ps(acc0, acc1)) + (summ0 + summ1);               \
+  }
+DOT32(dot_q8_0, block_q8_0, block_q8_0, step_q8_0)
+DOT32(dot_q4_0, block_q4_0, block_q8_0, step_q4_0)
+DOT32(dot_q4_1, block_q4_1, block_q8_1, step_q4_1)
+DOT32(dot_q5_0, block_q5_0, block_q8_0, step_q5_0)
+DOT32(dot_q5_1, block_q5_1, block_q8_1, step_q5_1)
 
 /* ---- K-quants ----------------------------------------------------------------------------- */
 
-static inline void k4_unpack(const uint8_t *s, uint8_t sc[8], uint8_t m[8]) {
+/* Scales then mins of a Q4_K/Q5_K block as 16 bytes, built in registers
+ * (through memory it would stall on store forwarding). */
+static inline __m128i k4_scales_mins(const uint8_t *s) {
   uint32_t u0 = le32(s), u1 = le32(s + 4), u2 = le32(s + 8);
-  uint32_t v[4] = {u0 & 0x3f3f3f3f, (u2 & 0x0f0f0f0f) | ((u0 >> 2) & 0x30303030),
-                   u1 & 0x3f3f3f3f, ((u2 >> 4) & 0x0f0f0f0f) | ((u1 >> 2) & 0x30303030)};
-  memcpy(sc, v, 8);
-  memcpy(m, v + 2, 8);
+  return _mm_setr_epi32((int)(u0 & 0x3f3f3f3f), (int)((u2 & 0x0f0f0f0f) | ((u0 >> 2) & 0x30303030)),
+                        (int)(u1 & 0x3f3f3f3f),
+                        (int)(((u2 >> 4) & 0x0f0f0f0f) | ((u1 >> 2) & 0x30303030)));
 }
 
-static inline int k4_min_sum(const uint8_t m[8], const int16_t *bsums) {
-  __m256i pair = _mm256_madd_epi16(loadu256(bsums), _mm256_set1_epi16(1));
-  __m256i mm = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)m));
-  return hsum256_i32(_mm256_mullo_epi32(pair, mm));
+/* 8 int32 lanes m[g] * (bsums[2g] + bsums[2g+1]) */
+static inline __m256i k4_min_prod(__m128i sm, const int16_t *bsums) {
+  return _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_unpackhi_epi8(sm, sm)), loadu256(bsums));
 }
 
-/* 32 int16 lanes: the first 16 s0, the last 16 s1 */
-static inline __m512i scale_pair16(int s0, int s1) {
-  return cat256(_mm256_set1_epi16((short)s0), _mm256_set1_epi16((short)s1));
+/* word lane l of the result takes word (l / 16) + 2c of the 8 scales */
+static inline __m512i k4_scale_idx(int c) {
+  return cat256(_mm256_set1_epi16((short)(2 * c)), _mm256_set1_epi16((short)(2 * c + 1)));
 }
 
 /* The 64 nibbles of chunk c as bytes in element order: the 32 low nibbles
@@ -188,44 +207,48 @@ static float dot_q4_K(int n, const void *w, const void *x) {
   const block_q4_K *a = w;
   const block_q8_K *b = x;
   __m512 acc = _mm512_setzero_ps();
-  float accm = 0;
+  __m256 accm = _mm256_setzero_ps();
   for (int i = 0; i < n / QK_K; i++) {
-    uint8_t sc[8], m[8];
-    k4_unpack(a[i].scales, sc, m);
-    accm += b[i].d * h2f(a[i].dmin) * (float)k4_min_sum(m, b[i].bsums);
+    __m128i sm = k4_scales_mins(a[i].scales);
+    accm = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * h2f(a[i].dmin)),
+                           _mm256_cvtepi32_ps(k4_min_prod(sm, b[i].bsums)), accm);
+    __m512i sc16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(sm));
     __m512i isum = _mm512_setzero_si512();
+#pragma GCC unroll 4
     for (int c = 0; c < 4; c++) {
       __m512i p = _mm512_maddubs_epi16(chunk_nibbles(a[i].qs + 32 * c), loadu512(b[i].qs + 64 * c));
-      isum = _mm512_dpwssd_epi32(isum, p, scale_pair16(sc[2 * c], sc[2 * c + 1]));
+      isum = _mm512_dpwssd_epi32(isum, p, _mm512_permutexvar_epi16(k4_scale_idx(c), sc16));
     }
     acc = _mm512_fmadd_ps(_mm512_set1_ps(b[i].d * h2f(a[i].d)), _mm512_cvtepi32_ps(isum), acc);
   }
-  return _mm512_reduce_add_ps(acc) - accm;
+  return _mm512_reduce_add_ps(acc) - hsum8(accm);
 }
 
 static float dot_q5_K(int n, const void *w, const void *x) {
   const block_q5_K *a = w;
   const block_q8_K *b = x;
   __m512 acc = _mm512_setzero_ps();
-  float accm = 0;
+  __m256 accm = _mm256_setzero_ps();
   const __m512i b16 = _mm512_set1_epi8(16);
   for (int i = 0; i < n / QK_K; i++) {
-    uint8_t sc[8], m[8];
-    k4_unpack(a[i].scales, sc, m);
-    accm += b[i].d * h2f(a[i].dmin) * (float)k4_min_sum(m, b[i].bsums);
+    __m128i sm = k4_scales_mins(a[i].scales);
+    accm = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * h2f(a[i].dmin)),
+                           _mm256_cvtepi32_ps(k4_min_prod(sm, b[i].bsums)), accm);
+    __m512i sc16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(sm));
     __m512i qh = _mm512_broadcast_i64x4(loadu256(a[i].qh));
     __m512i isum = _mm512_setzero_si512();
+#pragma GCC unroll 4
     for (int c = 0; c < 4; c++) {
       /* group 2c takes bit 2c of qh[l], group 2c+1 bit 2c+1 */
       __m512i sel = cat256(_mm256_set1_epi8((char)(1 << (2 * c))), _mm256_set1_epi8((char)(2 << (2 * c))));
       __m512i q = chunk_nibbles(a[i].qs + 32 * c);
       q = _mm512_mask_add_epi8(q, _mm512_test_epi8_mask(qh, sel), q, b16);
       __m512i p = _mm512_maddubs_epi16(q, loadu512(b[i].qs + 64 * c));
-      isum = _mm512_dpwssd_epi32(isum, p, scale_pair16(sc[2 * c], sc[2 * c + 1]));
+      isum = _mm512_dpwssd_epi32(isum, p, _mm512_permutexvar_epi16(k4_scale_idx(c), sc16));
     }
     acc = _mm512_fmadd_ps(_mm512_set1_ps(b[i].d * h2f(a[i].d)), _mm512_cvtepi32_ps(isum), acc);
   }
-  return _mm512_reduce_add_ps(acc) - accm;
+  return _mm512_reduce_add_ps(acc) - hsum8(accm);
 }
 
 static float dot_q6_K(int n, const void *w, const void *x) {
@@ -248,6 +271,7 @@ static float dot_q6_K(int n, const void *w, const void *x) {
     /* q - 32 done as q·y - 32 * sum(sc_g * bsums_g) */
     int off = 32 * hsum256_i32(_mm256_madd_epi16(sc16, loadu256(b[i].bsums)));
     __m512i isum = _mm512_setzero_si512();
+#pragma GCC unroll 2
     for (int h = 0; h < 2; h++) {
       __m512i ql = loadu512(a[i].ql + 64 * h);
       __m512i qh = _mm512_broadcast_i64x4(loadu256(a[i].qh + 32 * h));
@@ -272,63 +296,66 @@ static float dot_q6_K(int n, const void *w, const void *x) {
 
 #define X4(p, k) ((const void *)((const uint8_t *)(p) + (size_t)(k) * x_stride))
 
-/* Same integer work as DOT32 for Q8_0/Q4_0, weights decoded once for 4 rows. */
-#define DOT4_32(name, WT, WEIGHTS, OFF)                                                       \
-  static void name(int n, const void *w, const void *x, size_t x_stride, float out[4]) {    \
-    const WT *a = w;                                                                          \
-    const block_q8_0 *bk[4] = {X4(x, 0), X4(x, 1), X4(x, 2), X4(x, 3)};                       \
-    const int nb = n / QK32;                                                                  \
-    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),           \
-                     _mm512_setzero_ps()};                                                    \
-    const __m512i off = _mm512_set1_epi8(OFF), z = _mm512_setzero_si512();                    \
-    int i = 0;                                                                                \
-    for (; i + 2 <= nb; i += 2) {                                                             \
-      __m512i u = cat256(WEIGHTS(i), WEIGHTS(i + 1));                                         \
-      float d0 = h2f(a[i].d), d1 = h2f(a[i + 1].d);                                           \
-      for (int k = 0; k < 4; k++) {                                                           \
-        const block_q8_0 *b = bk[k];                                                          \
-        __m512i y = cat256(loadu256(b[i].qs), loadu256(b[i + 1].qs));                         \
-        __m512i p = _mm512_sub_epi32(_mm512_dpbusd_epi32(z, u, y), _mm512_dpbusd_epi32(z, off, y)); \
-        acc[k] = _mm512_fmadd_ps(pair_ps(d0 * h2f(b[i].d), d1 * h2f(b[i + 1].d)),           \
-                                 _mm512_cvtepi32_ps(p), acc[k]);                              \
-      }                                                                                       \
-    }                                                                                         \
-    for (int k = 0; k < 4; k++) {                                                             \
-      const block_q8_0 *b = bk[k];                                                            \
-      float s = _mm512_reduce_add_ps(acc[k]);                                                 \
-      if (i < nb) {                                                                           \
-        __m256i p = dot_off256(WEIGHTS(i), loadu256(b[i].qs), _mm256_set1_epi8(OFF));         \
-        s += hsum8(_mm256_mul_ps(_mm256_set1_ps(h2f(a[i].d) * h2f(b[i].d)), _mm256_cvtepi32_ps(p))); \
-      }                                                                                       \
-      out[k] = s;                                                                             \
-    }                                                                                         \
+/* Weights decoded once, dotted with 4 activation rows. */
+static void dot4_q8_0(int n, const void *w, const void *x, size_t x_stride, float out[4]) {
+  const block_q8_0 *a = w;
+  const block_q8_0 *bk[4] = {X4(x, 0), X4(x, 1), X4(x, 2), X4(x, 3)};
+  __m256 acc[4];
+  for (int k = 0; k < 4; k++) acc[k] = _mm256_setzero_ps();
+  for (int i = 0; i < n / QK32; i++) {
+    __m256i q = loadu256(a[i].qs), aq = _mm256_sign_epi8(q, q);
+    float da = h2f(a[i].d);
+    for (int k = 0; k < 4; k++) {
+      __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), aq, _mm256_sign_epi8(loadu256(bk[k][i].qs), q));
+      acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(da * h2f(bk[k][i].d)), _mm256_cvtepi32_ps(p), acc[k]);
+    }
   }
-DOT4_32(dot4_q8_0, block_q8_0, W_Q8_0, (char)0x80)
-DOT4_32(dot4_q4_0, block_q4_0, W_Q4, 8)
+  for (int k = 0; k < 4; k++) out[k] = hsum8(acc[k]);
+}
+
+static void dot4_q4_0(int n, const void *w, const void *x, size_t x_stride, float out[4]) {
+  const block_q4_0 *a = w;
+  const block_q8_0 *bk[4] = {X4(x, 0), X4(x, 1), X4(x, 2), X4(x, 3)};
+  __m256 acc[4];
+  for (int k = 0; k < 4; k++) acc[k] = _mm256_setzero_ps();
+  const __m256i off = _mm256_set1_epi8(8);
+  for (int i = 0; i < n / QK32; i++) {
+    __m256i u = nibbles32(a[i].qs);
+    float da = h2f(a[i].d);
+    for (int k = 0; k < 4; k++) {
+      __m256i p = dot_off(u, loadu256(bk[k][i].qs), off);
+      acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(da * h2f(bk[k][i].d)), _mm256_cvtepi32_ps(p), acc[k]);
+    }
+  }
+  for (int k = 0; k < 4; k++) out[k] = hsum8(acc[k]);
+}
 
 static void dot4_q4_K(int n, const void *w, const void *x, size_t x_stride, float out[4]) {
   const block_q4_K *a = w;
   const block_q8_K *bk[4] = {X4(x, 0), X4(x, 1), X4(x, 2), X4(x, 3)};
-  __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
-                   _mm512_setzero_ps()};
-  float accm[4] = {0, 0, 0, 0};
+  __m512 acc[4];
+  __m256 accm[4];
+  for (int k = 0; k < 4; k++) acc[k] = _mm512_setzero_ps(), accm[k] = _mm256_setzero_ps();
   for (int i = 0; i < n / QK_K; i++) {
-    uint8_t sc[8], m[8];
-    k4_unpack(a[i].scales, sc, m);
+    __m128i sm = k4_scales_mins(a[i].scales);
+    __m512i sc16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(sm));
     float d = h2f(a[i].d), dmin = h2f(a[i].dmin);
-    __m512i isum[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
-                       _mm512_setzero_si512()};
+    __m512i isum[4];
+    for (int k = 0; k < 4; k++) isum[k] = _mm512_setzero_si512();
+#pragma GCC unroll 4
     for (int c = 0; c < 4; c++) {
-      __m512i q = chunk_nibbles(a[i].qs + 32 * c), s = scale_pair16(sc[2 * c], sc[2 * c + 1]);
+      __m512i q = chunk_nibbles(a[i].qs + 32 * c);
+      __m512i s = _mm512_permutexvar_epi16(k4_scale_idx(c), sc16);
       for (int k = 0; k < 4; k++)
         isum[k] = _mm512_dpwssd_epi32(isum[k], _mm512_maddubs_epi16(q, loadu512(bk[k][i].qs + 64 * c)), s);
     }
     for (int k = 0; k < 4; k++) {
-      accm[k] += bk[k][i].d * dmin * (float)k4_min_sum(m, bk[k][i].bsums);
+      accm[k] = _mm256_fmadd_ps(_mm256_set1_ps(bk[k][i].d * dmin),
+                                _mm256_cvtepi32_ps(k4_min_prod(sm, bk[k][i].bsums)), accm[k]);
       acc[k] = _mm512_fmadd_ps(_mm512_set1_ps(bk[k][i].d * d), _mm512_cvtepi32_ps(isum[k]), acc[k]);
     }
   }
-  for (int k = 0; k < 4; k++) out[k] = _mm512_reduce_add_ps(acc[k]) - accm[k];
+  for (int k = 0; k < 4; k++) out[k] = _mm512_reduce_add_ps(acc[k]) - hsum8(accm[k]);
 }
 
 /* ---- conversions ------------------------------------------------------------------------- */

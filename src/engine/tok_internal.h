@@ -66,6 +66,12 @@ struct tokenizer {
    * byte-level character for each byte */
   int32_t byte_ids[256];
 
+  /* SPM: every pair of adjacent characters inside some token (by the
+   * packed bytes of both); text is only merged across pairs in this set */
+  uint64_t *pair_keys;
+  uint8_t *pair_used;
+  size_t pair_cap;
+
   /* BPE */
   tok_merge *merges; /* open-addressed by (left, right); left < 0 = empty */
   size_t merge_cap;
@@ -97,6 +103,9 @@ int tok_spm_encode(const tokenizer *t, const char *text, size_t len, bool space_
                    tok_out *o);
 int tok_bpe_encode(const tokenizer *t, const char *text, size_t len, tok_out *o);
 int tok_wpm_encode(const tokenizer *t, const char *text, size_t len, tok_out *o);
+
+/* SPM set-up: the character-pair set. */
+int tok_spm_init(tokenizer *t);
 
 /* BPE set-up: regexes by pre name, merges, byte table. err gets a message. */
 int tok_bpe_init(tokenizer *t, const gguf_file *g, char *err, size_t err_len);

@@ -380,6 +380,7 @@ static int load(tokenizer *t, const gguf_file *g, char *err, size_t err_len) {
   set_strip_attrs(t, g);
 
   if (t->kind == TOK_KIND_SPM) {
+    if ((rc = tok_spm_init(t))) return rc;
     for (int b = 0; b < 256; b++) {
       char buf[8];
       snprintf(buf, sizeof buf, "<0x%02X>", b);

@@ -214,17 +214,32 @@ static int read_string(reader *r, size_t header, void **block, const char **ptr,
     p += k;
   }
 
-  /* Slow path: an escape at p. Decode into sbuf; the output never exceeds
-   * the input, and at most 4 bytes are written per step after a check. */
+  /* Slow path: an escape at p. The decoded text is never longer than its
+   * source, so when the current chunk has room for the rest of the input it
+   * is decoded there directly (and committed at the end); otherwise into
+   * sbuf, then copied. At most 4 bytes are written per step after a check. */
   size_t used = (size_t)(p - s);
-  if (used + 8 > r->cap_sbuf && sbuf_grow(r, stack_sbuf, 0, used + 8)) return r->code;
-  memcpy(r->sbuf, s, used);
+  bool direct = (size_t)(r->bump_end - r->bump) >= header + (size_t)(end - s) + 8;
+  char *out;
+  size_t cap;
+  if (direct) {
+    out = r->bump + header;
+    cap = SIZE_MAX;
+  } else {
+    if (used + 8 > r->cap_sbuf && sbuf_grow(r, stack_sbuf, 0, used + 8)) return r->code;
+    out = r->sbuf;
+    cap = r->cap_sbuf;
+  }
+  memcpy(out, s, used);
   for (;;) {
     const unsigned char *q = json_scan_plain(p, end);
     size_t run = (size_t)(q - p);
-    if (used + run + 8 > r->cap_sbuf && sbuf_grow(r, stack_sbuf, used, used + run + 8))
-      return r->code;
-    memcpy(r->sbuf + used, p, run);
+    if (used + run + 8 > cap) {
+      if (sbuf_grow(r, stack_sbuf, used, used + run + 8)) return r->code;
+      out = r->sbuf;
+      cap = r->cap_sbuf;
+    }
+    memcpy(out + used, p, run);
     used += run;
     p = q;
     if (p >= end) {
@@ -243,7 +258,7 @@ static int read_string(reader *r, size_t header, void **block, const char **ptr,
         r->p = p;
         return fail(r, HR_EINVAL, "invalid UTF-8");
       }
-      memcpy(r->sbuf + used, p, k);
+      memcpy(out + used, p, k);
       used += k;
       p += k;
       continue;
@@ -253,7 +268,7 @@ static int read_string(reader *r, size_t header, void **block, const char **ptr,
       r->p = p;
       return fail(r, HR_EINVAL, "unterminated string");
     }
-    char *o = r->sbuf + used;
+    char *o = out + used;
     switch (p[1]) {
       case '"': *o = '"'; break;
       case '\\': *o = '\\'; break;
@@ -308,9 +323,15 @@ static int read_string(reader *r, size_t header, void **block, const char **ptr,
     used += 1;
     p += 2;
   }
-  char *b = r_alloc(r, header + used + 1);
-  if (!b) return fail(r, HR_ENOMEM, "out of memory");
-  memcpy(b + header, r->sbuf, used);
+  char *b;
+  if (direct) {
+    b = r->bump;
+    r->bump += (header + used + 1 + 7) & ~(size_t)7;
+  } else {
+    b = r_alloc(r, header + used + 1);
+    if (!b) return fail(r, HR_ENOMEM, "out of memory");
+    memcpy(b + header, r->sbuf, used);
+  }
   b[header + used] = 0;
   *block = b;
   *ptr = b + header;

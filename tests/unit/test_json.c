@@ -144,6 +144,13 @@ TEST(reads_long_strings) {
     text[n++] = '"';
     json_value *v = parse_n(text, n);
     CHECK(v && v->u.str.len == w && memcmp(v->u.str.ptr, want, w) == 0 && v->u.str.ptr[w] == 0);
+    /* again as a member value: decoded straight into the tree's chunk */
+    char doc[5100];
+    int dn = snprintf(doc, sizeof doc, "{\"k\":%.*s,\"z\":\"\\u00e9\"}", (int)n, text);
+    v = parse_n(doc, (size_t)dn);
+    const json_value *k = json_get(v, "k");
+    CHECK(k && k->u.str.len == w && memcmp(k->u.str.ptr, want, w) == 0 && k->u.str.ptr[w] == 0);
+    CHECK(v && hr_str_eq_cstr(v->u.obj.members[1].key, "z") && strcmp(json_get(v, "z")->u.str.ptr, "\xC3\xA9") == 0);
   }
 }
 
