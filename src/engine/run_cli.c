@@ -20,7 +20,20 @@ typedef struct {
   long n_predict, threads, ctx, seed, top_k, logprobs, repeat_last_n;
   const char *temp, *top_p, *min_p, *repeat_penalty;
   bool echo, ids, no_bos;
+  const char *dump_logits;
 } run_options;
+
+/* Appends n rows of logits as little-endian f32 to path (created anew when
+ * first). For checking the forward pass against a reference. */
+static int dump_rows(const char *path, const fwd_ctx *fc, int n, int n_vocab, bool first) {
+  FILE *f = fopen(path, first ? "wb" : "ab");
+  if (!f) {
+    fprintf(stderr, "hearth run: cannot write %s\n", path);
+    return -1;
+  }
+  for (int i = 0; i < n; i++) fwrite(fwd_logits(fc, i), sizeof(float), (size_t)n_vocab, f);
+  return fclose(f) == 0 ? 0 : -1;
+}
 
 static int run(const run_options *o) {
   char err[512];
@@ -73,15 +86,25 @@ static int run(const run_options *o) {
   if (!batch) goto out;
   for (size_t at = 0; at < n_prompt; at += (size_t)n_batch) {
     int n = (int)HR_MIN((size_t)n_batch, n_prompt - at);
+    bool all = o->dump_logits != NULL;
     for (int i = 0; i < n; i++)
-      batch[i] = (fwd_token){ids[at + (size_t)i], 0, (int32_t)(at + (size_t)i), at + (size_t)i == n_prompt - 1};
+      batch[i] = (fwd_token){ids[at + (size_t)i], 0, (int32_t)(at + (size_t)i),
+                             all || at + (size_t)i == n_prompt - 1};
     if (fwd_decode(fc, batch, n)) {
       fprintf(stderr, "hearth run: decode failed\n");
       free(batch);
       goto out;
     }
+    if (all && dump_rows(o->dump_logits, fc, n, m->hp.n_vocab, at == 0)) {
+      free(batch);
+      goto out;
+    }
   }
   free(batch);
+  if (o->dump_logits) {
+    rc = 0;
+    goto out;
+  }
   float *logits = malloc(sizeof(float) * (size_t)m->hp.n_vocab);
   token_logprob chosen, top[20];
   int n_top = (int)HR_MIN(o->logprobs, 20);
@@ -143,6 +166,7 @@ int eng_cli_run(int argc, char **argv) {
       {"echo", 0, OPT_BOOL, &o.echo, "print the prompt before the continuation", 0, 0},
       {"ids", 0, OPT_BOOL, &o.ids, "print the generated token ids on stderr", 0, 0},
       {"no-bos", 0, OPT_BOOL, &o.no_bos, "do not add the BOS token", 0, 0},
+      {"dump-logits", 0, OPT_STR, &o.dump_logits, "write every prompt position's logits (f32) to FILE and stop", 0, 0},
   };
   hr_arena *a = hr_arena_new(4096);
   char err[512];
