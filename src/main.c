@@ -21,6 +21,7 @@ static void usage(FILE *f) {
           "commands:\n"
           "  serve      run the HTTP server (OpenAI-compatible API)\n"
           "  run        generate text with a GGUF model\n"
+          "  bench      prompt and generation speed of a model (like llama-bench)\n"
           "  tokenize   print the token ids of a text\n"
           "  version    print the version\n"
           "  help       this text\n\n"
@@ -171,6 +172,7 @@ int main(int argc, char **argv) {
   const char *cmd = argv[1];
   if (!strcmp(cmd, "serve")) return cmd_serve(argc - 2, argv + 2);
   if (!strcmp(cmd, "run")) return eng_cli_run(argc - 2, argv + 2);
+  if (!strcmp(cmd, "bench")) return eng_cli_bench(argc - 2, argv + 2);
   if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
     printf("hearth %s\n", HEARTH_VERSION);
     return 0;

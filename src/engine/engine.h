@@ -6,6 +6,8 @@
 
 /* `hearth run`: generate from a prompt. Returns the exit status. */
 int eng_cli_run(int argc, char **argv);
+/* `hearth bench`: llama-bench-style pp/tg tokens per second. */
+int eng_cli_bench(int argc, char **argv);
 /* `hearth tokenize`: see tokenizer.h. */
 int tok_cli_tokenize(int argc, char **argv);
 

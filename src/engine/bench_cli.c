@@ -1,0 +1,169 @@
+/* bench_cli.c — `hearth bench`: prompt-processing and generation speed in
+ * the manner of llama-bench. ppN decodes N random tokens as one batch into
+ * an empty cache; tgN generates N tokens one at a time from an empty cache.
+ * Each test runs once to warm up, then -r times; the figure is the mean of
+ * the repetitions' tokens/s with its standard deviation. */
+#include "forward.h"
+#include "kernels.h"
+#include "model.h"
+
+#include "../base/options.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+  const char *model_path;
+  long n_prompt, n_gen, threads, reps;
+  bool json;
+} bench_options;
+
+static long long rss_bytes(void) {
+  FILE *f = fopen("/proc/self/statm", "r");
+  long long pages = 0, rss = 0;
+  if (f) {
+    if (fscanf(f, "%lld %lld", &pages, &rss) != 2) rss = 0;
+    fclose(f);
+  }
+  return rss * sysconf(_SC_PAGESIZE);
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static int32_t random_token(int n_vocab) {
+  rng_state ^= rng_state << 13, rng_state ^= rng_state >> 7, rng_state ^= rng_state << 17;
+  return (int32_t)(rng_state % (uint64_t)n_vocab);
+}
+
+/* Seconds for one run of the test. */
+static double run_pp(fwd_ctx *fc, const model *m, int n, fwd_token *batch) {
+  for (int i = 0; i < n; i++) batch[i] = (fwd_token){random_token(m->hp.n_vocab), 0, i, i == n - 1};
+  uint64_t t0 = hr_now_ns();
+  fwd_decode(fc, batch, n);
+  return (double)(hr_now_ns() - t0) / 1e9;
+}
+
+static double run_tg(fwd_ctx *fc, const model *m, int n) {
+  int32_t tok = random_token(m->hp.n_vocab);
+  uint64_t t0 = hr_now_ns();
+  for (int i = 0; i < n; i++) {
+    fwd_token t = {tok, 0, i, true};
+    fwd_decode(fc, &t, 1);
+    /* The next input is this step's argmax, so every step depends on the
+     * last as in real generation. */
+    const float *l = fwd_logits(fc, 0);
+    int32_t best = 0;
+    for (int v = 1; v < m->hp.n_vocab; v++)
+      if (l[v] > l[best]) best = v;
+    tok = best;
+  }
+  return (double)(hr_now_ns() - t0) / 1e9;
+}
+
+static void report(const bench_options *o, const model *m, const char *test, int n_tokens,
+                   const double *secs, int reps, long long rss_extra) {
+  double mean = 0, sd = 0;
+  for (int r = 0; r < reps; r++) mean += n_tokens / secs[r];
+  mean /= reps;
+  for (int r = 0; r < reps; r++) sd += pow(n_tokens / secs[r] - mean, 2);
+  sd = reps > 1 ? sqrt(sd / (reps - 1)) : 0;
+  const kernel_table *kt = kernels_get();
+  if (o->json) {
+    printf("{\"model\":\"%s\",\"arch\":\"%s\",\"type\":\"%s\",\"model_bytes\":%zu,\"isa\":\"%s\","
+           "\"threads\":%ld,\"test\":\"%s\",\"n_tokens\":%d,\"repetitions\":%d,"
+           "\"tokens_per_second\":%.3f,\"stddev\":%.3f,\"rss_extra_bytes\":%lld}\n",
+           m->hp.name, m->hp.arch_name, tensor_type_get(m->layers[0].wq.type).name,
+           m->weight_bytes, kt->name, o->threads, test, n_tokens, reps, mean, sd, rss_extra);
+  } else {
+    printf("| %-24s | %8.2f MiB | %-6s | %7ld | %8s | %10.2f ± %-7.2f |\n", m->hp.name,
+           (double)m->weight_bytes / 1048576.0, kt->name, o->threads, test, mean, sd);
+  }
+  fflush(stdout);
+}
+
+static int bench(const bench_options *o) {
+  char err[512];
+  long long rss0 = rss_bytes();
+  model *m;
+  if (model_load(o->model_path, &m, err, sizeof err)) {
+    fprintf(stderr, "hearth bench: %s\n", err);
+    return 1;
+  }
+  int n_ctx = (int)HR_MAX(o->n_prompt, o->n_gen) + 1;
+  int n_batch = (int)HR_MAX(o->n_prompt, 1);
+  hr_pool *pool = hr_pool_new((int)o->threads);
+  kv_cache *kv = NULL;
+  fwd_ctx *fc = NULL;
+  fwd_token *batch = malloc(sizeof(fwd_token) * (size_t)n_batch);
+  double *secs = malloc(sizeof(double) * (size_t)(o->reps + 1));
+  int rc = 1;
+  if (!pool || !batch || !secs || kv_cache_new(m, 1, n_ctx, &kv) ||
+      fwd_ctx_new(m, kv, pool, n_batch, &fc)) {
+    fprintf(stderr, "hearth bench: out of memory\n");
+    goto out;
+  }
+  if (!o->json) {
+    printf("| %-24s | %12s | %-6s | %7s | %8s | %20s |\n", "model", "size", "isa", "threads", "test",
+           "t/s");
+    printf("|--------------------------|--------------|--------|---------|----------|----------------------|\n");
+  }
+  /* Resident memory that is neither the mapped weights (counted as they are
+   * touched) nor the KV cache: the engine's own overhead. */
+  long long overhead_base = rss0 + (long long)kv_cache_bytes(kv) + (long long)m->weight_bytes;
+  if (o->n_prompt > 0) {
+    run_pp(fc, m, (int)o->n_prompt, batch);
+    for (int r = 0; r < o->reps; r++) secs[r] = run_pp(fc, m, (int)o->n_prompt, batch);
+    char name[32];
+    snprintf(name, sizeof name, "pp%ld", o->n_prompt);
+    report(o, m, name, (int)o->n_prompt, secs, (int)o->reps, rss_bytes() - overhead_base);
+  }
+  if (o->n_gen > 0) {
+    run_tg(fc, m, (int)HR_MIN(o->n_gen, 16));
+    for (int r = 0; r < o->reps; r++) secs[r] = run_tg(fc, m, (int)o->n_gen);
+    char name[32];
+    snprintf(name, sizeof name, "tg%ld", o->n_gen);
+    report(o, m, name, (int)o->n_gen, secs, (int)o->reps, rss_bytes() - overhead_base);
+  }
+  rc = 0;
+out:
+  free(batch);
+  free(secs);
+  fwd_ctx_free(fc);
+  kv_cache_free(kv);
+  hr_pool_free(pool);
+  model_free(m);
+  return rc;
+}
+
+int eng_cli_bench(int argc, char **argv) {
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  bench_options o = {.n_prompt = 512, .n_gen = 128, .threads = cores > 0 ? cores : 1, .reps = 5};
+  const hr_option opts[] = {
+      {"model", 'm', OPT_STR, &o.model_path, "GGUF model file", 0, 0},
+      {"n-prompt", 'p', OPT_INT, &o.n_prompt, "prompt tokens for the pp test (0: skip)", 0, 8192},
+      {"n-gen", 'n', OPT_INT, &o.n_gen, "tokens for the tg test (0: skip)", 0, 8192},
+      {"threads", 't', OPT_INT, &o.threads, "compute threads", 1, 256},
+      {"repetitions", 'r', OPT_INT, &o.reps, "repetitions of each test", 1, 1000},
+      {"json", 0, OPT_BOOL, &o.json, "one JSON object per test", 0, 0},
+  };
+  hr_arena *a = hr_arena_new(4096);
+  char err[512];
+  bool help;
+  int rc = 2;
+  if (!a) return 1;
+  if (hr_options_parse(a, opts, HR_ARRAY_LEN(opts), argc, argv, NULL, &help, err, sizeof err)) {
+    fprintf(stderr, "hearth bench: %s\n", err);
+  } else if (help) {
+    printf("usage: hearth bench -m FILE [options]\n\n");
+    hr_options_help(stdout, opts, HR_ARRAY_LEN(opts));
+    rc = 0;
+  } else if (!o.model_path) {
+    fprintf(stderr, "hearth bench: -m FILE is required\n");
+  } else {
+    rc = bench(&o);
+  }
+  hr_arena_free(a);
+  return rc;
+}
