@@ -1,23 +1,35 @@
-/* pool.c — spin-then-sleep parallel loops (see pool.h).
+/* pool.c — chunked parallel loops (see pool.h).
  *
- * Protocol: the caller publishes (fn, ctx, n_wanted) and bumps `gen`; each
- * helper that sees a new gen runs fn if its id < n_wanted and then bumps
- * `done`. The caller runs id 0 and waits for done == n_wanted - 1. Sleeping
- * helpers are woken through the condition variable only when some helper
- * went to sleep (sleepers > 0). */
+ * One 64-bit word holds the current loop: [generation:24][chunks:20]
+ * [next:20]. A thread claims a chunk by compare-and-swap on the whole word,
+ * so a claim can only succeed for the loop the word describes, and the
+ * loop's fn and ctx, written before the word was published, stay put until
+ * every claimed chunk is done (the caller waits for that before the next
+ * loop). Sleeping helpers are woken through the condition variable only
+ * when some helper went to sleep. */
 #include "pool.h"
 
 #include "base.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
+#define cpu_relax() _mm_pause()
+#else
+#define cpu_relax() ((void)0)
+#endif
 
-#define SPIN_ITERS 200000 /* ~ tens of microseconds of pause loops */
+#define SPIN_ITERS 100000 /* ~ a few milliseconds of pause loops */
+
+#define ST_NEXT(s) ((uint32_t)((s) & 0xFFFFF))
+#define ST_CHUNKS(s) ((uint32_t)(((s) >> 20) & 0xFFFFF))
+#define ST_GEN(s) ((uint32_t)((s) >> 40))
 
 typedef struct {
-  hr_pool *pool;
+  struct hr_pool *pool;
   int id;
   pthread_t thread;
 } worker;
@@ -25,31 +37,46 @@ typedef struct {
 struct hr_pool {
   int n_threads;
   worker *workers;
-  _Atomic unsigned gen;
-  _Atomic int done;
+  _Atomic uint64_t state;
+  _Atomic int done;     /* chunks finished in the current loop */
   _Atomic int sleepers;
   _Atomic bool stop;
   hr_pool_fn fn;
   void *ctx;
-  int n_wanted;
   pthread_mutex_t lock; /* with cond: sleeping helpers */
   pthread_cond_t cond;
 };
 
-static inline void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  _mm_pause();
-#endif
+/* Claims the next chunk of the current loop, or returns -1. */
+static int claim(hr_pool *p) {
+  uint64_t s = atomic_load_explicit(&p->state, memory_order_acquire);
+  while (ST_NEXT(s) < ST_CHUNKS(s)) {
+    if (atomic_compare_exchange_weak_explicit(&p->state, &s, s + 1, memory_order_acq_rel,
+                                              memory_order_acquire))
+      return (int)ST_NEXT(s);
+  }
+  return -1;
+}
+
+static void run_chunks(hr_pool *p, int id) {
+  int c;
+  while ((c = claim(p)) >= 0) {
+    p->fn(p->ctx, c, id);
+    atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+  }
+}
+
+static bool has_work(hr_pool *p) {
+  uint64_t s = atomic_load_explicit(&p->state, memory_order_acquire);
+  return ST_NEXT(s) < ST_CHUNKS(s);
 }
 
 static void *worker_main(void *arg) {
   worker *w = arg;
   hr_pool *p = w->pool;
-  unsigned seen = 0;
   for (;;) {
-    unsigned g;
     int spins = 0;
-    while ((g = atomic_load_explicit(&p->gen, memory_order_acquire)) == seen) {
+    while (!has_work(p)) {
       if (atomic_load_explicit(&p->stop, memory_order_relaxed)) return NULL;
       if (++spins < SPIN_ITERS) {
         cpu_relax();
@@ -57,18 +84,12 @@ static void *worker_main(void *arg) {
       }
       pthread_mutex_lock(&p->lock);
       atomic_fetch_add(&p->sleepers, 1);
-      while (atomic_load(&p->gen) == seen && !atomic_load(&p->stop))
-        pthread_cond_wait(&p->cond, &p->lock);
+      while (!has_work(p) && !atomic_load(&p->stop)) pthread_cond_wait(&p->cond, &p->lock);
       atomic_fetch_sub(&p->sleepers, 1);
       pthread_mutex_unlock(&p->lock);
       spins = 0;
     }
-    seen = g;
-    if (atomic_load(&p->stop)) return NULL;
-    if (w->id < p->n_wanted) {
-      p->fn(p->ctx, w->id, p->n_wanted);
-      atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
-    }
+    run_chunks(p, w->id);
   }
 }
 
@@ -110,22 +131,30 @@ void hr_pool_free(hr_pool *p) {
 
 int hr_pool_size(const hr_pool *p) { return p->n_threads; }
 
-void hr_pool_run(hr_pool *p, hr_pool_fn fn, void *ctx, int n_wanted) {
-  if (n_wanted < 1 || n_wanted > p->n_threads) n_wanted = p->n_threads;
-  if (n_wanted == 1) {
-    fn(ctx, 0, 1);
+void hr_pool_run(hr_pool *p, hr_pool_fn fn, void *ctx, int n_chunks, int serial) {
+  if (n_chunks <= 0) return;
+  if (serial || p->n_threads == 1 || n_chunks == 1) {
+    for (int c = 0; c < n_chunks; c++) fn(ctx, c, 0);
     return;
   }
+  if (n_chunks > HR_POOL_MAX_CHUNKS) n_chunks = HR_POOL_MAX_CHUNKS;
   p->fn = fn;
   p->ctx = ctx;
-  p->n_wanted = n_wanted;
   atomic_store_explicit(&p->done, 0, memory_order_relaxed);
-  atomic_fetch_add(&p->gen, 1); /* seq_cst: pairs with the sleepers check below */
+  uint64_t gen = ST_GEN(atomic_load_explicit(&p->state, memory_order_relaxed)) + 1;
+  /* seq_cst: pairs with a helper's sleepers increment before its check. */
+  atomic_store(&p->state, ((gen & 0xFFFFFF) << 40) | ((uint64_t)n_chunks << 20));
   if (atomic_load(&p->sleepers) > 0) {
     pthread_mutex_lock(&p->lock);
     pthread_cond_broadcast(&p->cond);
     pthread_mutex_unlock(&p->lock);
   }
-  fn(ctx, 0, n_wanted);
-  while (atomic_load_explicit(&p->done, memory_order_acquire) < n_wanted - 1) cpu_relax();
+  run_chunks(p, 0);
+  /* Chunks another thread claimed: wait for them, yielding if it takes long
+   * (that thread was likely preempted and needs this core). */
+  int spins = 0;
+  while (atomic_load_explicit(&p->done, memory_order_acquire) < n_chunks) {
+    if (++spins < 2000) cpu_relax();
+    else sched_yield();
+  }
 }

@@ -152,13 +152,13 @@ typedef struct {
   size_t x_stride;
   int n;
   float *y;
+  int rows_per_chunk;
 } matmul_job;
 
-static void matmul_worker(void *arg, int id, int n_threads) {
+static void matmul_worker(void *arg, int chunk, int thread_id) {
   matmul_job *j = arg;
-  int r0, r1;
-  hr_pool_range(j->w->rows, 16, id, n_threads, &r0, &r1);
-  if (r0 >= r1) return;
+  HR_UNUSED(thread_id);
+  int r0 = chunk * j->rows_per_chunk, r1 = HR_MIN(r0 + j->rows_per_chunk, j->w->rows);
   if (j->n == 1)
     kern_matvec(j->w->type, j->w->data, j->w->rows, j->w->cols, j->xq, j->y, r0, r1);
   else
@@ -172,10 +172,13 @@ static void matmul(fwd_ctx *c, const weight *w, const float *X, int n, float *Y)
   size_t stride = act_row_bytes(w->type, w->cols);
   for (int i = 0; i < n; i++)
     ops->from_float(X + (size_t)i * (size_t)w->cols, (char *)c->xq + (size_t)i * stride, w->cols);
-  matmul_job j = {w, c->xq, stride, n, Y};
+  /* Chunks of rows: small enough that a preempted thread holds up little,
+   * large enough that claiming one costs nothing next to computing it. */
+  int per = HR_MAX(16, (int)(32768 / HR_MAX(1, w->cols * n)) & ~15);
+  matmul_job j = {w, c->xq, stride, n, Y, per};
   /* Below ~64K multiply-adds the wake-up costs more than it saves. */
   double work = (double)w->rows * w->cols * n;
-  hr_pool_run(c->pool, matmul_worker, &j, work < 65536 ? 1 : 0);
+  hr_pool_run(c->pool, matmul_worker, &j, (w->rows + per - 1) / per, work < 65536);
 }
 
 static void add_bias(const weight *b, float *Y, int n, int width) {
@@ -225,18 +228,13 @@ static void attn_one(fwd_ctx *c, const fwd_token *t, int i, int layer, int h, fl
   }
 }
 
-static void attn_worker(void *arg, int id, int n_threads) {
+static void attn_worker(void *arg, int chunk, int thread_id) {
   attn_job *j = arg;
   fwd_ctx *c = j->c;
   int n_head = c->m->hp.n_head;
-  int b, e;
-  hr_pool_range(j->n * n_head, 1, id, n_threads, &b, &e);
-  float *scores = c->scores + (size_t)id * (size_t)c->kv->n_ctx;
-  uint16_t *q16 = c->q16 + (size_t)id * (size_t)c->m->hp.head_dim;
-  for (int w = b; w < e; w++) {
-    int i = w / n_head, h = w % n_head;
-    attn_one(c, &j->toks[i], i, j->layer, h, scores, q16);
-  }
+  float *scores = c->scores + (size_t)thread_id * (size_t)c->kv->n_ctx;
+  uint16_t *q16 = c->q16 + (size_t)thread_id * (size_t)c->m->hp.head_dim;
+  attn_one(c, &j->toks[chunk / n_head], chunk / n_head, j->layer, chunk % n_head, scores, q16);
 }
 
 /* ---- the step ------------------------------------------------------------ */
@@ -290,7 +288,7 @@ static void layer_step(fwd_ctx *c, const fwd_token *toks, int n, int l) {
   }
   store_kv(c, toks, n, l);
   attn_job aj = {c, toks, n, l};
-  hr_pool_run(c->pool, attn_worker, &aj, n * hp->n_head >= 4 ? 0 : 1);
+  hr_pool_run(c->pool, attn_worker, &aj, n * hp->n_head, n * hp->n_head < 4);
   matmul(c, &L->wo, c->att, n, c->xb);
   kern_add(c->x, c->x, c->xb, n * E);
 
