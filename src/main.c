@@ -173,6 +173,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "serve")) return cmd_serve(argc - 2, argv + 2);
   if (!strcmp(cmd, "run")) return eng_cli_run(argc - 2, argv + 2);
   if (!strcmp(cmd, "bench")) return eng_cli_bench(argc - 2, argv + 2);
+  if (!strcmp(cmd, "tokenize")) return tok_cli_tokenize(argc - 1, argv + 1); /* argv[0]: "tokenize" */
   if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
     printf("hearth %s\n", HEARTH_VERSION);
     return 0;

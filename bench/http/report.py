@@ -33,7 +33,7 @@ def to_ms(text):
     m = re.fullmatch(r"([0-9.]+)(us|ms|s|m|h)", text.strip())
     if not m:
         return None
-    return float(m.group(1)) * UNITS[m.group(2)]
+    return round(float(m.group(1)) * UNITS[m.group(2)], 3)
 
 
 def parse(path, server, route, conns, expect, rss_kb, cpu_pct, wrk_pct, other_pct):

@@ -24,6 +24,8 @@
 #   HEARTH=1           0 skips hearth (peers only)   HEARTH_ARGS  extra serve flags
 #   BENCH_AUTH=KEY     sent as "Authorization: Bearer KEY" on the POST route
 #   NODE_CLUSTER_SCHED_POLICY=none|rr   node:cluster distribution (default none)
+#   QUIET_WAIT=0       before each run, wait up to this many seconds for the
+#                      machine to be idle (other processes < 10% of a core)
 #   KEEP_TMP=1         keep the temp dir (server logs, raw wrk output)
 #
 # Every server runs in its own session (setsid); the EXIT trap ends each of
@@ -43,6 +45,7 @@ HEARTH=${HEARTH:-1}
 HEARTH_ARGS=${HEARTH_ARGS:-}
 BENCH_AUTH=${BENCH_AUTH:-}
 KEEP_TMP=${KEEP_TMP:-0}
+QUIET_WAIT=${QUIET_WAIT:-0}
 export NODE_CLUSTER_SCHED_POLICY=${NODE_CLUSTER_SCHED_POLICY:-none}
 RESULTS_DIR=${RESULTS_DIR:-$ROOT/bench/results}
 # Debian's python3 has python3-fastapi / python3-uvicorn; a pyenv shim may not.
@@ -151,6 +154,19 @@ child_ticks() {
     printf "%d\n", t * hz }' "$1"
 }
 
+# wait_quiet : up to QUIET_WAIT seconds for the machine to be idle.
+wait_quiet() {
+  local end=$(( $(date +%s) + QUIET_WAIT )) busy
+  [ "$QUIET_WAIT" -gt 0 ] || return 0
+  while :; do
+    busy=$(machine_busy)
+    [ "$busy" -lt 5 ] && return 0
+    if [ "$(date +%s)" -ge "$end" ]; then
+      echo "   (machine still ${busy}% busy after ${QUIET_WAIT}s: measuring anyway)"; return 0
+    fi
+  done
+}
+
 post() {  # post PORT FILE OUTFILE -> prints the status code
   local auth=()
   [ -n "$BENCH_AUTH" ] && auth=(-H "Authorization: Bearer $BENCH_AUTH")
@@ -208,6 +224,7 @@ bench_one() {
     url="http://127.0.0.1:${PORT[$name]}/healthz"; route="GET /healthz"
   fi
   out="$TMP/wrk-$name-${2}-$c.txt"
+  wait_quiet
   BENCH_BODY_FILE="$BODY" BENCH_AUTH="$BENCH_AUTH" \
     wrk -t"$THREADS" -c"$c" -d"${WARMUP}s" --timeout 2s "${script[@]}" "$url" >/dev/null 2>&1
   t0=$(cpu_ticks "${PG[$name]}"); times >"$TMP/times0"; m0=$(machine_ticks); n0=$(date +%s%N)
@@ -367,7 +384,7 @@ for s in "${SERVERS[@]}"; do stop_server "$s"; done
 "$PY" "$REPORT" obj \
   timestamp "$STAMP" host_cores:json "$(nproc)" kernel "$(uname -r)" machine_busy_pct_before:json "$BUSY" \
   duration_s:json "$DURATION" warmup_s:json "$WARMUP" conns:json "[${CONNS// /,}]" wrk_threads:json "$THREADS" \
-  workers_per_server:json "$WORKERS" wrk "$(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2)" \
+  workers_per_server:json "$WORKERS" quiet_wait_s:json "$QUIET_WAIT" wrk "$(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2)" \
   post_status:json "$POST_STATUS" post_from "$POST_FROM" post_body "$(cat "$TMP/expected_body")" \
   request_body "$(cat "$BODY")" elapsed_s:json "$(( $(date +%s) - T0 ))" >"$TMP/meta.json"
 mkdir -p "$RESULTS_DIR"

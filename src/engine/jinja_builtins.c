@@ -214,10 +214,8 @@ static const jinja_value *split(jinja_render *r, const jinja_value *s, const jin
         while (p < e && (k = jinja_space_fwd(p, e))) p += k;
         if (p >= e) break;
         const char *w = p;
-        if (maxsplit >= 0 && splits >= maxsplit) {
-          const char *q = e;
-          while (q > w && (k = jinja_space_back(w, q))) q -= k;
-          if (!list_push(r, l, &cap, jv_str(r, w, (size_t)(q - w)))) return NULL;
+        if (maxsplit >= 0 && splits >= maxsplit) { /* the rest, trailing space and all */
+          if (!list_push(r, l, &cap, jv_str(r, w, (size_t)(e - w)))) return NULL;
           break;
         }
         while (p < e && !jinja_space_fwd(p, e)) p += jinja_cp_offset(p, (size_t)(e - p), 1);
@@ -247,9 +245,7 @@ static const jinja_value *split(jinja_render *r, const jinja_value *s, const jin
       if (q <= b) break;
       const char *w = q;
       if (splits >= maxsplit) {
-        const char *p = b;
-        while (p < w && (k = jinja_space_fwd(p, w))) p += k;
-        if (!list_push(r, l, &cap, jv_str(r, p, (size_t)(w - p)))) return NULL;
+        if (!list_push(r, l, &cap, jv_str(r, b, (size_t)(w - b)))) return NULL;
         break;
       }
       while (q > b && !jinja_space_back(b, q)) {
@@ -909,7 +905,6 @@ static const jinja_value *attr_path(jinja_render *r, const jinja_value *item, co
     for (const char *q = p; q < pe; q++) digits &= cp_digit((unsigned char)*q);
     const jinja_value *key = digits ? jv_int(r, strtoll(p, NULL, 10)) : jv_str_ref(r, p, (size_t)(pe - p));
     if (!key) return NULL;
-    if (item->type == JV_UNDEFINED) return item;
     item = jinja_getitem(r, item, key);
     if (!dot) break;
     p = dot + 1;
@@ -1088,6 +1083,7 @@ static const jinja_value *f_list(jinja_render *r, const jinja_value *in, const j
 static const jinja_value *f_map(jinja_render *r, const jinja_value *in, const jinja_args *a) {
   const jinja_value **items;
   size_t n;
+  if (!jv_truthy(in)) return jv_list(r, 0); /* Jinja2: "if value:" */
   if (jinja_iterate(r, in, &items, &n)) return NULL;
   jinja_value *l = jv_list(r, n);
   if (!l || jinja_step(r, n)) return NULL;
@@ -1119,6 +1115,7 @@ static const jinja_value *select_common(jinja_render *r, const jinja_value *in, 
                                         bool want, bool by_attr) {
   const jinja_value **items;
   size_t n;
+  if (!jv_truthy(in)) return jv_list(r, 0); /* Jinja2: "if value:" */
   if (jinja_iterate(r, in, &items, &n) || jinja_step(r, n)) return NULL;
   size_t off = 0;
   const jinja_value *attr = NULL;
@@ -1456,7 +1453,6 @@ static const jinja_value *f_indent(jinja_render *r, const jinja_value *in, const
     first_line = false;
     if (p >= e) break; /* the appended "\n" ends the last line */
     p += k;
-    if (p >= e) break;
   }
   return jinja_take_out(r, mark);
 fail:
@@ -1523,9 +1519,13 @@ static const jinja_value *f_format(jinja_render *r, const jinja_value *in, const
   return percent_format(r, s, a);
 }
 
+/* Python getattr only: a dict's keys are not its attributes. */
 static const jinja_value *f_attr(jinja_render *r, const jinja_value *in, const jinja_args *a) {
   const jinja_value *name = need_str(r, jinja_arg(a, 0, "name"), "attr name must be a string");
-  return name ? jinja_getattr(r, in, name->u.s.ptr, name->u.s.len) : NULL;
+  if (!name) return NULL;
+  if (in->type == JV_NAMESPACE || in->type == JV_LOOP) return jinja_getattr(r, in, name->u.s.ptr, name->u.s.len);
+  const jinja_value *m = jinja_method(r, in, name->u.s.ptr, name->u.s.len);
+  return m || r->err_code ? m : jv_undef(r, name->u.s.ptr, name->u.s.len, in->type, false);
 }
 
 static const jinja_value *f_batch(jinja_render *r, const jinja_value *in, const jinja_args *a) {
@@ -1676,7 +1676,10 @@ int jinja_test(jinja_render *r, const char *name, size_t len, const jinja_value 
     }
   } else if (IS("sameas")) {
     if (!x) return jinja_fail(r, HR_EFORMAT, "test 'sameas' needs an argument");
+    /* identity; small ints and equal strings count as the same object, as
+     * CPython's caches make them in practice */
     if (t == JV_NONE || t == JV_BOOL || t == JV_UNDEFINED) *res = x->type == t && (t != JV_BOOL || x->u.b == v->u.b);
+    else if ((t == JV_INT || t == JV_STR) && x->type == t) *res = jv_equal(v, x);
     else *res = v == x;
   } else if (IS("filter") || IS("test")) {
     if (v->type != JV_STR) *res = false;

@@ -78,6 +78,11 @@ static jinja_scope *scope_push(jinja_render *r, jinja_scope *parent) {
   return s;
 }
 
+static void scope_clear(jinja_scope *s) {
+  s->vars.n = 0;
+  if (s->vars.idx) memset(s->vars.idx, 0, s->vars.idx_cap * sizeof *s->vars.idx);
+}
+
 static int scope_set(jinja_render *r, jinja_scope *s, hr_str name, const jinja_value *v) {
   const jinja_value *k = jv_str_ref(r, name.ptr, name.len);
   return k ? jinja_dict_put(r, &s->vars, k, v) : r->err_code;
@@ -320,6 +325,7 @@ static const jinja_value *call_macro(jinja_render *r, const jinja_value *m, cons
   jinja_value *varargs = jv_list(r, args->n_pos > n_params ? args->n_pos - n_params : 0);
   jinja_value *kwargs = jv_dict(r);
   if (!varargs || !kwargs) goto out;
+  varargs->flags = JV_F_TUPLE;
   for (size_t i = 0; i < args->n_pos; i++) {
     if (i < n_params) {
       if (scope_set(r, s, def->items.v[i]->name, args->pos[i])) goto out;
@@ -792,27 +798,24 @@ static int exec_for(jinja_render *r, const jinja_node *n) {
   jinja_loop *loop = jinja_alloc(r, sizeof *loop);
   jinja_value *lv = jinja_alloc(r, sizeof *lv);
   if (!loop || !lv) goto out;
-  int depth0 = 0;
-  for (jinja_scope *p = saved; p; p = p->parent) {
-    const jinja_value *outer = jinja_dict_get_str(&p->vars, "loop", 4);
-    if (outer && outer->type == JV_LOOP) {
-      depth0 = outer->u.loop->depth0 + 1;
-      break;
-    }
-  }
-  *loop = (jinja_loop){.items = items, .n = count, .depth0 = depth0};
+  /* loop.depth counts recursive loops only, which are not supported */
+  *loop = (jinja_loop){.items = items, .n = count, .depth0 = 0};
   memset(lv, 0, sizeof *lv);
   lv->type = JV_LOOP;
   lv->u.loop = loop;
-  if (scope_set(r, s, HR_STR("loop"), lv)) goto out;
   for (size_t i = 0; i < count; i++) {
     loop->i = i;
-    if (jinja_step(r, 1) || assign(r, &n->items, unpack, items[i])) goto out;
+    /* each turn starts with a fresh scope, as in Jinja2: a set in one
+     * iteration is not seen by the next */
+    scope_clear(s);
+    if (jinja_step(r, 1) || scope_set(r, s, HR_STR("loop"), lv) || assign(r, &n->items, unpack, items[i]))
+      goto out;
     rc = exec_body(r, &n->body);
     if (rc < 0) goto out;
     if (rc == EXEC_BREAK) break;
   }
   rc = 0;
+  scope_clear(s);
   if (!count) rc = exec_body(r, &n->else_body);
   if (rc > 0) rc = 0;
 out:

@@ -321,7 +321,7 @@ static int lex_tag(lexer *L, bool block) {
       }
       uint8_t op = ops[i].op;
       if (op == OP_LBRACE || op == OP_LPAREN || op == OP_LBRACKET) {
-        if (L->n_balance == sizeof L->balance) return lex_fail(L, "brackets nested too deeply", NULL);
+        if (L->n_balance == sizeof L->balance) return lex_fail(L, "brackets nested too deeply", NULL), HR_ERANGE;
         L->balance[L->n_balance++] = op == OP_LBRACE ? '}' : op == OP_LPAREN ? ')' : ']';
       } else if (op == OP_RBRACE || op == OP_RPAREN || op == OP_RBRACKET) {
         char ch[2] = {(char)c, 0};

@@ -78,8 +78,13 @@ const kern_type_ops *kernels_for_type(tensor_type t) {
 
 void kern_matvec(tensor_type type, const void *W, int rows, int cols, const void *x_q,
                  float *y, int row_begin, int row_end) {
+  kern_matvec_on(kernels_get(), type, W, rows, cols, x_q, y, row_begin, row_end);
+}
+
+void kern_matvec_on(const kernel_table *k, tensor_type type, const void *W, int rows, int cols,
+                    const void *x_q, float *y, int row_begin, int row_end) {
   (void)rows;
-  kern_vec_dot_fn dot = kernels_get()->types[type].vec_dot;
+  kern_vec_dot_fn dot = k->types[type].vec_dot;
   size_t rb = quant_row_bytes(type, cols);
   const uint8_t *w = (const uint8_t *)W + (size_t)row_begin * rb;
   for (int r = row_begin; r < row_end; r++, w += rb) y[r] = dot(cols, w, x_q);
@@ -92,8 +97,15 @@ void kern_matvec(tensor_type type, const void *W, int rows, int cols, const void
 
 void kern_matmul(tensor_type type, const void *W, int rows, int cols, const void *X_q,
                  size_t x_stride, int n_x, float *Y, int ldy, int row_begin, int row_end) {
+  kern_matmul_on(kernels_get(), type, W, rows, cols, X_q, x_stride, n_x, Y, ldy, row_begin,
+                 row_end);
+}
+
+void kern_matmul_on(const kernel_table *k, tensor_type type, const void *W, int rows, int cols,
+                    const void *X_q, size_t x_stride, int n_x, float *Y, int ldy, int row_begin,
+                    int row_end) {
   (void)rows;
-  const kern_type_ops *o = &kernels_get()->types[type];
+  const kern_type_ops *o = &k->types[type];
   size_t rb = quant_row_bytes(type, cols);
   const uint8_t *X = X_q;
   for (int r0 = row_begin; r0 < row_end; r0 += ROW_TILE) {

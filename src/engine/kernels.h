@@ -85,6 +85,13 @@ void kern_matvec(tensor_type type, const void *W, int rows, int cols, const void
 void kern_matmul(tensor_type type, const void *W, int rows, int cols, const void *X_q,
                  size_t x_stride, int n_x, float *Y, int ldy, int row_begin, int row_end);
 
+/* The same two with an explicit table (tests and benchmarks of one path). */
+void kern_matvec_on(const kernel_table *k, tensor_type type, const void *W, int rows, int cols,
+                    const void *x_q, float *y, int row_begin, int row_end);
+void kern_matmul_on(const kernel_table *k, tensor_type type, const void *W, int rows, int cols,
+                    const void *X_q, size_t x_stride, int n_x, float *Y, int ldy, int row_begin,
+                    int row_end);
+
 /* ---- f32 helpers (in place is fine: out may equal x) ----------------------- */
 
 /* out = x / sqrt(mean(x^2) + eps) * w (w may be NULL: no weight). */

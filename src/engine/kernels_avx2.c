@@ -308,64 +308,93 @@ static float dot_q6_K(int n, const void *w, const void *x) {
   return hsum_ps(acc);
 }
 
+/* vpshufb controls for 16 words of scales held as 8 per 128-bit lane (both
+ * lanes equal): control j puts word 2j in the low lane's 8 words and word
+ * 2j+1 in the high lane's, matching vpmaddubsw's output for groups (2j,
+ * 2j+1) of 16 elements. */
+static const uint8_t pair_bcast[4][32] __attribute__((aligned(32))) = {
+#define P(j) {4 * j, 4 * j + 1, 4 * j, 4 * j + 1, 4 * j, 4 * j + 1, 4 * j, 4 * j + 1,         \
+              4 * j, 4 * j + 1, 4 * j, 4 * j + 1, 4 * j, 4 * j + 1, 4 * j, 4 * j + 1,         \
+              4 * j + 2, 4 * j + 3, 4 * j + 2, 4 * j + 3, 4 * j + 2, 4 * j + 3, 4 * j + 2, 4 * j + 3, \
+              4 * j + 2, 4 * j + 3, 4 * j + 2, 4 * j + 3, 4 * j + 2, 4 * j + 3, 4 * j + 2, 4 * j + 3}
+    P(0), P(1), P(2), P(3)
+#undef P
+};
+static inline __m256i pair_scales(__m256i sc, int j) {
+  return _mm256_shuffle_epi8(sc, _mm256_load_si256((const __m256i *)pair_bcast[j]));
+}
+
 static float dot_q2_K(int n, const void *w, const void *x) {
   const block_q2_K *a = w;
   const block_q8_K *b = x;
-  __m256 acc = _mm256_setzero_ps();
-  float accm = 0;
+  __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
   const __m256i m3 = _mm256_set1_epi8(3);
   for (int i = 0; i < n / QK_K; i++) {
     __m128i sc8 = _mm_loadu_si128((const __m128i *)a[i].scales);
     __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc8, 4), _mm_set1_epi8(15)));
-    accm += b[i].d * h2f(a[i].dmin) * (float)hsum_i32(_mm256_madd_epi16(mins, loadu(b[i].bsums)));
-    uint8_t sc[16];
-    _mm_storeu_si128((__m128i *)sc, _mm_and_si128(sc8, _mm_set1_epi8(15)));
+    accm = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * h2f(a[i].dmin)),
+                           _mm256_cvtepi32_ps(_mm256_madd_epi16(mins, loadu(b[i].bsums))), accm);
+    __m256i sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(sc8, _mm_set1_epi8(15)));
     __m256i isum = _mm256_setzero_si256();
 #pragma GCC unroll 2
     for (int h = 0; h < 2; h++) {
+      /* groups 8h..8h+7 sit in lane h of sc16: copy it to both lanes */
+      __m256i sch = h ? _mm256_permute2x128_si256(sc16, sc16, 0x11)
+                      : _mm256_permute2x128_si256(sc16, sc16, 0x00);
       __m256i q = loadu(a[i].qs + 32 * h);
+#pragma GCC unroll 4
       for (int s = 0; s < 4; s++) {
-        __m256i v = _mm256_and_si256(_mm256_srl_epi16(q, _mm_cvtsi32_si128(2 * s)), m3);
+        __m256i v = _mm256_and_si256(_mm256_srli_epi16(q, 2 * s), m3);
         __m256i p = _mm256_maddubs_epi16(v, loadu(b[i].qs + 128 * h + 32 * s));
-        int g = 8 * h + 2 * s;
-        isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, scale_pair(sc[g], sc[g + 1])));
+        isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, pair_scales(sch, s)));
       }
     }
     acc = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * h2f(a[i].d)), _mm256_cvtepi32_ps(isum), acc);
   }
-  return hsum_ps(acc) - accm;
+  return hsum_ps(_mm256_sub_ps(acc, accm));
+}
+
+/* The 16 signed Q3_K scales (s_g - 32) as bytes, unpacked in registers. */
+static inline __m128i k3_scales(const uint8_t *s) {
+  uint32_t a0 = le32(s), a1 = le32(s + 4), t = le32(s + 8);
+  const uint32_t lo = 0x0f0f0f0f, hi = 0x03030303;
+  __m128i v = _mm_setr_epi32((int)((a0 & lo) | (t & hi) << 4), (int)((a1 & lo) | ((t >> 2) & hi) << 4),
+                             (int)(((a0 >> 4) & lo) | ((t >> 4) & hi) << 4),
+                             (int)(((a1 >> 4) & lo) | ((t >> 6) & hi) << 4));
+  return _mm_sub_epi8(v, _mm_set1_epi8(32));
 }
 
 static float dot_q3_K(int n, const void *w, const void *x) {
   const block_q3_K *a = w;
   const block_q8_K *b = x;
   __m256 acc = _mm256_setzero_ps();
-  const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+  const __m256i m3 = _mm256_set1_epi8(3), b2 = _mm256_set1_epi8(4);
   for (int i = 0; i < n / QK_K; i++) {
-    int8_t sc[16];
-    quant_k3_scales(a[i].scales, sc);
-    __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));
+    __m256i sc16 = _mm256_cvtepi8_epi16(k3_scales(a[i].scales));
     /* value = q3 - 4 with q3 = low2 | hbit << 2 in 0..7 */
     __m256i isum = _mm256_sub_epi32(_mm256_setzero_si256(),
                                     _mm256_slli_epi32(_mm256_madd_epi16(sc16, loadu(b[i].bsums)), 2));
+    /* bit 0 of each byte of hm is the next high bit (hm shifts by 1 per
+     * 32 elements; bits leaking across bytes arrive from the top) */
     __m256i hm = loadu(a[i].hmask);
 #pragma GCC unroll 2
     for (int h = 0; h < 2; h++) {
+      __m256i sch = h ? _mm256_permute2x128_si256(sc16, sc16, 0x11)
+                      : _mm256_permute2x128_si256(sc16, sc16, 0x00);
       __m256i q = loadu(a[i].qs + 32 * h);
+#pragma GCC unroll 4
       for (int s = 0; s < 4; s++) {
-        __m256i v = _mm256_and_si256(_mm256_srl_epi16(q, _mm_cvtsi32_si128(2 * s)), m3);
-        __m256i hb = _mm256_and_si256(_mm256_srl_epi16(hm, _mm_cvtsi32_si128(4 * h + s)), one);
-        v = _mm256_or_si256(v, _mm256_slli_epi16(hb, 2));
+        __m256i v = _mm256_and_si256(_mm256_srli_epi16(q, 2 * s), m3);
+        v = _mm256_or_si256(v, _mm256_and_si256(_mm256_slli_epi16(hm, 2), b2));
+        hm = _mm256_srli_epi16(hm, 1);
         __m256i p = _mm256_maddubs_epi16(v, loadu(b[i].qs + 128 * h + 32 * s));
-        int g = 8 * h + 2 * s;
-        isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, scale_pair(sc[g], sc[g + 1])));
+        isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, pair_scales(sch, s)));
       }
     }
     acc = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * h2f(a[i].d)), _mm256_cvtepi32_ps(isum), acc);
   }
   return hsum_ps(acc);
 }
-
 /* ---- four activation rows per weight row (prefill) ------------------------------ */
 
 #define X4(p, k) ((const void *)((const uint8_t *)(p) + (size_t)(k) * x_stride))

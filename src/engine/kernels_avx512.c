@@ -153,6 +153,14 @@ static inline float hsum8(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
+#ifndef PF_DIST
+#define PF_DIST 1024
+#endif
+#ifdef NO_PF
+#define PREFETCH(p) (void)0
+#else
+#define PREFETCH(p) __builtin_prefetch((const char *)(p) + PF_DIST, 0, 3)
+#endif
 #define DOT32(name, WT, XT, STEP)                                            \
   static float name(int n, const void *w, const void *x) {                  \
     const WT *a = w;                                                         \
@@ -162,6 +170,7 @@ static inline float hsum8(__m256 v) {
     float summ0 = 0, summ1 = 0;                                              \
     int i = 0;                                                               \
     for (; i + 2 <= nb; i += 2) {                                            \
+      PREFETCH(a + i);                                                       \
       acc0 = STEP(a + i, b + i, acc0, &summ0);                               \
       acc1 = STEP(a + i + 1, b + i + 1, acc1, &summ1);                       \
     }                                                                        \
@@ -209,6 +218,9 @@ static float dot_q4_K(int n, const void *w, const void *x) {
   __m512 acc = _mm512_setzero_ps();
   __m256 accm = _mm256_setzero_ps();
   for (int i = 0; i < n / QK_K; i++) {
+    PREFETCH(a + i);
+    PREFETCH((const char *)(a + i) + 64);
+    PREFETCH((const char *)(a + i) + 128);
     __m128i sm = k4_scales_mins(a[i].scales);
     accm = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * h2f(a[i].dmin)),
                            _mm256_cvtepi32_ps(k4_min_prod(sm, b[i].bsums)), accm);

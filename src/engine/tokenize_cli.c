@@ -60,7 +60,7 @@ int tok_cli_tokenize(int argc, char **argv) {
   size_t len = strlen(text), max = len + 8, n = 0;
   int32_t *ids = malloc(max * sizeof *ids);
   rc = ids ? tok_encode(t, text, len, add_special, parse_special, ids, max, &n) : HR_ENOMEM;
-  if (rc == HR_ERANGE) { /* cannot happen (at most one token per byte, plus specials) */
+  if (rc == HR_ERANGE) { /* rare: a space that falls back to bytes is 3 tokens */
     free(ids);
     max = n;
     ids = malloc(max * sizeof *ids);

@@ -47,7 +47,7 @@ static bool valid_utf8(const uint8_t *s, size_t n) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *text = (const char *)data;
-  size_t max = size + 4, n = 0;
+  size_t max = 3 * size + 8, n = 0; /* a space can fall back to 3 byte tokens */
   int32_t *ids = malloc(max * sizeof *ids);
   char *dec = malloc(4 * size + 64);
   if (!ids || !dec) abort();
