@@ -66,18 +66,24 @@ asan:
 	  build/asan/hearth unit
 	HEARTH_BIN=$(abspath build/asan/hearth) node --test --test-concurrency=1 tests/integration/
 
-FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -std=c17 -D_GNU_SOURCE \
-              $(shell pkg-config --cflags $(PKGS))
+# Fuzz targets link the whole library built with coverage instrumentation.
+FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
 fuzz:
+	$(MAKE) BUILD=build/fuzzlib CC=clang CFLAGS="$(FUZZ_CFLAGS)" build/fuzzlib/libhearth.a
 	@mkdir -p build/fuzz
 	@set -e; for f in $(FUZZ_SRC); do \
 	  n=$$(basename $$f .c); \
-	  clang $(FUZZ_FLAGS) -o build/fuzz/$$n $$f $$(sed -n 's/^ *\/\/ fuzz-sources: *//p' $$f) \
-	    $(shell pkg-config --libs $(PKGS)) -lm -pthread; \
-	  mkdir -p tests/fuzz/corpus/$$n; \
-	  echo "fuzz: $$n"; \
-	  build/fuzz/$$n -max_total_time=$${FUZZ_SECONDS:-20} -max_len=65536 \
-	    build/fuzz/$$n.corpus tests/fuzz/corpus/$$n 2>&1 | tail -n 2 || exit 1; \
+	  clang -O1 -g -fsanitize=fuzzer,address,undefined -std=c17 -D_GNU_SOURCE -I src \
+	    -o build/fuzz/$$n $$f build/fuzzlib/libhearth.a $(LDLIBS); \
+	  mkdir -p tests/fuzz/corpus/$$n build/fuzz/$$n.corpus; \
+	  printf 'fuzz: %-22s ' $$n; \
+	  if build/fuzz/$$n -max_total_time=$${FUZZ_SECONDS:-20} -max_len=65536 \
+	       -artifact_prefix=build/fuzz/$$n- build/fuzz/$$n.corpus tests/fuzz/corpus/$$n \
+	       > build/fuzz/$$n.log 2>&1; then \
+	    grep -E '^Done [0-9]+ runs' build/fuzz/$$n.log || tail -n 1 build/fuzz/$$n.log; \
+	  else \
+	    echo FAILED; tail -n 40 build/fuzz/$$n.log; exit 1; \
+	  fi; \
 	done
 
 bench: hearth

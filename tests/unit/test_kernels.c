@@ -419,13 +419,13 @@ TEST(f16_rows_avx512) {
 /* ---- matrices -------------------------------------------------------------------------- */
 
 /* matvec over odd row counts and split ranges, matmul with a ragged number of
- * activation rows, in the selected path, against per-row vec_dot. */
-TEST(matvec_matmul) {
+ * activation rows (4 through vec_dot4, 2 left over), on every path this CPU
+ * runs, against per-row vec_dot of the same path. */
+static void check_matrices(const kernel_table *k) {
   enum { ROWS = 7, COLS = 512, NX = 6 };
-  const kernel_table *k = kernels_get();
   for (int i = 0; i < N_WEIGHT_TYPES; i++) {
     tensor_type t = WEIGHT_TYPES[i];
-    const kern_type_ops *o = kernels_for_type(t);
+    const kern_type_ops *o = &k->types[t];
     size_t wb = quant_row_bytes(t, COLS), xb = quant_row_bytes(o->vec_dot_type, COLS);
     uint8_t *W = malloc(wb * ROWS), *X = malloc(xb * NX);
     float f[COLS], y[ROWS], Y[NX * ROWS];
@@ -437,11 +437,11 @@ TEST(matvec_matmul) {
       fill_normal(f, COLS, 1.0f);
       o->from_float(f, X + j * xb, COLS);
     }
-    kern_matvec(t, W, ROWS, COLS, X, y, 0, 3);
-    kern_matvec(t, W, ROWS, COLS, X, y, 3, ROWS);
+    kern_matvec_on(k, t, W, ROWS, COLS, X, y, 0, 3);
+    kern_matvec_on(k, t, W, ROWS, COLS, X, y, 3, ROWS);
     for (int r = 0; r < ROWS; r++) CHECK(y[r] == o->vec_dot(COLS, W + r * wb, X));
-    kern_matmul(t, W, ROWS, COLS, X, xb, NX, Y, ROWS, 0, 5);
-    kern_matmul(t, W, ROWS, COLS, X, xb, NX, Y, ROWS, 5, ROWS);
+    kern_matmul_on(k, t, W, ROWS, COLS, X, xb, NX, Y, ROWS, 0, 5);
+    kern_matmul_on(k, t, W, ROWS, COLS, X, xb, NX, Y, ROWS, 5, ROWS);
     for (int j = 0; j < NX; j++)
       for (int r = 0; r < ROWS; r++) {
         float want = o->vec_dot(COLS, W + r * wb, X + j * xb);
@@ -452,6 +452,36 @@ TEST(matvec_matmul) {
         }
       }
     free(W), free(X);
+  }
+}
+
+TEST(matrices_ref) { check_matrices(REF); }
+TEST(matrices_avx2) {
+  if (!kernels_for_isa(KERN_ISA_AVX2)) SKIP("CPU lacks AVX2+FMA+F16C");
+  check_matrices(kernels_for_isa(KERN_ISA_AVX2));
+}
+TEST(matrices_avx512) {
+  if (!kernels_for_isa(KERN_ISA_AVX512)) SKIP("CPU lacks AVX-512 F/BW/VL/DQ+VNNI");
+  check_matrices(kernels_for_isa(KERN_ISA_AVX512));
+}
+
+/* the entry points without a table use the selected path */
+TEST(matvec_selected) {
+  enum { ROWS = 3, COLS = 256 };
+  const kern_type_ops *o = kernels_for_type(TT_Q4_K);
+  uint8_t W[ROWS * 144], X[292];
+  float f[COLS], y[ROWS], Y[ROWS];
+  for (int r = 0; r < ROWS; r++) {
+    fill_normal(f, COLS, 0.1f);
+    o->quantize(f, W + r * 144, COLS);
+  }
+  fill_normal(f, COLS, 1.0f);
+  o->from_float(f, X, COLS);
+  kern_matvec(TT_Q4_K, W, ROWS, COLS, X, y, 0, ROWS);
+  kern_matmul(TT_Q4_K, W, ROWS, COLS, X, sizeof X, 1, Y, ROWS, 0, ROWS);
+  for (int r = 0; r < ROWS; r++) {
+    CHECK(y[r] == kernels_get()->types[TT_Q4_K].vec_dot(COLS, W + r * 144, X));
+    CHECK(Y[r] == y[r]);
   }
 }
 
@@ -571,7 +601,10 @@ int main(void) {
   RUN(simd_avx512);
   RUN(f16_rows_avx2);
   RUN(f16_rows_avx512);
-  RUN(matvec_matmul);
+  RUN(matrices_ref);
+  RUN(matrices_avx2);
+  RUN(matrices_avx512);
+  RUN(matvec_selected);
   RUN(type_lookup);
   RUN(f32_helpers);
   RUN(rope);

@@ -381,6 +381,56 @@ TEST(bpe_special_tokens_and_flags) {
   unload(&m);
 }
 
+/* WordPiece: CLS/SEP with add_special; accents and case folded. */
+TEST(wpm_special_and_normalisation) {
+  if (!have_vocab_dir()) SKIP(VOCAB_DIR " not found");
+  loaded m;
+  if (load_model(VOCAB_DIR "/ggml-vocab-bert-bge.gguf", &m)) {
+    CHECK(0);
+    return;
+  }
+  int32_t ids[64];
+  size_t n = 0;
+  const char *s = "Hello World";
+  CHECK_EQ_INT(tok_encode(m.t, s, strlen(s), true, false, ids, 64, &n), 0);
+  int32_t want[] = {101, 7592, 2088, 102};
+  CHECK(n == 4 && memcmp(ids, want, sizeof want) == 0);
+  size_t n2 = 0;
+  int32_t ids2[64];
+  s = "h\xc3\xa9llo WORLD"; /* accent stripped: "hello world" */
+  CHECK_EQ_INT(tok_encode(m.t, s, strlen(s), true, false, ids2, 64, &n2), 0);
+  CHECK(n2 == 4 && memcmp(ids2, want, sizeof want) == 0);
+  /* [SEP] is a control token: text unless parse_special */
+  s = "a[SEP]b";
+  CHECK_EQ_INT(tok_encode(m.t, s, strlen(s), false, true, ids, 64, &n), 0);
+  CHECK(n == 3 && ids[1] == 102);
+  CHECK_EQ_INT(tok_encode(m.t, s, strlen(s), false, false, ids, 64, &n), 0);
+  CHECK(n > 3);
+  unload(&m);
+}
+
+/* Phi-3: llama.cpp strips whitespace after its special tokens. */
+TEST(phi3_rstrip_after_special) {
+  if (!have_vocab_dir()) SKIP(VOCAB_DIR " not found");
+  loaded m;
+  if (load_model(VOCAB_DIR "/ggml-vocab-phi-3.gguf", &m)) {
+    CHECK(0);
+    return;
+  }
+  int32_t user = tok_find(m.t, "<|user|>", 8), end = tok_find(m.t, "<|end|>", 7);
+  CHECK(user >= 0 && end >= 0);
+  CHECK_EQ_INT(tok_eot(m.t), end);
+  CHECK(tok_is_eog(m.t, end));
+  int32_t a[64], b[64];
+  size_t na = 0, nb = 0;
+  const char *s1 = "<|user|>\n  Hi<|end|>\n", *s2 = "<|user|>Hi<|end|>";
+  CHECK_EQ_INT(tok_encode(m.t, s1, strlen(s1), false, true, a, 64, &na), 0);
+  CHECK_EQ_INT(tok_encode(m.t, s2, strlen(s2), false, true, b, 64, &nb), 0);
+  CHECK(na == nb && memcmp(a, b, na * sizeof *a) == 0);
+  CHECK(na >= 3 && a[0] == user && a[na - 1] == end);
+  unload(&m);
+}
+
 /* A 4k-token prompt must take well under a few ms (release build). */
 TEST(long_prompt_speed) {
   if (!have_vocab_dir()) SKIP(VOCAB_DIR " not found");
@@ -440,6 +490,8 @@ int main(void) {
   RUN(stories_reference_prompts);
   RUN(stream_decoder_holds_split_characters);
   RUN(bpe_special_tokens_and_flags);
+  RUN(wpm_special_and_normalisation);
+  RUN(phi3_rstrip_after_special);
   RUN(long_prompt_speed);
   RUN(load_errors);
   return test_report("tokenizer");

@@ -75,6 +75,13 @@ T = [
     ("st_with", "{% with a = 1, b = 'x' %}{{ a }}{{ b }}{% endwith %}[{{ a }}]"),
     ("st_generation", "{% for m in messages %}{% generation %}{{ m.role[0] }}{% endgeneration %}{% endfor %}"),
     ("st_print", "{% print 'p' ~ n %}"),
+    ("st_scope_macro_shadow", "{% set x = 5 %}{% macro m() %}{{ x }}{% set x = 2 %}{{ x }}{% endmacro %}{{ m() }}{{ x }}"),
+    ("st_scope_for_read_before_set", "{% set x = 5 %}{% for i in [1] %}[{{ x }}]{% set x = 2 %}{{ x }}{% endfor %}{{ x }}"),
+    ("st_scope_if_top", "{% set x = 5 %}{% if true %}[{{ x }}]{% set x = 2 %}{{ x }}{% endif %}{{ x }}"),
+    ("st_scope_for_no_leak", "{% for i in [1,2] %}{% set x = i %}{% endfor %}[{{ x }}]"),
+    ("st_scope_ns_in_macro", "{% set ns = namespace(a=1) %}{% macro m() %}{% set ns.a = ns.a + 1 %}{% endmacro %}{{ m() }}{{ m() }}{{ ns.a }}"),
+    ("st_macro_missing_arg", "{% macro m(messages) %}{{ messages|length }}{% endmacro %}{{ m([1,2]) }}{{ m() }}"),
+    ("st_for_over_dict_items_filter", "{% for k, v in d.items() if k != 'c' %}{{ k }}{{ v }}{{ loop.length }}{% endfor %}"),
     # filters
     ("f_trim", "[{{ s|trim }}] [{{ 'xxhixx'|trim('x') }}] [{{ '\\t\\n a \\u3000'|trim }}] [{{ undefined_x|trim }}]"),
     ("f_length", "{{ s|length }} {{ u|length }} {{ nums|count }} {{ d|length }} {{ e|length }} {{ nope|length }}"),

@@ -91,6 +91,22 @@ TOOLS = [
             "required": ["q"]}}},
 ]
 
+TOOLS_FLAT = [
+    {"type": "function", "function": {
+        "name": "get_weather",
+        "description": "Get the weather, e.g. 'Paris' & <Rome>.",
+        "parameters": {"type": "object", "properties": {
+            "city": {"type": "string", "description": "The city name"},
+            "unit": {"type": "string", "enum": ["celsius", "fahrenheit"], "description": "Unit", "default": "celsius"},
+            "days": {"type": "integer", "description": "Forecast days", "minimum": 1, "maximum": 7},
+            "tags": {"type": "array", "items": {"type": "string"}, "description": "Free tags"},
+            "exact": {"type": "boolean", "description": "Exact match"}},
+            "required": ["city", "days"]}}},
+    {"type": "function", "function": {
+        "name": "noargs", "description": "Takes nothing",
+        "parameters": {"type": "object", "properties": {}, "required": []}}},
+]
+
 TOOL_CALL_MSGS = [
     {"role": "system", "content": "You are a helpful assistant."},
     {"role": "user", "content": "What's the weather in Paris?"},
@@ -116,6 +132,8 @@ def extra():
         "tools_one_user": ([{"role": "user", "content": "Hello!"}], TOOLS),
         "tools_call": (TOOL_CALL_MSGS, TOOLS),
         "tools_call_strargs": (TOOL_CALL_MSGS_STRARGS, TOOLS),
+        "flat_tools_call": (TOOL_CALL_MSGS, TOOLS_FLAT),
+        "flat_tools_strargs": (TOOL_CALL_MSGS_STRARGS, TOOLS_FLAT),
         "no_tools_call_strargs": (TOOL_CALL_MSGS_STRARGS, None),
         "empty_messages": ([], None),
         "bad_order": ([{"role": "assistant", "content": "x"}, {"role": "user", "content": "y"}], None),
