@@ -22,6 +22,7 @@ static void usage(FILE *f) {
           "  serve      run the HTTP server (OpenAI-compatible API)\n"
           "  run        generate text with a GGUF model\n"
           "  bench      prompt and generation speed of a model (like llama-bench)\n"
+          "  embed      sentence embeddings from a bert model\n"
           "  tokenize   print the token ids of a text\n"
           "  version    print the version\n"
           "  help       this text\n\n"
@@ -173,6 +174,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "serve")) return cmd_serve(argc - 2, argv + 2);
   if (!strcmp(cmd, "run")) return eng_cli_run(argc - 2, argv + 2);
   if (!strcmp(cmd, "bench")) return eng_cli_bench(argc - 2, argv + 2);
+  if (!strcmp(cmd, "embed")) return eng_cli_embed(argc - 2, argv + 2);
   if (!strcmp(cmd, "tokenize")) return tok_cli_tokenize(argc - 1, argv + 1); /* argv[0]: "tokenize" */
   if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
     printf("hearth %s\n", HEARTH_VERSION);

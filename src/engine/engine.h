@@ -8,6 +8,8 @@
 int eng_cli_run(int argc, char **argv);
 /* `hearth bench`: llama-bench-style pp/tg tokens per second. */
 int eng_cli_bench(int argc, char **argv);
+/* `hearth embed`: sentence embeddings from a bert model. */
+int eng_cli_embed(int argc, char **argv);
 /* `hearth tokenize`: see tokenizer.h. */
 int tok_cli_tokenize(int argc, char **argv);
 

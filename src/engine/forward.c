@@ -82,7 +82,7 @@ void kv_cache_copy(kv_cache *kv, int dst, int src, int n) {
 
 /* ---- context ---------------------------------------------------------- */
 
-static size_t act_row_bytes(tensor_type t, int cols) {
+size_t fwd_act_row_bytes(tensor_type t, int cols) {
   const kern_type_ops *ops = kernels_for_type(t);
   tensor_type_info ti = tensor_type_get(ops->vec_dot_type);
   return (size_t)(cols + (int)ti.block_elems - 1) / ti.block_elems * ti.block_bytes;
@@ -115,11 +115,11 @@ int fwd_ctx_new(const model *m, kv_cache *kv, hr_pool *pool, int n_batch_max, fw
   /* The widest activation row any weight of this model needs. */
   size_t row = 0;
   const weight *all[] = {&m->output};
-  for (size_t i = 0; i < HR_ARRAY_LEN(all); i++) row = HR_MAX(row, act_row_bytes(all[i]->type, all[i]->cols));
+  for (size_t i = 0; i < HR_ARRAY_LEN(all); i++) row = HR_MAX(row, fwd_act_row_bytes(all[i]->type, all[i]->cols));
   for (int l = 0; l < hp->n_layer; l++) {
     const layer_weights *L = &m->layers[l];
     const weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
-    for (size_t i = 0; i < HR_ARRAY_LEN(ws); i++) row = HR_MAX(row, act_row_bytes(ws[i]->type, ws[i]->cols));
+    for (size_t i = 0; i < HR_ARRAY_LEN(ws); i++) row = HR_MAX(row, fwd_act_row_bytes(ws[i]->type, ws[i]->cols));
   }
   c->xq_cap = row;
   c->xq = aligned_alloc(64, (B * row + 63) / 64 * 64);
@@ -166,19 +166,22 @@ static void matmul_worker(void *arg, int chunk, int thread_id) {
                 j->w->rows, r0, r1);
 }
 
-/* Y[n][w->rows] = X[n][w->cols] . W^T */
-static void matmul(fwd_ctx *c, const weight *w, const float *X, int n, float *Y) {
+void fwd_matmul(hr_pool *pool, void *xq, const weight *w, const float *X, int n, float *Y) {
   const kern_type_ops *ops = kernels_for_type(w->type);
-  size_t stride = act_row_bytes(w->type, w->cols);
+  size_t stride = fwd_act_row_bytes(w->type, w->cols);
   for (int i = 0; i < n; i++)
-    ops->from_float(X + (size_t)i * (size_t)w->cols, (char *)c->xq + (size_t)i * stride, w->cols);
+    ops->from_float(X + (size_t)i * (size_t)w->cols, (char *)xq + (size_t)i * stride, w->cols);
   /* Chunks of rows: small enough that a preempted thread holds up little,
    * large enough that claiming one costs nothing next to computing it. */
   int per = HR_MAX(16, (int)(32768 / HR_MAX(1, w->cols * n)) & ~15);
-  matmul_job j = {w, c->xq, stride, n, Y, per};
+  matmul_job j = {w, xq, stride, n, Y, per};
   /* Below ~64K multiply-adds the wake-up costs more than it saves. */
   double work = (double)w->rows * w->cols * n;
-  hr_pool_run(c->pool, matmul_worker, &j, (w->rows + per - 1) / per, work < 65536);
+  hr_pool_run(pool, matmul_worker, &j, (w->rows + per - 1) / per, work < 65536);
+}
+
+static void matmul(fwd_ctx *c, const weight *w, const float *X, int n, float *Y) {
+  fwd_matmul(c->pool, c->xq, w, X, n, Y);
 }
 
 static void add_bias(const weight *b, float *Y, int n, int width) {

@@ -42,4 +42,22 @@ void fwd_ctx_free(fwd_ctx *c);
 int fwd_decode(fwd_ctx *c, const fwd_token *toks, int n);
 const float *fwd_logits(const fwd_ctx *c, int i);
 
+/* Y[n][w->rows] = X[n][w->cols] . W^T on the pool; xq is scratch for n
+ * activation rows of fwd_act_row_bytes(w->type, w->cols) bytes each. */
+void fwd_matmul(hr_pool *pool, void *xq, const weight *w, const float *X, int n, float *Y);
+size_t fwd_act_row_bytes(tensor_type t, int cols);
+
+/* ---- encoders (bert) ---------------------------------------------------- */
+
+typedef struct bert_ctx bert_ctx;
+
+/* Scratch for batches of up to n_tokens_max tokens in total. */
+int bert_ctx_new(const model *m, hr_pool *pool, int n_tokens_max, bert_ctx **out);
+void bert_ctx_free(bert_ctx *c);
+/* Embeds n_seqs sequences whose tokens lie back to back in tokens (lens[i]
+ * each, each at most the model's context); writes n_seqs pooled rows of
+ * n_embd floats to out, L2-normalized when normalize. */
+int bert_embed(bert_ctx *c, const int32_t *tokens, const int *lens, int n_seqs, bool normalize,
+               float *out);
+
 #endif

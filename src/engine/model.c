@@ -180,6 +180,61 @@ static int load_decoder_tensors(loader *L) {
   return rc;
 }
 
+/* BERT (llama.cpp's names): token, token-type and position embeddings with
+ * a LayerNorm; per layer Q/K/V/output with biases, post-attention and
+ * post-FFN LayerNorms, a GELU feed-forward with biases. */
+static int load_encoder_tensors(loader *L) {
+  model *m = L->m;
+  model_hparams *hp = &m->hp;
+  int E = hp->n_embd, KV = hp->n_head_kv * hp->head_dim;
+  if (KV != E || hp->head_dim * hp->n_head != E) {
+    snprintf(L->err, L->err_len, "bert: heads %d x %d do not make the embedding %d", hp->n_head,
+             hp->head_dim, E);
+    return HR_EFORMAT;
+  }
+  const gguf_tensor *tt = gguf_find_tensor(m->file, "token_types.weight");
+  hp->n_type_vocab = tt ? (int)tt->ne[1] : 0;
+  int rc = get_weight(L, "token_embd.weight", E, hp->n_vocab, true, &m->tok_embd);
+  rc = rc ? rc : get_weight(L, "token_types.weight", E, hp->n_type_vocab, true, &m->type_embd);
+  rc = rc ? rc : get_weight(L, "position_embd.weight", E, hp->n_ctx_train, true, &m->pos_embd);
+  rc = rc ? rc : get_weight(L, "token_embd_norm.weight", E, 0, true, &m->embd_norm);
+  rc = rc ? rc : get_weight(L, "token_embd_norm.bias", E, 0, true, &m->embd_norm_b);
+  for (int i = 0; i < hp->n_layer && !rc; i++) {
+    layer_weights *l = &m->layers[i];
+    char n[96];
+#define W(field, nm, cols, rows) \
+  (snprintf(n, sizeof n, "blk.%d." nm, i), rc = rc ? rc : get_weight(L, n, cols, rows, true, &l->field))
+    W(wq, "attn_q.weight", E, E);
+    W(bq, "attn_q.bias", E, 0);
+    W(wk, "attn_k.weight", E, E);
+    W(bk, "attn_k.bias", E, 0);
+    W(wv, "attn_v.weight", E, E);
+    W(bv, "attn_v.bias", E, 0);
+    W(wo, "attn_output.weight", E, E);
+    W(bo, "attn_output.bias", E, 0);
+    W(attn_norm, "attn_output_norm.weight", E, 0);
+    W(attn_norm_b, "attn_output_norm.bias", E, 0);
+    W(w_up, "ffn_up.weight", E, hp->n_ff);
+    W(b_up, "ffn_up.bias", hp->n_ff, 0);
+    W(w_down, "ffn_down.weight", hp->n_ff, E);
+    W(b_down, "ffn_down.bias", E, 0);
+    W(ffn_norm, "layer_output_norm.weight", E, 0);
+    W(ffn_norm_b, "layer_output_norm.bias", E, 0);
+#undef W
+  }
+  if (rc) return rc;
+  char key[96];
+  snprintf(key, sizeof key, "%s.pooling_type", hp->arch_name);
+  uint32_t pooling = 1; /* mean, as sentence-transformers' MiniLM */
+  gguf_get_u32(m->file, key, &pooling);
+  if (pooling > 3) {
+    snprintf(L->err, L->err_len, "%s = %u is not a pooling type hearth knows", key, pooling);
+    return HR_EUNSUPPORTED;
+  }
+  hp->pooling = (int)pooling;
+  return HR_OK;
+}
+
 static void file_stem(const char *path, char *out, size_t n) {
   const char *base = strrchr(path, '/');
   base = base ? base + 1 : path;
@@ -203,8 +258,9 @@ int model_load(const char *path, model **out, char *err, size_t err_len) {
   }
   if (hr_str_eq_cstr(arch, "llama")) m->hp.arch = ARCH_LLAMA;
   else if (hr_str_eq_cstr(arch, "qwen2")) m->hp.arch = ARCH_QWEN2;
+  else if (hr_str_eq_cstr(arch, "bert")) m->hp.arch = ARCH_BERT;
   else {
-    snprintf(err, err_len, "%s: architecture '%.*s' is not supported (llama, qwen2)", path,
+    snprintf(err, err_len, "%s: architecture '%.*s' is not supported (llama, qwen2, bert)", path,
              (int)HR_MIN(arch.len, 40), arch.ptr);
     rc = HR_EUNSUPPORTED;
     goto fail;
@@ -229,8 +285,12 @@ int model_load(const char *path, model **out, char *err, size_t err_len) {
     rc = HR_ENOMEM;
     goto fail;
   }
-  if ((rc = load_decoder_tensors(&L))) goto fail;
-  if ((rc = load_rope_factors(&L))) goto fail;
+  if (m->hp.arch == ARCH_BERT) {
+    if ((rc = load_encoder_tensors(&L))) goto fail;
+  } else {
+    if ((rc = load_decoder_tensors(&L))) goto fail;
+    if ((rc = load_rope_factors(&L))) goto fail;
+  }
   *out = m;
   return HR_OK;
 fail:

@@ -148,11 +148,6 @@ static void special_id(const tokenizer *t, const gguf_file *g, const char *key, 
   if (gguf_get_u32(g, key, &v) == 0 && v < t->n_tokens) *id = (int32_t)v;
 }
 
-static bool text_is(const tokenizer *t, int32_t id, const char *s) {
-  size_t n = strlen(s);
-  return t->tokens[id].len == n && memcmp(tok_text(t, id), s, n) == 0;
-}
-
 /* The first id among texts (in the order given) present in the vocab. */
 static int32_t find_any(const tokenizer *t, const char *const *texts) {
   for (; *texts; texts++) {

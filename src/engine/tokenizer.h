@@ -78,11 +78,13 @@ typedef struct {
 } tok_stream;
 
 #define TOK_STREAM_INIT {{0}, 0, 0}
-/* Appends the UTF-8-complete part of token id's piece to out (which must
- * have room for tok_max_piece_len(t) + 8 bytes). Returns bytes written. */
+/* Appends the UTF-8-complete part of token id's piece to out, which must
+ * have room for 3 * tok_max_piece_len(t) + 12 bytes (every byte may turn
+ * into a 3-byte U+FFFD; what does not fit is dropped). Returns bytes
+ * written. */
 size_t tok_stream_push(tok_stream *s, const tokenizer *t, int32_t id, bool special, char *out,
                        size_t cap);
-/* The same for raw bytes. */
+/* The same for raw bytes (out: room for 3 * n + 12). */
 size_t tok_stream_push_bytes(tok_stream *s, const char *p, size_t n, char *out, size_t cap);
 /* At the end of the stream: whatever is still held back, as U+FFFD (at most
  * 3 bytes written). */
