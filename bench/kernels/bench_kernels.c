@@ -152,8 +152,9 @@ int main(int argc, char **argv) {
       double cold = time_matvec(k, t, W, copies, wbytes, X, y);
       /* the plain-C path is too slow to time prefill in a short run */
       double mm = isa == KERN_ISA_REF ? 0 : time_matmul(k, t, W, X, xb, Y);
-      printf("%-6s %-7s %8.2f %8.2f %8.2f %12.1f\n", name, k->name, wbytes / 1048576.0, hot,
-             cold, mm);
+      printf("%-6s %-7s %8.2f %8.2f %8.2f ", name, k->name, wbytes / 1048576.0, hot, cold);
+      if (isa == KERN_ISA_REF) printf("%12s\n", "-");
+      else printf("%12.1f\n", mm);
       fflush(stdout);
     }
     free(X);

@@ -1,16 +1,151 @@
-/* engine — hearth's inference engine: GGUF models on the CPU. The command
- * line tools are declared here; the serving API (model registry, sequences,
- * scheduler) joins them as it lands. */
+/* engine — hearth's inference engine: GGUF models on the CPU, served to many
+ * requests at once.
+ *
+ * A served model (eng_model) owns its weights, tokenizer, KV cache of S
+ * slots and one scheduler thread. The scheduler runs the decode loop:
+ * between two forward steps it admits waiting requests into free slots
+ * (reusing the KV of a slot whose cached tokens begin like the new prompt),
+ * drops cancelled ones, prefills long prompts in chunks so running streams
+ * keep flowing, and runs one step for every active sequence together
+ * (continuous batching). Embedding models run batches of texts the same way.
+ *
+ * Threads: eng_* functions may be called from any thread. Events about a
+ * request are delivered on the scheduler thread through the request's
+ * callback, which must not block (copy, hand off, return).
+ *
+ * Ownership: an eng_seq is shared by the engine and the submitter; each
+ * side drops its hold (the engine after the DONE event, the submitter with
+ * eng_seq_release), and the last one frees it. */
 #ifndef HEARTH_ENGINE_H
 #define HEARTH_ENGINE_H
 
-/* `hearth run`: generate from a prompt. Returns the exit status. */
+#include "../base/base.h"
+#include "sampler.h"
+
+typedef struct eng_model eng_model;
+typedef struct eng_seq eng_seq;
+typedef struct tokenizer tokenizer;
+
+typedef struct {
+  const char *path;
+  const char *name;  /* the API's model id; NULL: the file stem */
+  int n_slots;       /* sequences decoded together (S) */
+  int n_ctx;         /* tokens per slot; 0: the model's, at most 4096 */
+  int n_threads;     /* compute threads */
+  int n_batch;       /* tokens per forward step at most (prefill chunk) */
+  int queue_max;     /* requests waiting for a slot before 503 */
+} eng_model_params;
+
+void eng_model_params_default(eng_model_params *p);
+int eng_model_open(const eng_model_params *p, eng_model **out, char *err, size_t err_len);
+/* Stops the scheduler (pending requests end with ENG_FINISH_CANCELLED)
+ * and frees the model. */
+void eng_model_close(eng_model *m);
+
+typedef struct {
+  const char *name;
+  const char *arch;      /* "llama", "qwen2", "bert" */
+  const char *type_name; /* weight type of the attention, "q4_0" */
+  bool is_embedding;
+  int n_ctx;             /* per slot */
+  int n_ctx_train;
+  int n_embd;
+  int n_vocab;
+  int n_slots;
+  size_t file_bytes;
+  int64_t created;       /* Unix seconds: when the model was loaded */
+} eng_model_info;
+
+void eng_model_get_info(const eng_model *m, eng_model_info *out);
+const tokenizer *eng_model_tokenizer(const eng_model *m);
+/* The chat template text from the file, or an empty slice. */
+hr_str eng_model_chat_template(const eng_model *m);
+
+/* ---- generation ---------------------------------------------------------- */
+
+typedef enum {
+  ENG_FINISH_NONE,
+  ENG_FINISH_STOP,      /* end-of-generation token or a stop string */
+  ENG_FINISH_LENGTH,    /* max_tokens or the context is full */
+  ENG_FINISH_CANCELLED, /* eng_cancel, or the model closed */
+  ENG_FINISH_ERROR,
+} eng_finish;
+
+typedef enum { ENG_EV_TOKEN, ENG_EV_DONE } eng_event_kind;
+
+#define ENG_TOP_MAX 20
+
+typedef struct {
+  eng_event_kind kind;
+  /* TOKEN: the text this token completes (valid UTF-8; may be empty while a
+   * character or a possible stop string is held back) */
+  const char *text;
+  size_t text_len;
+  int32_t token;
+  token_logprob chosen;          /* when logprobs were asked for */
+  token_logprob top[ENG_TOP_MAX];
+  int n_top;
+  /* DONE */
+  eng_finish finish;
+  int n_prompt;     /* prompt tokens */
+  int n_cached;     /* of which reused from the prompt cache */
+  int n_generated;  /* completion tokens */
+  double queue_ms;  /* submit to slot */
+  double ttft_ms;   /* submit to first token */
+  double gen_ms;    /* first token to done */
+} eng_event;
+
+typedef void (*eng_event_fn)(eng_seq *s, const eng_event *ev, void *user);
+
+typedef struct {
+  const int32_t *prompt; /* copied at submit */
+  int n_prompt;
+  int max_tokens;        /* <= 0: until the context is full */
+  sampler_params sampling;
+  const char *const *stop; /* stop strings, copied at submit */
+  int n_stop;
+  int n_logprobs;        /* -1: none; 0..ENG_TOP_MAX: chosen + this many top */
+  eng_event_fn on_event;
+  void *user;
+} eng_gen_params;
+
+/* Queues a generation. HR_EBUSY when the waiting queue is full (answer 503),
+ * HR_ERANGE when the prompt does not fit the context (with room for one
+ * token), HR_EINVAL for a model that cannot generate. */
+int eng_submit(eng_model *m, const eng_gen_params *p, eng_seq **out);
+/* Asks the scheduler to stop the request; it ends within one decode step
+ * with a DONE event (ENG_FINISH_CANCELLED). Thread-safe; idempotent. */
+void eng_cancel(eng_seq *s);
+void eng_seq_release(eng_seq *s);
+
+/* ---- embeddings ---------------------------------------------------------- */
+
+/* Embeds n texts given as token arrays (texts[i], lens[i]), each cut to the
+ * model's context, into out (n rows of n_embd floats, L2-normalized). Blocks
+ * the caller until done; runs on the model's scheduler thread so that all
+ * callers share batches. HR_EINVAL for a model without embeddings. */
+int eng_embed(eng_model *m, const int32_t *const *texts, const int *lens, int n, float *out);
+
+/* ---- counters for /metrics ---------------------------------------------- */
+
+typedef struct {
+  uint64_t requests, cancelled, prompt_tokens, cached_tokens, generated_tokens;
+  uint64_t cache_hits;     /* requests that reused cached KV */
+  uint64_t rejected_busy;  /* 503: the queue was full */
+  uint64_t steps;
+  int active, waiting;     /* now */
+  double busy_seconds;     /* time spent in forward steps */
+} eng_stats;
+
+void eng_model_stats(const eng_model *m, eng_stats *out);
+
+/* ---- command line tools ---------------------------------------------------- */
+
 int eng_cli_run(int argc, char **argv);
-/* `hearth bench`: llama-bench-style pp/tg tokens per second. */
 int eng_cli_bench(int argc, char **argv);
-/* `hearth embed`: sentence embeddings from a bert model. */
 int eng_cli_embed(int argc, char **argv);
-/* `hearth tokenize`: see tokenizer.h. */
+/* argv[0] is the subcommand name for these two. */
 int tok_cli_tokenize(int argc, char **argv);
+int chat_template_cli(int argc, char **argv);
 
 #endif

@@ -1,61 +1,19 @@
 /* jinja_builtins.c — what templates call: Jinja2's filters and tests, the
  * globals Hugging Face provides (range, namespace, dict, raise_exception,
- * strftime_now) and the Python methods templates use on strings
- * (strip, split, startswith...), dicts (items, get...) and lists.
+ * strftime_now) and the method tables and dispatch for strings (the methods
+ * themselves are in jinja_str.c), dicts (items, get...), lists and loop.
  *
  * Each follows the Python/Jinja2 3.1 behaviour it imitates, with the
- * sandbox's refusals kept (no mutating methods, range capped at 100000).
- * Known approximations: case mapping covers ASCII, Latin-1, Latin
- * Extended-A, Greek and Cyrillic; str.format and the % operator handle
- * {}/{0}/{name} and %s %r %d %i %f with simple specs only. */
+ * sandbox's refusals kept (no mutating methods, range capped at 100000). */
 #include "jinja_internal.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-typedef enum {
-  B_NONE,
-  /* str methods */
-  M_STRIP, M_LSTRIP, M_RSTRIP, M_SPLIT, M_RSPLIT, M_SPLITLINES, M_STARTSWITH, M_ENDSWITH,
-  M_UPPER, M_LOWER, M_TITLE, M_CAPITALIZE, M_SWAPCASE, M_CASEFOLD, M_REPLACE, M_FIND, M_RFIND,
-  M_SINDEX, M_SCOUNT, M_JOIN, M_ISDIGIT, M_ISALPHA, M_ISALNUM, M_ISSPACE, M_ISLOWER, M_ISUPPER,
-  M_FORMAT, M_CENTER, M_LJUST, M_RJUST, M_ZFILL, M_PARTITION, M_RPARTITION,
-  /* dict methods */
-  M_ITEMS, M_KEYS, M_VALUES, M_GET, M_COPY,
-  /* list methods */
-  M_LINDEX, M_LCOUNT,
-  /* loop */
-  M_CYCLE,
-  /* globals */
-  G_RANGE, G_NAMESPACE, G_DICT, G_RAISE, G_STRFTIME,
-} builtin_id;
 
 static bool eq(const char *name, size_t len, const char *lit) {
   return strlen(lit) == len && memcmp(name, lit, len) == 0;
-}
-
-static const jinja_value *type_error(jinja_render *r, const char *what, const jinja_value *v) {
-  jinja_fail(r, HR_EFORMAT, "%s, got %s", what, jv_type_name(v));
-  return NULL;
-}
-
-/* str(v) for filters (Jinja2's soft_str); Undefined gives "". */
-static const jinja_value *text(jinja_render *r, const jinja_value *v) { return jinja_to_str(r, v); }
-
-static const jinja_value *need_str(jinja_render *r, const jinja_value *v, const char *what) {
-  if (!v || v->type != JV_STR) return type_error(r, what, v ? v : &jinja_none_v);
-  return v;
-}
-
-static bool get_int(const jinja_value *v, int64_t *out) {
-  if (!v) return false;
-  if (v->type == JV_INT) *out = v->u.i;
-  else if (v->type == JV_BOOL) *out = v->u.b;
-  else return false;
-  return true;
 }
 
 static const jinja_value *list_of(jinja_render *r, const jinja_value **items, size_t n) {
@@ -71,611 +29,6 @@ static const jinja_value *pair(jinja_render *r, const jinja_value *a, const jinj
   t->u.list.items[0] = a;
   t->u.list.items[1] = b;
   return t;
-}
-
-/* ---- case mapping -------------------------------------------------------------------- */
-
-static uint32_t cp_lower(uint32_t c) {
-  if (c < 0x80) return c >= 'A' && c <= 'Z' ? c + 32 : c;
-  if (c >= 0xC0 && c <= 0xDE && c != 0xD7) return c + 32;
-  if ((c >= 0x100 && c <= 0x137) || (c >= 0x14A && c <= 0x177)) return c | 1;
-  if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E)) return (c & 1) ? c + 1 : c;
-  if (c >= 0x391 && c <= 0x3A9 && c != 0x3A2) return c + 32;
-  if (c >= 0x410 && c <= 0x42F) return c + 32;
-  if (c >= 0x400 && c <= 0x40F) return c + 80;
-  return c;
-}
-
-static uint32_t cp_upper(uint32_t c) {
-  if (c < 0x80) return c >= 'a' && c <= 'z' ? c - 32 : c;
-  if (c >= 0xE0 && c <= 0xFE && c != 0xF7) return c - 32;
-  if ((c >= 0x100 && c <= 0x137) || (c >= 0x14A && c <= 0x177)) return c & ~1u;
-  if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E)) return (c & 1) ? c : c - 1;
-  if (c >= 0x3B1 && c <= 0x3C9 && c != 0x3C2) return c - 32;
-  if (c == 0x3C2) return 0x3A3;
-  if (c >= 0x430 && c <= 0x44F) return c - 32;
-  if (c >= 0x450 && c <= 0x45F) return c - 80;
-  return c;
-}
-
-static bool cp_is_upper(uint32_t c) { return cp_lower(c) != c; }
-static bool cp_is_lower(uint32_t c) { return cp_upper(c) != c || c == 0xDF; }
-static bool cp_cased(uint32_t c) { return cp_is_upper(c) || cp_is_lower(c); }
-static bool cp_alpha(uint32_t c) {
-  return (c < 0x80) ? ((c | 32) >= 'a' && (c | 32) <= 'z') : cp_cased(c) || c >= 0x3040;
-}
-static bool cp_digit(uint32_t c) { return c >= '0' && c <= '9'; }
-
-enum { CASE_UPPER, CASE_LOWER, CASE_CAPITALIZE, CASE_TITLE, CASE_SWAP, CASE_JTITLE };
-
-static const jinja_value *map_case(jinja_render *r, const jinja_value *s, int mode) {
-  size_t mark = r->out->len;
-  const char *p = s->u.s.ptr, *end = p + s->u.s.len;
-  bool prev_cased = false, first = true, word_start = true;
-  while (p < end) {
-    uint32_t c, o;
-    size_t k = jinja_utf8_dec(p, end, &c);
-    switch (mode) {
-    case CASE_UPPER: o = cp_upper(c); break;
-    case CASE_LOWER: o = cp_lower(c); break;
-    case CASE_CAPITALIZE: o = first ? cp_upper(c) : cp_lower(c); break;
-    case CASE_TITLE: o = prev_cased ? cp_lower(c) : cp_upper(c); break;
-    case CASE_SWAP: o = cp_is_upper(c) ? cp_lower(c) : cp_upper(c); break;
-    default: /* Jinja2's title filter: words start after - ( { [ < or white space */
-      o = word_start ? cp_upper(c) : cp_lower(c);
-      break;
-    }
-    prev_cased = cp_cased(c);
-    bool sep = jinja_is_space(c) || c == '-' || c == '(' || c == '{' || c == '[' || c == '<';
-    word_start = sep;
-    first = false;
-    char buf[4];
-    size_t n = jinja_utf8_enc(o, buf);
-    if (jinja_out(r, buf, n)) return r->out->len = mark, NULL;
-    p += k;
-  }
-  jinja_value *v = (jinja_value *)jinja_take_out(r, mark);
-  if (v && (s->flags & JV_F_SAFE)) v->flags |= JV_F_SAFE;
-  return v;
-}
-
-/* ---- string helpers ---------------------------------------------------------------- */
-
-static bool in_chars(const jinja_value *chars, uint32_t c) {
-  const char *p = chars->u.s.ptr, *end = p + chars->u.s.len;
-  while (p < end) {
-    uint32_t x;
-    p += jinja_utf8_dec(p, end, &x);
-    if (x == c) return true;
-  }
-  return false;
-}
-
-/* Python str.strip/lstrip/rstrip; chars NULL or None: white space. */
-static const jinja_value *strip(jinja_render *r, const jinja_value *s, const jinja_value *chars, bool left,
-                                bool right) {
-  if (chars && chars->type == JV_NONE) chars = NULL;
-  if (chars && chars->type != JV_STR) return type_error(r, "strip arg must be None or str", chars);
-  const char *b = s->u.s.ptr, *e = b + s->u.s.len;
-  while (left && b < e) {
-    uint32_t c;
-    size_t k = jinja_utf8_dec(b, e, &c);
-    if (chars ? !in_chars(chars, c) : !jinja_is_space(c)) break;
-    b += k;
-  }
-  while (right && e > b) {
-    const char *q = e - 1;
-    while (q > b && ((unsigned char)*q & 0xC0) == 0x80) q--;
-    uint32_t c;
-    jinja_utf8_dec(q, e, &c);
-    if (chars ? !in_chars(chars, c) : !jinja_is_space(c)) break;
-    e = q;
-  }
-  if (b == s->u.s.ptr && e == s->u.s.ptr + s->u.s.len) return s;
-  jinja_value *v = (jinja_value *)jv_str_ref(r, b, (size_t)(e - b));
-  if (v) v->flags = s->flags & JV_F_SAFE;
-  return v;
-}
-
-static bool list_push(jinja_render *r, jinja_value *l, size_t *cap, const jinja_value *item) {
-  if (l->u.list.n == *cap) {
-    size_t nc = *cap ? *cap * 2 : 8;
-    const jinja_value **items = jinja_alloc(r, nc * sizeof *items);
-    if (!items) return false;
-    if (l->u.list.n) memcpy(items, l->u.list.items, l->u.list.n * sizeof *items);
-    l->u.list.items = items;
-    *cap = nc;
-  }
-  l->u.list.items[l->u.list.n++] = item;
-  return true;
-}
-
-/* Python str.split / rsplit. */
-static const jinja_value *split(jinja_render *r, const jinja_value *s, const jinja_value *sep,
-                                const jinja_value *vmax, bool from_right) {
-  int64_t maxsplit = -1;
-  if (vmax && !get_int(vmax, &maxsplit)) return type_error(r, "maxsplit must be an integer", vmax);
-  if (sep && sep->type == JV_NONE) sep = NULL;
-  if (sep && sep->type != JV_STR) return type_error(r, "must be str or None", sep);
-  if (sep && !sep->u.s.len) return jinja_fail(r, HR_EFORMAT, "empty separator"), NULL;
-  jinja_value *l = jv_list(r, 0);
-  size_t cap = 0;
-  if (!l) return NULL;
-  const char *b = s->u.s.ptr, *e = b + s->u.s.len;
-  if (jinja_step(r, s->u.s.len / 16 + 1)) return NULL;
-  /* collect pieces left to right; for rsplit with a limit, collect from the
-   * right and reverse */
-  if (!from_right || maxsplit < 0) {
-    const char *p = b;
-    int64_t splits = 0;
-    if (!sep) {
-      for (;;) {
-        size_t k;
-        while (p < e && (k = jinja_space_fwd(p, e))) p += k;
-        if (p >= e) break;
-        const char *w = p;
-        if (maxsplit >= 0 && splits >= maxsplit) { /* the rest, trailing space and all */
-          if (!list_push(r, l, &cap, jv_str(r, w, (size_t)(e - w)))) return NULL;
-          break;
-        }
-        while (p < e && !jinja_space_fwd(p, e)) p += jinja_cp_offset(p, (size_t)(e - p), 1);
-        if (!list_push(r, l, &cap, jv_str(r, w, (size_t)(p - w)))) return NULL;
-        splits++;
-      }
-      return l;
-    }
-    for (;;) {
-      const char *hit = (maxsplit >= 0 && splits >= maxsplit) ? NULL
-                        : memmem(p, (size_t)(e - p), sep->u.s.ptr, sep->u.s.len);
-      if (!hit) {
-        if (!list_push(r, l, &cap, jv_str(r, p, (size_t)(e - p)))) return NULL;
-        return l;
-      }
-      if (!list_push(r, l, &cap, jv_str(r, p, (size_t)(hit - p)))) return NULL;
-      p = hit + sep->u.s.len;
-      splits++;
-    }
-  }
-  const char *q = e;
-  int64_t splits = 0;
-  if (!sep) {
-    for (;;) {
-      size_t k;
-      while (q > b && (k = jinja_space_back(b, q))) q -= k;
-      if (q <= b) break;
-      const char *w = q;
-      if (splits >= maxsplit) {
-        if (!list_push(r, l, &cap, jv_str(r, b, (size_t)(w - b)))) return NULL;
-        break;
-      }
-      while (q > b && !jinja_space_back(b, q)) {
-        q--;
-        while (q > b && ((unsigned char)*q & 0xC0) == 0x80) q--;
-      }
-      if (!list_push(r, l, &cap, jv_str(r, q, (size_t)(w - q)))) return NULL;
-      splits++;
-    }
-  } else {
-    for (;;) {
-      const char *hit = NULL;
-      if (splits < maxsplit)
-        for (const char *t = q - sep->u.s.len; t >= b && q - b >= (ptrdiff_t)sep->u.s.len; t--) {
-          if (memcmp(t, sep->u.s.ptr, sep->u.s.len) == 0) {
-            hit = t;
-            break;
-          }
-          if (t == b) break;
-        }
-      if (!hit) {
-        if (!list_push(r, l, &cap, jv_str(r, b, (size_t)(q - b)))) return NULL;
-        break;
-      }
-      if (!list_push(r, l, &cap, jv_str(r, hit + sep->u.s.len, (size_t)(q - hit - sep->u.s.len)))) return NULL;
-      q = hit;
-      splits++;
-    }
-  }
-  for (size_t i = 0, j = l->u.list.n ? l->u.list.n - 1 : 0; i < j; i++, j--) {
-    const jinja_value *t = l->u.list.items[i];
-    l->u.list.items[i] = l->u.list.items[j];
-    l->u.list.items[j] = t;
-  }
-  return l;
-}
-
-/* Python str.splitlines: \n \r \r\n \v \f \x1c-\x1e \x85 U+2028 U+2029. */
-static size_t line_break_at(const char *p, const char *e) {
-  unsigned char c = (unsigned char)*p;
-  if (c == '\r') return p + 1 < e && p[1] == '\n' ? 2 : 1;
-  if (c == '\n' || c == '\v' || c == '\f' || (c >= 0x1c && c <= 0x1e)) return 1;
-  if (c >= 0x80) {
-    uint32_t cp;
-    size_t k = jinja_utf8_dec(p, e, &cp);
-    if (cp == 0x85 || cp == 0x2028 || cp == 0x2029) return k;
-  }
-  return 0;
-}
-
-static const jinja_value *splitlines(jinja_render *r, const jinja_value *s, bool keepends) {
-  jinja_value *l = jv_list(r, 0);
-  size_t cap = 0;
-  if (!l) return NULL;
-  const char *p = s->u.s.ptr, *e = p + s->u.s.len, *w = p;
-  while (p < e) {
-    size_t k = line_break_at(p, e);
-    if (!k) {
-      p++;
-      continue;
-    }
-    if (!list_push(r, l, &cap, jv_str(r, w, (size_t)(p - w) + (keepends ? k : 0)))) return NULL;
-    p += k;
-    w = p;
-  }
-  if (w < e && !list_push(r, l, &cap, jv_str(r, w, (size_t)(e - w)))) return NULL;
-  return l;
-}
-
-static const jinja_value *replace(jinja_render *r, const jinja_value *s, const jinja_value *old,
-                                  const jinja_value *new, const jinja_value *vcount) {
-  int64_t count = -1;
-  if (vcount && vcount->type != JV_NONE && !get_int(vcount, &count))
-    return type_error(r, "count must be an integer", vcount);
-  size_t mark = r->out->len;
-  const char *p = s->u.s.ptr, *e = p + s->u.s.len;
-  if (!old->u.s.len) { /* insert before every code point and at the end */
-    while (count != 0) {
-      if (jinja_out(r, new->u.s.ptr, new->u.s.len)) goto fail;
-      count--;
-      if (p >= e) break;
-      size_t k = jinja_cp_offset(p, (size_t)(e - p), 1);
-      if (jinja_out(r, p, k)) goto fail;
-      p += k;
-    }
-    if (jinja_out(r, p, (size_t)(e - p))) goto fail;
-    return jinja_take_out(r, mark);
-  }
-  while (count != 0) {
-    const char *hit = memmem(p, (size_t)(e - p), old->u.s.ptr, old->u.s.len);
-    if (!hit) break;
-    if (jinja_out(r, p, (size_t)(hit - p)) || jinja_out(r, new->u.s.ptr, new->u.s.len)) goto fail;
-    p = hit + old->u.s.len;
-    count--;
-  }
-  if (jinja_out(r, p, (size_t)(e - p))) goto fail;
-  return jinja_take_out(r, mark);
-fail:
-  r->out->len = mark;
-  return NULL;
-}
-
-/* start/end code point bounds of str.find/startswith/count (Python slice rules). */
-static bool sub_bounds(jinja_render *r, const jinja_value *s, const jinja_value *vs, const jinja_value *ve,
-                       size_t *b, size_t *e) {
-  int64_t n = (int64_t)jinja_cp_count(s->u.s.ptr, s->u.s.len), st = 0, en = n;
-  if (vs && vs->type != JV_NONE && !get_int(vs, &st)) return type_error(r, "slice indices must be integers", vs), false;
-  if (ve && ve->type != JV_NONE && !get_int(ve, &en)) return type_error(r, "slice indices must be integers", ve), false;
-  if (st < 0) st = st + n < 0 ? 0 : st + n;
-  if (en < 0) en = en + n < 0 ? 0 : en + n;
-  if (st > n) st = n + 1; /* an empty, out-of-range window */
-  if (en > n) en = n;
-  *b = st > n ? s->u.s.len + 1 : jinja_cp_offset(s->u.s.ptr, s->u.s.len, (size_t)st);
-  *e = jinja_cp_offset(s->u.s.ptr, s->u.s.len, (size_t)en);
-  return true;
-}
-
-static const jinja_value *affix(jinja_render *r, const jinja_value *s, const jinja_args *a, bool ends) {
-  const jinja_value *x = jinja_arg(a, 0, NULL);
-  size_t b, e;
-  if (!x) return jinja_fail(r, HR_EFORMAT, "startswith/endswith takes at least 1 argument"), NULL;
-  if (!sub_bounds(r, s, jinja_arg(a, 1, NULL), jinja_arg(a, 2, NULL), &b, &e)) return NULL;
-  const jinja_value *one[1] = {x};
-  const jinja_value **cands = one;
-  size_t nc = 1;
-  if (x->type == JV_LIST && (x->flags & JV_F_TUPLE)) {
-    cands = x->u.list.items;
-    nc = x->u.list.n;
-  }
-  for (size_t i = 0; i < nc; i++) {
-    const jinja_value *c = cands[i];
-    if (c->type != JV_STR) return type_error(r, "startswith/endswith first arg must be str or a tuple of str", c);
-    if (b > s->u.s.len || b > e) continue;
-    size_t n = e - b;
-    if (c->u.s.len > n) continue;
-    const char *at = ends ? s->u.s.ptr + e - c->u.s.len : s->u.s.ptr + b;
-    if (memcmp(at, c->u.s.ptr, c->u.s.len) == 0) return &jinja_true_v;
-  }
-  return &jinja_false_v;
-}
-
-static const jinja_value *find(jinja_render *r, const jinja_value *s, const jinja_args *a, bool rev,
-                               bool raise) {
-  const jinja_value *sub = need_str(r, jinja_arg(a, 0, NULL), "must be str");
-  size_t b, e;
-  if (!sub || !sub_bounds(r, s, jinja_arg(a, 1, NULL), jinja_arg(a, 2, NULL), &b, &e)) return NULL;
-  const char *hit = NULL;
-  if (b <= e && b <= s->u.s.len && sub->u.s.len <= e - b) {
-    if (!rev) {
-      hit = sub->u.s.len ? memmem(s->u.s.ptr + b, e - b, sub->u.s.ptr, sub->u.s.len) : s->u.s.ptr + b;
-    } else {
-      for (size_t i = e - sub->u.s.len + 1; i-- > b;)
-        if (memcmp(s->u.s.ptr + i, sub->u.s.ptr, sub->u.s.len) == 0) {
-          hit = s->u.s.ptr + i;
-          break;
-        }
-    }
-  }
-  if (!hit && raise) return jinja_fail(r, HR_EFORMAT, "substring not found"), NULL;
-  return jv_int(r, hit ? (int64_t)jinja_cp_count(s->u.s.ptr, (size_t)(hit - s->u.s.ptr)) : -1);
-}
-
-static const jinja_value *pad(jinja_render *r, const jinja_value *s, int64_t width, const jinja_value *fill,
-                              int where) {
-  const char *f = " ";
-  size_t flen = 1;
-  if (fill) {
-    if (fill->type != JV_STR || jinja_cp_count(fill->u.s.ptr, fill->u.s.len) != 1)
-      return jinja_fail(r, HR_EFORMAT, "The fill character must be exactly one character long"), NULL;
-    f = fill->u.s.ptr;
-    flen = fill->u.s.len;
-  }
-  int64_t n = (int64_t)jinja_cp_count(s->u.s.ptr, s->u.s.len);
-  if (width <= n) return s;
-  if ((uint64_t)width > r->out_max) return jinja_fail(r, HR_ERANGE, "width too large"), NULL;
-  int64_t total = width - n, left;
-  if (where == 0) left = total / 2 + (total & width & 1); /* CPython's center */
-  else left = where < 0 ? 0 : total;
-  size_t mark = r->out->len;
-  for (int64_t i = 0; i < left; i++)
-    if (jinja_out(r, f, flen)) goto fail;
-  if (jinja_out(r, s->u.s.ptr, s->u.s.len)) goto fail;
-  for (int64_t i = 0; i < total - left; i++)
-    if (jinja_out(r, f, flen)) goto fail;
-  return jinja_take_out(r, mark);
-fail:
-  r->out->len = mark;
-  return NULL;
-}
-
-static const jinja_value *str_join(jinja_render *r, const jinja_value *sep, const jinja_value *seq,
-                                   const jinja_value *attribute, bool soft) {
-  const jinja_value **items;
-  size_t n;
-  if (jinja_iterate(r, seq, &items, &n) || jinja_step(r, n)) return NULL;
-  size_t mark = r->out->len;
-  for (size_t i = 0; i < n; i++) {
-    const jinja_value *v = items[i];
-    if (attribute && !(v = jinja_getitem(r, v, attribute))) goto fail;
-    if (i && jinja_out(r, sep->u.s.ptr, sep->u.s.len)) goto fail;
-    if (!soft && v->type != JV_STR) {
-      jinja_fail(r, HR_EFORMAT, "sequence item %zu: expected str instance, %s found", i, jv_type_name(v));
-      goto fail;
-    }
-    if (jinja_write_str(r, v)) goto fail;
-  }
-  return jinja_take_out(r, mark);
-fail:
-  r->out->len = mark;
-  return NULL;
-}
-
-/* str.format with {} {0} {name} fields; a format spec after ':' is ignored
- * except for simple widths. */
-static const jinja_value *str_format(jinja_render *r, const jinja_value *s, const jinja_args *a) {
-  size_t mark = r->out->len, auto_i = 0;
-  const char *p = s->u.s.ptr, *e = p + s->u.s.len;
-  while (p < e) {
-    if ((*p == '{' || *p == '}') && p + 1 < e && p[1] == *p) {
-      if (jinja_out(r, p, 1)) goto fail;
-      p += 2;
-      continue;
-    }
-    if (*p == '}') {
-      jinja_fail(r, HR_EFORMAT, "Single '}' encountered in format string");
-      goto fail;
-    }
-    if (*p != '{') {
-      if (jinja_out(r, p, 1)) goto fail;
-      p++;
-      continue;
-    }
-    const char *q = memchr(p, '}', (size_t)(e - p));
-    if (!q) {
-      jinja_fail(r, HR_EFORMAT, "Single '{' encountered in format string");
-      goto fail;
-    }
-    const char *name = p + 1, *ne = name;
-    while (ne < q && *ne != ':' && *ne != '!') ne++;
-    const jinja_value *v = NULL;
-    if (ne == name) v = jinja_arg(a, auto_i++, NULL);
-    else if (cp_digit((unsigned char)*name)) v = jinja_arg(a, (size_t)atoi(name), NULL);
-    else
-      for (size_t k = 0; k < a->n_kw; k++)
-        if (a->kw_names[k].len == (size_t)(ne - name) && memcmp(a->kw_names[k].ptr, name, a->kw_names[k].len) == 0)
-          v = a->kw[k];
-    if (!v) {
-      jinja_fail(r, HR_EFORMAT, "Replacement index out of range in format string");
-      goto fail;
-    }
-    bool as_repr = ne < q && *ne == '!' && ne + 1 < q && ne[1] == 'r';
-    if (as_repr ? jinja_write_repr(r, v, 0) : jinja_write_str(r, v)) goto fail;
-    p = q + 1;
-  }
-  return jinja_take_out(r, mark);
-fail:
-  r->out->len = mark;
-  return NULL;
-}
-
-/* printf-style "%s" % args (the format filter and the % operator). */
-static const jinja_value *percent_format(jinja_render *r, const jinja_value *s, const jinja_args *a) {
-  size_t mark = r->out->len, ai = 0;
-  const char *p = s->u.s.ptr, *e = p + s->u.s.len;
-  while (p < e) {
-    if (*p != '%') {
-      if (jinja_out(r, p, 1)) goto fail;
-      p++;
-      continue;
-    }
-    p++;
-    if (p < e && *p == '%') {
-      if (jinja_out(r, "%", 1)) goto fail;
-      p++;
-      continue;
-    }
-    char spec[32] = "%";
-    size_t k = 1;
-    while (p < e && strchr("-+ #0123456789.", *p) && k < sizeof spec - 4) spec[k++] = *p++;
-    if (p >= e) {
-      jinja_fail(r, HR_EFORMAT, "incomplete format");
-      goto fail;
-    }
-    char conv = *p++;
-    const jinja_value *v = jinja_arg(a, ai++, NULL);
-    if (!v) {
-      jinja_fail(r, HR_EFORMAT, "not enough arguments for format string");
-      goto fail;
-    }
-    char buf[128];
-    if (conv == 's' || conv == 'r') {
-      const jinja_value *t;
-      if (conv == 'r') {
-        size_t m2 = r->out->len;
-        if (jinja_write_repr(r, v, 0)) goto fail;
-        t = jinja_take_out(r, m2);
-      } else {
-        t = jinja_to_str(r, v);
-      }
-      if (!t) goto fail;
-      int64_t width = atoi(spec + 1 + (spec[1] == '-'));
-      int64_t n = (int64_t)jinja_cp_count(t->u.s.ptr, t->u.s.len);
-      bool left = spec[1] == '-';
-      for (int64_t i = n; !left && i < width; i++)
-        if (jinja_out(r, " ", 1)) goto fail;
-      if (jinja_out(r, t->u.s.ptr, t->u.s.len)) goto fail;
-      for (int64_t i = n; left && i < width; i++)
-        if (jinja_out(r, " ", 1)) goto fail;
-    } else if (strchr("dif", conv) && jv_is_num(v)) {
-      if (conv == 'f') {
-        strcat(spec, "f");
-        snprintf(buf, sizeof buf, spec, jv_num(v));
-      } else {
-        strcat(spec, "lld");
-        snprintf(buf, sizeof buf, spec, (long long)(v->type == JV_FLOAT ? (int64_t)v->u.f : v->type == JV_BOOL ? v->u.b : v->u.i));
-      }
-      if (jinja_out(r, buf, strlen(buf))) goto fail;
-    } else {
-      jinja_fail(r, HR_EFORMAT, "unsupported format character '%c'", conv);
-      goto fail;
-    }
-  }
-  return jinja_take_out(r, mark);
-fail:
-  r->out->len = mark;
-  return NULL;
-}
-
-static const jinja_value *str_pred(jinja_render *r, const jinja_value *s, int id) {
-  const char *p = s->u.s.ptr, *e = p + s->u.s.len;
-  bool any = false, cased = false;
-  while (p < e) {
-    uint32_t c;
-    p += jinja_utf8_dec(p, e, &c);
-    any = true;
-    switch (id) {
-    case M_ISDIGIT: if (!cp_digit(c)) return &jinja_false_v; break;
-    case M_ISALPHA: if (!cp_alpha(c)) return &jinja_false_v; break;
-    case M_ISALNUM: if (!cp_alpha(c) && !cp_digit(c)) return &jinja_false_v; break;
-    case M_ISSPACE: if (!jinja_is_space(c)) return &jinja_false_v; break;
-    case M_ISLOWER: if (cp_is_upper(c)) return &jinja_false_v; cased |= cp_is_lower(c); break;
-    case M_ISUPPER: if (cp_is_lower(c)) return &jinja_false_v; cased |= cp_is_upper(c); break;
-    }
-  }
-  if (id == M_ISLOWER || id == M_ISUPPER) return jv_bool(cased);
-  return jv_bool(any);
-}
-
-static const jinja_value *partition(jinja_render *r, const jinja_value *s, const jinja_value *sep, bool rev) {
-  if (!need_str(r, sep, "must be str")) return NULL;
-  if (!sep->u.s.len) return jinja_fail(r, HR_EFORMAT, "empty separator"), NULL;
-  const char *b = s->u.s.ptr, *e = b + s->u.s.len, *hit = NULL;
-  if (!rev) hit = memmem(b, s->u.s.len, sep->u.s.ptr, sep->u.s.len);
-  else if (sep->u.s.len <= s->u.s.len)
-    for (size_t i = s->u.s.len - sep->u.s.len + 1; i-- > 0;)
-      if (memcmp(b + i, sep->u.s.ptr, sep->u.s.len) == 0) {
-        hit = b + i;
-        break;
-      }
-  jinja_value *t = jv_list(r, 3);
-  if (!t) return NULL;
-  t->flags = JV_F_TUPLE;
-  const jinja_value *empty = jv_str_ref(r, "", 0);
-  if (!hit) {
-    t->u.list.items[0] = rev ? empty : s;
-    t->u.list.items[1] = empty;
-    t->u.list.items[2] = rev ? s : empty;
-  } else {
-    t->u.list.items[0] = jv_str(r, b, (size_t)(hit - b));
-    t->u.list.items[1] = sep;
-    t->u.list.items[2] = jv_str(r, hit + sep->u.s.len, (size_t)(e - hit - sep->u.s.len));
-  }
-  for (int i = 0; i < 3; i++)
-    if (!t->u.list.items[i]) return NULL;
-  return t;
-}
-
-/* ---- time ------------------------------------------------------------------------------- */
-
-static const jinja_value *strftime_now(jinja_render *r, const jinja_value *fmt) {
-  static const char *days[] = {"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"};
-  static const char *months[] = {"January", "February", "March",     "April",   "May",      "June",
-                                 "July",    "August",   "September", "October", "November", "December"};
-  if (!need_str(r, fmt, "strftime_now() argument must be str")) return NULL;
-  time_t t = (time_t)r->now_s;
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  size_t mark = r->out->len;
-  const char *p = fmt->u.s.ptr, *e = p + fmt->u.s.len;
-  char buf[64];
-  while (p < e) {
-    if (*p != '%' || p + 1 >= e) {
-      if (jinja_out(r, p, 1)) goto fail;
-      p++;
-      continue;
-    }
-    char c = p[1];
-    p += 2;
-    buf[0] = 0;
-    switch (c) {
-    case 'd': snprintf(buf, sizeof buf, "%02d", tm.tm_mday); break;
-    case 'e': snprintf(buf, sizeof buf, "%2d", tm.tm_mday); break;
-    case 'm': snprintf(buf, sizeof buf, "%02d", tm.tm_mon + 1); break;
-    case 'Y': snprintf(buf, sizeof buf, "%d", tm.tm_year + 1900); break;
-    case 'y': snprintf(buf, sizeof buf, "%02d", tm.tm_year % 100); break;
-    case 'H': snprintf(buf, sizeof buf, "%02d", tm.tm_hour); break;
-    case 'I': snprintf(buf, sizeof buf, "%02d", tm.tm_hour % 12 ? tm.tm_hour % 12 : 12); break;
-    case 'M': snprintf(buf, sizeof buf, "%02d", tm.tm_min); break;
-    case 'S': snprintf(buf, sizeof buf, "%02d", tm.tm_sec); break;
-    case 'p': snprintf(buf, sizeof buf, "%s", tm.tm_hour < 12 ? "AM" : "PM"); break;
-    case 'j': snprintf(buf, sizeof buf, "%03d", tm.tm_yday + 1); break;
-    case 'a': snprintf(buf, sizeof buf, "%.3s", days[tm.tm_wday]); break;
-    case 'A': snprintf(buf, sizeof buf, "%s", days[tm.tm_wday]); break;
-    case 'b':
-    case 'h': snprintf(buf, sizeof buf, "%.3s", months[tm.tm_mon]); break;
-    case 'B': snprintf(buf, sizeof buf, "%s", months[tm.tm_mon]); break;
-    case 'w': snprintf(buf, sizeof buf, "%d", tm.tm_wday); break;
-    case 'F': snprintf(buf, sizeof buf, "%d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday); break;
-    case 'T': snprintf(buf, sizeof buf, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec); break;
-    case 'Z': snprintf(buf, sizeof buf, "UTC"); break;
-    case 'z': snprintf(buf, sizeof buf, "+0000"); break;
-    case '%': snprintf(buf, sizeof buf, "%%"); break;
-    default: snprintf(buf, sizeof buf, "%%%c", c); break;
-    }
-    if (jinja_out(r, buf, strlen(buf))) goto fail;
-  }
-  return jinja_take_out(r, mark);
-fail:
-  r->out->len = mark;
-  return NULL;
 }
 
 /* ---- globals and methods ------------------------------------------------------------ */
@@ -732,7 +85,7 @@ static const jinja_value *g_range(jinja_render *r, const jinja_args *a) {
   size_t n = a->n_pos;
   if (n < 1 || n > 3) return jinja_fail(r, HR_EFORMAT, "range expected 1 to 3 arguments"), NULL;
   for (size_t i = 0; i < n; i++)
-    if (!get_int(a->pos[i], &v[n == 1 ? 1 : i])) return type_error(r, "range() arguments must be integers", a->pos[i]);
+    if (!jinja_get_int(a->pos[i], &v[n == 1 ? 1 : i])) return jinja_type_error(r, "range() arguments must be integers", a->pos[i]);
   if (v[2] == 0) return jinja_fail(r, HR_EFORMAT, "range() arg 3 must not be zero"), NULL;
   int64_t count = 0;
   if (v[2] > 0 && v[0] < v[1]) count = (int64_t)(((__int128)v[1] - v[0] - 1) / v[2] + 1);
@@ -791,33 +144,33 @@ const jinja_value *jinja_call_builtin(jinja_render *r, const jinja_value *fn,
   const jinja_value *self = fn->u.fn.self, *x0 = jinja_arg(a, 0, NULL), *x1 = jinja_arg(a, 1, NULL);
   int64_t w;
   switch (fn->fn) {
-  case M_STRIP: return strip(r, self, x0 ? x0 : jinja_arg(a, 0, "chars"), true, true);
-  case M_LSTRIP: return strip(r, self, x0, true, false);
-  case M_RSTRIP: return strip(r, self, x0, false, true);
+  case M_STRIP: return jinja_strip(r, self, x0 ? x0 : jinja_arg(a, 0, "chars"), true, true);
+  case M_LSTRIP: return jinja_strip(r, self, x0, true, false);
+  case M_RSTRIP: return jinja_strip(r, self, x0, false, true);
   case M_SPLIT:
   case M_RSPLIT:
-    return split(r, self, jinja_arg(a, 0, "sep"), jinja_arg(a, 1, "maxsplit"), fn->fn == M_RSPLIT);
+    return jinja_split(r, self, jinja_arg(a, 0, "sep"), jinja_arg(a, 1, "maxsplit"), fn->fn == M_RSPLIT);
   case M_SPLITLINES: {
     const jinja_value *k = jinja_arg(a, 0, "keepends");
-    return splitlines(r, self, k && jv_truthy(k));
+    return jinja_splitlines(r, self, k && jv_truthy(k));
   }
-  case M_STARTSWITH: return affix(r, self, a, false);
-  case M_ENDSWITH: return affix(r, self, a, true);
-  case M_UPPER: return map_case(r, self, CASE_UPPER);
+  case M_STARTSWITH: return jinja_affix(r, self, a, false);
+  case M_ENDSWITH: return jinja_affix(r, self, a, true);
+  case M_UPPER: return jinja_case(r, self, CASE_UPPER);
   case M_LOWER:
-  case M_CASEFOLD: return map_case(r, self, CASE_LOWER);
-  case M_TITLE: return map_case(r, self, CASE_TITLE);
-  case M_CAPITALIZE: return map_case(r, self, CASE_CAPITALIZE);
-  case M_SWAPCASE: return map_case(r, self, CASE_SWAP);
+  case M_CASEFOLD: return jinja_case(r, self, CASE_LOWER);
+  case M_TITLE: return jinja_case(r, self, CASE_TITLE);
+  case M_CAPITALIZE: return jinja_case(r, self, CASE_CAPITALIZE);
+  case M_SWAPCASE: return jinja_case(r, self, CASE_SWAP);
   case M_REPLACE:
-    if (!need_str(r, x0, "replace() argument 1 must be str") || !need_str(r, x1, "replace() argument 2 must be str"))
+    if (!jinja_need_str(r, x0, "replace() argument 1 must be str") || !jinja_need_str(r, x1, "replace() argument 2 must be str"))
       return NULL;
-    return replace(r, self, x0, x1, jinja_arg(a, 2, "count"));
-  case M_FIND: return find(r, self, a, false, false);
-  case M_RFIND: return find(r, self, a, true, false);
-  case M_SINDEX: return find(r, self, a, false, true);
+    return jinja_replace(r, self, x0, x1, jinja_arg(a, 2, "count"));
+  case M_FIND: return jinja_find(r, self, a, false, false);
+  case M_RFIND: return jinja_find(r, self, a, true, false);
+  case M_SINDEX: return jinja_find(r, self, a, false, true);
   case M_SCOUNT: {
-    const jinja_value *sub = need_str(r, x0, "must be str");
+    const jinja_value *sub = jinja_need_str(r, x0, "must be str");
     if (!sub) return NULL;
     if (!sub->u.s.len) return jv_int(r, (int64_t)jinja_cp_count(self->u.s.ptr, self->u.s.len) + 1);
     int64_t c = 0;
@@ -830,17 +183,17 @@ const jinja_value *jinja_call_builtin(jinja_render *r, const jinja_value *fn,
   }
   case M_JOIN:
     if (!x0) return jinja_fail(r, HR_EFORMAT, "join() takes exactly one argument"), NULL;
-    return str_join(r, self, x0, NULL, false);
+    return jinja_join(r, self, x0, NULL, false);
   case M_ISDIGIT: case M_ISALPHA: case M_ISALNUM: case M_ISSPACE: case M_ISLOWER: case M_ISUPPER:
-    return str_pred(r, self, fn->fn);
-  case M_FORMAT: return str_format(r, self, a);
+    return jinja_str_pred(r, self, fn->fn);
+  case M_FORMAT: return jinja_str_format(r, self, a);
   case M_CENTER:
   case M_LJUST:
   case M_RJUST:
-    if (!get_int(x0, &w)) return type_error(r, "width must be an integer", x0 ? x0 : &jinja_none_v);
-    return pad(r, self, w, x1, fn->fn == M_CENTER ? 0 : fn->fn == M_LJUST ? -1 : 1);
+    if (!jinja_get_int(x0, &w)) return jinja_type_error(r, "width must be an integer", x0 ? x0 : &jinja_none_v);
+    return jinja_pad(r, self, w, x1, fn->fn == M_CENTER ? 0 : fn->fn == M_LJUST ? -1 : 1);
   case M_ZFILL: {
-    if (!get_int(x0, &w)) return type_error(r, "width must be an integer", x0 ? x0 : &jinja_none_v);
+    if (!jinja_get_int(x0, &w)) return jinja_type_error(r, "width must be an integer", x0 ? x0 : &jinja_none_v);
     int64_t n = (int64_t)jinja_cp_count(self->u.s.ptr, self->u.s.len);
     if (w <= n) return self;
     if ((uint64_t)w > r->out_max) return jinja_fail(r, HR_ERANGE, "width too large"), NULL;
@@ -852,8 +205,8 @@ const jinja_value *jinja_call_builtin(jinja_render *r, const jinja_value *fn,
     if (jinja_out(r, self->u.s.ptr + sign, self->u.s.len - sign)) return r->out->len = mark, NULL;
     return jinja_take_out(r, mark);
   }
-  case M_PARTITION: return partition(r, self, x0, false);
-  case M_RPARTITION: return partition(r, self, x0, true);
+  case M_PARTITION: return jinja_partition(r, self, x0, false);
+  case M_RPARTITION: return jinja_partition(r, self, x0, true);
   case M_ITEMS:
   case M_KEYS:
   case M_VALUES: return dict_view(r, self, fn->fn);
@@ -887,7 +240,7 @@ const jinja_value *jinja_call_builtin(jinja_render *r, const jinja_value *fn,
     if (m) jinja_raise(r, m->u.s.ptr, m->u.s.len);
     return NULL;
   }
-  case G_STRFTIME: return strftime_now(r, x0 ? x0 : jinja_arg(a, 0, "format"));
+  case G_STRFTIME: return jinja_strftime(r, x0 ? x0 : jinja_arg(a, 0, "format"));
   default: return jinja_fail(r, HR_EFORMAT, "unknown built-in"), NULL;
   }
 }
@@ -902,7 +255,7 @@ static const jinja_value *attr_path(jinja_render *r, const jinja_value *item, co
     const char *dot = memchr(p, '.', (size_t)(e - p));
     const char *pe = dot ? dot : e;
     bool digits = pe > p;
-    for (const char *q = p; q < pe; q++) digits &= cp_digit((unsigned char)*q);
+    for (const char *q = p; q < pe; q++) digits &= jinja_cp_digit((unsigned char)*q);
     const jinja_value *key = digits ? jv_int(r, strtoll(p, NULL, 10)) : jv_str_ref(r, p, (size_t)(pe - p));
     if (!key) return NULL;
     item = jinja_getitem(r, item, key);
@@ -917,7 +270,7 @@ typedef struct {
 } sort_rec;
 
 static const jinja_value *fold_case(jinja_render *r, const jinja_value *v, bool case_sensitive) {
-  return (!case_sensitive && v->type == JV_STR) ? map_case(r, v, CASE_LOWER) : v;
+  return (!case_sensitive && v->type == JV_STR) ? jinja_case(r, v, CASE_LOWER) : v;
 }
 
 /* Stable merge sort on keys; 0 or the comparison's error. */
@@ -962,14 +315,14 @@ static const jinja_value *f_tojson(jinja_render *r, const jinja_value *in, const
     if (ind->type == JV_STR) {
       o.indent = ind->u.s.ptr;
       o.indent_len = ind->u.s.len;
-    } else if (get_int(ind, &n)) {
+    } else if (jinja_get_int(ind, &n)) {
       if (n > (int64_t)sizeof spaces) n = sizeof spaces;
       if (n < 0) n = 0;
       memset(spaces, ' ', (size_t)n);
       o.indent = spaces;
       o.indent_len = (size_t)n;
     } else {
-      return type_error(r, "indent must be an int or str", ind);
+      return jinja_type_error(r, "indent must be an int or str", ind);
     }
     o.item_sep = ",";
   }
@@ -989,8 +342,8 @@ static const jinja_value *f_tojson(jinja_render *r, const jinja_value *in, const
 }
 
 static const jinja_value *f_trim(jinja_render *r, const jinja_value *in, const jinja_args *a) {
-  const jinja_value *s = text(r, in);
-  return s ? strip(r, s, jinja_arg(a, 0, "chars"), true, true) : NULL;
+  const jinja_value *s = jinja_to_str(r, in);
+  return s ? jinja_strip(r, s, jinja_arg(a, 0, "chars"), true, true) : NULL;
 }
 
 static const jinja_value *f_length(jinja_render *r, const jinja_value *in, const jinja_args *a) {
@@ -1005,12 +358,12 @@ static const jinja_value *f_length(jinja_render *r, const jinja_value *in, const
 }
 
 static const jinja_value *f_string(jinja_render *r, const jinja_value *in, const jinja_args *a) {
-  return text(r, in);
+  return jinja_to_str(r, in);
 }
 
 static const jinja_value *case_filter(jinja_render *r, const jinja_value *in, int mode) {
-  const jinja_value *s = text(r, in);
-  return s ? map_case(r, s, mode) : NULL;
+  const jinja_value *s = jinja_to_str(r, in);
+  return s ? jinja_case(r, s, mode) : NULL;
 }
 static const jinja_value *f_lower(jinja_render *r, const jinja_value *in, const jinja_args *a) { return case_filter(r, in, CASE_LOWER); }
 static const jinja_value *f_upper(jinja_render *r, const jinja_value *in, const jinja_args *a) { return case_filter(r, in, CASE_UPPER); }
@@ -1018,18 +371,18 @@ static const jinja_value *f_capitalize(jinja_render *r, const jinja_value *in, c
 static const jinja_value *f_title(jinja_render *r, const jinja_value *in, const jinja_args *a) { return case_filter(r, in, CASE_JTITLE); }
 
 static const jinja_value *f_replace(jinja_render *r, const jinja_value *in, const jinja_args *a) {
-  const jinja_value *s = text(r, in), *old = jinja_arg(a, 0, "old"), *new = jinja_arg(a, 1, "new");
+  const jinja_value *s = jinja_to_str(r, in), *old = jinja_arg(a, 0, "old"), *new = jinja_arg(a, 1, "new");
   if (!s || !old || !new) return s ? jinja_fail(r, HR_EFORMAT, "replace needs old and new"), NULL : NULL;
-  if (!(old = text(r, old)) || !(new = text(r, new))) return NULL;
-  return replace(r, s, old, new, jinja_arg(a, 2, "count"));
+  if (!(old = jinja_to_str(r, old)) || !(new = jinja_to_str(r, new))) return NULL;
+  return jinja_replace(r, s, old, new, jinja_arg(a, 2, "count"));
 }
 
 static const jinja_value *f_join(jinja_render *r, const jinja_value *in, const jinja_args *a) {
   const jinja_value *d = jinja_arg(a, 0, "d"), *attr = jinja_arg(a, 1, "attribute");
-  if (d && !(d = text(r, d))) return NULL;
+  if (d && !(d = jinja_to_str(r, d))) return NULL;
   if (!d) d = jv_str_ref(r, "", 0);
   if (!d) return NULL;
-  if (!attr || attr->type == JV_NONE) return str_join(r, d, in, NULL, true);
+  if (!attr || attr->type == JV_NONE) return jinja_join(r, d, in, NULL, true);
   /* attribute paths: map each item first */
   const jinja_value **items;
   size_t n;
@@ -1038,7 +391,7 @@ static const jinja_value *f_join(jinja_render *r, const jinja_value *in, const j
   if (!l) return NULL;
   for (size_t i = 0; i < n; i++)
     if (!(l->u.list.items[i] = attr_path(r, items[i], attr))) return NULL;
-  return str_join(r, d, l, NULL, true);
+  return jinja_join(r, d, l, NULL, true);
 }
 
 static const jinja_value *f_first(jinja_render *r, const jinja_value *in, const jinja_args *a) {
@@ -1093,7 +446,7 @@ static const jinja_value *f_map(jinja_render *r, const jinja_value *in, const ji
     else if (hr_str_eq_cstr(a->kw_names[k], "default")) def = a->kw[k];
   }
   if (!attr && !a->n_pos) return jinja_fail(r, HR_EFORMAT, "map requires a filter argument"), NULL;
-  const jinja_value *fname = attr ? NULL : need_str(r, a->pos[0], "map filter name must be a string");
+  const jinja_value *fname = attr ? NULL : jinja_need_str(r, a->pos[0], "map filter name must be a string");
   if (!attr && !fname) return NULL;
   jinja_args sub = {a->pos ? a->pos + 1 : NULL, a->n_pos ? a->n_pos - 1 : 0, a->kw_names, a->kw, a->n_kw};
   for (size_t i = 0; i < n; i++) {
@@ -1124,7 +477,7 @@ static const jinja_value *select_common(jinja_render *r, const jinja_value *in, 
     off = 1;
   }
   const jinja_value *tname = jinja_arg(a, off, NULL);
-  if (tname && !need_str(r, tname, "test name must be a string")) return NULL;
+  if (tname && !jinja_need_str(r, tname, "test name must be a string")) return NULL;
   jinja_args sub = {a->n_pos > off + 1 ? a->pos + off + 1 : NULL, a->n_pos > off + 1 ? a->n_pos - off - 1 : 0,
                     a->kw_names, a->kw, a->n_kw};
   jinja_value *l = jv_list(r, 0);
@@ -1139,7 +492,7 @@ static const jinja_value *select_common(jinja_render *r, const jinja_value *in, 
     } else {
       res = jv_truthy(v);
     }
-    if (res == want && !list_push(r, l, &cap, items[i])) return NULL;
+    if (res == want && !jinja_list_push(r, l, &cap, items[i])) return NULL;
   }
   return l;
 }
@@ -1149,7 +502,7 @@ static const jinja_value *f_selectattr(jinja_render *r, const jinja_value *in, c
 static const jinja_value *f_rejectattr(jinja_render *r, const jinja_value *in, const jinja_args *a) { return select_common(r, in, a, false, true); }
 
 static const jinja_value *f_safe(jinja_render *r, const jinja_value *in, const jinja_args *a) {
-  const jinja_value *s = text(r, in);
+  const jinja_value *s = jinja_to_str(r, in);
   if (!s || (s->flags & JV_F_SAFE)) return s;
   jinja_value *v = (jinja_value *)jv_str_ref(r, s->u.s.ptr, s->u.s.len);
   if (v) v->flags |= JV_F_SAFE;
@@ -1157,7 +510,7 @@ static const jinja_value *f_safe(jinja_render *r, const jinja_value *in, const j
 }
 
 static const jinja_value *f_escape(jinja_render *r, const jinja_value *in, const jinja_args *a) {
-  const jinja_value *s = text(r, in);
+  const jinja_value *s = jinja_to_str(r, in);
   if (!s || (s->flags & JV_F_SAFE)) return s;
   size_t mark = r->out->len;
   for (size_t i = 0; i < s->u.s.len; i++) {
@@ -1181,7 +534,7 @@ static bool parse_float(const jinja_value *s, double *out) {
   size_t n = 0;
   for (const char *q = p; q < e; q++) {
     if (*q == '_') {
-      if (q == p || q + 1 == e || !cp_digit((unsigned char)q[-1]) || !cp_digit((unsigned char)q[1])) return false;
+      if (q == p || q + 1 == e || !jinja_cp_digit((unsigned char)q[-1]) || !jinja_cp_digit((unsigned char)q[1])) return false;
       continue;
     }
     if (!strchr("0123456789+-.eEinfatyINFATY", *q)) return false;
@@ -1209,7 +562,7 @@ static bool parse_int(const jinja_value *s, int base, int64_t *out) {
       prev_digit = false;
       continue;
     }
-    int d = cp_digit((unsigned char)*p) ? *p - '0' : ((*p | 32) >= 'a' && (*p | 32) <= 'z') ? (*p | 32) - 'a' + 10 : 99;
+    int d = jinja_cp_digit((unsigned char)*p) ? *p - '0' : ((*p | 32) >= 'a' && (*p | 32) <= 'z') ? (*p | 32) - 'a' + 10 : 99;
     if (d >= base) return false;
     if (v > (UINT64_MAX - (uint64_t)d) / (uint64_t)base) return false;
     v = v * (uint64_t)base + (uint64_t)d;
@@ -1223,7 +576,7 @@ static bool parse_int(const jinja_value *s, int base, int64_t *out) {
 static const jinja_value *f_int(jinja_render *r, const jinja_value *in, const jinja_args *a) {
   const jinja_value *def = jinja_arg(a, 0, "default"), *vb = jinja_arg(a, 1, "base");
   int64_t base = 10, i;
-  if (vb && !get_int(vb, &base)) return type_error(r, "base must be an integer", vb);
+  if (vb && !jinja_get_int(vb, &base)) return jinja_type_error(r, "base must be an integer", vb);
   if (base < 2 || base > 36) base = 10;
   double f;
   switch (in->type) {
@@ -1254,8 +607,8 @@ static const jinja_value *f_float(jinja_render *r, const jinja_value *in, const 
 static const jinja_value *f_round(jinja_render *r, const jinja_value *in, const jinja_args *a) {
   const jinja_value *vp = jinja_arg(a, 0, "precision"), *vm = jinja_arg(a, 1, "method");
   int64_t prec = 0;
-  if (vp && !get_int(vp, &prec)) return type_error(r, "precision must be an integer", vp);
-  if (!jv_is_num(in)) return type_error(r, "round needs a number", in);
+  if (vp && !jinja_get_int(vp, &prec)) return jinja_type_error(r, "precision must be an integer", vp);
+  if (!jv_is_num(in)) return jinja_type_error(r, "round needs a number", in);
   const char *method = vm && vm->type == JV_STR ? vm->u.s.ptr : "common";
   if (strcmp(method, "common") && strcmp(method, "ceil") && strcmp(method, "floor"))
     return jinja_fail(r, HR_EFORMAT, "method must be common, ceil or floor"), NULL;
@@ -1284,7 +637,7 @@ static const jinja_value *f_abs(jinja_render *r, const jinja_value *in, const ji
     if (i == INT64_MIN) return jinja_fail(r, HR_EFORMAT, "integer overflow"), NULL;
     return jv_int(r, i < 0 ? -i : i);
   }
-  return type_error(r, "bad operand type for abs()", in);
+  return jinja_type_error(r, "bad operand type for abs()", in);
 }
 
 static const jinja_value *keyed(jinja_render *r, const jinja_value *item, const jinja_value *attr, bool cs) {
@@ -1305,7 +658,7 @@ static const jinja_value *f_unique(jinja_render *r, const jinja_value *in, const
     const jinja_value *k = keyed(r, items[i], attr, cs && jv_truthy(cs));
     if (!k) return NULL;
     if (jinja_dict_get(seen->u.dict, k)) continue;
-    if (jinja_dict_put(r, seen->u.dict, k, &jinja_true_v) || !list_push(r, l, &cap, items[i])) return NULL;
+    if (jinja_dict_put(r, seen->u.dict, k, &jinja_true_v) || !jinja_list_push(r, l, &cap, items[i])) return NULL;
   }
   return l;
 }
@@ -1332,7 +685,7 @@ static const jinja_value *f_sort(jinja_render *r, const jinja_value *in, const j
 static const jinja_value *f_dictsort(jinja_render *r, const jinja_value *in, const jinja_args *a) {
   const jinja_value *cs = jinja_arg(a, 0, "case_sensitive"), *by = jinja_arg(a, 1, "by"),
                     *rev = jinja_arg(a, 2, "reverse");
-  if (in->type != JV_DICT) return type_error(r, "dictsort needs a mapping", in);
+  if (in->type != JV_DICT) return jinja_type_error(r, "dictsort needs a mapping", in);
   bool by_value = by && by->type == JV_STR && !strcmp(by->u.s.ptr, "value");
   const jinja_dict *d = in->u.dict;
   sort_rec *v = d->n ? jinja_alloc(r, d->n * sizeof *v) : NULL;
@@ -1416,7 +769,7 @@ static const jinja_value *f_reverse(jinja_render *r, const jinja_value *in, cons
 
 static const jinja_value *f_indent(jinja_render *r, const jinja_value *in, const jinja_args *a) {
   const jinja_value *vw = jinja_arg(a, 0, "width"), *vf = jinja_arg(a, 1, "first"), *vb = jinja_arg(a, 2, "blank");
-  const jinja_value *s = text(r, in);
+  const jinja_value *s = jinja_to_str(r, in);
   if (!s) return NULL;
   const char *ind = "    ";
   size_t ind_len = 4;
@@ -1425,7 +778,7 @@ static const jinja_value *f_indent(jinja_render *r, const jinja_value *in, const
     ind = vw->u.s.ptr;
     ind_len = vw->u.s.len;
   } else if (vw) {
-    if (!get_int(vw, &w)) return type_error(r, "indent width must be an int or str", vw);
+    if (!jinja_get_int(vw, &w)) return jinja_type_error(r, "indent width must be an int or str", vw);
     if (w < 0) w = 0;
     if ((uint64_t)w > r->out_max) return jinja_fail(r, HR_ERANGE, "indent too wide"), NULL;
     char *sp = jinja_alloc(r, (size_t)w + 1);
@@ -1443,7 +796,7 @@ static const jinja_value *f_indent(jinja_render *r, const jinja_value *in, const
   for (;;) {
     const char *ls = p;
     size_t k = 0;
-    while (p < e && !(k = line_break_at(p, e))) p++;
+    while (p < e && !(k = jinja_line_break(p, e))) p++;
     const char *le = p;
     if (!first_line) {
       if (jinja_out(r, "\n", 1)) goto fail;
@@ -1461,7 +814,7 @@ fail:
 }
 
 static const jinja_value *f_wordcount(jinja_render *r, const jinja_value *in, const jinja_args *a) {
-  const jinja_value *s = text(r, in);
+  const jinja_value *s = jinja_to_str(r, in);
   if (!s) return NULL;
   int64_t n = 0;
   bool inword = false;
@@ -1469,7 +822,7 @@ static const jinja_value *f_wordcount(jinja_render *r, const jinja_value *in, co
   while (p < e) {
     uint32_t c;
     p += jinja_utf8_dec(p, e, &c);
-    bool w = cp_alpha(c) || cp_digit(c) || c == '_' || (c >= 0x80 && !jinja_is_space(c) && c > 0xBF);
+    bool w = jinja_cp_alpha(c) || jinja_cp_digit(c) || c == '_' || (c >= 0x80 && !jinja_is_space(c) && c > 0xBF);
     if (w && !inword) n++;
     inword = w;
   }
@@ -1477,21 +830,21 @@ static const jinja_value *f_wordcount(jinja_render *r, const jinja_value *in, co
 }
 
 static const jinja_value *f_center(jinja_render *r, const jinja_value *in, const jinja_args *a) {
-  const jinja_value *vw = jinja_arg(a, 0, "width"), *s = text(r, in);
+  const jinja_value *vw = jinja_arg(a, 0, "width"), *s = jinja_to_str(r, in);
   int64_t w = 80;
-  if (vw && !get_int(vw, &w)) return type_error(r, "width must be an integer", vw);
-  return s ? pad(r, s, w, NULL, 0) : NULL;
+  if (vw && !jinja_get_int(vw, &w)) return jinja_type_error(r, "width must be an integer", vw);
+  return s ? jinja_pad(r, s, w, NULL, 0) : NULL;
 }
 
 static const jinja_value *f_truncate(jinja_render *r, const jinja_value *in, const jinja_args *a) {
   const jinja_value *vl = jinja_arg(a, 0, "length"), *vk = jinja_arg(a, 1, "killwords"),
                     *ve = jinja_arg(a, 2, "end"), *vle = jinja_arg(a, 3, "leeway");
-  const jinja_value *s = text(r, in);
+  const jinja_value *s = jinja_to_str(r, in);
   int64_t length = 255, leeway = 5;
   if (!s) return NULL;
-  if (vl && !get_int(vl, &length)) return type_error(r, "length must be an integer", vl);
-  if (vle && vle->type != JV_NONE && !get_int(vle, &leeway)) return type_error(r, "leeway must be an integer", vle);
-  const jinja_value *end = ve ? text(r, ve) : jv_str_ref(r, "...", 3);
+  if (vl && !jinja_get_int(vl, &length)) return jinja_type_error(r, "length must be an integer", vl);
+  if (vle && vle->type != JV_NONE && !jinja_get_int(vle, &leeway)) return jinja_type_error(r, "leeway must be an integer", vle);
+  const jinja_value *end = ve ? jinja_to_str(r, ve) : jv_str_ref(r, "...", 3);
   if (!end) return NULL;
   int64_t n = (int64_t)jinja_cp_count(s->u.s.ptr, s->u.s.len), ne = (int64_t)jinja_cp_count(end->u.s.ptr, end->u.s.len);
   if (length < ne) return jinja_fail(r, HR_EFORMAT, "expected length >= %lld, got %lld", (long long)ne, (long long)length), NULL;
@@ -1513,15 +866,15 @@ static const jinja_value *f_truncate(jinja_render *r, const jinja_value *in, con
 }
 
 static const jinja_value *f_format(jinja_render *r, const jinja_value *in, const jinja_args *a) {
-  const jinja_value *s = text(r, in);
+  const jinja_value *s = jinja_to_str(r, in);
   if (!s) return NULL;
   if (a->n_kw) return jinja_fail(r, HR_EFORMAT, "format with keyword arguments is not supported"), NULL;
-  return percent_format(r, s, a);
+  return jinja_percent_format(r, s, a);
 }
 
 /* Python getattr only: a dict's keys are not its attributes. */
 static const jinja_value *f_attr(jinja_render *r, const jinja_value *in, const jinja_args *a) {
-  const jinja_value *name = need_str(r, jinja_arg(a, 0, "name"), "attr name must be a string");
+  const jinja_value *name = jinja_need_str(r, jinja_arg(a, 0, "name"), "attr name must be a string");
   if (!name) return NULL;
   if (in->type == JV_NAMESPACE || in->type == JV_LOOP) return jinja_getattr(r, in, name->u.s.ptr, name->u.s.len);
   const jinja_value *m = jinja_method(r, in, name->u.s.ptr, name->u.s.len);
@@ -1533,7 +886,7 @@ static const jinja_value *f_batch(jinja_render *r, const jinja_value *in, const 
   int64_t c;
   const jinja_value **items;
   size_t n;
-  if (!get_int(vc, &c) || c <= 0) return jinja_fail(r, HR_EFORMAT, "batch needs a positive count"), NULL;
+  if (!jinja_get_int(vc, &c) || c <= 0) return jinja_fail(r, HR_EFORMAT, "batch needs a positive count"), NULL;
   if (jinja_iterate(r, in, &items, &n)) return NULL;
   size_t groups = (n + (size_t)c - 1) / (size_t)c;
   jinja_value *l = jv_list(r, groups);
@@ -1623,9 +976,9 @@ int jinja_test(jinja_render *r, const char *name, size_t len, const jinja_value 
   else if (IS("callable")) *res = t == JV_MACRO || t == JV_FUNC;
   else if (IS("escaped")) *res = t == JV_STR && (v->flags & JV_F_SAFE);
   else if (IS("lower") || IS("upper")) {
-    const jinja_value *s = text(r, v);
+    const jinja_value *s = jinja_to_str(r, v);
     if (!s) return r->err_code;
-    *res = str_pred(r, s, IS("lower") ? M_ISLOWER : M_ISUPPER)->u.b;
+    *res = jinja_str_pred(r, s, IS("lower") ? M_ISLOWER : M_ISUPPER)->u.b;
   } else if (IS("odd") || IS("even") || IS("divisibleby")) {
     if (t == JV_UNDEFINED) return jinja_fail(r, HR_EFORMAT, "'%.*s' is undefined", (int)v->u.undef.len, v->u.undef.name ? v->u.undef.name : "");
     if (!jv_is_num(v)) return jinja_fail(r, HR_EFORMAT, "test '%.*s' needs a number, got %s", (int)len, name, jv_type_name(v));

@@ -1,8 +1,8 @@
 /* jinja_internal — the pieces of the chat-template interpreter shared by its
  * files: tokens (jinja_lex.c), the syntax tree (jinja_parse.c), values
- * (jinja_value.c), the evaluator (jinja_eval.c) and the built-in filters,
- * tests, methods and globals (jinja_builtins.c). Not for use outside
- * src/engine/jinja_*.c and chat_template.c.
+ * (jinja_value.c), the evaluator (jinja_eval.c), the built-in filters,
+ * tests, globals and method dispatch (jinja_builtins.c) and Python's string
+ * methods (jinja_str.c). Not for use outside src/engine/jinja_*.c.
  *
  * Invariants: syntax-tree nodes and constants live in the template's arena
  * and are never written after compile. Values made during a render live in
@@ -273,6 +273,32 @@ size_t jinja_space_back(const char *start, const char *p); /* bytes before p, or
 
 /* ---- evaluation and built-ins ------------------------------------------------------ */
 
+/* Ids of built-in functions and bound methods (jinja_value.fn). */
+typedef enum {
+  B_NONE,
+  /* str methods */
+  M_STRIP, M_LSTRIP, M_RSTRIP, M_SPLIT, M_RSPLIT, M_SPLITLINES, M_STARTSWITH, M_ENDSWITH,
+  M_UPPER, M_LOWER, M_TITLE, M_CAPITALIZE, M_SWAPCASE, M_CASEFOLD, M_REPLACE, M_FIND, M_RFIND,
+  M_SINDEX, M_SCOUNT, M_JOIN, M_ISDIGIT, M_ISALPHA, M_ISALNUM, M_ISSPACE, M_ISLOWER, M_ISUPPER,
+  M_FORMAT, M_CENTER, M_LJUST, M_RJUST, M_ZFILL, M_PARTITION, M_RPARTITION,
+  /* dict methods */
+  M_ITEMS, M_KEYS, M_VALUES, M_GET, M_COPY,
+  /* list methods */
+  M_LINDEX, M_LCOUNT,
+  /* loop */
+  M_CYCLE,
+  /* globals */
+  G_RANGE, G_NAMESPACE, G_DICT, G_RAISE, G_STRFTIME,
+} builtin_id;
+
+/* Small helpers shared by the built-ins (jinja_value.c). Each failing one has
+ * recorded a type error naming what. */
+const jinja_value *jinja_type_error(jinja_render *r, const char *what, const jinja_value *v);
+const jinja_value *jinja_need_str(jinja_render *r, const jinja_value *v, const char *what);
+bool jinja_get_int(const jinja_value *v, int64_t *out); /* int or bool */
+/* Appends to a list being built (capacity in *cap); false after failing. */
+bool jinja_list_push(jinja_render *r, jinja_value *l, size_t *cap, const jinja_value *item);
+
 const jinja_value *jinja_eval(jinja_render *r, const jinja_node *n);
 /* Evaluated call arguments. */
 typedef struct {
@@ -310,5 +336,38 @@ const jinja_value *jinja_method(jinja_render *r, const jinja_value *self, const 
                                 size_t len);
 const jinja_value *jinja_call_builtin(jinja_render *r, const jinja_value *fn,
                                       const jinja_args *args);
+
+/* Strings (jinja_str.c): Python's str methods, case mapping, strftime. */
+enum { CASE_UPPER, CASE_LOWER, CASE_CAPITALIZE, CASE_TITLE, CASE_SWAP, CASE_JTITLE };
+const jinja_value *jinja_case(jinja_render *r, const jinja_value *s, int mode);
+const jinja_value *jinja_strip(jinja_render *r, const jinja_value *s, const jinja_value *chars,
+                               bool left, bool right);
+const jinja_value *jinja_split(jinja_render *r, const jinja_value *s, const jinja_value *sep,
+                               const jinja_value *maxsplit, bool from_right);
+const jinja_value *jinja_splitlines(jinja_render *r, const jinja_value *s, bool keepends);
+const jinja_value *jinja_replace(jinja_render *r, const jinja_value *s, const jinja_value *old,
+                                 const jinja_value *new, const jinja_value *count);
+const jinja_value *jinja_affix(jinja_render *r, const jinja_value *s, const jinja_args *a,
+                               bool ends); /* startswith / endswith */
+const jinja_value *jinja_find(jinja_render *r, const jinja_value *s, const jinja_args *a,
+                              bool rev, bool raise); /* find rfind index */
+/* where: 0 center (CPython's rounding), <0 ljust, >0 rjust */
+const jinja_value *jinja_pad(jinja_render *r, const jinja_value *s, int64_t width,
+                             const jinja_value *fill, int where);
+/* sep.join(seq); soft: str() each item (the join filter), else items must
+ * be strings (str.join). */
+const jinja_value *jinja_join(jinja_render *r, const jinja_value *sep, const jinja_value *seq,
+                              const jinja_value *attribute, bool soft);
+const jinja_value *jinja_str_format(jinja_render *r, const jinja_value *s, const jinja_args *a);
+const jinja_value *jinja_percent_format(jinja_render *r, const jinja_value *s,
+                                        const jinja_args *a);
+const jinja_value *jinja_str_pred(jinja_render *r, const jinja_value *s, int id); /* M_IS* */
+const jinja_value *jinja_partition(jinja_render *r, const jinja_value *s, const jinja_value *sep,
+                                   bool rev);
+const jinja_value *jinja_strftime(jinja_render *r, const jinja_value *fmt);
+/* Length of a Python line break (str.splitlines) at p, or 0. */
+size_t jinja_line_break(const char *p, const char *e);
+bool jinja_cp_alpha(uint32_t c);
+bool jinja_cp_digit(uint32_t c);
 
 #endif

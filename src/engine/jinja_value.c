@@ -193,6 +193,40 @@ const jinja_value *jv_func(jinja_render *r, int fn, const jinja_value *self) {
   return v;
 }
 
+/* ---- helpers for the built-ins ---------------------------------------------------- */
+
+const jinja_value *jinja_type_error(jinja_render *r, const char *what, const jinja_value *v) {
+  jinja_fail(r, HR_EFORMAT, "%s, got %s", what, jv_type_name(v));
+  return NULL;
+}
+
+const jinja_value *jinja_need_str(jinja_render *r, const jinja_value *v, const char *what) {
+  if (!v || v->type != JV_STR) return jinja_type_error(r, what, v ? v : &jinja_none_v);
+  return v;
+}
+
+bool jinja_get_int(const jinja_value *v, int64_t *out) {
+  if (!v) return false;
+  if (v->type == JV_INT) *out = v->u.i;
+  else if (v->type == JV_BOOL) *out = v->u.b;
+  else return false;
+  return true;
+}
+
+bool jinja_list_push(jinja_render *r, jinja_value *l, size_t *cap, const jinja_value *item) {
+  if (!item) return false;
+  if (l->u.list.n == *cap) {
+    size_t nc = *cap ? *cap * 2 : 8;
+    const jinja_value **items = jinja_alloc(r, nc * sizeof *items);
+    if (!items) return false;
+    if (l->u.list.n) memcpy(items, l->u.list.items, l->u.list.n * sizeof *items);
+    l->u.list.items = items;
+    *cap = nc;
+  }
+  l->u.list.items[l->u.list.n++] = item;
+  return true;
+}
+
 /* ---- dicts ----------------------------------------------------------------------- */
 
 static uint64_t mix(uint64_t x) {
@@ -505,7 +539,7 @@ void jinja_float_repr(double f, char buf[32]) {
       *o++ = '.';
       for (size_t i = 1; i < nd; i++) *o++ = digits[i];
     }
-    snprintf(o, 12, "e%c%02d", exp10 < 0 ? '-' : '+', exp10 < 0 ? -exp10 : exp10);
+    snprintf(o, (size_t)(buf + 32 - o), "e%c%02d", exp10 < 0 ? '-' : '+', exp10 < 0 ? -exp10 : exp10);
   }
 }
 

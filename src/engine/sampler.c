@@ -60,23 +60,33 @@ static uint64_t next_u64(uint64_t s[4]) {
 
 static double next_unit(uint64_t s[4]) { return (double)(next_u64(s) >> 11) * 0x1.0p-53; }
 
+/* The penalty window is at most this long, so a sampler never reallocates. */
+#define WINDOW_MAX 4096
+
 int sampler_new(const sampler_params *p, int n_vocab, sampler **out) {
   sampler *s = calloc(1, sizeof *s);
   if (!s) return HR_ENOMEM;
-  s->p = *p;
   s->n_vocab = n_vocab;
-  if (s->p.repeat_last_n < 0) s->p.repeat_last_n = 0;
   s->cands = malloc(sizeof(cand) * (size_t)n_vocab);
   s->counts = calloc((size_t)n_vocab, sizeof(uint16_t));
-  s->window = malloc(sizeof(int32_t) * (size_t)HR_MAX(s->p.repeat_last_n, 1));
+  s->window = malloc(sizeof(int32_t) * WINDOW_MAX);
   if (!s->cands || !s->counts || !s->window) {
     sampler_free(s);
     return HR_ENOMEM;
   }
-  uint64_t x = p->seed;
-  for (int i = 0; i < 4; i++) s->rng[i] = splitmix(&x);
+  sampler_reset(s, p);
   *out = s;
   return HR_OK;
+}
+
+void sampler_reset(sampler *s, const sampler_params *p) {
+  for (int k = 0; k < s->win_len; k++) s->counts[s->window[k]] = 0;
+  s->p = *p;
+  if (s->p.repeat_last_n < 0) s->p.repeat_last_n = 0;
+  if (s->p.repeat_last_n > WINDOW_MAX) s->p.repeat_last_n = WINDOW_MAX;
+  s->win_len = s->win_pos = 0;
+  uint64_t x = p->seed;
+  for (int i = 0; i < 4; i++) s->rng[i] = splitmix(&x);
 }
 
 void sampler_free(sampler *s) {

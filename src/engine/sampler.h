@@ -41,6 +41,9 @@ typedef struct {
 typedef struct sampler sampler;
 
 int sampler_new(const sampler_params *p, int n_vocab, sampler **out);
+/* Starts over with new parameters (a slot's sampler serves one request
+ * after another without reallocating). */
+void sampler_reset(sampler *s, const sampler_params *p);
 void sampler_free(sampler *s);
 /* Tokens of the prompt or of the output so far, for the penalties. */
 void sampler_accept(sampler *s, int32_t id);

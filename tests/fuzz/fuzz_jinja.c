@@ -4,7 +4,7 @@
  * behaviour in the lexer, parser, evaluator and built-ins; every failure
  * must come back as an error code. Seeds: the real templates and the
  * feature cases of tests/data/templates/expr_cases.jsonl. */
-// fuzz-sources: src/engine/jinja_lex.c src/engine/jinja_parse.c src/engine/jinja_value.c src/engine/jinja_eval.c src/engine/jinja_builtins.c src/json/json.c src/base/arena.c src/base/base.c
+// fuzz-sources: src/engine/jinja_lex.c src/engine/jinja_parse.c src/engine/jinja_value.c src/engine/jinja_eval.c src/engine/jinja_builtins.c src/engine/jinja_str.c src/json/json.c src/base/arena.c src/base/base.c
 #include "../../src/engine/chat_template.h"
 #include "../../src/json/json.h"
 

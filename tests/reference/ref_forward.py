@@ -305,6 +305,40 @@ def f16_round(x):
     return x.astype(np.float16).astype(np.float64)
 
 
+def bf16_round(x):
+    u = x.astype(np.float32).view(np.uint32).astype(np.uint64)
+    u = ((u + 0x7FFF + ((u >> 16) & 1)) >> 16) << 16
+    return u.astype(np.uint32).view(np.float32).astype(np.float64)
+
+
+def act_q8_0(x):
+    """ggml's quantize_row_q8_0 (and q8_1's values): blocks of 32,
+    d = amax / 127 kept as f16, q = round-half-even(x / d) in float32."""
+    b = x.astype(np.float32).reshape(-1, 32)
+    d = np.abs(b).max(axis=1) / np.float32(127)
+    inv = np.where(d > 0, np.float32(1) / np.where(d > 0, d, 1), 0).astype(np.float32)
+    q = np.rint(b * inv[:, None])
+    return (q * f16_round(d)[:, None]).reshape(x.shape)
+
+
+def act_q8_K(x):
+    """ggml's quantize_row_q8_K: blocks of 256, the signed extreme maps to
+    -127 (iscale = -127 / max), d = 1 / iscale kept as float."""
+    b = x.astype(np.float32).reshape(-1, 256)
+    mx = np.take_along_axis(b, np.abs(b).argmax(axis=1)[:, None], axis=1)[:, 0]
+    iscale = np.where(mx != 0, np.float32(-127) / np.where(mx != 0, mx, 1), 0).astype(np.float32)
+    q = np.minimum(np.rint(b * iscale[:, None]), 127)
+    d = np.where(iscale != 0, np.float32(1) / np.where(iscale != 0, iscale, 1), 0).astype(np.float32)
+    return (q * d[:, None].astype(np.float64)).reshape(x.shape)
+
+
+# What llama.cpp's CPU backend turns a matmul input into, by weight type.
+ACT_QUANT = {"f32": None, "f16": f16_round, "bf16": bf16_round, "q8_0": act_q8_0,
+             "q4_0": act_q8_0, "q4_1": act_q8_0, "q5_0": act_q8_0, "q5_1": act_q8_0,
+             "q2_K": act_q8_K, "q3_K": act_q8_K, "q4_K": act_q8_K, "q5_K": act_q8_K,
+             "q6_K": act_q8_K}
+
+
 def rms_norm(x, w, eps):
     return x / np.sqrt((x * x).mean(axis=-1, keepdims=True) + eps) * w
 
@@ -392,6 +426,7 @@ class Model:
         self.neox = a == "qwen2"
         self.pooling = kv.get(a + ".pooling_type", 0)
         self.cache = {}
+        self.act_quant = False
 
     def w(self, name):
         if name not in self.cache:
@@ -401,6 +436,15 @@ class Model:
     def opt(self, name):
         return self.w(name) if self.g.has(name) else None
 
+    def mm(self, x, name):
+        """x @ W^T; with act_quant, x first rounded as llama.cpp's CPU
+        backend rounds it for W's type (hearth does the same)."""
+        if self.act_quant:
+            f = ACT_QUANT[GGML_TYPES[self.g.tensors[name][0]][0]]
+            if f is not None:
+                x = f(x)
+        return x @ self.w(name).T
+
     def decoder(self, ids, f16_kv):
         T = len(ids)
         pos = np.arange(T, dtype=np.float64)
@@ -408,9 +452,9 @@ class Model:
         for i in range(self.L):
             p = "blk.%d." % i
             h = rms_norm(x, self.w(p + "attn_norm.weight"), self.eps)
-            q = h @ self.w(p + "attn_q.weight").T
-            k = h @ self.w(p + "attn_k.weight").T
-            v = h @ self.w(p + "attn_v.weight").T
+            q = self.mm(h, p + "attn_q.weight")
+            k = self.mm(h, p + "attn_k.weight")
+            v = self.mm(h, p + "attn_v.weight")
             for t, name in ((q, "attn_q.bias"), (k, "attn_k.bias"), (v, "attn_v.bias")):
                 b = self.opt(p + name)
                 if b is not None:
@@ -420,14 +464,13 @@ class Model:
             k = rope(k.reshape(T, self.Hkv, self.hd), pos, self.n_rot, self.base,
                      self.rope_scale, self.neox, self.factors)
             v = v.reshape(T, self.Hkv, self.hd)
-            x = x + attention(q, k, v, True, f16_kv) @ self.w(p + "attn_output.weight").T
+            x = x + self.mm(attention(q, k, v, True, f16_kv), p + "attn_output.weight")
             h = rms_norm(x, self.w(p + "ffn_norm.weight"), self.eps)
-            gate = h @ self.w(p + "ffn_gate.weight").T
-            up = h @ self.w(p + "ffn_up.weight").T
-            x = x + (gate / (1 + np.exp(-gate)) * up) @ self.w(p + "ffn_down.weight").T
+            gate = self.mm(h, p + "ffn_gate.weight")
+            up = self.mm(h, p + "ffn_up.weight")
+            x = x + self.mm(gate / (1 + np.exp(-gate)) * up, p + "ffn_down.weight")
         x = rms_norm(x, self.w("output_norm.weight"), self.eps)
-        out = self.opt("output.weight")
-        return x @ (out if out is not None else self.w("token_embd.weight")).T
+        return self.mm(x, "output.weight" if self.g.has("output.weight") else "token_embd.weight")
 
     def bert(self, ids, f16_kv, gelu, pooling):
         T = len(ids)
@@ -436,16 +479,16 @@ class Model:
         x = layer_norm(x, self.w("token_embd_norm.weight"), self.w("token_embd_norm.bias"), self.eps)
         for i in range(self.L):
             p = "blk.%d." % i
-            q = x @ self.w(p + "attn_q.weight").T + self.w(p + "attn_q.bias")
-            k = x @ self.w(p + "attn_k.weight").T + self.w(p + "attn_k.bias")
-            v = x @ self.w(p + "attn_v.weight").T + self.w(p + "attn_v.bias")
+            q = self.mm(x, p + "attn_q.weight") + self.w(p + "attn_q.bias")
+            k = self.mm(x, p + "attn_k.weight") + self.w(p + "attn_k.bias")
+            v = self.mm(x, p + "attn_v.weight") + self.w(p + "attn_v.bias")
             a = attention(q.reshape(T, self.H, self.hd), k.reshape(T, self.Hkv, self.hd),
                           v.reshape(T, self.Hkv, self.hd), False, f16_kv)
-            a = a @ self.w(p + "attn_output.weight").T + self.w(p + "attn_output.bias")
+            a = self.mm(a, p + "attn_output.weight") + self.w(p + "attn_output.bias")
             x = layer_norm(a + x, self.w(p + "attn_output_norm.weight"),
                            self.w(p + "attn_output_norm.bias"), self.eps)
-            f = gelu(x @ self.w(p + "ffn_up.weight").T + self.w(p + "ffn_up.bias"))
-            f = f @ self.w(p + "ffn_down.weight").T + self.w(p + "ffn_down.bias")
+            f = gelu(self.mm(x, p + "ffn_up.weight") + self.w(p + "ffn_up.bias"))
+            f = self.mm(f, p + "ffn_down.weight") + self.w(p + "ffn_down.bias")
             x = layer_norm(f + x, self.w(p + "layer_output_norm.weight"),
                            self.w(p + "layer_output_norm.bias"), self.eps)
         if pooling == 0:
@@ -469,6 +512,8 @@ def main(argv=None):
     ap.add_argument("--compare", help="hearth's --dump-logits file to compare with")
     ap.add_argument("--max-rel-err", type=float, help="exit 1 if any row's error is above this")
     ap.add_argument("--f16-kv", action="store_true", help="round K, V, Q and probabilities to f16 as hearth does")
+    ap.add_argument("--act-quant", action="store_true",
+                    help="quantize each matmul input as llama.cpp and hearth do (Q8_0, Q8_K, F16, BF16)")
     ap.add_argument("--rope", choices=["auto", "normal", "neox"], default="auto",
                     help="override the architecture's RoPE style (to see a wrong one caught)")
     ap.add_argument("--gelu", choices=["tanh", "erf"], default="tanh", help="bert: llama.cpp uses tanh")
@@ -479,6 +524,7 @@ def main(argv=None):
 
     ids = [int(t) for t in a.ids.replace(",", " ").split()]
     m = Model(GGUF(a.model))
+    m.act_quant = a.act_quant
     if a.rope != "auto":
         m.neox = a.rope == "neox"
     if m.arch == "bert":

@@ -1,0 +1,647 @@
+/* sched.c — a served model and its scheduler thread (see engine.h).
+ *
+ * The scheduler owns the slots, the KV cache and the forward context; no
+ * other thread touches them. Other threads reach it through the model's
+ * lock: the waiting queue, the embedding jobs and the stop flag live under
+ * it, and a condition variable wakes the scheduler when any of them change.
+ * A request's cancel flag is an atomic read at every step.
+ *
+ * A slot remembers the tokens whose keys and values it holds after its
+ * request ends; a new request takes the slot whose tokens begin like its
+ * prompt (or copies that prefix from a busy slot) and starts after it. */
+#include "engine.h"
+
+#include "forward.h"
+#include "model.h"
+#include "tokenizer.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct eng_seq {
+  _Atomic int refs;
+  _Atomic bool cancel;
+  eng_model *m;
+  eng_seq *next;          /* in the waiting queue */
+  /* the request, copied at submit */
+  int32_t *prompt;
+  int n_prompt;
+  int max_tokens;
+  sampler_params sp;
+  int32_t *bias_ids;
+  float *bias_values;
+  char **stop;
+  int n_stop;
+  size_t stop_max;        /* longest stop string */
+  int n_logprobs;
+  eng_event_fn on_event;
+  void *user;
+  /* progress, owned by the scheduler */
+  int slot;
+  int n_past;             /* positions in the slot's KV that are this sequence's */
+  int n_cached;
+  int n_generated;
+  int32_t last;           /* the token to feed next (decode phase) */
+  bool decoding;          /* prompt done, generating */
+  tok_stream ts;
+  hr_buf held;            /* text held back: it may begin a stop string */
+  uint64_t t_submit, t_slot, t_first;
+};
+
+typedef struct {
+  eng_seq *seq;           /* NULL: free */
+  int32_t *tokens;        /* what the KV holds, position by position */
+  int n_tokens;
+  uint64_t last_used;
+  sampler *smp;
+} slot;
+
+typedef struct embed_job {
+  struct embed_job *next;
+  const int32_t *const *texts;
+  const int *lens;
+  int n;
+  float *out;
+  int rc;
+  bool done;
+} embed_job;
+
+struct eng_model {
+  eng_model_params p;
+  char name[128];
+  model *mdl;
+  int64_t created;
+  hr_pool *pool;
+  kv_cache *kv;
+  fwd_ctx *fc;
+  bert_ctx *bc;
+  slot *slots;
+  fwd_token *batch;
+  eng_seq **batch_seq;    /* which sequence each batch token belongs to */
+  float *logits;          /* one row of scratch for the sampler */
+  pthread_t thread;
+  pthread_mutex_t lock;   /* guards the fields down to `stopping` */
+  pthread_cond_t wake;    /* the scheduler waits here */
+  pthread_cond_t embed_done;
+  eng_seq *q_head, *q_tail;
+  int q_len;
+  embed_job *embeds;
+  bool stopping;
+  /* counters, written by the scheduler or under the lock */
+  _Atomic uint64_t st_requests, st_cancelled, st_prompt, st_cached, st_generated, st_hits,
+      st_busy, st_steps, st_busy_ns;
+  _Atomic int st_active;
+};
+
+static double ms_between(uint64_t a, uint64_t b) { return b > a ? (double)(b - a) / 1e6 : 0.0; }
+
+void eng_model_params_default(eng_model_params *p) {
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  *p = (eng_model_params){.n_slots = 4, .n_ctx = 0, .n_threads = cores > 0 ? (int)cores : 1,
+                          .n_batch = 256, .queue_max = 64};
+}
+
+/* ---- sequences ------------------------------------------------------------ */
+
+static void seq_unref(eng_seq *s) {
+  if (atomic_fetch_sub(&s->refs, 1) != 1) return;
+  free(s->prompt);
+  free(s->bias_ids);
+  free(s->bias_values);
+  for (int i = 0; i < s->n_stop; i++) free(s->stop[i]);
+  free(s->stop);
+  hr_buf_free(&s->held);
+  free(s);
+}
+
+void eng_seq_release(eng_seq *s) {
+  if (s) seq_unref(s);
+}
+
+void eng_cancel(eng_seq *s) {
+  if (!s) return;
+  atomic_store(&s->cancel, true);
+  eng_model *m = s->m;
+  pthread_mutex_lock(&m->lock);
+  pthread_cond_signal(&m->wake);
+  pthread_mutex_unlock(&m->lock);
+}
+
+static eng_seq *seq_new(eng_model *m, const eng_gen_params *p) {
+  eng_seq *s = calloc(1, sizeof *s);
+  if (!s) return NULL;
+  atomic_init(&s->refs, 2); /* the engine's and the submitter's */
+  s->m = m;
+  s->slot = -1;
+  s->n_prompt = p->n_prompt;
+  s->max_tokens = p->max_tokens;
+  s->sp = p->sampling;
+  s->n_logprobs = HR_MIN(p->n_logprobs, ENG_TOP_MAX);
+  s->on_event = p->on_event;
+  s->user = p->user;
+  s->ts = (tok_stream)TOK_STREAM_INIT;
+  s->prompt = malloc(sizeof(int32_t) * (size_t)p->n_prompt);
+  bool ok = s->prompt != NULL;
+  if (ok) memcpy(s->prompt, p->prompt, sizeof(int32_t) * (size_t)p->n_prompt);
+  if (ok && p->sampling.n_bias > 0) {
+    s->bias_ids = malloc(sizeof(int32_t) * (size_t)p->sampling.n_bias);
+    s->bias_values = malloc(sizeof(float) * (size_t)p->sampling.n_bias);
+    ok = s->bias_ids && s->bias_values;
+    if (ok) {
+      memcpy(s->bias_ids, p->sampling.bias_ids, sizeof(int32_t) * (size_t)p->sampling.n_bias);
+      memcpy(s->bias_values, p->sampling.bias_values, sizeof(float) * (size_t)p->sampling.n_bias);
+      s->sp.bias_ids = s->bias_ids;
+      s->sp.bias_values = s->bias_values;
+    }
+  }
+  if (ok && p->n_stop > 0) {
+    s->stop = calloc((size_t)p->n_stop, sizeof(char *));
+    ok = s->stop != NULL;
+    for (int i = 0; ok && i < p->n_stop; i++) {
+      if (!p->stop[i][0]) continue; /* an empty stop string never matches */
+      ok = (s->stop[s->n_stop] = strdup(p->stop[i])) != NULL;
+      if (ok) s->stop_max = HR_MAX(s->stop_max, strlen(s->stop[s->n_stop++]));
+    }
+  }
+  if (!ok) {
+    atomic_store(&s->refs, 1);
+    seq_unref(s);
+    return NULL;
+  }
+  return s;
+}
+
+int eng_submit(eng_model *m, const eng_gen_params *p, eng_seq **out) {
+  if (m->mdl->hp.arch == ARCH_BERT) return HR_EINVAL;
+  if (p->n_prompt <= 0 || p->n_prompt >= m->p.n_ctx) return HR_ERANGE;
+  for (int i = 0; i < p->n_prompt; i++)
+    if (p->prompt[i] < 0 || p->prompt[i] >= m->mdl->hp.n_vocab) return HR_EINVAL;
+  eng_seq *s = seq_new(m, p);
+  if (!s) return HR_ENOMEM;
+  s->t_submit = hr_now_ns();
+  pthread_mutex_lock(&m->lock);
+  if (m->stopping || m->q_len >= m->p.queue_max) {
+    pthread_mutex_unlock(&m->lock);
+    atomic_fetch_add(&m->st_busy, 1);
+    atomic_store(&s->refs, 1);
+    seq_unref(s);
+    return HR_EBUSY;
+  }
+  if (m->q_tail) m->q_tail->next = s;
+  else m->q_head = s;
+  m->q_tail = s;
+  m->q_len++;
+  atomic_fetch_add(&m->st_requests, 1);
+  pthread_cond_signal(&m->wake);
+  pthread_mutex_unlock(&m->lock);
+  *out = s;
+  return HR_OK;
+}
+
+/* ---- the scheduler: admitting ------------------------------------------- */
+
+static int common_prefix(const int32_t *a, int na, const int32_t *b, int nb) {
+  int n = HR_MIN(na, nb), i = 0;
+  while (i < n && a[i] == b[i]) i++;
+  return i;
+}
+
+/* Puts s in a free slot, reusing the longest cached prefix of its prompt. */
+static void admit(eng_model *m, eng_seq *s, int free_slot_hint) {
+  int best = -1, best_len = 0;
+  for (int i = 0; i < m->p.n_slots; i++) {
+    int l = common_prefix(m->slots[i].tokens, m->slots[i].n_tokens, s->prompt, s->n_prompt);
+    if (l > best_len) best = i, best_len = l;
+  }
+  /* At least the last prompt token is computed again: its logits start
+   * the generation. */
+  best_len = HR_MIN(best_len, s->n_prompt - 1);
+  int target = free_slot_hint;
+  if (best >= 0 && !m->slots[best].seq) target = best;
+  slot *sl = &m->slots[target];
+  if (best >= 0 && best != target && best_len > 0) {
+    kv_cache_copy(m->kv, target, best, best_len);
+    memcpy(sl->tokens, m->slots[best].tokens, sizeof(int32_t) * (size_t)best_len);
+  }
+  if (best < 0) best_len = 0;
+  sl->seq = s;
+  sl->n_tokens = best_len;
+  s->slot = target;
+  s->n_past = best_len;
+  s->n_cached = best_len;
+  s->t_slot = hr_now_ns();
+  sampler_reset(sl->smp, &s->sp);
+  for (int i = 0; i < s->n_prompt; i++) sampler_accept(sl->smp, s->prompt[i]);
+  atomic_fetch_add(&m->st_prompt, (uint64_t)s->n_prompt);
+  if (best_len > 0) {
+    atomic_fetch_add(&m->st_cached, (uint64_t)best_len);
+    atomic_fetch_add(&m->st_hits, 1);
+  }
+  atomic_fetch_add(&m->st_active, 1);
+}
+
+/* The free slot to fill next: an empty one, else the least recently used. */
+static int pick_free_slot(eng_model *m) {
+  int pick = -1;
+  for (int i = 0; i < m->p.n_slots; i++) {
+    if (m->slots[i].seq) continue;
+    if (pick < 0 || m->slots[i].last_used < m->slots[pick].last_used) pick = i;
+  }
+  return pick;
+}
+
+/* ---- the scheduler: emitting ---------------------------------------------- */
+
+static void finish(eng_model *m, eng_seq *s, eng_finish why) {
+  /* What was held back for a possible stop string is text after all. */
+  char tail[8];
+  size_t n = tok_stream_flush(&s->ts, tail, sizeof tail);
+  if (why != ENG_FINISH_STOP || n) hr_buf_append(&s->held, tail, n);
+  eng_event ev = {.kind = ENG_EV_TOKEN, .token = -1};
+  if (s->held.len && why != ENG_FINISH_CANCELLED) {
+    ev.text = s->held.data;
+    ev.text_len = s->held.len;
+    s->on_event(s, &ev, s->user);
+  }
+  uint64_t now = hr_now_ns();
+  ev = (eng_event){.kind = ENG_EV_DONE,
+                   .finish = why,
+                   .n_prompt = s->n_prompt,
+                   .n_cached = s->n_cached,
+                   .n_generated = s->n_generated,
+                   .queue_ms = ms_between(s->t_submit, s->t_slot ? s->t_slot : now),
+                   .ttft_ms = ms_between(s->t_submit, s->t_first ? s->t_first : now),
+                   .gen_ms = ms_between(s->t_first ? s->t_first : now, now)};
+  if (s->slot >= 0) {
+    m->slots[s->slot].seq = NULL;
+    m->slots[s->slot].last_used = now;
+    atomic_fetch_sub(&m->st_active, 1);
+  }
+  if (why == ENG_FINISH_CANCELLED) atomic_fetch_add(&m->st_cancelled, 1);
+  s->on_event(s, &ev, s->user);
+  seq_unref(s);
+}
+
+/* Index in held where a stop string matches, or -1; *keep gets how many
+ * bytes at the end might still start one. */
+static long stop_scan(const eng_seq *s, size_t *keep) {
+  *keep = 0;
+  const char *t = s->held.data;
+  size_t n = s->held.len;
+  for (int i = 0; i < s->n_stop; i++) {
+    const char *hit = memmem(t, n, s->stop[i], strlen(s->stop[i]));
+    if (hit) return hit - t;
+  }
+  for (int i = 0; i < s->n_stop; i++) {
+    size_t sl = strlen(s->stop[i]);
+    for (size_t k = HR_MIN(sl - 1, n); k > *keep; k--)
+      if (!memcmp(t + n - k, s->stop[i], k)) {
+        *keep = k;
+        break;
+      }
+  }
+  return -1;
+}
+
+/* A token was sampled for s: send it, then decide whether s goes on. */
+static void emit(eng_model *m, eng_seq *s, int32_t id, const token_logprob *chosen,
+                 const token_logprob *top, int n_top) {
+  const tokenizer *tok = m->mdl->tok;
+  if (!s->t_first) s->t_first = hr_now_ns();
+  if (tok_is_eog(tok, id)) {
+    finish(m, s, ENG_FINISH_STOP);
+    return;
+  }
+  s->n_generated++;
+  atomic_fetch_add(&m->st_generated, 1);
+  sampler_accept(m->slots[s->slot].smp, id);
+  char piece[512];
+  size_t n = tok_stream_push(&s->ts, tok, id, false, piece, sizeof piece);
+  hr_buf_append(&s->held, piece, n);
+  size_t keep = 0;
+  long at = s->n_stop ? stop_scan(s, &keep) : -1;
+  eng_event ev = {.kind = ENG_EV_TOKEN, .token = id, .n_top = n_top};
+  if (chosen) ev.chosen = *chosen;
+  if (n_top) memcpy(ev.top, top, sizeof(token_logprob) * (size_t)n_top);
+  if (at >= 0) {
+    s->held.len = (size_t)at; /* the stop string itself is not output */
+    ev.text = s->held.data;
+    ev.text_len = s->held.len;
+    s->on_event(s, &ev, s->user);
+    hr_buf_clear(&s->held);
+    tok_stream_flush(&s->ts, piece, sizeof piece);
+    finish(m, s, ENG_FINISH_STOP);
+    return;
+  }
+  ev.text = s->held.data;
+  ev.text_len = s->held.len - keep;
+  s->on_event(s, &ev, s->user);
+  hr_buf_consume(&s->held, s->held.len - keep);
+  s->last = id;
+  s->decoding = true;
+  if ((s->max_tokens > 0 && s->n_generated >= s->max_tokens) || s->n_past >= m->p.n_ctx) {
+    finish(m, s, ENG_FINISH_LENGTH);
+  }
+}
+
+/* ---- the scheduler: one step ------------------------------------------------ */
+
+/* Builds the batch: every decoding sequence's next token first (so streams
+ * never wait behind a long prompt), then prompt chunks within n_batch. */
+static int build_batch(eng_model *m) {
+  int n = 0, budget = m->p.n_batch;
+  for (int i = 0; i < m->p.n_slots && n < budget; i++) {
+    eng_seq *s = m->slots[i].seq;
+    if (!s || !s->decoding) continue;
+    m->batch[n] = (fwd_token){s->last, i, s->n_past, true};
+    m->batch_seq[n++] = s;
+  }
+  for (int i = 0; i < m->p.n_slots && n < budget; i++) {
+    eng_seq *s = m->slots[i].seq;
+    if (!s || s->decoding) continue;
+    int take = HR_MIN(budget - n, s->n_prompt - s->n_past);
+    for (int k = 0; k < take; k++) {
+      int pos = s->n_past + k;
+      m->batch[n] = (fwd_token){s->prompt[pos], i, pos, pos == s->n_prompt - 1};
+      m->batch_seq[n++] = s;
+    }
+  }
+  return n;
+}
+
+static void step(eng_model *m) {
+  int n = build_batch(m);
+  if (n == 0) return;
+  uint64_t t0 = hr_now_ns();
+  int rc = fwd_decode(m->fc, m->batch, n);
+  atomic_fetch_add(&m->st_busy_ns, hr_now_ns() - t0);
+  atomic_fetch_add(&m->st_steps, 1);
+  if (rc) {
+    for (int i = 0; i < m->p.n_slots; i++)
+      if (m->slots[i].seq) finish(m, m->slots[i].seq, ENG_FINISH_ERROR);
+    return;
+  }
+  /* Record what the KV now holds, then sample for the tokens with logits. */
+  for (int i = 0; i < n; i++) {
+    slot *sl = &m->slots[m->batch[i].slot];
+    sl->tokens[m->batch[i].pos] = m->batch[i].token;
+    sl->n_tokens = m->batch[i].pos + 1;
+    m->batch_seq[i]->n_past = m->batch[i].pos + 1;
+  }
+  int row = 0;
+  int n_vocab = m->mdl->hp.n_vocab;
+  for (int i = 0; i < n; i++) {
+    if (!m->batch[i].logits) continue;
+    eng_seq *s = m->batch_seq[i];
+    memcpy(m->logits, fwd_logits(m->fc, row++), sizeof(float) * (size_t)n_vocab);
+    token_logprob chosen, top[ENG_TOP_MAX];
+    int n_top = s->n_logprobs > 0 ? s->n_logprobs : 0;
+    int32_t id = sampler_sample(m->slots[s->slot].smp, m->logits, n_top,
+                                s->n_logprobs >= 0 ? &chosen : NULL, top);
+    emit(m, s, id, s->n_logprobs >= 0 ? &chosen : NULL, top, n_top);
+  }
+}
+
+/* ---- embeddings ------------------------------------------------------------- */
+
+static void run_embed_job(eng_model *m, embed_job *j) {
+  int ctx = m->mdl->hp.n_ctx_train, E = m->mdl->hp.n_embd;
+  int32_t *buf = malloc(sizeof(int32_t) * (size_t)ctx);
+  j->rc = buf ? HR_OK : HR_ENOMEM;
+  int32_t sep = tok_sep(m->mdl->tok);
+  for (int i = 0; i < j->n && !j->rc; i++) {
+    /* Too long: cut to the context, keeping the closing [SEP]. */
+    int len = HR_MIN(j->lens[i], ctx);
+    memcpy(buf, j->texts[i], sizeof(int32_t) * (size_t)len);
+    if (j->lens[i] > ctx && sep >= 0) buf[len - 1] = sep;
+    j->rc = len > 0 ? bert_embed(m->bc, buf, &len, 1, true, j->out + (size_t)i * E) : HR_EINVAL;
+  }
+  free(buf);
+}
+
+int eng_embed(eng_model *m, const int32_t *const *texts, const int *lens, int n, float *out) {
+  if (m->mdl->hp.arch != ARCH_BERT) return HR_EINVAL;
+  embed_job j = {.texts = texts, .lens = lens, .n = n, .out = out};
+  pthread_mutex_lock(&m->lock);
+  if (m->stopping) {
+    pthread_mutex_unlock(&m->lock);
+    return HR_ECLOSED;
+  }
+  j.next = m->embeds;
+  m->embeds = &j;
+  pthread_cond_signal(&m->wake);
+  while (!j.done) pthread_cond_wait(&m->embed_done, &m->lock);
+  pthread_mutex_unlock(&m->lock);
+  return j.rc;
+}
+
+/* ---- the loop ------------------------------------------------------------------ */
+
+static bool any_active(eng_model *m) {
+  for (int i = 0; i < m->p.n_slots; i++)
+    if (m->slots[i].seq) return true;
+  return false;
+}
+
+static void *sched_main(void *arg) {
+  eng_model *m = arg;
+  for (;;) {
+    pthread_mutex_lock(&m->lock);
+    while (!m->stopping && !m->q_head && !m->embeds && !any_active(m))
+      pthread_cond_wait(&m->wake, &m->lock);
+    if (m->stopping) {
+      pthread_mutex_unlock(&m->lock);
+      break;
+    }
+    int free_slot;
+    while (m->q_head && (free_slot = pick_free_slot(m)) >= 0) {
+      eng_seq *s = m->q_head;
+      m->q_head = s->next;
+      if (!m->q_head) m->q_tail = NULL;
+      m->q_len--;
+      s->next = NULL;
+      if (atomic_load(&s->cancel)) {
+        pthread_mutex_unlock(&m->lock);
+        finish(m, s, ENG_FINISH_CANCELLED);
+        pthread_mutex_lock(&m->lock);
+        continue;
+      }
+      admit(m, s, free_slot);
+    }
+    embed_job *jobs = m->embeds;
+    m->embeds = NULL;
+    pthread_mutex_unlock(&m->lock);
+
+    if (jobs) {
+      for (embed_job *j = jobs; j; j = j->next) run_embed_job(m, j);
+      pthread_mutex_lock(&m->lock);
+      for (embed_job *j = jobs, *next; j; j = next) {
+        next = j->next;
+        j->done = true;
+      }
+      pthread_cond_broadcast(&m->embed_done);
+      pthread_mutex_unlock(&m->lock);
+    }
+    for (int i = 0; i < m->p.n_slots; i++) {
+      eng_seq *s = m->slots[i].seq;
+      if (s && atomic_load(&s->cancel)) finish(m, s, ENG_FINISH_CANCELLED);
+    }
+    step(m);
+  }
+  /* Closing: everything still queued or running ends cancelled. */
+  for (int i = 0; i < m->p.n_slots; i++)
+    if (m->slots[i].seq) finish(m, m->slots[i].seq, ENG_FINISH_CANCELLED);
+  pthread_mutex_lock(&m->lock);
+  eng_seq *q = m->q_head;
+  m->q_head = m->q_tail = NULL;
+  m->q_len = 0;
+  for (embed_job *j = m->embeds; j; j = j->next) {
+    j->rc = HR_ECLOSED;
+    j->done = true;
+  }
+  m->embeds = NULL;
+  pthread_cond_broadcast(&m->embed_done);
+  pthread_mutex_unlock(&m->lock);
+  while (q) {
+    eng_seq *next = q->next;
+    finish(m, q, ENG_FINISH_CANCELLED);
+    q = next;
+  }
+  return NULL;
+}
+
+/* ---- open and close ----------------------------------------------------------- */
+
+static int alloc_runtime(eng_model *m) {
+  const model_hparams *hp = &m->mdl->hp;
+  m->pool = hr_pool_new(m->p.n_threads);
+  if (!m->pool) return HR_ENOMEM;
+  if (hp->arch == ARCH_BERT) return bert_ctx_new(m->mdl, m->pool, hp->n_ctx_train, &m->bc);
+  int rc = kv_cache_new(m->mdl, m->p.n_slots, m->p.n_ctx, &m->kv);
+  if (!rc) rc = fwd_ctx_new(m->mdl, m->kv, m->pool, m->p.n_batch, &m->fc);
+  if (rc) return rc;
+  m->slots = calloc((size_t)m->p.n_slots, sizeof *m->slots);
+  m->batch = malloc(sizeof(fwd_token) * (size_t)m->p.n_batch);
+  m->batch_seq = malloc(sizeof(eng_seq *) * (size_t)m->p.n_batch);
+  m->logits = malloc(sizeof(float) * (size_t)hp->n_vocab);
+  if (!m->slots || !m->batch || !m->batch_seq || !m->logits) return HR_ENOMEM;
+  sampler_params sp;
+  sampler_params_default(&sp);
+  for (int i = 0; i < m->p.n_slots; i++) {
+    m->slots[i].tokens = malloc(sizeof(int32_t) * (size_t)m->p.n_ctx);
+    if (!m->slots[i].tokens || sampler_new(&sp, hp->n_vocab, &m->slots[i].smp)) return HR_ENOMEM;
+  }
+  return HR_OK;
+}
+
+int eng_model_open(const eng_model_params *p, eng_model **out, char *err, size_t err_len) {
+  eng_model *m = calloc(1, sizeof *m);
+  if (!m) return HR_ENOMEM;
+  m->p = *p;
+  pthread_mutex_init(&m->lock, NULL);
+  pthread_cond_init(&m->wake, NULL);
+  pthread_cond_init(&m->embed_done, NULL);
+  int rc = model_load(p->path, &m->mdl, err, err_len);
+  if (rc) {
+    free(m);
+    return rc;
+  }
+  snprintf(m->name, sizeof m->name, "%s", p->name ? p->name : m->mdl->hp.name);
+  if (!p->name) {
+    /* the file stem, as `hearth serve -m` promises */
+    const char *base = strrchr(p->path, '/');
+    base = base ? base + 1 : p->path;
+    size_t len = strlen(base);
+    if (len > 5 && !strcmp(base + len - 5, ".gguf")) len -= 5;
+    snprintf(m->name, sizeof m->name, "%.*s", (int)len, base);
+  }
+  if (m->p.n_slots < 1) m->p.n_slots = 1;
+  if (m->p.n_batch < 1) m->p.n_batch = 1;
+  if (m->p.n_ctx <= 0) m->p.n_ctx = HR_MIN(m->mdl->hp.n_ctx_train, 4096);
+  if (m->p.n_ctx < 8) m->p.n_ctx = 8;
+  m->created = hr_wall_ms() / 1000;
+  rc = alloc_runtime(m);
+  if (!rc && pthread_create(&m->thread, NULL, sched_main, m) != 0) rc = HR_ENOMEM;
+  if (rc) {
+    snprintf(err, err_len, "%s: cannot allocate the runtime (%s)", p->path, hr_strerror(rc));
+    m->thread = 0;
+    eng_model_close(m);
+    return rc;
+  }
+  *out = m;
+  return HR_OK;
+}
+
+void eng_model_close(eng_model *m) {
+  if (!m) return;
+  if (m->thread) {
+    pthread_mutex_lock(&m->lock);
+    m->stopping = true;
+    pthread_cond_signal(&m->wake);
+    pthread_mutex_unlock(&m->lock);
+    pthread_join(m->thread, NULL);
+  }
+  if (m->slots) {
+    for (int i = 0; i < m->p.n_slots; i++) {
+      free(m->slots[i].tokens);
+      sampler_free(m->slots[i].smp);
+    }
+  }
+  free(m->slots);
+  free(m->batch);
+  free(m->batch_seq);
+  free(m->logits);
+  fwd_ctx_free(m->fc);
+  bert_ctx_free(m->bc);
+  kv_cache_free(m->kv);
+  hr_pool_free(m->pool);
+  model_free(m->mdl);
+  pthread_mutex_destroy(&m->lock);
+  pthread_cond_destroy(&m->wake);
+  pthread_cond_destroy(&m->embed_done);
+  free(m);
+}
+
+void eng_model_get_info(const eng_model *m, eng_model_info *out) {
+  const model_hparams *hp = &m->mdl->hp;
+  *out = (eng_model_info){
+      .name = m->name,
+      .arch = hp->arch_name,
+      .type_name = tensor_type_get(m->mdl->layers[0].wq.type).name,
+      .is_embedding = hp->arch == ARCH_BERT,
+      .n_ctx = m->p.n_ctx,
+      .n_ctx_train = hp->n_ctx_train,
+      .n_embd = hp->n_embd,
+      .n_vocab = hp->n_vocab,
+      .n_slots = m->p.n_slots,
+      .file_bytes = gguf_size(m->mdl->file),
+      .created = m->created,
+  };
+}
+
+const tokenizer *eng_model_tokenizer(const eng_model *m) { return m->mdl->tok; }
+hr_str eng_model_chat_template(const eng_model *m) { return m->mdl->chat_template; }
+
+void eng_model_stats(const eng_model *m, eng_stats *o) {
+  eng_model *mm = (eng_model *)m;
+  *o = (eng_stats){
+      .requests = atomic_load(&mm->st_requests),
+      .cancelled = atomic_load(&mm->st_cancelled),
+      .prompt_tokens = atomic_load(&mm->st_prompt),
+      .cached_tokens = atomic_load(&mm->st_cached),
+      .generated_tokens = atomic_load(&mm->st_generated),
+      .cache_hits = atomic_load(&mm->st_hits),
+      .rejected_busy = atomic_load(&mm->st_busy),
+      .steps = atomic_load(&mm->st_steps),
+      .active = atomic_load(&mm->st_active),
+      .busy_seconds = (double)atomic_load(&mm->st_busy_ns) / 1e9,
+  };
+  pthread_mutex_lock(&mm->lock);
+  o->waiting = mm->q_len;
+  pthread_mutex_unlock(&mm->lock);
+}
