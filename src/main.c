@@ -43,6 +43,10 @@ typedef struct {
   long shutdown_timeout_ms;
   long max_connections;
   const char *log_level;
+  hr_opt_list models;
+  hr_opt_list aliases;
+  long slots, ctx_size, threads, batch, queue;
+  const char *chat_template;
 } serve_options;
 
 static int set_log_level(const char *name) {
@@ -59,6 +63,63 @@ static int set_log_level(const char *name) {
 static int cmd_serve_run(hr_arena *opt_arena, serve_options *op, http_config *hcp,
                          const hr_option *opts, size_t n_opts, int argc, char **argv, char *err,
                          size_t err_len);
+
+/* The demo model, when no -m is given. */
+#define DEMO_MODEL "models/stories260K.gguf"
+
+static char *read_file(const char *path, char *err, size_t err_len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    snprintf(err, err_len, "cannot read %s", path);
+    return NULL;
+  }
+  hr_buf b = HR_BUF_INIT;
+  char chunk[4096];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) hr_buf_append(&b, chunk, n);
+  fclose(f);
+  if (!b.data) hr_buf_append(&b, "", 0);
+  return b.data;
+}
+
+/* Loads every model in order; the API serves each as soon as it is in. */
+static int load_models(api_context *ctx, const serve_options *o, char *err, size_t err_len) {
+  const char *demo[] = {DEMO_MODEL};
+  const char *const *paths = o->models.n ? o->models.items : demo;
+  size_t n = o->models.n ? o->models.n : 1;
+  if (o->aliases.n > n) {
+    snprintf(err, err_len, "%zu aliases for %zu models", o->aliases.n, n);
+    return HR_EINVAL;
+  }
+  char *tmpl = NULL;
+  if (o->chat_template && !(tmpl = read_file(o->chat_template, err, err_len))) return HR_EIO;
+  int rc = HR_OK;
+  for (size_t i = 0; i < n && !rc; i++) {
+    eng_model_params p;
+    eng_model_params_default(&p);
+    p.path = paths[i];
+    p.name = i < o->aliases.n ? o->aliases.items[i] : NULL;
+    p.n_slots = (int)o->slots;
+    p.n_ctx = (int)o->ctx_size;
+    p.n_threads = (int)o->threads;
+    p.n_batch = (int)o->batch;
+    p.queue_max = (int)o->queue;
+    uint64_t t0 = hr_now_ns();
+    eng_model *m;
+    if ((rc = eng_model_open(&p, &m, err, err_len))) break;
+    if ((rc = api_add_model(ctx, m, tmpl, err, err_len))) {
+      eng_model_close(m);
+      break;
+    }
+    eng_model_info info;
+    eng_model_get_info(m, &info);
+    hr_log(HR_LOG_INFO, "model %s: %s %s, %d slots x %d tokens, loaded in %.0f ms from %s",
+           info.name, info.arch, info.type_name ? info.type_name : "", info.n_slots, info.n_ctx,
+           (double)(hr_now_ns() - t0) / 1e6, paths[i]);
+  }
+  free(tmpl);
+  return rc;
+}
 
 static int cmd_serve(int argc, char **argv) {
   http_config hc;
@@ -77,6 +138,13 @@ static int cmd_serve(int argc, char **argv) {
       .max_connections = hc.max_connections,
       .log_level = "info",
   };
+  eng_model_params ep;
+  eng_model_params_default(&ep);
+  o.slots = ep.n_slots;
+  o.ctx_size = ep.n_ctx;
+  o.threads = ep.n_threads;
+  o.batch = ep.n_batch;
+  o.queue = ep.queue_max;
   const hr_option opts[] = {
       {"host", 0, OPT_STR, &o.host, "address to listen on", 0, 0},
       {"port", 'p', OPT_INT, &o.port, "TCP port (0: any free port)", 0, 65535},
@@ -90,6 +158,14 @@ static int cmd_serve(int argc, char **argv) {
       {"shutdown-timeout-ms", 0, OPT_INT, &o.shutdown_timeout_ms, "on SIGTERM, time in-flight requests get to finish", 0, 3600000},
       {"max-connections", 0, OPT_INT, &o.max_connections, "open client connections at most", 1, 1000000},
       {"log-level", 0, OPT_STR, &o.log_level, "debug, info, warn or error", 0, 0},
+      {"model", 'm', OPT_LIST, &o.models, "a GGUF model to serve (repeat for more; default: the demo model)", 0, 0},
+      {"alias", 0, OPT_LIST, &o.aliases, "the API name of the model given at the same position (default: the file stem)", 0, 0},
+      {"slots", 0, OPT_INT, &o.slots, "sequences decoded together per model", 1, 256},
+      {"ctx-size", 'c', OPT_INT, &o.ctx_size, "context per sequence (0: the model's, at most 4096)", 0, 1 << 20},
+      {"threads", 't', OPT_INT, &o.threads, "compute threads per model", 1, 256},
+      {"batch", 0, OPT_INT, &o.batch, "tokens per forward step at most (prompt chunk)", 1, 8192},
+      {"queue", 0, OPT_INT, &o.queue, "requests waiting for a slot before 503", 0, 100000},
+      {"chat-template", 0, OPT_STR, &o.chat_template, "a Jinja chat template FILE for every chat model", 0, 0},
   };
   char err[512];
   hr_arena *opt_arena = hr_arena_new(4096); /* owns the option strings until exit */
@@ -132,7 +208,6 @@ static int cmd_serve_run(hr_arena *opt_arena, serve_options *op, http_config *hc
     return 1;
   }
   atomic_store(&ctx.store_ready, true);
-  atomic_store(&ctx.models_ready, true); /* no models to load yet */
 
   hc.host = o.host;
   hc.port = (int)o.port;
@@ -153,16 +228,25 @@ static int cmd_serve_run(hr_arena *opt_arena, serve_options *op, http_config *hc
   }
   hr_log(HR_LOG_INFO, "hearth %s listening on http://%s:%d (%d I/O threads, data in %s)",
          HEARTH_VERSION, o.host, http_server_port(ctx.server), hc.io_threads, store_path(ctx.db));
+  int exit_code = 0;
+  if (load_models(&ctx, &o, err, err_len)) {
+    fprintf(stderr, "hearth serve: %s\n", err);
+    exit_code = 1;
+    goto stop;
+  }
+  atomic_store(&ctx.models_ready, true);
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
   hr_log(HR_LOG_INFO, "%s: stopping; in-flight requests get %ld ms", sig == SIGINT ? "SIGINT" : "SIGTERM",
          o.shutdown_timeout_ms);
+stop:
   http_server_shutdown(ctx.server, (uint32_t)o.shutdown_timeout_ms);
   http_server_free(ctx.server);
+  api_close_models(&ctx);
   store_close(ctx.db);
   hr_log(HR_LOG_INFO, "stopped");
-  return 0;
+  return exit_code;
 }
 
 int main(int argc, char **argv) {

@@ -5,19 +5,44 @@
 #ifndef HEARTH_API_H
 #define HEARTH_API_H
 
+#include "../engine/engine.h"
 #include "../http/http.h"
 #include "../store/store.h"
 
 #include <stdatomic.h>
 
+struct chat_template;
+
+/* A model the API serves, with its compiled chat template (NULL for
+ * embedding models). */
+typedef struct {
+  eng_model *engine;
+  eng_model_info info;
+  struct chat_template *tmpl;
+} api_model;
+
+#define API_MODELS_MAX 16
+
 typedef struct {
   http_server *server;
   store *db;
+  api_model models[API_MODELS_MAX];
+  _Atomic int n_models; /* entries below it are complete (release/acquire) */
   _Atomic bool store_ready;
   _Atomic bool models_ready;
   int64_t started_ms;
   const char *version;
 } api_context;
+
+/* Adds a loaded model (taking ownership); compiles its chat template, or
+ * the one in template_override (file contents) when given, or ChatML.
+ * err says what failed. */
+int api_add_model(api_context *ctx, eng_model *m, const char *template_override, char *err,
+                  size_t err_len);
+/* The model whose id is name, or NULL. */
+api_model *api_find_model(api_context *ctx, hr_str name);
+/* Closes every model. */
+void api_close_models(api_context *ctx);
 
 /* Adds every route; ctx must outlive the server. */
 int api_register(http_server *s, api_context *ctx);

@@ -778,7 +778,7 @@ int jinja_write_json(jinja_render *r, const jinja_value *v, const jinja_json_opt
 }
 
 const jinja_value *jinja_take_out(jinja_render *r, size_t mark) {
-  const jinja_value *s = jv_str(r, r->out->data + mark, r->out->len - mark);
+  const jinja_value *s = jv_str(r, r->out->data ? r->out->data + mark : "", r->out->len - mark);
   r->out->len = mark;
   if (r->out->data) r->out->data[mark] = 0;
   return s;

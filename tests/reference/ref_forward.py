@@ -311,13 +311,19 @@ def bf16_round(x):
     return u.astype(np.uint32).view(np.float32).astype(np.float64)
 
 
-def act_q8_0(x):
-    """ggml's quantize_row_q8_0 (and q8_1's values): blocks of 32,
-    d = amax / 127 kept as f16, q = round-half-even(x / d) in float32."""
+def _q8_blocks(x):
+    """ggml's x86 quantize_row_q8_0/q8_1: blocks of 32, d = amax / 127,
+    q = round-half-even(x * (127 / amax)) in float32. Returns the blocks'
+    float d (unrounded) and q."""
     b = x.astype(np.float32).reshape(-1, 32)
-    d = np.abs(b).max(axis=1) / np.float32(127)
-    inv = np.where(d > 0, np.float32(1) / np.where(d > 0, d, 1), 0).astype(np.float32)
-    q = np.rint(b * inv[:, None])
+    amax = np.abs(b).max(axis=1)
+    d = amax / np.float32(127)
+    mul = np.where(amax > 0, np.float32(127) / np.where(amax > 0, amax, 1), 0).astype(np.float32)
+    return d, np.rint(b * mul[:, None])
+
+
+def act_q8_0(x):
+    d, q = _q8_blocks(x)
     return (q * f16_round(d)[:, None]).reshape(x.shape)
 
 
@@ -439,11 +445,25 @@ class Model:
     def mm(self, x, name):
         """x @ W^T; with act_quant, x first rounded as llama.cpp's CPU
         backend rounds it for W's type (hearth does the same)."""
-        if self.act_quant:
-            f = ACT_QUANT[GGML_TYPES[self.g.tensors[name][0]][0]]
-            if f is not None:
-                x = f(x)
-        return x @ self.w(name).T
+        tname = GGML_TYPES[self.g.tensors[name][0]][0]
+        if not self.act_quant or ACT_QUANT[tname] is None:
+            return x @ self.w(name).T
+        y = ACT_QUANT[tname](x) @ self.w(name).T
+        if tname in ("q4_1", "q5_1"):
+            # Their "+ m" term meets Q8_1's s = f16(d * sum q), not the sum
+            # of the rounded values: add the difference, block by block.
+            d, q = _q8_blocks(x)
+            qsum = q.sum(axis=1)
+            s = f16_round(d * qsum.astype(np.float32)) - f16_round(d) * qsum
+            y = y + s.reshape(x.shape[0], -1) @ self.block_mins(name).T
+        return y
+
+    def block_mins(self, name):
+        """The m of every block of a q4_1 / q5_1 weight, (rows, cols / 32)."""
+        t, ne, raw = self.g.tensors[name]
+        bb = GGML_TYPES[t][2]
+        m = _half(_blocks(raw, bb), 2)
+        return m.reshape(ne[1], ne[0] // 32).astype(np.float64)
 
     def decoder(self, ids, f16_kv):
         T = len(ids)
