@@ -4,6 +4,12 @@
  * unknown, and the answer says so. */
 #include "routes.h"
 #include "chat_request.h"
+#include "generate.h"
+
+#include "../engine/chat_template.h"
+#include "../engine/tokenizer.h"
+
+#include <string.h>
 
 int api_read_json(http_req *r, json_value **out) {
   hr_str body = http_req_body(r);
@@ -30,8 +36,113 @@ static void answer_invalid(http_req *r, const json_validate_error *e) {
                      "%s%s%s", e->path, e->path[0] ? ": " : "", e->message);
 }
 
+/* Renders the conversation with the model's chat template. 0, or an
+ * answer was sent. */
+static int render_prompt(http_req *r, api_model *m, const chat_request *req, hr_buf *out) {
+  hr_arena *a = http_req_arena(r);
+  const tokenizer *tok = eng_model_tokenizer(m->engine);
+  jinja_value *ctx = jinja_dict_new(a);
+  json_value *msgs = hr_arena_calloc(a, 1, sizeof *msgs);
+  if (!ctx || !msgs) goto oom;
+  /* The messages as templates expect them: content as one string. */
+  msgs->type = JSON_ARRAY;
+  msgs->u.arr.n = req->n_messages;
+  msgs->u.arr.items = hr_arena_calloc(a, req->n_messages, sizeof(json_value *));
+  if (!msgs->u.arr.items) goto oom;
+  for (size_t i = 0; i < req->n_messages; i++) {
+    const chat_message *cm = &req->messages[i];
+    hr_str text;
+    if (chat_message_text(a, cm, &text)) goto oom;
+    json_value *o = hr_arena_calloc(a, 1, sizeof *o);
+    json_member *mem = hr_arena_calloc(a, 5, sizeof *mem);
+    if (!o || !mem) goto oom;
+    o->type = JSON_OBJECT;
+    o->u.obj.members = mem;
+    size_t k = 0;
+    json_value *role = hr_arena_calloc(a, 1, sizeof *role), *content = hr_arena_calloc(a, 1, sizeof *content);
+    if (!role || !content) goto oom;
+    role->type = JSON_STRING;
+    role->u.str.ptr = cm->role.ptr;
+    role->u.str.len = cm->role.len;
+    mem[k++] = (json_member){HR_STR("role"), role};
+    content->type = JSON_STRING;
+    content->u.str.ptr = text.ptr ? text.ptr : "";
+    content->u.str.len = text.len;
+    mem[k++] = (json_member){HR_STR("content"), content};
+    if (cm->has_tool_calls) mem[k++] = (json_member){HR_STR("tool_calls"), (json_value *)cm->tool_calls};
+    if (cm->has_name) {
+      json_value *nm = hr_arena_calloc(a, 1, sizeof *nm);
+      if (!nm) goto oom;
+      nm->type = JSON_STRING;
+      nm->u.str.ptr = cm->name.ptr;
+      nm->u.str.len = cm->name.len;
+      mem[k++] = (json_member){HR_STR("name"), nm};
+    }
+    if (cm->has_tool_call_id) {
+      json_value *id = hr_arena_calloc(a, 1, sizeof *id);
+      if (!id) goto oom;
+      id->type = JSON_STRING;
+      id->u.str.ptr = cm->tool_call_id.ptr;
+      id->u.str.len = cm->tool_call_id.len;
+      mem[k++] = (json_member){HR_STR("tool_call_id"), id};
+    }
+    o->u.obj.n = k;
+    msgs->u.arr.items[i] = o;
+  }
+  hr_str bos = tok_bos(tok) >= 0 ? tok_token_text(tok, tok_bos(tok)) : HR_STR("");
+  hr_str eos = tok_eos(tok) >= 0 ? tok_token_text(tok, tok_eos(tok)) : HR_STR("");
+  if (jinja_dict_set(a, ctx, "messages", jinja_from_json(a, msgs)) ||
+      jinja_dict_set(a, ctx, "add_generation_prompt", jinja_bool_new(a, true)) ||
+      jinja_dict_set(a, ctx, "bos_token", jinja_string_new(a, bos.ptr, bos.len)) ||
+      jinja_dict_set(a, ctx, "eos_token", jinja_string_new(a, eos.ptr, eos.len)) ||
+      (req->has_tools && jinja_dict_set(a, ctx, "tools", jinja_from_json(a, req->tools))))
+    goto oom;
+  char err[256];
+  int rc = chat_template_render(m->tmpl, a, ctx, NULL, out, err, sizeof err);
+  if (rc == HR_EINVAL) {
+    http_respond_error(r, 400, "invalid_request_error", "invalid_messages", "messages",
+                       "the model's chat template refused the conversation: %s", err);
+    return -1;
+  }
+  if (rc) {
+    http_respond_error(r, 500, "server_error", "template_error", NULL,
+                       "the model's chat template failed: %s", err);
+    return -1;
+  }
+  return 0;
+oom:
+  http_respond_error(r, 500, "server_error", NULL, NULL, "out of memory");
+  return -1;
+}
+
+/* Tokenizes a rendered prompt: special-token texts become their tokens, and
+ * BOS is added when the model wants it and the text does not start with it. */
+int api_tokenize_prompt(http_req *r, const tokenizer *tok, hr_str text, bool templated,
+                        int32_t **ids, int *n_ids) {
+  hr_arena *a = http_req_arena(r);
+  bool add_bos = tok_add_bos(tok) && tok_bos(tok) >= 0;
+  if (add_bos && templated) {
+    hr_str bos = tok_token_text(tok, tok_bos(tok));
+    if (bos.len && text.len >= bos.len && !memcmp(text.ptr, bos.ptr, bos.len)) add_bos = false;
+  }
+  size_t cap = text.len * 3 + 8, n = 0;
+  int32_t *out = hr_arena_alloc(a, sizeof(int32_t) * cap);
+  if (!out) {
+    http_respond_error(r, 500, "server_error", NULL, NULL, "out of memory");
+    return -1;
+  }
+  /* tok_encode adds BOS and EOS as the model says; a chat prompt wants no
+   * EOS, so BOS is put in by hand. */
+  size_t at = 0;
+  if (add_bos) out[at++] = tok_bos(tok);
+  tok_encode(tok, text.ptr, text.len, false, templated, out + at, cap - at, &n);
+  *ids = out;
+  *n_ids = (int)HR_MIN(at + n, cap);
+  return 0;
+}
+
 static void on_chat_completions(http_req *r, void *data) {
-  HR_UNUSED(data);
+  api_context *ctx = data;
   json_value *body;
   if (api_read_json(r, &body)) return;
   chat_request req;
@@ -45,12 +156,78 @@ static void on_chat_completions(http_req *r, void *data) {
     answer_invalid(r, &verr);
     return;
   }
-  http_respond_error(r, 404, "invalid_request_error", "model_not_found", "model",
-                     "The model '%.*s' does not exist or is not loaded: no model is loaded "
-                     "in this server yet",
-                     (int)HR_MIN(req.model.len, 200), req.model.ptr);
+  api_model *m = api_find_model(ctx, req.model);
+  if (!m) {
+    http_respond_error(r, 404, "invalid_request_error", "model_not_found", "model",
+                       "The model '%.*s' does not exist or is not served here%s",
+                       (int)HR_MIN(req.model.len, 200), req.model.ptr,
+                       ctx->n_models ? "; GET /v1/models lists the models" : ": no model is loaded");
+    return;
+  }
+  if (m->info.is_embedding) {
+    http_respond_error(r, 400, "invalid_request_error", "model_not_supported", "model",
+                       "The model '%s' is an embedding model; use /v1/embeddings", m->info.name);
+    return;
+  }
+  if (req.has_n && req.n != 1) {
+    http_respond_error(r, 400, "invalid_request_error", "unsupported_value", "n",
+                       "n: only 1 choice per request is supported; send %lld requests instead",
+                       (long long)req.n);
+    return;
+  }
+  if (req.has_response_format && !hr_str_eq_cstr(req.response_format.type, "text")) {
+    http_respond_error(r, 400, "invalid_request_error", "unsupported_value", "response_format.type",
+                       "response_format.type: only \"text\" is supported");
+    return;
+  }
+  hr_buf prompt_text = HR_BUF_INIT;
+  if (render_prompt(r, m, &req, &prompt_text)) {
+    hr_buf_free(&prompt_text);
+    return;
+  }
+  const tokenizer *tok = eng_model_tokenizer(m->engine);
+  int32_t *ids;
+  int n_ids;
+  rc = api_tokenize_prompt(r, tok, hr_str_make(prompt_text.data ? prompt_text.data : "", prompt_text.len),
+                           true, &ids, &n_ids);
+  hr_buf_free(&prompt_text);
+  if (rc) return;
+  if (n_ids >= m->info.n_ctx) {
+    http_respond_error(r, 400, "invalid_request_error", "context_length_exceeded", "messages",
+                       "This model's maximum context length is %d tokens. However, your messages "
+                       "resulted in %d tokens.",
+                       m->info.n_ctx, n_ids);
+    return;
+  }
+  int64_t max_tokens = req.has_max_completion_tokens ? req.max_completion_tokens
+                       : req.has_max_tokens          ? req.max_tokens
+                                                     : 0;
+  sampler_params sp;
+  gen_sampling_fields f = {
+      .has_temperature = req.has_temperature, .temperature = req.temperature,
+      .has_top_p = req.has_top_p, .top_p = req.top_p,
+      .has_top_k = req.has_top_k, .top_k = req.top_k,
+      .has_min_p = req.has_min_p, .min_p = req.min_p,
+      .has_repeat_penalty = req.has_repeat_penalty, .repeat_penalty = req.repeat_penalty,
+      .presence_penalty = req.presence_penalty, .frequency_penalty = req.frequency_penalty,
+      .has_seed = req.has_seed, .seed = req.seed};
+  gen_sampling(&f, &sp);
+  if (req.has_logit_bias &&
+      gen_logit_bias(r, req.logit_bias.keys, req.logit_bias.values, req.logit_bias.n,
+                     m->info.n_vocab, &sp))
+    return;
+  const char **stop = NULL;
+  if (req.has_stop && req.stop.n) {
+    stop = hr_arena_alloc(http_req_arena(r), sizeof(char *) * req.stop.n);
+    if (!stop) return;
+    for (size_t i = 0; i < req.stop.n; i++)
+      stop[i] = hr_arena_strndup(http_req_arena(r), req.stop.items[i].ptr, req.stop.items[i].len);
+  }
+  int logprobs = req.has_logprobs && req.logprobs ? (req.has_top_logprobs ? (int)req.top_logprobs : 0) : -1;
+  gen_start(r, m, GEN_CHAT, ids, n_ids, (int)HR_MIN(max_tokens, 1 << 30), &sp, stop,
+            req.has_stop ? (int)req.stop.n : 0, logprobs, req.has_stream && req.stream,
+            req.has_stream_options && req.stream_options.include_usage, HR_STR(""));
 }
-
 
 int api_register_chat(http_server *s, api_context *ctx) {
   return http_server_route(s, HTTP_POST, "/v1/chat/completions", on_chat_completions, ctx,

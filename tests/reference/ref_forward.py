@@ -19,7 +19,7 @@ needed. Output: --out FILE writes the logits of every position as raw
 little-endian float32 rows (the format of `hearth run --dump-logits`);
 for bert, the pooled and normalized embedding (one row), or with
 --pooling none the hidden state of every position. --compare FILE reads
-hearth's dump and prints each row's relative error, max|a - b| / max|b|,
+hearth's dump (or the JSON lines of `hearth embed`) and prints each row's relative error, max|a - b| / max|b|,
 and the worst; --max-rel-err E makes the exit status 1 above E.
 
 --f16-kv rounds what hearth (and llama.cpp) keep in half precision — the
@@ -562,7 +562,13 @@ def main(argv=None):
             print(i, " ".join("%.5f" % v for v in r[:8]))
     if not a.compare:
         return 0
-    theirs = np.fromfile(a.compare, "<f4")
+    with open(a.compare, "rb") as f:
+        head = f.read(1)
+    if head == b"[":  # `hearth embed` output: one JSON array per line
+        with open(a.compare) as f:
+            theirs = np.array([v for line in f if line.strip() for v in json.loads(line)], np.float32)
+    else:
+        theirs = np.fromfile(a.compare, "<f4")
     if theirs.size != rows.size:
         raise SystemExit("ref_forward: %s has %d values, expected %d rows of %d"
                          % (a.compare, theirs.size, rows.shape[0], rows.shape[1]))

@@ -1,0 +1,495 @@
+/* generate.c — see generate.h. Wire formats: OpenAI's chat.completion and
+ * chat.completion.chunk objects, and text_completion for /v1/completions;
+ * a stream is one SSE `data:` frame per token, then the finish chunk, the
+ * usage chunk when asked for, and `data: [DONE]`. */
+#include "generate.h"
+
+#include "../engine/tokenizer.h"
+
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- engine side (scheduler thread) ----------------------------------- */
+
+static void drain(http_req *r, void *arg);
+
+static void on_event(eng_seq *s, const eng_event *ev, void *user) {
+  HR_UNUSED(s);
+  gen_request *g = user;
+  gen_event *e = malloc(sizeof *e + ev->text_len + 1);
+  if (!e) return; /* the token is lost, the answer goes on */
+  e->next = NULL;
+  e->ev = *ev;
+  memcpy(e->text, ev->text ? ev->text : "", ev->text_len);
+  e->text[ev->text_len] = 0;
+  e->ev.text = e->text;
+  pthread_mutex_lock(&g->lock);
+  if (g->ev_tail) g->ev_tail->next = e;
+  else g->ev_head = e;
+  g->ev_tail = e;
+  /* One task in flight at a time; posting under the lock means the task
+   * that drains the final event is the last one that touches g. */
+  if (!g->post_pending) {
+    g->post_pending = true;
+    http_req_post(g->req, drain, g);
+  }
+  pthread_mutex_unlock(&g->lock);
+}
+
+/* ---- loop side -------------------------------------------------------- */
+
+static const char *finish_name(eng_finish f) {
+  return f == ENG_FINISH_LENGTH ? "length" : "stop";
+}
+
+static void write_token_bytes(json_writer *w, const char *p, size_t n) {
+  json_w_key(w, "bytes");
+  json_w_arr_begin(w);
+  for (size_t i = 0; i < n; i++) json_w_int(w, (unsigned char)p[i]);
+  json_w_arr_end(w);
+}
+
+/* One chat logprobs "content" item for a token. */
+static void write_chat_logprob(json_writer *w, const tokenizer *tok, const eng_event *ev) {
+  hr_str piece = tok_decode_piece(tok, ev->token, false);
+  json_w_obj_begin(w);
+  json_w_key(w, "token");
+  json_w_strn(w, piece.ptr, piece.len);
+  json_w_key(w, "logprob");
+  json_w_double(w, ev->chosen.logprob);
+  write_token_bytes(w, piece.ptr, piece.len);
+  json_w_key(w, "top_logprobs");
+  json_w_arr_begin(w);
+  for (int i = 0; i < ev->n_top; i++) {
+    hr_str p = tok_decode_piece(tok, ev->top[i].id, false);
+    json_w_obj_begin(w);
+    json_w_key(w, "token");
+    json_w_strn(w, p.ptr, p.len);
+    json_w_key(w, "logprob");
+    json_w_double(w, ev->top[i].logprob);
+    write_token_bytes(w, p.ptr, p.len);
+    json_w_obj_end(w);
+  }
+  json_w_arr_end(w);
+  json_w_obj_end(w);
+}
+
+static void write_head(json_writer *w, gen_request *g, bool chunk) {
+  json_w_obj_begin(w);
+  json_w_key(w, "id");
+  json_w_str(w, g->id);
+  json_w_key(w, "object");
+  json_w_str(w, g->kind == GEN_CHAT ? (chunk ? "chat.completion.chunk" : "chat.completion")
+                                    : "text_completion");
+  json_w_key(w, "created");
+  json_w_int(w, g->created);
+  json_w_key(w, "model");
+  json_w_str(w, g->model->info.name);
+  json_w_key(w, "system_fingerprint");
+  json_w_str(w, "hearth-" "0.1.0");
+}
+
+static void write_usage(json_writer *w, const eng_event *done) {
+  json_w_key(w, "usage");
+  json_w_obj_begin(w);
+  json_w_key(w, "prompt_tokens");
+  json_w_int(w, done->n_prompt);
+  json_w_key(w, "completion_tokens");
+  json_w_int(w, done->n_generated);
+  json_w_key(w, "total_tokens");
+  json_w_int(w, done->n_prompt + done->n_generated);
+  json_w_key(w, "prompt_tokens_details");
+  json_w_obj_begin(w);
+  json_w_key(w, "cached_tokens");
+  json_w_int(w, done->n_cached);
+  json_w_obj_end(w);
+  json_w_obj_end(w);
+}
+
+static void sse_send(gen_request *g, hr_buf *json) {
+  hr_buf frame = HR_BUF_INIT;
+  hr_buf_append(&frame, "data: ", 6);
+  hr_buf_append(&frame, json->data, json->len);
+  hr_buf_append(&frame, "\n\n", 2);
+  http_stream_write(g->req, frame.data, frame.len);
+  hr_buf_free(&frame);
+}
+
+/* A stream chunk: the delta for a token (or the role / finish / usage). */
+static void send_chunk(gen_request *g, const eng_event *tok_ev, const char *finish,
+                       const eng_event *usage) {
+  const tokenizer *tok = eng_model_tokenizer(g->model->engine);
+  hr_buf b = HR_BUF_INIT;
+  json_writer w;
+  json_w_init(&w, &b);
+  write_head(&w, g, true);
+  json_w_key(&w, "choices");
+  json_w_arr_begin(&w);
+  if (!usage) {
+    json_w_obj_begin(&w);
+    json_w_key(&w, "index");
+    json_w_int(&w, 0);
+    if (g->kind == GEN_CHAT) {
+      json_w_key(&w, "delta");
+      json_w_obj_begin(&w);
+      if (!g->sent_role) {
+        json_w_key(&w, "role");
+        json_w_str(&w, "assistant");
+        g->sent_role = true;
+      }
+      if (tok_ev) {
+        json_w_key(&w, "content");
+        json_w_strn(&w, tok_ev->text, tok_ev->text_len);
+      }
+      json_w_obj_end(&w);
+    } else {
+      json_w_key(&w, "text");
+      json_w_strn(&w, tok_ev ? tok_ev->text : "", tok_ev ? tok_ev->text_len : 0);
+    }
+    json_w_key(&w, "logprobs");
+    if (tok_ev && g->logprobs >= 0 && tok_ev->token >= 0) {
+      if (g->kind == GEN_CHAT) {
+        json_w_obj_begin(&w);
+        json_w_key(&w, "content");
+        json_w_arr_begin(&w);
+        write_chat_logprob(&w, tok, tok_ev);
+        json_w_arr_end(&w);
+        json_w_obj_end(&w);
+      } else {
+        hr_str piece = tok_decode_piece(tok, tok_ev->token, false);
+        json_w_obj_begin(&w);
+        json_w_key(&w, "tokens");
+        json_w_arr_begin(&w);
+        json_w_strn(&w, piece.ptr, piece.len);
+        json_w_arr_end(&w);
+        json_w_key(&w, "token_logprobs");
+        json_w_arr_begin(&w);
+        json_w_double(&w, tok_ev->chosen.logprob);
+        json_w_arr_end(&w);
+        json_w_key(&w, "top_logprobs");
+        json_w_arr_begin(&w);
+        json_w_obj_begin(&w);
+        for (int i = 0; i < tok_ev->n_top; i++) {
+          hr_str p = tok_decode_piece(tok, tok_ev->top[i].id, false);
+          json_w_key(&w, hr_arena_strndup(http_req_arena(g->req), p.ptr, p.len));
+          json_w_double(&w, tok_ev->top[i].logprob);
+        }
+        json_w_obj_end(&w);
+        json_w_arr_end(&w);
+        json_w_key(&w, "text_offset");
+        json_w_arr_begin(&w);
+        json_w_uint(&w, g->text_offset);
+        json_w_arr_end(&w);
+        json_w_obj_end(&w);
+      }
+    } else {
+      json_w_null(&w);
+    }
+    json_w_key(&w, "finish_reason");
+    if (finish) json_w_str(&w, finish);
+    else json_w_null(&w);
+    json_w_obj_end(&w);
+  }
+  json_w_arr_end(&w);
+  if (usage) write_usage(&w, usage);
+  json_w_obj_end(&w);
+  json_w_finish(&w);
+  sse_send(g, &b);
+  hr_buf_free(&b);
+}
+
+/* Non-streaming: remember the token's text and logprobs. */
+static void collect(gen_request *g, const eng_event *ev) {
+  hr_buf_append(&g->text, ev->text, ev->text_len);
+  if (g->logprobs < 0 || ev->token < 0) return;
+  const tokenizer *tok = eng_model_tokenizer(g->model->engine);
+  json_writer w;
+  if (g->n_logprob_items++) hr_buf_putc(&g->logprob_json, ',');
+  json_w_init(&w, &g->logprob_json);
+  if (g->kind == GEN_CHAT) {
+    write_chat_logprob(&w, tok, ev);
+  } else {
+    /* completions keep parallel arrays; stored as one object per token and
+     * regrouped at the end */
+    hr_str piece = tok_decode_piece(tok, ev->token, false);
+    json_w_obj_begin(&w);
+    json_w_key(&w, "t");
+    json_w_strn(&w, piece.ptr, piece.len);
+    json_w_key(&w, "l");
+    json_w_double(&w, ev->chosen.logprob);
+    json_w_key(&w, "o");
+    json_w_uint(&w, g->text_offset);
+    json_w_key(&w, "top");
+    json_w_obj_begin(&w);
+    for (int i = 0; i < ev->n_top; i++) {
+      hr_str p = tok_decode_piece(tok, ev->top[i].id, false);
+      json_w_key(&w, hr_arena_strndup(http_req_arena(g->req), p.ptr, p.len));
+      json_w_double(&w, ev->top[i].logprob);
+    }
+    json_w_obj_end(&w);
+    json_w_obj_end(&w);
+  }
+  json_w_finish(&w);
+}
+
+/* The completions logprobs object from the per-token items collected. */
+static void write_completion_logprobs(json_writer *w, gen_request *g) {
+  hr_buf arr = HR_BUF_INIT;
+  hr_buf_putc(&arr, '[');
+  hr_buf_append(&arr, g->logprob_json.data ? g->logprob_json.data : "", g->logprob_json.len);
+  hr_buf_putc(&arr, ']');
+  json_value *items = NULL;
+  json_read(http_req_arena(g->req), arr.data, arr.len, NULL, &items, NULL);
+  hr_buf_free(&arr);
+  static const char *keys[] = {"tokens", "token_logprobs", "top_logprobs", "text_offset"};
+  static const char *short_keys[] = {"t", "l", "top", "o"};
+  json_w_obj_begin(w);
+  for (int k = 0; k < 4; k++) {
+    json_w_key(w, keys[k]);
+    json_w_arr_begin(w);
+    for (size_t i = 0; items && i < items->u.arr.n; i++) json_w_value(w, json_get(items->u.arr.items[i], short_keys[k]));
+    json_w_arr_end(w);
+  }
+  json_w_obj_end(w);
+}
+
+static void answer_whole(gen_request *g, const eng_event *done) {
+  hr_buf b = HR_BUF_INIT;
+  json_writer w;
+  json_w_init(&w, &b);
+  write_head(&w, g, false);
+  json_w_key(&w, "choices");
+  json_w_arr_begin(&w);
+  json_w_obj_begin(&w);
+  json_w_key(&w, "index");
+  json_w_int(&w, 0);
+  if (g->kind == GEN_CHAT) {
+    json_w_key(&w, "message");
+    json_w_obj_begin(&w);
+    json_w_key(&w, "role");
+    json_w_str(&w, "assistant");
+    json_w_key(&w, "content");
+    json_w_strn(&w, g->text.data ? g->text.data : "", g->text.len);
+    json_w_key(&w, "refusal");
+    json_w_null(&w);
+    json_w_obj_end(&w);
+  } else {
+    json_w_key(&w, "text");
+    json_w_strn(&w, g->text.data ? g->text.data : "", g->text.len);
+  }
+  json_w_key(&w, "logprobs");
+  if (g->logprobs < 0) {
+    json_w_null(&w);
+  } else if (g->kind == GEN_CHAT) {
+    json_w_obj_begin(&w);
+    json_w_key(&w, "content");
+    json_w_arr_begin(&w);
+    json_w_raw(&w, g->logprob_json.data ? g->logprob_json.data : "", g->logprob_json.len);
+    json_w_arr_end(&w);
+    json_w_obj_end(&w);
+  } else {
+    write_completion_logprobs(&w, g);
+  }
+  json_w_key(&w, "finish_reason");
+  json_w_str(&w, finish_name(done->finish));
+  json_w_obj_end(&w);
+  json_w_arr_end(&w);
+  write_usage(&w, done);
+  json_w_obj_end(&w);
+  json_w_finish(&w);
+  http_respond_json(g->req, 200, &b);
+  hr_buf_free(&b);
+}
+
+static void gen_free(gen_request *g) {
+  for (gen_event *e = g->ev_head, *next; e; e = next) {
+    next = e->next;
+    free(e);
+  }
+  hr_buf_free(&g->text);
+  hr_buf_free(&g->logprob_json);
+  pthread_mutex_destroy(&g->lock);
+  free(g);
+}
+
+static void on_done(gen_request *g, const eng_event *done) {
+  http_req *r = g->req;
+  eng_seq_release(g->seq);
+  if (g->aborted || done->finish == ENG_FINISH_CANCELLED) {
+    if (g->stream) http_stream_end(r);
+    else http_req_release(r);
+  } else if (done->finish == ENG_FINISH_ERROR && !g->stream) {
+    http_respond_error(r, 500, "server_error", NULL, NULL,
+                       "the model failed while generating; the server goes on");
+  } else if (g->stream) {
+    send_chunk(g, NULL, done->finish == ENG_FINISH_ERROR ? "error" : finish_name(done->finish), NULL);
+    if (g->include_usage) send_chunk(g, NULL, NULL, done);
+    http_stream_write(r, "data: [DONE]\n\n", 14);
+    http_stream_end(r);
+  } else {
+    answer_whole(g, done);
+  }
+  gen_free(g);
+}
+
+/* Runs on the loop: turns queued events into output. */
+static void drain(http_req *r, void *arg) {
+  HR_UNUSED(r);
+  gen_request *g = arg;
+  pthread_mutex_lock(&g->lock);
+  gen_event *e = g->ev_head;
+  g->ev_head = g->ev_tail = NULL;
+  g->post_pending = false;
+  pthread_mutex_unlock(&g->lock);
+  while (e) {
+    gen_event *next = e->next;
+    if (e->ev.kind == ENG_EV_DONE) {
+      eng_event done = e->ev;
+      free(e);
+      for (gen_event *x = next; x; x = next) { /* nothing follows DONE */
+        next = x->next;
+        free(x);
+      }
+      on_done(g, &done);
+      return;
+    }
+    if (!g->aborted) {
+      if (g->stream) {
+        if (e->ev.text_len || e->ev.token >= 0) send_chunk(g, &e->ev, NULL, NULL);
+      } else {
+        collect(g, &e->ev);
+      }
+      g->text_offset += e->ev.text_len;
+    }
+    free(e);
+    e = next;
+  }
+}
+
+static void on_abort(http_req *r, void *arg) {
+  HR_UNUSED(r);
+  gen_request *g = arg;
+  g->aborted = true;
+  eng_cancel(g->seq);
+}
+
+/* ---- starting ---------------------------------------------------------- */
+
+void gen_sampling(const gen_sampling_fields *f, sampler_params *sp) {
+  sampler_params_default(sp);
+  /* OpenAI's defaults: temperature 1, nucleus off; no top-k or min-p
+   * unless the request asks (hearth's extensions). */
+  sp->temperature = f->has_temperature ? (float)f->temperature : 1.0f;
+  sp->top_p = f->has_top_p ? (float)f->top_p : 1.0f;
+  sp->top_k = f->has_top_k ? (int)f->top_k : 0;
+  sp->min_p = f->has_min_p ? (float)f->min_p : 0.0f;
+  sp->repeat_penalty = f->has_repeat_penalty ? (float)f->repeat_penalty : 1.0f;
+  sp->presence_penalty = (float)f->presence_penalty;
+  sp->frequency_penalty = (float)f->frequency_penalty;
+  if (f->has_seed) {
+    sp->seed = (uint64_t)f->seed;
+  } else if (RAND_bytes((unsigned char *)&sp->seed, sizeof sp->seed) != 1) {
+    sp->seed = (uint64_t)hr_now_ns();
+  }
+}
+
+int gen_logit_bias(http_req *r, const hr_str *keys, const double *values, size_t n, int n_vocab,
+                   sampler_params *sp) {
+  if (n == 0) return 0;
+  hr_arena *a = http_req_arena(r);
+  int32_t *ids = hr_arena_alloc(a, sizeof(int32_t) * n);
+  float *vals = hr_arena_alloc(a, sizeof(float) * n);
+  if (!ids || !vals) {
+    http_respond_error(r, 500, "server_error", NULL, NULL, "out of memory");
+    return -1;
+  }
+  for (size_t i = 0; i < n; i++) {
+    char *end;
+    char *k = hr_arena_strndup(a, keys[i].ptr, keys[i].len);
+    long id = k ? strtol(k, &end, 10) : -1;
+    if (!k || !keys[i].len || *end || id < 0 || id >= n_vocab) {
+      char param[96];
+      snprintf(param, sizeof param, "logit_bias.%.*s", (int)HR_MIN(keys[i].len, 60), keys[i].ptr);
+      http_respond_error(r, 400, "invalid_request_error", "invalid_value", param,
+                         "%s: not a token id of this model (0 to %d)", param, n_vocab - 1);
+      return -1;
+    }
+    ids[i] = (int32_t)id;
+    vals[i] = (float)values[i];
+  }
+  sp->bias_ids = ids;
+  sp->bias_values = vals;
+  sp->n_bias = (int)n;
+  return 0;
+}
+
+static void make_id(char *out, size_t n, const char *prefix) {
+  unsigned char raw[12];
+  if (RAND_bytes(raw, sizeof raw) != 1) memset(raw, 0, sizeof raw);
+  static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  size_t at = (size_t)snprintf(out, n, "%s", prefix);
+  for (size_t i = 0; i < sizeof raw * 2 && at + 1 < n; i++)
+    out[at++] = alphabet[(raw[i / 2] >> ((i & 1) * 4) ^ raw[(i * 7) % sizeof raw]) % 62];
+  out[at] = 0;
+}
+
+void gen_start(http_req *r, api_model *m, gen_kind kind, const int32_t *prompt, int n_prompt,
+               int max_tokens, const sampler_params *sp, const char *const *stop, int n_stop,
+               int logprobs, bool stream, bool include_usage, hr_str echo) {
+  gen_request *g = calloc(1, sizeof *g);
+  if (!g) {
+    http_respond_error(r, 500, "server_error", NULL, NULL, "out of memory");
+    return;
+  }
+  g->req = r;
+  g->model = m;
+  g->kind = kind;
+  g->stream = stream;
+  g->include_usage = include_usage;
+  g->logprobs = logprobs;
+  g->created = hr_wall_ms() / 1000;
+  g->echo = echo;
+  make_id(g->id, sizeof g->id, kind == GEN_CHAT ? "chatcmpl-" : "cmpl-");
+  pthread_mutex_init(&g->lock, NULL);
+  eng_gen_params p = {.prompt = prompt,
+                      .n_prompt = n_prompt,
+                      .max_tokens = max_tokens,
+                      .sampling = *sp,
+                      .stop = stop,
+                      .n_stop = n_stop,
+                      .n_logprobs = logprobs,
+                      .on_event = on_event,
+                      .user = g};
+  /* Events reach this loop through posted tasks, which cannot run before
+   * this handler returns: the stream's head and the echo go out first. */
+  int rc = eng_submit(m->engine, &p, &g->seq);
+  if (rc == HR_OK) {
+    http_req_on_abort(r, on_abort, g);
+    if (stream) {
+      http_res_header(r, "X-Accel-Buffering", "no");
+      http_stream_begin(r, 200, "text/event-stream");
+    }
+    if (echo.len) {
+      if (stream) {
+        eng_event ev = {.kind = ENG_EV_TOKEN, .text = echo.ptr, .text_len = echo.len, .token = -1};
+        send_chunk(g, &ev, NULL, NULL);
+      } else {
+        hr_buf_append(&g->text, echo.ptr, echo.len);
+      }
+      g->text_offset = echo.len;
+    }
+    return;
+  }
+  if (rc == HR_EBUSY) {
+    http_res_header(r, "Retry-After", "1");
+    http_respond_error(r, 503, "server_error", "server_busy", NULL,
+                       "every slot of model %s is busy and its queue is full; retry later",
+                       m->info.name);
+  } else {
+    http_respond_error(r, 500, "server_error", NULL, NULL, "the request could not be queued: %s",
+                       hr_strerror(rc));
+  }
+  gen_free(g);
+}

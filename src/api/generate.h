@@ -1,0 +1,71 @@
+/* generate.h — one generation request between an HTTP handler (on its I/O
+ * loop) and a model's scheduler (on its thread): the engine's events are
+ * queued under a lock and handed to the loop with one posted task at a
+ * time; the loop turns them into SSE frames or one JSON answer.
+ * Shared by chat completions and (legacy) completions. */
+#ifndef HEARTH_API_GENERATE_H
+#define HEARTH_API_GENERATE_H
+
+#include "api.h"
+
+#include "../json/json.h"
+
+#include <pthread.h>
+
+typedef enum { GEN_CHAT, GEN_COMPLETION } gen_kind;
+
+typedef struct gen_event {
+  struct gen_event *next;
+  eng_event ev;     /* text points into text[] below */
+  char text[];
+} gen_event;
+
+typedef struct gen_request {
+  http_req *req;
+  api_model *model;
+  eng_seq *seq;
+  gen_kind kind;
+  bool stream;
+  bool include_usage;
+  int logprobs;         /* -1 none, else top count */
+  char id[48];          /* "chatcmpl-..." */
+  int64_t created;
+  hr_str echo;          /* completions: prompt text to echo first */
+  /* accumulated for the non-streaming answer, owned here */
+  hr_buf text;
+  hr_buf logprob_json;  /* the "content" array items, comma-joined */
+  size_t n_logprob_items;
+  size_t text_offset;   /* completions logprobs: byte offset of the next token */
+  bool sent_role;
+  bool aborted;
+  /* shared with the scheduler thread */
+  pthread_mutex_t lock; /* guards events, post_pending */
+  gen_event *ev_head, *ev_tail;
+  bool post_pending;
+} gen_request;
+
+/* Starts generating: submits to the engine and answers errors itself.
+ * prompt: the token ids. On success the request belongs to the generation
+ * until it ends. */
+void gen_start(http_req *r, api_model *m, gen_kind kind, const int32_t *prompt, int n_prompt,
+               int max_tokens, const sampler_params *sp, const char *const *stop, int n_stop,
+               int logprobs, bool stream, bool include_usage, hr_str echo);
+
+/* Sampling settings from request fields (OpenAI's defaults where absent). */
+typedef struct {
+  bool has_temperature, has_top_p, has_top_k, has_min_p, has_seed, has_repeat_penalty;
+  double temperature, top_p, min_p, repeat_penalty, presence_penalty, frequency_penalty;
+  int64_t top_k, seed;
+} gen_sampling_fields;
+void gen_sampling(const gen_sampling_fields *f, sampler_params *out);
+
+/* Parses OpenAI's logit_bias (token id strings to biases) into arrays in
+ * the request's arena; answers 400 naming the bad key and returns non-zero. */
+int gen_logit_bias(http_req *r, const hr_str *keys, const double *values, size_t n, int n_vocab,
+                   sampler_params *sp);
+
+/* Tokenizes prompt text for generation (see chat.c); answers errors. */
+int api_tokenize_prompt(http_req *r, const tokenizer *tok, hr_str text, bool templated,
+                        int32_t **ids, int *n_ids);
+
+#endif
