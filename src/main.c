@@ -3,6 +3,7 @@
  * HEARTH_* environment > config file); see src/base/options.h. */
 #include "api/api.h"
 #include "base/options.h"
+#include "base/workq.h"
 #include "engine/engine.h"
 #include "http/http.h"
 #include "store/store.h"
@@ -208,6 +209,7 @@ static int cmd_serve_run(hr_arena *opt_arena, serve_options *op, http_config *hc
     return 1;
   }
   atomic_store(&ctx.store_ready, true);
+  ctx.work = hr_workq_new(2);
 
   hc.host = o.host;
   hc.port = (int)o.port;
@@ -243,6 +245,7 @@ static int cmd_serve_run(hr_arena *opt_arena, serve_options *op, http_config *hc
 stop:
   http_server_shutdown(ctx.server, (uint32_t)o.shutdown_timeout_ms);
   http_server_free(ctx.server);
+  hr_workq_free(ctx.work);
   api_close_models(&ctx);
   store_close(ctx.db);
   hr_log(HR_LOG_INFO, "stopped");

@@ -432,7 +432,9 @@ def build(a):
 
     # Weights ~ N(0, 1/fan_in) keep every activation O(1) however wide the
     # model; the embedding and the norms are O(1) themselves.
-    mat("token_embd.weight", V, E, 1.0)
+    # Tied, the embedding is also the output projection: keep the logits
+    # O(1) (std ~2) rather than O(sqrt(E)).
+    mat("token_embd.weight", V, E, 2 * E ** -0.5 if a.tied and arch != "bert" else 1.0)
     if arch == "bert":
         w.add_tensor("token_types.weight", [E, 2], 0,
                      (rng.standard_normal((2, E), dtype=np.float32) * 0.5).astype("<f4").tobytes())

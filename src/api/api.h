@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 
 struct chat_template;
+struct hr_workq;
 
 /* A model the API serves, with its compiled chat template (NULL for
  * embedding models). */
@@ -28,6 +29,7 @@ typedef struct {
   store *db;
   api_model models[API_MODELS_MAX];
   _Atomic int n_models; /* entries below it are complete (release/acquire) */
+  struct hr_workq *work; /* blocking jobs off the loops */
   _Atomic bool store_ready;
   _Atomic bool models_ready;
   int64_t started_ms;

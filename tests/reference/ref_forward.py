@@ -524,19 +524,41 @@ def rel_errors(mine, theirs):
     return np.abs(theirs - mine).max(axis=1) / np.maximum(np.abs(mine).max(axis=1), 1e-30)
 
 
+def read_theirs(path):
+    """hearth's rows: raw float32 (--dump-logits) or `hearth embed`'s JSON
+    lines."""
+    with open(path, "rb") as f:
+        head = f.read(1)
+    if head == b"[":
+        with open(path) as f:
+            return np.array([v for line in f if line.strip() for v in json.loads(line)], np.float32)
+    return np.fromfile(path, "<f4")
+
+
+def summary(rows, theirs):
+    errs = rel_errors(rows.astype(np.float64), theirs)
+    return {"rows": len(errs), "max_rel_err": float(errs.max()), "min_rel_err": float(errs.min()),
+            "mean_rel_err": float(errs.mean()),
+            "argmax_agree": float((rows.argmax(axis=1) == theirs.argmax(axis=1)).mean()),
+            "per_row": [float(e) for e in errs]}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("-m", "--model", required=True)
     ap.add_argument("--ids", required=True, help='token ids: "1 2 3" or "1,2,3"')
     ap.add_argument("--out", help="write float32 rows here")
-    ap.add_argument("--compare", help="hearth's --dump-logits file to compare with")
+    ap.add_argument("--compare", help="hearth's --dump-logits file (or `hearth embed` output) to compare with")
     ap.add_argument("--max-rel-err", type=float, help="exit 1 if any row's error is above this")
     ap.add_argument("--f16-kv", action="store_true", help="round K, V, Q and probabilities to f16 as hearth does")
     ap.add_argument("--act-quant", action="store_true",
-                    help="quantize each matmul input as llama.cpp and hearth do (Q8_0, Q8_K, F16, BF16)")
+                    help="quantize each matmul input as llama.cpp and hearth do (Q8_0, Q8_1, Q8_K, F16, BF16)")
+    ap.add_argument("--emulated-too", action="store_true",
+                    help="with --compare --json: also compare the run with --f16-kv --act-quant")
     ap.add_argument("--rope", choices=["auto", "normal", "neox"], default="auto",
                     help="override the architecture's RoPE style (to see a wrong one caught)")
-    ap.add_argument("--gelu", choices=["tanh", "erf"], default="tanh", help="bert: llama.cpp uses tanh")
+    ap.add_argument("--gelu", choices=["erf", "tanh"], default="erf",
+                    help="bert: erf as BERT was trained (and hearth does); llama.cpp's ggml_gelu is tanh")
     ap.add_argument("--pooling", choices=["auto", "none", "mean", "cls", "last"], default="auto")
     ap.add_argument("--json", action="store_true", help="print a JSON summary instead of text")
     ap.add_argument("--print", dest="show", action="store_true", help="print the first values of each row")
@@ -544,17 +566,21 @@ def main(argv=None):
 
     ids = [int(t) for t in a.ids.replace(",", " ").split()]
     m = Model(GGUF(a.model))
-    m.act_quant = a.act_quant
+    if m.arch not in ("llama", "qwen2", "bert"):
+        raise SystemExit("ref_forward: architecture %s is not handled" % m.arch)
     if a.rope != "auto":
         m.neox = a.rope == "neox"
-    if m.arch == "bert":
-        pooling = m.pooling if a.pooling == "auto" else ["none", "mean", "cls", "last"].index(a.pooling)
-        rows = m.bert(ids, a.f16_kv, gelu_erf if a.gelu == "erf" else gelu_tanh, pooling)
-    elif m.arch in ("llama", "qwen2"):
-        rows = m.decoder(ids, a.f16_kv)
-    else:
-        raise SystemExit("ref_forward: architecture %s is not handled" % m.arch)
-    rows = rows.astype(np.float32)
+
+    def forward(f16_kv, act_quant):
+        m.act_quant = act_quant
+        if m.arch == "bert":
+            pooling = m.pooling if a.pooling == "auto" else ["none", "mean", "cls", "last"].index(a.pooling)
+            rows = m.bert(ids, f16_kv, gelu_erf if a.gelu == "erf" else gelu_tanh, pooling)
+        else:
+            rows = m.decoder(ids, f16_kv)
+        return rows.astype(np.float32)
+
+    rows = forward(a.f16_kv, a.act_quant)
     if a.out:
         rows.astype("<f4").tofile(a.out)
     if a.show:
@@ -562,27 +588,22 @@ def main(argv=None):
             print(i, " ".join("%.5f" % v for v in r[:8]))
     if not a.compare:
         return 0
-    with open(a.compare, "rb") as f:
-        head = f.read(1)
-    if head == b"[":  # `hearth embed` output: one JSON array per line
-        with open(a.compare) as f:
-            theirs = np.array([v for line in f if line.strip() for v in json.loads(line)], np.float32)
-    else:
-        theirs = np.fromfile(a.compare, "<f4")
+    theirs = read_theirs(a.compare)
     if theirs.size != rows.size:
         raise SystemExit("ref_forward: %s has %d values, expected %d rows of %d"
                          % (a.compare, theirs.size, rows.shape[0], rows.shape[1]))
     theirs = theirs.reshape(rows.shape).astype(np.float64)
-    errs = rel_errors(rows.astype(np.float64), theirs)
-    worst = float(errs.max())
-    argmax_agree = float((rows.argmax(axis=1) == theirs.argmax(axis=1)).mean())
+    res = summary(rows, theirs)
     if a.json:
-        print(json.dumps({"rows": len(errs), "max_rel_err": worst, "mean_rel_err": float(errs.mean()),
-                          "argmax_agree": argmax_agree, "per_row": [float(e) for e in errs]}))
+        if a.emulated_too:
+            res = {"plain": res, "emulated": summary(forward(True, True), theirs)}
+        print(json.dumps(res))
     else:
-        for i, e in enumerate(errs):
+        for i, e in enumerate(res["per_row"]):
             print("row %3d  rel err %.3e" % (i, e))
-        print("worst %.3e  mean %.3e  argmax agreement %.3f" % (worst, errs.mean(), argmax_agree))
+        print("worst %.3e  mean %.3e  argmax agreement %.3f"
+              % (res["max_rel_err"], res["mean_rel_err"], res["argmax_agree"]))
+    worst = res["plain"]["max_rel_err"] if "plain" in res else res["max_rel_err"]
     if a.max_rel_err is not None and worst > a.max_rel_err:
         return 1
     return 0

@@ -1,0 +1,223 @@
+/* embeddings.c — POST /v1/embeddings: a string, strings, token ids or lists
+ * of token ids, embedded by a bert-family model with its pooling and L2
+ * normalization, as floats or base64 (little-endian float32, as OpenAI).
+ * The inputs are tokenized on the loop; the model runs on its scheduler
+ * thread, waited for on a work-queue thread, and the answer comes back to
+ * the loop. */
+#include "chat_request.h"
+#include "routes.h"
+
+#include "../base/workq.h"
+#include "../engine/tokenizer.h"
+
+#include <math.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+  http_req *r;
+  api_model *m;
+  int n;
+  int32_t **texts;
+  int *lens;
+  int n_tokens;
+  int dims;
+  bool base64;
+  float *out;   /* n x n_embd, malloc'd */
+  int rc;
+  hr_buf json;  /* the answer, built on the worker */
+} embed_task;
+
+static void answer(http_req *r, void *arg) {
+  embed_task *t = arg;
+  if (t->rc)
+    http_respond_error(r, 500, "server_error", NULL, NULL, "the model failed: %s",
+                       hr_strerror(t->rc));
+  else
+    http_respond_json(r, 200, &t->json);
+  hr_buf_free(&t->json);
+  free(t->out);
+  free(t);
+}
+
+static void write_vector(json_writer *w, const float *v, int dims, bool base64) {
+  if (!base64) {
+    json_w_arr_begin(w);
+    for (int d = 0; d < dims; d++) json_w_double(w, v[d]);
+    json_w_arr_end(w);
+    return;
+  }
+  unsigned char raw[4 * 4096];
+  int bytes = 4 * HR_MIN(dims, 4096);
+  for (int d = 0; d < bytes / 4; d++) memcpy(raw + 4 * d, &v[d], 4); /* x86: little-endian */
+  char enc[4 * 4096 * 4 / 3 + 8];
+  int n = EVP_EncodeBlock((unsigned char *)enc, raw, bytes);
+  json_w_strn(w, enc, (size_t)n);
+}
+
+static void run(void *arg) {
+  embed_task *t = arg;
+  int E = t->m->info.n_embd;
+  t->out = malloc(sizeof(float) * (size_t)t->n * (size_t)E);
+  t->rc = t->out ? eng_embed(t->m->engine, (const int32_t *const *)t->texts, t->lens, t->n, t->out)
+                 : HR_ENOMEM;
+  if (!t->rc) {
+    json_writer w;
+    json_w_init(&w, &t->json);
+    json_w_obj_begin(&w);
+    json_w_key(&w, "object");
+    json_w_str(&w, "list");
+    json_w_key(&w, "data");
+    json_w_arr_begin(&w);
+    for (int i = 0; i < t->n; i++) {
+      float *v = t->out + (size_t)i * E;
+      if (t->dims < E) {
+        /* shortened: renormalize what is kept, as OpenAI does */
+        double ss = 0;
+        for (int d = 0; d < t->dims; d++) ss += (double)v[d] * v[d];
+        for (int d = 0; ss > 0 && d < t->dims; d++) v[d] = (float)(v[d] / sqrt(ss));
+      }
+      json_w_obj_begin(&w);
+      json_w_key(&w, "object");
+      json_w_str(&w, "embedding");
+      json_w_key(&w, "index");
+      json_w_int(&w, i);
+      json_w_key(&w, "embedding");
+      write_vector(&w, v, t->dims, t->base64);
+      json_w_obj_end(&w);
+    }
+    json_w_arr_end(&w);
+    json_w_key(&w, "model");
+    json_w_str(&w, t->m->info.name);
+    json_w_key(&w, "usage");
+    json_w_obj_begin(&w);
+    json_w_key(&w, "prompt_tokens");
+    json_w_int(&w, t->n_tokens);
+    json_w_key(&w, "total_tokens");
+    json_w_int(&w, t->n_tokens);
+    json_w_obj_end(&w);
+    json_w_obj_end(&w);
+    if (json_w_finish(&w)) t->rc = HR_ENOMEM;
+  }
+  /* The request stays valid until answered, even if its client left. */
+  if (http_req_post(t->r, answer, t)) {
+    hr_buf_free(&t->json); /* the server is gone */
+    free(t->out);
+    free(t);
+  }
+}
+
+/* Token ids for input i, in the request's arena; answers errors. */
+static int input_ids(http_req *r, const api_model *m, const embeddings_request *req, size_t i,
+                     int32_t **ids, int *n) {
+  const tokenizer *tok = eng_model_tokenizer(m->engine);
+  hr_arena *a = http_req_arena(r);
+  const api_input *in = &req->input;
+  if (in->kind == API_INPUT_TEXT || in->kind == API_INPUT_TEXTS) {
+    hr_str s = in->kind == API_INPUT_TEXT ? in->text : in->texts[i];
+    size_t cap = s.len * 3 + 8, count = 0;
+    int32_t *out = hr_arena_alloc(a, sizeof(int32_t) * cap);
+    if (!out) return -1;
+    tok_encode(tok, s.ptr, s.len, true, false, out, cap, &count);
+    *ids = out;
+    *n = (int)HR_MIN(count, cap);
+    return 0;
+  }
+  const api_token_list *l = in->kind == API_INPUT_TOKENS ? &in->tokens : &in->lists[i];
+  int32_t *out = hr_arena_alloc(a, sizeof(int32_t) * (l->n + 1));
+  if (!out) return -1;
+  for (size_t k = 0; k < l->n; k++) {
+    if (l->ids[k] < 0 || l->ids[k] >= m->info.n_vocab) {
+      char param[48];
+      if (in->kind == API_INPUT_TOKENS) snprintf(param, sizeof param, "input[%zu]", k);
+      else snprintf(param, sizeof param, "input[%zu][%zu]", i, k);
+      http_respond_error(r, 400, "invalid_request_error", "invalid_value", param,
+                         "%s: %lld is not a token id of this model (0 to %d)", param,
+                         (long long)l->ids[k], m->info.n_vocab - 1);
+      return -1;
+    }
+    out[k] = (int32_t)l->ids[k];
+  }
+  *ids = out;
+  *n = (int)l->n;
+  return 0;
+}
+
+static void on_embeddings(http_req *r, void *data) {
+  api_context *ctx = data;
+  json_value *body;
+  if (api_read_json(r, &body)) return;
+  embeddings_request req;
+  json_validate_error verr;
+  int rc = embeddings_request_parse(http_req_arena(r), body, &req, &verr);
+  if (rc) {
+    if (rc == HR_ENOMEM) http_respond_error(r, 500, "server_error", NULL, NULL, "out of memory");
+    else
+      http_respond_error(r, 400, "invalid_request_error", "invalid_value",
+                         verr.path[0] ? verr.path : NULL, "%s%s%s", verr.path,
+                         verr.path[0] ? ": " : "", verr.message);
+    return;
+  }
+  api_model *m = api_find_model(ctx, req.model);
+  if (!m) {
+    http_respond_error(r, 404, "invalid_request_error", "model_not_found", "model",
+                       "The model '%.*s' does not exist or is not served here",
+                       (int)HR_MIN(req.model.len, 200), req.model.ptr);
+    return;
+  }
+  if (!m->info.is_embedding) {
+    http_respond_error(r, 400, "invalid_request_error", "model_not_supported", "model",
+                       "The model '%s' does not make embeddings; use an embedding model",
+                       m->info.name);
+    return;
+  }
+  int E = m->info.n_embd;
+  if (req.has_dimensions && req.dimensions > E) {
+    http_respond_error(r, 400, "invalid_request_error", "invalid_value", "dimensions",
+                       "dimensions: at most %d for model %s", E, m->info.name);
+    return;
+  }
+  const api_input *in = &req.input;
+  size_t n = in->kind == API_INPUT_TEXTS ? in->n_texts
+             : in->kind == API_INPUT_TOKEN_LISTS ? in->n_lists
+                                                 : 1;
+  hr_arena *a = http_req_arena(r);
+  embed_task *t = calloc(1, sizeof *t);
+  int32_t **texts = hr_arena_alloc(a, sizeof(int32_t *) * n);
+  int *lens = hr_arena_alloc(a, sizeof(int) * n);
+  if (!t || !texts || !lens) {
+    free(t);
+    http_respond_error(r, 500, "server_error", NULL, NULL, "out of memory");
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (input_ids(r, m, &req, i, &texts[i], &lens[i])) {
+      free(t);
+      return;
+    }
+    if (lens[i] == 0) {
+      free(t);
+      http_respond_error(r, 400, "invalid_request_error", "invalid_value", "input",
+                         "input %zu has no tokens", i);
+      return;
+    }
+    t->n_tokens += HR_MIN(lens[i], m->info.n_ctx_train);
+  }
+  t->r = r;
+  t->m = m;
+  t->n = (int)n;
+  t->texts = texts;
+  t->lens = lens;
+  t->dims = req.has_dimensions ? (int)req.dimensions : E;
+  t->base64 = req.has_encoding_format && hr_str_eq_cstr(req.encoding_format, "base64");
+  if (hr_workq_submit(ctx->work, run, t)) {
+    free(t);
+    http_res_header(r, "Retry-After", "1");
+    http_respond_error(r, 503, "server_error", "server_busy", NULL, "the server is stopping");
+  }
+}
+
+int api_register_embeddings(http_server *s, api_context *ctx) {
+  return http_server_route(s, HTTP_POST, "/v1/embeddings", on_embeddings, ctx, 16u << 20);
+}
