@@ -16,10 +16,21 @@ struct hr_workq;
 
 /* A model the API serves, with its compiled chat template (NULL for
  * embedding models). */
+#define API_LAT_BUCKETS 12
+
+/* Request timings of one model, observed when each request ends (from any
+ * loop, so atomics). Histograms hold counts per bucket, +Inf last. */
+typedef struct {
+  _Atomic uint64_t ttft[API_LAT_BUCKETS + 1], itl[API_LAT_BUCKETS + 1], queue[API_LAT_BUCKETS + 1];
+  _Atomic uint64_t ttft_sum_us, itl_sum_us, queue_sum_us, itl_count, done;
+  _Atomic uint64_t finish_stop, finish_length, finish_cancelled, finish_error;
+} api_model_metrics;
+
 typedef struct {
   eng_model *engine;
   eng_model_info info;
   struct chat_template *tmpl;
+  api_model_metrics metrics;
 } api_model;
 
 #define API_MODELS_MAX 16
@@ -43,6 +54,10 @@ int api_add_model(api_context *ctx, eng_model *m, const char *template_override,
                   size_t err_len);
 /* The model whose id is name, or NULL. */
 api_model *api_find_model(api_context *ctx, hr_str name);
+/* Records a finished generation's timings. */
+void api_model_observe(api_model *m, const eng_event *done);
+/* Appends every model's metrics in Prometheus text format. */
+void api_models_metrics(api_context *ctx, hr_buf *out);
 /* Closes every model. */
 void api_close_models(api_context *ctx);
 

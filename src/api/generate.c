@@ -317,6 +317,7 @@ static void gen_free(gen_request *g) {
 static void on_done(gen_request *g, const eng_event *done) {
   http_req *r = g->req;
   eng_seq_release(g->seq);
+  api_model_observe(g->model, done);
   if (g->aborted || done->finish == ENG_FINISH_CANCELLED) {
     if (g->stream) http_stream_end(r);
     else http_req_release(r);

@@ -137,3 +137,105 @@ int api_register_models(http_server *s, api_context *ctx) {
   if (!rc) rc = http_server_route(s, HTTP_GET, "/v1/models/{model...}", on_get, ctx, 0);
   return rc;
 }
+
+/* ---- metrics -------------------------------------------------------------- */
+
+static const double lat_bounds_s[API_LAT_BUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                     0.5,   1,    2.5,   5,    10,  30};
+
+static void observe(_Atomic uint64_t *buckets, _Atomic uint64_t *sum_us, double ms) {
+  int b = 0;
+  while (b < API_LAT_BUCKETS && ms / 1000.0 > lat_bounds_s[b]) b++;
+  atomic_fetch_add_explicit(&buckets[b], 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(sum_us, (uint64_t)(ms * 1000.0), memory_order_relaxed);
+}
+
+void api_model_observe(api_model *m, const eng_event *done) {
+  api_model_metrics *x = &m->metrics;
+  atomic_fetch_add(&x->done, 1);
+  switch (done->finish) {
+  case ENG_FINISH_STOP: atomic_fetch_add(&x->finish_stop, 1); break;
+  case ENG_FINISH_LENGTH: atomic_fetch_add(&x->finish_length, 1); break;
+  case ENG_FINISH_CANCELLED: atomic_fetch_add(&x->finish_cancelled, 1); break;
+  default: atomic_fetch_add(&x->finish_error, 1); break;
+  }
+  observe(x->queue, &x->queue_sum_us, done->queue_ms);
+  if (done->n_generated > 0) observe(x->ttft, &x->ttft_sum_us, done->ttft_ms);
+  if (done->n_generated > 1) {
+    observe(x->itl, &x->itl_sum_us, done->gen_ms / (done->n_generated - 1));
+    atomic_fetch_add(&x->itl_count, 1);
+  }
+}
+
+static void histogram(hr_buf *o, const char *name, const char *model, _Atomic uint64_t *b,
+                      _Atomic uint64_t *sum_us) {
+  uint64_t cum = 0;
+  for (int i = 0; i <= API_LAT_BUCKETS; i++) {
+    cum += atomic_load(&b[i]);
+    if (i < API_LAT_BUCKETS)
+      hr_buf_appendf(o, "%s_bucket{model=\"%s\",le=\"%g\"} %llu\n", name, model, lat_bounds_s[i],
+                     (unsigned long long)cum);
+    else
+      hr_buf_appendf(o, "%s_bucket{model=\"%s\",le=\"+Inf\"} %llu\n", name, model,
+                     (unsigned long long)cum);
+  }
+  hr_buf_appendf(o, "%s_sum{model=\"%s\"} %.6f\n%s_count{model=\"%s\"} %llu\n", name, model,
+                 (double)atomic_load(sum_us) / 1e6, name, model, (unsigned long long)cum);
+}
+
+void api_models_metrics(api_context *ctx, hr_buf *o) {
+  int n = atomic_load_explicit(&ctx->n_models, memory_order_acquire);
+  static const char *hist[][2] = {
+      {"hearth_model_time_to_first_token_seconds", "Time from a request's arrival to its first token."},
+      {"hearth_model_inter_token_seconds", "Mean time between two tokens of a request."},
+      {"hearth_model_queue_wait_seconds", "Time a request waited for a slot."},
+  };
+  for (int h = 0; h < 3; h++) {
+    hr_buf_appendf(o, "# HELP %s %s\n# TYPE %s histogram\n", hist[h][0], hist[h][1], hist[h][0]);
+    for (int i = 0; i < n; i++) {
+      api_model_metrics *x = &ctx->models[i].metrics;
+      _Atomic uint64_t *b = h == 0 ? x->ttft : h == 1 ? x->itl : x->queue;
+      _Atomic uint64_t *sum = h == 0 ? &x->ttft_sum_us : h == 1 ? &x->itl_sum_us : &x->queue_sum_us;
+      histogram(o, hist[h][0], ctx->models[i].info.name, b, sum);
+    }
+  }
+  hr_buf_append_str(o,
+      "# HELP hearth_model_requests_total Generation requests by how they ended.\n"
+      "# TYPE hearth_model_requests_total counter\n");
+  for (int i = 0; i < n; i++) {
+    api_model_metrics *x = &ctx->models[i].metrics;
+    const char *name = ctx->models[i].info.name;
+    hr_buf_appendf(o,
+                   "hearth_model_requests_total{model=\"%s\",finish=\"stop\"} %llu\n"
+                   "hearth_model_requests_total{model=\"%s\",finish=\"length\"} %llu\n"
+                   "hearth_model_requests_total{model=\"%s\",finish=\"cancelled\"} %llu\n"
+                   "hearth_model_requests_total{model=\"%s\",finish=\"error\"} %llu\n",
+                   name, (unsigned long long)atomic_load(&x->finish_stop), name,
+                   (unsigned long long)atomic_load(&x->finish_length), name,
+                   (unsigned long long)atomic_load(&x->finish_cancelled), name,
+                   (unsigned long long)atomic_load(&x->finish_error));
+  }
+  static const char *gauges[][3] = {
+      {"hearth_model_active_sequences", "gauge", "Sequences being decoded now."},
+      {"hearth_model_waiting_requests", "gauge", "Requests waiting for a slot now."},
+      {"hearth_model_prompt_tokens_total", "counter", "Prompt tokens received."},
+      {"hearth_model_cached_prompt_tokens_total", "counter", "Prompt tokens reused from the prompt cache."},
+      {"hearth_model_prompt_cache_hits_total", "counter", "Requests that reused cached prompt tokens."},
+      {"hearth_model_generated_tokens_total", "counter", "Tokens generated."},
+      {"hearth_model_cancellations_total", "counter", "Requests cancelled (client gone, or shutdown)."},
+      {"hearth_model_rejected_total", "counter", "Requests refused with 503: the queue was full."},
+      {"hearth_model_busy_seconds_total", "counter", "Time spent in forward steps (tokens/s = generated / busy)."},
+  };
+  for (size_t g = 0; g < HR_ARRAY_LEN(gauges); g++) {
+    hr_buf_appendf(o, "# HELP %s %s\n# TYPE %s %s\n", gauges[g][0], gauges[g][2], gauges[g][0],
+                   gauges[g][1]);
+    for (int i = 0; i < n; i++) {
+      eng_stats st;
+      eng_model_stats(ctx->models[i].engine, &st);
+      double v[] = {st.active, st.waiting, (double)st.prompt_tokens, (double)st.cached_tokens,
+                    (double)st.cache_hits, (double)st.generated_tokens, (double)st.cancelled,
+                    (double)st.rejected_busy, st.busy_seconds};
+      hr_buf_appendf(o, "%s{model=\"%s\"} %.17g\n", gauges[g][0], ctx->models[i].info.name, v[g]);
+    }
+  }
+}

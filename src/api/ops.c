@@ -37,6 +37,7 @@ static void on_metrics(http_req *r, void *data) {
   api_context *ctx = data;
   hr_buf b = HR_BUF_INIT;
   http_server_metrics(ctx->server, &b);
+  api_models_metrics(ctx, &b);
   hr_buf_appendf(&b,
                  "# HELP hearth_up Whether hearth is ready (1) or starting (0).\n"
                  "# TYPE hearth_up gauge\nhearth_up %d\n"

@@ -18,6 +18,7 @@
 //    quantization noise. So at least one row must agree to 1e-5: a
 //    systematic difference (a wrong scale, a dropped or unrounded term)
 //    leaves no row agreeing, however small it is next to quantization noise.
+//    (BERT: one pooled row, no F16 cache; it must agree outright.)
 'use strict';
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
@@ -45,7 +46,11 @@ const BOUND = {
   q8_0: 4e-2, q4_0: 4e-2, q4_1: 4e-2, q5_0: 4e-2, q5_1: 4e-2,
   q2_k: 5e-2, q3_k: 5e-2, q4_k: 5e-2, q5_k: 5e-2, q6_k: 5e-2,
 };
-const AGREE = 1e-5;
+// "Agree" for the emulated comparison. F16 activations keep 11 bits, so
+// float32 noise flips a rounding in most rows, each flip moving the row by
+// ~3e-5 to 1e-4; the other formats' steps are far coarser.
+const AGREE = { f16: 2e-4 };
+const agree = (type) => AGREE[type] || 1e-5;
 
 let tmp;
 if (!skip) tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-fwdref-'));
@@ -81,8 +86,8 @@ function check(r, type) {
   assert.ok(plain.max_rel_err < BOUND[type],
     `plain: worst row ${plain.max_rel_err.toExponential(3)} >= ${BOUND[type]} (mean ${plain.mean_rel_err.toExponential(3)})`);
   if (r.emulated) {
-    assert.ok(r.emulated.min_rel_err < AGREE,
-      `emulated: no row agrees to ${AGREE}; best ${r.emulated.min_rel_err.toExponential(3)}`);
+    assert.ok(r.emulated.min_rel_err < agree(type),
+      `emulated: no row agrees to ${agree(type)}; best ${r.emulated.min_rel_err.toExponential(3)}`);
   }
 }
 
