@@ -652,6 +652,7 @@ static const jinja_value *eval_inner(jinja_render *r, const jinja_node *n) {
   case N_SLICE: {
     const jinja_value *v[3] = {0};
     const jinja_node *parts[3] = {n->b, n->c, n->d};
+    if (!n->a) return jinja_fail(r, HR_EFORMAT, "misplaced slice"), NULL;
     if (!(a = jinja_eval(r, n->a))) return NULL;
     for (int i = 0; i < 3; i++)
       if (parts[i] && !(v[i] = jinja_eval(r, parts[i]))) return NULL;

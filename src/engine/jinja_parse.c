@@ -282,6 +282,8 @@ static jinja_node *parse_subscript(parser *P, jinja_node *obj) {
   if (args.n == 1) {
     n->b = args.v[0];
   } else {
+    for (size_t i = 0; i < args.n; i++) /* x[a:b, c]: numpy-style, meaningless here */
+      if (args.v[i]->kind == N_SLICE) return fail(P, "slices inside a tuple subscript are not supported", NULL, NULL);
     jinja_node *t = node(P, N_TUPLE);
     if (!t) return NULL;
     t->items = vec_done(&args);

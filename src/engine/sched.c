@@ -165,7 +165,9 @@ static eng_seq *seq_new(eng_model *m, const eng_gen_params *p) {
     for (int i = 0; ok && i < p->n_stop; i++) {
       if (!p->stop[i][0]) continue; /* an empty stop string never matches */
       ok = (s->stop[s->n_stop] = strdup(p->stop[i])) != NULL;
-      if (ok) s->stop_max = HR_MAX(s->stop_max, strlen(s->stop[s->n_stop++]));
+      if (!ok) break;
+      size_t len = strlen(s->stop[s->n_stop++]); /* not inside HR_MAX: it evaluates twice */
+      s->stop_max = HR_MAX(s->stop_max, len);
     }
   }
   if (!ok) {
@@ -185,7 +187,10 @@ int eng_submit(eng_model *m, const eng_gen_params *p, eng_seq **out) {
   if (!s) return HR_ENOMEM;
   s->t_submit = hr_now_ns();
   pthread_mutex_lock(&m->lock);
-  if (m->stopping || m->q_len >= m->p.queue_max) {
+  /* Room: the free slots plus queue_max waiting (the active count is the
+   * scheduler's, read without its cooperation: at worst one step stale). */
+  int free_slots = m->p.n_slots - atomic_load(&m->st_active);
+  if (m->stopping || m->q_len >= m->p.queue_max + HR_MAX(free_slots, 0)) {
     pthread_mutex_unlock(&m->lock);
     atomic_fetch_add(&m->st_busy, 1);
     atomic_store(&s->refs, 1);

@@ -81,10 +81,10 @@ function compareDecoder(model, prompt = PROMPT, extra = []) {
   return reference(model, tokenize(model, prompt), dump, ['--emulated-too', ...extra]);
 }
 
-function check(r, type) {
+function check(r, type, bound = BOUND[type]) {
   const plain = r.plain || r;
-  assert.ok(plain.max_rel_err < BOUND[type],
-    `plain: worst row ${plain.max_rel_err.toExponential(3)} >= ${BOUND[type]} (mean ${plain.mean_rel_err.toExponential(3)})`);
+  assert.ok(plain.max_rel_err < bound,
+    `plain: worst row ${plain.max_rel_err.toExponential(3)} >= ${bound} (mean ${plain.mean_rel_err.toExponential(3)})`);
   if (r.emulated) {
     assert.ok(r.emulated.min_rel_err < agree(type),
       `emulated: no row agrees to ${agree(type)}; best ${r.emulated.min_rel_err.toExponential(3)}`);
@@ -112,7 +112,11 @@ test('llama F32 with grouped-query attention and tied embeddings', { skip }, (t)
     '--n-head-kv', '2', '--tied', '--rope-base', '500000']);
   const r = compareDecoder(m);
   report(t, r);
-  check(r, 'f32');
+  // A tied embedding is small (it is also the output projection), so the
+  // attention output, read from the F16 cache, dominates the residual: the
+  // cache's rounding shows more, 6e-4 to 1.15e-3 over eight seeds (and
+  // emulated rows agree to 1e-7, so it is that rounding and nothing else).
+  check(r, 'f32', 1.5e-3);
 });
 
 test('qwen2 F32 (q/k/v biases, NeoX RoPE, GQA)', { skip }, (t) => {
@@ -148,9 +152,9 @@ test('single-token decoding agrees with the reference too', { skip }, () => {
   // The prompt goes through the batched matmul; generated tokens through
   // the matrix-vector path, one at a time. The reference reruns the whole
   // sequence and must give the same greedy tokens and top log-probabilities.
-  for (const [name, type] of [['llama-f32', 'f32'], ['llama-q4_k', 'q4_k']]) {
-    const m = path.join(tmp, `${name}.gguf`);
-    if (!fs.existsSync(m)) continue; // its own test failed or was filtered out
+  let checked = 0;
+  for (const [name, type, seed] of [['decode-f32', 'f32', '1'], ['decode-q4_k', 'q4_k', '5']]) {
+    const m = generate(name, ['--arch', 'llama', '--type', type, '--seed', seed, ...SHAPE, '--n-head-kv', '2']);
     const r = spawnSync(BIN, ['run', '-m', m, '-p', PROMPT, '-n', '8', '--temp', '0', '--ids',
       '--logprobs', '5', '-t', '2'], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
@@ -179,11 +183,14 @@ test('single-token decoding agrees with the reference too', { skip }, () => {
       for (const [tid, lp] of tops[g]) {
         assert.ok(Math.abs(row[tid] - lse - lp) < tol,
           `${name} step ${g} token ${tid}: hearth ${lp}, reference ${row[tid] - lse} (tol ${tol})`);
+        checked++;
       }
       const sorted = Array.from(row).sort((a, b) => b - a);
       if (sorted[0] - sorted[1] > tol) assert.equal(id, row.indexOf(sorted[0]), `${name} step ${g}: greedy token`);
     });
+    assert.equal(gen.length, 8, `${name}: 8 tokens generated`);
   }
+  assert.equal(checked, 2 * 8 * 5);
 });
 
 test('stories260K (a real model) matches the reference within 1e-3', { skip }, () => {

@@ -11,7 +11,7 @@ const net = require('node:net');
 const ROOT = path.resolve(__dirname, '..', '..');
 const BIN = process.env.HEARTH_BIN || path.join(ROOT, 'hearth');
 
-async function startHearth(args = [], { env = {}, cwd } = {}) {
+async function startHearth(args = [], { env = {}, cwd, noWaitReady = false } = {}) {
   const data = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-test-'));
   const full = ['serve', '--port', '0', '--data', data, '--access-log', 'stdout', ...args];
   const proc = spawn(BIN, full, {
@@ -32,6 +32,15 @@ async function startHearth(args = [], { env = {}, cwd } = {}) {
     proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`hearth exited ${code}:\n${stderr}`)); });
   });
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  // Ready means the models are loaded too, as an orchestrator would wait.
+  if (!noWaitReady) {
+    for (let i = 0; i < 200; i++) {
+      const r = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null);
+      if (r && r.status === 200) break;
+      if (proc.exitCode !== null) break;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+  }
   return {
     port,
     url: `http://127.0.0.1:${port}`,

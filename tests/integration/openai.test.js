@@ -1,0 +1,174 @@
+// openai.test.js — the official `openai` npm client against hearth serving
+// models/stories260K.gguf: models, chat (streamed and not), completions,
+// stop strings, logprobs, errors, cancellation and a full queue.
+'use strict';
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+const OpenAI = require('openai');
+const { startHearth, ROOT, BIN } = require('./harness');
+
+const MODEL = 'stories260K';
+let h, client;
+before(async () => {
+  h = await startHearth(['--slots', '2', '--access-log', 'off']);
+  client = new OpenAI({ baseURL: `${h.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+});
+after(async () => { await h.stop(); });
+
+const metric = async (name) => {
+  const text = await (await fetch(`${h.url}/metrics`)).text();
+  const m = new RegExp(`^${name}\\{model="${MODEL}"\\} ([0-9.e+-]+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : NaN;
+};
+
+test('models: list and retrieve', async () => {
+  const list = await client.models.list();
+  const ids = list.data.map((m) => m.id);
+  assert.ok(ids.includes(MODEL));
+  const m = await client.models.retrieve(MODEL);
+  assert.equal(m.id, MODEL);
+  assert.equal(m.object, 'model');
+  assert.equal(typeof m.created, 'number');
+  assert.equal(m.owned_by, 'hearth');
+  await assert.rejects(client.models.retrieve('nope'), (e) => e.status === 404);
+});
+
+test('chat completion: OpenAI fields, usage, greedy is repeatable', async () => {
+  const req = { model: MODEL, messages: [{ role: 'system', content: 'Tell a story.' }, { role: 'user', content: 'Once upon a time' }], max_tokens: 24, temperature: 0 };
+  const a = await client.chat.completions.create(req);
+  assert.match(a.id, /^chatcmpl-/);
+  assert.equal(a.object, 'chat.completion');
+  assert.equal(a.model, MODEL);
+  assert.equal(a.choices.length, 1);
+  assert.equal(a.choices[0].message.role, 'assistant');
+  assert.equal(typeof a.choices[0].message.content, 'string');
+  assert.ok(a.choices[0].message.content.length > 0);
+  assert.equal(a.choices[0].finish_reason, 'length');
+  assert.equal(a.usage.completion_tokens, 24);
+  assert.equal(a.usage.total_tokens, a.usage.prompt_tokens + 24);
+  assert.equal(typeof a.usage.prompt_tokens_details.cached_tokens, 'number');
+  const b = await client.chat.completions.create(req);
+  assert.equal(b.choices[0].message.content, a.choices[0].message.content);
+  // The second identical prompt reuses the first one's KV.
+  assert.ok(b.usage.prompt_tokens_details.cached_tokens >= b.usage.prompt_tokens - 1);
+});
+
+test('chat stream: deltas add up to the non-streamed answer, then usage', async () => {
+  const req = { model: MODEL, messages: [{ role: 'user', content: 'The little dog' }], max_tokens: 30, temperature: 0 };
+  const whole = await client.chat.completions.create(req);
+  const stream = await client.chat.completions.create({ ...req, stream: true, stream_options: { include_usage: true } });
+  let text = '', chunks = 0, finish = null, usage = null, role = null;
+  for await (const c of stream) {
+    assert.equal(c.object, 'chat.completion.chunk');
+    if (c.usage) usage = c.usage;
+    if (!c.choices.length) continue;
+    chunks++;
+    if (c.choices[0].delta.role) role = c.choices[0].delta.role;
+    text += c.choices[0].delta.content || '';
+    if (c.choices[0].finish_reason) finish = c.choices[0].finish_reason;
+  }
+  assert.equal(role, 'assistant');
+  assert.equal(text, whole.choices[0].message.content);
+  assert.ok(chunks >= 30, `one chunk per token: ${chunks}`);
+  assert.equal(finish, 'length');
+  assert.equal(usage.completion_tokens, 30);
+});
+
+test('completions: greedy text equals `hearth run`', async () => {
+  const prompt = 'Once upon a time';
+  const res = await client.completions.create({ model: MODEL, prompt, max_tokens: 64, temperature: 0 });
+  const run = spawnSync(BIN, ['run', '-m', path.join(ROOT, 'models/stories260K.gguf'), '-p', prompt, '-n', '64', '--temp', '0'], { encoding: 'utf8' });
+  assert.equal(run.status, 0);
+  assert.equal(res.choices[0].text, run.stdout);
+  assert.equal(res.object, 'text_completion');
+  assert.equal(res.usage.prompt_tokens, 5);
+});
+
+test('completions stream with echo and token prompts', async () => {
+  const stream = await client.completions.create({ model: MODEL, prompt: [1, 403, 407], max_tokens: 4, temperature: 0, echo: true, stream: true });
+  let text = '';
+  for await (const c of stream) text += c.choices[0]?.text || '';
+  assert.ok(text.startsWith(' Once upon'), text);
+  const whole = await client.completions.create({ model: MODEL, prompt: [1, 403, 407], max_tokens: 4, temperature: 0, echo: true });
+  assert.equal(whole.choices[0].text, text);
+});
+
+test('stop strings end the answer before the stop text', async () => {
+  const req = { model: MODEL, prompt: 'Once upon a time', max_tokens: 64, temperature: 0 };
+  const free = await client.completions.create(req);
+  assert.match(free.choices[0].text, /Lily/);
+  const stopped = await client.completions.create({ ...req, stop: ['Lily', 'zzz'] });
+  assert.equal(stopped.choices[0].finish_reason, 'stop');
+  assert.equal(stopped.choices[0].text, free.choices[0].text.slice(0, free.choices[0].text.indexOf('Lily')));
+  const s = await client.completions.create({ ...req, stop: 'Lily', stream: true });
+  let text = '';
+  for await (const c of s) text += c.choices[0]?.text || '';
+  assert.equal(text, stopped.choices[0].text);
+});
+
+test('logprobs: chosen and top tokens', async () => {
+  const r = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Once' }], max_tokens: 5, temperature: 0, logprobs: true, top_logprobs: 3 });
+  const lp = r.choices[0].logprobs.content;
+  assert.equal(lp.length, 5);
+  for (const t of lp) {
+    assert.equal(typeof t.token, 'string');
+    assert.ok(t.logprob <= 0);
+    assert.equal(t.top_logprobs.length, 3);
+    assert.equal(t.top_logprobs[0].token, t.token, 'greedy picks the top token');
+    assert.ok(t.top_logprobs[0].logprob >= t.top_logprobs[1].logprob);
+    assert.deepEqual(Buffer.from(t.bytes).toString('utf8'), t.token);
+  }
+  assert.equal(lp.map((t) => t.token).join(''), r.choices[0].message.content);
+});
+
+test('a seed makes sampling repeatable', async () => {
+  const req = { model: MODEL, prompt: 'Tim had a red ball', max_tokens: 24, temperature: 1.0, seed: 42 };
+  const a = await client.completions.create(req);
+  const b = await client.completions.create(req);
+  assert.equal(a.choices[0].text, b.choices[0].text);
+});
+
+test('errors: unknown model 404, bad parameter 400 naming it, n > 1, context overflow', async () => {
+  await assert.rejects(client.chat.completions.create({ model: 'nope', messages: [{ role: 'user', content: 'x' }] }),
+    (e) => e.status === 404 && e.code === 'model_not_found');
+  await assert.rejects(client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'x' }], temperature: 5 }),
+    (e) => e.status === 400 && e.param === 'temperature');
+  await assert.rejects(client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'x' }], n: 2 }),
+    (e) => e.status === 400 && e.param === 'n');
+  await assert.rejects(client.completions.create({ model: MODEL, prompt: 'word '.repeat(3000) }),
+    (e) => e.status === 400 && e.code === 'context_length_exceeded' && /2048 tokens/.test(e.message));
+  await assert.rejects(client.embeddings.create({ model: MODEL, input: 'x' }), (e) => e.status === 400 && e.param === 'model');
+  // The server still serves after all that.
+  const ok = await client.completions.create({ model: MODEL, prompt: 'Once', max_tokens: 2 });
+  assert.equal(ok.choices.length, 1);
+});
+
+test('a client that goes away cancels its sequence and frees the slot', async () => {
+  const before = await metric('hearth_model_cancellations_total');
+  const ac = new AbortController();
+  const stream = await client.completions.create({ model: MODEL, prompt: 'Once upon a time', max_tokens: 2000, temperature: 1, stream: true }, { signal: ac.signal });
+  let n = 0;
+  try {
+    for await (const c of stream) { if (++n === 3) ac.abort(); }
+  } catch { /* the client reports its own abort; either way the stream is gone */ }
+  assert.ok(n >= 3);
+  for (let i = 0; i < 50 && (await metric('hearth_model_cancellations_total')) === before; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(await metric('hearth_model_cancellations_total'), before + 1);
+  assert.equal(await metric('hearth_model_active_sequences'), 0);
+});
+
+test('a full queue answers 503 with retry-after', async () => {
+  const busy = await startHearth(['--slots', '1', '--queue', '0', '--access-log', 'off']);
+  try {
+    const c = new OpenAI({ baseURL: `${busy.url}/v1`, apiKey: 'x', maxRetries: 0 });
+    const long = c.completions.create({ model: MODEL, prompt: 'Once', max_tokens: 1500, temperature: 1 });
+    await new Promise((r) => setTimeout(r, 50));
+    const res = await fetch(`${busy.url}/v1/completions`, { method: 'POST', body: JSON.stringify({ model: MODEL, prompt: 'x', max_tokens: 1 }) });
+    assert.equal(res.status, 503);
+    assert.equal(res.headers.get('retry-after'), '1');
+    assert.equal((await res.json()).error.code, 'server_busy');
+    await long;
+  } finally { await busy.stop(); }
+});
