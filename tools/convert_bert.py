@@ -272,12 +272,8 @@ def load_vocab(d, n_vocab):
     if tj and tj.get("model", {}).get("type") == "WordPiece":
         vocab = tj["model"]["vocab"]
     elif os.path.isfile(os.path.join(d, "vocab.txt")):
-        with open(os.path.join(d, "vocab.txt"), encoding="utf-8") as f:
-            vocab = {}
-            for i, line in enumerate(f.read().split("\n")):
-                line = line.rstrip("\r")
-                if line or i == 0:
-                    vocab.setdefault(line, i)
+        with open(os.path.join(d, "vocab.txt"), encoding="utf-8") as f:  # as HF reads it
+            vocab = {line.rstrip("\n"): i for i, line in enumerate(f.readlines())}
     else:
         raise SystemExit(f"{d}: need a WordPiece tokenizer.json or a vocab.txt")
     added = {t["id"]: t for t in (tj or {}).get("added_tokens", [])}

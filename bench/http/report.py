@@ -3,13 +3,15 @@
 
 Used by run.sh; standard library only.
 
-  report.py parse WRK_OUT SERVER ROUTE CONNS EXPECT_NON2XX RSS_KB CPU WRK_CPU OTHER_CPU
+  report.py parse WRK_OUT SERVER ROUTE CONNS EXPECT_NON2XX RSS_KB CPU WRK_CPU OTHER_CPU REP
       prints one JSON object for one measured wrk run. EXPECT_NON2XX is
       "all" (every answer should be non-2xx, the POST route when hearth
       answers an error), "none" (every answer should be 2xx) or "any".
   report.py table RUNS_JSONL META_JSON SERVERS_JSONL OUT_JSON
-      prints the table (server, route, conns, req/s, p99, ratio hearth/peer)
-      and writes runs + meta as one JSON document to OUT_JSON.
+      prints the table (server, route, conns, req/s, latency, CPU, memory,
+      ratio hearth/peer in req/s and in req/s per core of server CPU; the
+      best of repeated runs) and writes runs + meta as one JSON document to
+      OUT_JSON.
   report.py freeports N
       prints N distinct free TCP ports on 127.0.0.1, one per line.
   report.py obj KEY VALUE [KEY VALUE ...]
@@ -36,9 +38,9 @@ def to_ms(text):
     return round(float(m.group(1)) * UNITS[m.group(2)], 3)
 
 
-def parse(path, server, route, conns, expect, rss_kb, cpu_pct, wrk_pct, other_pct):
+def parse(path, server, route, conns, expect, rss_kb, cpu_pct, wrk_pct, other_pct, rep="1"):
     out = open(path, encoding="utf-8", errors="replace").read()
-    r = {"server": server, "route": route, "conns": int(conns)}
+    r = {"server": server, "route": route, "conns": int(conns), "rep": int(rep)}
     m = re.search(r"Requests/sec:\s+([0-9.]+)", out)
     r["rps"] = float(m.group(1)) if m else None
     m = re.search(r"(\d+) requests in ([0-9.]+\w+),", out)
@@ -94,24 +96,42 @@ def table(runs_path, meta_path, servers_path, out_path):
     runs = [json.loads(l) for l in open(runs_path) if l.strip()]
     meta = json.load(open(meta_path))
     meta["servers"] = [json.loads(l) for l in open(servers_path) if l.strip()]
-    hearth = {(r["route"], r["conns"]): r["rps"] for r in runs if r["server"] == "hearth" and r["rps"]}
+    for r in runs:
+        # Requests per second of server CPU: what one core of the server
+        # serves. Less sensitive than req/s to other load on a shared machine.
+        r["rps_per_core"] = round(r["rps"] * 100.0 / r["cpu_pct"]) if r["rps"] and r["cpu_pct"] > 0 else None
+    # With REPEAT > 1 the best run (highest req/s) of each server, route and
+    # connection count is the one reported: other load only ever slows a run.
+    best = {}
+    for r in runs:
+        k = (r["server"], r["route"], r["conns"])
+        if k not in best or (r["rps"] or 0) > (best[k]["rps"] or 0):
+            best[k] = r
+    for r in runs:
+        r["best"] = best[(r["server"], r["route"], r["conns"])] is r
+    shown = [r for r in runs if r["best"]]
+    hearth = {(r["route"], r["conns"]): r for r in shown if r["server"] == "hearth" and r["rps"]}
     for r in runs:
         h = hearth.get((r["route"], r["conns"]))
-        r["ratio_hearth_over_peer"] = round(h / r["rps"], 3) if h and r["rps"] else None
+        r["ratio_hearth_over_peer"] = round(h["rps"] / r["rps"], 3) if h and r["rps"] else None
+        r["ratio_per_core_hearth_over_peer"] = round(h["rps_per_core"] / r["rps_per_core"], 3) \
+            if h and h["rps_per_core"] and r["rps_per_core"] else None
 
-    rows = sorted(runs, key=lambda r: (r["route"] != "GET /healthz", r["conns"], -(r["rps"] or 0)))
-    head = ("server", "route", "conns", "req/s", "p50 ms", "p99 ms", "cpu %", "wrk %", "rss MB", "hearth/peer", "notes")
+    rows = sorted(shown, key=lambda r: (r["route"] != "GET /healthz", r["conns"], -(r["rps"] or 0)))
+    head = ("server", "route", "conns", "req/s", "p50 ms", "p99 ms", "cpu %", "wrk %", "rss MB",
+            "req/core-s", "hearth/peer", "per core", "notes")
     cells = []
     for r in rows:
-        ratio = r["ratio_hearth_over_peer"]
+        ratio, ratio_core = r["ratio_hearth_over_peer"], r["ratio_per_core_hearth_over_peer"]
         cells.append((
             r["server"], r["route"], str(r["conns"]), fmt(r["rps"], ",.0f"),
             fmt(r.get("p50_ms"), ".2f"), fmt(r.get("p99_ms"), ".2f"), fmt(r.get("cpu_pct"), "d"),
-            fmt(r.get("wrk_cpu_pct"), "d"), fmt(r.get("rss_mb"), ".0f"),
-            ("%.2fx" % ratio) if ratio else "-", "; ".join(r["problems"]),
+            fmt(r.get("wrk_cpu_pct"), "d"), fmt(r.get("rss_mb"), ".0f"), fmt(r["rps_per_core"], ",.0f"),
+            ("%.2fx" % ratio) if ratio else "-", ("%.2fx" % ratio_core) if ratio_core else "-",
+            "; ".join(r["problems"]),
         ))
     widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(head)]
-    right = {2, 3, 4, 5, 6, 7, 8, 9}
+    right = set(range(2, len(head) - 1))
 
     def line(c):
         return "  ".join((c[i].rjust(widths[i]) if i in right else c[i].ljust(widths[i])) for i in range(len(c))).rstrip()
@@ -125,8 +145,12 @@ def table(runs_path, meta_path, servers_path, out_path):
             print()
         prev = key
         print(line(c))
+    print("\nhearth/peer: hearth's req/s over the peer's. per core: the same for req/s per core of"
+          "\nserver CPU (req/core-s), which other load on the machine disturbs less.")
+    if len(shown) < len(runs):
+        print("Best of %d runs each." % (len(runs) // max(1, len(shown))))
     if not hearth:
-        print("\n(hearth was not measured: ratios are '-')")
+        print("(hearth was not measured: ratios are '-')")
 
     doc = dict(meta)
     doc["runs"] = runs

@@ -26,6 +26,7 @@
 #   NODE_CLUSTER_SCHED_POLICY=none|rr   node:cluster distribution (default none)
 #   QUIET_WAIT=0       before each run, wait up to this many seconds for the
 #                      machine to be idle (other processes < 10% of a core)
+#   REPEAT=1           passes over all runs; the table shows each one's best
 #   KEEP_TMP=1         keep the temp dir (server logs, raw wrk output)
 #
 # Every server runs in its own session (setsid); the EXIT trap ends each of
@@ -46,6 +47,7 @@ HEARTH_ARGS=${HEARTH_ARGS:-}
 BENCH_AUTH=${BENCH_AUTH:-}
 KEEP_TMP=${KEEP_TMP:-0}
 QUIET_WAIT=${QUIET_WAIT:-0}
+REPEAT=${REPEAT:-1}
 export NODE_CLUSTER_SCHED_POLICY=${NODE_CLUSTER_SCHED_POLICY:-none}
 RESULTS_DIR=${RESULTS_DIR:-$ROOT/bench/results}
 # Debian's python3 has python3-fastapi / python3-uvicorn; a pyenv shim may not.
@@ -65,6 +67,10 @@ done
 for p in $PEERS; do
   case $p in node|fastify|fastapi|nginx) ;; *) die "unknown peer '$p' (node fastify fastapi nginx)";; esac
 done
+for v in DURATION WARMUP THREADS WORKERS REPEAT QUIET_WAIT; do
+  [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, not '${!v}'"
+done
+[ "$DURATION" -ge 1 ] && [ "$WARMUP" -ge 1 ] && [ "$REPEAT" -ge 1 ] || die "DURATION, WARMUP and REPEAT must be at least 1"
 for c in $CONNS; do
   [ "$c" -ge "$THREADS" ] 2>/dev/null || die "CONNS entry '$c' must be a number >= THREADS ($THREADS)"
 done
@@ -223,7 +229,7 @@ bench_one() {
   else
     url="http://127.0.0.1:${PORT[$name]}/healthz"; route="GET /healthz"
   fi
-  out="$TMP/wrk-$name-${2}-$c.txt"
+  out="$TMP/wrk-$name-${2}-$c-$REP.txt"
   wait_quiet
   BENCH_BODY_FILE="$BODY" BENCH_AUTH="$BENCH_AUTH" \
     wrk -t"$THREADS" -c"$c" -d"${WARMUP}s" --timeout 2s "${script[@]}" "$url" >/dev/null 2>&1
@@ -240,7 +246,7 @@ bench_one() {
   other=$(( (m1 - m0) * 100000 / HZ / ms - cpu - wcpu ))
   [ $other -lt 0 ] && other=0
   rss=$(rss_kb "${PG[$name]}")
-  line=$("$PY" "$REPORT" parse "$out" "$name" "$route" "$c" "$expect" "$rss" "$cpu" "$wcpu" "$other")
+  line=$("$PY" "$REPORT" parse "$out" "$name" "$route" "$c" "$expect" "$rss" "$cpu" "$wcpu" "$other" "$REP")
   echo "$line" >>"$TMP/runs.jsonl"
   echo "$line" | "$PY" -c 'import json,sys; r=json.load(sys.stdin); print("   %-8s %-26s c=%-4d %10s req/s  p99 %7.2f ms  cpu: server %3d%% wrk %3d%% other %3d%%%s" % (r["server"], r["route"], r["conns"], "{:,.0f}".format(r["rps"] or 0), r["p99_ms"] or 0, r["cpu_pct"], r["wrk_cpu_pct"], r["other_cpu_pct"], ("  !! " + "; ".join(r["problems"])) if r["problems"] else ""))'
 }
@@ -365,16 +371,18 @@ done
 
 # ---- load: interleaved, every server in turn for each route and conns --------
 echo
-say "load: ${#SERVERS[@]} servers, each run ${WARMUP}s warm-up + ${DURATION}s measured"
-for route in get post; do
-  for c in $CONNS; do
-    for s in "${SERVERS[@]}"; do
-      if [ $route = get ]; then
-        [ "${GET_OK[$s]}" = 1 ] || continue
-      else
-        [ "${WITH_POST[$s]}" = 1 ] && [ "${POST_OK[$s]}" = 1 ] || continue
-      fi
-      bench_one "$s" $route "$c"
+say "load: ${#SERVERS[@]} servers, each run ${WARMUP}s warm-up + ${DURATION}s measured$([ "$REPEAT" -gt 1 ] && echo ", $REPEAT passes")"
+for REP in $(seq "$REPEAT"); do
+  for route in get post; do
+    for c in $CONNS; do
+      for s in "${SERVERS[@]}"; do
+        if [ $route = get ]; then
+          [ "${GET_OK[$s]}" = 1 ] || continue
+        else
+          [ "${WITH_POST[$s]}" = 1 ] && [ "${POST_OK[$s]}" = 1 ] || continue
+        fi
+        bench_one "$s" $route "$c"
+      done
     done
   done
 done
@@ -384,7 +392,7 @@ for s in "${SERVERS[@]}"; do stop_server "$s"; done
 "$PY" "$REPORT" obj \
   timestamp "$STAMP" host_cores:json "$(nproc)" kernel "$(uname -r)" machine_busy_pct_before:json "$BUSY" \
   duration_s:json "$DURATION" warmup_s:json "$WARMUP" conns:json "[${CONNS// /,}]" wrk_threads:json "$THREADS" \
-  workers_per_server:json "$WORKERS" quiet_wait_s:json "$QUIET_WAIT" wrk "$(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2)" \
+  workers_per_server:json "$WORKERS" quiet_wait_s:json "$QUIET_WAIT" repeat:json "$REPEAT" wrk "$(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2)" \
   post_status:json "$POST_STATUS" post_from "$POST_FROM" post_body "$(cat "$TMP/expected_body")" \
   request_body "$(cat "$BODY")" elapsed_s:json "$(( $(date +%s) - T0 ))" >"$TMP/meta.json"
 mkdir -p "$RESULTS_DIR"

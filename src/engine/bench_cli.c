@@ -91,6 +91,12 @@ static int bench(const bench_options *o) {
     fprintf(stderr, "hearth bench: %s\n", err);
     return 1;
   }
+  if (m->hp.arch == ARCH_BERT) {
+    fprintf(stderr, "hearth bench: %s is an embedding model; bench measures generation\n",
+            o->model_path);
+    model_free(m);
+    return 1;
+  }
   int n_ctx = (int)HR_MAX(o->n_prompt, o->n_gen) + 1;
   int n_batch = (int)HR_MAX(o->n_prompt, 1);
   hr_pool *pool = hr_pool_new((int)o->threads);

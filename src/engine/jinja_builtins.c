@@ -17,13 +17,13 @@ static bool eq(const char *name, size_t len, const char *lit) {
 }
 
 static const jinja_value *list_of(jinja_render *r, const jinja_value **items, size_t n) {
-  jinja_value *l = jv_list(r, n);
+  jinja_value *l = jinja_v_list(r, n);
   if (l && n) memcpy(l->u.list.items, items, n * sizeof *items);
   return l;
 }
 
 static const jinja_value *pair(jinja_render *r, const jinja_value *a, const jinja_value *b) {
-  jinja_value *t = jv_list(r, 2);
+  jinja_value *t = jinja_v_list(r, 2);
   if (!t) return NULL;
   t->flags = JV_F_TUPLE;
   t->u.list.items[0] = a;
@@ -58,7 +58,7 @@ static const struct {
 
 #define FIND_IN(table, name, len)                              \
   for (size_t i_ = 0; i_ < HR_ARRAY_LEN(table); i_++)          \
-    if (eq(name, len, table[i_].name)) return jv_func(r, table[i_].id, self)
+    if (eq(name, len, table[i_].name)) return jinja_v_func(r, table[i_].id, self)
 
 const jinja_value *jinja_method(jinja_render *r, const jinja_value *self, const char *name,
                                 size_t len) {
@@ -67,7 +67,7 @@ const jinja_value *jinja_method(jinja_render *r, const jinja_value *self, const 
   case JV_DICT: FIND_IN(dict_methods, name, len); break;
   case JV_LIST: FIND_IN(list_methods, name, len); break;
   case JV_LOOP:
-    if (eq(name, len, "cycle")) return jv_func(r, M_CYCLE, self);
+    if (eq(name, len, "cycle")) return jinja_v_func(r, M_CYCLE, self);
     break;
   default: break;
   }
@@ -92,15 +92,15 @@ static const jinja_value *g_range(jinja_render *r, const jinja_args *a) {
   if (v[2] < 0 && v[0] > v[1]) count = (int64_t)(((__int128)v[0] - v[1] - 1) / -(__int128)v[2] + 1);
   if (count > 100000)
     return jinja_fail(r, HR_ERANGE, "Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000)."), NULL;
-  jinja_value *l = jv_list(r, (size_t)count);
+  jinja_value *l = jinja_v_list(r, (size_t)count);
   if (!l || jinja_step(r, (uint64_t)count)) return NULL;
   for (int64_t i = 0; i < count; i++)
-    if (!(l->u.list.items[i] = jv_int(r, v[0] + i * v[2]))) return NULL;
+    if (!(l->u.list.items[i] = jinja_v_int(r, v[0] + i * v[2]))) return NULL;
   return l;
 }
 
 static const jinja_value *g_dictlike(jinja_render *r, const jinja_args *a, int type) {
-  jinja_value *d = jv_dict(r);
+  jinja_value *d = jinja_v_dict(r);
   if (!d) return NULL;
   d->type = (uint8_t)type;
   if (a->n_pos > 1) return jinja_fail(r, HR_EFORMAT, "expected at most 1 positional argument"), NULL;
@@ -121,7 +121,7 @@ static const jinja_value *g_dictlike(jinja_render *r, const jinja_args *a, int t
     }
   }
   for (size_t k = 0; k < a->n_kw; k++) {
-    const jinja_value *key = jv_str_ref(r, a->kw_names[k].ptr, a->kw_names[k].len);
+    const jinja_value *key = jinja_v_str_ref(r, a->kw_names[k].ptr, a->kw_names[k].len);
     if (!key || jinja_dict_put(r, d->u.dict, key, a->kw[k])) return NULL;
   }
   return d;
@@ -129,7 +129,7 @@ static const jinja_value *g_dictlike(jinja_render *r, const jinja_args *a, int t
 
 static const jinja_value *dict_view(jinja_render *r, const jinja_value *d, int id) {
   const jinja_dict *dd = d->u.dict;
-  jinja_value *l = jv_list(r, dd->n);
+  jinja_value *l = jinja_v_list(r, dd->n);
   if (!l || jinja_step(r, dd->n)) return NULL;
   for (uint32_t i = 0; i < dd->n; i++) {
     const jinja_value *v = id == M_KEYS ? dd->e[i].key : id == M_VALUES ? dd->e[i].val : pair(r, dd->e[i].key, dd->e[i].val);
@@ -152,7 +152,7 @@ const jinja_value *jinja_call_builtin(jinja_render *r, const jinja_value *fn,
     return jinja_split(r, self, jinja_arg(a, 0, "sep"), jinja_arg(a, 1, "maxsplit"), fn->fn == M_RSPLIT);
   case M_SPLITLINES: {
     const jinja_value *k = jinja_arg(a, 0, "keepends");
-    return jinja_splitlines(r, self, k && jv_truthy(k));
+    return jinja_splitlines(r, self, k && jinja_v_truthy(k));
   }
   case M_STARTSWITH: return jinja_affix(r, self, a, false);
   case M_ENDSWITH: return jinja_affix(r, self, a, true);
@@ -172,14 +172,14 @@ const jinja_value *jinja_call_builtin(jinja_render *r, const jinja_value *fn,
   case M_SCOUNT: {
     const jinja_value *sub = jinja_need_str(r, x0, "must be str");
     if (!sub) return NULL;
-    if (!sub->u.s.len) return jv_int(r, (int64_t)jinja_cp_count(self->u.s.ptr, self->u.s.len) + 1);
+    if (!sub->u.s.len) return jinja_v_int(r, (int64_t)jinja_cp_count(self->u.s.ptr, self->u.s.len) + 1);
     int64_t c = 0;
     const char *p = self->u.s.ptr, *e = p + self->u.s.len, *hit;
     while ((hit = memmem(p, (size_t)(e - p), sub->u.s.ptr, sub->u.s.len))) {
       c++;
       p = hit + sub->u.s.len;
     }
-    return jv_int(r, c);
+    return jinja_v_int(r, c);
   }
   case M_JOIN:
     if (!x0) return jinja_fail(r, HR_EFORMAT, "join() takes exactly one argument"), NULL;
@@ -221,13 +221,13 @@ const jinja_value *jinja_call_builtin(jinja_render *r, const jinja_value *fn,
     if (!x0) return jinja_fail(r, HR_EFORMAT, "expected 1 argument"), NULL;
     int64_t c = 0;
     for (size_t i = 0; i < self->u.list.n; i++)
-      if (jv_equal(self->u.list.items[i], x0)) {
-        if (fn->fn == M_LINDEX) return jv_int(r, (int64_t)i);
+      if (jinja_v_equal(self->u.list.items[i], x0)) {
+        if (fn->fn == M_LINDEX) return jinja_v_int(r, (int64_t)i);
         c++;
       }
     if (jinja_step(r, self->u.list.n)) return NULL;
     if (fn->fn == M_LINDEX) return jinja_fail(r, HR_EFORMAT, "value is not in list"), NULL;
-    return jv_int(r, c);
+    return jinja_v_int(r, c);
   }
   case M_CYCLE:
     if (!a->n_pos) return jinja_fail(r, HR_EFORMAT, "no items for cycling given"), NULL;
@@ -236,7 +236,7 @@ const jinja_value *jinja_call_builtin(jinja_render *r, const jinja_value *fn,
   case G_NAMESPACE: return g_dictlike(r, a, JV_NAMESPACE);
   case G_DICT: return g_dictlike(r, a, JV_DICT);
   case G_RAISE: {
-    const jinja_value *m = x0 ? jinja_to_str(r, x0) : jv_str_ref(r, "", 0);
+    const jinja_value *m = x0 ? jinja_to_str(r, x0) : jinja_v_str_ref(r, "", 0);
     if (m) jinja_raise(r, m->u.s.ptr, m->u.s.len);
     return NULL;
   }
@@ -256,7 +256,7 @@ static const jinja_value *attr_path(jinja_render *r, const jinja_value *item, co
     const char *pe = dot ? dot : e;
     bool digits = pe > p;
     for (const char *q = p; q < pe; q++) digits &= jinja_cp_digit((unsigned char)*q);
-    const jinja_value *key = digits ? jv_int(r, strtoll(p, NULL, 10)) : jv_str_ref(r, p, (size_t)(pe - p));
+    const jinja_value *key = digits ? jinja_v_int(r, strtoll(p, NULL, 10)) : jinja_v_str_ref(r, p, (size_t)(pe - p));
     if (!key) return NULL;
     item = jinja_getitem(r, item, key);
     if (!dot) break;
@@ -285,7 +285,7 @@ static int merge_sort(jinja_render *r, sort_rec *v, size_t n, bool reverse) {
       while (i < mid && j < hi) {
         bool lt;
         /* take from the right only when strictly before: keeps stability */
-        if (reverse ? jv_less(r, v[i].key, v[j].key, &lt) : jv_less(r, v[j].key, v[i].key, &lt))
+        if (reverse ? jinja_v_less(r, v[i].key, v[j].key, &lt) : jinja_v_less(r, v[j].key, v[i].key, &lt))
           return r->err_code;
         tmp[k++] = lt ? v[j++] : v[i++];
       }
@@ -331,8 +331,8 @@ static const jinja_value *f_tojson(jinja_render *r, const jinja_value *in, const
     o.item_sep = seps->u.list.items[0]->u.s.ptr;
     o.key_sep = seps->u.list.items[1]->u.s.ptr;
   }
-  o.ensure_ascii = asc && jv_truthy(asc);
-  o.sort_keys = sk && jv_truthy(sk);
+  o.ensure_ascii = asc && jinja_v_truthy(asc);
+  o.sort_keys = sk && jinja_v_truthy(sk);
   size_t mark = r->out->len;
   if (jinja_write_json(r, in, &o, 0)) {
     r->out->len = mark;
@@ -348,12 +348,12 @@ static const jinja_value *f_trim(jinja_render *r, const jinja_value *in, const j
 
 static const jinja_value *f_length(jinja_render *r, const jinja_value *in, const jinja_args *a) {
   switch (in->type) {
-  case JV_UNDEFINED: return jv_int(r, 0);
-  case JV_STR: return jv_int(r, (int64_t)jinja_cp_count(in->u.s.ptr, in->u.s.len));
-  case JV_LIST: return jv_int(r, (int64_t)in->u.list.n);
-  case JV_DICT: return jv_int(r, (int64_t)in->u.dict->n);
-  case JV_LOOP: return jv_int(r, (int64_t)in->u.loop->n);
-  default: jinja_fail(r, HR_EFORMAT, "object of type '%s' has no len()", jv_type_name(in)); return NULL;
+  case JV_UNDEFINED: return jinja_v_int(r, 0);
+  case JV_STR: return jinja_v_int(r, (int64_t)jinja_cp_count(in->u.s.ptr, in->u.s.len));
+  case JV_LIST: return jinja_v_int(r, (int64_t)in->u.list.n);
+  case JV_DICT: return jinja_v_int(r, (int64_t)in->u.dict->n);
+  case JV_LOOP: return jinja_v_int(r, (int64_t)in->u.loop->n);
+  default: jinja_fail(r, HR_EFORMAT, "object of type '%s' has no len()", jinja_v_type_name(in)); return NULL;
   }
 }
 
@@ -380,14 +380,14 @@ static const jinja_value *f_replace(jinja_render *r, const jinja_value *in, cons
 static const jinja_value *f_join(jinja_render *r, const jinja_value *in, const jinja_args *a) {
   const jinja_value *d = jinja_arg(a, 0, "d"), *attr = jinja_arg(a, 1, "attribute");
   if (d && !(d = jinja_to_str(r, d))) return NULL;
-  if (!d) d = jv_str_ref(r, "", 0);
+  if (!d) d = jinja_v_str_ref(r, "", 0);
   if (!d) return NULL;
   if (!attr || attr->type == JV_NONE) return jinja_join(r, d, in, NULL, true);
   /* attribute paths: map each item first */
   const jinja_value **items;
   size_t n;
   if (jinja_iterate(r, in, &items, &n)) return NULL;
-  jinja_value *l = jv_list(r, n);
+  jinja_value *l = jinja_v_list(r, n);
   if (!l) return NULL;
   for (size_t i = 0; i < n; i++)
     if (!(l->u.list.items[i] = attr_path(r, items[i], attr))) return NULL;
@@ -397,30 +397,30 @@ static const jinja_value *f_join(jinja_render *r, const jinja_value *in, const j
 static const jinja_value *f_first(jinja_render *r, const jinja_value *in, const jinja_args *a) {
   const jinja_value **items;
   size_t n;
-  if (in->type == JV_STR && in->u.s.len) return jinja_getitem(r, in, jv_int(r, 0));
-  if (in->type == JV_STR) return jv_undef(r, "No first item, sequence was empty.", 34, 0xff, false);
+  if (in->type == JV_STR && in->u.s.len) return jinja_getitem(r, in, jinja_v_int(r, 0));
+  if (in->type == JV_STR) return jinja_v_undef(r, "No first item, sequence was empty.", 34, 0xff, false);
   if (jinja_iterate(r, in, &items, &n)) return NULL;
-  return n ? items[0] : jv_undef(r, "No first item, sequence was empty.", 34, 0xff, false);
+  return n ? items[0] : jinja_v_undef(r, "No first item, sequence was empty.", 34, 0xff, false);
 }
 
 static const jinja_value *f_last(jinja_render *r, const jinja_value *in, const jinja_args *a) {
   const jinja_value **items;
   size_t n;
-  if (in->type == JV_STR && in->u.s.len) return jinja_getitem(r, in, jv_int(r, -1));
-  if (in->type == JV_STR) return jv_undef(r, "No last item, sequence was empty.", 33, 0xff, false);
+  if (in->type == JV_STR && in->u.s.len) return jinja_getitem(r, in, jinja_v_int(r, -1));
+  if (in->type == JV_STR) return jinja_v_undef(r, "No last item, sequence was empty.", 33, 0xff, false);
   if (jinja_iterate(r, in, &items, &n)) return NULL;
-  return n ? items[n - 1] : jv_undef(r, "No last item, sequence was empty.", 33, 0xff, false);
+  return n ? items[n - 1] : jinja_v_undef(r, "No last item, sequence was empty.", 33, 0xff, false);
 }
 
 static const jinja_value *f_default(jinja_render *r, const jinja_value *in, const jinja_args *a) {
   const jinja_value *d = jinja_arg(a, 0, "default_value"), *b = jinja_arg(a, 1, "boolean");
-  if (in->type == JV_UNDEFINED || (b && jv_truthy(b) && !jv_truthy(in)))
-    return d ? d : jv_str_ref(r, "", 0);
+  if (in->type == JV_UNDEFINED || (b && jinja_v_truthy(b) && !jinja_v_truthy(in)))
+    return d ? d : jinja_v_str_ref(r, "", 0);
   return in;
 }
 
 static const jinja_value *f_items(jinja_render *r, const jinja_value *in, const jinja_args *a) {
-  if (in->type == JV_UNDEFINED) return jv_list(r, 0);
+  if (in->type == JV_UNDEFINED) return jinja_v_list(r, 0);
   if (in->type != JV_DICT) return jinja_fail(r, HR_EFORMAT, "Can only get item pairs from a mapping."), NULL;
   return dict_view(r, in, M_ITEMS);
 }
@@ -436,9 +436,9 @@ static const jinja_value *f_list(jinja_render *r, const jinja_value *in, const j
 static const jinja_value *f_map(jinja_render *r, const jinja_value *in, const jinja_args *a) {
   const jinja_value **items;
   size_t n;
-  if (!jv_truthy(in)) return jv_list(r, 0); /* Jinja2: "if value:" */
+  if (!jinja_v_truthy(in)) return jinja_v_list(r, 0); /* Jinja2: "if value:" */
   if (jinja_iterate(r, in, &items, &n)) return NULL;
-  jinja_value *l = jv_list(r, n);
+  jinja_value *l = jinja_v_list(r, n);
   if (!l || jinja_step(r, n)) return NULL;
   const jinja_value *attr = NULL, *def = NULL;
   for (size_t k = 0; k < a->n_kw; k++) {
@@ -468,7 +468,7 @@ static const jinja_value *select_common(jinja_render *r, const jinja_value *in, 
                                         bool want, bool by_attr) {
   const jinja_value **items;
   size_t n;
-  if (!jv_truthy(in)) return jv_list(r, 0); /* Jinja2: "if value:" */
+  if (!jinja_v_truthy(in)) return jinja_v_list(r, 0); /* Jinja2: "if value:" */
   if (jinja_iterate(r, in, &items, &n) || jinja_step(r, n)) return NULL;
   size_t off = 0;
   const jinja_value *attr = NULL;
@@ -480,7 +480,7 @@ static const jinja_value *select_common(jinja_render *r, const jinja_value *in, 
   if (tname && !jinja_need_str(r, tname, "test name must be a string")) return NULL;
   jinja_args sub = {a->n_pos > off + 1 ? a->pos + off + 1 : NULL, a->n_pos > off + 1 ? a->n_pos - off - 1 : 0,
                     a->kw_names, a->kw, a->n_kw};
-  jinja_value *l = jv_list(r, 0);
+  jinja_value *l = jinja_v_list(r, 0);
   size_t cap = 0;
   if (!l) return NULL;
   for (size_t i = 0; i < n; i++) {
@@ -490,7 +490,7 @@ static const jinja_value *select_common(jinja_render *r, const jinja_value *in, 
     if (tname) {
       if (jinja_test(r, tname->u.s.ptr, tname->u.s.len, v, &sub, &res)) return NULL;
     } else {
-      res = jv_truthy(v);
+      res = jinja_v_truthy(v);
     }
     if (res == want && !jinja_list_push(r, l, &cap, items[i])) return NULL;
   }
@@ -504,7 +504,7 @@ static const jinja_value *f_rejectattr(jinja_render *r, const jinja_value *in, c
 static const jinja_value *f_safe(jinja_render *r, const jinja_value *in, const jinja_args *a) {
   const jinja_value *s = jinja_to_str(r, in);
   if (!s || (s->flags & JV_F_SAFE)) return s;
-  jinja_value *v = (jinja_value *)jv_str_ref(r, s->u.s.ptr, s->u.s.len);
+  jinja_value *v = (jinja_value *)jinja_v_str_ref(r, s->u.s.ptr, s->u.s.len);
   if (v) v->flags |= JV_F_SAFE;
   return v;
 }
@@ -581,61 +581,61 @@ static const jinja_value *f_int(jinja_render *r, const jinja_value *in, const ji
   double f;
   switch (in->type) {
   case JV_INT: return in;
-  case JV_BOOL: return jv_int(r, in->u.b);
+  case JV_BOOL: return jinja_v_int(r, in->u.b);
   case JV_FLOAT:
-    if (isfinite(in->u.f) && fabs(in->u.f) < 9.2e18) return jv_int(r, (int64_t)in->u.f);
+    if (isfinite(in->u.f) && fabs(in->u.f) < 9.2e18) return jinja_v_int(r, (int64_t)in->u.f);
     break;
   case JV_STR:
-    if (parse_int(in, (int)base, &i)) return jv_int(r, i);
-    if (parse_float(in, &f) && isfinite(f) && fabs(f) < 9.2e18) return jv_int(r, (int64_t)f);
+    if (parse_int(in, (int)base, &i)) return jinja_v_int(r, i);
+    if (parse_float(in, &f) && isfinite(f) && fabs(f) < 9.2e18) return jinja_v_int(r, (int64_t)f);
     break;
   case JV_UNDEFINED: jinja_fail(r, HR_EFORMAT, "'%.*s' is undefined", (int)in->u.undef.len, in->u.undef.name ? in->u.undef.name : ""); return NULL;
   default: break;
   }
-  return def ? def : jv_int(r, 0);
+  return def ? def : jinja_v_int(r, 0);
 }
 
 static const jinja_value *f_float(jinja_render *r, const jinja_value *in, const jinja_args *a) {
   const jinja_value *def = jinja_arg(a, 0, "default");
   double f;
   if (in->type == JV_FLOAT) return in;
-  if (in->type == JV_INT || in->type == JV_BOOL) return jv_float(r, jv_num(in));
-  if (in->type == JV_STR && parse_float(in, &f)) return jv_float(r, f);
-  return def ? def : jv_float(r, 0.0);
+  if (in->type == JV_INT || in->type == JV_BOOL) return jinja_v_float(r, jinja_v_num(in));
+  if (in->type == JV_STR && parse_float(in, &f)) return jinja_v_float(r, f);
+  return def ? def : jinja_v_float(r, 0.0);
 }
 
 static const jinja_value *f_round(jinja_render *r, const jinja_value *in, const jinja_args *a) {
   const jinja_value *vp = jinja_arg(a, 0, "precision"), *vm = jinja_arg(a, 1, "method");
   int64_t prec = 0;
   if (vp && !jinja_get_int(vp, &prec)) return jinja_type_error(r, "precision must be an integer", vp);
-  if (!jv_is_num(in)) return jinja_type_error(r, "round needs a number", in);
+  if (!jinja_v_is_num(in)) return jinja_type_error(r, "round needs a number", in);
   const char *method = vm && vm->type == JV_STR ? vm->u.s.ptr : "common";
   if (strcmp(method, "common") && strcmp(method, "ceil") && strcmp(method, "floor"))
     return jinja_fail(r, HR_EFORMAT, "method must be common, ceil or floor"), NULL;
-  if (!strcmp(method, "common") && in->type != JV_FLOAT) return in->type == JV_BOOL ? jv_int(r, in->u.b) : in;
-  double x = jv_num(in);
+  if (!strcmp(method, "common") && in->type != JV_FLOAT) return in->type == JV_BOOL ? jinja_v_int(r, in->u.b) : in;
+  double x = jinja_v_num(in);
   if (prec > 300) prec = 300;
   if (prec < -300) prec = -300;
   if (!strcmp(method, "common")) {
-    if (!isfinite(x)) return jv_float(r, x);
+    if (!isfinite(x)) return jinja_v_float(r, x);
     if (prec >= 0) {
       char buf[400];
       snprintf(buf, sizeof buf, "%.*f", (int)prec, x);
-      return jv_float(r, strtod(buf, NULL));
+      return jinja_v_float(r, strtod(buf, NULL));
     }
     double m = pow(10, (double)-prec), y = x / m, ry = nearbyint(y);
-    return jv_float(r, ry * m);
+    return jinja_v_float(r, ry * m);
   }
   double m = pow(10, (double)prec);
-  return jv_float(r, (!strcmp(method, "ceil") ? ceil(x * m) : floor(x * m)) / m);
+  return jinja_v_float(r, (!strcmp(method, "ceil") ? ceil(x * m) : floor(x * m)) / m);
 }
 
 static const jinja_value *f_abs(jinja_render *r, const jinja_value *in, const jinja_args *a) {
-  if (in->type == JV_FLOAT) return jv_float(r, fabs(in->u.f));
+  if (in->type == JV_FLOAT) return jinja_v_float(r, fabs(in->u.f));
   if (in->type == JV_INT || in->type == JV_BOOL) {
     int64_t i = in->type == JV_BOOL ? in->u.b : in->u.i;
     if (i == INT64_MIN) return jinja_fail(r, HR_EFORMAT, "integer overflow"), NULL;
-    return jv_int(r, i < 0 ? -i : i);
+    return jinja_v_int(r, i < 0 ? -i : i);
   }
   return jinja_type_error(r, "bad operand type for abs()", in);
 }
@@ -650,12 +650,12 @@ static const jinja_value *f_unique(jinja_render *r, const jinja_value *in, const
   const jinja_value **items;
   size_t n;
   if (jinja_iterate(r, in, &items, &n) || jinja_step(r, n)) return NULL;
-  jinja_value *seen = jv_dict(r);
-  jinja_value *l = jv_list(r, 0);
+  jinja_value *seen = jinja_v_dict(r);
+  jinja_value *l = jinja_v_list(r, 0);
   size_t cap = 0;
   if (!seen || !l) return NULL;
   for (size_t i = 0; i < n; i++) {
-    const jinja_value *k = keyed(r, items[i], attr, cs && jv_truthy(cs));
+    const jinja_value *k = keyed(r, items[i], attr, cs && jinja_v_truthy(cs));
     if (!k) return NULL;
     if (jinja_dict_get(seen->u.dict, k)) continue;
     if (jinja_dict_put(r, seen->u.dict, k, &jinja_true_v) || !jinja_list_push(r, l, &cap, items[i])) return NULL;
@@ -673,10 +673,10 @@ static const jinja_value *f_sort(jinja_render *r, const jinja_value *in, const j
   if (n && !v) return NULL;
   for (size_t i = 0; i < n; i++) {
     v[i].item = items[i];
-    if (!(v[i].key = keyed(r, items[i], attr, cs && jv_truthy(cs)))) return NULL;
+    if (!(v[i].key = keyed(r, items[i], attr, cs && jinja_v_truthy(cs)))) return NULL;
   }
-  if (merge_sort(r, v, n, rev && jv_truthy(rev))) return NULL;
-  jinja_value *l = jv_list(r, n);
+  if (merge_sort(r, v, n, rev && jinja_v_truthy(rev))) return NULL;
+  jinja_value *l = jinja_v_list(r, n);
   if (!l) return NULL;
   for (size_t i = 0; i < n; i++) l->u.list.items[i] = v[i].item;
   return l;
@@ -692,10 +692,10 @@ static const jinja_value *f_dictsort(jinja_render *r, const jinja_value *in, con
   if (d->n && !v) return NULL;
   for (uint32_t i = 0; i < d->n; i++) {
     if (!(v[i].item = pair(r, d->e[i].key, d->e[i].val))) return NULL;
-    if (!(v[i].key = fold_case(r, by_value ? d->e[i].val : d->e[i].key, cs && jv_truthy(cs)))) return NULL;
+    if (!(v[i].key = fold_case(r, by_value ? d->e[i].val : d->e[i].key, cs && jinja_v_truthy(cs)))) return NULL;
   }
-  if (merge_sort(r, v, d->n, rev && jv_truthy(rev))) return NULL;
-  jinja_value *l = jv_list(r, d->n);
+  if (merge_sort(r, v, d->n, rev && jinja_v_truthy(rev))) return NULL;
+  jinja_value *l = jinja_v_list(r, d->n);
   if (!l) return NULL;
   for (uint32_t i = 0; i < d->n; i++) l->u.list.items[i] = v[i].item;
   return l;
@@ -706,12 +706,12 @@ static const jinja_value *minmax(jinja_render *r, const jinja_value *in, const j
   const jinja_value **items;
   size_t n;
   if (jinja_iterate(r, in, &items, &n) || jinja_step(r, n)) return NULL;
-  if (!n) return jv_undef(r, "No aggregated item, sequence was empty.", 39, 0xff, false);
-  const jinja_value *best = items[0], *bk = keyed(r, items[0], attr, cs && jv_truthy(cs));
+  if (!n) return jinja_v_undef(r, "No aggregated item, sequence was empty.", 39, 0xff, false);
+  const jinja_value *best = items[0], *bk = keyed(r, items[0], attr, cs && jinja_v_truthy(cs));
   for (size_t i = 1; i < n && bk; i++) {
-    const jinja_value *k = keyed(r, items[i], attr, cs && jv_truthy(cs));
+    const jinja_value *k = keyed(r, items[i], attr, cs && jinja_v_truthy(cs));
     bool lt;
-    if (!k || (want_max ? jv_less(r, bk, k, &lt) : jv_less(r, k, bk, &lt))) return NULL;
+    if (!k || (want_max ? jinja_v_less(r, bk, k, &lt) : jinja_v_less(r, k, bk, &lt))) return NULL;
     if (lt) {
       best = items[i];
       bk = k;
@@ -723,14 +723,14 @@ static const jinja_value *f_min(jinja_render *r, const jinja_value *in, const ji
 static const jinja_value *f_max(jinja_render *r, const jinja_value *in, const jinja_args *a) { return minmax(r, in, a, true); }
 
 static const jinja_value *arith_add(jinja_render *r, const jinja_value *x, const jinja_value *y) {
-  if (x->type != JV_FLOAT && y->type != JV_FLOAT && jv_is_num(x) && jv_is_num(y)) {
+  if (x->type != JV_FLOAT && y->type != JV_FLOAT && jinja_v_is_num(x) && jinja_v_is_num(y)) {
     int64_t s;
     int64_t xi = x->type == JV_BOOL ? x->u.b : x->u.i, yi = y->type == JV_BOOL ? y->u.b : y->u.i;
     if (__builtin_add_overflow(xi, yi, &s)) return jinja_fail(r, HR_EFORMAT, "integer overflow"), NULL;
-    return jv_int(r, s);
+    return jinja_v_int(r, s);
   }
-  if (jv_is_num(x) && jv_is_num(y)) return jv_float(r, jv_num(x) + jv_num(y));
-  return jinja_fail(r, HR_EFORMAT, "unsupported operand type(s) for +: '%s' and '%s'", jv_type_name(x), jv_type_name(y)), NULL;
+  if (jinja_v_is_num(x) && jinja_v_is_num(y)) return jinja_v_float(r, jinja_v_num(x) + jinja_v_num(y));
+  return jinja_fail(r, HR_EFORMAT, "unsupported operand type(s) for +: '%s' and '%s'", jinja_v_type_name(x), jinja_v_type_name(y)), NULL;
 }
 
 static const jinja_value *f_sum(jinja_render *r, const jinja_value *in, const jinja_args *a) {
@@ -738,7 +738,7 @@ static const jinja_value *f_sum(jinja_render *r, const jinja_value *in, const ji
   const jinja_value **items;
   size_t n;
   if (jinja_iterate(r, in, &items, &n) || jinja_step(r, n)) return NULL;
-  const jinja_value *acc = start ? start : jv_int(r, 0);
+  const jinja_value *acc = start ? start : jinja_v_int(r, 0);
   for (size_t i = 0; i < n && acc; i++) {
     const jinja_value *v = attr && attr->type != JV_NONE ? attr_path(r, items[i], attr) : items[i];
     acc = v ? arith_add(r, acc, v) : NULL;
@@ -761,7 +761,7 @@ static const jinja_value *f_reverse(jinja_render *r, const jinja_value *in, cons
   const jinja_value **items;
   size_t n;
   if (jinja_iterate(r, in, &items, &n)) return NULL;
-  jinja_value *l = jv_list(r, n);
+  jinja_value *l = jinja_v_list(r, n);
   if (!l) return NULL;
   for (size_t i = 0; i < n; i++) l->u.list.items[i] = items[n - 1 - i];
   return l;
@@ -787,7 +787,7 @@ static const jinja_value *f_indent(jinja_render *r, const jinja_value *in, const
     ind = sp;
     ind_len = (size_t)w;
   }
-  bool first = vf && jv_truthy(vf), blank = vb && jv_truthy(vb);
+  bool first = vf && jinja_v_truthy(vf), blank = vb && jinja_v_truthy(vb);
   /* s += "\n"; lines = s.splitlines(); joined with "\n" (+ indent) */
   const char *p = s->u.s.ptr, *e = p + s->u.s.len;
   size_t mark = r->out->len;
@@ -826,7 +826,7 @@ static const jinja_value *f_wordcount(jinja_render *r, const jinja_value *in, co
     if (w && !inword) n++;
     inword = w;
   }
-  return jv_int(r, n);
+  return jinja_v_int(r, n);
 }
 
 static const jinja_value *f_center(jinja_render *r, const jinja_value *in, const jinja_args *a) {
@@ -844,14 +844,14 @@ static const jinja_value *f_truncate(jinja_render *r, const jinja_value *in, con
   if (!s) return NULL;
   if (vl && !jinja_get_int(vl, &length)) return jinja_type_error(r, "length must be an integer", vl);
   if (vle && vle->type != JV_NONE && !jinja_get_int(vle, &leeway)) return jinja_type_error(r, "leeway must be an integer", vle);
-  const jinja_value *end = ve ? jinja_to_str(r, ve) : jv_str_ref(r, "...", 3);
+  const jinja_value *end = ve ? jinja_to_str(r, ve) : jinja_v_str_ref(r, "...", 3);
   if (!end) return NULL;
   int64_t n = (int64_t)jinja_cp_count(s->u.s.ptr, s->u.s.len), ne = (int64_t)jinja_cp_count(end->u.s.ptr, end->u.s.len);
   if (length < ne) return jinja_fail(r, HR_EFORMAT, "expected length >= %lld, got %lld", (long long)ne, (long long)length), NULL;
   if (leeway < 0) return jinja_fail(r, HR_EFORMAT, "expected leeway >= 0"), NULL;
   if (n <= length + leeway) return s;
   size_t cut = jinja_cp_offset(s->u.s.ptr, s->u.s.len, (size_t)(length - ne));
-  if (!(vk && jv_truthy(vk))) { /* rsplit(" ", 1)[0] */
+  if (!(vk && jinja_v_truthy(vk))) { /* rsplit(" ", 1)[0] */
     const char *sp = NULL;
     for (size_t i = cut; i-- > 0;)
       if (s->u.s.ptr[i] == ' ') {
@@ -878,7 +878,7 @@ static const jinja_value *f_attr(jinja_render *r, const jinja_value *in, const j
   if (!name) return NULL;
   if (in->type == JV_NAMESPACE || in->type == JV_LOOP) return jinja_getattr(r, in, name->u.s.ptr, name->u.s.len);
   const jinja_value *m = jinja_method(r, in, name->u.s.ptr, name->u.s.len);
-  return m || r->err_code ? m : jv_undef(r, name->u.s.ptr, name->u.s.len, in->type, false);
+  return m || r->err_code ? m : jinja_v_undef(r, name->u.s.ptr, name->u.s.len, in->type, false);
 }
 
 static const jinja_value *f_batch(jinja_render *r, const jinja_value *in, const jinja_args *a) {
@@ -889,12 +889,12 @@ static const jinja_value *f_batch(jinja_render *r, const jinja_value *in, const 
   if (!jinja_get_int(vc, &c) || c <= 0) return jinja_fail(r, HR_EFORMAT, "batch needs a positive count"), NULL;
   if (jinja_iterate(r, in, &items, &n)) return NULL;
   size_t groups = (n + (size_t)c - 1) / (size_t)c;
-  jinja_value *l = jv_list(r, groups);
+  jinja_value *l = jinja_v_list(r, groups);
   if (!l) return NULL;
   for (size_t g = 0; g < groups; g++) {
     size_t from = g * (size_t)c, cnt = HR_MIN((size_t)c, n - from);
     size_t total = (fill && fill->type != JV_NONE) ? (size_t)c : cnt;
-    jinja_value *b = jv_list(r, total);
+    jinja_value *b = jinja_v_list(r, total);
     if (!b) return NULL;
     for (size_t i = 0; i < total; i++) b->u.list.items[i] = i < cnt ? items[from + i] : fill;
     l->u.list.items[g] = b;
@@ -968,7 +968,7 @@ int jinja_test(jinja_render *r, const char *name, size_t len, const jinja_value 
   else if (IS("false")) *res = t == JV_BOOL && !v->u.b;
   else if (IS("integer")) *res = t == JV_INT;
   else if (IS("float")) *res = t == JV_FLOAT;
-  else if (IS("number")) *res = jv_is_num(v);
+  else if (IS("number")) *res = jinja_v_is_num(v);
   else if (IS("string")) *res = t == JV_STR;
   else if (IS("mapping")) *res = t == JV_DICT;
   else if (IS("iterable")) *res = t == JV_STR || t == JV_LIST || t == JV_DICT || t == JV_UNDEFINED || t == JV_LOOP;
@@ -981,11 +981,11 @@ int jinja_test(jinja_render *r, const char *name, size_t len, const jinja_value 
     *res = jinja_str_pred(r, s, IS("lower") ? M_ISLOWER : M_ISUPPER)->u.b;
   } else if (IS("odd") || IS("even") || IS("divisibleby")) {
     if (t == JV_UNDEFINED) return jinja_fail(r, HR_EFORMAT, "'%.*s' is undefined", (int)v->u.undef.len, v->u.undef.name ? v->u.undef.name : "");
-    if (!jv_is_num(v)) return jinja_fail(r, HR_EFORMAT, "test '%.*s' needs a number, got %s", (int)len, name, jv_type_name(v));
+    if (!jinja_v_is_num(v)) return jinja_fail(r, HR_EFORMAT, "test '%.*s' needs a number, got %s", (int)len, name, jinja_v_type_name(v));
     double d = 2;
     if (IS("divisibleby")) {
-      if (!x || !jv_is_num(x)) return jinja_fail(r, HR_EFORMAT, "divisibleby needs a number");
-      d = jv_num(x);
+      if (!x || !jinja_v_is_num(x)) return jinja_fail(r, HR_EFORMAT, "divisibleby needs a number");
+      d = jinja_v_num(x);
       if (d == 0) return jinja_fail(r, HR_EFORMAT, "integer division or modulo by zero");
     }
     double m;
@@ -995,22 +995,22 @@ int jinja_test(jinja_render *r, const char *name, size_t len, const jinja_value 
       if (mm != 0 && ((mm < 0) != (id < 0))) mm += id;
       m = (double)mm;
     } else {
-      m = fmod(jv_num(v), d);
+      m = fmod(jinja_v_num(v), d);
       if (m != 0 && ((m < 0) != (d < 0))) m += d;
     }
     *res = IS("odd") ? m == 1 : m == 0;
   } else if (IS("eq") || IS("equalto") || IS("==") || IS("ne") || IS("!=")) {
     if (!x) return jinja_fail(r, HR_EFORMAT, "test '%.*s' needs an argument", (int)len, name);
-    *res = jv_equal(v, x) == (name[0] != 'n' && name[0] != '!');
+    *res = jinja_v_equal(v, x) == (name[0] != 'n' && name[0] != '!');
   } else if (IS("lt") || IS("lessthan") || IS("<") || IS("ge") || IS(">=")) {
     bool lt;
     if (!x) return jinja_fail(r, HR_EFORMAT, "test '%.*s' needs an argument", (int)len, name);
-    if (jv_less(r, v, x, &lt)) return r->err_code;
+    if (jinja_v_less(r, v, x, &lt)) return r->err_code;
     *res = (IS("ge") || IS(">=")) ? !lt : lt;
   } else if (IS("gt") || IS("greaterthan") || IS(">") || IS("le") || IS("<=")) {
     bool lt;
     if (!x) return jinja_fail(r, HR_EFORMAT, "test '%.*s' needs an argument", (int)len, name);
-    if (jv_less(r, x, v, &lt)) return r->err_code;
+    if (jinja_v_less(r, x, v, &lt)) return r->err_code;
     *res = (IS("le") || IS("<=")) ? !lt : lt;
   } else if (IS("in")) {
     if (!x) return jinja_fail(r, HR_EFORMAT, "test 'in' needs an argument");
@@ -1019,20 +1019,20 @@ int jinja_test(jinja_render *r, const char *name, size_t len, const jinja_value 
       *res = memmem(x->u.s.ptr, x->u.s.len, v->u.s.ptr, v->u.s.len) != NULL || !v->u.s.len;
     } else if (x->type == JV_LIST) {
       *res = false;
-      for (size_t i = 0; i < x->u.list.n && !*res; i++) *res = jv_equal(v, x->u.list.items[i]);
+      for (size_t i = 0; i < x->u.list.n && !*res; i++) *res = jinja_v_equal(v, x->u.list.items[i]);
     } else if (x->type == JV_DICT) {
       *res = jinja_dict_get(x->u.dict, v) != NULL;
     } else if (x->type == JV_UNDEFINED) {
       *res = false;
     } else {
-      return jinja_fail(r, HR_EFORMAT, "argument of type '%s' is not iterable", jv_type_name(x));
+      return jinja_fail(r, HR_EFORMAT, "argument of type '%s' is not iterable", jinja_v_type_name(x));
     }
   } else if (IS("sameas")) {
     if (!x) return jinja_fail(r, HR_EFORMAT, "test 'sameas' needs an argument");
     /* identity; small ints and equal strings count as the same object, as
      * CPython's caches make them in practice */
     if (t == JV_NONE || t == JV_BOOL || t == JV_UNDEFINED) *res = x->type == t && (t != JV_BOOL || x->u.b == v->u.b);
-    else if ((t == JV_INT || t == JV_STR) && x->type == t) *res = jv_equal(v, x);
+    else if ((t == JV_INT || t == JV_STR) && x->type == t) *res = jinja_v_equal(v, x);
     else *res = v == x;
   } else if (IS("filter") || IS("test")) {
     if (v->type != JV_STR) *res = false;

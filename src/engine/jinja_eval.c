@@ -84,7 +84,7 @@ static void scope_clear(jinja_scope *s) {
 }
 
 static int scope_set(jinja_render *r, jinja_scope *s, hr_str name, const jinja_value *v) {
-  const jinja_value *k = jv_str_ref(r, name.ptr, name.len);
+  const jinja_value *k = jinja_v_str_ref(r, name.ptr, name.len);
   return k ? jinja_dict_put(r, &s->vars, k, v) : r->err_code;
 }
 
@@ -99,7 +99,7 @@ static const jinja_value *lookup(jinja_render *r, hr_str name) {
   }
   const jinja_value *g = jinja_global(r, name.ptr, name.len);
   if (g || r->err_code) return g;
-  return jv_undef(r, name.ptr, name.len, 0xff, false);
+  return jinja_v_undef(r, name.ptr, name.len, 0xff, false);
 }
 
 /* The message Jinja2 gives when an Undefined is used. */
@@ -108,7 +108,7 @@ static int undefined_error(jinja_render *r, const jinja_value *u) {
   int len = u->u.undef.name ? (int)HR_MIN(u->u.undef.len, 100) : 5;
   if (u->u.undef.owner == 0xff) return jinja_fail(r, HR_EFORMAT, "'%.*s' is undefined", len, n);
   jinja_value owner = {.type = u->u.undef.owner};
-  const char *tn = owner.type == JV_NONE ? "None" : jv_type_name(&owner);
+  const char *tn = owner.type == JV_NONE ? "None" : jinja_v_type_name(&owner);
   if (u->u.undef.is_index)
     return jinja_fail(r, HR_EFORMAT, "%s%s has no element %.*s", tn, owner.type == JV_NONE ? "" : " object", len, n);
   return jinja_fail(r, HR_EFORMAT, "'%s%s' has no attribute '%.*s'", tn,
@@ -120,21 +120,21 @@ static int undefined_error(jinja_render *r, const jinja_value *u) {
 static const jinja_value *loop_attr(jinja_render *r, const jinja_value *lv, const char *name, size_t len) {
   const jinja_loop *l = lv->u.loop;
   hr_str s = hr_str_make(name, len);
-  if (hr_str_eq_cstr(s, "index")) return jv_int(r, (int64_t)l->i + 1);
-  if (hr_str_eq_cstr(s, "index0")) return jv_int(r, (int64_t)l->i);
-  if (hr_str_eq_cstr(s, "revindex")) return jv_int(r, (int64_t)(l->n - l->i));
-  if (hr_str_eq_cstr(s, "revindex0")) return jv_int(r, (int64_t)(l->n - l->i - 1));
-  if (hr_str_eq_cstr(s, "first")) return jv_bool(l->i == 0);
-  if (hr_str_eq_cstr(s, "last")) return jv_bool(l->i + 1 == l->n);
-  if (hr_str_eq_cstr(s, "length")) return jv_int(r, (int64_t)l->n);
-  if (hr_str_eq_cstr(s, "depth")) return jv_int(r, l->depth0 + 1);
-  if (hr_str_eq_cstr(s, "depth0")) return jv_int(r, l->depth0);
+  if (hr_str_eq_cstr(s, "index")) return jinja_v_int(r, (int64_t)l->i + 1);
+  if (hr_str_eq_cstr(s, "index0")) return jinja_v_int(r, (int64_t)l->i);
+  if (hr_str_eq_cstr(s, "revindex")) return jinja_v_int(r, (int64_t)(l->n - l->i));
+  if (hr_str_eq_cstr(s, "revindex0")) return jinja_v_int(r, (int64_t)(l->n - l->i - 1));
+  if (hr_str_eq_cstr(s, "first")) return jinja_v_bool(l->i == 0);
+  if (hr_str_eq_cstr(s, "last")) return jinja_v_bool(l->i + 1 == l->n);
+  if (hr_str_eq_cstr(s, "length")) return jinja_v_int(r, (int64_t)l->n);
+  if (hr_str_eq_cstr(s, "depth")) return jinja_v_int(r, l->depth0 + 1);
+  if (hr_str_eq_cstr(s, "depth0")) return jinja_v_int(r, l->depth0);
   if (hr_str_eq_cstr(s, "previtem"))
-    return l->i > 0 ? l->items[l->i - 1] : jv_undef(r, "there is no previous item", 25, 0xff, false);
+    return l->i > 0 ? l->items[l->i - 1] : jinja_v_undef(r, "there is no previous item", 25, 0xff, false);
   if (hr_str_eq_cstr(s, "nextitem"))
-    return l->i + 1 < l->n ? l->items[l->i + 1] : jv_undef(r, "there is no next item", 21, 0xff, false);
+    return l->i + 1 < l->n ? l->items[l->i + 1] : jinja_v_undef(r, "there is no next item", 21, 0xff, false);
   const jinja_value *m = jinja_method(r, lv, name, len);
-  return m ? m : jv_undef(r, name, len, JV_LOOP, false);
+  return m ? m : jinja_v_undef(r, name, len, JV_LOOP, false);
 }
 
 const jinja_value *jinja_getattr(jinja_render *r, const jinja_value *obj, const char *name,
@@ -144,18 +144,18 @@ const jinja_value *jinja_getattr(jinja_render *r, const jinja_value *obj, const 
   case JV_LOOP: return loop_attr(r, obj, name, len);
   case JV_NAMESPACE: {
     const jinja_value *v = jinja_dict_get_str(obj->u.dict, name, len);
-    return v ? v : jv_undef(r, name, len, JV_NAMESPACE, false);
+    return v ? v : jinja_v_undef(r, name, len, JV_NAMESPACE, false);
   }
   case JV_DICT: {
     const jinja_value *m = jinja_method(r, obj, name, len);
     if (m || r->err_code) return m;
     const jinja_value *v = jinja_dict_get_str(obj->u.dict, name, len);
-    return v ? v : jv_undef(r, name, len, JV_DICT, false);
+    return v ? v : jinja_v_undef(r, name, len, JV_DICT, false);
   }
   default: {
     const jinja_value *m = jinja_method(r, obj, name, len);
     if (m || r->err_code) return m;
-    return jv_undef(r, name, len, obj->type, false);
+    return jinja_v_undef(r, name, len, obj->type, false);
   }
   }
 }
@@ -172,9 +172,9 @@ static bool index_of(const jinja_value *key, size_t n, size_t *out) {
 }
 
 static const jinja_value *missing_item(jinja_render *r, const jinja_value *obj, const jinja_value *key) {
-  if (key->type == JV_STR) return jv_undef(r, key->u.s.ptr, key->u.s.len, obj->type, false);
+  if (key->type == JV_STR) return jinja_v_undef(r, key->u.s.ptr, key->u.s.len, obj->type, false);
   const jinja_value *ks = jinja_to_str(r, key);
-  return ks ? jv_undef(r, ks->u.s.ptr, ks->u.s.len, obj->type, true) : NULL;
+  return ks ? jinja_v_undef(r, ks->u.s.ptr, ks->u.s.len, obj->type, true) : NULL;
 }
 
 const jinja_value *jinja_getitem(jinja_render *r, const jinja_value *obj,
@@ -195,7 +195,7 @@ const jinja_value *jinja_getitem(jinja_render *r, const jinja_value *obj,
     if (index_of(key, jinja_cp_count(obj->u.s.ptr, obj->u.s.len), &i)) {
       size_t a = jinja_cp_offset(obj->u.s.ptr, obj->u.s.len, i);
       size_t b = jinja_cp_offset(obj->u.s.ptr, obj->u.s.len, i + 1);
-      return jv_str(r, obj->u.s.ptr + a, b - a);
+      return jinja_v_str(r, obj->u.s.ptr + a, b - a);
     }
     if (key->type == JV_INT || key->type == JV_BOOL) return missing_item(r, obj, key);
     break;
@@ -213,7 +213,7 @@ const jinja_value *jinja_getitem(jinja_render *r, const jinja_value *obj,
 static const jinja_value *do_slice(jinja_render *r, const jinja_value *obj, const jinja_value *v_start,
                                    const jinja_value *v_stop, const jinja_value *v_step) {
   if (obj->type == JV_UNDEFINED) return undefined_error(r, obj), NULL;
-  if (obj->type != JV_LIST && obj->type != JV_STR) return jv_undef(r, "slice", 5, obj->type, true);
+  if (obj->type != JV_LIST && obj->type != JV_STR) return jinja_v_undef(r, "slice", 5, obj->type, true);
   int64_t n = obj->type == JV_LIST ? (int64_t)obj->u.list.n : (int64_t)jinja_cp_count(obj->u.s.ptr, obj->u.s.len);
   int64_t step = 1, start, stop;
   const jinja_value *vs[3] = {v_start, v_stop, v_step};
@@ -241,7 +241,7 @@ static const jinja_value *do_slice(jinja_render *r, const jinja_value *obj, cons
   if (step < 0 && start > stop) count = (size_t)((start - stop - 1) / -step + 1);
   if (jinja_step(r, count)) return NULL;
   if (obj->type == JV_LIST) {
-    jinja_value *l = jv_list(r, count);
+    jinja_value *l = jinja_v_list(r, count);
     if (!l) return NULL;
     l->flags = obj->flags & JV_F_TUPLE;
     for (size_t k = 0; k < count; k++) l->u.list.items[k] = obj->u.list.items[start + (int64_t)k * step];
@@ -251,7 +251,7 @@ static const jinja_value *do_slice(jinja_render *r, const jinja_value *obj, cons
   size_t len = obj->u.s.len;
   if (step == 1) {
     size_t a = jinja_cp_offset(s, len, (size_t)start), b = jinja_cp_offset(s, len, (size_t)stop);
-    return jv_str(r, s + a, b > a ? b - a : 0);
+    return jinja_v_str(r, s + a, b > a ? b - a : 0);
   }
   /* general step: index the code points first */
   size_t *offs = jinja_alloc(r, ((size_t)n + 1) * sizeof *offs);
@@ -288,14 +288,14 @@ int jinja_iterate(jinja_render *r, const jinja_value *v, const jinja_value ***it
     const char *p = v->u.s.ptr, *end = p + v->u.s.len;
     for (size_t i = 0; i < cnt; i++) {
       size_t len = jinja_cp_offset(p, (size_t)(end - p), 1);
-      if (!(k[i] = jv_str(r, p, len))) return r->err_code;
+      if (!(k[i] = jinja_v_str(r, p, len))) return r->err_code;
       p += len;
     }
     *items = k;
     *n = cnt;
     return jinja_step(r, cnt);
   }
-  default: return jinja_fail(r, HR_EFORMAT, "'%s' object is not iterable", jv_type_name(v));
+  default: return jinja_fail(r, HR_EFORMAT, "'%s' object is not iterable", jinja_v_type_name(v));
   }
 }
 
@@ -322,8 +322,8 @@ static const jinja_value *call_macro(jinja_render *r, const jinja_value *m, cons
   r->depth++;
   const jinja_value *result = NULL;
   size_t n_params = def->items.n;
-  jinja_value *varargs = jv_list(r, args->n_pos > n_params ? args->n_pos - n_params : 0);
-  jinja_value *kwargs = jv_dict(r);
+  jinja_value *varargs = jinja_v_list(r, args->n_pos > n_params ? args->n_pos - n_params : 0);
+  jinja_value *kwargs = jinja_v_dict(r);
   if (!varargs || !kwargs) goto out;
   varargs->flags = JV_F_TUPLE;
   for (size_t i = 0; i < args->n_pos; i++) {
@@ -345,14 +345,14 @@ static const jinja_value *call_macro(jinja_render *r, const jinja_value *m, cons
       }
       if (scope_set(r, s, def->items.v[i]->name, args->kw[k])) goto out;
     } else {
-      const jinja_value *key = jv_str_ref(r, args->kw_names[k].ptr, args->kw_names[k].len);
+      const jinja_value *key = jinja_v_str_ref(r, args->kw_names[k].ptr, args->kw_names[k].len);
       if (!key || jinja_dict_put(r, kwargs->u.dict, key, args->kw[k])) goto out;
     }
   }
   for (size_t i = 0; i < n_params; i++) { /* defaults, in order, seeing earlier params */
     hr_str name = def->items.v[i]->name;
     if (jinja_dict_get_str(&s->vars, name.ptr, name.len)) continue;
-    const jinja_value *v = def->kw.v[i] ? jinja_eval(r, def->kw.v[i]) : jv_undef(r, name.ptr, name.len, 0xff, false);
+    const jinja_value *v = def->kw.v[i] ? jinja_eval(r, def->kw.v[i]) : jinja_v_undef(r, name.ptr, name.len, 0xff, false);
     if (!v || scope_set(r, s, name, v)) goto out;
   }
   if (scope_set(r, s, HR_STR("varargs"), varargs) || scope_set(r, s, HR_STR("kwargs"), kwargs)) goto out;
@@ -377,7 +377,7 @@ const jinja_value *jinja_call_value(jinja_render *r, const jinja_value *fn,
   case JV_MACRO: return call_macro(r, fn, args, NULL);
   case JV_FUNC: return jinja_call_builtin(r, fn, args);
   case JV_UNDEFINED: undefined_error(r, fn); return NULL;
-  default: jinja_fail(r, HR_EFORMAT, "'%s' object is not callable", jv_type_name(fn)); return NULL;
+  default: jinja_fail(r, HR_EFORMAT, "'%s' object is not callable", jinja_v_type_name(fn)); return NULL;
   }
 }
 
@@ -441,7 +441,7 @@ static const jinja_value *concat2(jinja_render *r, const jinja_value *a, const j
   memcpy(p, a->u.s.ptr, a->u.s.len);
   memcpy(p + a->u.s.len, b->u.s.ptr, b->u.s.len);
   p[n] = 0;
-  jinja_value *v = (jinja_value *)jv_str_ref(r, p, n);
+  jinja_value *v = (jinja_value *)jinja_v_str_ref(r, p, n);
   if (v && safe) v->flags |= JV_F_SAFE;
   return v;
 }
@@ -458,10 +458,10 @@ static const jinja_value *repeat(jinja_render *r, const jinja_value *seq, int64_
     if (!p) return NULL;
     for (int64_t i = 0; i < times; i++) memcpy(p + (size_t)i * seq->u.s.len, seq->u.s.ptr, seq->u.s.len);
     p[n] = 0;
-    return jv_str_ref(r, p, n);
+    return jinja_v_str_ref(r, p, n);
   }
   size_t n = seq->u.list.n * (size_t)times;
-  jinja_value *l = jv_list(r, n);
+  jinja_value *l = jinja_v_list(r, n);
   if (!l) return NULL;
   l->flags = seq->flags & JV_F_TUPLE;
   for (size_t i = 0; i < n; i++) l->u.list.items[i] = seq->u.list.items[i % seq->u.list.n];
@@ -475,15 +475,15 @@ static const jinja_value *arith(jinja_render *r, int op, const jinja_value *a, c
                                 [OP_FLOORDIV] = "//", [OP_MOD] = "%", [OP_POW] = "**"};
   if (a->type == JV_UNDEFINED) return undefined_error(r, a), NULL;
   if (b->type == JV_UNDEFINED) return undefined_error(r, b), NULL;
-  bool na = jv_is_num(a), nb = jv_is_num(b);
+  bool na = jinja_v_is_num(a), nb = jinja_v_is_num(b);
   if (na && nb) {
     bool ints = a->type != JV_FLOAT && b->type != JV_FLOAT;
     if (ints) {
       int64_t x = ival(a), y = ival(b), z;
       switch (op) {
-      case OP_ADD: if (!__builtin_add_overflow(x, y, &z)) return jv_int(r, z); break;
-      case OP_SUB: if (!__builtin_sub_overflow(x, y, &z)) return jv_int(r, z); break;
-      case OP_MUL: if (!__builtin_mul_overflow(x, y, &z)) return jv_int(r, z); break;
+      case OP_ADD: if (!__builtin_add_overflow(x, y, &z)) return jinja_v_int(r, z); break;
+      case OP_SUB: if (!__builtin_sub_overflow(x, y, &z)) return jinja_v_int(r, z); break;
+      case OP_MUL: if (!__builtin_mul_overflow(x, y, &z)) return jinja_v_int(r, z); break;
       case OP_FLOORDIV:
       case OP_MOD:
         if (y == 0) return jinja_fail(r, HR_EFORMAT, "integer division or modulo by zero"), NULL;
@@ -491,7 +491,7 @@ static const jinja_value *arith(jinja_render *r, int op, const jinja_value *a, c
         z = op == OP_FLOORDIV ? x / y : x % y;
         if (op == OP_FLOORDIV && (x % y != 0) && ((x < 0) != (y < 0))) z--;
         if (op == OP_MOD && z != 0 && ((z < 0) != (y < 0))) z += y;
-        return jv_int(r, z);
+        return jinja_v_int(r, z);
       case OP_POW:
         if (y >= 0) {
           int64_t acc = 1, base = x;
@@ -500,7 +500,7 @@ static const jinja_value *arith(jinja_render *r, int op, const jinja_value *a, c
             if (e & 1) over |= __builtin_mul_overflow(acc, base, &acc);
             if (e > 1) over |= __builtin_mul_overflow(base, base, &base);
           }
-          if (!over) return jv_int(r, acc);
+          if (!over) return jinja_v_int(r, acc);
         }
         break;
       default: break;
@@ -508,14 +508,14 @@ static const jinja_value *arith(jinja_render *r, int op, const jinja_value *a, c
       if (op != OP_DIV && op != OP_POW)
         return jinja_fail(r, HR_EFORMAT, "integer overflow in '%s'", names[op]), NULL;
     }
-    double x = jv_num(a), y = jv_num(b);
+    double x = jinja_v_num(a), y = jinja_v_num(b);
     switch (op) {
-    case OP_ADD: return jv_float(r, x + y);
-    case OP_SUB: return jv_float(r, x - y);
-    case OP_MUL: return jv_float(r, x * y);
+    case OP_ADD: return jinja_v_float(r, x + y);
+    case OP_SUB: return jinja_v_float(r, x - y);
+    case OP_MUL: return jinja_v_float(r, x * y);
     case OP_DIV:
       if (y == 0) return jinja_fail(r, HR_EFORMAT, "division by zero"), NULL;
-      return jv_float(r, x / y);
+      return jinja_v_float(r, x / y);
     case OP_FLOORDIV:
     case OP_MOD: { /* CPython's float_divmod */
       if (y == 0) return jinja_fail(r, HR_EFORMAT, "float division by zero"), NULL;
@@ -534,9 +534,9 @@ static const jinja_value *arith(jinja_render *r, int op, const jinja_value *a, c
       } else {
         fd = copysign(0.0, x / y);
       }
-      return jv_float(r, op == OP_MOD ? m : fd);
+      return jinja_v_float(r, op == OP_MOD ? m : fd);
     }
-    case OP_POW: return jv_float(r, pow(x, y));
+    case OP_POW: return jinja_v_float(r, pow(x, y));
     default: break;
     }
   }
@@ -550,7 +550,7 @@ static const jinja_value *arith(jinja_render *r, int op, const jinja_value *a, c
     return concat2(r, a, b, safe);
   }
   if (op == OP_ADD && a->type == JV_LIST && b->type == JV_LIST && (a->flags & JV_F_TUPLE) == (b->flags & JV_F_TUPLE)) {
-    jinja_value *l = jv_list(r, a->u.list.n + b->u.list.n);
+    jinja_value *l = jinja_v_list(r, a->u.list.n + b->u.list.n);
     if (!l || jinja_step(r, l->u.list.n)) return NULL;
     l->flags = a->flags & JV_F_TUPLE;
     if (a->u.list.n) memcpy(l->u.list.items, a->u.list.items, a->u.list.n * sizeof(void *));
@@ -563,7 +563,7 @@ static const jinja_value *arith(jinja_render *r, int op, const jinja_value *a, c
     return repeat(r, b, ival(a));
   if (op == OP_ADD && (a->type == JV_STR || b->type == JV_STR))
     return jinja_fail(r, HR_EFORMAT, "can only concatenate str (not \"%s\") to str",
-                      jv_type_name(a->type == JV_STR ? b : a)), NULL;
+                      jinja_v_type_name(a->type == JV_STR ? b : a)), NULL;
   if (op == OP_MOD && a->type == JV_STR) {
     jinja_args args = {0};
     const jinja_value *one[1] = {b};
@@ -577,7 +577,7 @@ static const jinja_value *arith(jinja_render *r, int op, const jinja_value *a, c
     return jinja_filter(r, "format", 6, a, &args);
   }
   return jinja_fail(r, HR_EFORMAT, "unsupported operand type(s) for %s: '%s' and '%s'", names[op],
-                    jv_type_name(a), jv_type_name(b)), NULL;
+                    jinja_v_type_name(a), jinja_v_type_name(b)), NULL;
 }
 
 static int contains(jinja_render *r, const jinja_value *item, const jinja_value *c, bool *res) {
@@ -585,16 +585,16 @@ static int contains(jinja_render *r, const jinja_value *item, const jinja_value 
   case JV_UNDEFINED: *res = false; return 0;
   case JV_STR:
     if (item->type != JV_STR)
-      return jinja_fail(r, HR_EFORMAT, "'in <string>' requires string as left operand, not %s", jv_type_name(item));
+      return jinja_fail(r, HR_EFORMAT, "'in <string>' requires string as left operand, not %s", jinja_v_type_name(item));
     *res = item->u.s.len == 0 || memmem(c->u.s.ptr, c->u.s.len, item->u.s.ptr, item->u.s.len) != NULL;
     return jinja_step(r, c->u.s.len / 64);
   case JV_LIST:
     *res = false;
-    for (size_t i = 0; i < c->u.list.n && !*res; i++) *res = jv_equal(item, c->u.list.items[i]);
+    for (size_t i = 0; i < c->u.list.n && !*res; i++) *res = jinja_v_equal(item, c->u.list.items[i]);
     return jinja_step(r, c->u.list.n);
   case JV_DICT: *res = jinja_dict_get(c->u.dict, item) != NULL; return 0;
   default:
-    return jinja_fail(r, HR_EFORMAT, "argument of type '%s' is not iterable", jv_type_name(c));
+    return jinja_fail(r, HR_EFORMAT, "argument of type '%s' is not iterable", jinja_v_type_name(c));
   }
 }
 
@@ -607,8 +607,8 @@ static const jinja_value *compare(jinja_render *r, const jinja_node *n) {
     bool res = false, lt;
     int op = n->cmp_ops[i];
     switch (op) {
-    case OP_EQ: res = jv_equal(left, right); break;
-    case OP_NE: res = !jv_equal(left, right); break;
+    case OP_EQ: res = jinja_v_equal(left, right); break;
+    case OP_NE: res = !jinja_v_equal(left, right); break;
     case OP_IN:
     case OP_NOTIN:
       if (contains(r, left, right, &res)) return NULL;
@@ -618,10 +618,10 @@ static const jinja_value *compare(jinja_render *r, const jinja_node *n) {
       if (left->type == JV_UNDEFINED) return undefined_error(r, left), NULL;
       if (right->type == JV_UNDEFINED) return undefined_error(r, right), NULL;
       if (op == OP_LT || op == OP_GTEQ) {
-        if (jv_less(r, left, right, &lt)) return NULL;
+        if (jinja_v_less(r, left, right, &lt)) return NULL;
         res = op == OP_LT ? lt : !lt;
       } else {
-        if (jv_less(r, right, left, &lt)) return NULL;
+        if (jinja_v_less(r, right, left, &lt)) return NULL;
         res = op == OP_GT ? lt : !lt;
       }
       /* NaN compares false every way */
@@ -674,7 +674,7 @@ static const jinja_value *eval_inner(jinja_render *r, const jinja_node *n) {
     bool res;
     r->line = n->line;
     if (jinja_test(r, n->name.ptr, n->name.len, a, &args, &res)) return NULL;
-    return jv_bool(res != (n->flags & 1));
+    return jinja_v_bool(res != (n->flags & 1));
   }
   case N_BINOP:
     if (!(a = jinja_eval(r, n->a)) || !(b = jinja_eval(r, n->b))) return NULL;
@@ -685,27 +685,27 @@ static const jinja_value *eval_inner(jinja_render *r, const jinja_node *n) {
     if (!(a = jinja_eval(r, n->a))) return NULL;
     r->line = n->line;
     if (a->type == JV_UNDEFINED) return undefined_error(r, a), NULL;
-    if (!jv_is_num(a))
+    if (!jinja_v_is_num(a))
       return jinja_fail(r, HR_EFORMAT, "bad operand type for unary %c: '%s'", n->kind == N_NEG ? '-' : '+',
-                        jv_type_name(a)), NULL;
-    if (n->kind == N_POS) return a->type == JV_BOOL ? jv_int(r, a->u.b) : a;
-    if (a->type == JV_FLOAT) return jv_float(r, -a->u.f);
+                        jinja_v_type_name(a)), NULL;
+    if (n->kind == N_POS) return a->type == JV_BOOL ? jinja_v_int(r, a->u.b) : a;
+    if (a->type == JV_FLOAT) return jinja_v_float(r, -a->u.f);
     if (ival(a) == INT64_MIN) return jinja_fail(r, HR_EFORMAT, "integer overflow"), NULL;
-    return jv_int(r, -ival(a));
+    return jinja_v_int(r, -ival(a));
   case N_NOT:
     if (!(a = jinja_eval(r, n->a))) return NULL;
-    return jv_bool(!jv_truthy(a));
+    return jinja_v_bool(!jinja_v_truthy(a));
   case N_AND:
     if (!(a = jinja_eval(r, n->a))) return NULL;
-    return jv_truthy(a) ? jinja_eval(r, n->b) : a;
+    return jinja_v_truthy(a) ? jinja_eval(r, n->b) : a;
   case N_OR:
     if (!(a = jinja_eval(r, n->a))) return NULL;
-    return jv_truthy(a) ? a : jinja_eval(r, n->b);
+    return jinja_v_truthy(a) ? a : jinja_eval(r, n->b);
   case N_COMPARE: return compare(r, n);
   case N_CONDEXPR:
     if (!(a = jinja_eval(r, n->a))) return NULL;
-    if (jv_truthy(a)) return jinja_eval(r, n->b);
-    return n->c ? jinja_eval(r, n->c) : jv_undef(r, "the inline if-expression on line", 32, 0xff, false);
+    if (jinja_v_truthy(a)) return jinja_eval(r, n->b);
+    return n->c ? jinja_eval(r, n->c) : jinja_v_undef(r, "the inline if-expression on line", 32, 0xff, false);
   case N_CONCAT: {
     size_t mark = r->out->len;
     for (size_t i = 0; i < n->items.n; i++) {
@@ -716,7 +716,7 @@ static const jinja_value *eval_inner(jinja_render *r, const jinja_node *n) {
   }
   case N_LIST:
   case N_TUPLE: {
-    jinja_value *l = jv_list(r, n->items.n);
+    jinja_value *l = jinja_v_list(r, n->items.n);
     if (!l) return NULL;
     if (n->kind == N_TUPLE) l->flags = JV_F_TUPLE;
     for (size_t i = 0; i < n->items.n; i++)
@@ -724,7 +724,7 @@ static const jinja_value *eval_inner(jinja_render *r, const jinja_node *n) {
     return l;
   }
   case N_DICT: {
-    jinja_value *d = jv_dict(r);
+    jinja_value *d = jinja_v_dict(r);
     if (!d) return NULL;
     for (size_t i = 0; i + 1 < n->items.n; i += 2) {
       const jinja_value *k = jinja_eval(r, n->items.v[i]);
@@ -763,7 +763,7 @@ static int assign(jinja_render *r, const jinja_nodes *targets, bool unpack, cons
   } else if (v->type == JV_STR || v->type == JV_DICT) {
     if (jinja_iterate(r, v, &items, &n)) return r->err_code;
   } else {
-    return jinja_fail(r, HR_EFORMAT, "cannot unpack non-iterable %s object", jv_type_name(v));
+    return jinja_fail(r, HR_EFORMAT, "cannot unpack non-iterable %s object", jinja_v_type_name(v));
   }
   if (n != targets->n)
     return jinja_fail(r, HR_EFORMAT, n > targets->n ? "too many values to unpack (expected %zu)"
@@ -791,7 +791,7 @@ static int exec_for(jinja_render *r, const jinja_node *n) {
     for (size_t i = 0; i < count; i++) {
       const jinja_value *c;
       if (jinja_step(r, 1) || assign(r, &n->items, unpack, items[i]) || !(c = jinja_eval(r, n->c))) goto out;
-      if (jv_truthy(c)) kept[k++] = items[i];
+      if (jinja_v_truthy(c)) kept[k++] = items[i];
     }
     items = kept;
     count = k;
@@ -834,7 +834,7 @@ static int exec_node(jinja_render *r, const jinja_node *n) {
     return jinja_write_str(r, v);
   case N_IF:
     if (!(v = jinja_eval(r, n->a))) return r->err_code;
-    return exec_body(r, jv_truthy(v) ? &n->body : &n->else_body);
+    return exec_body(r, jinja_v_truthy(v) ? &n->body : &n->else_body);
   case N_FOR: return exec_for(r, n);
   case N_SET:
     if (!(v = jinja_eval(r, n->b))) return r->err_code;
@@ -844,7 +844,7 @@ static int exec_node(jinja_render *r, const jinja_node *n) {
       if (!ns) return r->err_code;
       if (ns->type != JV_NAMESPACE)
         return jinja_fail(r, HR_EFORMAT, "cannot assign attribute on non-namespace object");
-      const jinja_value *k = jv_str_ref(r, t->attr.ptr, t->attr.len);
+      const jinja_value *k = jinja_v_str_ref(r, t->attr.ptr, t->attr.len);
       return k ? jinja_dict_put(r, ns->u.dict, k, v) : r->err_code;
     }
     return assign(r, &n->items, n->flags & 2, v);

@@ -114,7 +114,7 @@ struct chat_template {
 typedef enum {
   JV_UNDEFINED, JV_NONE, JV_BOOL, JV_INT, JV_FLOAT, JV_STR, JV_LIST, JV_DICT,
   JV_NAMESPACE, JV_MACRO, JV_FUNC, JV_LOOP,
-} jv_type;
+} jinja_v_type;
 
 enum { JV_F_SAFE = 1, JV_F_TUPLE = 2 };
 
@@ -134,7 +134,7 @@ struct jinja_dict {
 };
 
 struct jinja_value {
-  uint8_t type;  /* jv_type */
+  uint8_t type;  /* jinja_v_type */
   uint8_t flags; /* JV_F_* */
   uint16_t fn;   /* JV_FUNC: builtin id */
   union {
@@ -162,7 +162,7 @@ struct jinja_value {
     struct {
       const char *name; /* what was missing, for error messages */
       size_t len;
-      uint8_t owner; /* jv_type of the object it was looked up in, or 0xff */
+      uint8_t owner; /* jinja_v_type of the object it was looked up in, or 0xff */
       bool is_index;
     } undef;
   } u;
@@ -211,16 +211,16 @@ int jinja_step(jinja_render *r, uint64_t n);
 void *jinja_alloc(jinja_render *r, size_t bytes);
 
 extern const jinja_value jinja_undefined_v, jinja_none_v, jinja_true_v, jinja_false_v;
-const jinja_value *jv_bool(bool b);
-const jinja_value *jv_int(jinja_render *r, int64_t i);
-const jinja_value *jv_float(jinja_render *r, double f);
-const jinja_value *jv_str(jinja_render *r, const char *p, size_t n); /* copies */
-const jinja_value *jv_str_ref(jinja_render *r, const char *p, size_t n); /* no copy */
-const jinja_value *jv_undef(jinja_render *r, const char *name, size_t len, int owner,
+const jinja_value *jinja_v_bool(bool b);
+const jinja_value *jinja_v_int(jinja_render *r, int64_t i);
+const jinja_value *jinja_v_float(jinja_render *r, double f);
+const jinja_value *jinja_v_str(jinja_render *r, const char *p, size_t n); /* copies */
+const jinja_value *jinja_v_str_ref(jinja_render *r, const char *p, size_t n); /* no copy */
+const jinja_value *jinja_v_undef(jinja_render *r, const char *name, size_t len, int owner,
                             bool is_index);
-jinja_value *jv_list(jinja_render *r, size_t n); /* n items, all NULL */
-jinja_value *jv_dict(jinja_render *r);
-const jinja_value *jv_func(jinja_render *r, int fn, const jinja_value *self);
+jinja_value *jinja_v_list(jinja_render *r, size_t n); /* n items, all NULL */
+jinja_value *jinja_v_dict(jinja_render *r);
+const jinja_value *jinja_v_func(jinja_render *r, int fn, const jinja_value *self);
 
 /* Dicts. Keys are any hashable value; lookups follow Python equality. */
 const jinja_value *jinja_dict_get(const jinja_dict *d, const jinja_value *key);
@@ -232,15 +232,15 @@ int jinja_dict_put(jinja_render *r, jinja_dict *d, const jinja_value *key,
 int jinja_dict_put_a(hr_arena *a, jinja_dict *d, const jinja_value *key,
                      const jinja_value *val);
 
-bool jv_truthy(const jinja_value *v);
-bool jv_is_str(const jinja_value *v);
-bool jv_is_num(const jinja_value *v); /* int, float or bool */
-double jv_num(const jinja_value *v);
-const char *jv_type_name(const jinja_value *v); /* Python's: "str", "dict"... */
+bool jinja_v_truthy(const jinja_value *v);
+bool jinja_v_is_str(const jinja_value *v);
+bool jinja_v_is_num(const jinja_value *v); /* int, float or bool */
+double jinja_v_num(const jinja_value *v);
+const char *jinja_v_type_name(const jinja_value *v); /* Python's: "str", "dict"... */
 /* Python ==, recursive (depth-bounded). */
-bool jv_equal(const jinja_value *a, const jinja_value *b);
+bool jinja_v_equal(const jinja_value *a, const jinja_value *b);
 /* Python <: sets *lt; fails for unorderable types. */
-int jv_less(jinja_render *r, const jinja_value *a, const jinja_value *b, bool *lt);
+int jinja_v_less(jinja_render *r, const jinja_value *a, const jinja_value *b, bool *lt);
 
 /* Python str() / repr() / json.dumps() appended to r->out (limits checked). */
 int jinja_write_str(jinja_render *r, const jinja_value *v);

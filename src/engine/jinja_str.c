@@ -110,7 +110,7 @@ const jinja_value *jinja_strip(jinja_render *r, const jinja_value *s, const jinj
     e = q;
   }
   if (b == s->u.s.ptr && e == s->u.s.ptr + s->u.s.len) return s;
-  jinja_value *v = (jinja_value *)jv_str_ref(r, b, (size_t)(e - b));
+  jinja_value *v = (jinja_value *)jinja_v_str_ref(r, b, (size_t)(e - b));
   if (v) v->flags = s->flags & JV_F_SAFE;
   return v;
 }
@@ -123,7 +123,7 @@ const jinja_value *jinja_split(jinja_render *r, const jinja_value *s, const jinj
   if (sep && sep->type == JV_NONE) sep = NULL;
   if (sep && sep->type != JV_STR) return jinja_type_error(r, "must be str or None", sep);
   if (sep && !sep->u.s.len) return jinja_fail(r, HR_EFORMAT, "empty separator"), NULL;
-  jinja_value *l = jv_list(r, 0);
+  jinja_value *l = jinja_v_list(r, 0);
   size_t cap = 0;
   if (!l) return NULL;
   const char *b = s->u.s.ptr, *e = b + s->u.s.len;
@@ -140,11 +140,11 @@ const jinja_value *jinja_split(jinja_render *r, const jinja_value *s, const jinj
         if (p >= e) break;
         const char *w = p;
         if (maxsplit >= 0 && splits >= maxsplit) { /* the rest, trailing space and all */
-          if (!jinja_list_push(r, l, &cap, jv_str(r, w, (size_t)(e - w)))) return NULL;
+          if (!jinja_list_push(r, l, &cap, jinja_v_str(r, w, (size_t)(e - w)))) return NULL;
           break;
         }
         while (p < e && !jinja_space_fwd(p, e)) p += jinja_cp_offset(p, (size_t)(e - p), 1);
-        if (!jinja_list_push(r, l, &cap, jv_str(r, w, (size_t)(p - w)))) return NULL;
+        if (!jinja_list_push(r, l, &cap, jinja_v_str(r, w, (size_t)(p - w)))) return NULL;
         splits++;
       }
       return l;
@@ -153,10 +153,10 @@ const jinja_value *jinja_split(jinja_render *r, const jinja_value *s, const jinj
       const char *hit = (maxsplit >= 0 && splits >= maxsplit) ? NULL
                         : memmem(p, (size_t)(e - p), sep->u.s.ptr, sep->u.s.len);
       if (!hit) {
-        if (!jinja_list_push(r, l, &cap, jv_str(r, p, (size_t)(e - p)))) return NULL;
+        if (!jinja_list_push(r, l, &cap, jinja_v_str(r, p, (size_t)(e - p)))) return NULL;
         return l;
       }
-      if (!jinja_list_push(r, l, &cap, jv_str(r, p, (size_t)(hit - p)))) return NULL;
+      if (!jinja_list_push(r, l, &cap, jinja_v_str(r, p, (size_t)(hit - p)))) return NULL;
       p = hit + sep->u.s.len;
       splits++;
     }
@@ -170,14 +170,14 @@ const jinja_value *jinja_split(jinja_render *r, const jinja_value *s, const jinj
       if (q <= b) break;
       const char *w = q;
       if (splits >= maxsplit) {
-        if (!jinja_list_push(r, l, &cap, jv_str(r, b, (size_t)(w - b)))) return NULL;
+        if (!jinja_list_push(r, l, &cap, jinja_v_str(r, b, (size_t)(w - b)))) return NULL;
         break;
       }
       while (q > b && !jinja_space_back(b, q)) {
         q--;
         while (q > b && ((unsigned char)*q & 0xC0) == 0x80) q--;
       }
-      if (!jinja_list_push(r, l, &cap, jv_str(r, q, (size_t)(w - q)))) return NULL;
+      if (!jinja_list_push(r, l, &cap, jinja_v_str(r, q, (size_t)(w - q)))) return NULL;
       splits++;
     }
   } else {
@@ -192,10 +192,10 @@ const jinja_value *jinja_split(jinja_render *r, const jinja_value *s, const jinj
           if (t == b) break;
         }
       if (!hit) {
-        if (!jinja_list_push(r, l, &cap, jv_str(r, b, (size_t)(q - b)))) return NULL;
+        if (!jinja_list_push(r, l, &cap, jinja_v_str(r, b, (size_t)(q - b)))) return NULL;
         break;
       }
-      if (!jinja_list_push(r, l, &cap, jv_str(r, hit + sep->u.s.len, (size_t)(q - hit - sep->u.s.len)))) return NULL;
+      if (!jinja_list_push(r, l, &cap, jinja_v_str(r, hit + sep->u.s.len, (size_t)(q - hit - sep->u.s.len)))) return NULL;
       q = hit;
       splits++;
     }
@@ -222,7 +222,7 @@ size_t jinja_line_break(const char *p, const char *e) {
 }
 
 const jinja_value *jinja_splitlines(jinja_render *r, const jinja_value *s, bool keepends) {
-  jinja_value *l = jv_list(r, 0);
+  jinja_value *l = jinja_v_list(r, 0);
   size_t cap = 0;
   if (!l) return NULL;
   const char *p = s->u.s.ptr, *e = p + s->u.s.len, *w = p;
@@ -232,11 +232,11 @@ const jinja_value *jinja_splitlines(jinja_render *r, const jinja_value *s, bool 
       p++;
       continue;
     }
-    if (!jinja_list_push(r, l, &cap, jv_str(r, w, (size_t)(p - w) + (keepends ? k : 0)))) return NULL;
+    if (!jinja_list_push(r, l, &cap, jinja_v_str(r, w, (size_t)(p - w) + (keepends ? k : 0)))) return NULL;
     p += k;
     w = p;
   }
-  if (w < e && !jinja_list_push(r, l, &cap, jv_str(r, w, (size_t)(e - w)))) return NULL;
+  if (w < e && !jinja_list_push(r, l, &cap, jinja_v_str(r, w, (size_t)(e - w)))) return NULL;
   return l;
 }
 
@@ -330,7 +330,7 @@ const jinja_value *jinja_find(jinja_render *r, const jinja_value *s, const jinja
     }
   }
   if (!hit && raise) return jinja_fail(r, HR_EFORMAT, "substring not found"), NULL;
-  return jv_int(r, hit ? (int64_t)jinja_cp_count(s->u.s.ptr, (size_t)(hit - s->u.s.ptr)) : -1);
+  return jinja_v_int(r, hit ? (int64_t)jinja_cp_count(s->u.s.ptr, (size_t)(hit - s->u.s.ptr)) : -1);
 }
 
 const jinja_value *jinja_pad(jinja_render *r, const jinja_value *s, int64_t width, const jinja_value *fill,
@@ -372,7 +372,7 @@ const jinja_value *jinja_join(jinja_render *r, const jinja_value *sep, const jin
     if (attribute && !(v = jinja_getitem(r, v, attribute))) goto fail;
     if (i && jinja_out(r, sep->u.s.ptr, sep->u.s.len)) goto fail;
     if (!soft && v->type != JV_STR) {
-      jinja_fail(r, HR_EFORMAT, "sequence item %zu: expected str instance, %s found", i, jv_type_name(v));
+      jinja_fail(r, HR_EFORMAT, "sequence item %zu: expected str instance, %s found", i, jinja_v_type_name(v));
       goto fail;
     }
     if (jinja_write_str(r, v)) goto fail;
@@ -479,10 +479,10 @@ const jinja_value *jinja_percent_format(jinja_render *r, const jinja_value *s, c
       if (jinja_out(r, t->u.s.ptr, t->u.s.len)) goto fail;
       for (int64_t i = n; left && i < width; i++)
         if (jinja_out(r, " ", 1)) goto fail;
-    } else if (strchr("dif", conv) && jv_is_num(v)) {
+    } else if (strchr("dif", conv) && jinja_v_is_num(v)) {
       if (conv == 'f') {
         strcat(spec, "f");
-        snprintf(buf, sizeof buf, spec, jv_num(v));
+        snprintf(buf, sizeof buf, spec, jinja_v_num(v));
       } else {
         strcat(spec, "lld");
         snprintf(buf, sizeof buf, spec, (long long)(v->type == JV_FLOAT ? (int64_t)v->u.f : v->type == JV_BOOL ? v->u.b : v->u.i));
@@ -515,8 +515,8 @@ const jinja_value *jinja_str_pred(jinja_render *r, const jinja_value *s, int id)
     case M_ISUPPER: if (cp_is_lower(c)) return &jinja_false_v; cased |= cp_is_upper(c); break;
     }
   }
-  if (id == M_ISLOWER || id == M_ISUPPER) return jv_bool(cased);
-  return jv_bool(any);
+  if (id == M_ISLOWER || id == M_ISUPPER) return jinja_v_bool(cased);
+  return jinja_v_bool(any);
 }
 
 const jinja_value *jinja_partition(jinja_render *r, const jinja_value *s, const jinja_value *sep, bool rev) {
@@ -530,18 +530,18 @@ const jinja_value *jinja_partition(jinja_render *r, const jinja_value *s, const 
         hit = b + i;
         break;
       }
-  jinja_value *t = jv_list(r, 3);
+  jinja_value *t = jinja_v_list(r, 3);
   if (!t) return NULL;
   t->flags = JV_F_TUPLE;
-  const jinja_value *empty = jv_str_ref(r, "", 0);
+  const jinja_value *empty = jinja_v_str_ref(r, "", 0);
   if (!hit) {
     t->u.list.items[0] = rev ? empty : s;
     t->u.list.items[1] = empty;
     t->u.list.items[2] = rev ? s : empty;
   } else {
-    t->u.list.items[0] = jv_str(r, b, (size_t)(hit - b));
+    t->u.list.items[0] = jinja_v_str(r, b, (size_t)(hit - b));
     t->u.list.items[1] = sep;
-    t->u.list.items[2] = jv_str(r, hit + sep->u.s.len, (size_t)(e - hit - sep->u.s.len));
+    t->u.list.items[2] = jinja_v_str(r, hit + sep->u.s.len, (size_t)(e - hit - sep->u.s.len));
   }
   for (int i = 0; i < 3; i++)
     if (!t->u.list.items[i]) return NULL;

@@ -119,21 +119,21 @@ static jinja_value *newv(jinja_render *r, int type) {
   return v;
 }
 
-const jinja_value *jv_bool(bool b) { return b ? &jinja_true_v : &jinja_false_v; }
+const jinja_value *jinja_v_bool(bool b) { return b ? &jinja_true_v : &jinja_false_v; }
 
-const jinja_value *jv_int(jinja_render *r, int64_t i) {
+const jinja_value *jinja_v_int(jinja_render *r, int64_t i) {
   jinja_value *v = newv(r, JV_INT);
   if (v) v->u.i = i;
   return v;
 }
 
-const jinja_value *jv_float(jinja_render *r, double f) {
+const jinja_value *jinja_v_float(jinja_render *r, double f) {
   jinja_value *v = newv(r, JV_FLOAT);
   if (v) v->u.f = f;
   return v;
 }
 
-const jinja_value *jv_str_ref(jinja_render *r, const char *p, size_t n) {
+const jinja_value *jinja_v_str_ref(jinja_render *r, const char *p, size_t n) {
   jinja_value *v = newv(r, JV_STR);
   if (v) {
     v->u.s.ptr = p;
@@ -142,15 +142,15 @@ const jinja_value *jv_str_ref(jinja_render *r, const char *p, size_t n) {
   return v;
 }
 
-const jinja_value *jv_str(jinja_render *r, const char *p, size_t n) {
+const jinja_value *jinja_v_str(jinja_render *r, const char *p, size_t n) {
   char *s = jinja_alloc(r, n + 1);
   if (!s) return NULL;
   if (n) memcpy(s, p, n);
   s[n] = 0;
-  return jv_str_ref(r, s, n);
+  return jinja_v_str_ref(r, s, n);
 }
 
-const jinja_value *jv_undef(jinja_render *r, const char *name, size_t len, int owner,
+const jinja_value *jinja_v_undef(jinja_render *r, const char *name, size_t len, int owner,
                             bool is_index) {
   jinja_value *v = newv(r, JV_UNDEFINED);
   if (v) {
@@ -162,7 +162,7 @@ const jinja_value *jv_undef(jinja_render *r, const char *name, size_t len, int o
   return v;
 }
 
-jinja_value *jv_list(jinja_render *r, size_t n) {
+jinja_value *jinja_v_list(jinja_render *r, size_t n) {
   jinja_value *v = newv(r, JV_LIST);
   if (!v) return NULL;
   if (n) {
@@ -175,7 +175,7 @@ jinja_value *jv_list(jinja_render *r, size_t n) {
   return v;
 }
 
-jinja_value *jv_dict(jinja_render *r) {
+jinja_value *jinja_v_dict(jinja_render *r) {
   jinja_value *v = newv(r, JV_DICT);
   if (!v) return NULL;
   v->u.dict = jinja_alloc(r, sizeof(jinja_dict));
@@ -184,7 +184,7 @@ jinja_value *jv_dict(jinja_render *r) {
   return v;
 }
 
-const jinja_value *jv_func(jinja_render *r, int fn, const jinja_value *self) {
+const jinja_value *jinja_v_func(jinja_render *r, int fn, const jinja_value *self) {
   jinja_value *v = newv(r, JV_FUNC);
   if (v) {
     v->fn = (uint16_t)fn;
@@ -196,7 +196,7 @@ const jinja_value *jv_func(jinja_render *r, int fn, const jinja_value *self) {
 /* ---- helpers for the built-ins ---------------------------------------------------- */
 
 const jinja_value *jinja_type_error(jinja_render *r, const char *what, const jinja_value *v) {
-  jinja_fail(r, HR_EFORMAT, "%s, got %s", what, jv_type_name(v));
+  jinja_fail(r, HR_EFORMAT, "%s, got %s", what, jinja_v_type_name(v));
   return NULL;
 }
 
@@ -275,7 +275,7 @@ static bool hash_value(const jinja_value *v, uint64_t *h, int depth) {
 static bool key_eq(const jinja_value *a, const jinja_value *b) {
   if (a->type == JV_STR && b->type == JV_STR)
     return a->u.s.len == b->u.s.len && memcmp(a->u.s.ptr, b->u.s.ptr, a->u.s.len) == 0;
-  return jv_equal(a, b);
+  return jinja_v_equal(a, b);
 }
 
 static int64_t find_slot(const jinja_dict *d, const jinja_value *key, uint64_t h) {
@@ -354,7 +354,7 @@ static void *arena_alloc(void *ctx, size_t n) { return hr_arena_alloc(ctx, n); }
 int jinja_dict_put(jinja_render *r, jinja_dict *d, const jinja_value *key,
                    const jinja_value *val) {
   int rc = dict_put(render_alloc, r, d, key, val);
-  if (rc == HR_EFORMAT) return jinja_fail(r, HR_EFORMAT, "unhashable type: '%s'", jv_type_name(key));
+  if (rc == HR_EFORMAT) return jinja_fail(r, HR_EFORMAT, "unhashable type: '%s'", jinja_v_type_name(key));
   if (rc && !r->err_code) return jinja_fail(r, rc, "dict too large");
   return rc ? r->err_code : 0;
 }
@@ -367,7 +367,7 @@ int jinja_dict_put_a(hr_arena *a, jinja_dict *d, const jinja_value *key,
 
 /* ---- predicates and comparison --------------------------------------------------- */
 
-bool jv_truthy(const jinja_value *v) {
+bool jinja_v_truthy(const jinja_value *v) {
   switch (v->type) {
   case JV_UNDEFINED:
   case JV_NONE: return false;
@@ -381,15 +381,15 @@ bool jv_truthy(const jinja_value *v) {
   }
 }
 
-bool jv_is_str(const jinja_value *v) { return v->type == JV_STR; }
-bool jv_is_num(const jinja_value *v) {
+bool jinja_v_is_str(const jinja_value *v) { return v->type == JV_STR; }
+bool jinja_v_is_num(const jinja_value *v) {
   return v->type == JV_INT || v->type == JV_FLOAT || v->type == JV_BOOL;
 }
-double jv_num(const jinja_value *v) {
+double jinja_v_num(const jinja_value *v) {
   return v->type == JV_FLOAT ? v->u.f : v->type == JV_INT ? (double)v->u.i : v->type == JV_BOOL ? v->u.b : 0;
 }
 
-const char *jv_type_name(const jinja_value *v) {
+const char *jinja_v_type_name(const jinja_value *v) {
   switch (v->type) {
   case JV_UNDEFINED: return "Undefined";
   case JV_NONE: return "NoneType";
@@ -412,13 +412,13 @@ static bool num_eq(const jinja_value *a, const jinja_value *b) {
     int64_t x = a->type == JV_BOOL ? a->u.b : a->u.i, y = b->type == JV_BOOL ? b->u.b : b->u.i;
     return x == y;
   }
-  return jv_num(a) == jv_num(b);
+  return jinja_v_num(a) == jinja_v_num(b);
 }
 
 static bool equal_d(const jinja_value *a, const jinja_value *b, int depth) {
   if (a == b) return a->type != JV_FLOAT || a->u.f == a->u.f;
   if (depth > VALUE_DEPTH_MAX) return false;
-  if (jv_is_num(a) && jv_is_num(b)) return num_eq(a, b);
+  if (jinja_v_is_num(a) && jinja_v_is_num(b)) return num_eq(a, b);
   if (a->type != b->type) return false;
   switch (a->type) {
   case JV_UNDEFINED:
@@ -441,16 +441,16 @@ static bool equal_d(const jinja_value *a, const jinja_value *b, int depth) {
   }
 }
 
-bool jv_equal(const jinja_value *a, const jinja_value *b) { return equal_d(a, b, 0); }
+bool jinja_v_equal(const jinja_value *a, const jinja_value *b) { return equal_d(a, b, 0); }
 
 static int less_d(jinja_render *r, const jinja_value *a, const jinja_value *b, bool *lt, int depth) {
   if (depth > VALUE_DEPTH_MAX) return jinja_fail(r, HR_ERANGE, "values nested too deeply");
-  if (jv_is_num(a) && jv_is_num(b)) {
+  if (jinja_v_is_num(a) && jinja_v_is_num(b)) {
     if (a->type != JV_FLOAT && b->type != JV_FLOAT) {
       int64_t x = a->type == JV_BOOL ? a->u.b : a->u.i, y = b->type == JV_BOOL ? b->u.b : b->u.i;
       *lt = x < y;
     } else {
-      *lt = jv_num(a) < jv_num(b);
+      *lt = jinja_v_num(a) < jinja_v_num(b);
     }
     return 0;
   }
@@ -471,10 +471,10 @@ static int less_d(jinja_render *r, const jinja_value *a, const jinja_value *b, b
     return 0;
   }
   return jinja_fail(r, HR_EFORMAT, "'<' not supported between instances of '%s' and '%s'",
-                    jv_type_name(a), jv_type_name(b));
+                    jinja_v_type_name(a), jinja_v_type_name(b));
 }
 
-int jv_less(jinja_render *r, const jinja_value *a, const jinja_value *b, bool *lt) {
+int jinja_v_less(jinja_render *r, const jinja_value *a, const jinja_value *b, bool *lt) {
   return less_d(r, a, b, lt, 0);
 }
 
@@ -704,7 +704,7 @@ static int json_key(jinja_render *r, const jinja_value *k, const jinja_json_opts
   }
   default:
     return jinja_fail(r, HR_EFORMAT, "keys must be str, int, float, bool or None, not %s",
-                      jv_type_name(k));
+                      jinja_v_type_name(k));
   }
 }
 
@@ -715,7 +715,7 @@ static int sort_entries(jinja_render *r, jinja_entry *e, uint32_t n) {
     uint32_t j = i;
     while (j > 0) {
       bool lt;
-      if (jv_less(r, x.key, e[j - 1].key, &lt)) return r->err_code;
+      if (jinja_v_less(r, x.key, e[j - 1].key, &lt)) return r->err_code;
       if (!lt) break;
       e[j] = e[j - 1];
       j--;
@@ -773,12 +773,12 @@ int jinja_write_json(jinja_render *r, const jinja_value *v, const jinja_json_opt
     return outs(r, "}");
   }
   default:
-    return jinja_fail(r, HR_EFORMAT, "Object of type %s is not JSON serializable", jv_type_name(v));
+    return jinja_fail(r, HR_EFORMAT, "Object of type %s is not JSON serializable", jinja_v_type_name(v));
   }
 }
 
 const jinja_value *jinja_take_out(jinja_render *r, size_t mark) {
-  const jinja_value *s = jv_str(r, r->out->data ? r->out->data + mark : "", r->out->len - mark);
+  const jinja_value *s = jinja_v_str(r, r->out->data ? r->out->data + mark : "", r->out->len - mark);
   r->out->len = mark;
   if (r->out->data) r->out->data[mark] = 0;
   return s;

@@ -43,6 +43,12 @@ static int run(const run_options *o) {
     return 1;
   }
   int rc = 1;
+  if (m->hp.arch == ARCH_BERT) {
+    fprintf(stderr, "hearth run: %s is an embedding model (bert); use hearth embed\n",
+            o->model_path);
+    model_free(m);
+    return 1;
+  }
   size_t plen = strlen(o->prompt), cap = plen + 16, n_prompt = 0;
   int32_t *ids = malloc(sizeof(int32_t) * (cap + (size_t)o->n_predict));
   kv_cache *kv = NULL;

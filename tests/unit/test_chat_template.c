@@ -209,6 +209,7 @@ TEST(parse_errors) {
       "{{ x | }}",
       "{% raw %} no end",
       "{% for x in y recursive %}{% endfor %}",
+      "{{ x['a', 1:2] }}", /* fuzz: a slice inside a tuple subscript */
   };
   for (size_t i = 0; i < HR_ARRAY_LEN(bad); i++) {
     chat_template *t = NULL;

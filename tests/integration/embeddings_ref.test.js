@@ -1,0 +1,112 @@
+// embeddings_ref.test.js — `hearth embed` and `hearth tokenize` on the real
+// all-MiniLM-L6-v2 (converted by tools/convert_bert.py to
+// models/all-minilm-l6-v2-{f32,f16,q8_0}.gguf) against sentence-transformers
+// on PyTorch (tests/data/embeddings/minilm_reference.jsonl, written by
+// tools/embed_reference.py; see the README there).
+//
+// Embeddings: the cosine with the reference must be >= 0.9999 (F32),
+// >= 0.999 (F16), >= 0.99 (Q8_0) for every sentence. Texts longer than the
+// context are cut by hearth to [CLS] + 510 tokens + [SEP]; the reference was
+// computed with max_seq_length 512, which cuts the same way.
+//
+// Tokenizer: `hearth tokenize --add-special` must give exactly the Hugging
+// Face ids for every sentence. Both sides are compared UNtruncated (hearth
+// tokenize never truncates; the reference ids were taken with
+// truncation=False), so the whole text is checked, not only its first 512
+// tokens; truncation itself is covered by the embedding test.
+//
+// Each test is skipped, saying so, when its model file is absent (the models
+// are not in git; scripts/install.sh or tools/convert_bert.py makes them).
+'use strict';
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { execFile } = require('node:child_process');
+const { ROOT, BIN } = require('./harness');
+
+const DATA = path.join(ROOT, 'tests/data/embeddings/minilm_reference.jsonl');
+const refs = fs.readFileSync(DATA, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l));
+const modelPath = (type) => path.join(ROOT, 'models', `all-minilm-l6-v2-${type}.gguf`);
+const THRESHOLDS = { f32: 0.9999, f16: 0.999, q8_0: 0.99 };
+const BATCH = 48; // texts per `hearth embed` process
+
+function run(args) {
+  return new Promise((resolve, reject) => {
+    execFile(BIN, args, { encoding: 'utf8', maxBuffer: 256 << 20 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`hearth ${args[0]} failed (${err.code}): ${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+function cosine(a, b) {
+  let d = 0; let na = 0; let nb = 0;
+  for (let i = 0; i < a.length; i++) { d += a[i] * b[i]; na += a[i] * a[i]; nb += b[i] * b[i]; }
+  return d / Math.sqrt(na * nb);
+}
+
+const show = (s) => JSON.stringify(s.length > 80 ? `${s.slice(0, 77)}...` : s);
+
+test('the reference data file is sane', () => {
+  assert.ok(refs.length >= 200, `only ${refs.length} sentences`);
+  for (const r of refs) {
+    assert.equal(r.embedding.length, 384, show(r.sentence));
+    assert.equal(r.ids[0], 101);
+    assert.equal(r.ids[r.ids.length - 1], 102);
+  }
+  assert.ok(refs.some((r) => r.ids.length > 512), 'no text over 512 tokens');
+});
+
+for (const type of Object.keys(THRESHOLDS)) {
+  const model = modelPath(type);
+  const skip = fs.existsSync(model) ? false
+    : `${path.relative(ROOT, model)} is absent (make it with tools/convert_bert.py or scripts/install.sh)`;
+  test(`hearth embed matches sentence-transformers (${type}, cosine >= ${THRESHOLDS[type]})`,
+    { skip, timeout: 600000 }, async () => {
+      const cos = [];
+      for (let i = 0; i < refs.length; i += BATCH) {
+        const batch = refs.slice(i, i + BATCH);
+        const out = await run(['embed', '-m', model, '-t', '2', '--', ...batch.map((r) => r.sentence)]);
+        const lines = out.split('\n').filter((l) => l.startsWith('['));
+        assert.equal(lines.length, batch.length, `hearth embed printed ${lines.length} vectors for ${batch.length} texts`);
+        lines.forEach((l, j) => {
+          const v = JSON.parse(l);
+          assert.equal(v.length, batch[j].embedding.length, show(batch[j].sentence));
+          cos.push(cosine(v, batch[j].embedding));
+        });
+      }
+      const order = cos.map((c, i) => i).sort((a, b) => cos[a] - cos[b]);
+      const worst = order.slice(0, 5).map((i) => `  ${cos[i].toFixed(6)} ${show(refs[i].sentence)}`).join('\n');
+      const bad = order.filter((i) => !(cos[i] >= THRESHOLDS[type]));
+      const min = cos[order[0]];
+      console.log(`# ${type}: min cosine ${min.toFixed(6)} over ${cos.length} texts; lowest:\n${worst}`);
+      assert.equal(bad.length, 0,
+        `${bad.length} texts under cosine ${THRESHOLDS[type]} (${type}):\n` +
+        bad.slice(0, 10).map((i) => `  ${cos[i].toFixed(6)} ${show(refs[i].sentence)}`).join('\n'));
+    });
+}
+
+const tokModel = ['q8_0', 'f16', 'f32'].map(modelPath).find((p) => fs.existsSync(p));
+test('hearth tokenize --add-special gives the Hugging Face ids', {
+  skip: tokModel ? false : 'no models/all-minilm-l6-v2-*.gguf (make one with tools/convert_bert.py)',
+  timeout: 300000,
+}, async () => {
+  const bad = [];
+  let next = 0;
+  async function worker() {
+    while (next < refs.length) {
+      const r = refs[next++];
+      const out = await run(['tokenize', '-m', tokModel, '--add-special', '--', r.sentence]);
+      const ids = out.trim().split(/\s+/).filter((x) => x !== '').map(Number);
+      if (ids.length !== r.ids.length || ids.some((x, k) => x !== r.ids[k])) {
+        let k = 0;
+        while (k < ids.length && ids[k] === r.ids[k]) k++;
+        bad.push(`  ${show(r.sentence)}: first difference at ${k}: hearth ${JSON.stringify(ids.slice(k, k + 6))}` +
+          ` HF ${JSON.stringify(r.ids.slice(k, k + 6))}`);
+      }
+    }
+  }
+  await Promise.all([worker(), worker()]);
+  assert.equal(bad.length, 0, `${bad.length} of ${refs.length} texts tokenize differently:\n${bad.join('\n')}`);
+});
