@@ -25,6 +25,7 @@ static void usage(FILE *f) {
           "  bench      prompt and generation speed of a model (like llama-bench)\n"
           "  embed      sentence embeddings from a bert model\n"
           "  tokenize   print the token ids of a text\n"
+          "  template   render a chat template for a JSON case (messages, tools...)\n"
           "  version    print the version\n"
           "  help       this text\n\n"
           "`hearth <command> --help` lists a command's options.\n",
@@ -263,6 +264,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "bench")) return eng_cli_bench(argc - 2, argv + 2);
   if (!strcmp(cmd, "embed")) return eng_cli_embed(argc - 2, argv + 2);
   if (!strcmp(cmd, "tokenize")) return tok_cli_tokenize(argc - 1, argv + 1); /* argv[0]: "tokenize" */
+  if (!strcmp(cmd, "template")) return chat_template_cli(argc - 1, argv + 1);
   if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
     printf("hearth %s\n", HEARTH_VERSION);
     return 0;
