@@ -337,6 +337,17 @@ def _pieces():
         for b in letters:
             for c in letters:
                 yield a + b + c
+    # Big vocabularies (benchmark shapes): four-letter pieces, then numbered
+    # filler that no ordinary text tokenizes to.
+    for a in letters:
+        for b in letters:
+            for c in letters:
+                for d in letters:
+                    yield "\u2581" + a + b + c + d
+    n = 0
+    while True:
+        yield "<filler_%d>" % n
+        n += 1
 
 
 def spm_vocab(n_vocab):
@@ -419,12 +430,17 @@ def build(a):
         w.add("tokenizer.ggml.add_bos_token", T_BOOL, True)
         w.add("tokenizer.ggml.add_eos_token", T_BOOL, False)
 
-    type_num = TYPES[a.type][0]
+    # llama.cpp's quantizer puts a K-quant's rows that are not a multiple of
+    # 256 in a 32-block type instead; --strict refuses such shapes.
+    fallback = {"q2_k": "q4_0", "q3_k": "q4_0", "q4_k": "q5_0", "q5_k": "q5_1", "q6_k": "q8_0"}
 
     def mat(name, rows, cols, std):
         """A 2-D weight of --type; GGUF's ne is [cols, rows]."""
         x = rng.standard_normal((rows, cols), dtype=np.float32) * np.float32(std)
-        w.add_tensor(name, [cols, rows], type_num, quantize(x, a.type))
+        tname = a.type
+        if not a.strict and tname in fallback and cols % 256:
+            tname = fallback[tname]
+        w.add_tensor(name, [cols, rows], TYPES[tname][0], quantize(x, tname))
 
     def vec(name, n, mean, std):
         x = (mean + rng.standard_normal(n, dtype=np.float32) * np.float32(std)).astype(np.float32)
@@ -491,6 +507,8 @@ def main(argv=None):
     ap.add_argument("--tied", action="store_true", help="no output.weight: logits from token_embd")
     ap.add_argument("--type", choices=sorted(TYPES), default="f32")
     ap.add_argument("--pooling", choices=["none", "mean", "cls"], default="mean", help="bert only")
+    ap.add_argument("--strict", action="store_true",
+                    help="refuse shapes a K-quant cannot hold instead of llama.cpp's fallback types")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", required=True)
     a = ap.parse_args(argv)
