@@ -291,7 +291,10 @@ static void layer_step(fwd_ctx *c, const fwd_token *toks, int n, int l) {
   }
   store_kv(c, toks, n, l);
   attn_job aj = {c, toks, n, l};
-  hr_pool_run(c->pool, attn_worker, &aj, n * hp->n_head, n * hp->n_head < 4);
+  /* Work ~ positions attended x head size; small steps stay on this thread. */
+  double attn_work = 0;
+  for (int i = 0; i < n; i++) attn_work += (double)(toks[i].pos + 1) * hp->head_dim * hp->n_head;
+  hr_pool_run(c->pool, attn_worker, &aj, n * hp->n_head, attn_work < 32768);
   matmul(c, &L->wo, c->att, n, c->xb);
   kern_add(c->x, c->x, c->xb, n * E);
 
