@@ -335,6 +335,8 @@ def pooling_type(d):
     for m in mods:
         if m.get("type") == "sentence_transformers.models.Pooling":
             p = _json(os.path.join(d, m["path"], "config.json"))
+            if p is None:
+                raise SystemExit(f"{d}: modules.json names {m['path']}/config.json, which is missing")
             if p.get("pooling_mode_mean_tokens"):
                 return POOLING_MEAN
             if p.get("pooling_mode_cls_token"):

@@ -119,7 +119,8 @@ static int input_ids(http_req *r, const api_model *m, const embeddings_request *
     size_t cap = s.len * 3 + 8, count = 0;
     int32_t *out = hr_arena_alloc(a, sizeof(int32_t) * cap);
     if (!out) return -1;
-    tok_encode(tok, s.ptr, s.len, true, false, out, cap, &count);
+    /* special-token texts ([CLS], [MASK]...) as sentence-transformers reads them */
+    tok_encode(tok, s.ptr, s.len, true, true, out, cap, &count);
     *ids = out;
     *n = (int)HR_MIN(count, cap);
     return 0;

@@ -60,7 +60,7 @@ int eng_cli_embed(int argc, char **argv) {
   if (!pool || !ids || !out || bert_ctx_new(m, pool, ctx, &bc)) goto done;
   for (size_t t = 0; t < texts.n; t++) {
     size_t n = 0;
-    tok_encode(m->tok, texts.items[t], strlen(texts.items[t]), true, false, ids, (size_t)ctx, &n);
+    tok_encode(m->tok, texts.items[t], strlen(texts.items[t]), true, true, ids, (size_t)ctx, &n);
     int len = (int)HR_MIN(n, (size_t)ctx);
     if (n > (size_t)ctx && tok_sep(m->tok) >= 0) ids[len - 1] = tok_sep(m->tok); /* keep [SEP] */
     if (bert_embed(bc, ids, &len, 1, !no_normalize, out)) {

@@ -47,31 +47,44 @@ static void wordpiece(const tokenizer *t, const char *w, size_t n, tok_out *o) {
   if (o->n == start && t->unk != TOK_NULL) tok_out_push(o, t->unk);
 }
 
+/* BERT's WordPiece gives up on a word longer than this (in characters,
+ * after normalisation): the word becomes the unknown token. */
+#define WORD_CHARS_MAX 100
+
 typedef struct {
   const tokenizer *t;
   tok_out *o;
   char *w; /* "▁" + the word so far */
   size_t n, cap;
+  size_t chars; /* code points in the word */
 } word_buf;
 
 static void word_end(word_buf *b) {
-  if (b->n > 3) wordpiece(b->t, b->w, b->n, b->o);
+  if (b->chars > WORD_CHARS_MAX && b->t->unk != TOK_NULL) tok_out_push(b->o, b->t->unk);
+  else if (b->n > 3) wordpiece(b->t, b->w, b->n, b->o);
   b->n = 3;
+  b->chars = 0;
 }
 
 static void word_add(word_buf *b, uint32_t cp) {
   if (b->n + 4 <= b->cap) b->n += tok_utf8_put(cp, b->w + b->n);
+  b->chars++;
 }
 
 static void add_cp(const tokenizer *t, word_buf *b, uint32_t cp) {
+  utf8proc_category_t cat = utf8proc_category((utf8proc_int32_t)cp);
+  /* Control characters go before whitespace is looked for, as BERT's
+   * normaliser does: form feed, vertical tab and U+0085 vanish instead of
+   * splitting words; only tab, newline and carriage return are spaces. */
+  bool tab_nl = cp == '\t' || cp == '\n' || cp == '\r';
+  if (!tab_nl && (cp == 0 || cp == 0xfffd || cat == UTF8PROC_CATEGORY_CC ||
+                  cat == UTF8PROC_CATEGORY_CF || cat == UTF8PROC_CATEGORY_CS ||
+                  cat == UTF8PROC_CATEGORY_CO))
+    return;
   if (is_space(cp)) {
     word_end(b);
     return;
   }
-  utf8proc_category_t cat = utf8proc_category((utf8proc_int32_t)cp);
-  if (cp == 0 || cp == 0xfffd || cat == UTF8PROC_CATEGORY_CC || cat == UTF8PROC_CATEGORY_CF ||
-      cat == UTF8PROC_CATEGORY_CS || cat == UTF8PROC_CATEGORY_CO)
-    return;
   if (t->strip_accents && cat == UTF8PROC_CATEGORY_MN) return;
   uint32_t lc = t->lowercase ? (uint32_t)utf8proc_tolower((utf8proc_int32_t)cp) : cp;
   bool punct = cat >= UTF8PROC_CATEGORY_PC && cat <= UTF8PROC_CATEGORY_PO;
@@ -88,7 +101,7 @@ static void add_cp(const tokenizer *t, word_buf *b, uint32_t cp) {
 int tok_wpm_encode(const tokenizer *t, const char *text, size_t len, tok_out *o) {
   /* a word grows by at most 4 bytes per code point read */
   size_t cap = 4 * len + 16;
-  word_buf b = {t, o, malloc(cap), 3, cap};
+  word_buf b = {t, o, malloc(cap), 3, cap, 0};
   if (!b.w) return HR_ENOMEM;
   memcpy(b.w, "\xe2\x96\x81", 3);
   for (size_t i = 0; i < len;) {

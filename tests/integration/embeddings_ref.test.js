@@ -11,7 +11,7 @@
 //
 // Tokenizer: `hearth tokenize --add-special` (the way `hearth embed`
 // tokenizes: CLS/SEP added, special-token texts such as "[SEP]" in the input
-// NOT parsed; if embed ever parses them, add --parse-special to TOK_FLAGS)
+// parsed, as sentence-transformers and hearth embed read them)
 // must give exactly the Hugging Face ids for every sentence. Both sides are
 // compared UNtruncated (hearth tokenize never truncates; the reference ids
 // were taken with truncation=False), so the whole text is checked, not only
@@ -37,7 +37,7 @@ const refs = fs.readFileSync(DATA, 'utf8').split('\n').filter((l) => l !== '').m
 const modelPath = (type) => path.join(ROOT, 'models', `all-minilm-l6-v2-${type}.gguf`);
 const THRESHOLDS = { f32: 0.9999, f16: 0.999, q8_0: 0.99 };
 const BATCH = 48; // texts per `hearth embed` process
-const TOK_FLAGS = ['--add-special'];
+const TOK_FLAGS = ['--add-special', '--parse-special'];
 
 function run(args) {
   return new Promise((resolve, reject) => {
@@ -54,7 +54,11 @@ function cosine(a, b) {
   return d / Math.sqrt(na * nb);
 }
 
-const show = (s) => JSON.stringify(s.length > 80 ? `${s.slice(0, 77)}...` : s);
+// A text for a message: cut to 80 characters, invisible characters (controls,
+// format characters, separators other than ' ', unassigned) as \u{...}.
+const show = (s) => `"${(s.length > 80 ? `${s.slice(0, 77)}...` : s).replace(
+  /[\p{C}\p{Z}"\\]/gu, (c) => (c === ' ' ? c : c === '"' || c === '\\' ? `\\${c}`
+    : `\\u{${c.codePointAt(0).toString(16)}}`))}"`;
 
 // hearth's ids for every reference text (two processes at a time), once.
 let hearthIdsPromise = null;
@@ -112,8 +116,8 @@ for (const type of Object.keys(THRESHOLDS)) {
       const order = cos.map((c, i) => i).sort((a, b) => cos[a] - cos[b]);
       const clean = order.filter((i) => tokOk[i]);
       const bad = order.filter((i) => !(cos[i] >= THRESHOLDS[type]));
-      console.log(`# ${type}: min cosine ${cos[order[0]].toFixed(6)} over all ${cos.length} texts, ` +
-        `${clean.length ? cos[clean[0]].toFixed(6) : '-'} over the ${clean.length} hearth tokenizes as HF does; lowest:\n` +
+      console.log(`${type}: min cosine ${cos[order[0]].toFixed(7)} over all ${cos.length} texts, ` +
+        `${clean.length ? cos[clean[0]].toFixed(7) : '-'} over the ${clean.length} hearth tokenizes as HF does; lowest:\n` +
         `${order.slice(0, 5).map(line).join('\n')}`);
       assert.equal(bad.length, 0,
         `${bad.length} texts under cosine ${THRESHOLDS[type]} (${type}):\n${bad.slice(0, 12).map(line).join('\n')}`);
