@@ -5,7 +5,7 @@
 #   make fuzz       libFuzzer targets (clang), each run briefly on its corpus
 #   make bench      the benchmarks in bench/
 CC      ?= cc
-PKGS    := libuv sqlite3 libcrypto libpcre2-8 libutf8proc
+PKGS    := libuv sqlite3 libcrypto libpcre2-8 libutf8proc libcurl
 CFLAGS  ?= -O2 -g
 override CFLAGS += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -pthread \
            -fno-strict-aliasing $(shell pkg-config --cflags $(PKGS))

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define HEARTH_VERSION "0.1.0"
 
@@ -24,6 +25,8 @@ static void usage(FILE *f) {
           "  run        generate text with a GGUF model\n"
           "  bench      prompt and generation speed of a model (like llama-bench)\n"
           "  embed      sentence embeddings from a bert model\n"
+          "  pull       download a GGUF model (hf:OWNER/REPO/FILE[@REV] or a URL)\n"
+          "  models     list the models directory (size, arch, quantization, context)\n"
           "  tokenize   print the token ids of a text\n"
           "  template   render a chat template for a JSON case (messages, tools...)\n"
           "  version    print the version\n"
@@ -66,7 +69,10 @@ static int cmd_serve_run(hr_arena *opt_arena, serve_options *op, http_config *hc
                          const hr_option *opts, size_t n_opts, int argc, char **argv, char *err,
                          size_t err_len);
 
-/* The demo model, when no -m is given. */
+/* With no -m: the default models that scripts/install.sh put in models/,
+ * or the tiny demo model when none is there. */
+static const char *const default_models[] = {"models/smollm2-135m-instruct.gguf",
+                                             "models/all-minilm-l6-v2.gguf"};
 #define DEMO_MODEL "models/stories260K.gguf"
 
 static char *read_file(const char *path, char *err, size_t err_len) {
@@ -86,9 +92,13 @@ static char *read_file(const char *path, char *err, size_t err_len) {
 
 /* Loads every model in order; the API serves each as soon as it is in. */
 static int load_models(api_context *ctx, const serve_options *o, char *err, size_t err_len) {
-  const char *demo[] = {DEMO_MODEL};
-  const char *const *paths = o->models.n ? o->models.items : demo;
-  size_t n = o->models.n ? o->models.n : 1;
+  const char *defaults[HR_ARRAY_LEN(default_models) + 1];
+  size_t n_defaults = 0;
+  for (size_t i = 0; i < HR_ARRAY_LEN(default_models); i++)
+    if (access(default_models[i], R_OK) == 0) defaults[n_defaults++] = default_models[i];
+  if (n_defaults == 0) defaults[n_defaults++] = DEMO_MODEL;
+  const char *const *paths = o->models.n ? o->models.items : defaults;
+  size_t n = o->models.n ? o->models.n : n_defaults;
   if (o->aliases.n > n) {
     snprintf(err, err_len, "%zu aliases for %zu models", o->aliases.n, n);
     return HR_EINVAL;
@@ -263,6 +273,8 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "run")) return eng_cli_run(argc - 2, argv + 2);
   if (!strcmp(cmd, "bench")) return eng_cli_bench(argc - 2, argv + 2);
   if (!strcmp(cmd, "embed")) return eng_cli_embed(argc - 2, argv + 2);
+  if (!strcmp(cmd, "pull")) return eng_cli_pull(argc - 2, argv + 2);
+  if (!strcmp(cmd, "models")) return eng_cli_models(argc - 2, argv + 2);
   if (!strcmp(cmd, "tokenize")) return tok_cli_tokenize(argc - 1, argv + 1); /* argv[0]: "tokenize" */
   if (!strcmp(cmd, "template")) return chat_template_cli(argc - 1, argv + 1);
   if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {

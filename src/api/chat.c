@@ -186,6 +186,8 @@ static void on_chat_completions(http_req *r, void *data) {
     return;
   }
   const tokenizer *tok = eng_model_tokenizer(m->engine);
+  hr_log(HR_LOG_DEBUG, "%s: prompt for %s: %.*s", http_req_id(r), m->info.name,
+         (int)HR_MIN(prompt_text.len, 4000), prompt_text.data ? prompt_text.data : "");
   int32_t *ids;
   int n_ids;
   rc = api_tokenize_prompt(r, tok, hr_str_make(prompt_text.data ? prompt_text.data : "", prompt_text.len),

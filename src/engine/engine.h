@@ -144,6 +144,8 @@ void eng_model_stats(const eng_model *m, eng_stats *out);
 int eng_cli_run(int argc, char **argv);
 int eng_cli_bench(int argc, char **argv);
 int eng_cli_embed(int argc, char **argv);
+int eng_cli_pull(int argc, char **argv);   /* `hearth pull SOURCE`: download a model */
+int eng_cli_models(int argc, char **argv); /* `hearth models`: list the models directory */
 /* argv[0] is the subcommand name for these two. */
 int tok_cli_tokenize(int argc, char **argv);
 int chat_template_cli(int argc, char **argv);

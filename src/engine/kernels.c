@@ -24,12 +24,14 @@ static void init_tables(void) {
   if (cpu_has_avx2()) {
     tables[KERN_ISA_AVX2] = tables[KERN_ISA_REF];
     kernels_fill_avx2(&tables[KERN_ISA_AVX2]);
+    kernels_fill_gemm_avx2(&tables[KERN_ISA_AVX2]);
     table_ok[KERN_ISA_AVX2] = tables[KERN_ISA_AVX2].isa == KERN_ISA_AVX2;
     if (table_ok[KERN_ISA_AVX2]) cpu_best = KERN_ISA_AVX2;
   }
   if (table_ok[KERN_ISA_AVX2] && cpu_has_avx512()) {
     tables[KERN_ISA_AVX512] = tables[KERN_ISA_AVX2];
     kernels_fill_avx512(&tables[KERN_ISA_AVX512]);
+    kernels_fill_gemm_avx512(&tables[KERN_ISA_AVX512]);
     table_ok[KERN_ISA_AVX512] = tables[KERN_ISA_AVX512].isa == KERN_ISA_AVX512;
     if (table_ok[KERN_ISA_AVX512]) cpu_best = KERN_ISA_AVX512;
   }
@@ -108,6 +110,11 @@ void kern_matmul_on(const kernel_table *k, tensor_type type, const void *W, int 
   const kern_type_ops *o = &k->types[type];
   size_t rb = quant_row_bytes(type, cols);
   const uint8_t *X = X_q;
+  if (o->gemm && n_x >= KERN_GEMM_MIN_X && row_end > row_begin) {
+    o->gemm(cols, (const uint8_t *)W + (size_t)row_begin * rb, rb, row_end - row_begin, X_q,
+            x_stride, n_x, Y + row_begin, ldy);
+    return;
+  }
   for (int r0 = row_begin; r0 < row_end; r0 += ROW_TILE) {
     int r1 = r0 + ROW_TILE < row_end ? r0 + ROW_TILE : row_end;
     int j = 0;

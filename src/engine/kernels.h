@@ -40,9 +40,18 @@ typedef float (*kern_vec_dot_fn)(int n, const void *w, const void *x);
 typedef void (*kern_vec_dot4_fn)(int n, const void *w, const void *x, size_t x_stride,
                                  float out[4]);
 
+/* Matrix x matrix on one block of weight rows (prefill):
+ *   Y[j * ldy + r] = W_r . X_j   for r in [0, n_rows), j in [0, n_x)
+ * W_r = W + r * w_stride (rows of the weight type, n elements), X_j = X +
+ * j * x_stride (rows of its vec_dot_type). Any n_rows, n_x >= 1. Integer
+ * parts equal vec_dot's; float sums may be ordered differently. */
+typedef void (*kern_gemm_fn)(int n, const void *W, size_t w_stride, int n_rows, const void *X,
+                             size_t x_stride, int n_x, float *Y, int ldy);
+
 typedef struct {
   kern_vec_dot_fn vec_dot;         /* NULL: this type cannot be a weight */
   kern_vec_dot4_fn vec_dot4;       /* NULL: matmul calls vec_dot 4 times */
+  kern_gemm_fn gemm;               /* NULL: matmul uses vec_dot4/vec_dot */
   tensor_type vec_dot_type;        /* what the activation row must be */
   quant_from_float_fn from_float;  /* f32 row -> vec_dot_type row */
   quant_to_float_fn to_float;      /* a row of this type -> f32 */
@@ -79,9 +88,10 @@ void kern_matvec(tensor_type type, const void *W, int rows, int cols, const void
                  float *y, int row_begin, int row_end);
 
 /* Y[j * ldy + r] = W_r . X_j for j in [0, n_x), r in [row_begin, row_end).
- * X holds n_x activation rows (vec_dot_type) x_stride bytes apart. Walks the
- * weights once per 4 activation rows, so each weight row is read from memory
- * once and reused from L1 (prefill). */
+ * X holds n_x activation rows (vec_dot_type) x_stride bytes apart. With
+ * KERN_GEMM_MIN_X or more activation rows it runs the type's gemm (register
+ * tiles; each weight is unpacked once per call), else vec_dot4/vec_dot. */
+#define KERN_GEMM_MIN_X 3
 void kern_matmul(tensor_type type, const void *W, int rows, int cols, const void *X_q,
                  size_t x_stride, int n_x, float *Y, int ldy, int row_begin, int row_end);
 
@@ -134,6 +144,8 @@ void kern_f16_to_f32(const uint16_t *src, float *dst, int n);
 void kernels_fill_ref(kernel_table *t);
 void kernels_fill_avx2(kernel_table *t);   /* on top of a ref-filled table */
 void kernels_fill_avx512(kernel_table *t); /* on top of an avx2-filled table */
+void kernels_fill_gemm_avx2(kernel_table *t);   /* kernels_gemm_avx2.c */
+void kernels_fill_gemm_avx512(kernel_table *t); /* kernels_gemm_avx512.c */
 /* CPU features (cpu.c). */
 int cpu_has_avx2(void);   /* AVX2 + FMA + F16C, OS saves YMM */
 int cpu_has_avx512(void); /* F, BW, VL, DQ, VNNI, OS saves ZMM */

@@ -19,7 +19,8 @@ typedef struct {
   const char *prompt;
   long n_predict, threads, ctx, seed, top_k, logprobs, repeat_last_n;
   const char *temp, *top_p, *min_p, *repeat_penalty;
-  bool echo, ids, no_bos;
+  bool echo, ids, no_bos, parse_special;
+  long batch;
   const char *dump_logits;
 } run_options;
 
@@ -57,7 +58,7 @@ static int run(const run_options *o) {
   hr_pool *pool = hr_pool_new((int)o->threads);
   int n_ctx = (int)(o->ctx > 0 ? o->ctx : HR_MIN(m->hp.n_ctx_train, 4096));
   if (!ids || !pool) goto out;
-  tok_encode(m->tok, o->prompt, plen, !o->no_bos, false, ids, cap, &n_prompt);
+  tok_encode(m->tok, o->prompt, plen, !o->no_bos, o->parse_special, ids, cap, &n_prompt);
   if (n_prompt == 0) {
     fprintf(stderr, "hearth run: the prompt is empty\n");
     goto out;
@@ -67,7 +68,7 @@ static int run(const run_options *o) {
             n_prompt, o->n_predict, n_ctx);
     goto out;
   }
-  int n_batch = HR_MIN((int)n_prompt, 512);
+  int n_batch = HR_MIN((int)n_prompt, o->batch > 0 ? (int)o->batch : 512);
   if (kv_cache_new(m, 1, n_ctx, &kv) || fwd_ctx_new(m, kv, pool, HR_MAX(n_batch, 1), &fc)) {
     fprintf(stderr, "hearth run: out of memory\n");
     goto out;
@@ -172,6 +173,8 @@ int eng_cli_run(int argc, char **argv) {
       {"echo", 0, OPT_BOOL, &o.echo, "print the prompt before the continuation", 0, 0},
       {"ids", 0, OPT_BOOL, &o.ids, "print the generated token ids on stderr", 0, 0},
       {"no-bos", 0, OPT_BOOL, &o.no_bos, "do not add the BOS token", 0, 0},
+      {"parse-special", 0, OPT_BOOL, &o.parse_special, "special-token texts in the prompt become those tokens", 0, 0},
+      {"batch", 'b', OPT_INT, &o.batch, "prompt tokens per forward step (0: 512)", 0, 8192},
       {"dump-logits", 0, OPT_STR, &o.dump_logits, "write every prompt position's logits (f32) to FILE and stop", 0, 0},
   };
   hr_arena *a = hr_arena_new(4096);

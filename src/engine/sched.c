@@ -526,7 +526,12 @@ static int alloc_runtime(eng_model *m) {
   const model_hparams *hp = &m->mdl->hp;
   m->pool = hr_pool_new(m->p.n_threads);
   if (!m->pool) return HR_ENOMEM;
-  if (hp->arch == ARCH_BERT) return bert_ctx_new(m->mdl, m->pool, hp->n_ctx_train, &m->bc);
+  if (hp->arch == ARCH_BERT) {
+    /* An encoder has no slots: only embedding jobs reach its scheduler. */
+    m->p.n_slots = 0;
+    m->p.n_ctx = hp->n_ctx_train;
+    return bert_ctx_new(m->mdl, m->pool, hp->n_ctx_train, &m->bc);
+  }
   int rc = kv_cache_new(m->mdl, m->p.n_slots, m->p.n_ctx, &m->kv);
   if (!rc) rc = fwd_ctx_new(m->mdl, m->kv, m->pool, m->p.n_batch, &m->fc);
   if (rc) return rc;

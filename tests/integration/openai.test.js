@@ -12,7 +12,7 @@ const { startHearth, ROOT, BIN } = require('./harness');
 const MODEL = 'stories260K';
 let h, client;
 before(async () => {
-  h = await startHearth(['--slots', '2', '--access-log', 'off']);
+  h = await startHearth(['-m', 'models/stories260K.gguf', '--slots', '2', '--access-log', 'off']);
   client = new OpenAI({ baseURL: `${h.url}/v1`, apiKey: 'unused', maxRetries: 0 });
 });
 after(async () => { await h.stop(); });
@@ -160,7 +160,7 @@ test('a client that goes away cancels its sequence and frees the slot', async ()
 });
 
 test('a full queue answers 503 with retry-after', async () => {
-  const busy = await startHearth(['--slots', '1', '--queue', '0', '--access-log', 'off']);
+  const busy = await startHearth(['-m', 'models/stories260K.gguf', '--slots', '1', '--queue', '0', '--access-log', 'off']);
   try {
     const c = new OpenAI({ baseURL: `${busy.url}/v1`, apiKey: 'x', maxRetries: 0 });
     const long = c.completions.create({ model: MODEL, prompt: 'Once', max_tokens: 1500, temperature: 1 });

@@ -56,7 +56,7 @@ test('chat completions prompt the model with its chat template (--chat-template)
   const prompt = spawnSync(BIN, ['template', tmpl, file], { encoding: 'utf8' }).stdout;
   const model = path.join(ROOT, 'models/stories260K.gguf');
   const ids = spawnSync(BIN, ['tokenize', '-m', model, '--parse-special', prompt], { encoding: 'utf8' }).stdout.trim().split(' ');
-  const h = await startHearth(['--chat-template', tmpl, '--access-log', 'off']);
+  const h = await startHearth(['-m', 'models/stories260K.gguf', '--chat-template', tmpl, '--access-log', 'off']);
   try {
     const res = await fetch(`${h.url}/v1/chat/completions`, {
       method: 'POST', headers: { 'content-type': 'application/json' },
