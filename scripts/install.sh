@@ -15,7 +15,7 @@ DEB_PACKAGES=(
   libpcre2-dev libutf8proc-dev
   clang libclang-rt-14-dev
   nodejs npm
-  python3 python3-numpy python3-jinja2
+  python3 python3-pip python3-numpy python3-jinja2
   wrk nginx-light python3-fastapi python3-uvicorn
 )
 
@@ -46,4 +46,6 @@ if [ -f package-lock.json ]; then
     npm ci --no-audit --no-fund --loglevel=error
   fi
 fi
+# The default models (downloaded once, checked by sha256).
+bash scripts/fetch_models.sh
 echo "install: done"
