@@ -1,0 +1,154 @@
+/* Unit tests for src/engine/sampler: greedy, truncation, penalties, bias,
+ * seeds and log-probabilities on hand-made logits. */
+#include "../../src/engine/sampler.h"
+#include "test.h"
+
+#include <math.h>
+
+#define V 8
+
+static sampler *make(float temp, int top_k, float top_p, float min_p, uint64_t seed) {
+  sampler_params p;
+  sampler_params_default(&p);
+  p.temperature = temp, p.top_k = top_k, p.top_p = top_p, p.min_p = min_p, p.seed = seed;
+  sampler *s;
+  CHECK(sampler_new(&p, V, &s) == 0);
+  return s;
+}
+
+static void fill(float *l) {
+  const float base[V] = {1.0f, 3.0f, 0.5f, 2.5f, -1.0f, 0.0f, 2.9f, -3.0f};
+  memcpy(l, base, sizeof base);
+}
+
+TEST(greedy_takes_the_argmax) {
+  sampler *s = make(0, 0, 1, 0, 1);
+  float l[V];
+  fill(l);
+  CHECK_EQ_INT(sampler_sample(s, l, 0, NULL, NULL), 1);
+  sampler_free(s);
+}
+
+TEST(top_k_one_is_greedy_at_any_temperature) {
+  sampler *s = make(2.0f, 1, 1, 0, 7);
+  for (int i = 0; i < 50; i++) {
+    float l[V];
+    fill(l);
+    CHECK_EQ_INT(sampler_sample(s, l, 0, NULL, NULL), 1);
+  }
+  sampler_free(s);
+}
+
+TEST(top_k_limits_the_choices) {
+  sampler *s = make(5.0f, 3, 1, 0, 11);
+  bool seen[V] = {0};
+  for (int i = 0; i < 400; i++) {
+    float l[V];
+    fill(l);
+    seen[sampler_sample(s, l, 0, NULL, NULL)] = true;
+  }
+  /* the three largest: 1 (3.0), 6 (2.9), 3 (2.5) */
+  CHECK(seen[1] && seen[6] && seen[3]);
+  CHECK(!seen[0] && !seen[2] && !seen[4] && !seen[5] && !seen[7]);
+  sampler_free(s);
+}
+
+TEST(min_p_drops_the_unlikely) {
+  sampler *s = make(1.0f, 0, 1, 0.5f, 3);
+  for (int i = 0; i < 300; i++) {
+    float l[V];
+    fill(l);
+    int id = sampler_sample(s, l, 0, NULL, NULL);
+    /* p(x)/p(max) >= 0.5 keeps logits within ln 2 of 3.0: ids 1, 6, 3 */
+    CHECK(id == 1 || id == 6 || id == 3);
+  }
+  sampler_free(s);
+}
+
+TEST(same_seed_same_tokens_other_seed_differs) {
+  int a[64], b[64], c[64];
+  sampler *sa = make(1.5f, 0, 1, 0, 42), *sb = make(1.5f, 0, 1, 0, 42), *sc = make(1.5f, 0, 1, 0, 43);
+  bool differ = false;
+  for (int i = 0; i < 64; i++) {
+    float l[V];
+    fill(l), a[i] = sampler_sample(sa, l, 0, NULL, NULL);
+    fill(l), b[i] = sampler_sample(sb, l, 0, NULL, NULL);
+    fill(l), c[i] = sampler_sample(sc, l, 0, NULL, NULL);
+    CHECK_EQ_INT(a[i], b[i]);
+    differ |= a[i] != c[i];
+  }
+  CHECK(differ);
+  sampler_free(sa), sampler_free(sb), sampler_free(sc);
+}
+
+TEST(penalties_move_seen_tokens) {
+  sampler_params p;
+  sampler_params_default(&p);
+  p.temperature = 0;
+  p.presence_penalty = 1.0f;
+  p.frequency_penalty = 0.5f;
+  sampler *s;
+  CHECK(sampler_new(&p, V, &s) == 0);
+  sampler_accept(s, 1);
+  sampler_accept(s, 1);
+  float l[V];
+  fill(l);
+  /* 1: 3.0 - 1.0 - 2 * 0.5 = 1.0, so 6 (2.9) wins */
+  CHECK_EQ_INT(sampler_sample(s, l, 0, NULL, NULL), 6);
+  CHECK(fabsf(l[1] - 1.0f) < 1e-6f);
+  /* repetition penalty divides a positive logit */
+  p.presence_penalty = p.frequency_penalty = 0;
+  p.repeat_penalty = 2.0f;
+  sampler_reset(s, &p);
+  sampler_accept(s, 1);
+  fill(l);
+  sampler_sample(s, l, 0, NULL, NULL);
+  CHECK(fabsf(l[1] - 1.5f) < 1e-6f);
+  sampler_free(s);
+}
+
+TEST(logit_bias_can_force_a_token) {
+  sampler_params p;
+  sampler_params_default(&p);
+  p.temperature = 0;
+  int32_t ids[] = {7};
+  float vals[] = {100.0f};
+  p.bias_ids = ids, p.bias_values = vals, p.n_bias = 1;
+  sampler *s;
+  CHECK(sampler_new(&p, V, &s) == 0);
+  float l[V];
+  fill(l);
+  CHECK_EQ_INT(sampler_sample(s, l, 0, NULL, NULL), 7);
+  sampler_free(s);
+}
+
+TEST(logprobs_are_log_softmax) {
+  sampler *s = make(0, 0, 1, 0, 1);
+  float l[V];
+  fill(l);
+  token_logprob chosen, top[3];
+  int id = sampler_sample(s, l, 3, &chosen, top);
+  double z = 0;
+  float base[V];
+  fill(base);
+  for (int i = 0; i < V; i++) z += exp(base[i]);
+  CHECK_EQ_INT(chosen.id, id);
+  CHECK(fabs(chosen.logprob - (3.0 - log(z))) < 1e-5);
+  CHECK_EQ_INT(top[0].id, 1);
+  CHECK_EQ_INT(top[1].id, 6);
+  CHECK_EQ_INT(top[2].id, 3);
+  CHECK(top[0].logprob >= top[1].logprob && top[1].logprob >= top[2].logprob);
+  sampler_free(s);
+}
+
+int main(void) {
+  RUN(greedy_takes_the_argmax);
+  RUN(top_k_one_is_greedy_at_any_temperature);
+  RUN(top_k_limits_the_choices);
+  RUN(min_p_drops_the_unlikely);
+  RUN(same_seed_same_tokens_other_seed_differs);
+  RUN(penalties_move_seen_tokens);
+  RUN(logit_bias_can_force_a_token);
+  RUN(logprobs_are_log_softmax);
+  return test_report("sampler");
+}
