@@ -16,7 +16,7 @@ DEB_PACKAGES=(
   clang libclang-rt-14-dev
   nodejs npm
   python3 python3-pip python3-numpy python3-jinja2
-  wrk nginx-light python3-fastapi python3-uvicorn
+  wrk nginx-light python3-fastapi python3-uvicorn python3-uvloop python3-httptools
 )
 
 missing=()

@@ -16,7 +16,8 @@ from typing import Any, Dict, List, Literal, Optional, Union
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, StrictBool, StrictStr, confloat, conint, conlist, constr
+from pydantic import (BaseModel, StrictBool, StrictStr, confloat, conint, conlist, constr, root_validator,
+                      validator)
 
 POST_STATUS = int(os.environ.get("BENCH_POST_STATUS", "404"))
 with open(os.environ["BENCH_POST_BODY_FILE"], "rb") as f:
@@ -24,16 +25,25 @@ with open(os.environ["BENCH_POST_BODY_FILE"], "rb") as f:
 
 
 class ContentPart(BaseModel):
-    type: StrictStr
-    text: Optional[StrictStr] = None
+    type: Literal["text"]
+    text: StrictStr
 
 
 class Message(BaseModel):
     role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: Union[StrictStr, List[ContentPart]]
+    content: Optional[Union[StrictStr, conlist(ContentPart, min_items=1)]] = None
     name: Optional[StrictStr] = None
     tool_call_id: Optional[StrictStr] = None
     tool_calls: Optional[List[Any]] = None
+
+    @root_validator(skip_on_failure=True)
+    def content_and_tool_call_id(cls, values):
+        # Only an assistant message that calls tools may leave its content out.
+        if values.get("content") is None and not (values.get("role") == "assistant" and values.get("tool_calls") is not None):
+            raise ValueError("content is required")
+        if values.get("role") == "tool" and values.get("tool_call_id") is None:
+            raise ValueError("tool_call_id is required on a tool message")
+        return values
 
 
 class StreamOptions(BaseModel):
@@ -74,6 +84,13 @@ class ChatRequest(BaseModel):
     response_format: Optional[ResponseFormat] = None
     tools: Optional[List[Tool]] = None
     tool_choice: Optional[Union[Literal["none", "auto", "required"], Dict[str, Any]]] = None
+
+    @validator("temperature", "top_p", "presence_penalty", "frequency_penalty", pre=True)
+    def number_not_string(cls, v):
+        # pydantic 1 turns "0.7" into 0.7; JSON numbers only, as in hearth.
+        if isinstance(v, (str, bool)):
+            raise ValueError("must be a number")
+        return v
 
 
 app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)

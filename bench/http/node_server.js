@@ -115,16 +115,21 @@ function validateChat(b) {
     if (!ROLES.has(m.role)) return `messages[${i}].role: must be one of system, developer, user, assistant, tool`;
     const c = m.content;
     if (Array.isArray(c)) {
+      if (c.length === 0) return `messages[${i}].content: must not be empty`;
       for (let j = 0; j < c.length; j++) {
         const p = c[j];
-        if (!isObject(p) || typeof p.type !== 'string') return `messages[${i}].content[${j}].type: must be a string`;
-        if (p.text !== undefined && typeof p.text !== 'string') return `messages[${i}].content[${j}].text: must be a string`;
+        if (!isObject(p) || p.type !== 'text') return `messages[${i}].content[${j}].type: must be "text"`;
+        if (typeof p.text !== 'string') return `messages[${i}].content[${j}].text: must be a string`;
       }
+    } else if (absent(c)) {
+      // Only an assistant message that calls tools may leave its content out.
+      if (m.role !== 'assistant' || absent(m.tool_calls)) return `messages[${i}].content: is required`;
     } else if (typeof c !== 'string') {
       return `messages[${i}].content: must be a string or an array`;
     }
     if (!absent(m.name) && typeof m.name !== 'string') return `messages[${i}].name: must be a string`;
-    if (!absent(m.tool_call_id) && typeof m.tool_call_id !== 'string') return `messages[${i}].tool_call_id: must be a string`;
+    if (m.role === 'tool' ? typeof m.tool_call_id !== 'string'
+                          : !absent(m.tool_call_id) && typeof m.tool_call_id !== 'string') return `messages[${i}].tool_call_id: must be a string`;
     if (!absent(m.tool_calls) && !Array.isArray(m.tool_calls)) return `messages[${i}].tool_calls: must be an array`;
   }
   let e;
