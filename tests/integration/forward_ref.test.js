@@ -74,9 +74,12 @@ function reference(model, ids, compare, extra = []) {
   return JSON.parse(sh(PYTHON, [REF, '-m', model, '--ids', ids, '--compare', compare, '--json', ...extra]));
 }
 
+// Logit dumps go to the temp dir, never beside a model in the repo.
+const dumpPath = (model) => require('node:path').join(require('node:os').tmpdir(), `hearth-${process.pid}-${require('node:path').basename(model)}.logits`);
+
 // hearth run --dump-logits on PROMPT, then both comparisons.
 function compareDecoder(model, prompt = PROMPT, extra = []) {
-  const dump = model + '.logits';
+  const dump = dumpPath(model);
   sh(BIN, ['run', '-m', model, '-p', prompt, '--dump-logits', dump, '-t', '2']);
   return reference(model, tokenize(model, prompt), dump, ['--emulated-too', ...extra]);
 }
@@ -103,7 +106,7 @@ test('llama F32 matches the reference within 1e-3', { skip }, (t) => {
   check(r, 'f32');
   // The check sees a RoPE of the wrong style: the same logits against
   // NeoX pairs are far off.
-  const wrong = reference(m, tokenize(m, PROMPT), m + '.logits', ['--rope', 'neox']);
+  const wrong = reference(m, tokenize(m, PROMPT), dumpPath(m), ['--rope', 'neox']);
   assert.ok(wrong.max_rel_err > 0.1, `wrong RoPE only ${wrong.max_rel_err}`);
 });
 
@@ -125,7 +128,7 @@ test('qwen2 F32 (q/k/v biases, NeoX RoPE, GQA)', { skip }, (t) => {
   const r = compareDecoder(m);
   report(t, r);
   check(r, 'f32');
-  const wrong = reference(m, tokenize(m, PROMPT), m + '.logits', ['--rope', 'normal']);
+  const wrong = reference(m, tokenize(m, PROMPT), dumpPath(m), ['--rope', 'normal']);
   assert.ok(wrong.max_rel_err > 0.1, `wrong RoPE only ${wrong.max_rel_err}`);
 });
 
