@@ -205,26 +205,13 @@ static void on_chat_completions(http_req *r, void *data) {
                        : req.has_max_tokens          ? req.max_tokens
                                                      : 0;
   sampler_params sp;
-  gen_sampling_fields f = {
-      .has_temperature = req.has_temperature, .temperature = req.temperature,
-      .has_top_p = req.has_top_p, .top_p = req.top_p,
-      .has_top_k = req.has_top_k, .top_k = req.top_k,
-      .has_min_p = req.has_min_p, .min_p = req.min_p,
-      .has_repeat_penalty = req.has_repeat_penalty, .repeat_penalty = req.repeat_penalty,
-      .presence_penalty = req.presence_penalty, .frequency_penalty = req.frequency_penalty,
-      .has_seed = req.has_seed, .seed = req.seed};
+  gen_sampling_fields f = GEN_SAMPLING_FIELDS(req);
   gen_sampling(&f, &sp);
   if (req.has_logit_bias &&
       gen_logit_bias(r, req.logit_bias.keys, req.logit_bias.values, req.logit_bias.n,
                      m->info.n_vocab, &sp))
     return;
-  const char **stop = NULL;
-  if (req.has_stop && req.stop.n) {
-    stop = hr_arena_alloc(http_req_arena(r), sizeof(char *) * req.stop.n);
-    if (!stop) return;
-    for (size_t i = 0; i < req.stop.n; i++)
-      stop[i] = hr_arena_strndup(http_req_arena(r), req.stop.items[i].ptr, req.stop.items[i].len);
-  }
+  const char **stop = req.has_stop ? gen_stop_strings(r, req.stop.items, req.stop.n) : NULL;
   int logprobs = req.has_logprobs && req.logprobs ? (req.has_top_logprobs ? (int)req.top_logprobs : 0) : -1;
   gen_start(r, m, GEN_CHAT, ids, n_ids, (int)HR_MIN(max_tokens, 1 << 30), &sp, stop,
             req.has_stop ? (int)req.stop.n : 0, logprobs, req.has_stream && req.stream,

@@ -33,17 +33,8 @@ static int prompt_ids(http_req *r, const api_model *m, const completion_request 
     return api_tokenize_prompt(r, tok, *text, true, ids, n); /* special texts parsed, as llama-server does */
   }
   const api_token_list *l = in->kind == API_INPUT_TOKENS ? &in->tokens : &in->lists[0];
-  int32_t *out = hr_arena_alloc(http_req_arena(r), sizeof(int32_t) * (l->n + 1));
-  if (!out) return -1;
-  for (size_t i = 0; i < l->n; i++) {
-    if (l->ids[i] < 0 || l->ids[i] >= m->info.n_vocab) {
-      http_respond_error(r, 400, "invalid_request_error", "invalid_value", "prompt",
-                         "prompt[%zu]: %lld is not a token id of this model (0 to %d)", i,
-                         (long long)l->ids[i], m->info.n_vocab - 1);
-      return -1;
-    }
-    out[i] = (int32_t)l->ids[i];
-  }
+  int32_t *out;
+  if (api_token_ids(r, l->ids, l->n, m->info.n_vocab, "prompt", &out)) return -1;
   *ids = out;
   *n = (int)l->n;
   /* echo of a token prompt: its text */
@@ -110,26 +101,13 @@ static void on_completions(http_req *r, void *data) {
   int64_t max_tokens = req.has_max_tokens ? req.max_tokens : 16;
   bool echo = req.has_echo && req.echo;
   sampler_params sp;
-  gen_sampling_fields f = {
-      .has_temperature = req.has_temperature, .temperature = req.temperature,
-      .has_top_p = req.has_top_p, .top_p = req.top_p,
-      .has_top_k = req.has_top_k, .top_k = req.top_k,
-      .has_min_p = req.has_min_p, .min_p = req.min_p,
-      .has_repeat_penalty = req.has_repeat_penalty, .repeat_penalty = req.repeat_penalty,
-      .presence_penalty = req.presence_penalty, .frequency_penalty = req.frequency_penalty,
-      .has_seed = req.has_seed, .seed = req.seed};
+  gen_sampling_fields f = GEN_SAMPLING_FIELDS(req);
   gen_sampling(&f, &sp);
   if (req.has_logit_bias &&
       gen_logit_bias(r, req.logit_bias.keys, req.logit_bias.values, req.logit_bias.n,
                      m->info.n_vocab, &sp))
     return;
-  const char **stop = NULL;
-  if (req.has_stop && req.stop.n) {
-    stop = hr_arena_alloc(http_req_arena(r), sizeof(char *) * req.stop.n);
-    if (!stop) return;
-    for (size_t i = 0; i < req.stop.n; i++)
-      stop[i] = hr_arena_strndup(http_req_arena(r), req.stop.items[i].ptr, req.stop.items[i].len);
-  }
+  const char **stop = req.has_stop ? gen_stop_strings(r, req.stop.items, req.stop.n) : NULL;
   if (max_tokens == 0) {
     /* Nothing to generate: the (echoed) prompt and its usage. */
     hr_buf b = HR_BUF_INIT;

@@ -5,6 +5,7 @@
  * thread, waited for on a work-queue thread, and the answer comes back to
  * the loop. */
 #include "chat_request.h"
+#include "generate.h"
 #include "routes.h"
 
 #include "../base/workq.h"
@@ -126,21 +127,9 @@ static int input_ids(http_req *r, const api_model *m, const embeddings_request *
     return 0;
   }
   const api_token_list *l = in->kind == API_INPUT_TOKENS ? &in->tokens : &in->lists[i];
-  int32_t *out = hr_arena_alloc(a, sizeof(int32_t) * (l->n + 1));
-  if (!out) return -1;
-  for (size_t k = 0; k < l->n; k++) {
-    if (l->ids[k] < 0 || l->ids[k] >= m->info.n_vocab) {
-      char param[48];
-      if (in->kind == API_INPUT_TOKENS) snprintf(param, sizeof param, "input[%zu]", k);
-      else snprintf(param, sizeof param, "input[%zu][%zu]", i, k);
-      http_respond_error(r, 400, "invalid_request_error", "invalid_value", param,
-                         "%s: %lld is not a token id of this model (0 to %d)", param,
-                         (long long)l->ids[k], m->info.n_vocab - 1);
-      return -1;
-    }
-    out[k] = (int32_t)l->ids[k];
-  }
-  *ids = out;
+  char param[32] = "input";
+  if (in->kind == API_INPUT_TOKEN_LISTS) snprintf(param, sizeof param, "input[%zu]", i);
+  if (api_token_ids(r, l->ids, l->n, m->info.n_vocab, param, ids)) return -1;
   *n = (int)l->n;
   return 0;
 }

@@ -426,6 +426,36 @@ int gen_logit_bias(http_req *r, const hr_str *keys, const double *values, size_t
   return 0;
 }
 
+const char **gen_stop_strings(http_req *r, const hr_str *items, size_t n) {
+  if (!n) return NULL;
+  hr_arena *a = http_req_arena(r);
+  const char **stop = hr_arena_alloc(a, sizeof(char *) * n);
+  for (size_t i = 0; stop && i < n; i++) stop[i] = hr_arena_strndup(a, items[i].ptr, items[i].len);
+  return stop;
+}
+
+int api_token_ids(http_req *r, const int64_t *ids, size_t n, int n_vocab, const char *param,
+                  int32_t **out) {
+  int32_t *o = hr_arena_alloc(http_req_arena(r), sizeof(int32_t) * (n + 1));
+  if (!o) {
+    http_respond_error(r, 500, "server_error", NULL, NULL, "out of memory");
+    return -1;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (ids[i] < 0 || ids[i] >= n_vocab) {
+      char where[64];
+      snprintf(where, sizeof where, "%s[%zu]", param, i);
+      http_respond_error(r, 400, "invalid_request_error", "invalid_value", where,
+                         "%s: %lld is not a token id of this model (0 to %d)", where,
+                         (long long)ids[i], n_vocab - 1);
+      return -1;
+    }
+    o[i] = (int32_t)ids[i];
+  }
+  *out = o;
+  return 0;
+}
+
 static void make_id(char *out, size_t n, const char *prefix) {
   unsigned char raw[12];
   if (RAND_bytes(raw, sizeof raw) != 1) memset(raw, 0, sizeof raw);

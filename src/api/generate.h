@@ -58,6 +58,30 @@ typedef struct {
   int64_t top_k, seed;
 } gen_sampling_fields;
 void gen_sampling(const gen_sampling_fields *f, sampler_params *out);
+/* The sampling fields of a chat or completion request (same field names). */
+#define GEN_SAMPLING_FIELDS(req)                                                                 \
+  ((gen_sampling_fields){.has_temperature = (req).has_temperature,                               \
+                         .temperature = (req).temperature,                                       \
+                         .has_top_p = (req).has_top_p,                                           \
+                         .top_p = (req).top_p,                                                   \
+                         .has_top_k = (req).has_top_k,                                           \
+                         .top_k = (req).top_k,                                                   \
+                         .has_min_p = (req).has_min_p,                                           \
+                         .min_p = (req).min_p,                                                   \
+                         .has_repeat_penalty = (req).has_repeat_penalty,                         \
+                         .repeat_penalty = (req).repeat_penalty,                                 \
+                         .presence_penalty = (req).presence_penalty,                             \
+                         .frequency_penalty = (req).frequency_penalty,                           \
+                         .has_seed = (req).has_seed,                                             \
+                         .seed = (req).seed})
+
+/* The stop strings as C strings in the request's arena (NULL when none). */
+const char **gen_stop_strings(http_req *r, const hr_str *items, size_t n);
+
+/* Token ids given by the client, checked against the vocabulary; a bad one
+ * is a 400 naming "<param>[i]". 0, or an answer was sent. */
+int api_token_ids(http_req *r, const int64_t *ids, size_t n, int n_vocab, const char *param,
+                  int32_t **out);
 
 /* Parses OpenAI's logit_bias (token id strings to biases) into arrays in
  * the request's arena; answers 400 naming the bad key and returns non-zero. */

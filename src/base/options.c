@@ -278,3 +278,24 @@ void hr_options_help(FILE *f, const hr_option *opts, size_t n) {
   fprintf(f, "  %-28s %s [HEARTH_CONFIG]\n", "    --config FILE",
           "read options from FILE (key = value lines)");
 }
+
+int hr_options_command(const char *name, const char *usage, const hr_option *opts,
+                       size_t n_opts, int argc, char **argv, hr_opt_list *positional,
+                       int (*run)(void *ctx), void *ctx) {
+  hr_arena *a = hr_arena_new(4096);
+  if (!a) return 1;
+  char err[512];
+  bool help;
+  int rc = 2;
+  if (hr_options_parse(a, opts, n_opts, argc, argv, positional, &help, err, sizeof err)) {
+    fprintf(stderr, "hearth %s: %s\n", name, err);
+  } else if (help) {
+    printf("usage: %s\n\n", usage);
+    hr_options_help(stdout, opts, n_opts);
+    rc = 0;
+  } else {
+    rc = run(ctx);
+  }
+  hr_arena_free(a);
+  return rc;
+}

@@ -40,6 +40,13 @@ typedef struct {
 int hr_options_parse(hr_arena *a, const hr_option *opts, size_t n_opts, int argc, char **argv,
                      hr_opt_list *positional, bool *help_wanted, char *err, size_t err_len);
 
+/* The usual shape of a subcommand: parse (strings in an arena that lives
+ * through run), answer --help with usage and the option list, report a bad
+ * option as "hearth NAME: ..." with status 2, else return run(ctx). */
+int hr_options_command(const char *name, const char *usage, const hr_option *opts,
+                       size_t n_opts, int argc, char **argv, hr_opt_list *positional,
+                       int (*run)(void *ctx), void *ctx);
+
 /* Prints one line per option with its flag, env name and help. */
 void hr_options_help(FILE *f, const hr_option *opts, size_t n_opts);
 

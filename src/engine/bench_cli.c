@@ -143,6 +143,15 @@ out:
   return rc;
 }
 
+static int bench_checked(void *ctx) {
+  const bench_options *o = ctx;
+  if (!o->model_path) {
+    fprintf(stderr, "hearth bench: -m FILE is required\n");
+    return 2;
+  }
+  return bench(o);
+}
+
 int eng_cli_bench(int argc, char **argv) {
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   bench_options o = {.n_prompt = 512, .n_gen = 128, .threads = cores > 0 ? cores : 1, .reps = 5};
@@ -154,22 +163,6 @@ int eng_cli_bench(int argc, char **argv) {
       {"repetitions", 'r', OPT_INT, &o.reps, "repetitions of each test", 1, 1000},
       {"json", 0, OPT_BOOL, &o.json, "one JSON object per test", 0, 0},
   };
-  hr_arena *a = hr_arena_new(4096);
-  char err[512];
-  bool help;
-  int rc = 2;
-  if (!a) return 1;
-  if (hr_options_parse(a, opts, HR_ARRAY_LEN(opts), argc, argv, NULL, &help, err, sizeof err)) {
-    fprintf(stderr, "hearth bench: %s\n", err);
-  } else if (help) {
-    printf("usage: hearth bench -m FILE [options]\n\n");
-    hr_options_help(stdout, opts, HR_ARRAY_LEN(opts));
-    rc = 0;
-  } else if (!o.model_path) {
-    fprintf(stderr, "hearth bench: -m FILE is required\n");
-  } else {
-    rc = bench(&o);
-  }
-  hr_arena_free(a);
-  return rc;
+  return hr_options_command("bench", "hearth bench -m FILE [options]", opts, HR_ARRAY_LEN(opts),
+                            argc, argv, NULL, bench_checked, &o);
 }

@@ -211,24 +211,18 @@ static void attn_one(fwd_ctx *c, const fwd_token *t, int i, int layer, int h, fl
   int n_pos = t->pos + 1;
   /* The query meets F16 keys in F16, as llama.cpp converts it. */
   kern_f32_to_f16(q, q16, hd);
-  float qf[1024];
-  kern_f16_to_f32(q16, qf, hd);
   const uint16_t *kbase = kv->k + kv_index(kv, layer, t->slot, 0) + (size_t)kvh * hd;
-  float kf[1024];
-  for (int p = 0; p < n_pos; p++) {
-    kern_f16_to_f32(kbase + (size_t)p * kv->kv_dim, kf, hd);
-    scores[p] = kern_dot_f32(qf, kf, hd) * scale;
-  }
+  kern_f16_dots(scores, kbase, (size_t)kv->kv_dim, n_pos, q16, hd, scale);
   kern_softmax(scores, n_pos);
   /* The probabilities meet F16 values in F16, as llama.cpp converts them. */
-  for (int p = 0; p < n_pos; p++) scores[p] = quant_f16_to_f32(quant_f32_to_f16(scores[p]));
-  memset(out, 0, sizeof(float) * (size_t)hd);
-  const uint16_t *vbase = kv->v + kv_index(kv, layer, t->slot, 0) + (size_t)kvh * hd;
-  float vf[1024];
-  for (int p = 0; p < n_pos; p++) {
-    kern_f16_to_f32(vbase + (size_t)p * kv->kv_dim, vf, hd);
-    kern_axpy(out, vf, scores[p], hd);
+  uint16_t s16[256];
+  for (int p = 0; p < n_pos; p += 256) {
+    int m = HR_MIN(256, n_pos - p);
+    kern_f32_to_f16(scores + p, s16, m);
+    kern_f16_to_f32(s16, scores + p, m);
   }
+  const uint16_t *vbase = kv->v + kv_index(kv, layer, t->slot, 0) + (size_t)kvh * hd;
+  kern_f16_wsum(out, vbase, (size_t)kv->kv_dim, n_pos, scores, hd);
 }
 
 static void attn_worker(void *arg, int chunk, int thread_id) {

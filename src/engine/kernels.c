@@ -17,9 +17,25 @@ static kern_isa cpu_best = KERN_ISA_REF;
 static const kernel_table *selected;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
+/* Plain attention helpers, the fallback of every path: the path's own F16
+ * vec_dot per row, and a per-row axpy. */
+static void f16_dots_ref(float *out, const uint16_t *rows, size_t stride, int n_rows,
+                         const uint16_t *q, int n, float scale) {
+  kern_vec_dot_fn dot = tables[KERN_ISA_REF].types[TT_F16].vec_dot;
+  for (int p = 0; p < n_rows; p++) out[p] = dot(n, rows + (size_t)p * stride, q) * scale;
+}
+static void f16_wsum_ref(float *out, const uint16_t *rows, size_t stride, int n_rows,
+                         const float *w, int n) {
+  for (int i = 0; i < n; i++) out[i] = 0;
+  for (int p = 0; p < n_rows; p++)
+    for (int i = 0; i < n; i++) out[i] += w[p] * quant_f16_to_f32(rows[(size_t)p * stride + i]);
+}
+
 static void init_tables(void) {
   quant_f16_table_init();
   kernels_fill_ref(&tables[KERN_ISA_REF]);
+  tables[KERN_ISA_REF].f16_dots = f16_dots_ref;
+  tables[KERN_ISA_REF].f16_wsum = f16_wsum_ref;
   table_ok[KERN_ISA_REF] = 1;
   if (cpu_has_avx2()) {
     tables[KERN_ISA_AVX2] = tables[KERN_ISA_REF];
@@ -140,4 +156,12 @@ void kern_f32_to_f16(const float *src, uint16_t *dst, int n) {
 }
 void kern_f16_to_f32(const uint16_t *src, float *dst, int n) {
   kernels_get()->f16_to_f32(src, dst, n);
+}
+void kern_f16_dots(float *out, const uint16_t *rows, size_t stride, int n_rows, const uint16_t *q,
+                   int n, float scale) {
+  kernels_get()->f16_dots(out, rows, stride, n_rows, q, n, scale);
+}
+void kern_f16_wsum(float *out, const uint16_t *rows, size_t stride, int n_rows, const float *w,
+                   int n) {
+  kernels_get()->f16_wsum(out, rows, stride, n_rows, w, n);
 }

@@ -64,6 +64,11 @@ typedef struct {
   kern_type_ops types[TT_COUNT_];
   void (*f32_to_f16)(const float *src, uint16_t *dst, int n);
   void (*f16_to_f32)(const uint16_t *src, float *dst, int n);
+  /* attention over F16 rows (see kern_f16_dots / kern_f16_wsum) */
+  void (*f16_dots)(float *out, const uint16_t *rows, size_t stride, int n_rows, const uint16_t *q,
+                   int n, float scale);
+  void (*f16_wsum)(float *out, const uint16_t *rows, size_t stride, int n_rows, const float *w,
+                   int n);
 } kernel_table;
 
 /* Detects the CPU once and selects the table (thread-safe, idempotent). */
@@ -138,6 +143,16 @@ void kern_rope(float *x, int n_heads, int head_dim, int n_rot, const float *cs, 
 /* f16 rows (KV cache) through the selected path. */
 void kern_f32_to_f16(const float *src, uint16_t *dst, int n);
 void kern_f16_to_f32(const uint16_t *src, float *dst, int n);
+
+/* Attention over F16 rows of n elements, `stride` elements apart (the KV
+ * cache). kern_f16_dots: out[p] = scale * (rows_p . q) for p < n_rows, each
+ * dot as the F16 vec_dot computes it (products and sums in f32).
+ * kern_f16_wsum: out[i] = sum_p w[p] * rows_p[i] for i < n (out is
+ * overwritten; w as given, f32). */
+void kern_f16_dots(float *out, const uint16_t *rows, size_t stride, int n_rows, const uint16_t *q,
+                   int n, float scale);
+void kern_f16_wsum(float *out, const uint16_t *rows, size_t stride, int n_rows, const float *w,
+                   int n);
 
 /* ---- per-path tables (defined by kernels_<isa>.c; internal) -------------- */
 

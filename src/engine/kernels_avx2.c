@@ -568,7 +568,70 @@ static void to_float_q4_0(const void *src, float *dst, int n) {
   }
 }
 
+/* ---- attention over F16 rows ------------------------------------------------------------ */
+
+/* Four rows at a time, each with its partial sums along the row in one ymm,
+ * reduced together. */
+static inline __m128 hsum4x8(__m256 a, __m256 b, __m256 c, __m256 d) {
+  __m256 ab = _mm256_hadd_ps(a, b), cd = _mm256_hadd_ps(c, d); /* per lane: a01 a23 b01 b23 | ... */
+  __m256 s = _mm256_hadd_ps(ab, cd);                           /* per lane: a b c d */
+  return _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+}
+
+static void f16_dots_avx2(float *out, const uint16_t *rows, size_t stride, int n_rows,
+                          const uint16_t *q, int n, float scale) {
+  const int n8 = n & ~7;
+  int p = 0;
+  for (; p + 4 <= n_rows; p += 4) {
+    const uint16_t *r0 = rows + (size_t)p * stride, *r1 = r0 + stride, *r2 = r1 + stride,
+                   *r3 = r2 + stride;
+    __m256 a = _mm256_setzero_ps(), b = a, c = a, d = a;
+    for (int i = 0; i < n8; i += 8) {
+      __m256 qv = ld_f16(q + i);
+      a = _mm256_fmadd_ps(ld_f16(r0 + i), qv, a);
+      b = _mm256_fmadd_ps(ld_f16(r1 + i), qv, b);
+      c = _mm256_fmadd_ps(ld_f16(r2 + i), qv, c);
+      d = _mm256_fmadd_ps(ld_f16(r3 + i), qv, d);
+    }
+    __m128 s = hsum4x8(a, b, c, d);
+    if (n8 < n) {
+      float t[4];
+      _mm_storeu_ps(t, s);
+      for (int i = n8; i < n; i++) {
+        float qi = h2f(q[i]);
+        t[0] += h2f(r0[i]) * qi, t[1] += h2f(r1[i]) * qi, t[2] += h2f(r2[i]) * qi, t[3] += h2f(r3[i]) * qi;
+      }
+      s = _mm_loadu_ps(t);
+    }
+    _mm_storeu_ps(out + p, _mm_mul_ps(s, _mm_set1_ps(scale)));
+  }
+  for (; p < n_rows; p++) out[p] = dot_f16(n, rows + (size_t)p * stride, q) * scale;
+}
+
+static void f16_wsum_avx2(float *out, const uint16_t *rows, size_t stride, int n_rows,
+                          const float *w, int n) {
+  const int n8 = n & ~7;
+  for (int i0 = 0; i0 < n8; i0 += 64) {
+    int nv = (n8 - i0) / 8 < 8 ? (n8 - i0) / 8 : 8;
+    __m256 a[8];
+    for (int k = 0; k < 8; k++) a[k] = _mm256_setzero_ps();
+    const uint16_t *r = rows + i0;
+    for (int p = 0; p < n_rows; p++, r += stride) {
+      __m256 wp = _mm256_set1_ps(w[p]);
+      for (int k = 0; k < nv; k++) a[k] = _mm256_fmadd_ps(wp, ld_f16(r + 8 * k), a[k]);
+    }
+    for (int k = 0; k < nv; k++) _mm256_storeu_ps(out + i0 + 8 * k, a[k]);
+  }
+  for (int i = n8; i < n; i++) {
+    float s = 0;
+    for (int p = 0; p < n_rows; p++) s += w[p] * h2f(rows[(size_t)p * stride + i]);
+    out[i] = s;
+  }
+}
+
 void kernels_fill_avx2(kernel_table *t) {
+  t->f16_dots = f16_dots_avx2;
+  t->f16_wsum = f16_wsum_avx2;
   t->isa = KERN_ISA_AVX2;
   t->name = "avx2";
   t->types[TT_F32].vec_dot = dot_f32;

@@ -360,7 +360,85 @@ static void f16_to_f32_row(const uint16_t *src, float *dst, int n) {
   for (; i < n; i++) dst[i] = _cvtsh_ss(src[i]);
 }
 
+/* ---- attention over F16 rows ---------------------------------------------------------- */
+
+/* Lane p of the result is the sum of the 16 lanes of v[p]: halves, then
+ * quarters, then a 4x4 transpose-add inside each 128-bit lane, which leaves
+ * position 4e + L at lane 4L + e; one permute puts it in order. */
+static inline __m512 hsum16(const __m512 *v) {
+  __m512 t[8], u[4];
+  for (int i = 0; i < 8; i++)
+    t[i] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                         _mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+  for (int k = 0; k < 4; k++)
+    u[k] = _mm512_add_ps(_mm512_shuffle_f32x4(t[2 * k], t[2 * k + 1], _MM_SHUFFLE(2, 0, 2, 0)),
+                         _mm512_shuffle_f32x4(t[2 * k], t[2 * k + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+  __m512 x01 = _mm512_add_ps(_mm512_unpacklo_ps(u[0], u[1]), _mm512_unpackhi_ps(u[0], u[1]));
+  __m512 x23 = _mm512_add_ps(_mm512_unpacklo_ps(u[2], u[3]), _mm512_unpackhi_ps(u[2], u[3]));
+  __m512d a = _mm512_castps_pd(x01), b = _mm512_castps_pd(x23);
+  __m512 y = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)),
+                           _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
+  const __m512i idx = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  return _mm512_permutexvar_ps(idx, y);
+}
+
+/* 16 rows at a time: per row one zmm of partial sums along the row, then
+ * one transposed reduction for all 16. */
+static void f16_dots_avx512(float *out, const uint16_t *rows, size_t stride, int n_rows,
+                            const uint16_t *q, int n, float scale) {
+  const __m512 sc = _mm512_set1_ps(scale);
+  for (int p0 = 0; p0 < n_rows; p0 += 16) {
+    int np = n_rows - p0 < 16 ? n_rows - p0 : 16;
+    /* a short last block repeats its first row (always 16 rows: registers) */
+    const uint16_t *r[16];
+    for (int p = 0; p < 16; p++) r[p] = rows + (size_t)(p0 + (p < np ? p : 0)) * stride;
+    __m512 v[16];
+#pragma GCC unroll 16
+    for (int p = 0; p < 16; p++) v[p] = _mm512_setzero_ps();
+    for (int i = 0; i < n; i += 16) {
+      __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+      __m512 qv = ld_f16(m, q + i);
+#pragma GCC unroll 16
+      for (int p = 0; p < 16; p++) v[p] = _mm512_fmadd_ps(ld_f16(m, r[p] + i), qv, v[p]);
+    }
+    __mmask16 mp = np == 16 ? 0xffff : (__mmask16)((1u << np) - 1);
+    _mm512_mask_storeu_ps(out + p0, mp, _mm512_mul_ps(hsum16(v), sc));
+  }
+}
+
+/* Up to 128 outputs in registers, two sets of accumulators (even and odd
+ * rows) to hide the FMA latency. */
+static void f16_wsum_avx512(float *out, const uint16_t *rows, size_t stride, int n_rows,
+                            const float *w, int n) {
+  for (int i0 = 0; i0 < n; i0 += 128) {
+    int nv = (n - i0 + 15) / 16 < 8 ? (n - i0 + 15) / 16 : 8;
+    __mmask16 mask[8];
+    __m512 a[8], b[8];
+    for (int k = 0; k < 8; k++) {
+      int left = n - i0 - 16 * k;
+      mask[k] = left >= 16 ? 0xffff : left > 0 ? (__mmask16)((1u << left) - 1) : 0;
+      a[k] = b[k] = _mm512_setzero_ps();
+    }
+    const uint16_t *r = rows + i0;
+    int p = 0;
+    for (; p + 2 <= n_rows; p += 2, r += 2 * stride) {
+      __m512 w0 = _mm512_set1_ps(w[p]), w1 = _mm512_set1_ps(w[p + 1]);
+      for (int k = 0; k < nv; k++) {
+        a[k] = _mm512_fmadd_ps(w0, ld_f16(mask[k], r + 16 * k), a[k]);
+        b[k] = _mm512_fmadd_ps(w1, ld_f16(mask[k], r + stride + 16 * k), b[k]);
+      }
+    }
+    if (p < n_rows) {
+      __m512 w0 = _mm512_set1_ps(w[p]);
+      for (int k = 0; k < nv; k++) a[k] = _mm512_fmadd_ps(w0, ld_f16(mask[k], r + 16 * k), a[k]);
+    }
+    for (int k = 0; k < nv; k++) _mm512_mask_storeu_ps(out + i0 + 16 * k, mask[k], _mm512_add_ps(a[k], b[k]));
+  }
+}
+
 void kernels_fill_avx512(kernel_table *t) {
+  t->f16_dots = f16_dots_avx512;
+  t->f16_wsum = f16_wsum_avx512;
   t->isa = KERN_ISA_AVX512;
   t->name = "avx512";
   t->types[TT_F32].vec_dot = dot_f32;

@@ -151,6 +151,15 @@ out:
   return rc;
 }
 
+static int run_checked(void *ctx) {
+  const run_options *o = ctx;
+  if (!o->model_path) {
+    fprintf(stderr, "hearth run: -m FILE is required\n");
+    return 2;
+  }
+  return run(o);
+}
+
 int eng_cli_run(int argc, char **argv) {
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   run_options o = {.prompt = "", .n_predict = 128, .threads = cores > 0 ? cores : 1,
@@ -177,22 +186,6 @@ int eng_cli_run(int argc, char **argv) {
       {"batch", 'b', OPT_INT, &o.batch, "prompt tokens per forward step (0: 512)", 0, 8192},
       {"dump-logits", 0, OPT_STR, &o.dump_logits, "write every prompt position's logits (f32) to FILE and stop", 0, 0},
   };
-  hr_arena *a = hr_arena_new(4096);
-  char err[512];
-  bool help;
-  int rc = 2;
-  if (!a) return 1;
-  if (hr_options_parse(a, opts, HR_ARRAY_LEN(opts), argc, argv, NULL, &help, err, sizeof err)) {
-    fprintf(stderr, "hearth run: %s\n", err);
-  } else if (help) {
-    printf("usage: hearth run -m FILE -p PROMPT [options]\n\n");
-    hr_options_help(stdout, opts, HR_ARRAY_LEN(opts));
-    rc = 0;
-  } else if (!o.model_path) {
-    fprintf(stderr, "hearth run: -m FILE is required\n");
-  } else {
-    rc = run(&o);
-  }
-  hr_arena_free(a);
-  return rc;
+  return hr_options_command("run", "hearth run -m FILE -p PROMPT [options]", opts,
+                            HR_ARRAY_LEN(opts), argc, argv, NULL, run_checked, &o);
 }
