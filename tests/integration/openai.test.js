@@ -172,3 +172,39 @@ test('a full queue answers 503 with retry-after', async () => {
     await long;
   } finally { await busy.stop(); }
 });
+
+test('embeddings through the openai client equal hearth embed, in float and base64', async () => {
+  const model = path.join(ROOT, 'models/all-minilm-l6-v2.gguf');
+  const fs = require('node:fs');
+  assert.ok(fs.existsSync(model), 'scripts/install.sh puts the default embedding model in models/');
+  const e = await startHearth(['-m', model, '--access-log', 'off']);
+  try {
+    const c = new OpenAI({ baseURL: `${e.url}/v1`, apiKey: 'x', maxRetries: 0 });
+    const texts = ['The cat sits on the mat.', 'A feline rests on a rug.', 'Stock markets fell sharply today.'];
+    const r = await c.embeddings.create({ model: 'all-minilm-l6-v2', input: texts, encoding_format: 'float' });
+    assert.equal(r.object, 'list');
+    assert.equal(r.data.length, 3);
+    assert.ok(r.usage.prompt_tokens > 10);
+    const vecs = r.data.map((d) => d.embedding);
+    for (const v of vecs) {
+      assert.equal(v.length, 384);
+      assert.ok(Math.abs(Math.hypot(...v) - 1) < 1e-5, 'L2-normalized');
+    }
+    const cos = (a, b) => a.reduce((s, x, i) => s + x * b[i], 0);
+    assert.ok(cos(vecs[0], vecs[1]) > cos(vecs[0], vecs[2]) + 0.2, 'similar sentences are closer');
+    // The CLI gives the same vectors.
+    const cli = spawnSync(BIN, ['embed', '-m', model, ...texts], { encoding: 'utf8' }).stdout.trim().split('\n').map(JSON.parse);
+    cli.forEach((v, i) => assert.ok(cos(v, vecs[i]) > 0.999999));
+    // The client's default is base64: little-endian float32 of the same vector.
+    const b = await c.embeddings.create({ model: 'all-minilm-l6-v2', input: texts[0] });
+    b.data[0].embedding.forEach((x, i) => assert.ok(Math.abs(x - vecs[0][i]) < 1e-6));
+    // Token ids in, and a shortened vector renormalized.
+    const ids = await c.embeddings.create({ model: 'all-minilm-l6-v2', input: [[101, 7592, 2088, 102]], dimensions: 64, encoding_format: 'float' });
+    assert.equal(ids.data[0].embedding.length, 64);
+    assert.ok(Math.abs(Math.hypot(...ids.data[0].embedding) - 1) < 1e-5);
+    await assert.rejects(c.embeddings.create({ model: 'all-minilm-l6-v2', input: [[101, 99999]] }),
+      (err) => err.status === 400 && err.param === 'input[0][1]');
+    await assert.rejects(c.chat.completions.create({ model: 'all-minilm-l6-v2', messages: [{ role: 'user', content: 'x' }] }),
+      (err) => err.status === 400 && err.param === 'model');
+  } finally { await e.stop(); }
+});
