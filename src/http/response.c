@@ -109,6 +109,15 @@ void http_res_header(http_req *r, const char *name, const char *value) {
   r->n_res_headers++;
 }
 
+/* Decimal digits without printf: this runs for every response. */
+static void append_uint(hr_buf *o, unsigned long long v) {
+  char tmp[24];
+  int n = 0;
+  do tmp[sizeof tmp - 1 - n++] = (char)('0' + v % 10);
+  while ((v /= 10) > 0);
+  hr_buf_append(o, tmp + sizeof tmp - n, (size_t)n);
+}
+
 static void put_head(http_req *r, int status, const char *content_type, long long length) {
   conn *c = r->c;
   hr_buf *o = &c->out;
@@ -117,14 +126,22 @@ static void put_head(http_req *r, int status, const char *content_type, long lon
   bool close = r->close_after || !c->keep_alive || r->loop->stopping;
   if (close) c->keep_alive = false;
   hr_buf_reserve(o, 256);
-  hr_buf_appendf(o, "HTTP/1.%d %d %s\r\n", r->head.version == 10 ? 0 : 1, status, reason(status));
+  hr_buf_append(o, r->head.version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ", 9);
+  append_uint(o, (unsigned)status);
+  hr_buf_putc(o, ' ');
+  hr_buf_append_str(o, reason(status));
+  hr_buf_append(o, "\r\n", 2);
   hr_buf_append_str(o, r->loop->date);
   if (content_type) {
     hr_buf_append_str(o, "Content-Type: ");
     hr_buf_append_str(o, content_type);
     hr_buf_append_str(o, "\r\n");
   }
-  if (length >= 0) hr_buf_appendf(o, "Content-Length: %lld\r\n", length);
+  if (length >= 0) {
+    hr_buf_append(o, "Content-Length: ", 16);
+    append_uint(o, (unsigned long long)length);
+    hr_buf_append(o, "\r\n", 2);
+  }
   else hr_buf_append_str(o, "Transfer-Encoding: chunked\r\n");
   hr_buf_append_str(o, "x-request-id: ");
   hr_buf_append_str(o, r->id);
