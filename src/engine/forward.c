@@ -29,9 +29,9 @@ struct fwd_ctx {
   int *logit_rows;     /* batch index of each logits row */
   void *xq;            /* quantized activation rows */
   size_t xq_cap;
-  float *scores;       /* [threads][n_ctx] attention scores */
+  float *scores;       /* [threads][heads per KV head][n_ctx] attention scores */
   float *rope;         /* [n_batch_max][n_rot] cos/sin pairs */
-  uint16_t *q16;       /* [threads][head_dim] f16 query */
+  uint16_t *q16;       /* [threads][heads per KV head][head_dim] f16 queries */
 };
 
 /* ---- the KV cache ----------------------------------------------------- */
@@ -109,9 +109,10 @@ int fwd_ctx_new(const model *m, kv_cache *kv, hr_pool *pool, int n_batch_max, fw
   c->ff_up = malloc(sizeof(float) * B * (size_t)hp->n_ff);
   c->logits = malloc(sizeof(float) * B * (size_t)hp->n_vocab);
   c->logit_rows = malloc(sizeof(int) * B);
-  c->scores = malloc(sizeof(float) * T * (size_t)kv->n_ctx);
+  size_t group = (size_t)(hp->n_head / hp->n_head_kv); /* heads per KV head */
+  c->scores = malloc(sizeof(float) * T * group * (size_t)kv->n_ctx);
   c->rope = malloc(sizeof(float) * B * (size_t)HR_MAX(hp->n_rot, 2));
-  c->q16 = malloc(sizeof(uint16_t) * T * (size_t)hp->head_dim);
+  c->q16 = malloc(sizeof(uint16_t) * T * group * (size_t)hp->head_dim);
   /* The widest activation row any weight of this model needs. */
   size_t row = 0;
   const weight *all[] = {&m->output};
@@ -146,38 +147,76 @@ const float *fwd_logits(const fwd_ctx *c, int i) {
 
 /* ---- matrix products ---------------------------------------------------- */
 
+/* Up to three products that read the same input (Q, K and V; gate and up)
+ * run as one parallel loop over their rows laid end to end: the input is
+ * quantized once and the pool is woken once. */
+#define MM_MAX 3
+
 typedef struct {
-  const weight *w;
+  const weight *w[MM_MAX];
+  float *y[MM_MAX];
+  int first_chunk[MM_MAX + 1]; /* chunks of weight k: [first_chunk[k], first_chunk[k+1]) */
+  int nw;
   const void *xq;
   size_t x_stride;
   int n;
-  float *y;
   int rows_per_chunk;
 } matmul_job;
 
 static void matmul_worker(void *arg, int chunk, int thread_id) {
   matmul_job *j = arg;
   HR_UNUSED(thread_id);
-  int r0 = chunk * j->rows_per_chunk, r1 = HR_MIN(r0 + j->rows_per_chunk, j->w->rows);
+  int k = 0;
+  while (chunk >= j->first_chunk[k + 1]) k++;
+  const weight *w = j->w[k];
+  int r0 = (chunk - j->first_chunk[k]) * j->rows_per_chunk;
+  int r1 = HR_MIN(r0 + j->rows_per_chunk, w->rows);
   if (j->n == 1)
-    kern_matvec(j->w->type, j->w->data, j->w->rows, j->w->cols, j->xq, j->y, r0, r1);
+    kern_matvec(w->type, w->data, w->rows, w->cols, j->xq, j->y[k], r0, r1);
   else
-    kern_matmul(j->w->type, j->w->data, j->w->rows, j->w->cols, j->xq, j->x_stride, j->n, j->y,
-                j->w->rows, r0, r1);
+    kern_matmul(w->type, w->data, w->rows, w->cols, j->xq, j->x_stride, j->n, j->y[k], w->rows,
+                r0, r1);
+}
+
+/* Ys[k][n][ws[k]->rows] = X[n][cols] . Ws[k]^T for weights of one type and
+ * width. */
+static void matmul_same_input(hr_pool *pool, void *xq, const weight *const *ws, float *const *Ys,
+                              int nw, const float *X, int n) {
+  const weight *w0 = ws[0];
+  const kern_type_ops *ops = kernels_for_type(w0->type);
+  size_t stride = fwd_act_row_bytes(w0->type, w0->cols);
+  for (int i = 0; i < n; i++)
+    ops->from_float(X + (size_t)i * (size_t)w0->cols, (char *)xq + (size_t)i * stride, w0->cols);
+  /* Chunks of rows: small enough that a preempted thread holds up little,
+   * large enough that claiming one costs nothing next to computing it. */
+  int per = HR_MAX(16, (int)(32768 / HR_MAX(1, w0->cols * n)) & ~15);
+  matmul_job j = {.nw = nw, .xq = xq, .x_stride = stride, .n = n, .rows_per_chunk = per};
+  double work = 0;
+  for (int k = 0; k < nw; k++) {
+    j.w[k] = ws[k];
+    j.y[k] = Ys[k];
+    j.first_chunk[k + 1] = j.first_chunk[k] + (ws[k]->rows + per - 1) / per;
+    work += (double)ws[k]->rows * ws[k]->cols * n;
+  }
+  /* Below ~64K multiply-adds the wake-up costs more than it saves. */
+  hr_pool_run(pool, matmul_worker, &j, j.first_chunk[nw], work < 65536);
 }
 
 void fwd_matmul(hr_pool *pool, void *xq, const weight *w, const float *X, int n, float *Y) {
-  const kern_type_ops *ops = kernels_for_type(w->type);
-  size_t stride = fwd_act_row_bytes(w->type, w->cols);
-  for (int i = 0; i < n; i++)
-    ops->from_float(X + (size_t)i * (size_t)w->cols, (char *)xq + (size_t)i * stride, w->cols);
-  /* Chunks of rows: small enough that a preempted thread holds up little,
-   * large enough that claiming one costs nothing next to computing it. */
-  int per = HR_MAX(16, (int)(32768 / HR_MAX(1, w->cols * n)) & ~15);
-  matmul_job j = {w, xq, stride, n, Y, per};
-  /* Below ~64K multiply-adds the wake-up costs more than it saves. */
-  double work = (double)w->rows * w->cols * n;
-  hr_pool_run(pool, matmul_worker, &j, (w->rows + per - 1) / per, work < 65536);
+  matmul_same_input(pool, xq, &w, &Y, 1, X, n);
+}
+
+/* Products of one input by several weights; those that share a type run
+ * together. */
+static void matmul_many(fwd_ctx *c, const weight *const *ws, float *const *Ys, int nw,
+                        const float *X, int n) {
+  bool same = true;
+  for (int k = 1; k < nw; k++) same &= ws[k]->type == ws[0]->type && ws[k]->cols == ws[0]->cols;
+  if (same) {
+    matmul_same_input(c->pool, c->xq, ws, Ys, nw, X, n);
+    return;
+  }
+  for (int k = 0; k < nw; k++) fwd_matmul(c->pool, c->xq, ws[k], X, n, Ys[k]);
 }
 
 static void matmul(fwd_ctx *c, const weight *w, const float *X, int n, float *Y) {
@@ -198,40 +237,46 @@ typedef struct {
   int layer;
 } attn_job;
 
-/* One (token, head) pair: scores against every cached position up to the
- * token's own, softmax, then the weighted sum of values. */
-static void attn_one(fwd_ctx *c, const fwd_token *t, int i, int layer, int h, float *scores,
-                     uint16_t *q16) {
+/* Heads h0 .. h0 + nq - 1 of one token, all reading the same KV head:
+ * scores against every cached position up to the token's own, softmax,
+ * then the weighted sum of values. scores holds nq rows of n_ctx, q16 nq
+ * rows of head_dim. */
+static void attn_heads(fwd_ctx *c, const fwd_token *t, int i, int layer, int h0, int nq,
+                       float *scores, uint16_t *q16) {
   const model_hparams *hp = &c->m->hp;
   const kv_cache *kv = c->kv;
-  int hd = hp->head_dim, kvh = h / (hp->n_head / hp->n_head_kv);
-  const float *q = c->q + (size_t)i * (size_t)(hp->n_head * hd) + (size_t)h * hd;
-  float *out = c->att + (size_t)i * (size_t)(hp->n_head * hd) + (size_t)h * hd;
+  int hd = hp->head_dim, kvh = h0 / (hp->n_head / hp->n_head_kv);
+  const float *q = c->q + (size_t)i * (size_t)(hp->n_head * hd) + (size_t)h0 * hd;
+  float *out = c->att + (size_t)i * (size_t)(hp->n_head * hd) + (size_t)h0 * hd;
   float scale = 1.0f / sqrtf((float)hd);
   int n_pos = t->pos + 1;
+  size_t ss = (size_t)kv->n_ctx;
   /* The query meets F16 keys in F16, as llama.cpp converts it. */
-  kern_f32_to_f16(q, q16, hd);
+  for (int g = 0; g < nq; g++) kern_f32_to_f16(q + (size_t)g * hd, q16 + (size_t)g * hd, hd);
   const uint16_t *kbase = kv->k + kv_index(kv, layer, t->slot, 0) + (size_t)kvh * hd;
-  kern_f16_dots(scores, kbase, (size_t)kv->kv_dim, n_pos, q16, hd, scale);
-  kern_softmax(scores, n_pos);
+  kern_f16_dots_nq(scores, ss, kbase, (size_t)kv->kv_dim, n_pos, q16, (size_t)hd, nq, hd, scale);
   /* The probabilities meet F16 values in F16, as llama.cpp converts them. */
-  uint16_t s16[256];
-  for (int p = 0; p < n_pos; p += 256) {
-    int m = HR_MIN(256, n_pos - p);
-    kern_f32_to_f16(scores + p, s16, m);
-    kern_f16_to_f32(s16, scores + p, m);
-  }
+  for (int g = 0; g < nq; g++) kern_softmax_f16(scores + (size_t)g * ss, n_pos);
   const uint16_t *vbase = kv->v + kv_index(kv, layer, t->slot, 0) + (size_t)kvh * hd;
-  kern_f16_wsum(out, vbase, (size_t)kv->kv_dim, n_pos, scores, hd);
+  kern_f16_wsum_nq(out, (size_t)hd, vbase, (size_t)kv->kv_dim, n_pos, scores, ss, nq, hd);
 }
 
+/* A chunk is one (token, head). In a batch, the first head of each group
+ * sharing a KV head takes the whole group (each key and value row is then
+ * converted once for all of them) and the others' chunks are empty; one
+ * token alone keeps a head per chunk, to spread the work over threads. */
 static void attn_worker(void *arg, int chunk, int thread_id) {
   attn_job *j = arg;
   fwd_ctx *c = j->c;
-  int n_head = c->m->hp.n_head;
-  float *scores = c->scores + (size_t)thread_id * (size_t)c->kv->n_ctx;
-  uint16_t *q16 = c->q16 + (size_t)thread_id * (size_t)c->m->hp.head_dim;
-  attn_one(c, &j->toks[chunk / n_head], chunk / n_head, j->layer, chunk % n_head, scores, q16);
+  int n_head = c->m->hp.n_head, group = n_head / c->m->hp.n_head_kv;
+  int i = chunk / n_head, h = chunk % n_head, nq = 1;
+  if (j->n > 1 && group > 1) {
+    if (h % group) return;
+    nq = group;
+  }
+  float *scores = c->scores + (size_t)thread_id * (size_t)group * (size_t)c->kv->n_ctx;
+  uint16_t *q16 = c->q16 + (size_t)thread_id * (size_t)group * (size_t)c->m->hp.head_dim;
+  attn_heads(c, &j->toks[i], i, j->layer, h, nq, scores, q16);
 }
 
 /* ---- the step ------------------------------------------------------------ */
@@ -272,9 +317,9 @@ static void layer_step(fwd_ctx *c, const fwd_token *toks, int n, int l) {
   int E = hp->n_embd, Q = hp->n_head * hp->head_dim, KV = hp->n_head_kv * hp->head_dim;
 
   norm_rows(hp, c->xb, c->x, &L->attn_norm, n, E);
-  matmul(c, &L->wq, c->xb, n, c->q);
-  matmul(c, &L->wk, c->xb, n, c->k);
-  matmul(c, &L->wv, c->xb, n, c->v);
+  const weight *qkv[] = {&L->wq, &L->wk, &L->wv};
+  float *qkv_out[] = {c->q, c->k, c->v};
+  matmul_many(c, qkv, qkv_out, 3, c->xb, n);
   add_bias(&L->bq, c->q, n, Q);
   add_bias(&L->bk, c->k, n, KV);
   add_bias(&L->bv, c->v, n, KV);
@@ -293,8 +338,9 @@ static void layer_step(fwd_ctx *c, const fwd_token *toks, int n, int l) {
   kern_add(c->x, c->x, c->xb, n * E);
 
   norm_rows(hp, c->xb, c->x, &L->ffn_norm, n, E);
-  matmul(c, &L->w_gate, c->xb, n, c->ff_gate);
-  matmul(c, &L->w_up, c->xb, n, c->ff_up);
+  const weight *gate_up[] = {&L->w_gate, &L->w_up};
+  float *gate_up_out[] = {c->ff_gate, c->ff_up};
+  matmul_many(c, gate_up, gate_up_out, 2, c->xb, n);
   kern_swiglu(c->ff_gate, c->ff_gate, c->ff_up, n * hp->n_ff);
   matmul(c, &L->w_down, c->ff_gate, n, c->xb);
   kern_add(c->x, c->x, c->xb, n * E);
