@@ -187,9 +187,14 @@ static void matmul_same_input(hr_pool *pool, void *xq, const weight *const *ws, 
   size_t stride = fwd_act_row_bytes(w0->type, w0->cols);
   for (int i = 0; i < n; i++)
     ops->from_float(X + (size_t)i * (size_t)w0->cols, (char *)xq + (size_t)i * stride, w0->cols);
-  /* Chunks of rows: small enough that a preempted thread holds up little,
-   * large enough that claiming one costs nothing next to computing it. */
-  int per = HR_MAX(16, (int)(32768 / HR_MAX(1, w0->cols * n)) & ~15);
+  /* Chunks of rows: about eight per thread, so a preempted thread holds up
+   * little, and each long enough that claiming it (one atomic on a line the
+   * threads share) is lost in the work and rows stream from memory in long
+   * runs. */
+  int total_rows = 0;
+  for (int k = 0; k < nw; k++) total_rows += ws[k]->rows;
+  int per = (total_rows / (8 * hr_pool_size(pool)) + 15) & ~15;
+  per = HR_MAX(per, 16);
   matmul_job j = {.nw = nw, .xq = xq, .x_stride = stride, .n = n, .rows_per_chunk = per};
   double work = 0;
   for (int k = 0; k < nw; k++) {
