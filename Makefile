@@ -90,8 +90,12 @@ fuzz:
 	  fi; \
 	done
 
+# Every benchmark beside its peers; LLAMA_BENCH and LLAMA_SERVER name
+# llama.cpp binaries to compare the engine with (see README).
 bench: hearth
 	bash bench/http/run.sh
+	bash bench/engine/run.sh
+	node bench/serve/run.js
 
 clean:
 	rm -rf build hearth
