@@ -31,11 +31,17 @@ static void f16_wsum_ref(float *out, const uint16_t *rows, size_t stride, int n_
     for (int i = 0; i < n; i++) out[i] += w[p] * quant_f16_to_f32(rows[(size_t)p * stride + i]);
 }
 
+static void softmax_f16_ref(float *x, int n) {
+  kern_softmax(x, n);
+  for (int i = 0; i < n; i++) x[i] = quant_f16_to_f32(quant_f32_to_f16(x[i]));
+}
+
 static void init_tables(void) {
   quant_f16_table_init();
   kernels_fill_ref(&tables[KERN_ISA_REF]);
   tables[KERN_ISA_REF].f16_dots = f16_dots_ref;
   tables[KERN_ISA_REF].f16_wsum = f16_wsum_ref;
+  tables[KERN_ISA_REF].softmax_f16 = softmax_f16_ref;
   table_ok[KERN_ISA_REF] = 1;
   if (cpu_has_avx2()) {
     tables[KERN_ISA_AVX2] = tables[KERN_ISA_REF];
@@ -164,4 +170,34 @@ void kern_f16_dots(float *out, const uint16_t *rows, size_t stride, int n_rows, 
 void kern_f16_wsum(float *out, const uint16_t *rows, size_t stride, int n_rows, const float *w,
                    int n) {
   kernels_get()->f16_wsum(out, rows, stride, n_rows, w, n);
+}
+void kern_softmax_f16(float *x, int n) { kernels_get()->softmax_f16(x, n); }
+
+void kern_f16_dots_nq_on(const kernel_table *k, float *out, size_t out_stride,
+                         const uint16_t *rows, size_t stride, int n_rows, const uint16_t *q,
+                         size_t q_stride, int nq, int n, float scale) {
+  if (k->f16_dots_nq && nq > 1) {
+    k->f16_dots_nq(out, out_stride, rows, stride, n_rows, q, q_stride, nq, n, scale);
+    return;
+  }
+  for (int g = 0; g < nq; g++)
+    k->f16_dots(out + (size_t)g * out_stride, rows, stride, n_rows, q + (size_t)g * q_stride, n, scale);
+}
+void kern_f16_wsum_nq_on(const kernel_table *k, float *out, size_t out_stride,
+                         const uint16_t *rows, size_t stride, int n_rows, const float *w,
+                         size_t w_stride, int nq, int n) {
+  if (k->f16_wsum_nq && nq > 1) {
+    k->f16_wsum_nq(out, out_stride, rows, stride, n_rows, w, w_stride, nq, n);
+    return;
+  }
+  for (int g = 0; g < nq; g++)
+    k->f16_wsum(out + (size_t)g * out_stride, rows, stride, n_rows, w + (size_t)g * w_stride, n);
+}
+void kern_f16_dots_nq(float *out, size_t out_stride, const uint16_t *rows, size_t stride,
+                      int n_rows, const uint16_t *q, size_t q_stride, int nq, int n, float scale) {
+  kern_f16_dots_nq_on(kernels_get(), out, out_stride, rows, stride, n_rows, q, q_stride, nq, n, scale);
+}
+void kern_f16_wsum_nq(float *out, size_t out_stride, const uint16_t *rows, size_t stride,
+                      int n_rows, const float *w, size_t w_stride, int nq, int n) {
+  kern_f16_wsum_nq_on(kernels_get(), out, out_stride, rows, stride, n_rows, w, w_stride, nq, n);
 }

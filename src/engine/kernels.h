@@ -69,6 +69,12 @@ typedef struct {
                    int n, float scale);
   void (*f16_wsum)(float *out, const uint16_t *rows, size_t stride, int n_rows, const float *w,
                    int n);
+  void (*softmax_f16)(float *x, int n);
+  /* nq queries at once (kern_f16_dots_nq); NULL: one at a time */
+  void (*f16_dots_nq)(float *out, size_t out_stride, const uint16_t *rows, size_t stride,
+                      int n_rows, const uint16_t *q, size_t q_stride, int nq, int n, float scale);
+  void (*f16_wsum_nq)(float *out, size_t out_stride, const uint16_t *rows, size_t stride,
+                      int n_rows, const float *w, size_t w_stride, int nq, int n);
 } kernel_table;
 
 /* Detects the CPU once and selects the table (thread-safe, idempotent). */
@@ -153,6 +159,24 @@ void kern_f16_dots(float *out, const uint16_t *rows, size_t stride, int n_rows, 
                    int n, float scale);
 void kern_f16_wsum(float *out, const uint16_t *rows, size_t stride, int n_rows, const float *w,
                    int n);
+/* x = softmax(x) with every probability then rounded to F16 precision (the
+ * attention weights as llama.cpp hands them to F16 values). The SIMD paths
+ * use a polynomial expf (within 2 ulp) and sum in double, as ggml does. */
+void kern_softmax_f16(float *x, int n);
+/* The same for nq queries sharing the rows (grouped-query attention): each
+ * row is converted once for all of them. Query g is q + g * q_stride, its
+ * results out + g * out_stride; kern_f16_wsum_nq's weights w + g * w_stride.
+ * Same numerics as nq single calls. The _on forms take a table (tests). */
+void kern_f16_dots_nq(float *out, size_t out_stride, const uint16_t *rows, size_t stride,
+                      int n_rows, const uint16_t *q, size_t q_stride, int nq, int n, float scale);
+void kern_f16_wsum_nq(float *out, size_t out_stride, const uint16_t *rows, size_t stride,
+                      int n_rows, const float *w, size_t w_stride, int nq, int n);
+void kern_f16_dots_nq_on(const kernel_table *k, float *out, size_t out_stride,
+                         const uint16_t *rows, size_t stride, int n_rows, const uint16_t *q,
+                         size_t q_stride, int nq, int n, float scale);
+void kern_f16_wsum_nq_on(const kernel_table *k, float *out, size_t out_stride,
+                         const uint16_t *rows, size_t stride, int n_rows, const float *w,
+                         size_t w_stride, int nq, int n);
 
 /* ---- per-path tables (defined by kernels_<isa>.c; internal) -------------- */
 

@@ -629,7 +629,66 @@ static void f16_wsum_avx2(float *out, const uint16_t *rows, size_t stride, int n
   }
 }
 
+/* e^x for x <= 0: Cephes' expf polynomial on r = x - n ln2, scaled by 2^n
+ * through the exponent bits; below -87.3 the result is 0. */
+static inline __m256 exp_neg(__m256 x) {
+  const __m256 live = _mm256_cmp_ps(x, _mm256_set1_ps(-87.3f), _CMP_GE_OQ);
+  x = _mm256_max_ps(x, _mm256_set1_ps(-87.3f));
+  __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  /* n in [-126, 0]: 2^n is a normal float */
+  __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(e)), live);
+}
+
+static void softmax_f16_avx2(float *x, int n) {
+  const int n8 = n & ~7;
+  float max = -INFINITY;
+  __m256 mx = _mm256_set1_ps(-INFINITY);
+  for (int i = 0; i < n8; i += 8) mx = _mm256_max_ps(mx, _mm256_loadu_ps(x + i));
+  float t[8];
+  _mm256_storeu_ps(t, mx);
+  for (int k = 0; k < 8; k++) max = t[k] > max ? t[k] : max;
+  for (int i = n8; i < n; i++) max = x[i] > max ? x[i] : max;
+  if (max == -INFINITY) {
+    memset(x, 0, sizeof(float) * (size_t)n);
+    return;
+  }
+  const __m256 vmax = _mm256_set1_ps(max);
+  __m256d s0 = _mm256_setzero_pd(), s1 = s0;
+  double sum = 0;
+  for (int i = 0; i < n8; i += 8) {
+    __m256 e = exp_neg(_mm256_sub_ps(_mm256_loadu_ps(x + i), vmax));
+    _mm256_storeu_ps(x + i, e);
+    s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
+    s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
+  }
+  for (int i = n8; i < n; i++) {
+    float v[8] = {x[i] - max, 0, 0, 0, 0, 0, 0, 0};
+    _mm256_storeu_ps(v, exp_neg(_mm256_loadu_ps(v)));
+    x[i] = v[0];
+    sum += v[0];
+  }
+  double d[4];
+  _mm256_storeu_pd(d, _mm256_add_pd(s0, s1));
+  sum += (d[0] + d[1]) + (d[2] + d[3]);
+  const __m256 inv = _mm256_set1_ps((float)(1.0 / sum));
+  for (int i = 0; i < n8; i += 8)
+    _mm256_storeu_ps(x + i, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_mul_ps(_mm256_loadu_ps(x + i), inv), 0)));
+  for (int i = n8; i < n; i++) x[i] = _cvtsh_ss(_cvtss_sh(x[i] * _mm256_cvtss_f32(inv), 0));
+}
+
 void kernels_fill_avx2(kernel_table *t) {
+  t->softmax_f16 = softmax_f16_avx2;
   t->f16_dots = f16_dots_avx2;
   t->f16_wsum = f16_wsum_avx2;
   t->isa = KERN_ISA_AVX2;

@@ -18,6 +18,7 @@
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && \
     defined(__AVX512DQ__) && defined(__AVX512VNNI__) && defined(__FMA__) && defined(__F16C__)
 #include <immintrin.h>
+#include <math.h>
 
 #include "kernels.h"
 
@@ -436,7 +437,148 @@ static void f16_wsum_avx512(float *out, const uint16_t *rows, size_t stride, int
   }
 }
 
+/* Several queries over the same rows: 16 rows at a time are converted to
+ * f32 once (into L1), then each query runs over them. Rows up to 256
+ * elements; longer ones go query by query. */
+#define NQ_MAX_N 256
+static void f16_dots_nq_avx512(float *out, size_t out_stride, const uint16_t *rows, size_t stride,
+                               int n_rows, const uint16_t *q, size_t q_stride, int nq, int n,
+                               float scale) {
+  if (n > NQ_MAX_N) {
+    for (int g = 0; g < nq; g++)
+      f16_dots_avx512(out + (size_t)g * out_stride, rows, stride, n_rows, q + (size_t)g * q_stride, n, scale);
+    return;
+  }
+  float kf[16][NQ_MAX_N] __attribute__((aligned(64)));
+  const __m512 sc = _mm512_set1_ps(scale);
+  for (int p0 = 0; p0 < n_rows; p0 += 16) {
+    int np = n_rows - p0 < 16 ? n_rows - p0 : 16;
+    for (int p = 0; p < 16; p++) {
+      const uint16_t *r = rows + (size_t)(p0 + (p < np ? p : 0)) * stride;
+      for (int i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+        _mm512_store_ps(kf[p] + i, ld_f16(m, r + i));
+      }
+    }
+    __mmask16 mp = np == 16 ? 0xffff : (__mmask16)((1u << np) - 1);
+    for (int g = 0; g < nq; g++) {
+      const uint16_t *qg = q + (size_t)g * q_stride;
+      __m512 v[16];
+#pragma GCC unroll 16
+      for (int p = 0; p < 16; p++) v[p] = _mm512_setzero_ps();
+      for (int i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+        __m512 qv = ld_f16(m, qg + i);
+#pragma GCC unroll 16
+        for (int p = 0; p < 16; p++) v[p] = _mm512_fmadd_ps(_mm512_load_ps(kf[p] + i), qv, v[p]);
+      }
+      _mm512_mask_storeu_ps(out + (size_t)g * out_stride + p0, mp, _mm512_mul_ps(hsum16(v), sc));
+    }
+  }
+}
+
+/* NQ queries x 64 outputs in registers; each row's 64 halves converted
+ * once for all NQ. */
+static inline __attribute__((always_inline)) void wsum_nq_block(float *out, size_t out_stride,
+                                                                const uint16_t *rows, size_t stride,
+                                                                int n_rows, const float *w,
+                                                                size_t w_stride, int NQ, int i0, int n) {
+  __mmask16 mask[4];
+  for (int c = 0; c < 4; c++) {
+    int left = n - i0 - 16 * c;
+    mask[c] = left >= 16 ? 0xffff : left > 0 ? (__mmask16)((1u << left) - 1) : 0;
+  }
+  __m512 acc[4][4];
+#pragma GCC unroll 4
+  for (int g = 0; g < NQ; g++)
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; c++) acc[g][c] = _mm512_setzero_ps();
+  const uint16_t *r = rows + i0;
+  for (int p = 0; p < n_rows; p++, r += stride) {
+    __m512 vv[4];
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; c++) vv[c] = ld_f16(mask[c], r + 16 * c);
+#pragma GCC unroll 4
+    for (int g = 0; g < NQ; g++) {
+      __m512 wb = _mm512_set1_ps(w[(size_t)g * w_stride + p]);
+#pragma GCC unroll 4
+      for (int c = 0; c < 4; c++) acc[g][c] = _mm512_fmadd_ps(wb, vv[c], acc[g][c]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int g = 0; g < NQ; g++)
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; c++) _mm512_mask_storeu_ps(out + (size_t)g * out_stride + i0 + 16 * c, mask[c], acc[g][c]);
+}
+
+static void f16_wsum_nq_avx512(float *out, size_t out_stride, const uint16_t *rows, size_t stride,
+                               int n_rows, const float *w, size_t w_stride, int nq, int n) {
+  for (int g0 = 0; g0 < nq; g0 += 4) {
+    int ng = nq - g0 < 4 ? nq - g0 : 4;
+    float *o = out + (size_t)g0 * out_stride;
+    const float *wg = w + (size_t)g0 * w_stride;
+    for (int i0 = 0; i0 < n; i0 += 64) {
+      switch (ng) {
+      case 1: wsum_nq_block(o, out_stride, rows, stride, n_rows, wg, w_stride, 1, i0, n); break;
+      case 2: wsum_nq_block(o, out_stride, rows, stride, n_rows, wg, w_stride, 2, i0, n); break;
+      case 3: wsum_nq_block(o, out_stride, rows, stride, n_rows, wg, w_stride, 3, i0, n); break;
+      default: wsum_nq_block(o, out_stride, rows, stride, n_rows, wg, w_stride, 4, i0, n); break;
+      }
+    }
+  }
+}
+
+/* e^x for x <= 0 (softmax after the max is taken): Cephes' expf
+ * polynomial on r = x - n ln2, |r| <= ln2/2, scaled by 2^n; below -87.3
+ * (where expf goes subnormal) the result is 0. */
+static inline __m512 exp_neg(__m512 x) {
+  const __mmask16 live = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.3f), _CMP_GE_OQ);
+  __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                  _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+  return _mm512_maskz_scalef_ps(live, p, n);
+}
+
+static void softmax_f16_avx512(float *x, int n) {
+  __m512 mx = _mm512_set1_ps(-INFINITY);
+  for (int i = 0; i < n; i += 16) {
+    __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+    mx = _mm512_max_ps(mx, _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), m, x + i));
+  }
+  float max = _mm512_reduce_max_ps(mx);
+  if (max == -INFINITY) {
+    memset(x, 0, sizeof(float) * (size_t)n);
+    return;
+  }
+  const __m512 vmax = _mm512_set1_ps(max);
+  __m512d s0 = _mm512_setzero_pd(), s1 = s0;
+  for (int i = 0; i < n; i += 16) {
+    __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+    __m512 e = _mm512_maskz_mov_ps(m, exp_neg(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), vmax)));
+    _mm512_mask_storeu_ps(x + i, m, e);
+    s0 = _mm512_add_pd(s0, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
+    s1 = _mm512_add_pd(s1, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
+  }
+  const __m512 inv = _mm512_set1_ps((float)(1.0 / _mm512_reduce_add_pd(_mm512_add_pd(s0, s1))));
+  for (int i = 0; i < n; i += 16) {
+    __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+    __m256i h = _mm512_cvtps_ph(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), inv), 0);
+    _mm512_mask_storeu_ps(x + i, m, _mm512_cvtph_ps(h));
+  }
+}
+
 void kernels_fill_avx512(kernel_table *t) {
+  t->softmax_f16 = softmax_f16_avx512;
+  t->f16_dots_nq = f16_dots_nq_avx512;
+  t->f16_wsum_nq = f16_wsum_nq_avx512;
   t->f16_dots = f16_dots_avx512;
   t->f16_wsum = f16_wsum_avx512;
   t->isa = KERN_ISA_AVX512;

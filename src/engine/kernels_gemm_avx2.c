@@ -29,6 +29,22 @@
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
+/* Full unrolling keeps the tiles' sums in registers. Sanitizer builds skip
+ * it: instrumenting the unrolled tiles takes clang minutes per file. */
+#if defined(__SANITIZE_ADDRESS__)
+#define HEARTH_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HEARTH_SANITIZED 1
+#endif
+#endif
+#ifdef HEARTH_SANITIZED
+#define UNROLL(n)
+#else
+#define UNROLL_(x) _Pragma(#x)
+#define UNROLL(n) UNROLL_(GCC unroll n)
+#endif
+
 static inline float h2f(uint16_t h) { return quant_f16_table[h]; }
 static inline int32_t ld32(const void *p) {
   int32_t v;
@@ -130,28 +146,28 @@ ALWAYS_INLINE void tile32(const panel32 *p, int kind, int flush, int nb, const u
   const __m256i ones = _mm256_set1_epi16(1);
   for (int b = 0; b < nb; b++) {
     __m256i is[JT];
-#pragma GCC unroll 4
+UNROLL(4)
     for (int j = 0; j < nj; j++) is[j] = _mm256_setzero_si256();
     const size_t qoff = kind ? offsetof(block_q8_0, qs) : offsetof(block_q8_1, qs);
-#pragma GCC unroll 8
+UNROLL(8)
     for (int k0 = 0; k0 < 8; k0 += flush) {
       __m256i s16[JT];
-#pragma GCC unroll 8
+UNROLL(8)
       for (int k = k0; k < k0 + flush; k++) {
         const __m256i w = _mm256_load_si256((const __m256i *)p->q[b][k]);
         const __m256i wa = kind ? _mm256_sign_epi8(w, w) : w;
-#pragma GCC unroll 4
+UNROLL(4)
         for (int j = 0; j < nj; j++) {
           __m256i xv = bcast32(x[j] + (size_t)b * xbb + qoff + 4 * k);
           __m256i pr = _mm256_maddubs_epi16(wa, kind ? _mm256_sign_epi8(xv, w) : xv);
           s16[j] = k == k0 ? pr : _mm256_add_epi16(s16[j], pr);
         }
       }
-#pragma GCC unroll 4
+UNROLL(4)
       for (int j = 0; j < nj; j++) is[j] = _mm256_add_epi32(is[j], _mm256_madd_epi16(s16[j], ones));
     }
     const __m256 d = _mm256_load_ps(p->d[b]);
-#pragma GCC unroll 4
+UNROLL(4)
     for (int j = 0; j < nj; j++) {
       const uint8_t *xb = x[j] + (size_t)b * xbb;
       uint16_t xd, xs;
@@ -165,57 +181,69 @@ ALWAYS_INLINE void tile32(const panel32 *p, int kind, int flush, int nb, const u
   }
 }
 
-ALWAYS_INLINE void run32(const panel32 *p, int kind, int flush, int nb, int b0, const uint8_t *X,
-                         size_t xs, size_t xbb, int nj, float *Y, int ldy, __m256i mask, int first) {
-  __m256 acc[JT];
+/* nj activation rows against up to TILES row tiles: the activation rows
+ * stay in L1 while each panel runs over them. */
+ALWAYS_INLINE void run32(const panel32 *p, int n_tiles, int nr, int kind, int flush, int nb, int b0,
+                         const uint8_t *X, size_t xs, size_t xbb, int nj, float *Y, int ldy, int first) {
   const uint8_t *x[JT];
-#pragma GCC unroll 4
-  for (int j = 0; j < nj; j++) {
-    acc[j] = first ? _mm256_setzero_ps() : _mm256_maskload_ps(Y + (size_t)j * ldy, mask);
-    x[j] = X + (size_t)j * xs + (size_t)b0 * xbb;
+  for (int j = 0; j < nj; j++) x[j] = X + (size_t)j * xs + (size_t)b0 * xbb;
+  for (int t = 0; t < n_tiles; t++) {
+    __m256i mask = row_mask(nr - t * RT);
+    float *Yt = Y + t * RT;
+    __m256 acc[JT];
+UNROLL(4)
+    for (int j = 0; j < nj; j++)
+      acc[j] = first ? _mm256_setzero_ps() : _mm256_maskload_ps(Yt + (size_t)j * ldy, mask);
+    tile32(p + t, kind, flush, nb, x, xbb, nj, acc);
+UNROLL(4)
+    for (int j = 0; j < nj; j++) _mm256_maskstore_ps(Yt + (size_t)j * ldy, mask, acc[j]);
   }
-  tile32(p, kind, flush, nb, x, xbb, nj, acc);
-#pragma GCC unroll 4
-  for (int j = 0; j < nj; j++) _mm256_maskstore_ps(Y + (size_t)j * ldy, mask, acc[j]);
 }
 
-#define DISPATCH_NJ(call) \
-  switch (nj) {           \
-  case 1: call(1); break; \
-  case 2: call(2); break; \
-  case 3: call(3); break; \
+/* Activation rows per tile: 4, then 2, 1 for the rest. */
+#define NEXT_NJ(left) ((left) >= 4 ? 4 : (left) >= 2 ? 2 : 1)
+#define DISPATCH_NJ(call)  \
+  switch (nj) {            \
+  case 1: call(1); break;  \
+  case 2: call(2); break;  \
   default: call(4); break; \
   }
+
+/* Row tiles unpacked per pass (panels ~18 KB each, kept in L2). */
+#define TILES 8
 
 static void gemm32(tensor_type t, int n, const void *W, size_t rb, int nr, const void *X, size_t xs,
                    int nx, float *Y, int ldy) {
   const int kind = t == TT_Q4_0 || t == TT_Q5_0 || t == TT_Q8_0;
   const size_t xbb = tensor_type_get(kind ? TT_Q8_0 : TT_Q8_1).block_bytes;
   const int nb_row = n / QK32;
-  panel32 p __attribute__((aligned(32)));
-  for (int r0 = 0; r0 < nr; r0 += RT) {
-    __m256i mask = row_mask(nr - r0);
+  panel32 p[TILES] __attribute__((aligned(32)));
+  for (int r0 = 0; r0 < nr; r0 += RT * TILES) {
+    int nrp = nr - r0 < RT * TILES ? nr - r0 : RT * TILES, nt = (nrp + RT - 1) / RT;
     for (int b0 = 0; b0 < nb_row; b0 += NB32) {
       int nb = nb_row - b0 < NB32 ? nb_row - b0 : NB32;
-      pack32(t, (const uint8_t *)W + (size_t)r0 * rb, rb, nr - r0 < RT ? nr - r0 : RT, b0, nb, &p);
-      for (int j0 = 0; j0 < nx; j0 += JT) {
-        int nj = nx - j0 < JT ? nx - j0 : JT;
+      for (int k = 0; k < nt; k++) {
+        int rows = nrp - k * RT < RT ? nrp - k * RT : RT;
+        pack32(t, (const uint8_t *)W + (size_t)(r0 + k * RT) * rb, rb, rows, b0, nb, &p[k]);
+      }
+      for (int j0 = 0, nj; j0 < nx; j0 += nj) {
+        nj = NEXT_NJ(nx - j0);
         const uint8_t *Xj = (const uint8_t *)X + (size_t)j0 * xs;
         float *Yt = Y + (size_t)j0 * ldy + r0;
         /* how many pair sums fit in 16 bits: 2*|w|*127 each */
         switch (t) {
-#define CALL(J) run32(&p, 1, 1, nb, b0, Xj, xs, xbb, J, Yt, ldy, mask, b0 == 0)
+#define CALL(J) run32(p, nt, nrp, 1, 1, nb, b0, Xj, xs, xbb, J, Yt, ldy, b0 == 0)
         case TT_Q8_0: DISPATCH_NJ(CALL) break;
 #undef CALL
-#define CALL(J) run32(&p, 1, 8, nb, b0, Xj, xs, xbb, J, Yt, ldy, mask, b0 == 0)
+#define CALL(J) run32(p, nt, nrp, 1, 8, nb, b0, Xj, xs, xbb, J, Yt, ldy, b0 == 0)
         case TT_Q4_0: /* |w| <= 8 */
         case TT_Q5_0: /* |w| <= 16 */
           DISPATCH_NJ(CALL) break;
 #undef CALL
-#define CALL(J) run32(&p, 0, 8, nb, b0, Xj, xs, xbb, J, Yt, ldy, mask, b0 == 0)
+#define CALL(J) run32(p, nt, nrp, 0, 8, nb, b0, Xj, xs, xbb, J, Yt, ldy, b0 == 0)
         case TT_Q4_1: DISPATCH_NJ(CALL) break; /* w <= 15 */
 #undef CALL
-#define CALL(J) run32(&p, 0, 4, nb, b0, Xj, xs, xbb, J, Yt, ldy, mask, b0 == 0)
+#define CALL(J) run32(p, nt, nrp, 0, 4, nb, b0, Xj, xs, xbb, J, Yt, ldy, b0 == 0)
         default: DISPATCH_NJ(CALL) break; /* Q5_1, w <= 31 */
 #undef CALL
         }
@@ -335,84 +363,90 @@ ALWAYS_INLINE void tilek(const panelk *p, int ns, int G, int flush, const block_
     __m256 blk[JT];
     {
       __m256i c[JT];
-#pragma GCC unroll 4
+UNROLL(4)
       for (int j = 0; j < nj; j++) c[j] = _mm256_setzero_si256();
-#pragma GCC unroll 8
+UNROLL(8)
       for (int g = 0; g < 8; g++) {
         const __m256i pr = _mm256_load_si256((const __m256i *)p->pair[s][g]);
-#pragma GCC unroll 4
+UNROLL(4)
         for (int j = 0; j < nj; j++)
           c[j] = _mm256_add_epi32(c[j], _mm256_madd_epi16(pr, bcast32(x[j][s].bsums + 2 * g)));
       }
       const __m256 dn = _mm256_load_ps(p->dneg[s]);
-#pragma GCC unroll 4
+UNROLL(4)
       for (int j = 0; j < nj; j++) blk[j] = _mm256_mul_ps(_mm256_cvtepi32_ps(c[j]), dn);
     }
-#pragma GCC unroll 1
+UNROLL(1)
     for (int g = 0; g < G; g++) {
       __m256i is[JT];
-#pragma GCC unroll 8
+UNROLL(8)
       for (int k0 = 0; k0 < KPG; k0 += flush) {
         __m256i s16[JT];
-#pragma GCC unroll 8
+UNROLL(8)
         for (int k = k0; k < k0 + flush; k++) {
           const __m256i w = _mm256_load_si256((const __m256i *)p->q[s][g * KPG + k]);
-#pragma GCC unroll 4
+UNROLL(4)
           for (int j = 0; j < nj; j++) {
             __m256i pr = _mm256_maddubs_epi16(w, bcast32(x[j][s].qs + 4 * (g * KPG + k)));
             s16[j] = k == k0 ? pr : _mm256_add_epi16(s16[j], pr);
           }
         }
-#pragma GCC unroll 4
+UNROLL(4)
         for (int j = 0; j < nj; j++) {
           __m256i w32 = _mm256_madd_epi16(s16[j], ones);
           is[j] = k0 == 0 ? w32 : _mm256_add_epi32(is[j], w32);
         }
       }
       const __m256 dsc = _mm256_load_ps(p->dsc[s][g]);
-#pragma GCC unroll 4
+UNROLL(4)
       for (int j = 0; j < nj; j++) blk[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is[j]), dsc, blk[j]);
     }
-#pragma GCC unroll 4
+UNROLL(4)
     for (int j = 0; j < nj; j++) acc[j] = _mm256_fmadd_ps(blk[j], _mm256_set1_ps(x[j][s].d), acc[j]);
   }
 }
 
-ALWAYS_INLINE void runk(const panelk *p, int G, int flush, int ns, int s0, const uint8_t *X, size_t xs,
-                        int nj, float *Y, int ldy, __m256i mask, int first) {
-  __m256 acc[JT];
+ALWAYS_INLINE void runk(const panelk *p, int n_tiles, int nr, int G, int flush, int ns, int s0,
+                        const uint8_t *X, size_t xs, int nj, float *Y, int ldy, int first) {
   const block_q8_K *x[JT];
-#pragma GCC unroll 4
-  for (int j = 0; j < nj; j++) {
-    acc[j] = first ? _mm256_setzero_ps() : _mm256_maskload_ps(Y + (size_t)j * ldy, mask);
-    x[j] = (const block_q8_K *)(X + (size_t)j * xs) + s0;
+  for (int j = 0; j < nj; j++) x[j] = (const block_q8_K *)(X + (size_t)j * xs) + s0;
+  for (int t = 0; t < n_tiles; t++) {
+    __m256i mask = row_mask(nr - t * RT);
+    float *Yt = Y + t * RT;
+    __m256 acc[JT];
+UNROLL(4)
+    for (int j = 0; j < nj; j++)
+      acc[j] = first ? _mm256_setzero_ps() : _mm256_maskload_ps(Yt + (size_t)j * ldy, mask);
+    tilek(p + t, ns, G, flush, x, nj, acc);
+UNROLL(4)
+    for (int j = 0; j < nj; j++) _mm256_maskstore_ps(Yt + (size_t)j * ldy, mask, acc[j]);
   }
-  tilek(p, ns, G, flush, x, nj, acc);
-#pragma GCC unroll 4
-  for (int j = 0; j < nj; j++) _mm256_maskstore_ps(Y + (size_t)j * ldy, mask, acc[j]);
 }
 
 static void gemmk(tensor_type t, int n, const void *W, size_t rb, int nr, const void *X, size_t xs,
                   int nx, float *Y, int ldy) {
   const int ns_row = n / QK_K;
-  panelk p __attribute__((aligned(32)));
-  for (int r0 = 0; r0 < nr; r0 += RT) {
-    __m256i mask = row_mask(nr - r0);
+  panelk p[TILES] __attribute__((aligned(32)));
+  for (int r0 = 0; r0 < nr; r0 += RT * TILES) {
+    int nrp = nr - r0 < RT * TILES ? nr - r0 : RT * TILES, nt = (nrp + RT - 1) / RT;
     for (int s0 = 0; s0 < ns_row; s0 += NBK) {
       int ns = ns_row - s0 < NBK ? ns_row - s0 : NBK;
-      packk(t, (const uint8_t *)W + (size_t)r0 * rb, rb, nr - r0 < RT ? nr - r0 : RT, s0, ns, &p);
-      for (int j0 = 0; j0 < nx; j0 += JT) {
-        int nj = nx - j0 < JT ? nx - j0 : JT;
+      for (int k = 0; k < nt; k++) {
+        int rows = nrp - k * RT < RT ? nrp - k * RT : RT;
+        packk(t, (const uint8_t *)W + (size_t)(r0 + k * RT) * rb, rb, rows, s0, ns, &p[k]);
+      }
+      for (int j0 = 0, nj; j0 < nx; j0 += nj) {
+        nj = NEXT_NJ(nx - j0);
         const uint8_t *Xj = (const uint8_t *)X + (size_t)j0 * xs;
         float *Yt = Y + (size_t)j0 * ldy + r0;
         switch (t) {
-#define CALL(J) runk(&p, 8, 8, ns, s0, Xj, xs, J, Yt, ldy, mask, s0 == 0)
+#define CALL(J) runk(p, nt, nrp, 8, 8, ns, s0, Xj, xs, J, Yt, ldy, s0 == 0)
         case TT_Q4_K: DISPATCH_NJ(CALL) break;
 #undef CALL
-#define CALL(J) runk(&p, 8, 4, ns, s0, Xj, xs, J, Yt, ldy, mask, s0 == 0)
+#define CALL(J) runk(p, nt, nrp, 8, 4, ns, s0, Xj, xs, J, Yt, ldy, s0 == 0)
         case TT_Q5_K: DISPATCH_NJ(CALL) break;
 #undef CALL
-#define CALL(J) runk(&p, 16, 2, ns, s0, Xj, xs, J, Yt, ldy, mask, s0 == 0)
+#define CALL(J) runk(p, nt, nrp, 16, 2, ns, s0, Xj, xs, J, Yt, ldy, s0 == 0)
         default: DISPATCH_NJ(CALL) break;
 #undef CALL
         }
@@ -454,19 +488,19 @@ static inline float hsum_ps(__m256 v) {
 ALWAYS_INLINE void tilef(tensor_type t, int n, const uint8_t *W, size_t rb, int nr,
                          const uint8_t *X, size_t xs, int nj, float *Y, int ldy) {
   __m256 acc[3][4];
-#pragma GCC unroll 3
+UNROLL(3)
   for (int r = 0; r < nr; r++)
-#pragma GCC unroll 4
+UNROLL(4)
     for (int j = 0; j < nj; j++) acc[r][j] = _mm256_setzero_ps();
   const int n8 = n & ~7;
   for (int i = 0; i < n8; i += 8) {
     __m256 x[4];
-#pragma GCC unroll 4
+UNROLL(4)
     for (int j = 0; j < 4; j++) x[j] = j < nj ? ldf(t, X + (size_t)j * xs, i) : _mm256_setzero_ps();
-#pragma GCC unroll 3
+UNROLL(3)
     for (int r = 0; r < nr; r++) {
       __m256 w = ldf(t, W + (size_t)r * rb, i);
-#pragma GCC unroll 4
+UNROLL(4)
       for (int j = 0; j < nj; j++) acc[r][j] = _mm256_fmadd_ps(w, x[j], acc[r][j]);
     }
   }

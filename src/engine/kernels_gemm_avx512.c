@@ -37,6 +37,22 @@
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
+/* Full unrolling keeps the tiles' sums in registers. Sanitizer builds skip
+ * it: instrumenting the unrolled tiles takes clang minutes per file. */
+#if defined(__SANITIZE_ADDRESS__)
+#define HEARTH_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HEARTH_SANITIZED 1
+#endif
+#endif
+#ifdef HEARTH_SANITIZED
+#define UNROLL(n)
+#else
+#define UNROLL_(x) _Pragma(#x)
+#define UNROLL(n) UNROLL_(GCC unroll n)
+#endif
+
 static inline float h2f(uint16_t h) { return quant_f16_table[h]; }
 static inline int32_t ld32(const void *p) {
   int32_t v;
@@ -143,17 +159,17 @@ ALWAYS_INLINE void tile32_signed(const panel32 *p, int nb, const uint8_t *xu, co
   for (int b = 0; b < nb; b++) {
     __m512i is[JT];
     const __m512i corr = _mm512_load_si512(p->corr[b]);
-#pragma GCC unroll 8
+UNROLL(8)
     for (int j = 0; j < nj; j++) is[j] = corr;
-#pragma GCC unroll 8
+UNROLL(8)
     for (int k = 0; k < 8; k++) {
       const __m512i w = _mm512_load_si512(p->q[b][k]);
-#pragma GCC unroll 8
+UNROLL(8)
       for (int j = 0; j < nj; j++)
         is[j] = _mm512_dpbusd_epi32(is[j], bcast32(xu + (size_t)j * K_SLICE + 32 * b + 4 * k), w);
     }
     const __m512 d = _mm512_load_ps(p->d[b]);
-#pragma GCC unroll 8
+UNROLL(8)
     for (int j = 0; j < nj; j++)
       acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is[j]),
                                _mm512_mul_ps(d, _mm512_set1_ps(dx[j * NB32 + b])), acc[j]);
@@ -165,16 +181,16 @@ ALWAYS_INLINE void tile32_unsigned(const panel32 *p, int nb, const block_q8_1 *c
                                    __m512 *acc) {
   for (int b = 0; b < nb; b++) {
     __m512i is[JT];
-#pragma GCC unroll 8
+UNROLL(8)
     for (int j = 0; j < nj; j++) is[j] = _mm512_setzero_si512();
-#pragma GCC unroll 8
+UNROLL(8)
     for (int k = 0; k < 8; k++) {
       const __m512i w = _mm512_load_si512(p->q[b][k]);
-#pragma GCC unroll 8
+UNROLL(8)
       for (int j = 0; j < nj; j++) is[j] = _mm512_dpbusd_epi32(is[j], w, bcast32(x[j][b].qs + 4 * k));
     }
     const __m512 d = _mm512_load_ps(p->d[b]), m = _mm512_load_ps(p->m[b]);
-#pragma GCC unroll 8
+UNROLL(8)
     for (int j = 0; j < nj; j++) {
       acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is[j]), _mm512_mul_ps(d, _mm512_set1_ps(h2f(x[j][b].d))),
                                acc[j]);
@@ -183,17 +199,15 @@ ALWAYS_INLINE void tile32_unsigned(const panel32 *p, int nb, const block_q8_1 *c
   }
 }
 
-/* One tile of nj activation rows against the panel: load (or zero) the
- * partial sums, run, store. */
-ALWAYS_INLINE void run32(const panel32 *p, int is_signed, int nb, int b0, const uint8_t *X,
-                         size_t xs, int nj, float *Y, int ldy, __mmask16 mask, int first) {
-  __m512 acc[JT];
-#pragma GCC unroll 8
-  for (int j = 0; j < nj; j++)
-    acc[j] = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(mask, Y + (size_t)j * ldy);
+/* nj activation rows against the panels of up to TILES row tiles: the
+ * activation slice is prepared once and stays in L1 while each panel runs
+ * over it; partial sums are loaded (or zeroed), run, stored. */
+ALWAYS_INLINE void run32(const panel32 *p, int n_tiles, int nr, int is_signed, int nb, int b0,
+                         const uint8_t *X, size_t xs, int nj, float *Y, int ldy, int first) {
+  uint8_t xu[is_signed ? JT : 1][K_SLICE] __attribute__((aligned(64)));
+  float dx[JT][NB32];
+  const block_q8_1 *x1[JT];
   if (is_signed) {
-    uint8_t xu[JT][K_SLICE] __attribute__((aligned(64)));
-    float dx[JT][NB32];
     const __m256i flip = _mm256_set1_epi8((char)0x80);
     for (int j = 0; j < nj; j++) {
       const block_q8_0 *xb = (const block_q8_0 *)(X + (size_t)j * xs) + b0;
@@ -203,51 +217,63 @@ ALWAYS_INLINE void run32(const panel32 *p, int is_signed, int nb, int b0, const 
         dx[j][b] = h2f(xb[b].d);
       }
     }
-    tile32_signed(p, nb, &xu[0][0], &dx[0][0], nj, acc);
   } else {
-    const block_q8_1 *x[JT];
-    for (int j = 0; j < nj; j++) x[j] = (const block_q8_1 *)(X + (size_t)j * xs) + b0;
-    tile32_unsigned(p, nb, x, nj, acc);
+    for (int j = 0; j < nj; j++) x1[j] = (const block_q8_1 *)(X + (size_t)j * xs) + b0;
   }
-#pragma GCC unroll 8
-  for (int j = 0; j < nj; j++) store_tile(Y + (size_t)j * ldy, mask, acc[j]);
+  for (int t = 0; t < n_tiles; t++) {
+    int nrt = nr - t * RT < RT ? nr - t * RT : RT;
+    __mmask16 mask = (__mmask16)((1u << nrt) - 1);
+    float *Yt = Y + t * RT;
+    __m512 acc[JT];
+UNROLL(8)
+    for (int j = 0; j < nj; j++)
+      acc[j] = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(mask, Yt + (size_t)j * ldy);
+    if (is_signed) tile32_signed(p + t, nb, &xu[0][0], &dx[0][0], nj, acc);
+    else tile32_unsigned(p + t, nb, x1, nj, acc);
+UNROLL(8)
+    for (int j = 0; j < nj; j++) store_tile(Yt + (size_t)j * ldy, mask, acc[j]);
+  }
 }
 
+/* Activation rows per tile: 8, then 4, 2, 1 for the rest (each count is
+ * its own fully unrolled kernel; fewer of them keeps compile time sane). */
+#define NEXT_NJ(left) ((left) >= 8 ? 8 : (left) >= 4 ? 4 : (left) >= 2 ? 2 : 1)
 #define DISPATCH_NJ(call)  \
   switch (nj) {            \
   case 1: call(1); break;  \
   case 2: call(2); break;  \
-  case 3: call(3); break;  \
   case 4: call(4); break;  \
-  case 5: call(5); break;  \
-  case 6: call(6); break;  \
-  case 7: call(7); break;  \
   default: call(8); break; \
   }
+
+/* Row tiles unpacked per pass (panels ~22 KB each, kept in L2): a caller
+ * handing over more rows at once lets each activation slice serve them all
+ * from L1. */
+#define TILES 4
 
 static void gemm32(tensor_type t, int n, const void *W, size_t rb, int nr, const void *X, size_t xs,
                    int nx, float *Y, int ldy) {
   const int is_signed = t == TT_Q4_0 || t == TT_Q5_0 || t == TT_Q8_0;
-  const size_t xbb = tensor_type_get(is_signed ? TT_Q8_0 : TT_Q8_1).block_bytes;
   const int nb_row = n / QK32;
-  panel32 p __attribute__((aligned(64)));
-  for (int r0 = 0; r0 < nr; r0 += RT) {
-    int nrt = nr - r0 < RT ? nr - r0 : RT;
-    __mmask16 mask = (__mmask16)((1u << nrt) - 1);
+  panel32 p[TILES] __attribute__((aligned(64)));
+  for (int r0 = 0; r0 < nr; r0 += RT * TILES) {
+    int nrp = nr - r0 < RT * TILES ? nr - r0 : RT * TILES, nt = (nrp + RT - 1) / RT;
     for (int b0 = 0; b0 < nb_row; b0 += NB32) {
       int nb = nb_row - b0 < NB32 ? nb_row - b0 : NB32;
-      pack32(t, is_signed, (const uint8_t *)W + (size_t)r0 * rb, rb, nrt, b0, nb, &p);
-      for (int j0 = 0; j0 < nx; j0 += JT) {
-        int nj = nx - j0 < JT ? nx - j0 : JT;
+      for (int k = 0; k < nt; k++) {
+        int rows = nrp - k * RT < RT ? nrp - k * RT : RT;
+        pack32(t, is_signed, (const uint8_t *)W + (size_t)(r0 + k * RT) * rb, rb, rows, b0, nb, &p[k]);
+      }
+      for (int j0 = 0, nj; j0 < nx; j0 += nj) {
+        nj = NEXT_NJ(nx - j0);
         const uint8_t *Xj = (const uint8_t *)X + (size_t)j0 * xs;
         float *Yt = Y + (size_t)j0 * ldy + r0;
-        (void)xbb;
         if (is_signed) {
-#define CALL(J) run32(&p, 1, nb, b0, Xj, xs, J, Yt, ldy, mask, b0 == 0)
+#define CALL(J) run32(p, nt, nrp, 1, nb, b0, Xj, xs, J, Yt, ldy, b0 == 0)
           DISPATCH_NJ(CALL)
 #undef CALL
         } else {
-#define CALL(J) run32(&p, 0, nb, b0, Xj, xs, J, Yt, ldy, mask, b0 == 0)
+#define CALL(J) run32(p, nt, nrp, 0, nb, b0, Xj, xs, J, Yt, ldy, b0 == 0)
           DISPATCH_NJ(CALL)
 #undef CALL
         }
@@ -375,74 +401,80 @@ ALWAYS_INLINE void tilek(const panelk *p, int ns, int G, const block_q8_K *const
     __m512 blk[JT];
     {
       __m512i c[JT];
-#pragma GCC unroll 8
+UNROLL(8)
       for (int j = 0; j < nj; j++) c[j] = _mm512_setzero_si512();
-#pragma GCC unroll 8
+UNROLL(8)
       for (int g = 0; g < 8; g++) {
         const __m512i pr = _mm512_load_si512(p->pair[s][g]);
         /* Q4_K/Q5_K: m_g * (bsums[2g] + bsums[2g+1]); Q6_K: sc_2g * bsums[2g] + ... */
-#pragma GCC unroll 8
+UNROLL(8)
         for (int j = 0; j < nj; j++) c[j] = _mm512_dpwssd_epi32(c[j], pr, bcast32(x[j][s].bsums + 2 * g));
       }
       const __m512 dn = _mm512_load_ps(p->dneg[s]);
-#pragma GCC unroll 8
+UNROLL(8)
       for (int j = 0; j < nj; j++) blk[j] = _mm512_mul_ps(_mm512_cvtepi32_ps(c[j]), dn);
     }
-#pragma GCC unroll 1
+UNROLL(1)
     for (int g = 0; g < G; g++) {
       __m512i is[JT];
-#pragma GCC unroll 8
+UNROLL(8)
       for (int j = 0; j < nj; j++) is[j] = _mm512_setzero_si512();
-#pragma GCC unroll 8
+UNROLL(8)
       for (int k = 0; k < KPG; k++) {
         const __m512i w = _mm512_load_si512(p->q[s][g * KPG + k]);
-#pragma GCC unroll 8
+UNROLL(8)
         for (int j = 0; j < nj; j++)
           is[j] = _mm512_dpbusd_epi32(is[j], w, bcast32(x[j][s].qs + 4 * (g * KPG + k)));
       }
       const __m512 dsc = _mm512_load_ps(p->dsc[s][g]);
-#pragma GCC unroll 8
+UNROLL(8)
       for (int j = 0; j < nj; j++) blk[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is[j]), dsc, blk[j]);
     }
-#pragma GCC unroll 8
+UNROLL(8)
     for (int j = 0; j < nj; j++) acc[j] = _mm512_fmadd_ps(blk[j], _mm512_set1_ps(x[j][s].d), acc[j]);
   }
 }
 
-ALWAYS_INLINE void runk(const panelk *p, int G, int ns, int s0, const uint8_t *X, size_t xs, int nj,
-                        float *Y, int ldy, __mmask16 mask, int first) {
-  __m512 acc[JT];
+ALWAYS_INLINE void runk(const panelk *p, int n_tiles, int nr, int G, int ns, int s0,
+                        const uint8_t *X, size_t xs, int nj, float *Y, int ldy, int first) {
   const block_q8_K *x[JT];
-#pragma GCC unroll 8
-  for (int j = 0; j < nj; j++) {
-    acc[j] = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(mask, Y + (size_t)j * ldy);
-    x[j] = (const block_q8_K *)(X + (size_t)j * xs) + s0;
+  for (int j = 0; j < nj; j++) x[j] = (const block_q8_K *)(X + (size_t)j * xs) + s0;
+  for (int t = 0; t < n_tiles; t++) {
+    int nrt = nr - t * RT < RT ? nr - t * RT : RT;
+    __mmask16 mask = (__mmask16)((1u << nrt) - 1);
+    float *Yt = Y + t * RT;
+    __m512 acc[JT];
+UNROLL(8)
+    for (int j = 0; j < nj; j++)
+      acc[j] = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(mask, Yt + (size_t)j * ldy);
+    tilek(p + t, ns, G, x, nj, acc);
+UNROLL(8)
+    for (int j = 0; j < nj; j++) store_tile(Yt + (size_t)j * ldy, mask, acc[j]);
   }
-  tilek(p, ns, G, x, nj, acc);
-#pragma GCC unroll 8
-  for (int j = 0; j < nj; j++) store_tile(Y + (size_t)j * ldy, mask, acc[j]);
 }
 
 static void gemmk(tensor_type t, int n, const void *W, size_t rb, int nr, const void *X, size_t xs,
                   int nx, float *Y, int ldy) {
   const int ns_row = n / QK_K;
-  panelk p __attribute__((aligned(64)));
-  for (int r0 = 0; r0 < nr; r0 += RT) {
-    int nrt = nr - r0 < RT ? nr - r0 : RT;
-    __mmask16 mask = (__mmask16)((1u << nrt) - 1);
+  panelk p[TILES] __attribute__((aligned(64)));
+  for (int r0 = 0; r0 < nr; r0 += RT * TILES) {
+    int nrp = nr - r0 < RT * TILES ? nr - r0 : RT * TILES, nt = (nrp + RT - 1) / RT;
     for (int s0 = 0; s0 < ns_row; s0 += NBK) {
       int ns = ns_row - s0 < NBK ? ns_row - s0 : NBK;
-      packk(t, (const uint8_t *)W + (size_t)r0 * rb, rb, nrt, s0, ns, &p);
-      for (int j0 = 0; j0 < nx; j0 += JT) {
-        int nj = nx - j0 < JT ? nx - j0 : JT;
+      for (int k = 0; k < nt; k++) {
+        int rows = nrp - k * RT < RT ? nrp - k * RT : RT;
+        packk(t, (const uint8_t *)W + (size_t)(r0 + k * RT) * rb, rb, rows, s0, ns, &p[k]);
+      }
+      for (int j0 = 0, nj; j0 < nx; j0 += nj) {
+        nj = NEXT_NJ(nx - j0);
         const uint8_t *Xj = (const uint8_t *)X + (size_t)j0 * xs;
         float *Yt = Y + (size_t)j0 * ldy + r0;
         if (t == TT_Q6_K) {
-#define CALL(J) runk(&p, 16, ns, s0, Xj, xs, J, Yt, ldy, mask, s0 == 0)
+#define CALL(J) runk(p, nt, nrp, 16, ns, s0, Xj, xs, J, Yt, ldy, s0 == 0)
           DISPATCH_NJ(CALL)
 #undef CALL
         } else {
-#define CALL(J) runk(&p, 8, ns, s0, Xj, xs, J, Yt, ldy, mask, s0 == 0)
+#define CALL(J) runk(p, nt, nrp, 8, ns, s0, Xj, xs, J, Yt, ldy, s0 == 0)
           DISPATCH_NJ(CALL)
 #undef CALL
         }
@@ -474,19 +506,19 @@ static inline __m512 ldf(tensor_type t, const void *p, int i, __mmask16 m) {
 ALWAYS_INLINE void tilef(tensor_type t, int n, const uint8_t *W, size_t rb, int nr,
                          const uint8_t *X, size_t xs, int nj, float *Y, int ldy) {
   __m512 acc[4][4];
-#pragma GCC unroll 4
+UNROLL(4)
   for (int r = 0; r < nr; r++)
-#pragma GCC unroll 4
+UNROLL(4)
     for (int j = 0; j < nj; j++) acc[r][j] = _mm512_setzero_ps();
   for (int i = 0; i < n; i += 16) {
     __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
     __m512 x[4];
-#pragma GCC unroll 4
+UNROLL(4)
     for (int j = 0; j < 4; j++) x[j] = j < nj ? ldf(t, X + (size_t)j * xs, i, m) : _mm512_setzero_ps();
-#pragma GCC unroll 4
+UNROLL(4)
     for (int r = 0; r < nr; r++) {
       __m512 w = ldf(t, W + (size_t)r * rb, i, m);
-#pragma GCC unroll 4
+UNROLL(4)
       for (int j = 0; j < nj; j++) acc[r][j] = _mm512_fmadd_ps(w, x[j], acc[r][j]);
     }
   }

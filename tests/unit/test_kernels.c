@@ -419,8 +419,9 @@ TEST(f16_rows_avx512) {
 /* ---- matrices -------------------------------------------------------------------------- */
 
 /* matvec over odd row counts and split ranges, matmul with a ragged number of
- * activation rows (4 through vec_dot4, 2 left over), on every path this CPU
- * runs, against per-row vec_dot of the same path. */
+ * activation rows (the GEMM path where the type has one), on every path this
+ * CPU runs, against per-row vec_dot of the same path: matvec exactly, matmul
+ * to ~1e-6 of the sum of |products| (its float sums run in another order). */
 static void check_matrices(const kernel_table *k) {
   enum { ROWS = 7, COLS = 512, NX = 6 };
   for (int i = 0; i < N_WEIGHT_TYPES; i++) {
@@ -428,14 +429,16 @@ static void check_matrices(const kernel_table *k) {
     const kern_type_ops *o = &k->types[t];
     size_t wb = quant_row_bytes(t, COLS), xb = quant_row_bytes(o->vec_dot_type, COLS);
     uint8_t *W = malloc(wb * ROWS), *X = malloc(xb * NX);
-    float f[COLS], y[ROWS], Y[NX * ROWS];
+    float f[COLS], y[ROWS], Y[NX * ROWS], wd[ROWS][COLS], xd[NX][COLS];
     for (int r = 0; r < ROWS; r++) {
       fill_normal(f, COLS, 0.1f);
       o->quantize(f, W + r * wb, COLS);
+      o->to_float(W + r * wb, wd[r], COLS);
     }
     for (int j = 0; j < NX; j++) {
       fill_normal(f, COLS, 1.0f);
       o->from_float(f, X + j * xb, COLS);
+      quant_ref_to_float(o->vec_dot_type)(X + j * xb, xd[j], COLS);
     }
     kern_matvec_on(k, t, W, ROWS, COLS, X, y, 0, 3);
     kern_matvec_on(k, t, W, ROWS, COLS, X, y, 3, ROWS);
@@ -444,8 +447,9 @@ static void check_matrices(const kernel_table *k) {
     kern_matmul_on(k, t, W, ROWS, COLS, X, xb, NX, Y, ROWS, 5, ROWS);
     for (int j = 0; j < NX; j++)
       for (int r = 0; r < ROWS; r++) {
-        float want = o->vec_dot(COLS, W + r * wb, X + j * xb);
-        if (!(fabsf(Y[j * ROWS + r] - want) <= 1e-5f * fabsf(want) + 1e-6f)) {
+        float want = o->vec_dot(COLS, W + r * wb, X + j * xb), mag = 0;
+        for (int e = 0; e < COLS; e++) mag += fabsf(wd[r][e] * xd[j][e]);
+        if (!close_rel(Y[j * ROWS + r], want, mag, 2e-6f)) {
           fprintf(stderr, "  FAIL %s: %s %s matmul [%d,%d] %g vs %g\n", test_cur_name, k->name,
                   tname(t), j, r, Y[j * ROWS + r], want);
           test_cur_failed = 1;
@@ -463,6 +467,186 @@ TEST(matrices_avx2) {
 TEST(matrices_avx512) {
   if (!kernels_for_isa(KERN_ISA_AVX512)) SKIP("CPU lacks AVX-512 F/BW/VL/DQ+VNNI");
   check_matrices(kernels_for_isa(KERN_ISA_AVX512));
+}
+
+/* The GEMM path against per-row vec_dot of the same table: random weights
+ * of every type, 1..9 activation rows, ragged row ranges (tails of the
+ * 16-row tiles), rows longer than one panel slice, and ldy wider than the
+ * row count. Float sums only differ in order: tolerance relative to the sum
+ * of |products|. */
+static void check_gemm(const kernel_table *k) {
+  enum { ROWS = 90, NXMAX = 9, LDY = 93 };
+  static const int colss[] = {256, 2304};
+  for (int i = 0; i < N_WEIGHT_TYPES; i++) {
+    tensor_type t = WEIGHT_TYPES[i];
+    const kern_type_ops *o = &k->types[t];
+    if (!o->vec_dot) continue;
+    for (int ci = 0; ci < 2; ci++) {
+      int cols = colss[ci];
+      size_t wb = quant_row_bytes(t, cols), xb = quant_row_bytes(o->vec_dot_type, cols);
+      uint8_t *W = malloc(wb * ROWS), *X = malloc(xb * NXMAX);
+      float *f = malloc(sizeof(float) * cols), *wd = malloc(sizeof(float) * cols * ROWS);
+      float *xd = malloc(sizeof(float) * cols * NXMAX), *Y = malloc(sizeof(float) * LDY * NXMAX);
+      for (int r = 0; r < ROWS; r++) {
+        fill_normal(f, cols, 0.1f);
+        o->quantize(f, W + r * wb, cols);
+        o->to_float(W + r * wb, wd + (size_t)r * cols, cols);
+      }
+      for (int j = 0; j < NXMAX; j++) {
+        fill_normal(f, cols, j == 2 ? 50.0f : 1.0f);
+        o->from_float(f, X + j * xb, cols);
+        quant_ref_to_float(o->vec_dot_type)(X + j * xb, xd + (size_t)j * cols, cols);
+      }
+      for (int nx = 1; nx <= NXMAX; nx++) {
+        for (int k2 = 0; k2 < LDY * NXMAX; k2++) Y[k2] = NAN;
+        /* three ranges as threads would take them (the middle one > 64 rows) */
+        kern_matmul_on(k, t, W, ROWS, cols, X, xb, nx, Y, LDY, 0, 17);
+        kern_matmul_on(k, t, W, ROWS, cols, X, xb, nx, Y, LDY, 17, 83);
+        kern_matmul_on(k, t, W, ROWS, cols, X, xb, nx, Y, LDY, 83, ROWS);
+        for (int j = 0; j < NXMAX; j++)
+          for (int r = 0; r < LDY; r++) {
+            float got = Y[j * LDY + r];
+            if (j >= nx || r >= ROWS) {
+              if (!isnan(got)) {
+                fprintf(stderr, "  FAIL %s: %s %s gemm wrote outside [%d,%d]\n", test_cur_name,
+                        k->name, tname(t), j, r);
+                test_cur_failed = 1;
+              }
+              continue;
+            }
+            float want = o->vec_dot(cols, W + r * wb, X + j * xb), mag = 0;
+            for (int e = 0; e < cols; e++)
+              mag += fabsf(wd[(size_t)r * cols + e] * xd[(size_t)j * cols + e]);
+            if (!close_rel(got, want, mag, 2e-6f)) {
+              fprintf(stderr, "  FAIL %s: %s %s gemm cols=%d nx=%d [%d,%d] %.9g vs %.9g (mag %g)\n",
+                      test_cur_name, k->name, tname(t), cols, nx, j, r, got, want, mag);
+              test_cur_failed = 1;
+            }
+          }
+      }
+      free(W), free(X), free(f), free(wd), free(xd), free(Y);
+    }
+  }
+}
+
+TEST(gemm_ref) { check_gemm(REF); }
+TEST(gemm_avx2) {
+  if (!kernels_for_isa(KERN_ISA_AVX2)) SKIP("CPU lacks AVX2+FMA+F16C");
+  check_gemm(kernels_for_isa(KERN_ISA_AVX2));
+}
+TEST(gemm_avx512) {
+  if (!kernels_for_isa(KERN_ISA_AVX512)) SKIP("CPU lacks AVX-512 F/BW/VL/DQ+VNNI");
+  check_gemm(kernels_for_isa(KERN_ISA_AVX512));
+}
+
+/* Attention helpers against plain f32 arithmetic on the same halves. */
+static void check_attn(const kernel_table *k) {
+  static const int dims[] = {64, 128, 80, 7, 200};
+  static const int npos[] = {1, 5, 16, 17, 70};
+  for (int di = 0; di < 5; di++)
+    for (int pi = 0; pi < 5; pi++) {
+      int n = dims[di], np = npos[pi];
+      size_t stride = (size_t)n + 3 * (size_t)(pi + 1);
+      uint16_t *rows = malloc(sizeof(uint16_t) * stride * (size_t)np), *q = malloc(sizeof(uint16_t) * n);
+      float *f = malloc(sizeof(float) * stride * (size_t)np), *w = malloc(sizeof(float) * np);
+      float *out = malloc(sizeof(float) * (np > n ? np : n) + 4 * sizeof(float));
+      fill_normal(f, (int)stride * np, 1.0f);
+      REF->f32_to_f16(f, rows, (int)stride * np);
+      fill_normal(f, n, 1.0f);
+      REF->f32_to_f16(f, q, n);
+      for (int p = 0; p < np; p++) w[p] = rnd_unit();
+      out[np] = 12345.0f;
+      k->f16_dots(out, rows, stride, np, q, n, 0.125f);
+      CHECK(out[np] == 12345.0f);
+      for (int p = 0; p < np; p++) {
+        float want = 0, mag = 0;
+        for (int e = 0; e < n; e++) {
+          float pr = quant_f16_to_f32(rows[(size_t)p * stride + e]) * quant_f16_to_f32(q[e]);
+          want += pr, mag += fabsf(pr);
+        }
+        if (!close_rel(out[p], want * 0.125f, mag * 0.125f, 1e-6f)) {
+          fprintf(stderr, "  FAIL %s: %s f16_dots n=%d rows=%d [%d] %g vs %g\n", test_cur_name,
+                  k->name, n, np, p, out[p], want * 0.125f);
+          test_cur_failed = 1;
+        }
+      }
+      out[n] = 12345.0f;
+      k->f16_wsum(out, rows, stride, np, w, n);
+      CHECK(out[n] == 12345.0f);
+      for (int e = 0; e < n; e++) {
+        float want = 0, mag = 0;
+        for (int p = 0; p < np; p++) {
+          float pr = w[p] * quant_f16_to_f32(rows[(size_t)p * stride + e]);
+          want += pr, mag += fabsf(pr);
+        }
+        if (!close_rel(out[e], want, mag, 1e-6f)) {
+          fprintf(stderr, "  FAIL %s: %s f16_wsum n=%d rows=%d [%d] %g vs %g\n", test_cur_name,
+                  k->name, n, np, e, out[e], want);
+          test_cur_failed = 1;
+        }
+      }
+      free(rows), free(q), free(f), free(w), free(out);
+    }
+  /* several queries at once equal one at a time (same path, same order of
+   * products: exactly for the dots' rows, to rounding for the sums) */
+  for (int di = 0; di < 5; di++) {
+    int n = dims[di], np = 37, nq = 3 + di % 3;
+    size_t stride = (size_t)n + 5;
+    uint16_t *rows = malloc(sizeof(uint16_t) * stride * np), *q = malloc(sizeof(uint16_t) * n * nq);
+    float *f = malloc(sizeof(float) * stride * np), *w = malloc(sizeof(float) * 40 * nq);
+    float *o1 = malloc(sizeof(float) * 300 * nq), *o2 = malloc(sizeof(float) * 300 * nq);
+    fill_normal(f, (int)stride * np, 1.0f);
+    REF->f32_to_f16(f, rows, (int)stride * np);
+    fill_normal(f, n * nq, 1.0f);
+    REF->f32_to_f16(f, q, n * nq);
+    for (int e = 0; e < 40 * nq; e++) w[e] = rnd_unit();
+    kern_f16_dots_nq_on(k, o1, 300, rows, stride, np, q, (size_t)n, nq, n, 0.5f);
+    for (int g = 0; g < nq; g++) k->f16_dots(o2 + g * 300, rows, stride, np, q + g * n, n, 0.5f);
+    for (int g = 0; g < nq; g++)
+      for (int p = 0; p < np; p++)
+        if (!close_rel(o1[g * 300 + p], o2[g * 300 + p], fabsf(o2[g * 300 + p]) + 1.0f, 1e-5f)) {
+          fprintf(stderr, "  FAIL %s: %s f16_dots_nq n=%d q%d [%d] %g vs %g\n", test_cur_name, k->name, n,
+                  g, p, o1[g * 300 + p], o2[g * 300 + p]);
+          test_cur_failed = 1;
+        }
+    kern_f16_wsum_nq_on(k, o1, 300, rows, stride, np, w, 40, nq, n);
+    for (int g = 0; g < nq; g++) k->f16_wsum(o2 + g * 300, rows, stride, np, w + g * 40, n);
+    for (int g = 0; g < nq; g++)
+      for (int e = 0; e < n; e++)
+        if (!close_rel(o1[g * 300 + e], o2[g * 300 + e], fabsf(o2[g * 300 + e]) + 1.0f, 1e-5f)) {
+          fprintf(stderr, "  FAIL %s: %s f16_wsum_nq n=%d q%d [%d] %g vs %g\n", test_cur_name, k->name, n,
+                  g, e, o1[g * 300 + e], o2[g * 300 + e]);
+          test_cur_failed = 1;
+        }
+    free(rows), free(q), free(f), free(w), free(o1), free(o2);
+  }
+  /* softmax_f16: the paths' expf is a polynomial; probabilities may differ
+   * by one F16 rounding step at most */
+  static const int lens[] = {1, 7, 16, 33, 300};
+  for (int li = 0; li < 5; li++) {
+    int n = lens[li];
+    float x[300], a[300], b[300];
+    fill_normal(x, n, 4.0f);
+    if (n > 3) x[2] = -200.0f; /* underflows to 0 */
+    memcpy(a, x, sizeof(float) * n), memcpy(b, x, sizeof(float) * n);
+    REF->softmax_f16(a, n);
+    k->softmax_f16(b, n);
+    for (int i = 0; i < n; i++)
+      if (!(fabsf(a[i] - b[i]) <= ldexpf(fabsf(a[i]), -10) + 1e-9f) || quant_f16_to_f32(quant_f32_to_f16(b[i])) != b[i]) {
+        fprintf(stderr, "  FAIL %s: %s softmax_f16 n=%d [%d] %g vs %g\n", test_cur_name, k->name, n, i, b[i], a[i]);
+        test_cur_failed = 1;
+      }
+  }
+}
+
+TEST(attn_ref) { check_attn(REF); }
+TEST(attn_avx2) {
+  if (!kernels_for_isa(KERN_ISA_AVX2)) SKIP("CPU lacks AVX2+FMA+F16C");
+  check_attn(kernels_for_isa(KERN_ISA_AVX2));
+}
+TEST(attn_avx512) {
+  if (!kernels_for_isa(KERN_ISA_AVX512)) SKIP("CPU lacks AVX-512 F/BW/VL/DQ+VNNI");
+  check_attn(kernels_for_isa(KERN_ISA_AVX512));
 }
 
 /* the entry points without a table use the selected path */
@@ -604,6 +788,12 @@ int main(void) {
   RUN(matrices_ref);
   RUN(matrices_avx2);
   RUN(matrices_avx512);
+  RUN(gemm_ref);
+  RUN(gemm_avx2);
+  RUN(gemm_avx512);
+  RUN(attn_ref);
+  RUN(attn_avx2);
+  RUN(attn_avx512);
   RUN(matvec_selected);
   RUN(type_lookup);
   RUN(f32_helpers);
