@@ -22,8 +22,9 @@ SHAPES = {
     "tinyllama": dict(n_embd=2048, n_layer=22, n_head=32, n_head_kv=4, n_ff=5632, n_vocab=32000),
 }
 
-def sh(cmd, **kw):
-    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw).stdout
+def sh(cmd, quiet_stderr=False):
+    return subprocess.run(cmd, check=True, text=True, stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL if quiet_stderr else subprocess.PIPE).stdout
 
 def model_path(shape, typ):
     os.makedirs(CACHE, exist_ok=True)
@@ -54,7 +55,7 @@ def hearth(path):
 
 def llama(path, exe):
     out = sh([exe, "-m", path, "-p", "512", "-n", "128", "-r", str(REPS), "-t", str(THREADS),
-              "-o", "json"], stderr=subprocess.DEVNULL)
+              "-o", "json"], quiet_stderr=True)
     res = {}
     for o in json.loads(out):
         test = f"pp{o['n_prompt']}" if o["n_gen"] == 0 else f"tg{o['n_gen']}"
