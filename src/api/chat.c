@@ -135,9 +135,20 @@ int api_tokenize_prompt(http_req *r, const tokenizer *tok, hr_str text, bool tem
    * EOS, so BOS is put in by hand. */
   size_t at = 0;
   if (add_bos) out[at++] = tok_bos(tok);
-  tok_encode(tok, text.ptr, text.len, false, templated, out + at, cap - at, &n);
+  if (tok_encode(tok, text.ptr, text.len, false, templated, out + at, cap - at, &n) == HR_ERANGE) {
+    /* More tokens than the guess (byte fallback can give 3 per byte): size
+     * exactly and encode again rather than cut the prompt. */
+    int32_t *bigger = hr_arena_alloc(a, sizeof(int32_t) * (at + n));
+    if (!bigger) {
+      http_respond_error(r, 500, "server_error", NULL, NULL, "out of memory");
+      return -1;
+    }
+    memcpy(bigger, out, sizeof(int32_t) * at);
+    out = bigger;
+    tok_encode(tok, text.ptr, text.len, false, templated, out + at, n, &n);
+  }
   *ids = out;
-  *n_ids = (int)HR_MIN(at + n, cap);
+  *n_ids = (int)(at + n);
   return 0;
 }
 

@@ -121,9 +121,13 @@ static int input_ids(http_req *r, const api_model *m, const embeddings_request *
     int32_t *out = hr_arena_alloc(a, sizeof(int32_t) * cap);
     if (!out) return -1;
     /* special-token texts ([CLS], [MASK]...) as sentence-transformers reads them */
-    tok_encode(tok, s.ptr, s.len, true, true, out, cap, &count);
+    if (tok_encode(tok, s.ptr, s.len, true, true, out, cap, &count) == HR_ERANGE) {
+      /* More tokens than the guess: size exactly and encode again. */
+      if (!(out = hr_arena_alloc(a, sizeof(int32_t) * count))) return -1;
+      tok_encode(tok, s.ptr, s.len, true, true, out, count, &count);
+    }
     *ids = out;
-    *n = (int)HR_MIN(count, cap);
+    *n = (int)count;
     return 0;
   }
   const api_token_list *l = in->kind == API_INPUT_TOKENS ? &in->tokens : &in->lists[i];

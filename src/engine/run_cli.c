@@ -58,7 +58,14 @@ static int run(const run_options *o) {
   hr_pool *pool = hr_pool_new((int)o->threads);
   int n_ctx = (int)(o->ctx > 0 ? o->ctx : HR_MIN(m->hp.n_ctx_train, 4096));
   if (!ids || !pool) goto out;
-  tok_encode(m->tok, o->prompt, plen, !o->no_bos, o->parse_special, ids, cap, &n_prompt);
+  if (tok_encode(m->tok, o->prompt, plen, !o->no_bos, o->parse_special, ids, cap, &n_prompt) ==
+      HR_ERANGE) {
+    /* More tokens than the guess: size exactly and encode again. */
+    int32_t *bigger = realloc(ids, sizeof(int32_t) * (n_prompt + (size_t)o->n_predict));
+    if (!bigger) goto out;
+    ids = bigger;
+    tok_encode(m->tok, o->prompt, plen, !o->no_bos, o->parse_special, ids, n_prompt, &n_prompt);
+  }
   if (n_prompt == 0) {
     fprintf(stderr, "hearth run: the prompt is empty\n");
     goto out;
@@ -116,9 +123,11 @@ static int run(const run_options *o) {
   token_logprob chosen, top[20];
   int n_top = (int)HR_MIN(o->logprobs, 20);
   tok_stream ts = TOK_STREAM_INIT;
-  char piece[512];
+  /* The stream decoder needs room for a held-back character and a piece. */
+  size_t piece_cap = 3 * tok_max_piece_len(m->tok) + 16;
+  char *piece = malloc(piece_cap);
   int pos = (int)n_prompt;
-  for (long g = 0; g < o->n_predict && logits; g++) {
+  for (long g = 0; g < o->n_predict && logits && piece; g++) {
     memcpy(logits, fwd_logits(fc, 0), sizeof(float) * (size_t)m->hp.n_vocab);
     int32_t id = sampler_sample(smp, logits, n_top, n_top ? &chosen : NULL, top);
     if (o->ids) fprintf(stderr, "%s%d", g ? " " : "", id);
@@ -129,17 +138,17 @@ static int run(const run_options *o) {
     }
     if (tok_is_eog(m->tok, id)) break;
     sampler_accept(smp, id);
-    size_t w = tok_stream_push(&ts, m->tok, id, false, piece, sizeof piece);
+    size_t w = tok_stream_push(&ts, m->tok, id, false, piece, piece_cap);
     fwrite(piece, 1, w, stdout);
     fflush(stdout);
     if (g + 1 == o->n_predict) break;
     fwd_token t = {id, 0, pos++, true};
     if (fwd_decode(fc, &t, 1)) break;
   }
-  size_t w = tok_stream_flush(&ts, piece, sizeof piece);
-  fwrite(piece, 1, w, stdout);
+  if (piece) fwrite(piece, 1, tok_stream_flush(&ts, piece, piece_cap), stdout);
   if (o->ids) fprintf(stderr, "\n");
   free(logits);
+  free(piece);
   rc = 0;
 out:
   sampler_free(smp);

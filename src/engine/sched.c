@@ -84,6 +84,8 @@ struct eng_model {
   fwd_token *batch;
   eng_seq **batch_seq;    /* which sequence each batch token belongs to */
   float *logits;          /* one row of scratch for the sampler */
+  char *piece;            /* a decoded token's text (3 x the longest piece) */
+  size_t piece_cap;
   pthread_t thread;
   pthread_mutex_t lock;   /* guards the fields down to `stopping` */
   pthread_cond_t wake;    /* the scheduler waits here */
@@ -325,9 +327,8 @@ static void emit(eng_model *m, eng_seq *s, int32_t id, const token_logprob *chos
   s->n_generated++;
   atomic_fetch_add(&m->st_generated, 1);
   sampler_accept(m->slots[s->slot].smp, id);
-  char piece[512];
-  size_t n = tok_stream_push(&s->ts, tok, id, false, piece, sizeof piece);
-  hr_buf_append(&s->held, piece, n);
+  size_t n = tok_stream_push(&s->ts, tok, id, false, m->piece, m->piece_cap);
+  hr_buf_append(&s->held, m->piece, n);
   size_t keep = 0;
   long at = s->n_stop ? stop_scan(s, &keep) : -1;
   eng_event ev = {.kind = ENG_EV_TOKEN, .token = id, .n_top = n_top};
@@ -339,7 +340,7 @@ static void emit(eng_model *m, eng_seq *s, int32_t id, const token_logprob *chos
     ev.text_len = s->held.len;
     s->on_event(s, &ev, s->user);
     hr_buf_clear(&s->held);
-    tok_stream_flush(&s->ts, piece, sizeof piece);
+    tok_stream_flush(&s->ts, m->piece, m->piece_cap);
     finish(m, s, ENG_FINISH_STOP);
     return;
   }
@@ -539,7 +540,9 @@ static int alloc_runtime(eng_model *m) {
   m->batch = malloc(sizeof(fwd_token) * (size_t)m->p.n_batch);
   m->batch_seq = malloc(sizeof(eng_seq *) * (size_t)m->p.n_batch);
   m->logits = malloc(sizeof(float) * (size_t)hp->n_vocab);
-  if (!m->slots || !m->batch || !m->batch_seq || !m->logits) return HR_ENOMEM;
+  m->piece_cap = 3 * tok_max_piece_len(m->mdl->tok) + 16;
+  m->piece = malloc(m->piece_cap);
+  if (!m->slots || !m->batch || !m->batch_seq || !m->logits || !m->piece) return HR_ENOMEM;
   sampler_params sp;
   sampler_params_default(&sp);
   for (int i = 0; i < m->p.n_slots; i++) {
@@ -606,6 +609,7 @@ void eng_model_close(eng_model *m) {
   free(m->batch);
   free(m->batch_seq);
   free(m->logits);
+  free(m->piece);
   fwd_ctx_free(m->fc);
   bert_ctx_free(m->bc);
   kv_cache_free(m->kv);
