@@ -1,6 +1,8 @@
 /* bench_cli.c — `hearth bench`: prompt-processing and generation speed in
  * the manner of llama-bench. ppN decodes N random tokens as one batch into
- * an empty cache; tgN generates N tokens one at a time from an empty cache.
+ * an empty cache; tgN generates N tokens one at a time from an empty cache
+ * (with -b B, B sequences generate side by side, one batch per step, and
+ * tgNxB reports their summed tokens/s).
  * Each test runs once to warm up, then -r times; the figure is the mean of
  * the repetitions' tokens/s with its standard deviation. */
 #include "forward.h"
@@ -17,7 +19,7 @@
 
 typedef struct {
   const char *model_path;
-  long n_prompt, n_gen, threads, reps;
+  long n_prompt, n_gen, threads, reps, parallel;
   bool json;
 } bench_options;
 
@@ -45,19 +47,23 @@ static double run_pp(fwd_ctx *fc, const model *m, int n, fwd_token *batch) {
   return (double)(hr_now_ns() - t0) / 1e9;
 }
 
-static double run_tg(fwd_ctx *fc, const model *m, int n) {
-  int32_t tok = random_token(m->hp.n_vocab);
+/* n steps of `par` sequences decoding side by side (one batch per step, as
+ * the server's continuous batching runs them). */
+static double run_tg(fwd_ctx *fc, const model *m, int n, int par, fwd_token *batch) {
+  for (int s = 0; s < par; s++) batch[s] = (fwd_token){random_token(m->hp.n_vocab), s, 0, true};
   uint64_t t0 = hr_now_ns();
   for (int i = 0; i < n; i++) {
-    fwd_token t = {tok, 0, i, true};
-    fwd_decode(fc, &t, 1);
+    for (int s = 0; s < par; s++) batch[s].pos = i;
+    fwd_decode(fc, batch, par);
     /* The next input is this step's argmax, so every step depends on the
      * last as in real generation. */
-    const float *l = fwd_logits(fc, 0);
-    int32_t best = 0;
-    for (int v = 1; v < m->hp.n_vocab; v++)
-      if (l[v] > l[best]) best = v;
-    tok = best;
+    for (int s = 0; s < par; s++) {
+      const float *l = fwd_logits(fc, s);
+      int32_t best = 0;
+      for (int v = 1; v < m->hp.n_vocab; v++)
+        if (l[v] > l[best]) best = v;
+      batch[s].token = best;
+    }
   }
   return (double)(hr_now_ns() - t0) / 1e9;
 }
@@ -98,14 +104,15 @@ static int bench(const bench_options *o) {
     return 1;
   }
   int n_ctx = (int)HR_MAX(o->n_prompt, o->n_gen) + 1;
-  int n_batch = (int)HR_MAX(o->n_prompt, 1);
+  int par = (int)o->parallel;
+  int n_batch = (int)HR_MAX(o->n_prompt, par);
   hr_pool *pool = hr_pool_new((int)o->threads);
   kv_cache *kv = NULL;
   fwd_ctx *fc = NULL;
   fwd_token *batch = malloc(sizeof(fwd_token) * (size_t)n_batch);
   double *secs = malloc(sizeof(double) * (size_t)(o->reps + 1));
   int rc = 1;
-  if (!pool || !batch || !secs || kv_cache_new(m, 1, n_ctx, &kv) ||
+  if (!pool || !batch || !secs || kv_cache_new(m, par, n_ctx, &kv) ||
       fwd_ctx_new(m, kv, pool, n_batch, &fc)) {
     fprintf(stderr, "hearth bench: out of memory\n");
     goto out;
@@ -126,11 +133,14 @@ static int bench(const bench_options *o) {
     report(o, m, name, (int)o->n_prompt, secs, (int)o->reps, rss_bytes() - overhead_base);
   }
   if (o->n_gen > 0) {
-    run_tg(fc, m, (int)HR_MIN(o->n_gen, 16));
-    for (int r = 0; r < o->reps; r++) secs[r] = run_tg(fc, m, (int)o->n_gen);
+    run_tg(fc, m, (int)HR_MIN(o->n_gen, 16), par, batch);
+    for (int r = 0; r < o->reps; r++) secs[r] = run_tg(fc, m, (int)o->n_gen, par, batch);
     char name[32];
-    snprintf(name, sizeof name, "tg%ld", o->n_gen);
-    report(o, m, name, (int)o->n_gen, secs, (int)o->reps, rss_bytes() - overhead_base);
+    if (par > 1)
+      snprintf(name, sizeof name, "tg%ldx%d", o->n_gen, par);
+    else
+      snprintf(name, sizeof name, "tg%ld", o->n_gen);
+    report(o, m, name, (int)o->n_gen * par, secs, (int)o->reps, rss_bytes() - overhead_base);
   }
   rc = 0;
 out:
@@ -154,12 +164,15 @@ static int bench_checked(void *ctx) {
 
 int eng_cli_bench(int argc, char **argv) {
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
-  bench_options o = {.n_prompt = 512, .n_gen = 128, .threads = cores > 0 ? cores : 1, .reps = 5};
+  bench_options o = {
+      .n_prompt = 512, .n_gen = 128, .threads = cores > 0 ? cores : 1, .reps = 5, .parallel = 1};
   const hr_option opts[] = {
       {"model", 'm', OPT_STR, &o.model_path, "GGUF model file", 0, 0},
       {"n-prompt", 'p', OPT_INT, &o.n_prompt, "prompt tokens for the pp test (0: skip)", 0, 8192},
       {"n-gen", 'n', OPT_INT, &o.n_gen, "tokens for the tg test (0: skip)", 0, 8192},
       {"threads", 't', OPT_INT, &o.threads, "compute threads", 1, 256},
+      {"parallel", 'b', OPT_INT, &o.parallel,
+       "sequences generating side by side in the tg test (its tokens/s is their sum)", 1, 256},
       {"repetitions", 'r', OPT_INT, &o.reps, "repetitions of each test", 1, 1000},
       {"json", 0, OPT_BOOL, &o.json, "one JSON object per test", 0, 0},
   };
