@@ -85,7 +85,10 @@ void kv_cache_copy(kv_cache *kv, int dst, int src, int n) {
 size_t fwd_act_row_bytes(tensor_type t, int cols) {
   const kern_type_ops *ops = kernels_for_type(t);
   tensor_type_info ti = tensor_type_get(ops->vec_dot_type);
-  return (size_t)(cols + (int)ti.block_elems - 1) / ti.block_elems * ti.block_bytes;
+  size_t bytes = (size_t)(cols + (int)ti.block_elems - 1) / ti.block_elems * ti.block_bytes;
+  /* a repacked weight's activation row (repack.h) */
+  if (rp_supported(t, RP_ROWS, cols)) bytes = HR_MAX(bytes, rpx_row_bytes(cols));
+  return bytes;
 }
 
 int fwd_ctx_new(const model *m, kv_cache *kv, hr_pool *pool, int n_batch_max, fwd_ctx **out) {
@@ -171,7 +174,12 @@ static void matmul_worker(void *arg, int chunk, int thread_id) {
   const weight *w = j->w[k];
   int r0 = (chunk - j->first_chunk[k]) * j->rows_per_chunk;
   int r1 = HR_MIN(r0 + j->rows_per_chunk, w->rows);
-  if (j->n == 1)
+  if (w->rp) /* chunks are whole 16-row groups (rows_per_chunk % 16 == 0) */
+    kernels_for_type(w->type)->rp_matmul(w->type, w->cols,
+                                          (const uint8_t *)w->rp + (size_t)(r0 / RP_ROWS) * w->rp_group_bytes,
+                                          w->rp_group_bytes, (r1 - r0) / RP_ROWS, j->xq, j->x_stride,
+                                          j->n, j->y[k] + r0, w->rows);
+  else if (j->n == 1)
     kern_matvec(w->type, w->data, w->rows, w->cols, j->xq, j->y[k], r0, r1);
   else
     kern_matmul(w->type, w->data, w->rows, w->cols, j->xq, j->x_stride, j->n, j->y[k], w->rows,
@@ -185,8 +193,13 @@ static void matmul_same_input(hr_pool *pool, void *xq, const weight *const *ws, 
   const weight *w0 = ws[0];
   const kern_type_ops *ops = kernels_for_type(w0->type);
   size_t stride = fwd_act_row_bytes(w0->type, w0->cols);
-  for (int i = 0; i < n; i++)
-    ops->from_float(X + (size_t)i * (size_t)w0->cols, (char *)xq + (size_t)i * stride, w0->cols);
+  for (int i = 0; i < n; i++) {
+    const float *x = X + (size_t)i * (size_t)w0->cols;
+    if (w0->rp)
+      rpx_from_float(w0->type, x, (char *)xq + (size_t)i * stride, w0->cols);
+    else
+      ops->from_float(x, (char *)xq + (size_t)i * stride, w0->cols);
+  }
   /* Chunks of rows: about eight per thread, so a preempted thread holds up
    * little, and each long enough that claiming it (one atomic on a line the
    * threads share) is lost in the work and rows stream from memory in long
@@ -216,7 +229,9 @@ void fwd_matmul(hr_pool *pool, void *xq, const weight *w, const float *X, int n,
 static void matmul_many(fwd_ctx *c, const weight *const *ws, float *const *Ys, int nw,
                         const float *X, int n) {
   bool same = true;
-  for (int k = 1; k < nw; k++) same &= ws[k]->type == ws[0]->type && ws[k]->cols == ws[0]->cols;
+  for (int k = 1; k < nw; k++)
+    same &= ws[k]->type == ws[0]->type && ws[k]->cols == ws[0]->cols &&
+            !ws[k]->rp == !ws[0]->rp;
   if (same) {
     matmul_same_input(c->pool, c->xq, ws, Ys, nw, X, n);
     return;

@@ -500,6 +500,8 @@ int gguf_open(const char *path, gguf_file **out, char *err, size_t err_len) {
   return 0;
 }
 
+bool gguf_is_mapped(const gguf_file *g) { return g->mapped; }
+
 void gguf_close(gguf_file *g) {
   if (!g) return;
   if (g->mapped) munmap((void *)g->base, g->size);

@@ -87,6 +87,9 @@ uint32_t gguf_alignment(const gguf_file *g);
 size_t gguf_data_offset(const gguf_file *g); /* start of tensor data */
 size_t gguf_size(const gguf_file *g);        /* bytes in the file */
 const void *gguf_base(const gguf_file *g);   /* the first byte of the file */
+/* Whether the bytes are a read-only file mapping of ours (whose pages may be
+ * dropped with MADV_DONTNEED and fault back in from the file). */
+bool gguf_is_mapped(const gguf_file *g);
 
 /* ---- metadata ---------------------------------------------------------- */
 

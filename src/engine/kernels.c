@@ -54,6 +54,7 @@ static void init_tables(void) {
     tables[KERN_ISA_AVX512] = tables[KERN_ISA_AVX2];
     kernels_fill_avx512(&tables[KERN_ISA_AVX512]);
     kernels_fill_gemm_avx512(&tables[KERN_ISA_AVX512]);
+    kernels_fill_repack_avx512(&tables[KERN_ISA_AVX512]);
     table_ok[KERN_ISA_AVX512] = tables[KERN_ISA_AVX512].isa == KERN_ISA_AVX512;
     if (table_ok[KERN_ISA_AVX512]) cpu_best = KERN_ISA_AVX512;
   }

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "quant.h"
+#include "repack.h"
 #include "tensor_types.h"
 
 typedef enum { KERN_ISA_REF = 0, KERN_ISA_AVX2 = 1, KERN_ISA_AVX512 = 2, KERN_ISA_COUNT } kern_isa;
@@ -52,6 +53,7 @@ typedef struct {
   kern_vec_dot_fn vec_dot;         /* NULL: this type cannot be a weight */
   kern_vec_dot4_fn vec_dot4;       /* NULL: matmul calls vec_dot 4 times */
   kern_gemm_fn gemm;               /* NULL: matmul uses vec_dot4/vec_dot */
+  rp_matmul_fn rp_matmul;          /* NULL: weights stay in the GGUF layout */
   tensor_type vec_dot_type;        /* what the activation row must be */
   quant_from_float_fn from_float;  /* f32 row -> vec_dot_type row */
   quant_to_float_fn to_float;      /* a row of this type -> f32 */
@@ -185,6 +187,7 @@ void kernels_fill_avx2(kernel_table *t);   /* on top of a ref-filled table */
 void kernels_fill_avx512(kernel_table *t); /* on top of an avx2-filled table */
 void kernels_fill_gemm_avx2(kernel_table *t);   /* kernels_gemm_avx2.c */
 void kernels_fill_gemm_avx512(kernel_table *t); /* kernels_gemm_avx512.c */
+void kernels_fill_repack_avx512(kernel_table *t); /* kernels_repack_avx512.c */
 /* CPU features (cpu.c). */
 int cpu_has_avx2(void);   /* AVX2 + FMA + F16C, OS saves YMM */
 int cpu_has_avx512(void); /* F, BW, VL, DQ, VNNI, OS saves ZMM */

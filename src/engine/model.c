@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 typedef struct {
   model *m;
@@ -243,6 +245,81 @@ static void file_stem(const char *path, char *out, size_t n) {
   snprintf(out, n, "%.*s", (int)len, base);
 }
 
+/* ---- repacking ----------------------------------------------------------- */
+
+/* The matrices products read, each once (a tied output is the embedding's
+ * data but its own weight). */
+static int product_weights(model *m, weight **ws) {
+  int n = 0;
+  for (int l = 0; l < m->hp.n_layer; l++) {
+    layer_weights *L = &m->layers[l];
+    weight *all[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+    for (size_t i = 0; i < HR_ARRAY_LEN(all); i++)
+      if (all[i]->data) ws[n++] = all[i];
+  }
+  if (m->output.data) ws[n++] = &m->output;
+  return n;
+}
+
+static bool repackable(const weight *w) {
+  const kern_type_ops *ops = kernels_for_type(w->type);
+  return ops && ops->rp_matmul && rp_supported(w->type, w->rows, w->cols);
+}
+
+/* Drops the file pages of a packed weight from this process (they fault
+ * back in from the page cache if anything reads them). */
+static void release_pages(const model *m, const weight *w) {
+  if (!gguf_is_mapped(m->file) || w->data == m->tok_embd.data) return;
+  long page = sysconf(_SC_PAGESIZE);
+  uintptr_t a = ((uintptr_t)w->data + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+  uintptr_t b = ((uintptr_t)w->data + (size_t)w->rows * w->row_bytes) & ~((uintptr_t)page - 1);
+  if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
+static int repack_weights(model *m) {
+  const char *env = getenv("HEARTH_REPACK");
+  if (env && !strcmp(env, "0")) return HR_OK;
+  int cap = m->hp.n_layer * 7 + 1;
+  weight **ws = malloc(sizeof(weight *) * (size_t)cap);
+  if (!ws) return HR_ENOMEM;
+  int n = product_weights(m, ws);
+  size_t total = 0;
+  for (int i = 0; i < n; i++)
+    if (repackable(ws[i]))
+      total += rp_group_bytes(ws[i]->type, ws[i]->cols) * (size_t)(ws[i]->rows / RP_ROWS);
+  if (total == 0) {
+    free(ws);
+    return HR_OK;
+  }
+  void *buf = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (buf == MAP_FAILED) {
+    free(ws);
+    return HR_ENOMEM;
+  }
+#ifdef MADV_HUGEPAGE
+  madvise(buf, total, MADV_HUGEPAGE); /* fewer TLB misses streaming the weights */
+#endif
+  size_t at = 0;
+  for (int i = 0; i < n; i++) {
+    weight *w = ws[i];
+    if (!repackable(w)) continue;
+    size_t gb = rp_group_bytes(w->type, w->cols);
+    uint8_t *dst = (uint8_t *)buf + at;
+    for (int g = 0; g < w->rows / RP_ROWS; g++)
+      rp_pack_group(w->type, (const uint8_t *)w->data + (size_t)g * RP_ROWS * w->row_bytes,
+                    w->row_bytes, w->cols, dst + (size_t)g * gb);
+    w->rp = dst;
+    w->rp_group_bytes = gb;
+    at += gb * (size_t)(w->rows / RP_ROWS);
+    release_pages(m, w);
+  }
+  mprotect(buf, total, PROT_READ);
+  m->rp_buf = buf;
+  m->rp_bytes = total;
+  free(ws);
+  return HR_OK;
+}
+
 int model_load(const char *path, model **out, char *err, size_t err_len) {
   kernels_init();
   model *m = calloc(1, sizeof *m);
@@ -291,6 +368,10 @@ int model_load(const char *path, model **out, char *err, size_t err_len) {
     if ((rc = load_decoder_tensors(&L))) goto fail;
     if ((rc = load_rope_factors(&L))) goto fail;
   }
+  if ((rc = repack_weights(m))) {
+    snprintf(err, err_len, "%s: out of memory repacking the weights", path);
+    goto fail;
+  }
   *out = m;
   return HR_OK;
 fail:
@@ -302,6 +383,7 @@ void model_free(model *m) {
   if (!m) return;
   free(m->hp.rope_freq_factors);
   free(m->layers);
+  if (m->rp_buf) munmap(m->rp_buf, m->rp_bytes);
   tok_free(m->tok);
   gguf_close(m->file);
   free(m);

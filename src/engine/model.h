@@ -11,12 +11,16 @@
 
 typedef enum { ARCH_LLAMA, ARCH_QWEN2, ARCH_BERT } model_arch;
 
-/* A 2-D weight: rows of cols elements of type, row-major (GGUF ne0 = cols). */
+/* A 2-D weight: rows of cols elements of type, row-major (GGUF ne0 = cols).
+ * rp, when set, is the same matrix in 16-row groups (repack.h) in the
+ * model's repack buffer; products then read rp and data is not touched. */
 typedef struct {
   tensor_type type;
   int rows, cols;
   const void *data;
   size_t row_bytes;
+  const void *rp;
+  size_t rp_group_bytes;
 } weight;
 
 typedef struct {
@@ -64,11 +68,15 @@ typedef struct {
   layer_weights *layers;
   hr_str chat_template;                  /* tokenizer.chat_template, or empty */
   size_t weight_bytes;
+  void *rp_buf;                          /* repacked weights (anonymous mapping) */
+  size_t rp_bytes;
 } model;
 
 /* Loads path: checks the architecture is supported and every tensor the
  * forward pass reads is present with the right shape and a usable type.
- * err says what is wrong. */
+ * err says what is wrong. Matrices whose type the selected kernels multiply
+ * faster in 16-row groups are repacked (HEARTH_REPACK=0 keeps the GGUF
+ * layout) and their file pages released. */
 int model_load(const char *path, model **out, char *err, size_t err_len);
 void model_free(model *m);
 

@@ -539,6 +539,78 @@ TEST(gemm_avx512) {
   check_gemm(kernels_for_isa(KERN_ISA_AVX512));
 }
 
+/* Repacked 16-row groups (repack.h) against the reference vec_dot on the
+ * GGUF layout: 3 groups, 1..11 activation rows (past one 8-row tile), a
+ * short and a long row, and ldy wider than the rows. */
+static void check_repack(const kernel_table *k) {
+  const char *name = k ? k->name : "ref";
+  enum { ROWS = 48, NXMAX = 11, LDY = 51 };
+  static const tensor_type types[] = {TT_Q4_0, TT_Q4_1, TT_Q8_0};
+  static const int colss[] = {64, 2304};
+  for (size_t i = 0; i < 3; i++) {
+    tensor_type t = types[i];
+    const kern_type_ops *o = &REF->types[t];
+    rp_matmul_fn fn = k ? k->types[t].rp_matmul : rp_matmul_ref;
+    CHECK(fn != NULL);
+    if (!fn) continue;
+    for (int ci = 0; ci < 2; ci++) {
+      int cols = colss[ci];
+      CHECK(rp_supported(t, ROWS, cols));
+      size_t wb = quant_row_bytes(t, cols), xb = quant_row_bytes(o->vec_dot_type, cols);
+      size_t gb = rp_group_bytes(t, cols), pxb = rpx_row_bytes(cols);
+      CHECK(gb % 64 == 0 && pxb % 64 == 0);
+      uint8_t *W = malloc(wb * ROWS), *X = malloc(xb * NXMAX);
+      uint8_t *P = aligned_alloc(64, gb * (ROWS / RP_ROWS)), *PX = aligned_alloc(64, pxb * NXMAX);
+      float *f = malloc(sizeof(float) * cols), *Y = malloc(sizeof(float) * LDY * NXMAX);
+      float *wd = malloc(sizeof(float) * cols * ROWS), *xd = malloc(sizeof(float) * cols * NXMAX);
+      for (int r = 0; r < ROWS; r++) {
+        fill_normal(f, cols, 0.1f);
+        o->quantize(f, W + r * wb, cols);
+        o->to_float(W + r * wb, wd + (size_t)r * cols, cols);
+      }
+      for (int g = 0; g < ROWS / RP_ROWS; g++) rp_pack_group(t, W + g * RP_ROWS * wb, wb, cols, P + g * gb);
+      for (int j = 0; j < NXMAX; j++) {
+        fill_normal(f, cols, j == 2 ? 50.0f : 1.0f);
+        o->from_float(f, X + j * xb, cols);
+        quant_ref_to_float(o->vec_dot_type)(X + j * xb, xd + (size_t)j * cols, cols);
+        rpx_from_float(t, f, PX + j * pxb, cols);
+      }
+      for (int nx = 1; nx <= NXMAX; nx++) {
+        for (int k2 = 0; k2 < LDY * NXMAX; k2++) Y[k2] = NAN;
+        fn(t, cols, P, gb, ROWS / RP_ROWS, PX, pxb, nx, Y, LDY);
+        for (int j = 0; j < NXMAX; j++)
+          for (int r = 0; r < LDY; r++) {
+            float got = Y[j * LDY + r];
+            if (j >= nx || r >= ROWS) {
+              if (!isnan(got)) {
+                fprintf(stderr, "  FAIL %s: %s %s repack wrote outside [%d,%d]\n", test_cur_name,
+                        name, tname(t), j, r);
+                test_cur_failed = 1;
+              }
+              continue;
+            }
+            float want = o->vec_dot(cols, W + r * wb, X + j * xb), mag = 0;
+            for (int e = 0; e < cols; e++)
+              mag += fabsf(wd[(size_t)r * cols + e] * xd[(size_t)j * cols + e]);
+            if (!close_rel(got, want, mag, 2e-6f)) {
+              fprintf(stderr, "  FAIL %s: %s %s repack cols=%d nx=%d [%d,%d] %.9g vs %.9g\n",
+                      test_cur_name, name, tname(t), cols, nx, j, r, got, want);
+              test_cur_failed = 1;
+            }
+          }
+      }
+      free(W), free(X), free(P), free(PX), free(f), free(Y), free(wd), free(xd);
+    }
+  }
+}
+
+TEST(repack_ref) { check_repack(NULL); }
+TEST(repack_avx512) {
+  const kernel_table *k = kernels_for_isa(KERN_ISA_AVX512);
+  if (!k) SKIP("CPU lacks AVX-512 F/BW/VL/DQ+VNNI");
+  check_repack(k);
+}
+
 /* Attention helpers against plain f32 arithmetic on the same halves. */
 static void check_attn(const kernel_table *k) {
   static const int dims[] = {64, 128, 80, 7, 200};
@@ -791,6 +863,8 @@ int main(void) {
   RUN(gemm_ref);
   RUN(gemm_avx2);
   RUN(gemm_avx512);
+  RUN(repack_ref);
+  RUN(repack_avx512);
   RUN(attn_ref);
   RUN(attn_avx2);
   RUN(attn_avx512);

@@ -1,0 +1,170 @@
+/* kernels_repack_avx512.c — products of repacked weights (repack.h) with
+ * activation rows, on AVX-512 VNNI.
+ *
+ * One zmm holds 4 weight bytes of each of 16 rows; vpdpbusd with 4
+ * activation bytes broadcast adds 64 products into the 16 rows' int32 sums,
+ * so a block of 32 elements costs 8 vpdpbusd per activation row and no
+ * horizontal sums. A block's unpacked weights stay in registers while up to
+ * NC_MAX activation rows (the sequences of a decode step, or a tile of a
+ * prompt) use them, so a small batch reads and unpacks each weight once.
+ * Each block's int32 sum starts at the correction that makes the unsigned
+ * weights signed (-8 or -128 times the activation block's sum), then is
+ * scaled by d_w * d_x in float, as vec_dot does. */
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__) && \
+    defined(__FMA__) && defined(__F16C__)
+#include <immintrin.h>
+#include <string.h>
+
+#include "kernels.h"
+
+#define NC_MAX 8
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+#if defined(__SANITIZE_ADDRESS__)
+#define HEARTH_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HEARTH_SANITIZED 1
+#endif
+#endif
+#ifdef HEARTH_SANITIZED
+#define UNROLL(n)
+#else
+#define UNROLL_(x) _Pragma(#x)
+#define UNROLL(n) UNROLL_(GCC unroll n)
+#endif
+
+typedef struct {
+  const float *d, *s;
+  const int32_t *sum;
+  const int8_t *qs;
+} xrow;
+
+static inline int32_t ld32(const void *p) {
+  int32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+#define BX(p) _mm512_set1_epi32(ld32(p))
+
+/* One group (16 rows) against nc activation rows. */
+ALWAYS_INLINE void group_product(tensor_type t, int nb, const uint8_t *qs, const xrow *x, int nc,
+                                 float *Y, int ldy) {
+  const int qb = t == TT_Q8_0 ? 512 : 256;
+  const uint16_t *dw = (const uint16_t *)(qs + (size_t)nb * qb);
+  const uint16_t *mw = dw + (size_t)nb * 16;
+  const __m512i low4 = _mm512_set1_epi8(15);
+  __m512 acc[NC_MAX];
+  UNROLL(8)
+  for (int j = 0; j < nc; j++) acc[j] = _mm512_setzero_ps();
+  for (int b = 0; b < nb; b++) {
+    const uint8_t *q = qs + (size_t)b * qb;
+    /* A few blocks ahead: one core alone does not keep enough lines in
+     * flight from DRAM on the hardware prefetcher's word (+5-10%). */
+    UNROLL(8)
+    for (int k = 0; k < qb / 64; k++) _mm_prefetch((const char *)q + 2048 + 64 * k, _MM_HINT_T0);
+    __m512i w[8];
+    if (t == TT_Q8_0) {
+      UNROLL(8)
+      for (int k = 0; k < 8; k++) w[k] = _mm512_load_si512(q + 64 * k);
+    } else {
+      UNROLL(4)
+      for (int k = 0; k < 4; k++) {
+        __m512i v = _mm512_load_si512(q + 64 * k);
+        w[k] = _mm512_and_si512(v, low4);
+        w[4 + k] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+      }
+    }
+    __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(dw + (size_t)b * 16)));
+    __m512 m = _mm512_setzero_ps();
+    if (t == TT_Q4_1)
+      m = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(mw + (size_t)b * 16)));
+    UNROLL(8)
+    for (int j = 0; j < nc; j++) {
+      const int8_t *xb = x[j].qs + (size_t)b * 32;
+      __m512i s;
+      if (t == TT_Q4_0) s = _mm512_set1_epi32(-8 * x[j].sum[b]);
+      else if (t == TT_Q8_0) s = _mm512_set1_epi32(-128 * x[j].sum[b]);
+      else s = _mm512_setzero_si512();
+      if (t == TT_Q8_0) {
+        UNROLL(8)
+        for (int k = 0; k < 8; k++) s = _mm512_dpbusd_epi32(s, w[k], BX(xb + 4 * k));
+      } else {
+        UNROLL(4)
+        for (int k = 0; k < 4; k++) {
+          s = _mm512_dpbusd_epi32(s, w[k], BX(xb + 4 * k));
+          s = _mm512_dpbusd_epi32(s, w[4 + k], BX(xb + 16 + 4 * k));
+        }
+      }
+      __m512 dd = _mm512_mul_ps(d, _mm512_set1_ps(x[j].d[b]));
+      acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), dd, acc[j]);
+      if (t == TT_Q4_1) acc[j] = _mm512_fmadd_ps(m, _mm512_set1_ps(x[j].s[b]), acc[j]);
+    }
+  }
+  UNROLL(8)
+  for (int j = 0; j < nc; j++) _mm512_storeu_ps(Y + (size_t)j * ldy, acc[j]);
+}
+
+static inline xrow xrow_at(const void *X, size_t stride, int j, int nb) {
+  const uint8_t *r = (const uint8_t *)X + (size_t)j * stride;
+  xrow x;
+  x.d = (const float *)r;
+  x.s = x.d + nb;
+  x.sum = (const int32_t *)(x.s + nb);
+  x.qs = (const int8_t *)(r + (((size_t)nb * 12 + 63) & ~(size_t)63));
+  return x;
+}
+
+/* Columns in tiles of NC_MAX, the rest in one smaller tile; each tile size
+ * gets its own unrolled copy. */
+ALWAYS_INLINE void product(tensor_type t, int cols, const void *W, size_t group_bytes,
+                           int n_groups, const void *X, size_t x_stride, int n_x, float *Y,
+                           int ldy) {
+  int nb = cols / 32;
+  for (int j0 = 0; j0 < n_x; j0 += NC_MAX) {
+    int nc = n_x - j0 < NC_MAX ? n_x - j0 : NC_MAX;
+    xrow x[NC_MAX];
+    for (int j = 0; j < nc; j++) x[j] = xrow_at(X, x_stride, j0 + j, nb);
+    for (int g = 0; g < n_groups; g++) {
+      const uint8_t *qs = (const uint8_t *)W + (size_t)g * group_bytes;
+      float *y = Y + (size_t)j0 * ldy + (size_t)g * 16;
+      switch (nc) {
+      case 1: group_product(t, nb, qs, x, 1, y, ldy); break;
+      case 2: group_product(t, nb, qs, x, 2, y, ldy); break;
+      case 3: group_product(t, nb, qs, x, 3, y, ldy); break;
+      case 4: group_product(t, nb, qs, x, 4, y, ldy); break;
+      case 5: group_product(t, nb, qs, x, 5, y, ldy); break;
+      case 6: group_product(t, nb, qs, x, 6, y, ldy); break;
+      case 7: group_product(t, nb, qs, x, 7, y, ldy); break;
+      default: group_product(t, nb, qs, x, 8, y, ldy); break;
+      }
+    }
+  }
+}
+
+static void product_q4_0(tensor_type t, int cols, const void *W, size_t gb, int ng,
+                         const void *X, size_t xs, int nx, float *Y, int ldy) {
+  (void)t;
+  product(TT_Q4_0, cols, W, gb, ng, X, xs, nx, Y, ldy);
+}
+static void product_q4_1(tensor_type t, int cols, const void *W, size_t gb, int ng,
+                         const void *X, size_t xs, int nx, float *Y, int ldy) {
+  (void)t;
+  product(TT_Q4_1, cols, W, gb, ng, X, xs, nx, Y, ldy);
+}
+static void product_q8_0(tensor_type t, int cols, const void *W, size_t gb, int ng,
+                         const void *X, size_t xs, int nx, float *Y, int ldy) {
+  (void)t;
+  product(TT_Q8_0, cols, W, gb, ng, X, xs, nx, Y, ldy);
+}
+
+void kernels_fill_repack_avx512(kernel_table *t) {
+  t->types[TT_Q4_0].rp_matmul = product_q4_0;
+  t->types[TT_Q4_1].rp_matmul = product_q4_1;
+  t->types[TT_Q8_0].rp_matmul = product_q8_0;
+}
+
+#else /* built without the AVX-512 flags */
+#include "kernels.h"
+void kernels_fill_repack_avx512(kernel_table *t) { (void)t; }
+#endif

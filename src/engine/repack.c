@@ -1,0 +1,129 @@
+/* repack.c — the 16-row layout (see repack.h): packing a group, activation
+ * rows, and the plain-C product that defines what the SIMD products must
+ * compute. */
+#include "repack.h"
+
+#include "kernels.h"
+#include "quant.h"
+
+#include <string.h>
+
+static int qs_bytes(tensor_type t) { return t == TT_Q8_0 ? 512 : 256; }
+
+bool rp_supported(tensor_type t, int rows, int cols) {
+  return (t == TT_Q4_0 || t == TT_Q4_1 || t == TT_Q8_0) && rows > 0 && rows % RP_ROWS == 0 &&
+         cols > 0 && cols % QK32 == 0;
+}
+
+size_t rp_group_bytes(tensor_type t, int cols) {
+  size_t nb = (size_t)cols / QK32;
+  size_t per_block = (size_t)qs_bytes(t) + 32 + (t == TT_Q4_1 ? 32 : 0);
+  return (nb * per_block + 63) & ~(size_t)63;
+}
+
+void rp_pack_group(tensor_type t, const void *src, size_t src_stride, int cols, void *dst) {
+  int nb = cols / QK32, qb = qs_bytes(t);
+  uint8_t *qs = dst;
+  uint16_t *d = (uint16_t *)(qs + (size_t)nb * qb);
+  uint16_t *m = d + (size_t)nb * RP_ROWS;
+  size_t bb = tensor_type_get(t).block_bytes;
+  for (int r = 0; r < RP_ROWS; r++) {
+    const uint8_t *row = (const uint8_t *)src + (size_t)r * src_stride;
+    for (int b = 0; b < nb; b++) {
+      const uint8_t *blk = row + (size_t)b * bb;
+      uint8_t *out = qs + (size_t)b * qb + 4 * r;
+      if (t == TT_Q8_0) {
+        const block_q8_0 *q = (const void *)blk;
+        for (int k = 0; k < 8; k++)
+          for (int i = 0; i < 4; i++) out[64 * k + i] = (uint8_t)(q->qs[4 * k + i] ^ 0x80);
+        d[b * RP_ROWS + r] = q->d;
+      } else if (t == TT_Q4_0) {
+        const block_q4_0 *q = (const void *)blk;
+        for (int k = 0; k < 4; k++) memcpy(out + 64 * k, q->qs + 4 * k, 4);
+        d[b * RP_ROWS + r] = q->d;
+      } else { /* TT_Q4_1 */
+        const block_q4_1 *q = (const void *)blk;
+        for (int k = 0; k < 4; k++) memcpy(out + 64 * k, q->qs + 4 * k, 4);
+        d[b * RP_ROWS + r] = q->d;
+        m[b * RP_ROWS + r] = q->m;
+      }
+    }
+  }
+  size_t used = (size_t)nb * ((size_t)qb + 32 + (t == TT_Q4_1 ? 32 : 0));
+  memset((uint8_t *)dst + used, 0, rp_group_bytes(t, cols) - used);
+}
+
+/* ---- activation rows ------------------------------------------------------ */
+
+static size_t rpx_qs_offset(int nb) { return ((size_t)nb * 12 + 63) & ~(size_t)63; }
+
+size_t rpx_row_bytes(int cols) {
+  return (rpx_qs_offset(cols / QK32) + (size_t)cols + 63) & ~(size_t)63;
+}
+
+void rpx_from_float(tensor_type t, const float *x, void *dst, int cols) {
+  int nb = cols / QK32;
+  float *d = dst, *s = d + nb;
+  int32_t *sum = (int32_t *)(s + nb);
+  int8_t *qs = (int8_t *)dst + rpx_qs_offset(nb);
+  const kern_type_ops *ops = kernels_for_type(t);
+  for (int b = 0; b < nb; b++) {
+    const int8_t *q;
+    if (t == TT_Q4_1) {
+      block_q8_1 blk;
+      ops->from_float(x + (size_t)b * QK32, &blk, QK32);
+      d[b] = quant_f16_to_f32(blk.d), s[b] = quant_f16_to_f32(blk.s);
+      memcpy(qs + (size_t)b * QK32, blk.qs, QK32);
+    } else {
+      block_q8_0 blk;
+      ops->from_float(x + (size_t)b * QK32, &blk, QK32);
+      d[b] = quant_f16_to_f32(blk.d), s[b] = 0;
+      memcpy(qs + (size_t)b * QK32, blk.qs, QK32);
+    }
+    q = qs + (size_t)b * QK32;
+    int32_t acc = 0;
+    for (int i = 0; i < QK32; i++) acc += q[i];
+    sum[b] = acc;
+  }
+}
+
+/* ---- the reference product ------------------------------------------------- */
+
+void rp_matmul_ref(tensor_type t, int cols, const void *W, size_t group_bytes, int n_groups,
+                   const void *X, size_t x_stride, int n_x, float *Y, int ldy) {
+  int nb = cols / QK32, qb = qs_bytes(t);
+  for (int g = 0; g < n_groups; g++) {
+    const uint8_t *qs = (const uint8_t *)W + (size_t)g * group_bytes;
+    const uint16_t *dw = (const uint16_t *)(qs + (size_t)nb * qb);
+    const uint16_t *mw = dw + (size_t)nb * RP_ROWS;
+    for (int j = 0; j < n_x; j++) {
+      const uint8_t *xr = (const uint8_t *)X + (size_t)j * x_stride;
+      const float *dx = (const float *)xr, *sx = dx + nb;
+      const int32_t *sumx = (const int32_t *)(sx + nb);
+      const int8_t *xq = (const int8_t *)(xr + rpx_qs_offset(nb));
+      for (int r = 0; r < RP_ROWS; r++) {
+        float acc = 0;
+        for (int b = 0; b < nb; b++) {
+          const uint8_t *bq = qs + (size_t)b * qb + 4 * r;
+          const int8_t *bx = xq + (size_t)b * QK32;
+          int32_t isum = 0;
+          if (t == TT_Q8_0) {
+            for (int k = 0; k < 8; k++)
+              for (int i = 0; i < 4; i++) isum += bq[64 * k + i] * bx[4 * k + i];
+            isum -= 128 * sumx[b];
+          } else {
+            for (int k = 0; k < 4; k++)
+              for (int i = 0; i < 4; i++)
+                isum += (bq[64 * k + i] & 15) * bx[4 * k + i] +
+                        (bq[64 * k + i] >> 4) * bx[16 + 4 * k + i];
+            if (t == TT_Q4_0) isum -= 8 * sumx[b];
+          }
+          float dd = quant_f16_to_f32(dw[b * RP_ROWS + r]) * dx[b];
+          acc += (float)isum * dd;
+          if (t == TT_Q4_1) acc += quant_f16_to_f32(mw[b * RP_ROWS + r]) * sx[b];
+        }
+        Y[(size_t)j * ldy + (size_t)g * RP_ROWS + r] = acc;
+      }
+    }
+  }
+}

@@ -1,0 +1,64 @@
+/* repack.h — weights laid out for integer dot products across 16 rows at
+ * once, and the activation rows that meet them.
+ *
+ * Why: a Q4_0/Q4_1/Q8_0 row dotted with one activation row spends most of
+ * its instructions unpacking nibbles and reducing across lanes; generation
+ * is then compute-bound at about half the memory bandwidth. With 16 rows
+ * interleaved so that one 64-byte load holds 4 bytes of each of 16 rows,
+ * a single vpdpbusd with 4 activation bytes broadcast adds 64 products
+ * straight into the 16 rows' sums: no reductions, and each unpacked weight
+ * serves every activation row of a small batch (several streams decoding
+ * together) from registers.
+ *
+ * Layout of one group of RP_ROWS rows with nb = cols / 32 blocks:
+ *   qs  nb x QB bytes   block b, dword k: 64 bytes, row r's 4 bytes at 4r
+ *         Q4_0/Q4_1 (QB 256, k < 4): the row's qs[4k..4k+3] as stored, so
+ *           low nibbles are elements 4k..4k+3, high ones 16+4k..16+4k+3;
+ *         Q8_0 (QB 512, k < 8): qs[4k..4k+3] + 128 as unsigned bytes.
+ *   d   nb x 16 halves  the rows' block scales
+ *   m   nb x 16 halves  the rows' block mins (Q4_1 only)
+ * Every group starts 64-byte aligned (group bytes are a multiple of 64).
+ *
+ * Activation rows (rpx) come from the Q8_0 (Q4_0, Q8_0 weights) or Q8_1
+ * (Q4_1) quantization llama.cpp uses, so integer sums are exactly its:
+ *   float d[nb]; float s[nb]; int32 sum[nb]; (padded to 64) int8 qs[cols]
+ * with d the block scale, s Q8_1's d * sum (as its half rounds it; 0 for
+ * Q8_0) and sum the exact sum of the block's bytes, which turns the
+ * unsigned weight sums back into signed ones (-8 sum for Q4_0, -128 sum for
+ * Q8_0). */
+#ifndef HEARTH_ENGINE_REPACK_H
+#define HEARTH_ENGINE_REPACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tensor_types.h"
+
+#define RP_ROWS 16
+
+/* Whether a weight of this type and shape can be repacked. */
+bool rp_supported(tensor_type t, int rows, int cols);
+/* Bytes of one group of RP_ROWS rows. */
+size_t rp_group_bytes(tensor_type t, int cols);
+/* Packs RP_ROWS rows of the GGUF layout (src_stride bytes apart) into one
+ * group at dst. */
+void rp_pack_group(tensor_type t, const void *src, size_t src_stride, int cols, void *dst);
+
+/* Bytes of one activation row for cols elements (a multiple of 64). */
+size_t rpx_row_bytes(int cols);
+/* x (f32, cols) -> an activation row for weights of type t. */
+void rpx_from_float(tensor_type t, const float *x, void *dst, int cols);
+
+/* Y[j * ldy + r] = W_r . X_j for the n_groups groups at W (group_bytes
+ * apart; r counts rows from the first group's first) and the n_x rows of X
+ * (x_stride bytes apart). Integer block sums are exact; only float
+ * summation order differs from vec_dot. */
+typedef void (*rp_matmul_fn)(tensor_type t, int cols, const void *W, size_t group_bytes,
+                             int n_groups, const void *X, size_t x_stride, int n_x, float *Y,
+                             int ldy);
+/* The plain-C product (every path's fallback and the tests' reference). */
+void rp_matmul_ref(tensor_type t, int cols, const void *W, size_t group_bytes, int n_groups,
+                   const void *X, size_t x_stride, int n_x, float *Y, int ldy);
+
+#endif
