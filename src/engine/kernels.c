@@ -47,6 +47,7 @@ static void init_tables(void) {
     tables[KERN_ISA_AVX2] = tables[KERN_ISA_REF];
     kernels_fill_avx2(&tables[KERN_ISA_AVX2]);
     kernels_fill_gemm_avx2(&tables[KERN_ISA_AVX2]);
+    kernels_fill_repack_avx2(&tables[KERN_ISA_AVX2]);
     table_ok[KERN_ISA_AVX2] = tables[KERN_ISA_AVX2].isa == KERN_ISA_AVX2;
     if (table_ok[KERN_ISA_AVX2]) cpu_best = KERN_ISA_AVX2;
   }

@@ -187,6 +187,7 @@ void kernels_fill_avx2(kernel_table *t);   /* on top of a ref-filled table */
 void kernels_fill_avx512(kernel_table *t); /* on top of an avx2-filled table */
 void kernels_fill_gemm_avx2(kernel_table *t);   /* kernels_gemm_avx2.c */
 void kernels_fill_gemm_avx512(kernel_table *t); /* kernels_gemm_avx512.c */
+void kernels_fill_repack_avx2(kernel_table *t);   /* kernels_repack_avx2.c */
 void kernels_fill_repack_avx512(kernel_table *t); /* kernels_repack_avx512.c */
 /* CPU features (cpu.c). */
 int cpu_has_avx2(void);   /* AVX2 + FMA + F16C, OS saves YMM */

@@ -1,0 +1,149 @@
+/* kernels_repack_avx2.c — products of repacked Q4_0/Q4_1 weights (repack.h)
+ * with activation rows, on AVX2 (no VNNI).
+ *
+ * A group's 64-byte dword rows split into two ymm halves (rows 0-7, 8-15).
+ * vpmaddubsw multiplies the unsigned nibbles by the broadcast signed
+ * activation bytes into 16-bit pair sums; a block's eight such products fit
+ * 16 bits (8 x 2 x 15 x 127 < 32768), so they are added as 16-bit lanes and
+ * widened once per block with vpmaddwd. Nibbles are unpacked again for each
+ * activation row (the loads hit L1): with 16 registers that costs less than
+ * spilling. Q8_0 is not here: its unsigned (+128) bytes would saturate
+ * vpmaddubsw, so on AVX2 it keeps the GGUF layout. */
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#include <immintrin.h>
+#include <string.h>
+
+#include "kernels.h"
+
+#define NC_MAX 4
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+#if defined(__SANITIZE_ADDRESS__)
+#define HEARTH_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HEARTH_SANITIZED 1
+#endif
+#endif
+#ifdef HEARTH_SANITIZED
+#define UNROLL(n)
+#else
+#define UNROLL_(x) _Pragma(#x)
+#define UNROLL(n) UNROLL_(GCC unroll n)
+#endif
+
+typedef struct {
+  const float *d, *s;
+  const int32_t *sum;
+  const int8_t *qs;
+} xrow;
+
+static inline int32_t ld32(const void *p) {
+  int32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+#define BX(p) _mm256_set1_epi32(ld32(p))
+
+/* The int32 sums of 8 rows (half h of the group) for one block and one
+ * activation row. */
+ALWAYS_INLINE __m256i half_block(const uint8_t *q, int h, const int8_t *xb) {
+  const __m256i low4 = _mm256_set1_epi8(15);
+  __m256i s16 = _mm256_setzero_si256();
+  UNROLL(4)
+  for (int k = 0; k < 4; k++) {
+    __m256i v = _mm256_load_si256((const __m256i *)(q + 64 * k + 32 * h));
+    __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
+    s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(lo, BX(xb + 4 * k)));
+    s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(hi, BX(xb + 16 + 4 * k)));
+  }
+  return _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
+}
+
+ALWAYS_INLINE void group_product(tensor_type t, int nb, const uint8_t *qs, const xrow *x, int nc,
+                                 float *Y, int ldy) {
+  const uint16_t *dw = (const uint16_t *)(qs + (size_t)nb * 256);
+  const uint16_t *mw = dw + (size_t)nb * 16;
+  __m256 acc[NC_MAX][2];
+  UNROLL(4)
+  for (int j = 0; j < nc; j++) acc[j][0] = acc[j][1] = _mm256_setzero_ps();
+  for (int b = 0; b < nb; b++) {
+    const uint8_t *q = qs + (size_t)b * 256;
+    _mm_prefetch((const char *)q + 2048, _MM_HINT_T0);
+    _mm_prefetch((const char *)q + 2048 + 64, _MM_HINT_T0);
+    _mm_prefetch((const char *)q + 2048 + 128, _MM_HINT_T0);
+    _mm_prefetch((const char *)q + 2048 + 192, _MM_HINT_T0);
+    UNROLL(2)
+    for (int h = 0; h < 2; h++) {
+      __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(dw + (size_t)b * 16 + 8 * h)));
+      __m256 m = _mm256_setzero_ps();
+      if (t == TT_Q4_1)
+        m = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(mw + (size_t)b * 16 + 8 * h)));
+      UNROLL(4)
+      for (int j = 0; j < nc; j++) {
+        __m256i s = half_block(q, h, x[j].qs + (size_t)b * 32);
+        if (t == TT_Q4_0) s = _mm256_add_epi32(s, _mm256_set1_epi32(-8 * x[j].sum[b]));
+        __m256 dd = _mm256_mul_ps(d, _mm256_set1_ps(x[j].d[b]));
+        acc[j][h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), dd, acc[j][h]);
+        if (t == TT_Q4_1) acc[j][h] = _mm256_fmadd_ps(m, _mm256_set1_ps(x[j].s[b]), acc[j][h]);
+      }
+    }
+  }
+  UNROLL(4)
+  for (int j = 0; j < nc; j++) {
+    _mm256_storeu_ps(Y + (size_t)j * ldy, acc[j][0]);
+    _mm256_storeu_ps(Y + (size_t)j * ldy + 8, acc[j][1]);
+  }
+}
+
+static inline xrow xrow_at(const void *X, size_t stride, int j, int nb) {
+  const uint8_t *r = (const uint8_t *)X + (size_t)j * stride;
+  xrow x;
+  x.d = (const float *)r;
+  x.s = x.d + nb;
+  x.sum = (const int32_t *)(x.s + nb);
+  x.qs = (const int8_t *)(r + (((size_t)nb * 12 + 63) & ~(size_t)63));
+  return x;
+}
+
+ALWAYS_INLINE void product(tensor_type t, int cols, const void *W, size_t group_bytes,
+                           int n_groups, const void *X, size_t x_stride, int n_x, float *Y,
+                           int ldy) {
+  int nb = cols / 32;
+  for (int j0 = 0; j0 < n_x; j0 += NC_MAX) {
+    int nc = n_x - j0 < NC_MAX ? n_x - j0 : NC_MAX;
+    xrow x[NC_MAX];
+    for (int j = 0; j < nc; j++) x[j] = xrow_at(X, x_stride, j0 + j, nb);
+    for (int g = 0; g < n_groups; g++) {
+      const uint8_t *qs = (const uint8_t *)W + (size_t)g * group_bytes;
+      float *y = Y + (size_t)j0 * ldy + (size_t)g * 16;
+      switch (nc) {
+      case 1: group_product(t, nb, qs, x, 1, y, ldy); break;
+      case 2: group_product(t, nb, qs, x, 2, y, ldy); break;
+      case 3: group_product(t, nb, qs, x, 3, y, ldy); break;
+      default: group_product(t, nb, qs, x, 4, y, ldy); break;
+      }
+    }
+  }
+}
+
+static void product_q4_0(tensor_type t, int cols, const void *W, size_t gb, int ng,
+                         const void *X, size_t xs, int nx, float *Y, int ldy) {
+  (void)t;
+  product(TT_Q4_0, cols, W, gb, ng, X, xs, nx, Y, ldy);
+}
+static void product_q4_1(tensor_type t, int cols, const void *W, size_t gb, int ng,
+                         const void *X, size_t xs, int nx, float *Y, int ldy) {
+  (void)t;
+  product(TT_Q4_1, cols, W, gb, ng, X, xs, nx, Y, ldy);
+}
+
+void kernels_fill_repack_avx2(kernel_table *t) {
+  t->types[TT_Q4_0].rp_matmul = product_q4_0;
+  t->types[TT_Q4_1].rp_matmul = product_q4_1;
+}
+
+#else /* built without the AVX2 flags */
+#include "kernels.h"
+void kernels_fill_repack_avx2(kernel_table *t) { (void)t; }
+#endif
