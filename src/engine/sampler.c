@@ -1,6 +1,7 @@
-/* sampler.c — see sampler.h. Candidates are sorted only as far as needed:
- * top-k by partial selection, then a full sort of the (usually small) rest
- * for top-p. The generator is SplitMix64 → xoshiro256** seeded from the
+/* sampler.c — see sampler.h. Candidates are sorted only as far as needed
+ * (a full sort of a 50K vocabulary per token costs milliseconds): top-k by
+ * quickselect then a sort of the k; top-p sorts a prefix of 64, 256, ...
+ * until it holds the mass; min-p and the draw need no order at all. The generator is SplitMix64 → xoshiro256** seeded from the
  * request's seed, so the same seed gives the same tokens on any machine. */
 #include "sampler.h"
 
@@ -137,16 +138,40 @@ static int cmp_cand(const void *a, const void *b) {
   return ((const cand *)a)->id - ((const cand *)b)->id;
 }
 
-/* The n largest candidates first (n small): partial selection sort. */
-static void select_top(cand *c, int total, int n) {
-  for (int i = 0; i < n && i < total; i++) {
-    int best = i;
-    for (int j = i + 1; j < total; j++)
-      if (cmp_cand(&c[j], &c[best]) < 0) best = j;
-    cand t = c[i];
-    c[i] = c[best];
-    c[best] = t;
+static inline bool before(const cand *a, const cand *b) { return cmp_cand(a, b) < 0; }
+
+/* The n best candidates (by cmp_cand) moved to the front, in any order:
+ * quickselect, O(total) on average. */
+static void partition_top(cand *c, int total, int n) {
+  int lo = 0, hi = total - 1;
+  if (n <= 0 || n >= total) return;
+  while (lo < hi) {
+    int mid = lo + (hi - lo) / 2;
+    /* median of three as the pivot, moved to hi */
+    if (before(&c[mid], &c[lo])) { cand t = c[mid]; c[mid] = c[lo]; c[lo] = t; }
+    if (before(&c[hi], &c[lo])) { cand t = c[hi]; c[hi] = c[lo]; c[lo] = t; }
+    if (before(&c[mid], &c[hi])) { cand t = c[mid]; c[mid] = c[hi]; c[hi] = t; }
+    cand pivot = c[hi];
+    int store = lo;
+    for (int i = lo; i < hi; i++)
+      if (before(&c[i], &pivot)) {
+        cand t = c[i];
+        c[i] = c[store];
+        c[store++] = t;
+      }
+    c[hi] = c[store];
+    c[store] = pivot;
+    if (store == n - 1 || store == n) return;
+    if (store < n) lo = store + 1;
+    else hi = store - 1;
   }
+}
+
+/* The n best candidates first, sorted. */
+static void select_top(cand *c, int total, int n) {
+  if (n > total) n = total;
+  partition_top(c, total, n);
+  qsort(c, (size_t)n, sizeof(cand), cmp_cand);
 }
 
 static void logprobs(sampler *s, const float *logits, int32_t chosen_id, int n_top,
@@ -180,45 +205,61 @@ int32_t sampler_sample(sampler *s, float *logits, int n_top, token_logprob *chos
     id = argmax(logits, s->n_vocab);
   } else {
     int n = s->n_vocab;
-    for (int i = 0; i < n; i++) s->cands[i] = (cand){i, logits[i], 0};
+    cand *c = s->cands;
+    for (int i = 0; i < n; i++) c[i] = (cand){i, logits[i], 0};
+    /* Only as much of the vocabulary is sorted as the filters look at: the
+     * top k, and for top-p a growing prefix until it holds the mass. */
+    bool sorted = false;
     if (s->p.top_k > 0 && s->p.top_k < n) {
-      select_top(s->cands, n, s->p.top_k);
+      select_top(c, n, s->p.top_k);
       n = s->p.top_k;
+      sorted = true;
     }
-    qsort(s->cands, (size_t)n, sizeof(cand), cmp_cand);
+    float mx = c[0].logit;
+    for (int i = 1; i < n; i++) mx = c[i].logit > mx ? c[i].logit : mx;
     /* softmax at temperature 1 for the truncation filters */
-    float mx = s->cands[0].logit;
     double sum = 0;
-    for (int i = 0; i < n; i++) sum += (s->cands[i].p = expf(s->cands[i].logit - mx));
-    for (int i = 0; i < n; i++) s->cands[i].p = (float)(s->cands[i].p / sum);
+    for (int i = 0; i < n; i++) sum += (c[i].p = expf(c[i].logit - mx));
+    for (int i = 0; i < n; i++) c[i].p = (float)(c[i].p / sum);
     if (s->p.top_p < 1.0f) {
-      double acc = 0;
-      int keep = n;
-      for (int i = 0; i < n; i++) {
-        acc += s->cands[i].p;
-        if (acc >= s->p.top_p) {
-          keep = i + 1;
+      int have = sorted ? n : 0; /* a sorted prefix of this many */
+      for (int want = 64;; want *= 4) {
+        double acc = 0;
+        if (have < n) {
+          if (want > n / 4) want = n; /* a big nucleus: one full sort */
+          select_top(c, n, want);
+          have = want;
+        }
+        int keep = 0;
+        for (int i = 0; i < have && !keep; i++) {
+          acc += c[i].p;
+          if (acc >= s->p.top_p) keep = i + 1;
+        }
+        if (keep || have == n) {
+          n = keep ? keep : n;
+          sorted = true;
           break;
         }
       }
-      n = keep;
     }
     if (s->p.min_p > 0.0f) {
-      float floor_p = s->cands[0].p * s->p.min_p;
-      int keep = 1;
-      while (keep < n && s->cands[keep].p >= floor_p) keep++;
+      float top_p = 0;
+      for (int i = 0; i < n; i++) top_p = c[i].p > top_p ? c[i].p : top_p;
+      float floor_p = top_p * s->p.min_p;
+      int keep = 0;
+      for (int i = 0; i < n; i++) /* keeps the order, sorted or not */
+        if (c[i].p >= floor_p) c[keep++] = c[i];
       n = keep;
     }
     /* temperature, then draw */
     sum = 0;
-    for (int i = 0; i < n; i++)
-      sum += (s->cands[i].p = expf((s->cands[i].logit - mx) / s->p.temperature));
+    for (int i = 0; i < n; i++) sum += (c[i].p = expf((c[i].logit - mx) / s->p.temperature));
     double r = next_unit(s->rng) * sum, acc = 0;
-    id = s->cands[n - 1].id;
+    id = c[n - 1].id;
     for (int i = 0; i < n; i++) {
-      acc += s->cands[i].p;
+      acc += c[i].p;
       if (r < acc) {
-        id = s->cands[i].id;
+        id = c[i].id;
         break;
       }
     }

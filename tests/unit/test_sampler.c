@@ -4,6 +4,7 @@
 #include "test.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 #define V 8
 
@@ -141,6 +142,69 @@ TEST(logprobs_are_log_softmax) {
   sampler_free(s);
 }
 
+/* A 50K vocabulary, where the filters work on a selected prefix rather than
+ * a full sort: every draw must fall in the set a full sort defines. */
+#define BIG 50000
+static float big_l[BIG];
+static int big_rank[BIG]; /* token ids by falling logit (full sort) */
+static int by_logit(const void *a, const void *b) {
+  float x = big_l[*(const int *)a], y = big_l[*(const int *)b];
+  return x < y ? 1 : x > y ? -1 : *(const int *)a - *(const int *)b;
+}
+static void big_fill(float spread) {
+  uint64_t x = 12345;
+  for (int i = 0; i < BIG; i++) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    big_l[i] = spread * (float)((x >> 33) % 100000) / 100000.0f;
+    big_rank[i] = i;
+  }
+  qsort(big_rank, BIG, sizeof(int), by_logit);
+}
+/* How many of the best tokens the nucleus of mass p holds. */
+static int big_nucleus(float p) {
+  double z = 0, acc = 0;
+  float mx = big_l[big_rank[0]];
+  for (int i = 0; i < BIG; i++) z += exp(big_l[i] - mx);
+  for (int i = 0; i < BIG; i++) {
+    acc += exp(big_l[big_rank[i]] - mx) / z;
+    if (acc >= p) return i + 1;
+  }
+  return BIG;
+}
+static void big_check(float spread, int top_k, float top_p) {
+  big_fill(spread);
+  int limit = top_k > 0 ? top_k : big_nucleus(top_p);
+  static char allowed[BIG];
+  memset(allowed, 0, sizeof allowed);
+  for (int i = 0; i < limit; i++) allowed[big_rank[i]] = 1;
+  sampler_params p;
+  sampler_params_default(&p);
+  p.temperature = 1.0f, p.top_k = top_k, p.top_p = top_p, p.seed = 5;
+  sampler *s;
+  CHECK(sampler_new(&p, BIG, &s) == 0);
+  static float l[BIG];
+  int outside = 0, distinct = 0;
+  static char seen[BIG];
+  memset(seen, 0, sizeof seen);
+  for (int i = 0; i < 100; i++) {
+    memcpy(l, big_l, sizeof l);
+    int id = sampler_sample(s, l, 0, NULL, NULL);
+    outside += !allowed[id];
+    distinct += !seen[id], seen[id] = 1;
+  }
+  CHECK_EQ_INT(outside, 0);
+  CHECK(distinct > 1);
+  /* top log-probabilities are the full sort's first five */
+  token_logprob chosen, top[5];
+  memcpy(l, big_l, sizeof l);
+  sampler_sample(s, l, 5, &chosen, top);
+  for (int i = 0; i < 5; i++) CHECK_EQ_INT(top[i].id, big_rank[i]);
+  sampler_free(s);
+}
+TEST(big_vocab_top_p_peaked) { big_check(30.0f, 0, 0.9f); }  /* nucleus of a few */
+TEST(big_vocab_top_p_flat) { big_check(1.0f, 0, 0.5f); }     /* nucleus of thousands */
+TEST(big_vocab_top_k) { big_check(5.0f, 40, 1.0f); }
+
 int main(void) {
   RUN(greedy_takes_the_argmax);
   RUN(top_k_one_is_greedy_at_any_temperature);
@@ -150,5 +214,8 @@ int main(void) {
   RUN(penalties_move_seen_tokens);
   RUN(logit_bias_can_force_a_token);
   RUN(logprobs_are_log_softmax);
+  RUN(big_vocab_top_p_peaked);
+  RUN(big_vocab_top_p_flat);
+  RUN(big_vocab_top_k);
   return test_report("sampler");
 }
