@@ -110,18 +110,24 @@ ALWAYS_INLINE void product(tensor_type t, int cols, const void *W, size_t group_
                            int n_groups, const void *X, size_t x_stride, int n_x, float *Y,
                            int ldy) {
   int nb = cols / 32;
-  for (int j0 = 0; j0 < n_x; j0 += NC_MAX) {
-    int nc = n_x - j0 < NC_MAX ? n_x - j0 : NC_MAX;
-    xrow x[NC_MAX];
-    for (int j = 0; j < nc; j++) x[j] = xrow_at(X, x_stride, j0 + j, nb);
+  xrow x[NC_MAX * 8];
+  /* Groups outside, activation tiles inside: each group's weights come
+   * from DRAM once and stay in L1/L2 for every tile; activation rows are
+   * re-read from L2. Past NC_MAX * 8 rows the rows go in batches. */
+  for (int jb = 0; jb < n_x; jb += NC_MAX * 8) {
+    int nj = n_x - jb < NC_MAX * 8 ? n_x - jb : NC_MAX * 8;
+    for (int j = 0; j < nj; j++) x[j] = xrow_at(X, x_stride, jb + j, nb);
     for (int g = 0; g < n_groups; g++) {
       const uint8_t *qs = (const uint8_t *)W + (size_t)g * group_bytes;
-      float *y = Y + (size_t)j0 * ldy + (size_t)g * 16;
-      switch (nc) {
-      case 1: group_product(t, nb, qs, x, 1, y, ldy); break;
-      case 2: group_product(t, nb, qs, x, 2, y, ldy); break;
-      case 3: group_product(t, nb, qs, x, 3, y, ldy); break;
-      default: group_product(t, nb, qs, x, 4, y, ldy); break;
+      for (int j0 = 0; j0 < nj; j0 += NC_MAX) {
+        int nc = nj - j0 < NC_MAX ? nj - j0 : NC_MAX;
+        float *y = Y + (size_t)(jb + j0) * ldy + (size_t)g * 16;
+        switch (nc) {
+      case 1: group_product(t, nb, qs, x + j0, 1, y, ldy); break;
+      case 2: group_product(t, nb, qs, x + j0, 2, y, ldy); break;
+      case 3: group_product(t, nb, qs, x + j0, 3, y, ldy); break;
+        default: group_product(t, nb, qs, x + j0, 4, y, ldy); break;
+        }
       }
     }
   }

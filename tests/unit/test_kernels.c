@@ -540,12 +540,14 @@ TEST(gemm_avx512) {
 }
 
 /* Repacked 16-row groups (repack.h) against the reference vec_dot on the
- * GGUF layout: 3 groups, 1..11 activation rows (past one 8-row tile), a
+ * GGUF layout: 3 groups, 1..11 activation rows (past one 8-row tile) and
+ * 64..70 (past one batch of tiles), a
  * short and a long row, and ldy wider than the rows. */
 static void check_repack(const kernel_table *k) {
   const char *name = k ? k->name : "ref";
-  enum { ROWS = 48, NXMAX = 11, LDY = 51 };
+  enum { ROWS = 48, NXMAX = 70, LDY = 51 };
   static const tensor_type types[] = {TT_Q4_0, TT_Q4_1, TT_Q8_0};
+  static const int nxs[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 64, 65, 70};
   static const int colss[] = {64, 2304};
   for (size_t i = 0; i < 3; i++) {
     tensor_type t = types[i];
@@ -574,7 +576,8 @@ static void check_repack(const kernel_table *k) {
         quant_ref_to_float(o->vec_dot_type)(X + j * xb, xd + (size_t)j * cols, cols);
         rpx_from_float(t, f, PX + j * pxb, cols);
       }
-      for (int nx = 1; nx <= NXMAX; nx++) {
+      for (size_t ni = 0; ni < sizeof nxs / sizeof nxs[0]; ni++) {
+        int nx = nxs[ni];
         for (int k2 = 0; k2 < LDY * NXMAX; k2++) Y[k2] = NAN;
         fn(t, cols, P, gb, ROWS / RP_ROWS, PX, pxb, nx, Y, LDY);
         for (int j = 0; j < NXMAX; j++)
