@@ -50,7 +50,7 @@ typedef struct {
   const char *log_level;
   hr_opt_list models;
   hr_opt_list aliases;
-  long slots, ctx_size, threads, batch, queue;
+  long slots, ctx_size, threads, batch, batch_busy, queue;
   const char *chat_template;
 } serve_options;
 
@@ -115,6 +115,7 @@ static int load_models(api_context *ctx, const serve_options *o, char *err, size
     p.n_ctx = (int)o->ctx_size;
     p.n_threads = (int)o->threads;
     p.n_batch = (int)o->batch;
+    p.n_batch_busy = (int)o->batch_busy;
     p.queue_max = (int)o->queue;
     uint64_t t0 = hr_now_ns();
     eng_model *m;
@@ -156,6 +157,7 @@ static int cmd_serve(int argc, char **argv) {
   o.ctx_size = ep.n_ctx;
   o.threads = ep.n_threads;
   o.batch = ep.n_batch;
+  o.batch_busy = ep.n_batch_busy;
   o.queue = ep.queue_max;
   const hr_option opts[] = {
       {"host", 0, OPT_STR, &o.host, "address to listen on", 0, 0},
@@ -176,6 +178,7 @@ static int cmd_serve(int argc, char **argv) {
       {"ctx-size", 'c', OPT_INT, &o.ctx_size, "context per sequence (0: the model's, at most 4096)", 0, 1 << 20},
       {"threads", 't', OPT_INT, &o.threads, "compute threads per model", 1, 256},
       {"batch", 0, OPT_INT, &o.batch, "tokens per forward step at most (prompt chunk)", 1, 8192},
+      {"batch-busy", 0, OPT_INT, &o.batch_busy, "prompt tokens per step while other sequences generate (their inter-token gap)", 1, 8192},
       {"queue", 0, OPT_INT, &o.queue, "requests waiting for a slot before 503", 0, 100000},
       {"chat-template", 0, OPT_STR, &o.chat_template, "a Jinja chat template FILE for every chat model", 0, 0},
   };

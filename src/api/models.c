@@ -225,6 +225,8 @@ void api_models_metrics(api_context *ctx, hr_buf *o) {
       {"hearth_model_cancellations_total", "counter", "Requests cancelled (client gone, or shutdown)."},
       {"hearth_model_rejected_total", "counter", "Requests refused with 503: the queue was full."},
       {"hearth_model_busy_seconds_total", "counter", "Time spent in forward steps (tokens/s = generated / busy)."},
+      {"hearth_model_mixed_steps_total", "counter", "Forward steps that carried prompt tokens beside generating sequences."},
+      {"hearth_model_mixed_step_prompt_tokens_max", "gauge", "Most prompt tokens in one such step (it sets the generating streams' longest inter-token gap)."},
   };
   for (size_t g = 0; g < HR_ARRAY_LEN(gauges); g++) {
     hr_buf_appendf(o, "# HELP %s %s\n# TYPE %s %s\n", gauges[g][0], gauges[g][2], gauges[g][0],
@@ -234,7 +236,8 @@ void api_models_metrics(api_context *ctx, hr_buf *o) {
       eng_model_stats(ctx->models[i].engine, &st);
       double v[] = {st.active, st.waiting, (double)st.prompt_tokens, (double)st.cached_tokens,
                     (double)st.cache_hits, (double)st.generated_tokens, (double)st.cancelled,
-                    (double)st.rejected_busy, st.busy_seconds};
+                    (double)st.rejected_busy, st.busy_seconds, (double)st.mixed_steps,
+                    (double)st.mixed_prompt_max};
       hr_buf_appendf(o, "%s{model=\"%s\"} %.17g\n", gauges[g][0], ctx->models[i].info.name, v[g]);
     }
   }

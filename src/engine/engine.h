@@ -33,6 +33,7 @@ typedef struct {
   int n_ctx;         /* tokens per slot; 0: the model's, at most 4096 */
   int n_threads;     /* compute threads */
   int n_batch;       /* tokens per forward step at most (prefill chunk) */
+  int n_batch_busy;  /* prompt tokens per step while other sequences generate */
   int queue_max;     /* requests waiting for a slot before 503 */
 } eng_model_params;
 
@@ -133,6 +134,8 @@ typedef struct {
   uint64_t cache_hits;     /* requests that reused cached KV */
   uint64_t rejected_busy;  /* 503: the queue was full */
   uint64_t steps;
+  uint64_t mixed_steps;    /* steps with prompt tokens beside generating sequences */
+  uint64_t mixed_prompt_max; /* most prompt tokens in one such step */
   int active, waiting;     /* now */
   double busy_seconds;     /* time spent in forward steps */
 } eng_stats;

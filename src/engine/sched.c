@@ -96,7 +96,7 @@ struct eng_model {
   bool stopping;
   /* counters, written by the scheduler or under the lock */
   _Atomic uint64_t st_requests, st_cancelled, st_prompt, st_cached, st_generated, st_hits,
-      st_busy, st_steps, st_busy_ns;
+      st_busy, st_steps, st_busy_ns, st_mixed, st_mixed_max;
   _Atomic int st_active;
 };
 
@@ -105,7 +105,7 @@ static double ms_between(uint64_t a, uint64_t b) { return b > a ? (double)(b - a
 void eng_model_params_default(eng_model_params *p) {
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   *p = (eng_model_params){.n_slots = 4, .n_ctx = 0, .n_threads = cores > 0 ? (int)cores : 1,
-                          .n_batch = 256, .queue_max = 64};
+                          .n_batch = 256, .n_batch_busy = 32, .queue_max = 64};
 }
 
 /* ---- sequences ------------------------------------------------------------ */
@@ -358,7 +358,9 @@ static void emit(eng_model *m, eng_seq *s, int32_t id, const token_logprob *chos
 /* ---- the scheduler: one step ------------------------------------------------ */
 
 /* Builds the batch: every decoding sequence's next token first (so streams
- * never wait behind a long prompt), then prompt chunks within n_batch. */
+ * never wait behind a long prompt), then prompt chunks within n_batch, or
+ * within n_batch_busy when sequences are generating: a step's time is their
+ * inter-token gap, so a long prompt is spread over many short steps. */
 static int build_batch(eng_model *m) {
   int n = 0, budget = m->p.n_batch;
   for (int i = 0; i < m->p.n_slots && n < budget; i++) {
@@ -367,6 +369,8 @@ static int build_batch(eng_model *m) {
     m->batch[n] = (fwd_token){s->last, i, s->n_past, true};
     m->batch_seq[n++] = s;
   }
+  int n_decoding = n;
+  if (n > 0) budget = HR_MIN(budget, n + m->p.n_batch_busy);
   for (int i = 0; i < m->p.n_slots && n < budget; i++) {
     eng_seq *s = m->slots[i].seq;
     if (!s || s->decoding) continue;
@@ -376,6 +380,11 @@ static int build_batch(eng_model *m) {
       m->batch[n] = (fwd_token){s->prompt[pos], i, pos, pos == s->n_prompt - 1};
       m->batch_seq[n++] = s;
     }
+  }
+  if (n_decoding > 0 && n > n_decoding) {
+    atomic_fetch_add(&m->st_mixed, 1);
+    if ((uint64_t)(n - n_decoding) > atomic_load(&m->st_mixed_max))
+      atomic_store(&m->st_mixed_max, (uint64_t)(n - n_decoding));
   }
   return n;
 }
@@ -575,6 +584,7 @@ int eng_model_open(const eng_model_params *p, eng_model **out, char *err, size_t
   }
   if (m->p.n_slots < 1) m->p.n_slots = 1;
   if (m->p.n_batch < 1) m->p.n_batch = 1;
+  if (m->p.n_batch_busy < 1) m->p.n_batch_busy = 1;
   if (m->p.n_ctx <= 0) m->p.n_ctx = HR_MIN(m->mdl->hp.n_ctx_train, 4096);
   if (m->p.n_ctx < 8) m->p.n_ctx = 8;
   m->created = hr_wall_ms() / 1000;
@@ -652,6 +662,8 @@ void eng_model_stats(const eng_model *m, eng_stats *o) {
       .cache_hits = atomic_load(&mm->st_hits),
       .rejected_busy = atomic_load(&mm->st_busy),
       .steps = atomic_load(&mm->st_steps),
+      .mixed_steps = atomic_load(&mm->st_mixed),
+      .mixed_prompt_max = atomic_load(&mm->st_mixed_max),
       .active = atomic_load(&mm->st_active),
       .busy_seconds = (double)atomic_load(&mm->st_busy_ns) / 1e9,
   };
