@@ -9,7 +9,9 @@ weight is read once per token). When LLAMA_BENCH names a llama-bench binary
 it runs it on the same files in the same run and prints hearth/llama.cpp.
 
 Environment: THREADS (2), REPS (3), SHAPES (smollm,tinyllama),
-TYPES (q8_0,q4_0,q4_k), EXTRA_MODELS (more GGUF paths, comma-separated),
+TYPES (q8_0,q4_0,q4_k), EXTRA_MODELS (more GGUF paths, comma-separated;
+default: the real SmolLM2-135M-Instruct Q4_1 that scripts/install.sh puts in
+models/),
 LLAMA_BENCH (path to llama-bench)."""
 import json, os, subprocess, sys, time
 
@@ -67,7 +69,8 @@ def main():
     shapes = os.environ.get("SHAPES", "smollm,tinyllama").split(",")
     types = os.environ.get("TYPES", "q8_0,q4_0,q4_k").split(",")
     models = [(f"{s}-{t}", model_path(s, t)) for s in shapes for t in types]
-    for extra in filter(None, os.environ.get("EXTRA_MODELS", "").split(",")):
+    default_extra = os.path.join(ROOT, "models", "smollm2-135m-instruct.gguf")
+    for extra in filter(None, os.environ.get("EXTRA_MODELS", default_extra).split(",")):
         if os.path.exists(extra):
             models.append((os.path.basename(extra).removesuffix(".gguf"), extra))
     lb = os.environ.get("LLAMA_BENCH")
