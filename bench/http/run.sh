@@ -20,7 +20,10 @@
 # Settings (environment):
 #   DURATION=10        seconds per measured run      WARMUP=2   seconds of warm-up
 #   CONNS="64 256"     wrk connection counts         THREADS=2  wrk threads
-#   WORKERS=2          processes / I/O threads each server gets
+#   WORKERS=2          processes / I/O threads each server gets (1 with PIN=1)
+#   PIN=0              1: every server is pinned to CPU 1 and wrk to CPU 0
+#                      (taskset), so the load generator never takes the
+#                      server's core: each server's own capacity on one core
 #   PEERS="node fastify fastapi nginx"   which peers (any subset, any order)
 #   HEARTH=1           0 skips hearth (peers only)   HEARTH_ARGS  extra serve flags
 #   HEARTH_BUILD=1     0 uses ./hearth as it is, without running make first
@@ -41,8 +44,14 @@ ROOT=$(cd "$HERE/../.." && pwd)
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
 CONNS=${CONNS:-"64 256"}
-THREADS=${THREADS:-2}
-WORKERS=${WORKERS:-2}
+PIN=${PIN:-0}
+if [ "$PIN" = 1 ]; then
+  THREADS=${THREADS:-1}; WORKERS=${WORKERS:-1}
+  SRV_PIN=(taskset -c 1); WRK_PIN=(taskset -c 0)
+else
+  THREADS=${THREADS:-2}; WORKERS=${WORKERS:-2}
+  SRV_PIN=(); WRK_PIN=()
+fi
 PEERS=${PEERS:-"node fastify fastapi nginx"}
 HEARTH=${HEARTH:-1}
 HEARTH_ARGS=${HEARTH_ARGS:-}
@@ -103,7 +112,7 @@ trap 'warn "terminated"; exit 143' TERM
 declare -A PG PORT DESC WITH_POST GET_OK POST_OK
 start_server() {
   local name=$1; shift
-  setsid "$@" >"$TMP/$name.log" 2>&1 </dev/null &
+  setsid "${SRV_PIN[@]}" "$@" >"$TMP/$name.log" 2>&1 </dev/null &
   PG[$name]=$!
   PGIDS+=("$!")
 }
@@ -246,10 +255,10 @@ bench_one() {
   out="$TMP/wrk-$name-${2}-$c-$REP.txt"
   wait_quiet
   BENCH_BODY_FILE="$BODY" BENCH_AUTH="$BENCH_AUTH" \
-    wrk -t"$THREADS" -c"$c" -d"${WARMUP}s" --timeout 2s "${script[@]}" "$url" >/dev/null 2>&1
+    "${WRK_PIN[@]}" wrk -t"$THREADS" -c"$c" -d"${WARMUP}s" --timeout 2s "${script[@]}" "$url" >/dev/null 2>&1
   t0=$(cpu_ticks "${PG[$name]}"); times >"$TMP/times0"; m0=$(machine_ticks); n0=$(date +%s%N)
   BENCH_BODY_FILE="$BODY" BENCH_AUTH="$BENCH_AUTH" \
-    wrk -t"$THREADS" -c"$c" -d"${DURATION}s" --timeout 2s --latency "${script[@]}" "$url" >"$out" 2>&1
+    "${WRK_PIN[@]}" wrk -t"$THREADS" -c"$c" -d"${DURATION}s" --timeout 2s --latency "${script[@]}" "$url" >"$out" 2>&1
   n1=$(date +%s%N); m1=$(machine_ticks); times >"$TMP/times1"; t1=$(cpu_ticks "${PG[$name]}")
   w0=$(child_ticks "$TMP/times0"); w1=$(child_ticks "$TMP/times1")
   # CPU in percent of one core over the measured run: the server, wrk, and
@@ -272,7 +281,11 @@ STAMP=$(date +%Y%m%d-%H%M%S)
 BUSY=$(machine_busy)
 
 say "hearth HTTP benchmark: $(nproc) cores, wrk -t$THREADS, conns: $CONNS, ${DURATION}s runs after ${WARMUP}s warm-up"
-say "every server gets $WORKERS workers/threads and shares the cores with wrk; access logs are off everywhere"
+if [ "$PIN" = 1 ]; then
+  say "every server gets $WORKERS workers/threads pinned to CPU 1, wrk is pinned to CPU 0; access logs are off everywhere"
+else
+  say "every server gets $WORKERS workers/threads and shares the cores with wrk; access logs are off everywhere"
+fi
 [ "$BUSY" -gt 15 ] && warn "the machine was ${BUSY}% busy before starting: other processes use the CPU, numbers will be noisy"
 
 SERVERS=()
@@ -409,7 +422,7 @@ for s in "${SERVERS[@]}"; do stop_server "$s"; done
 "$PY" "$REPORT" obj \
   timestamp "$STAMP" host_cores:json "$(nproc)" kernel "$(uname -r)" machine_busy_pct_before:json "$BUSY" \
   duration_s:json "$DURATION" warmup_s:json "$WARMUP" conns:json "[${CONNS// /,}]" wrk_threads:json "$THREADS" \
-  workers_per_server:json "$WORKERS" quiet_wait_s:json "$QUIET_WAIT" repeat:json "$REPEAT" wrk "$(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2)" \
+  workers_per_server:json "$WORKERS" pinned:json "$PIN" quiet_wait_s:json "$QUIET_WAIT" repeat:json "$REPEAT" wrk "$(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2)" \
   post_status:json "$POST_STATUS" post_from "$POST_FROM" post_body "$(cat "$TMP/expected_body")" \
   request_body "$(cat "$BODY")" elapsed_s:json "$(( $(date +%s) - T0 ))" >"$TMP/meta.json"
 mkdir -p "$RESULTS_DIR"
