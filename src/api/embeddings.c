@@ -1,6 +1,7 @@
 /* embeddings.c — POST /v1/embeddings: a string, strings, token ids or lists
- * of token ids, embedded by a bert-family model with its pooling and L2
- * normalization, as floats or base64 (little-endian float32, as OpenAI).
+ * of token ids, embedded by any served model with its pooling (a bert
+ * family encoder's, or a decoder's final hidden states, last token unless
+ * its GGUF says otherwise) and L2 normalization, as floats or base64 (little-endian float32, as OpenAI).
  * The inputs are tokenized on the loop; the model runs on its scheduler
  * thread, waited for on a work-queue thread, and the answer comes back to
  * the loop. */
@@ -158,12 +159,6 @@ static void on_embeddings(http_req *r, void *data) {
     http_respond_error(r, 404, "invalid_request_error", "model_not_found", "model",
                        "The model '%.*s' does not exist or is not served here",
                        (int)HR_MIN(req.model.len, 200), req.model.ptr);
-    return;
-  }
-  if (!m->info.is_embedding) {
-    http_respond_error(r, 400, "invalid_request_error", "model_not_supported", "model",
-                       "The model '%s' does not make embeddings; use an embedding model",
-                       m->info.name);
     return;
   }
   int E = m->info.n_embd;

@@ -366,7 +366,7 @@ static void layer_step(fwd_ctx *c, const fwd_token *toks, int n, int l) {
   kern_add(c->x, c->x, c->xb, n * E);
 }
 
-int fwd_decode(fwd_ctx *c, const fwd_token *toks, int n) {
+static int run_layers(fwd_ctx *c, const fwd_token *toks, int n) {
   const model_hparams *hp = &c->m->hp;
   if (n <= 0 || n > c->n_batch_max) return HR_EINVAL;
   for (int i = 0; i < n; i++) {
@@ -377,7 +377,13 @@ int fwd_decode(fwd_ctx *c, const fwd_token *toks, int n) {
   embed(c, toks, n);
   rope_tables(c, toks, n);
   for (int l = 0; l < hp->n_layer; l++) layer_step(c, toks, n, l);
+  return HR_OK;
+}
 
+int fwd_decode(fwd_ctx *c, const fwd_token *toks, int n) {
+  const model_hparams *hp = &c->m->hp;
+  int rc = run_layers(c, toks, n);
+  if (rc) return rc;
   /* Only the rows that want logits go through the output projection. */
   int E = hp->n_embd;
   c->n_logits = 0;
@@ -388,5 +394,15 @@ int fwd_decode(fwd_ctx *c, const fwd_token *toks, int n) {
     c->logit_rows[c->n_logits++] = i;
   }
   if (c->n_logits) matmul(c, &c->m->output, c->xb, c->n_logits, c->logits);
+  return HR_OK;
+}
+
+int fwd_hidden(fwd_ctx *c, const fwd_token *toks, int n, float *out) {
+  const model_hparams *hp = &c->m->hp;
+  int rc = run_layers(c, toks, n);
+  if (rc) return rc;
+  int E = hp->n_embd;
+  for (int i = 0; i < n; i++)
+    kern_rmsnorm(out + (size_t)i * E, c->x + (size_t)i * E, c->m->output_norm.data, E, hp->norm_eps);
   return HR_OK;
 }

@@ -41,6 +41,10 @@ void fwd_ctx_free(fwd_ctx *c);
  * positions must already be in its slot (or earlier in the batch). */
 int fwd_decode(fwd_ctx *c, const fwd_token *toks, int n);
 const float *fwd_logits(const fwd_ctx *c, int i);
+/* Runs the batch like fwd_decode but writes every token's final hidden
+ * state (after the output norm) to out, n rows of n_embd floats, instead of
+ * logits: what decoder embeddings pool. */
+int fwd_hidden(fwd_ctx *c, const fwd_token *toks, int n, float *out);
 
 /* Y[n][w->rows] = X[n][w->cols] . W^T on the pool; xq is scratch for n
  * activation rows of fwd_act_row_bytes(w->type, w->cols) bytes each. */

@@ -182,6 +182,22 @@ static int load_decoder_tensors(loader *L) {
   return rc;
 }
 
+/* {arch}.pooling_type (1 mean, 2 cls, 3 last) or the default; 0 (none)
+ * reads as the default too, since /v1/embeddings needs one vector. */
+static int load_pooling(loader *L, int def) {
+  model_hparams *hp = &L->m->hp;
+  char key[96];
+  snprintf(key, sizeof key, "%s.pooling_type", hp->arch_name);
+  uint32_t pooling = (uint32_t)def;
+  gguf_get_u32(L->m->file, key, &pooling);
+  if (pooling > 3) {
+    snprintf(L->err, L->err_len, "%s = %u is not a pooling type hearth knows", key, pooling);
+    return HR_EUNSUPPORTED;
+  }
+  hp->pooling = pooling ? (int)pooling : def;
+  return HR_OK;
+}
+
 /* BERT (llama.cpp's names): token, token-type and position embeddings with
  * a LayerNorm; per layer Q/K/V/output with biases, post-attention and
  * post-FFN LayerNorms, a GELU feed-forward with biases. */
@@ -225,16 +241,7 @@ static int load_encoder_tensors(loader *L) {
 #undef W
   }
   if (rc) return rc;
-  char key[96];
-  snprintf(key, sizeof key, "%s.pooling_type", hp->arch_name);
-  uint32_t pooling = 1; /* mean, as sentence-transformers' MiniLM */
-  gguf_get_u32(m->file, key, &pooling);
-  if (pooling > 3) {
-    snprintf(L->err, L->err_len, "%s = %u is not a pooling type hearth knows", key, pooling);
-    return HR_EUNSUPPORTED;
-  }
-  hp->pooling = (int)pooling;
-  return HR_OK;
+  return load_pooling(L, 1); /* mean, as sentence-transformers' MiniLM */
 }
 
 static void file_stem(const char *path, char *out, size_t n) {
@@ -367,6 +374,9 @@ int model_load(const char *path, model **out, char *err, size_t err_len) {
   } else {
     if ((rc = load_decoder_tensors(&L))) goto fail;
     if ((rc = load_rope_factors(&L))) goto fail;
+    /* A decoder's last token has attended to every other: the summary that
+     * llama-family embedders (e5-mistral, gte-Qwen2) pool. */
+    if ((rc = load_pooling(&L, 3))) goto fail;
   }
   if ((rc = repack_weights(m))) {
     snprintf(err, err_len, "%s: out of memory repacking the weights", path);

@@ -12,9 +12,11 @@
 #include "engine.h"
 
 #include "forward.h"
+#include "kernels.h"
 #include "model.h"
 #include "tokenizer.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -84,6 +86,7 @@ struct eng_model {
   fwd_token *batch;
   eng_seq **batch_seq;    /* which sequence each batch token belongs to */
   float *logits;          /* one row of scratch for the sampler */
+  float *hidden;          /* decoder embeddings: n_batch rows of n_embd */
   char *piece;            /* a decoded token's text (3 x the longest piece) */
   size_t piece_cap;
   pthread_t thread;
@@ -424,8 +427,43 @@ static void step(eng_model *m) {
 
 /* ---- embeddings ------------------------------------------------------------- */
 
+/* A decoder embeds a text in its own KV slot (n_slots), prefilled in
+ * chunks of n_batch, pooling the final hidden states by the model's
+ * pooling (last token by default), then L2-normalizing. Runs between two
+ * steps, so generating streams pause for it. */
+static int decoder_embed(eng_model *m, const int32_t *text, int len, float *out) {
+  const model_hparams *hp = &m->mdl->hp;
+  int E = hp->n_embd, slot = m->p.n_slots;
+  len = HR_MIN(len, m->p.n_ctx);
+  if (len <= 0) return HR_EINVAL;
+  memset(out, 0, sizeof(float) * (size_t)E);
+  for (int p0 = 0; p0 < len; p0 += m->p.n_batch) {
+    int n = HR_MIN(m->p.n_batch, len - p0);
+    for (int i = 0; i < n; i++) m->batch[i] = (fwd_token){text[p0 + i], slot, p0 + i, false};
+    int rc = fwd_hidden(m->fc, m->batch, n, m->hidden);
+    if (rc) return rc;
+    for (int i = 0; i < n; i++) {
+      const float *h = m->hidden + (size_t)i * E;
+      int pos = p0 + i;
+      if (hp->pooling == 1) kern_add(out, out, h, E);
+      else if ((hp->pooling == 2 && pos == 0) || (hp->pooling == 3 && pos == len - 1))
+        memcpy(out, h, sizeof(float) * (size_t)E);
+    }
+  }
+  if (hp->pooling == 1) kern_scale(out, 1.0f / (float)len, E);
+  float norm = sqrtf(kern_dot_f32(out, out, E));
+  if (norm > 0) kern_scale(out, 1.0f / norm, E);
+  return HR_OK;
+}
+
 static void run_embed_job(eng_model *m, embed_job *j) {
   int ctx = m->mdl->hp.n_ctx_train, E = m->mdl->hp.n_embd;
+  if (m->mdl->hp.arch != ARCH_BERT) {
+    j->rc = HR_OK;
+    for (int i = 0; i < j->n && !j->rc; i++)
+      j->rc = decoder_embed(m, j->texts[i], j->lens[i], j->out + (size_t)i * E);
+    return;
+  }
   int32_t *buf = malloc(sizeof(int32_t) * (size_t)ctx);
   j->rc = buf ? HR_OK : HR_ENOMEM;
   int32_t sep = tok_sep(m->mdl->tok);
@@ -440,7 +478,6 @@ static void run_embed_job(eng_model *m, embed_job *j) {
 }
 
 int eng_embed(eng_model *m, const int32_t *const *texts, const int *lens, int n, float *out) {
-  if (m->mdl->hp.arch != ARCH_BERT) return HR_EINVAL;
   embed_job j = {.texts = texts, .lens = lens, .n = n, .out = out};
   pthread_mutex_lock(&m->lock);
   if (m->stopping) {
@@ -542,16 +579,19 @@ static int alloc_runtime(eng_model *m) {
     m->p.n_ctx = hp->n_ctx_train;
     return bert_ctx_new(m->mdl, m->pool, hp->n_ctx_train, &m->bc);
   }
-  int rc = kv_cache_new(m->mdl, m->p.n_slots, m->p.n_ctx, &m->kv);
+  /* One KV slot beyond the generating ones: embeddings' (slot n_slots). */
+  int rc = kv_cache_new(m->mdl, m->p.n_slots + 1, m->p.n_ctx, &m->kv);
   if (!rc) rc = fwd_ctx_new(m->mdl, m->kv, m->pool, m->p.n_batch, &m->fc);
   if (rc) return rc;
   m->slots = calloc((size_t)m->p.n_slots, sizeof *m->slots);
   m->batch = malloc(sizeof(fwd_token) * (size_t)m->p.n_batch);
   m->batch_seq = malloc(sizeof(eng_seq *) * (size_t)m->p.n_batch);
   m->logits = malloc(sizeof(float) * (size_t)hp->n_vocab);
+  m->hidden = malloc(sizeof(float) * (size_t)m->p.n_batch * (size_t)hp->n_embd);
   m->piece_cap = 3 * tok_max_piece_len(m->mdl->tok) + 16;
   m->piece = malloc(m->piece_cap);
-  if (!m->slots || !m->batch || !m->batch_seq || !m->logits || !m->piece) return HR_ENOMEM;
+  if (!m->slots || !m->batch || !m->batch_seq || !m->logits || !m->hidden || !m->piece)
+    return HR_ENOMEM;
   sampler_params sp;
   sampler_params_default(&sp);
   for (int i = 0; i < m->p.n_slots; i++) {
@@ -619,6 +659,7 @@ void eng_model_close(eng_model *m) {
   free(m->batch);
   free(m->batch_seq);
   free(m->logits);
+  free(m->hidden);
   free(m->piece);
   fwd_ctx_free(m->fc);
   bert_ctx_free(m->bc);

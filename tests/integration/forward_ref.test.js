@@ -26,7 +26,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
-const { ROOT, BIN } = require('./harness');
+const { ROOT, BIN, startHearth } = require('./harness');
 
 const GEN = path.join(ROOT, 'tools', 'gguf_gen.py');
 const REF = path.join(ROOT, 'tests', 'reference', 'ref_forward.py');
@@ -220,5 +220,42 @@ for (const [type, pooling] of [['f32', 'mean'], ['f32', 'cls'], ['f16', 'mean'],
     // No F16 cache in the encoder: F32 agrees to rounding.
     check(r, type === 'f32' ? 'f32' : type);
     if (type === 'f32') assert.ok(r.plain.max_rel_err < 1e-5, `f32 ${r.plain.max_rel_err}`);
+  });
+}
+
+// Decoder embeddings through POST /v1/embeddings (last-token pooling, the
+// default for llama-family models without {arch}.pooling_type) against the
+// reference's final hidden states: stories260K (F32) and a generated
+// llama Q4_0 model (repacked weights).
+for (const [name, type] of [['stories260K', 'f32'], ['llama-q4_0-embed', 'q4_0']]) {
+  test(`llama ${type.toUpperCase()} embeddings from the server equal the reference's last hidden state`, { skip }, async (t) => {
+    const m = name === 'stories260K' ? path.join(ROOT, 'models', 'stories260K.gguf')
+      : generate(name, ['--arch', 'llama', '--type', type, '--seed', '9', ...SHAPE]);
+    const h = await startHearth(['-m', m, '--alias', 'm', '--access-log', 'off']);
+    try {
+      const text = 'Once upon a time there was a little cat who liked to sing.';
+      const res = await fetch(`${h.url}/v1/embeddings`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'm', input: [text, 'a'] }),
+      });
+      assert.equal(res.status, 200);
+      const body = await res.json();
+      assert.equal(body.data.length, 2);
+      const v = body.data[0].embedding;
+      const norm = Math.sqrt(v.reduce((a, x) => a + x * x, 0));
+      assert.ok(Math.abs(norm - 1) < 1e-5, `norm ${norm}`);
+      const ids = tokenize(m, text);
+      assert.equal(body.usage.prompt_tokens, ids.split(' ').length + tokenize(m, 'a').split(' ').length);
+      const out = path.join(tmp || os.tmpdir(), `${name}-embed.json`);
+      fs.writeFileSync(out, JSON.stringify(v) + '\n');
+      const r = reference(m, ids, out, ['--embed']);
+      t.diagnostic(`rel err ${r.max_rel_err.toExponential(2)}`);
+      check(r, type);
+      // The pooling is the last token's: the mean of the hidden states is far off.
+      const mean = reference(m, ids, out, ['--embed', '--pooling', 'mean']);
+      assert.ok(mean.max_rel_err > 0.05, `mean pooling only ${mean.max_rel_err}`);
+    } finally {
+      await h.stop();
+    }
   });
 }

@@ -139,7 +139,7 @@ test('errors: unknown model 404, bad parameter 400 naming it, n > 1, context ove
     (e) => e.status === 400 && e.param === 'n');
   await assert.rejects(client.completions.create({ model: MODEL, prompt: 'word '.repeat(3000) }),
     (e) => e.status === 400 && e.code === 'context_length_exceeded' && /2048 tokens/.test(e.message));
-  await assert.rejects(client.embeddings.create({ model: MODEL, input: 'x' }), (e) => e.status === 400 && e.param === 'model');
+  await assert.rejects(client.embeddings.create({ model: MODEL, input: [[1, 99999]] }), (e) => e.status === 400);
   // The server still serves after all that.
   const ok = await client.completions.create({ model: MODEL, prompt: 'Once', max_tokens: 2 });
   assert.equal(ok.choices.length, 1);

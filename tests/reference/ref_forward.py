@@ -17,8 +17,9 @@ llama.cpp's graphs in float64:
 Token ids come on the command line (--ids "1 2 3"), so no tokenizer is
 needed. Output: --out FILE writes the logits of every position as raw
 little-endian float32 rows (the format of `hearth run --dump-logits`);
-for bert, the pooled and normalized embedding (one row), or with
---pooling none the hidden state of every position. --compare FILE reads
+for bert (and llama/qwen2 with --embed), the pooled and normalized
+embedding (one row), or with --pooling none the hidden state of every
+position. --compare FILE reads
 hearth's dump (or the JSON lines of `hearth embed`) and prints each row's relative error, max|a - b| / max|b|,
 and the worst; --max-rel-err E makes the exit status 1 above E.
 
@@ -465,7 +466,7 @@ class Model:
         m = _half(_blocks(raw, bb), 2)
         return m.reshape(ne[1], ne[0] // 32).astype(np.float64)
 
-    def decoder(self, ids, f16_kv):
+    def decoder(self, ids, f16_kv, hidden=False):
         T = len(ids)
         pos = np.arange(T, dtype=np.float64)
         x = self.w("token_embd.weight")[ids]
@@ -490,6 +491,8 @@ class Model:
             up = self.mm(h, p + "ffn_up.weight")
             x = x + self.mm(gate / (1 + np.exp(-gate)) * up, p + "ffn_down.weight")
         x = rms_norm(x, self.w("output_norm.weight"), self.eps)
+        if hidden:
+            return x
         return self.mm(x, "output.weight" if self.g.has("output.weight") else "token_embd.weight")
 
     def bert(self, ids, f16_kv, gelu, pooling):
@@ -511,10 +514,16 @@ class Model:
             f = self.mm(f, p + "ffn_down.weight") + self.w(p + "ffn_down.bias")
             x = layer_norm(f + x, self.w(p + "layer_output_norm.weight"),
                            self.w(p + "layer_output_norm.bias"), self.eps)
-        if pooling == 0:
-            return x
-        pooled = {1: lambda: x.mean(axis=0), 2: lambda: x[0], 3: lambda: x[-1]}[pooling]()
-        return (pooled / max(np.linalg.norm(pooled), 1e-30))[None, :]
+        return pool(x, pooling)
+
+
+def pool(x, pooling):
+    """Rows of hidden states -> one L2-normalized row (1 mean, 2 first,
+    3 last), or every row unchanged (0)."""
+    if pooling == 0:
+        return x
+    pooled = {1: lambda: x.mean(axis=0), 2: lambda: x[0], 3: lambda: x[-1]}[pooling]()
+    return (pooled / max(np.linalg.norm(pooled), 1e-30))[None, :]
 
 # ---- command line -------------------------------------------------------------
 
@@ -561,6 +570,9 @@ def main(argv=None):
     ap.add_argument("--gelu", choices=["erf", "tanh"], default="erf",
                     help="bert: erf as BERT was trained (and hearth does); llama.cpp's ggml_gelu is tanh")
     ap.add_argument("--pooling", choices=["auto", "none", "mean", "cls", "last"], default="auto")
+    ap.add_argument("--embed", action="store_true",
+                    help="llama/qwen2: the final hidden states (after output_norm) instead of logits, "
+                         "pooled (auto: {arch}.pooling_type, else last) and L2-normalized")
     ap.add_argument("--json", action="store_true", help="print a JSON summary instead of text")
     ap.add_argument("--print", dest="show", action="store_true", help="print the first values of each row")
     a = ap.parse_args(argv)
@@ -577,6 +589,9 @@ def main(argv=None):
         if m.arch == "bert":
             pooling = m.pooling if a.pooling == "auto" else ["none", "mean", "cls", "last"].index(a.pooling)
             rows = m.bert(ids, f16_kv, gelu_erf if a.gelu == "erf" else gelu_tanh, pooling)
+        elif a.embed:
+            pooling = (m.pooling or 3) if a.pooling == "auto" else ["none", "mean", "cls", "last"].index(a.pooling)
+            rows = pool(m.decoder(ids, f16_kv, hidden=True), pooling)
         else:
             rows = m.decoder(ids, f16_kv)
         return rows.astype(np.float32)
