@@ -23,10 +23,6 @@ static const char *check_positive(const json_value *v, void *slot) {
   return *(double *)slot > 0 ? NULL : "must be greater than 0";
 }
 
-static const char *check_array(const json_value *v, void *slot) {
-  return v->type == JSON_ARRAY ? NULL : "expected an array";
-}
-
 static const char *check_nonempty(const json_value *v, void *slot) {
   return ((hr_str *)slot)->len ? NULL : "must not be empty";
 }
@@ -59,7 +55,81 @@ static const json_schema s_top_k = {.kind = JS_INT, .has_min = true, .min = 0, .
 static const json_schema s_n = {
     .kind = JS_INT, .has_min = true, .min = 1, .has_max = true, .max = 128, .nullable = true};
 static const json_schema s_tokens_min1 = {.kind = JS_INT, .has_min = true, .min = 1, .nullable = true};
-static const json_schema s_tools = {.kind = JS_ANY, .check = check_array, .nullable = true};
+
+/* tools and tool_calls are kept as JSON (the chat template reads them) but
+ * checked against OpenAI's shapes, so a bad one is named by path. */
+static const char *check_function_name(const json_value *v, void *slot) {
+  const hr_str *n = slot;
+  if (n->len == 0 || n->len > 64) return "must be 1 to 64 characters long";
+  for (size_t i = 0; i < n->len; i++) {
+    char ch = n->ptr[i];
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+          ch == '_' || ch == '-'))
+      return "may hold only letters, digits, underscores and dashes";
+  }
+  return NULL;
+}
+static const char *check_object(const json_value *v, void *slot) {
+  return v->type == JSON_OBJECT ? NULL : "expected an object";
+}
+typedef struct {
+  hr_str name;
+  hr_str description;
+  bool has_description;
+  const json_value *parameters;
+  bool has_parameters;
+  bool strict;
+  bool has_strict;
+} tool_function_shape;
+typedef struct {
+  hr_str type;
+  tool_function_shape function;
+} tool_shape;
+typedef struct {
+  hr_str name, arguments;
+} call_function_shape;
+typedef struct {
+  hr_str id, type;
+  call_function_shape function;
+} tool_call_shape;
+static const char *const function_type[] = {"function", NULL};
+static const json_schema s_function_type = {.kind = JS_STRING, .enum_values = function_type};
+static const json_schema s_function_name = {.kind = JS_STRING, .check = check_function_name};
+static const json_schema s_parameters = {.kind = JS_ANY, .check = check_object, .nullable = true};
+static const json_field tool_function_fields[] = {
+    REQ(tool_function_shape, "name", name, s_function_name),
+    OPT(tool_function_shape, "description", description, s_opt_str),
+    OPT(tool_function_shape, "parameters", parameters, s_parameters),
+    OPT(tool_function_shape, "strict", strict, s_opt_bool),
+};
+static const json_schema s_tool_function = {
+    .kind = JS_OBJECT, .fields = tool_function_fields, .n_fields = HR_ARRAY_LEN(tool_function_fields)};
+static const json_field tool_fields[] = {
+    REQ(tool_shape, "type", type, s_function_type),
+    REQ(tool_shape, "function", function, s_tool_function),
+};
+static const json_schema s_tool = {.kind = JS_OBJECT, .fields = tool_fields, .n_fields = HR_ARRAY_LEN(tool_fields)};
+static const json_schema s_tool_list = {.kind = JS_ARRAY, .items = &s_tool, .item_size = sizeof(tool_shape)};
+static const json_schema s_tools = {
+    .kind = JS_ANY, .shape = &s_tool_list, .shape_size = sizeof(json_array_slot), .nullable = true};
+
+static const json_field call_function_fields[] = {
+    REQ(call_function_shape, "name", name, s_function_name),
+    REQ(call_function_shape, "arguments", arguments, s_str),
+};
+static const json_schema s_call_function = {
+    .kind = JS_OBJECT, .fields = call_function_fields, .n_fields = HR_ARRAY_LEN(call_function_fields)};
+static const json_field tool_call_fields[] = {
+    REQ(tool_call_shape, "id", id, s_str),
+    REQ(tool_call_shape, "type", type, s_function_type),
+    REQ(tool_call_shape, "function", function, s_call_function),
+};
+static const json_schema s_tool_call = {
+    .kind = JS_OBJECT, .fields = tool_call_fields, .n_fields = HR_ARRAY_LEN(tool_call_fields)};
+static const json_schema s_tool_call_list = {
+    .kind = JS_ARRAY, .items = &s_tool_call, .item_size = sizeof(tool_call_shape)};
+static const json_schema s_tool_calls = {
+    .kind = JS_ANY, .shape = &s_tool_call_list, .shape_size = sizeof(json_array_slot), .nullable = true};
 
 static const json_field stream_options_fields[] = {
     OPT(api_stream_options, "include_usage", include_usage, s_opt_bool),
@@ -125,7 +195,7 @@ static const json_field message_fields[] = {
     OPT(chat_message, "content", content, s_content),
     OPT(chat_message, "name", name, s_opt_str),
     OPT(chat_message, "tool_call_id", tool_call_id, s_opt_str),
-    OPT(chat_message, "tool_calls", tool_calls, s_tools),
+    OPT(chat_message, "tool_calls", tool_calls, s_tool_calls),
 };
 static const json_schema s_message = {
     .kind = JS_OBJECT, .fields = message_fields, .n_fields = HR_ARRAY_LEN(message_fields)};

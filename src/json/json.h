@@ -144,7 +144,8 @@ int json_escape_append(hr_buf *b, const char *s, size_t n);
  * JSON null for a field whose schema is nullable is the same as absent. */
 
 typedef enum {
-  JS_ANY,     /* any value; stores const json_value * */
+  JS_ANY,     /* any value; stores const json_value * (checked against
+                 .shape first when set) */
   JS_STRING,  /* stores hr_str */
   JS_INT,     /* stores int64_t; must be an integral number */
   JS_NUMBER,  /* stores double */
@@ -198,6 +199,11 @@ struct json_schema {
   /* JS_INT and JS_NUMBER */
   bool has_min, has_max;
   double min, max;
+  /* JS_ANY: the value must also validate against shape (into shape_size
+   * bytes of scratch from the arena, then dropped), so a value kept as JSON
+   * for later still gets its bad field named by path */
+  const json_schema *shape;
+  size_t shape_size;
   /* extra check, or NULL */
   json_check_fn check;
   /* accept JSON null as "absent" (the slot keeps its zero value) */

@@ -264,7 +264,8 @@ static ssize_t find_field(const json_schema *s, const char *k, size_t n) {
 
 static int v_object(vctx *c, const json_schema *s, const json_value *v, char *slot) {
   if (v->type != JSON_OBJECT) return fail_type(c, s);
-  uint64_t seen = 0; /* fields 0..63 given a value; later ones use json_get */
+  uint64_t seen = 0;  /* fields 0..63 given a value; later ones use json_get */
+  uint64_t named = 0; /* fields 0..63 named at all (null included) */
   for (size_t i = 0; i < v->u.obj.n; i++) {
     const json_member *m = &v->u.obj.members[i];
     ssize_t fi = find_field(s, m->key.ptr, m->key.len);
@@ -274,6 +275,11 @@ static int v_object(vctx *c, const json_schema *s, const json_value *v, char *sl
       pop(c);
       continue;
     }
+    /* A field named twice: JSON leaves the meaning open (JavaScript keeps
+     * the last, others the first), so the request is refused rather than
+     * read one way here and another way by a proxy in front. */
+    if (fi < 64 && (named >> fi & 1)) return fail(c, "is given more than once");
+    if (fi < 64) named |= (uint64_t)1 << fi;
     const json_field *f = &s->fields[fi];
     if (m->value->type == JSON_NULL && f->schema->nullable) {
       pop(c); /* null is absent: the slot keeps its value */
@@ -390,7 +396,14 @@ static int validate(vctx *c, const json_schema *s, const json_value *v, void *sl
   if (v->type == JSON_NULL && s->nullable) return 0;
   int rc = 0;
   switch (s->kind) {
-    case JS_ANY: *(const json_value **)slot = v; break;
+    case JS_ANY:
+      if (s->shape) {
+        void *scratch = hr_arena_calloc(c->a, 1, s->shape_size ? s->shape_size : 1);
+        if (!scratch) return fail_nomem(c);
+        if ((rc = validate(c, s->shape, v, scratch))) return rc;
+      }
+      *(const json_value **)slot = v;
+      break;
     case JS_STRING: rc = v_string(c, s, v, slot); break;
     case JS_INT: rc = v_int(c, s, v, slot); break;
     case JS_NUMBER: rc = v_number(c, s, v, slot); break;

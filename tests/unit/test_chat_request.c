@@ -142,7 +142,9 @@ TEST(null_is_absent_and_stop_can_be_a_string) {
   CHECK(C.response_format.has_json_schema && C.response_format.json_schema->type == JSON_OBJECT);
   CHECK_EQ_STR(chat_with("\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"f\"}}"), "");
   CHECK(C.tool_choice->type == JSON_OBJECT);
-  CHECK_EQ_STR(chat_with("\"temperature\":0,\"top_p\":1,\"temperature\":2"), ""); /* bounds are inclusive */
+  CHECK_EQ_STR(chat_with("\"temperature\":0,\"top_p\":1"), ""); /* bounds are inclusive */
+  CHECK(C.temperature == 0 && C.top_p == 1);
+  CHECK_EQ_STR(chat_with("\"temperature\":2"), "");
   CHECK(C.temperature == 2);
 }
 
@@ -218,6 +220,29 @@ TEST(bad_chat_fields_name_their_path) {
                "tool_choice: must be one of: \"none\", \"auto\", \"required\", or an object");
   CHECK_EQ_STR(chat_with("\"tool_choice\":1"), "tool_choice: expected a string or an object");
   CHECK_EQ_STR(chat_with("\"parallel_tool_calls\":\"no\""), "parallel_tool_calls: expected a boolean");
+  /* tools and tool_calls: OpenAI's shapes, named by path */
+  CHECK_EQ_STR(chat_with("\"tools\":[{\"type\":\"function\",\"function\":{\"description\":\"d\"}}]"),
+               "tools[0].function.name: is required");
+  CHECK_EQ_STR(chat_with("\"tools\":[{\"type\":\"function\"}]"), "tools[0].function: is required");
+  CHECK_EQ_STR(chat_with("\"tools\":[{\"type\":\"retrieval\",\"function\":{\"name\":\"f\"}}]"),
+               "tools[0].type: must be one of: \"function\"");
+  CHECK_EQ_STR(chat_with("\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get weather\"}}]"),
+               "tools[0].function.name: may hold only letters, digits, underscores and dashes");
+  CHECK_EQ_STR(chat_with("\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":[]}}]"),
+               "tools[0].function.parameters: expected an object");
+  CHECK_EQ_STR(chat_with("\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":{}}},"
+                         "{\"type\":\"function\",\"function\":{\"name\":\"\"}}]"),
+               "tools[1].function.name: must be 1 to 64 characters long");
+  CHECK_EQ_STR(chat("{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"tool_calls\":[{\"type\":\"function\","
+                    "\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]}]}"),
+               "messages[0].tool_calls[0].id: is required");
+  CHECK_EQ_STR(chat("{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"c1\",\"type\":\"function\","
+                    "\"function\":{\"name\":\"f\",\"arguments\":{}}}]}]}"),
+               "messages[0].tool_calls[0].function.arguments: expected a string");
+  /* a field named twice is refused, not read one way or the other */
+  CHECK_EQ_STR(chat_with("\"temperature\":0.5,\"temperature\":null"), "temperature: is given more than once");
+  CHECK_EQ_STR(chat("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"role\":\"system\",\"content\":\"x\"}]}"),
+               "messages[0].role: is given more than once");
 }
 
 TEST(parses_completions) {
