@@ -6,8 +6,10 @@
  * is merged pair by pair, lowest merge rank first (ties: leftmost), starting
  * from one symbol per byte.
  *
- * The regexes run on PCRE2 (UTF + UCP, JIT), which gives \p{L}, \p{N}, \s
- * their Unicode meaning the way the Hugging Face tokenizers do.
+ * The regexes run on PCRE2 (UTF + UCP, JIT), with \s, \p{L} and \p{N}
+ * spelled out as the Hugging Face tokenizers read them (see spell_sets).
+ * Bytes with no token in the vocabulary are dropped before merging, as the
+ * Hugging Face BPE model drops them (see merge_word).
  *
  * Merges are stored by pair of token ids, so the hot loop never builds
  * strings: a symbol is a token id, a merge looks up (left, right).
@@ -21,8 +23,91 @@
 
 #include "tok_internal.h"
 
+/* ---- \s, \p{L}, \p{N} as the Hugging Face tokenizers read them ----------
+ * The regexes below are written, as in llama.cpp, with \s, \p{L} and \p{N}.
+ * PCRE2 10.42 (Debian 12's) reads those with Unicode 14 tables and its own
+ * idea of white space; the Hugging Face tokenizers read them with
+ * Oniguruma's Unicode 16 tables, and split digits with Rust's
+ * char::is_numeric (Unicode 17). So each regex is compiled with them
+ * spelled out:
+ *   \s, \S  Unicode's White_Space (PCRE2 adds U+180E MONGOLIAN VOWEL
+ *           SEPARATOR, white space before Unicode 6.3 and still in its \h,
+ *           which would split "  \u180e 1" differently)
+ *   \p{L}   \p{L} plus LETTERS_EXTRA, the letters assigned since Unicode 14
+ *   \p{N}   \p{N} plus NUMBERS_EXTRA, the same for numbers
+ * and R_DIGITS adds DIGITS_EXTRA, Rust's Unicode 17 digits. The lists were
+ * measured, not guessed: every code point went through tokenizers 0.23.3's
+ * Split(\p{L}), Split(\p{N}), Split(\s) and Digits and through PCRE2's
+ * \p{L}, \p{N}, \s (see tests/data/tokenizer/README.md). A newer PCRE2
+ * already counts the additions, which is harmless; nothing the Hugging Face
+ * tokenizers leave out is in PCRE2's sets but U+180E. */
+#define WHITE_SPACE                                                                                \
+  "\\t-\\r\\x{20}\\x{85}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}"            \
+  "\\x{205f}\\x{3000}"
+#define LETTERS_EXTRA                                                                              \
+  "\\x{1c89}-\\x{1c8a}\\x{a7cb}-\\x{a7cd}\\x{a7da}-\\x{a7dc}\\x{105c0}-\\x{105f3}"                 \
+  "\\x{10d4a}-\\x{10d65}\\x{10d6f}-\\x{10d85}\\x{10ec2}-\\x{10ec4}\\x{1123f}-\\x{11240}"           \
+  "\\x{11380}-\\x{11389}\\x{1138b}\\x{1138e}\\x{11390}-\\x{113b5}\\x{113b7}\\x{113d1}"             \
+  "\\x{113d3}\\x{11bc0}-\\x{11be0}\\x{11f02}\\x{11f04}-\\x{11f10}\\x{11f12}-\\x{11f33}"            \
+  "\\x{1342f}\\x{13441}-\\x{13446}\\x{13460}-\\x{143fa}\\x{16100}-\\x{1611d}"                      \
+  "\\x{16d40}-\\x{16d6c}\\x{18cff}\\x{1b132}\\x{1b155}\\x{1df25}-\\x{1df2a}"                       \
+  "\\x{1e030}-\\x{1e06d}\\x{1e4d0}-\\x{1e4eb}\\x{1e5d0}-\\x{1e5ed}\\x{1e5f0}\\x{2b739}"            \
+  "\\x{2ebf0}-\\x{2ee5d}\\x{31350}-\\x{323af}"
+#define NUMBERS_EXTRA                                                                              \
+  "\\x{10d40}-\\x{10d49}\\x{116d0}-\\x{116e3}\\x{11bf0}-\\x{11bf9}\\x{11f50}-\\x{11f59}"           \
+  "\\x{16130}-\\x{16139}\\x{16d70}-\\x{16d79}\\x{1ccf0}-\\x{1ccf9}\\x{1d2c0}-\\x{1d2d3}"           \
+  "\\x{1e4f0}-\\x{1e4f9}\\x{1e5f1}-\\x{1e5fa}"
+#define DIGITS_EXTRA "\\x{11de0}-\\x{11de9}\\x{16ff4}-\\x{16ff6}"
+
+/* re with \s, \S, \p{L}, \p{N} spelled out as above, into b (NUL-terminated).
+ * Inside a class the members go in; outside, a class of them. HR_EINVAL for
+ * \S inside a class, which a class cannot spell (no table regex has one). */
+static int spell_sets(const char *re, hr_buf *b) {
+  bool in_class = false;
+  int rc = 0;
+  for (size_t i = 0; re[i] && rc == 0; i++) {
+    char c = re[i];
+    if (c == '\\' && re[i + 1]) {
+      const char *set = NULL;
+      char e = re[++i];
+      if (e == 'S') {
+        if (in_class) return HR_EINVAL;
+        rc = hr_buf_append_str(b, "[^" WHITE_SPACE "]");
+        continue;
+      }
+      if (e == 's') set = WHITE_SPACE;
+      else if (strncmp(re + i, "p{L}", 4) == 0) set = "\\p{L}" LETTERS_EXTRA;
+      else if (strncmp(re + i, "p{N}", 4) == 0) set = "\\p{N}" NUMBERS_EXTRA;
+      if (!set) {
+        rc = hr_buf_append(b, re + i - 1, 2);
+        continue;
+      }
+      if (e == 'p') i += 3;
+      if (!in_class) rc = hr_buf_putc(b, '[');
+      if (rc == 0) rc = hr_buf_append_str(b, set);
+      if (rc == 0 && !in_class) rc = hr_buf_putc(b, ']');
+      continue;
+    }
+    if (c == '[' && !in_class) {
+      in_class = true;
+      size_t k = 1;
+      if (re[i + k] == '^') k++;
+      if (re[i + k] == ']') k++; /* a leading ']' is a member */
+      rc = hr_buf_append(b, re + i, k);
+      i += k - 1;
+      continue;
+    }
+    if (c == ']') in_class = false;
+    rc = hr_buf_putc(b, c);
+  }
+  return rc ? rc : hr_buf_putc(b, 0);
+}
+
 /* ---- pre-tokenizer regexes ---------------------------------------------- */
 
+/* Hugging Face's Digits pre-tokenizer (individual_digits), which splits off
+ * each character Rust's char::is_numeric takes: \p{N} plus DIGITS_EXTRA. */
+#define R_DIGITS "[\\p{N}" DIGITS_EXTRA "]"
 #define R_GPT2 "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)"
 #define R_CONTRACTIONS "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])"
 #define R_LLAMA3                                                                        \
@@ -84,7 +169,7 @@ static const pre_def k_pres[] = {
      false},
     {{"starcoder", "refact", "command-r", "smollm", "codeshell", "exaone", "minerva-7b",
       "mellum2"},
-     {"\\p{N}", R_GPT2},
+     {R_DIGITS, R_GPT2},
      false,
      false},
     {{"gpt-2", "phi-2", "jina-es", "jina-de", "gigachat", "jina-v2-es", "jina-v2-de", "a.x-4.0",
@@ -259,10 +344,20 @@ int tok_bpe_init(tokenizer *t, const gguf_file *g, char *err, size_t err_len) {
       strcmp(t->pre, "qwen2") == 0 || strcmp(t->pre, "command-r") == 0)
     t->clean_spaces = false;
   for (size_t i = 0; i < TOK_MAX_REGEX && def->re[i]; i++) {
-    int ec;
-    PCRE2_SIZE eo;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)def->re[i], PCRE2_ZERO_TERMINATED,
-                                   PCRE2_UTF | PCRE2_UCP | PCRE2_DOLLAR_ENDONLY, &ec, &eo, NULL);
+    int ec = 0;
+    PCRE2_SIZE eo = 0;
+    hr_buf src = HR_BUF_INIT;
+    pcre2_code *re = NULL;
+    rc = spell_sets(def->re[i], &src);
+    if (rc == 0)
+      re = pcre2_compile((PCRE2_SPTR)src.data, PCRE2_ZERO_TERMINATED,
+                         PCRE2_UTF | PCRE2_UCP | PCRE2_DOLLAR_ENDONLY, &ec, &eo, NULL);
+    hr_buf_free(&src);
+    if (rc == HR_ENOMEM) return rc;
+    if (rc) {
+      snprintf(err, err_len, "pre-tokenizer regex %zu for '%s': \\S inside a class", i, t->pre);
+      return HR_EFORMAT;
+    }
     if (!re) {
       PCRE2_UCHAR msg[120];
       pcre2_get_error_message(ec, msg, sizeof msg);
@@ -315,7 +410,7 @@ static size_t split_one(const pcre2_code *re, pcre2_match_data *md, const char *
 /* ---- merging one word ----------------------------------------------------- */
 
 typedef struct {
-  int32_t prev, next, id; /* id TOK_NULL: a byte with no token */
+  int32_t prev, next, id;
   bool live;
 } bsym;
 
@@ -357,17 +452,31 @@ static bpair pair_pop(bpair *h, size_t *n) {
 
 static void try_pair(const tokenizer *t, bsym *syms, bpair *heap, size_t *n_heap, int32_t l,
                      int32_t r) {
-  if (l < 0 || r < 0 || syms[l].id == TOK_NULL || syms[r].id == TOK_NULL) return;
+  if (l < 0 || r < 0) return;
   const tok_merge *m = merge_find(t, syms[l].id, syms[r].id);
   if (m) pair_push(heap, n_heap, (bpair){m->rank, l, r, syms[l].id, syms[r].id, m->merged});
 }
 
+/* A byte whose character is not in the vocabulary (SmolLM2 lacks 0x04 0x06
+ * 0x13 0x14 0x16 0x1D 0xF1 0xF2, its alphabet was trained restricted) is
+ * dropped before merging, so its neighbours meet and may merge: "..\x04.."
+ * is the one token "....", not ".." "..". That is what the Hugging Face
+ * BPE model does with no unk_token and no byte fallback (it skips the
+ * character while building the word); dropping it only after merging
+ * would keep the two halves apart. */
 static void merge_word(const tokenizer *t, const uint8_t *w, size_t len, bsym *syms, bpair *heap,
                        tok_out *o) {
-  for (size_t i = 0; i < len; i++)
-    syms[i] = (bsym){(int32_t)i - 1, i + 1 == len ? -1 : (int32_t)i + 1, t->byte_ids[w[i]], true};
+  int32_t n = 0;
+  for (size_t i = 0; i < len; i++) {
+    int32_t id = t->byte_ids[w[i]];
+    if (id == TOK_NULL) continue;
+    syms[n] = (bsym){n - 1, -1, id, true};
+    if (n > 0) syms[n - 1].next = n;
+    n++;
+  }
+  if (n == 0) return;
   size_t n_heap = 0;
-  for (size_t i = 1; i < len; i++) try_pair(t, syms, heap, &n_heap, (int32_t)i - 1, (int32_t)i);
+  for (int32_t i = 1; i < n; i++) try_pair(t, syms, heap, &n_heap, i - 1, i);
   while (n_heap > 0) {
     bpair p = pair_pop(heap, &n_heap);
     bsym *l = &syms[p.left], *r = &syms[p.right];
@@ -379,8 +488,7 @@ static void merge_word(const tokenizer *t, const uint8_t *w, size_t len, bsym *s
     try_pair(t, syms, heap, &n_heap, l->prev, p.left);
     try_pair(t, syms, heap, &n_heap, p.left, l->next);
   }
-  for (int32_t i = 0; i != -1; i = syms[i].next)
-    if (syms[i].id != TOK_NULL) tok_out_push(o, syms[i].id);
+  for (int32_t i = 0; i != -1; i = syms[i].next) tok_out_push(o, syms[i].id);
 }
 
 int tok_bpe_encode(const tokenizer *t, const char *text, size_t len, tok_out *o) {
