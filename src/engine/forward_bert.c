@@ -5,7 +5,20 @@
  * and LayerNorm; finally mean, CLS or last-token pooling and optional L2
  * normalization. Many sequences go through together: every matrix product
  * takes all their tokens at once, attention stays within each sequence.
- * GELU is the exact erf form that BERT was trained with. */
+ * GELU is the exact erf form that BERT was trained with.
+ *
+ * Attention runs per (sequence, head) on the pool as two small matrix
+ * products through the F32 kernels: the head's keys (bias added) are
+ * gathered into a [len][head_dim] block and its values transposed into
+ * [head_dim][len], then for each block of ATT_QB queries the scores are
+ * keys . queries, a softmax per query, and the output values^T . weights.
+ * The per-row work between the products (biases, residuals, LayerNorms,
+ * GELU) runs on the pool by blocks of rows too.
+ *
+ * Memory: bert_ctx allocates every buffer once for n_max tokens (and the
+ * attention scratch once per pool thread); bert_embed allocates nothing.
+ * Threads: one caller at a time (the model's scheduler); the math runs on
+ * the pool. */
 #include "forward.h"
 
 #include "kernels.h"
@@ -14,16 +27,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Queries whose scores are computed together: ATT_QB x len floats of
+ * scores stay in L1/L2 while the value product reads them. */
+#define ATT_QB 16
+
 struct bert_ctx {
   const model *m;
   hr_pool *pool;
   int n_max;
   float *x, *xb, *q, *k, *v, *att, *ff;
-  float *scores; /* [threads][n_ctx] */
+  /* per thread: keys [n_ctx][head_dim], values^T [head_dim][n_ctx],
+   * scores [ATT_QB][n_ctx] */
+  float *att_scratch;
+  size_t att_scratch_floats;
   void *xq;
-  const int *seq_start; /* per token: the first token of its sequence */
-  const int *seq_len;   /* per token: its sequence's length */
-  int *starts, *lens;
+  /* the sequences of the current call */
+  int n_seqs;
+  int *seq_start, *seq_len;
+  int layer; /* the layer attention is running for */
 };
 
 int bert_ctx_new(const model *m, hr_pool *pool, int n_max, bert_ctx **out) {
@@ -41,9 +62,11 @@ int bert_ctx_new(const model *m, hr_pool *pool, int n_max, bert_ctx **out) {
   c->v = malloc(sizeof(float) * N * E);
   c->att = malloc(sizeof(float) * N * E);
   c->ff = malloc(sizeof(float) * N * (size_t)hp->n_ff);
-  c->scores = malloc(sizeof(float) * (size_t)hr_pool_size(pool) * (size_t)hp->n_ctx_train);
-  c->starts = malloc(sizeof(int) * N);
-  c->lens = malloc(sizeof(int) * N);
+  size_t ctx = (size_t)hp->n_ctx_train, hd = (size_t)hp->head_dim;
+  c->att_scratch_floats = 2 * ctx * hd + (size_t)ATT_QB * ctx;
+  c->att_scratch = malloc(sizeof(float) * (size_t)hr_pool_size(pool) * c->att_scratch_floats);
+  c->seq_start = malloc(sizeof(int) * N);
+  c->seq_len = malloc(sizeof(int) * N);
   size_t row = HR_MAX(fwd_act_row_bytes(m->layers[0].wq.type, hp->n_embd),
                       fwd_act_row_bytes(m->layers[0].w_down.type, hp->n_ff));
   for (int l = 0; l < hp->n_layer; l++) {
@@ -52,8 +75,8 @@ int bert_ctx_new(const model *m, hr_pool *pool, int n_max, bert_ctx **out) {
     for (size_t i = 0; i < HR_ARRAY_LEN(ws); i++) row = HR_MAX(row, fwd_act_row_bytes(ws[i]->type, ws[i]->cols));
   }
   c->xq = aligned_alloc(64, (N * row + 63) / 64 * 64);
-  if (!c->x || !c->xb || !c->q || !c->k || !c->v || !c->att || !c->ff || !c->scores ||
-      !c->starts || !c->lens || !c->xq) {
+  if (!c->x || !c->xb || !c->q || !c->k || !c->v || !c->att || !c->ff || !c->att_scratch ||
+      !c->seq_start || !c->seq_len || !c->xq) {
     bert_ctx_free(c);
     return HR_ENOMEM;
   }
@@ -64,38 +87,111 @@ int bert_ctx_new(const model *m, hr_pool *pool, int n_max, bert_ctx **out) {
 void bert_ctx_free(bert_ctx *c) {
   if (!c) return;
   free(c->x), free(c->xb), free(c->q), free(c->k), free(c->v), free(c->att), free(c->ff);
-  free(c->scores), free(c->starts), free(c->lens), free(c->xq);
+  free(c->att_scratch), free(c->seq_start), free(c->seq_len), free(c->xq);
   free(c);
 }
 
-static void bias_rows(const weight *b, float *Y, int n, int width) {
-  for (int i = 0; i < n; i++) kern_add(Y + (size_t)i * width, Y + (size_t)i * width, b->data, width);
-}
+/* ---- attention ------------------------------------------------------------ */
 
-static void layernorm_rows(const weight *w, const weight *b, float *out, const float *x, int n,
-                           int width, float eps) {
-  for (int i = 0; i < n; i++)
-    kern_layernorm(out + (size_t)i * width, x + (size_t)i * width, w->data, b->data, width, eps);
-}
-
-/* One (token, head): softmax(q k^T / sqrt(d)) v over the token's sequence. */
+/* Sequence chunk / n_head, head chunk % n_head: softmax(q k^T / sqrt(d)) v
+ * for each of its tokens. The chunk owns its (tokens, head) slices of q and
+ * att, so it may add q's bias in place. */
 static void attn_worker(void *arg, int chunk, int thread_id) {
   bert_ctx *c = arg;
   const model_hparams *hp = &c->m->hp;
-  int i = chunk / hp->n_head, h = chunk % hp->n_head, hd = hp->head_dim, E = hp->n_embd;
-  float *scores = c->scores + (size_t)thread_id * (size_t)hp->n_ctx_train;
-  int s0 = c->starts[i], len = c->lens[i];
-  const float *q = c->q + (size_t)i * E + (size_t)h * hd;
+  const layer_weights *L = &c->m->layers[c->layer];
+  int s = chunk / hp->n_head, h = chunk % hp->n_head, hd = hp->head_dim, E = hp->n_embd;
+  int s0 = c->seq_start[s], len = c->seq_len[s];
+  float *kh = c->att_scratch + (size_t)thread_id * c->att_scratch_floats;
+  float *vt = kh + (size_t)hp->n_ctx_train * hd;
+  float *scores = vt + (size_t)hp->n_ctx_train * hd;
+  const float *bq = (const float *)L->bq.data + (size_t)h * hd;
+  const float *bk = (const float *)L->bk.data + (size_t)h * hd;
+  const float *bv = (const float *)L->bv.data + (size_t)h * hd;
   float scale = 1.0f / sqrtf((float)hd);
-  for (int j = 0; j < len; j++)
-    scores[j] = kern_dot_f32(q, c->k + (size_t)(s0 + j) * E + (size_t)h * hd, hd) * scale;
-  kern_softmax(scores, len);
-  float *out = c->att + (size_t)i * E + (size_t)h * hd;
-  memset(out, 0, sizeof(float) * (size_t)hd);
-  for (int j = 0; j < len; j++) kern_axpy(out, c->v + (size_t)(s0 + j) * E + (size_t)h * hd, scores[j], hd);
+  for (int j = 0; j < len; j++) {
+    size_t at = (size_t)(s0 + j) * E + (size_t)h * hd;
+    float *q = c->q + at, *k = kh + (size_t)j * hd;
+    const float *kj = c->k + at, *vj = c->v + at;
+    for (int d = 0; d < hd; d++) {
+      q[d] = (q[d] + bq[d]) * scale;
+      k[d] = kj[d] + bk[d];
+      vt[(size_t)d * len + j] = vj[d] + bv[d];
+    }
+  }
+  for (int i0 = 0; i0 < len; i0 += ATT_QB) {
+    int nq = HR_MIN(ATT_QB, len - i0);
+    size_t at = (size_t)(s0 + i0) * E + (size_t)h * hd;
+    /* scores[i][j] = k_j . q_i */
+    kern_matmul(TT_F32, kh, len, hd, c->q + at, sizeof(float) * (size_t)E, nq, scores, len, 0, len);
+    for (int i = 0; i < nq; i++) kern_softmax(scores + (size_t)i * len, len);
+    /* att[i][d] = v^T_d . scores_i */
+    kern_matmul(TT_F32, vt, hd, len, scores, sizeof(float) * (size_t)len, nq, c->att + at, E, 0, hd);
+  }
 }
 
-static void embed(bert_ctx *c, const int32_t *tokens, int n) {
+/* ---- the work between products, by blocks of rows -------------------------- */
+
+typedef enum {
+  ROWS_ATTN_OUT, /* xb += bo + x; x = LayerNorm(xb) */
+  ROWS_FF_UP,    /* ff = GELU(ff + b_up) */
+  ROWS_FF_DOWN,  /* xb += b_down + x; x = LayerNorm(xb) */
+} rows_op;
+
+typedef struct {
+  bert_ctx *c;
+  const layer_weights *L;
+  rows_op op;
+  int n, n_chunks;
+} rows_job;
+
+static void residual_norm(bert_ctx *c, const weight *b, const weight *nw, const weight *nb, int i0,
+                          int i1) {
+  int E = c->m->hp.n_embd;
+  for (int i = i0; i < i1; i++) {
+    float *xb = c->xb + (size_t)i * E, *x = c->x + (size_t)i * E;
+    kern_add(xb, xb, b->data, E);
+    kern_add(xb, xb, x, E);
+    kern_layernorm(x, xb, nw->data, nb->data, E, c->m->hp.norm_eps);
+  }
+}
+
+static void rows_worker(void *arg, int chunk, int thread_id) {
+  HR_UNUSED(thread_id);
+  rows_job *j = arg;
+  bert_ctx *c = j->c;
+  const layer_weights *L = j->L;
+  int i0 = (int)((long)j->n * chunk / j->n_chunks), i1 = (int)((long)j->n * (chunk + 1) / j->n_chunks);
+  int F = c->m->hp.n_ff;
+  switch (j->op) {
+  case ROWS_ATTN_OUT:
+    residual_norm(c, &L->bo, &L->attn_norm, &L->attn_norm_b, i0, i1);
+    break;
+  case ROWS_FF_UP:
+    for (int i = i0; i < i1; i++) {
+      float *ff = c->ff + (size_t)i * F;
+      kern_add(ff, ff, L->b_up.data, F);
+      kern_gelu_erf(ff, F);
+    }
+    break;
+  case ROWS_FF_DOWN:
+    residual_norm(c, &L->b_down, &L->ffn_norm, &L->ffn_norm_b, i0, i1);
+    break;
+  }
+}
+
+/* cost: rough work per float of a row (GELU's erff is ~8 adds' worth). */
+static void rows_run(bert_ctx *c, const layer_weights *L, rows_op op, int n, int width, int cost) {
+  rows_job j = {.c = c, .L = L, .op = op, .n = n,
+                .n_chunks = HR_MIN(n, 4 * hr_pool_size(c->pool))};
+  /* Below ~64K operations a sync point costs more than it saves, more so
+   * when other processes share the cores. */
+  hr_pool_run(c->pool, rows_worker, &j, j.n_chunks, (long)n * width * cost < 65536);
+}
+
+/* ---- the pass ------------------------------------------------------------- */
+
+static void embed(bert_ctx *c, const int32_t *tokens) {
   const model *m = c->m;
   int E = m->hp.n_embd;
   const kern_type_ops *tok = kernels_for_type(m->tok_embd.type);
@@ -103,39 +199,35 @@ static void embed(bert_ctx *c, const int32_t *tokens, int n) {
   const kern_type_ops *typ = kernels_for_type(m->type_embd.type);
   float *tmp = c->xb;
   typ->to_float(m->type_embd.data, c->att, E); /* type 0 ("sentence A") */
-  for (int i = 0; i < n; i++) {
-    float *x = c->x + (size_t)i * E;
-    tok->to_float((const char *)m->tok_embd.data + (size_t)tokens[i] * m->tok_embd.row_bytes, x, E);
-    int p = i - c->starts[i];
-    pos->to_float((const char *)m->pos_embd.data + (size_t)p * m->pos_embd.row_bytes, tmp, E);
-    kern_add(x, x, tmp, E);
-    kern_add(x, x, c->att, E);
+  for (int s = 0; s < c->n_seqs; s++) {
+    for (int p = 0; p < c->seq_len[s]; p++) {
+      int i = c->seq_start[s] + p;
+      float *x = c->x + (size_t)i * E;
+      tok->to_float((const char *)m->tok_embd.data + (size_t)tokens[i] * m->tok_embd.row_bytes, x, E);
+      pos->to_float((const char *)m->pos_embd.data + (size_t)p * m->pos_embd.row_bytes, tmp, E);
+      kern_add(x, x, tmp, E);
+      kern_add(x, x, c->att, E);
+      kern_layernorm(x, x, m->embd_norm.data, m->embd_norm_b.data, E, m->hp.norm_eps);
+    }
   }
-  layernorm_rows(&m->embd_norm, &m->embd_norm_b, c->x, c->x, n, E, m->hp.norm_eps);
 }
 
 static void layer_step(bert_ctx *c, int n, int l) {
   const model_hparams *hp = &c->m->hp;
   const layer_weights *L = &c->m->layers[l];
-  int E = hp->n_embd;
   fwd_matmul(c->pool, c->xq, &L->wq, c->x, n, c->q);
   fwd_matmul(c->pool, c->xq, &L->wk, c->x, n, c->k);
   fwd_matmul(c->pool, c->xq, &L->wv, c->x, n, c->v);
-  bias_rows(&L->bq, c->q, n, E);
-  bias_rows(&L->bk, c->k, n, E);
-  bias_rows(&L->bv, c->v, n, E);
-  hr_pool_run(c->pool, attn_worker, c, n * hp->n_head, 0);
+  c->layer = l;
+  long work = 0; /* multiply-adds of the two attention products */
+  for (int s = 0; s < c->n_seqs; s++) work += 2L * c->seq_len[s] * c->seq_len[s] * hp->n_embd;
+  hr_pool_run(c->pool, attn_worker, c, c->n_seqs * hp->n_head, work < 65536);
   fwd_matmul(c->pool, c->xq, &L->wo, c->att, n, c->xb);
-  bias_rows(&L->bo, c->xb, n, E);
-  kern_add(c->xb, c->xb, c->x, n * E);
-  layernorm_rows(&L->attn_norm, &L->attn_norm_b, c->x, c->xb, n, E, hp->norm_eps);
+  rows_run(c, L, ROWS_ATTN_OUT, n, hp->n_embd, 1);
   fwd_matmul(c->pool, c->xq, &L->w_up, c->x, n, c->ff);
-  bias_rows(&L->b_up, c->ff, n, hp->n_ff);
-  kern_gelu_erf(c->ff, n * hp->n_ff);
+  rows_run(c, L, ROWS_FF_UP, n, hp->n_ff, 8);
   fwd_matmul(c->pool, c->xq, &L->w_down, c->ff, n, c->xb);
-  bias_rows(&L->b_down, c->xb, n, E);
-  kern_add(c->xb, c->xb, c->x, n * E);
-  layernorm_rows(&L->ffn_norm, &L->ffn_norm_b, c->x, c->xb, n, E, hp->norm_eps);
+  rows_run(c, L, ROWS_FF_DOWN, n, hp->n_embd, 1);
 }
 
 int bert_embed(bert_ctx *c, const int32_t *tokens, const int *lens, int n_seqs, bool normalize,
@@ -144,19 +236,18 @@ int bert_embed(bert_ctx *c, const int32_t *tokens, const int *lens, int n_seqs, 
   int n = 0, E = hp->n_embd;
   for (int s = 0; s < n_seqs; s++) {
     if (lens[s] <= 0 || lens[s] > hp->n_ctx_train || n + lens[s] > c->n_max) return HR_EINVAL;
-    for (int j = 0; j < lens[s]; j++) {
+    for (int j = 0; j < lens[s]; j++)
       if (tokens[n + j] < 0 || tokens[n + j] >= hp->n_vocab) return HR_EINVAL;
-      c->starts[n + j] = n;
-      c->lens[n + j] = lens[s];
-    }
+    c->seq_start[s] = n;
+    c->seq_len[s] = lens[s];
     n += lens[s];
   }
-  embed(c, tokens, n);
+  c->n_seqs = n_seqs;
+  embed(c, tokens);
   for (int l = 0; l < hp->n_layer; l++) layer_step(c, n, l);
-  int at = 0;
   for (int s = 0; s < n_seqs; s++) {
     float *o = out + (size_t)s * E;
-    const float *first = c->x + (size_t)at * E;
+    const float *first = c->x + (size_t)c->seq_start[s] * E;
     if (hp->pooling == 2) {
       memcpy(o, first, sizeof(float) * (size_t)E);
     } else if (hp->pooling == 3) {
@@ -171,7 +262,6 @@ int bert_embed(bert_ctx *c, const int32_t *tokens, const int *lens, int n_seqs, 
       for (int d = 0; d < E; d++) ss += (double)o[d] * o[d];
       if (ss > 0) kern_scale(o, (float)(1.0 / sqrt(ss)), E);
     }
-    at += lens[s];
   }
   return HR_OK;
 }
