@@ -96,6 +96,7 @@ bench: hearth
 	bash bench/http/run.sh
 	bash bench/engine/run.sh
 	node bench/serve/run.js
+	bash bench/embeddings/run.sh
 
 clean:
 	rm -rf build hearth
