@@ -456,6 +456,7 @@ static int decoder_embed(eng_model *m, const int32_t *text, int len, float *out)
   return HR_OK;
 }
 
+#define EMBED_TOKENS 2048
 static void run_embed_job(eng_model *m, embed_job *j) {
   int ctx = m->mdl->hp.n_ctx_train, E = m->mdl->hp.n_embd;
   if (m->mdl->hp.arch != ARCH_BERT) {
@@ -464,17 +465,34 @@ static void run_embed_job(eng_model *m, embed_job *j) {
       j->rc = decoder_embed(m, j->texts[i], j->lens[i], j->out + (size_t)i * E);
     return;
   }
-  int32_t *buf = malloc(sizeof(int32_t) * (size_t)ctx);
-  j->rc = buf ? HR_OK : HR_ENOMEM;
+  /* Texts go through the encoder in groups: as many consecutive texts as
+   * fit EMBED_TOKENS tokens share a forward pass (each weight read once,
+   * one pool sync per step, for the whole group). */
+  int cap = HR_MAX(ctx, EMBED_TOKENS);
+  int32_t *buf = malloc(sizeof(int32_t) * (size_t)cap);
+  int *lens = malloc(sizeof(int) * (size_t)cap);
+  j->rc = buf && lens ? HR_OK : HR_ENOMEM;
   int32_t sep = tok_sep(m->mdl->tok);
-  for (int i = 0; i < j->n && !j->rc; i++) {
-    /* Too long: cut to the context, keeping the closing [SEP]. */
-    int len = HR_MIN(j->lens[i], ctx);
-    memcpy(buf, j->texts[i], sizeof(int32_t) * (size_t)len);
-    if (j->lens[i] > ctx && sep >= 0) buf[len - 1] = sep;
-    j->rc = len > 0 ? bert_embed(m->bc, buf, &len, 1, true, j->out + (size_t)i * E) : HR_EINVAL;
+  for (int i = 0; i < j->n && !j->rc;) {
+    int first = i, used = 0, n = 0;
+    while (i < j->n) {
+      /* Too long: cut to the context, keeping the closing [SEP]. */
+      int len = HR_MIN(j->lens[i], ctx);
+      if (len <= 0) {
+        j->rc = HR_EINVAL;
+        break;
+      }
+      if (n > 0 && used + len > cap) break;
+      memcpy(buf + used, j->texts[i], sizeof(int32_t) * (size_t)len);
+      if (j->lens[i] > ctx && sep >= 0) buf[used + len - 1] = sep;
+      lens[n++] = len;
+      used += len;
+      i++;
+    }
+    if (!j->rc) j->rc = bert_embed(m->bc, buf, lens, n, true, j->out + (size_t)first * E);
   }
   free(buf);
+  free(lens);
 }
 
 int eng_embed(eng_model *m, const int32_t *const *texts, const int *lens, int n, float *out) {
@@ -577,7 +595,7 @@ static int alloc_runtime(eng_model *m) {
     /* An encoder has no slots: only embedding jobs reach its scheduler. */
     m->p.n_slots = 0;
     m->p.n_ctx = hp->n_ctx_train;
-    return bert_ctx_new(m->mdl, m->pool, hp->n_ctx_train, &m->bc);
+    return bert_ctx_new(m->mdl, m->pool, HR_MAX(hp->n_ctx_train, EMBED_TOKENS), &m->bc);
   }
   /* One KV slot beyond the generating ones: embeddings' (slot n_slots). */
   int rc = kv_cache_new(m->mdl, m->p.n_slots + 1, m->p.n_ctx, &m->kv);
