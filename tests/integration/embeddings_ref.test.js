@@ -30,7 +30,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const { execFile } = require('node:child_process');
-const { ROOT, BIN } = require('./harness');
+const { ROOT, BIN, startHearth } = require('./harness');
 
 const DATA = path.join(ROOT, 'tests/data/embeddings/minilm_reference.jsonl');
 const refs = fs.readFileSync(DATA, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l));
@@ -123,6 +123,37 @@ for (const type of Object.keys(THRESHOLDS)) {
         `${bad.length} texts under cosine ${THRESHOLDS[type]} (${type}):\n${bad.slice(0, 12).map(line).join('\n')}`);
     });
 }
+
+// The server packs the texts of one request into shared encoder passes:
+// the same vectors, whatever the neighbours.
+test('POST /v1/embeddings in batches of 32 matches sentence-transformers (f32)', {
+  skip: fs.existsSync(modelPath('f32')) ? false : 'models/all-minilm-l6-v2-f32.gguf is absent',
+  timeout: 300000,
+}, async () => {
+  const h = await startHearth(['-m', modelPath('f32'), '--alias', 'minilm', '--access-log', 'off']);
+  try {
+    let worst = 1;
+    for (let i = 0; i < refs.length; i += 32) {
+      const batch = refs.slice(i, i + 32);
+      const res = await fetch(`${h.url}/v1/embeddings`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'minilm', input: batch.map((r) => r.sentence) }),
+      });
+      assert.equal(res.status, 200);
+      const body = await res.json();
+      assert.equal(body.data.length, batch.length);
+      body.data.forEach((d, j) => {
+        assert.equal(d.index, j);
+        const c = cosine(d.embedding, batch[j].embedding);
+        worst = Math.min(worst, c);
+        assert.ok(c >= THRESHOLDS.f32, `cosine ${c} for ${show(batch[j].sentence)}`);
+      });
+    }
+    console.log(`server, batches of 32: min cosine ${worst.toFixed(7)}`);
+  } finally {
+    await h.stop();
+  }
+});
 
 test(`hearth tokenize ${TOK_FLAGS.join(' ')} gives the Hugging Face ids`, {
   skip: tokModel ? false : 'no models/all-minilm-l6-v2-*.gguf (make one with tools/convert_bert.py)',
