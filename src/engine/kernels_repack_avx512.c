@@ -164,7 +164,89 @@ static void product_q8_0(tensor_type t, int cols, const void *W, size_t gb, int 
   product(TT_Q8_0, cols, W, gb, ng, X, xs, nx, Y, ldy);
 }
 
+/* ---- F32 / F16 ---------------------------------------------------------------
+ * Element k of the 16 rows is one zmm (F16: converted on load); each
+ * activation row adds it times its x[k] broadcast into its 16 sums. With
+ * few rows the FMA chains are split over P partial sums so the FMA units
+ * are not left waiting on latency. */
+ALWAYS_INLINE void float_group(tensor_type t, int cols, const uint8_t *w, const float *const *x,
+                               int nc, float *Y, int ldy) {
+  const int P = nc <= 2 ? 4 : nc <= 4 ? 2 : 1;
+  __m512 acc[4][NC_MAX];
+  UNROLL(4)
+  for (int p = 0; p < P; p++) {
+    UNROLL(8)
+    for (int j = 0; j < nc; j++) acc[p][j] = _mm512_setzero_ps();
+  }
+  int k = 0;
+  for (; k + P <= cols; k += P) {
+    UNROLL(4)
+    for (int p = 0; p < P; p++) {
+      __m512 wv = t == TT_F32 ? _mm512_load_ps((const float *)w + (size_t)(k + p) * 16)
+                              : _mm512_cvtph_ps(_mm256_load_si256(
+                                    (const __m256i *)((const uint16_t *)w + (size_t)(k + p) * 16)));
+      UNROLL(8)
+      for (int j = 0; j < nc; j++)
+        acc[p][j] = _mm512_fmadd_ps(wv, _mm512_set1_ps(x[j][k + p]), acc[p][j]);
+    }
+  }
+  for (; k < cols; k++) {
+    __m512 wv = t == TT_F32 ? _mm512_load_ps((const float *)w + (size_t)k * 16)
+                            : _mm512_cvtph_ps(_mm256_load_si256(
+                                  (const __m256i *)((const uint16_t *)w + (size_t)k * 16)));
+    UNROLL(8)
+    for (int j = 0; j < nc; j++) acc[0][j] = _mm512_fmadd_ps(wv, _mm512_set1_ps(x[j][k]), acc[0][j]);
+  }
+  UNROLL(8)
+  for (int j = 0; j < nc; j++) {
+    __m512 sum = acc[0][j];
+    UNROLL(4)
+    for (int p = 1; p < P; p++) sum = _mm512_add_ps(sum, acc[p][j]);
+    _mm512_storeu_ps(Y + (size_t)j * ldy, sum);
+  }
+}
+
+ALWAYS_INLINE void float_product(tensor_type t, int cols, const void *W, size_t group_bytes,
+                                 int n_groups, const void *X, size_t x_stride, int n_x, float *Y,
+                                 int ldy) {
+  const float *x[NC_MAX * 8];
+  for (int jb = 0; jb < n_x; jb += NC_MAX * 8) {
+    int nj = n_x - jb < NC_MAX * 8 ? n_x - jb : NC_MAX * 8;
+    for (int j = 0; j < nj; j++) x[j] = (const float *)((const uint8_t *)X + (size_t)(jb + j) * x_stride);
+    for (int g = 0; g < n_groups; g++) {
+      const uint8_t *w = (const uint8_t *)W + (size_t)g * group_bytes;
+      for (int j0 = 0; j0 < nj; j0 += NC_MAX) {
+        int nc = nj - j0 < NC_MAX ? nj - j0 : NC_MAX;
+        float *y = Y + (size_t)(jb + j0) * ldy + (size_t)g * 16;
+        switch (nc) {
+        case 1: float_group(t, cols, w, x + j0, 1, y, ldy); break;
+        case 2: float_group(t, cols, w, x + j0, 2, y, ldy); break;
+        case 3: float_group(t, cols, w, x + j0, 3, y, ldy); break;
+        case 4: float_group(t, cols, w, x + j0, 4, y, ldy); break;
+        case 5: float_group(t, cols, w, x + j0, 5, y, ldy); break;
+        case 6: float_group(t, cols, w, x + j0, 6, y, ldy); break;
+        case 7: float_group(t, cols, w, x + j0, 7, y, ldy); break;
+        default: float_group(t, cols, w, x + j0, 8, y, ldy); break;
+        }
+      }
+    }
+  }
+}
+
+static void product_f32(tensor_type t, int cols, const void *W, size_t gb, int ng, const void *X,
+                        size_t xs, int nx, float *Y, int ldy) {
+  (void)t;
+  float_product(TT_F32, cols, W, gb, ng, X, xs, nx, Y, ldy);
+}
+static void product_f16(tensor_type t, int cols, const void *W, size_t gb, int ng, const void *X,
+                        size_t xs, int nx, float *Y, int ldy) {
+  (void)t;
+  float_product(TT_F16, cols, W, gb, ng, X, xs, nx, Y, ldy);
+}
+
 void kernels_fill_repack_avx512(kernel_table *t) {
+  t->types[TT_F32].rp_matmul = product_f32;
+  t->types[TT_F16].rp_matmul = product_f16;
   t->types[TT_Q4_0].rp_matmul = product_q4_0;
   t->types[TT_Q4_1].rp_matmul = product_q4_1;
   t->types[TT_Q8_0].rp_matmul = product_q8_0;
@@ -172,5 +254,87 @@ void kernels_fill_repack_avx512(kernel_table *t) {
 
 #else /* built without the AVX-512 flags */
 #include "kernels.h"
-void kernels_fill_repack_avx512(kernel_table *t) { (void)t; }
+/* ---- F32 / F16 ---------------------------------------------------------------
+ * Element k of the 16 rows is one zmm (F16: converted on load); each
+ * activation row adds it times its x[k] broadcast into its 16 sums. With
+ * few rows the FMA chains are split over P partial sums so the FMA units
+ * are not left waiting on latency. */
+ALWAYS_INLINE void float_group(tensor_type t, int cols, const uint8_t *w, const float *const *x,
+                               int nc, float *Y, int ldy) {
+  const int P = nc <= 2 ? 4 : nc <= 4 ? 2 : 1;
+  __m512 acc[4][NC_MAX];
+  UNROLL(4)
+  for (int p = 0; p < P; p++) {
+    UNROLL(8)
+    for (int j = 0; j < nc; j++) acc[p][j] = _mm512_setzero_ps();
+  }
+  int k = 0;
+  for (; k + P <= cols; k += P) {
+    UNROLL(4)
+    for (int p = 0; p < P; p++) {
+      __m512 wv = t == TT_F32 ? _mm512_load_ps((const float *)w + (size_t)(k + p) * 16)
+                              : _mm512_cvtph_ps(_mm256_load_si256(
+                                    (const __m256i *)((const uint16_t *)w + (size_t)(k + p) * 16)));
+      UNROLL(8)
+      for (int j = 0; j < nc; j++)
+        acc[p][j] = _mm512_fmadd_ps(wv, _mm512_set1_ps(x[j][k + p]), acc[p][j]);
+    }
+  }
+  for (; k < cols; k++) {
+    __m512 wv = t == TT_F32 ? _mm512_load_ps((const float *)w + (size_t)k * 16)
+                            : _mm512_cvtph_ps(_mm256_load_si256(
+                                  (const __m256i *)((const uint16_t *)w + (size_t)k * 16)));
+    UNROLL(8)
+    for (int j = 0; j < nc; j++) acc[0][j] = _mm512_fmadd_ps(wv, _mm512_set1_ps(x[j][k]), acc[0][j]);
+  }
+  UNROLL(8)
+  for (int j = 0; j < nc; j++) {
+    __m512 sum = acc[0][j];
+    UNROLL(4)
+    for (int p = 1; p < P; p++) sum = _mm512_add_ps(sum, acc[p][j]);
+    _mm512_storeu_ps(Y + (size_t)j * ldy, sum);
+  }
+}
+
+ALWAYS_INLINE void float_product(tensor_type t, int cols, const void *W, size_t group_bytes,
+                                 int n_groups, const void *X, size_t x_stride, int n_x, float *Y,
+                                 int ldy) {
+  const float *x[NC_MAX * 8];
+  for (int jb = 0; jb < n_x; jb += NC_MAX * 8) {
+    int nj = n_x - jb < NC_MAX * 8 ? n_x - jb : NC_MAX * 8;
+    for (int j = 0; j < nj; j++) x[j] = (const float *)((const uint8_t *)X + (size_t)(jb + j) * x_stride);
+    for (int g = 0; g < n_groups; g++) {
+      const uint8_t *w = (const uint8_t *)W + (size_t)g * group_bytes;
+      for (int j0 = 0; j0 < nj; j0 += NC_MAX) {
+        int nc = nj - j0 < NC_MAX ? nj - j0 : NC_MAX;
+        float *y = Y + (size_t)(jb + j0) * ldy + (size_t)g * 16;
+        switch (nc) {
+        case 1: float_group(t, cols, w, x + j0, 1, y, ldy); break;
+        case 2: float_group(t, cols, w, x + j0, 2, y, ldy); break;
+        case 3: float_group(t, cols, w, x + j0, 3, y, ldy); break;
+        case 4: float_group(t, cols, w, x + j0, 4, y, ldy); break;
+        case 5: float_group(t, cols, w, x + j0, 5, y, ldy); break;
+        case 6: float_group(t, cols, w, x + j0, 6, y, ldy); break;
+        case 7: float_group(t, cols, w, x + j0, 7, y, ldy); break;
+        default: float_group(t, cols, w, x + j0, 8, y, ldy); break;
+        }
+      }
+    }
+  }
+}
+
+static void product_f32(tensor_type t, int cols, const void *W, size_t gb, int ng, const void *X,
+                        size_t xs, int nx, float *Y, int ldy) {
+  (void)t;
+  float_product(TT_F32, cols, W, gb, ng, X, xs, nx, Y, ldy);
+}
+static void product_f16(tensor_type t, int cols, const void *W, size_t gb, int ng, const void *X,
+                        size_t xs, int nx, float *Y, int ldy) {
+  (void)t;
+  float_product(TT_F16, cols, W, gb, ng, X, xs, nx, Y, ldy);
+}
+
+void kernels_fill_repack_avx512(kernel_table *t) {
+  t->types[TT_F32].rp_matmul = product_f32;
+  t->types[TT_F16].rp_matmul = product_f16; (void)t; }
 #endif

@@ -9,19 +9,31 @@
 #include <string.h>
 
 static int qs_bytes(tensor_type t) { return t == TT_Q8_0 ? 512 : 256; }
+static bool is_float(tensor_type t) { return t == TT_F32 || t == TT_F16; }
 
 bool rp_supported(tensor_type t, int rows, int cols) {
-  return (t == TT_Q4_0 || t == TT_Q4_1 || t == TT_Q8_0) && rows > 0 && rows % RP_ROWS == 0 &&
-         cols > 0 && cols % QK32 == 0;
+  bool q = t == TT_Q4_0 || t == TT_Q4_1 || t == TT_Q8_0;
+  return (q || is_float(t)) && rows > 0 && rows % RP_ROWS == 0 && cols > 0 &&
+         cols % (q ? QK32 : 16) == 0;
 }
 
 size_t rp_group_bytes(tensor_type t, int cols) {
+  if (is_float(t)) return (size_t)cols * RP_ROWS * (t == TT_F32 ? 4 : 2);
   size_t nb = (size_t)cols / QK32;
   size_t per_block = (size_t)qs_bytes(t) + 32 + (t == TT_Q4_1 ? 32 : 0);
   return (nb * per_block + 63) & ~(size_t)63;
 }
 
 void rp_pack_group(tensor_type t, const void *src, size_t src_stride, int cols, void *dst) {
+  if (is_float(t)) {
+    size_t es = t == TT_F32 ? 4 : 2;
+    for (int r = 0; r < RP_ROWS; r++) {
+      const uint8_t *row = (const uint8_t *)src + (size_t)r * src_stride;
+      for (int k = 0; k < cols; k++)
+        memcpy((uint8_t *)dst + ((size_t)k * RP_ROWS + (size_t)r) * es, row + (size_t)k * es, es);
+    }
+    return;
+  }
   int nb = cols / QK32, qb = qs_bytes(t);
   uint8_t *qs = dst;
   uint16_t *d = (uint16_t *)(qs + (size_t)nb * qb);
@@ -57,11 +69,16 @@ void rp_pack_group(tensor_type t, const void *src, size_t src_stride, int cols, 
 
 static size_t rpx_qs_offset(int nb) { return ((size_t)nb * 12 + 63) & ~(size_t)63; }
 
-size_t rpx_row_bytes(int cols) {
+size_t rpx_row_bytes(tensor_type t, int cols) {
+  if (is_float(t)) return ((size_t)cols * sizeof(float) + 63) & ~(size_t)63;
   return (rpx_qs_offset(cols / QK32) + (size_t)cols + 63) & ~(size_t)63;
 }
 
 void rpx_from_float(tensor_type t, const float *x, void *dst, int cols) {
+  if (is_float(t)) {
+    memcpy(dst, x, sizeof(float) * (size_t)cols);
+    return;
+  }
   int nb = cols / QK32;
   float *d = dst, *s = d + nb;
   int32_t *sum = (int32_t *)(s + nb);
@@ -89,8 +106,32 @@ void rpx_from_float(tensor_type t, const float *x, void *dst, int cols) {
 
 /* ---- the reference product ------------------------------------------------- */
 
+static void float_matmul_ref(tensor_type t, int cols, const void *W, size_t group_bytes,
+                             int n_groups, const void *X, size_t x_stride, int n_x, float *Y,
+                             int ldy) {
+  for (int g = 0; g < n_groups; g++) {
+    const uint8_t *w = (const uint8_t *)W + (size_t)g * group_bytes;
+    for (int j = 0; j < n_x; j++) {
+      const float *x = (const float *)((const uint8_t *)X + (size_t)j * x_stride);
+      for (int r = 0; r < RP_ROWS; r++) {
+        float acc = 0;
+        for (int k = 0; k < cols; k++) {
+          size_t at = (size_t)k * RP_ROWS + (size_t)r;
+          float wv = t == TT_F32 ? ((const float *)w)[at] : quant_f16_to_f32(((const uint16_t *)w)[at]);
+          acc += wv * x[k];
+        }
+        Y[(size_t)j * ldy + (size_t)g * RP_ROWS + r] = acc;
+      }
+    }
+  }
+}
+
 void rp_matmul_ref(tensor_type t, int cols, const void *W, size_t group_bytes, int n_groups,
                    const void *X, size_t x_stride, int n_x, float *Y, int ldy) {
+  if (is_float(t)) {
+    float_matmul_ref(t, cols, W, group_bytes, n_groups, X, x_stride, n_x, Y, ldy);
+    return;
+  }
   int nb = cols / QK32, qb = qs_bytes(t);
   for (int g = 0; g < n_groups; g++) {
     const uint8_t *qs = (const uint8_t *)W + (size_t)g * group_bytes;

@@ -17,6 +17,9 @@
  *         Q8_0 (QB 512, k < 8): qs[4k..4k+3] + 128 as unsigned bytes.
  *   d   nb x 16 halves  the rows' block scales
  *   m   nb x 16 halves  the rows' block mins (Q4_1 only)
+ *   F32/F16: cols x 16 values, element k of the 16 rows side by side
+ *         (64 or 32 bytes), so one load and one FMA with x[k] broadcast
+ *         serve 16 rows.
  * Every group starts 64-byte aligned (group bytes are a multiple of 64).
  *
  * Activation rows (rpx) come from the Q8_0 (Q4_0, Q8_0 weights) or Q8_1
@@ -25,7 +28,7 @@
  * with d the block scale, s Q8_1's d * sum (as its half rounds it; 0 for
  * Q8_0) and sum the exact sum of the block's bytes, which turns the
  * unsigned weight sums back into signed ones (-8 sum for Q4_0, -128 sum for
- * Q8_0). */
+ * Q8_0). For F32/F16 weights an activation row is the f32 row itself. */
 #ifndef HEARTH_ENGINE_REPACK_H
 #define HEARTH_ENGINE_REPACK_H
 
@@ -45,8 +48,8 @@ size_t rp_group_bytes(tensor_type t, int cols);
  * group at dst. */
 void rp_pack_group(tensor_type t, const void *src, size_t src_stride, int cols, void *dst);
 
-/* Bytes of one activation row for cols elements (a multiple of 64). */
-size_t rpx_row_bytes(int cols);
+/* Bytes of one activation row for weights of type t (a multiple of 64). */
+size_t rpx_row_bytes(tensor_type t, int cols);
 /* x (f32, cols) -> an activation row for weights of type t. */
 void rpx_from_float(tensor_type t, const float *x, void *dst, int cols);
 

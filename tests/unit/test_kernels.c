@@ -546,11 +546,12 @@ TEST(gemm_avx512) {
 static void check_repack(const kernel_table *k) {
   const char *name = k ? k->name : "ref";
   enum { ROWS = 48, NXMAX = 70, LDY = 51 };
-  static const tensor_type types[] = {TT_Q4_0, TT_Q4_1, TT_Q8_0};
+  static const tensor_type types[] = {TT_Q4_0, TT_Q4_1, TT_Q8_0, TT_F32, TT_F16};
   static const int nxs[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 64, 65, 70};
   static const int colss[] = {64, 2304};
-  for (size_t i = 0; i < 3; i++) {
+  for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
     tensor_type t = types[i];
+    bool fl = t == TT_F32 || t == TT_F16; /* f32 activations: checked against exact sums */
     const kern_type_ops *o = &REF->types[t];
     rp_matmul_fn fn = k ? k->types[t].rp_matmul : rp_matmul_ref;
     if (!fn) continue; /* this path keeps the type in the GGUF layout */
@@ -558,7 +559,7 @@ static void check_repack(const kernel_table *k) {
       int cols = colss[ci];
       CHECK(rp_supported(t, ROWS, cols));
       size_t wb = quant_row_bytes(t, cols), xb = quant_row_bytes(o->vec_dot_type, cols);
-      size_t gb = rp_group_bytes(t, cols), pxb = rpx_row_bytes(cols);
+      size_t gb = rp_group_bytes(t, cols), pxb = rpx_row_bytes(t, cols);
       CHECK(gb % 64 == 0 && pxb % 64 == 0);
       uint8_t *W = malloc(wb * ROWS), *X = malloc(xb * NXMAX);
       uint8_t *P = aligned_alloc(64, gb * (ROWS / RP_ROWS)), *PX = aligned_alloc(64, pxb * NXMAX);
@@ -574,6 +575,7 @@ static void check_repack(const kernel_table *k) {
         fill_normal(f, cols, j == 2 ? 50.0f : 1.0f);
         o->from_float(f, X + j * xb, cols);
         quant_ref_to_float(o->vec_dot_type)(X + j * xb, xd + (size_t)j * cols, cols);
+        if (fl) memcpy(xd + (size_t)j * cols, f, sizeof(float) * cols);
         rpx_from_float(t, f, PX + j * pxb, cols);
       }
       for (size_t ni = 0; ni < sizeof nxs / sizeof nxs[0]; ni++) {
@@ -592,8 +594,12 @@ static void check_repack(const kernel_table *k) {
               continue;
             }
             float want = o->vec_dot(cols, W + r * wb, X + j * xb), mag = 0;
-            for (int e = 0; e < cols; e++)
+            double exact = 0;
+            for (int e = 0; e < cols; e++) {
               mag += fabsf(wd[(size_t)r * cols + e] * xd[(size_t)j * cols + e]);
+              exact += (double)wd[(size_t)r * cols + e] * xd[(size_t)j * cols + e];
+            }
+            if (fl) want = (float)exact;
             if (!close_rel(got, want, mag, 2e-6f)) {
               fprintf(stderr, "  FAIL %s: %s %s repack cols=%d nx=%d [%d,%d] %.9g vs %.9g\n",
                       test_cur_name, name, tname(t), cols, nx, j, r, got, want);
@@ -616,7 +622,8 @@ TEST(repack_avx2) {
 TEST(repack_avx512) {
   const kernel_table *k = kernels_for_isa(KERN_ISA_AVX512);
   if (!k) SKIP("CPU lacks AVX-512 F/BW/VL/DQ+VNNI");
-  CHECK(k->types[TT_Q4_0].rp_matmul && k->types[TT_Q4_1].rp_matmul && k->types[TT_Q8_0].rp_matmul);
+  CHECK(k->types[TT_Q4_0].rp_matmul && k->types[TT_Q4_1].rp_matmul && k->types[TT_Q8_0].rp_matmul &&
+        k->types[TT_F32].rp_matmul && k->types[TT_F16].rp_matmul);
   check_repack(k);
 }
 
