@@ -87,7 +87,7 @@ size_t fwd_act_row_bytes(tensor_type t, int cols) {
   tensor_type_info ti = tensor_type_get(ops->vec_dot_type);
   size_t bytes = (size_t)(cols + (int)ti.block_elems - 1) / ti.block_elems * ti.block_bytes;
   /* a repacked weight's activation row (repack.h) */
-  if (rp_supported(t, RP_ROWS, cols)) bytes = HR_MAX(bytes, rpx_row_bytes(cols));
+  if (rp_supported(t, RP_ROWS, cols)) bytes = HR_MAX(bytes, rpx_row_bytes(t, cols));
   return bytes;
 }
 
