@@ -262,7 +262,7 @@ typedef struct {
  * then the weighted sum of values. scores holds nq rows of n_ctx, q16 nq
  * rows of head_dim. */
 static void attn_heads(fwd_ctx *c, const fwd_token *t, int i, int layer, int h0, int nq,
-                       float *scores, uint16_t *q16) {
+                       float *scores, uint16_t *q16, int one) {
   const model_hparams *hp = &c->m->hp;
   const kv_cache *kv = c->kv;
   int hd = hp->head_dim, kvh = h0 / (hp->n_head / hp->n_head_kv);
@@ -274,11 +274,12 @@ static void attn_heads(fwd_ctx *c, const fwd_token *t, int i, int layer, int h0,
   /* The query meets F16 keys in F16, as llama.cpp converts it. */
   for (int g = 0; g < nq; g++) kern_f32_to_f16(q + (size_t)g * hd, q16 + (size_t)g * hd, hd);
   const uint16_t *kbase = kv->k + kv_index(kv, layer, t->slot, 0) + (size_t)kvh * hd;
-  kern_f16_dots_nq(scores, ss, kbase, (size_t)kv->kv_dim, n_pos, q16, (size_t)hd, nq, hd, scale);
+  kern_attn_scores(scores, ss, kbase, (size_t)kv->kv_dim, n_pos, q16, (size_t)hd, nq, hd, scale,
+                   one);
   /* The probabilities meet F16 values in F16, as llama.cpp converts them. */
   for (int g = 0; g < nq; g++) kern_softmax_f16(scores + (size_t)g * ss, n_pos);
   const uint16_t *vbase = kv->v + kv_index(kv, layer, t->slot, 0) + (size_t)kvh * hd;
-  kern_f16_wsum_nq(out, (size_t)hd, vbase, (size_t)kv->kv_dim, n_pos, scores, ss, nq, hd);
+  kern_attn_values(out, (size_t)hd, vbase, (size_t)kv->kv_dim, n_pos, scores, ss, nq, hd, one);
 }
 
 /* A chunk is one (token, head). In a batch, the first head of each group
@@ -296,7 +297,9 @@ static void attn_worker(void *arg, int chunk, int thread_id) {
   }
   float *scores = c->scores + (size_t)thread_id * (size_t)group * (size_t)c->kv->n_ctx;
   uint16_t *q16 = c->q16 + (size_t)thread_id * (size_t)group * (size_t)c->m->hp.head_dim;
-  attn_heads(c, &j->toks[i], i, j->layer, h, nq, scores, q16);
+  /* a step of one token sums attention in another order in llama.cpp
+   * (kern_attn_scores); the llama numerics follow it */
+  attn_heads(c, &j->toks[i], i, j->layer, h, nq, scores, q16, j->n == 1);
 }
 
 /* ---- the step ------------------------------------------------------------ */
@@ -361,7 +364,10 @@ static void layer_step(fwd_ctx *c, const fwd_token *toks, int n, int l) {
   const weight *gate_up[] = {&L->w_gate, &L->w_up};
   float *gate_up_out[] = {c->ff_gate, c->ff_up};
   matmul_many(c, gate_up, gate_up_out, 2, c->xb, n);
-  kern_swiglu(c->ff_gate, c->ff_gate, c->ff_up, n * hp->n_ff);
+  for (int i = 0; i < n; i++) { /* by rows, as ggml's silu runs */
+    float *g = c->ff_gate + (size_t)i * (size_t)hp->n_ff;
+    kern_swiglu(g, g, c->ff_up + (size_t)i * (size_t)hp->n_ff, hp->n_ff);
+  }
   matmul(c, &L->w_down, c->ff_gate, n, c->xb);
   kern_add(c->x, c->x, c->xb, n * E);
 }

@@ -12,8 +12,10 @@
 #include "kernels.h"
 
 static kernel_table tables[KERN_ISA_COUNT];
+static kernel_table llama_tables[KERN_ISA_COUNT]; /* llama numerics over each path */
 static int table_ok[KERN_ISA_COUNT];
 static kern_isa cpu_best = KERN_ISA_REF;
+static kern_numerics numerics = KERN_NUM_FAST;
 static const kernel_table *selected;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
@@ -59,6 +61,25 @@ static void init_tables(void) {
     table_ok[KERN_ISA_AVX512] = tables[KERN_ISA_AVX512].isa == KERN_ISA_AVX512;
     if (table_ok[KERN_ISA_AVX512]) cpu_best = KERN_ISA_AVX512;
   }
+  /* llama numerics: the path's table without repacked weights, with
+   * llama.cpp's float orders where the path's own differ */
+  for (int i = 0; i < KERN_ISA_COUNT; i++) {
+    if (!table_ok[i]) continue;
+    llama_tables[i] = tables[i];
+    for (int k = 0; k < TT_COUNT_; k++) llama_tables[i].types[k].rp_matmul = NULL;
+    kernels_fill_llama_ref(&llama_tables[i]);
+    if (i >= KERN_ISA_AVX2) kernels_fill_llama_avx2(&llama_tables[i]);
+    if (i >= KERN_ISA_AVX512) {
+      kernels_fill_llama_avx512(&llama_tables[i]);
+      kernels_fill_gemm_llama_avx512(&llama_tables[i]);
+    }
+  }
+  const char *num = getenv("HEARTH_NUMERICS");
+  if (num && *num) {
+    if (!strcmp(num, "llama")) numerics = KERN_NUM_LLAMA;
+    else if (strcmp(num, "fast"))
+      hr_log(HR_LOG_WARN, "HEARTH_NUMERICS=%s is not one of fast, llama; using fast", num);
+  }
   kern_isa use = cpu_best;
   const char *env = getenv("HEARTH_ISA");
   if (env && *env) {
@@ -75,7 +96,7 @@ static void init_tables(void) {
     else
       use = want;
   }
-  selected = &tables[use];
+  selected = numerics == KERN_NUM_LLAMA ? &llama_tables[use] : &tables[use];
 }
 
 void kernels_init(void) { pthread_once(&init_once, init_tables); }
@@ -94,6 +115,18 @@ const kernel_table *kernels_for_isa(kern_isa isa) {
 kern_isa kernels_cpu_best(void) {
   kernels_init();
   return cpu_best;
+}
+
+kern_numerics kernels_numerics(void) {
+  kernels_init();
+  return numerics;
+}
+
+const kernel_table *kernels_for_isa_numerics(kern_isa isa, kern_numerics num) {
+  kernels_init();
+  if ((unsigned)isa >= KERN_ISA_COUNT || !table_ok[isa] || (unsigned)num >= KERN_NUM_COUNT)
+    return NULL;
+  return num == KERN_NUM_LLAMA ? &llama_tables[isa] : &tables[isa];
 }
 
 const kern_type_ops *kernels_for_type(tensor_type t) {
@@ -174,6 +207,29 @@ void kern_f16_wsum(float *out, const uint16_t *rows, size_t stride, int n_rows, 
   kernels_get()->f16_wsum(out, rows, stride, n_rows, w, n);
 }
 void kern_softmax_f16(float *x, int n) { kernels_get()->softmax_f16(x, n); }
+void kern_swiglu(float *out, const float *gate, const float *up, int n) {
+  kernels_get()->swiglu(out, gate, up, n);
+}
+
+void kern_attn_scores(float *out, size_t out_stride, const uint16_t *rows, size_t stride,
+                      int n_rows, const uint16_t *q, size_t q_stride, int nq, int n, float scale,
+                      int one) {
+  const kernel_table *k = kernels_get();
+  if (k->attn_scores)
+    k->attn_scores(out, out_stride, rows, stride, n_rows, q, q_stride, nq, n, scale, one);
+  else
+    kern_f16_dots_nq_on(k, out, out_stride, rows, stride, n_rows, q, q_stride, nq, n, scale);
+}
+
+void kern_attn_values(float *out, size_t out_stride, const uint16_t *rows, size_t stride,
+                      int n_rows, const float *w, size_t w_stride, int nq, int n, int one) {
+  const kernel_table *k = kernels_get();
+  if (k->attn_values) /* llama.cpp's KV cache attends to cells in multiples of 32 */
+    k->attn_values(out, out_stride, rows, stride, n_rows, w, w_stride, nq, n,
+                   one ? (n_rows + 31) & ~31 : 0);
+  else
+    kern_f16_wsum_nq_on(k, out, out_stride, rows, stride, n_rows, w, w_stride, nq, n);
+}
 
 void kern_f16_dots_nq_on(const kernel_table *k, float *out, size_t out_stride,
                          const uint16_t *rows, size_t stride, int n_rows, const uint16_t *q,

@@ -18,6 +18,40 @@
  * above what the CPU has is ignored with a warning). A path that lacks a
  * kernel for some type holds the next lower path's kernel there.
  *
+ * Numerics. Every path computes the same integer block sums as llama.cpp;
+ * the float sums around them may run in another order ("fast", the
+ * default). HEARTH_NUMERICS=llama selects, on top of the path, kernels that
+ * do llama.cpp's float operations in llama.cpp's order, so that logits
+ * equal those of its CPU backend (as built with GGML_NATIVE for an AVX-512
+ * x86-64, without AMX) bit for bit. That matters because a deep model
+ * amplifies any rounding difference: on SmolLM2-135M (30 layers of 8-bit
+ * activations) two float32 summation orders already move top-5
+ * log-probabilities by ~0.1 and change greedy text, in hearth (-b 1 vs -b
+ * 512) as between llama.cpp builds (AMX vs not). The orders are those of
+ * ggml's x86 code, stated in kernels_ref.c (the plain-C statement every
+ * SIMD version is tested against, bit for bit):
+ *  - 32-block dot products: 8 float lanes, lane k taking the int32 sum of
+ *    bytes 4k..4k+3 of each block, one FMA per block in block order, then
+ *    ((l0+l4)+(l2+l6))+((l1+l5)+(l3+l7)), then + the Q4_1/Q5_1 min terms
+ *    (their own FMA chain); llama numerics keep such weights in the GGUF
+ *    layout (no repack) and multiply prompts with GEMM tiles that keep the
+ *    8 lanes per element;
+ *  - attention (kern_attn_scores/values): a step of one token as
+ *    ggml_vec_dot_f16 (4 x 16 lanes over 64-element steps, the rest in
+ *    double, positions padded to the 32 llama.cpp's KV cache rounds to);
+ *    a step of several as llamafile's tinyBLAS (16 lanes, one chain each);
+ *  - softmax and SiLU through ggml's AVX-512 expf (ARM's optimized-routines
+ *    polynomial), softmax sums per 16 in float then in double;
+ *  - RMSNorm squares in float summed in double, RoPE with llama.cpp's
+ *    contractions (x0 c - x1 s and x0 s + x1 c as one FMA each, the other
+ *    product rounded) in every mode.
+ * Requests served one at a time match llama-server -np 1; when hearth steps
+ * several sequences together the one-token order no longer applies.
+ * Covered: llama/qwen2 graphs with 32-block weights (checked end to end on
+ * SmolLM2's Q4_1 and Q8_0: tests/integration/chat_fidelity.test.js). Not
+ * covered: K-quant and float-weight products (hearth's orders), and Q4_0,
+ * which llama.cpp repacks on x86 into a layout of its own.
+ *
  * Invariants: cols is a multiple of the weight type's block size (and of 256
  * for the K-quants, whose activations are Q8_K); all kernels are reentrant
  * and allocate nothing; tables are immutable after kernels_init(). */
@@ -77,7 +111,18 @@ typedef struct {
                       int n_rows, const uint16_t *q, size_t q_stride, int nq, int n, float scale);
   void (*f16_wsum_nq)(float *out, size_t out_stride, const uint16_t *rows, size_t stride,
                       int n_rows, const float *w, size_t w_stride, int nq, int n);
+  /* out = silu(gate) * up over one row */
+  void (*swiglu)(float *out, const float *gate, const float *up, int n);
+  /* attention in llama.cpp's orders (kern_attn_scores/values); NULL in the
+   * fast tables, which use f16_dots_nq/f16_wsum_nq */
+  void (*attn_scores)(float *out, size_t out_stride, const uint16_t *rows, size_t stride,
+                      int n_rows, const uint16_t *q, size_t q_stride, int nq, int n, float scale,
+                      int one);
+  void (*attn_values)(float *out, size_t out_stride, const uint16_t *rows, size_t stride,
+                      int n_rows, const float *w, size_t w_stride, int nq, int n, int n_kv);
 } kernel_table;
+
+typedef enum { KERN_NUM_FAST = 0, KERN_NUM_LLAMA = 1, KERN_NUM_COUNT } kern_numerics;
 
 /* Detects the CPU once and selects the table (thread-safe, idempotent). */
 void kernels_init(void);
@@ -88,6 +133,10 @@ const kernel_table *kernels_get(void);
 const kernel_table *kernels_for_isa(kern_isa isa);
 /* The best path this CPU supports, ignoring HEARTH_ISA. */
 kern_isa kernels_cpu_best(void);
+/* The numerics of the selected table (HEARTH_NUMERICS=fast|llama), and the
+ * table of one path with given numerics (tests; NULL as kernels_for_isa). */
+kern_numerics kernels_numerics(void);
+const kernel_table *kernels_for_isa_numerics(kern_isa isa, kern_numerics num);
 /* Ops for a type in the selected table; NULL for an unknown type. Types
  * whose vec_dot is NULL can still be converted with to_float/quantize. */
 const kern_type_ops *kernels_for_type(tensor_type t);
@@ -128,7 +177,9 @@ void kern_silu(float *x, int n);
 /* GELU, tanh approximation (ggml's gelu) and exact erf form (gelu_erf). */
 void kern_gelu(float *x, int n);
 void kern_gelu_erf(float *x, int n);
-/* out = silu(gate) * up (SwiGLU feed-forward). */
+/* out = silu(gate) * up (SwiGLU feed-forward) over one row of n (llama
+ * numerics: ggml's vector expf for every whole 16, expf for the rest, so
+ * call it per row). */
 void kern_swiglu(float *out, const float *gate, const float *up, int n);
 void kern_add(float *out, const float *a, const float *b, int n);
 void kern_mul(float *out, const float *a, const float *b, int n);
@@ -173,6 +224,17 @@ void kern_f16_dots_nq(float *out, size_t out_stride, const uint16_t *rows, size_
                       int n_rows, const uint16_t *q, size_t q_stride, int nq, int n, float scale);
 void kern_f16_wsum_nq(float *out, size_t out_stride, const uint16_t *rows, size_t stride,
                       int n_rows, const float *w, size_t w_stride, int nq, int n);
+/* Attention of nq query heads sharing one KV head, through the selected
+ * table: kern_attn_scores as kern_f16_dots_nq, kern_attn_values as
+ * kern_f16_wsum_nq (weights: kern_softmax_f16's, F16 values in f32).
+ * `one`: the forward step holds one token, whose attention llama.cpp sums
+ * in ggml_vec_dot_f16's order over the KV cache's n_kv cells (n_rows
+ * rounded up to 32); otherwise in tinyBLAS's. Fast tables ignore it. */
+void kern_attn_scores(float *out, size_t out_stride, const uint16_t *rows, size_t stride,
+                      int n_rows, const uint16_t *q, size_t q_stride, int nq, int n, float scale,
+                      int one);
+void kern_attn_values(float *out, size_t out_stride, const uint16_t *rows, size_t stride,
+                      int n_rows, const float *w, size_t w_stride, int nq, int n, int one);
 void kern_f16_dots_nq_on(const kernel_table *k, float *out, size_t out_stride,
                          const uint16_t *rows, size_t stride, int n_rows, const uint16_t *q,
                          size_t q_stride, int nq, int n, float scale);
@@ -183,6 +245,12 @@ void kern_f16_wsum_nq_on(const kernel_table *k, float *out, size_t out_stride,
 /* ---- per-path tables (defined by kernels_<isa>.c; internal) -------------- */
 
 void kernels_fill_ref(kernel_table *t);
+/* llama numerics over a copy of a path's table (kernels_ref.c holds the
+ * plain-C statement, the other files SIMD versions of the same). */
+void kernels_fill_llama_ref(kernel_table *t);
+void kernels_fill_llama_avx2(kernel_table *t);
+void kernels_fill_llama_avx512(kernel_table *t);
+void kernels_fill_gemm_llama_avx512(kernel_table *t); /* kernels_gemm_avx512.c */
 void kernels_fill_avx2(kernel_table *t);   /* on top of a ref-filled table */
 void kernels_fill_avx512(kernel_table *t); /* on top of an avx2-filled table */
 void kernels_fill_gemm_avx2(kernel_table *t);   /* kernels_gemm_avx2.c */

@@ -127,7 +127,8 @@ DOT_HALF(dot_bf16, ld_bf16, quant_bf16_to_f32)
 
 /* One block's contribution, folded into acc (and the "+ m" term into *summ
  * for Q4_1/Q5_1). The loops run two independent accumulators: one block
- * costs less than the 4-cycle latency of the FMA that ends it. */
+ * costs less than the 4-cycle latency of the FMA that ends it; the _llama
+ * loops one, in ggml's order (kernels.h, "Numerics"). */
 static inline __m256 step_q8_0(const block_q8_0 *a, const block_q8_0 *b, __m256 acc, float *summ) {
   (void)summ;
   __m256 d = _mm256_set1_ps(h2f(a->d) * h2f(b->d));
@@ -143,7 +144,7 @@ static inline __m256 step_q4_0(const block_q4_0 *a, const block_q8_0 *b, __m256 
 
 static inline __m256 step_q4_1(const block_q4_1 *a, const block_q8_1 *b, __m256 acc, float *summ) {
   __m256 d = _mm256_set1_ps(h2f(a->d) * h2f(b->d));
-  *summ += h2f(a->m) * h2f(b->s);
+  *summ = fmaf(h2f(a->m), h2f(b->s), *summ);
   return _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_u8s8(nibbles32(a->qs), loadu(b->qs))), acc);
 }
 
@@ -158,14 +159,14 @@ static inline __m256 step_q5_0(const block_q5_0 *a, const block_q8_0 *b, __m256 
 
 static inline __m256 step_q5_1(const block_q5_1 *a, const block_q8_1 *b, __m256 acc, float *summ) {
   __m256 d = _mm256_set1_ps(h2f(a->d) * h2f(b->d));
-  *summ += h2f(a->m) * h2f(b->s);
+  *summ = fmaf(h2f(a->m), h2f(b->s), *summ);
   __m256i hb = _mm256_and_si256(bits_to_bytes(le32(a->qh)), _mm256_set1_epi8(0x10));
   __m256i q = _mm256_or_si256(nibbles32(a->qs), hb);
   return _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_u8s8(q, loadu(b->qs))), acc);
 }
 
-#define DOT32(name, WT, XT, STEP)                                            \
-  static float name(int n, const void *w, const void *x) {                  \
+#define DOT32(name, WT, XT, STEP, MIN)                                       \
+  static float name(int n, const void *w, const void *x) {                   \
     const WT *a = w;                                                         \
     const XT *b = x;                                                         \
     const int nb = n / QK32;                                                 \
@@ -178,13 +179,27 @@ static inline __m256 step_q5_1(const block_q5_1 *a, const block_q8_1 *b, __m256 
       acc1 = STEP(a + i + 1, b + i + 1, acc1, &summ1);                       \
     }                                                                        \
     if (i < nb) acc0 = STEP(a + i, b + i, acc0, &summ0);                     \
-    return hsum_ps(_mm256_add_ps(acc0, acc1)) + (summ0 + summ1);             \
+    return hsum_ps(_mm256_add_ps(acc0, acc1)) + (summ0 + summ1);                \
+  }                                                                          \
+  /* llama numerics: one accumulator, blocks in order, the min terms in   */ \
+  /* their own FMA chain, as ggml's (kernels.h, "Numerics")               */ \
+  static float name##_llama(int n, const void *w, const void *x) {           \
+    const WT *a = w;                                                         \
+    const XT *b = x;                                                         \
+    const int nb = n / QK32;                                                 \
+    __m256 acc = _mm256_setzero_ps();                                        \
+    float summ = 0;                                                          \
+    for (int i = 0; i < nb; i++) {                                           \
+      if (!(i & 1)) pf_bytes(a + i, 2 * sizeof *a);                          \
+      acc = STEP(a + i, b + i, acc, &summ);                                  \
+    }                                                                        \
+    return MIN ? hsum_ps(acc) + summ : hsum_ps(acc);                               \
   }
-DOT32(dot_q8_0, block_q8_0, block_q8_0, step_q8_0)
-DOT32(dot_q4_0, block_q4_0, block_q8_0, step_q4_0)
-DOT32(dot_q4_1, block_q4_1, block_q8_1, step_q4_1)
-DOT32(dot_q5_0, block_q5_0, block_q8_0, step_q5_0)
-DOT32(dot_q5_1, block_q5_1, block_q8_1, step_q5_1)
+DOT32(dot_q8_0, block_q8_0, block_q8_0, step_q8_0, 0)
+DOT32(dot_q4_0, block_q4_0, block_q8_0, step_q4_0, 0)
+DOT32(dot_q4_1, block_q4_1, block_q8_1, step_q4_1, 1)
+DOT32(dot_q5_0, block_q5_0, block_q8_0, step_q5_0, 0)
+DOT32(dot_q5_1, block_q5_1, block_q8_1, step_q5_1, 1)
 
 /* ---- K-quants ---------------------------------------------------------------------- */
 
@@ -687,6 +702,15 @@ static void softmax_f16_avx2(float *x, int n) {
   for (int i = n8; i < n; i++) x[i] = _cvtsh_ss(_cvtss_sh(x[i] * _mm256_cvtss_f32(inv), 0));
 }
 
+/* llama numerics: the 32-block dots in ggml's order. */
+void kernels_fill_llama_avx2(kernel_table *t) {
+  t->types[TT_Q8_0].vec_dot = dot_q8_0_llama;
+  t->types[TT_Q4_0].vec_dot = dot_q4_0_llama;
+  t->types[TT_Q4_1].vec_dot = dot_q4_1_llama;
+  t->types[TT_Q5_0].vec_dot = dot_q5_0_llama;
+  t->types[TT_Q5_1].vec_dot = dot_q5_1_llama;
+}
+
 void kernels_fill_avx2(kernel_table *t) {
   t->softmax_f16 = softmax_f16_avx2;
   t->f16_dots = f16_dots_avx2;
@@ -726,4 +750,5 @@ void kernels_fill_avx2(kernel_table *t) {
 #else /* built without AVX2 flags (another compiler or CPU family) */
 #include "kernels.h"
 void kernels_fill_avx2(kernel_table *t) { (void)t; }
+void kernels_fill_llama_avx2(kernel_table *t) { (void)t; }
 #endif

@@ -135,7 +135,7 @@ static inline __m256 step_q4_0(const block_q4_0 *a, const block_q8_0 *b, __m256 
 
 static inline __m256 step_q4_1(const block_q4_1 *a, const block_q8_1 *b, __m256 acc, float *summ) {
   __m256 d = _mm256_set1_ps(h2f(a->d) * h2f(b->d));
-  *summ += h2f(a->m) * h2f(b->s);
+  *summ = fmaf(h2f(a->m), h2f(b->s), *summ);
   __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), nibbles32(a->qs), loadu256(b->qs));
   return _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
 }
@@ -155,7 +155,7 @@ static inline __m256 step_q5_0(const block_q5_0 *a, const block_q8_0 *b, __m256 
 
 static inline __m256 step_q5_1(const block_q5_1 *a, const block_q8_1 *b, __m256 acc, float *summ) {
   __m256 d = _mm256_set1_ps(h2f(a->d) * h2f(b->d));
-  *summ += h2f(a->m) * h2f(b->s);
+  *summ = fmaf(h2f(a->m), h2f(b->s), *summ);
   __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), q5_bytes(a->qh, a->qs), loadu256(b->qs));
   return _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
 }
@@ -167,8 +167,8 @@ static inline float hsum8(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-#define DOT32(name, WT, XT, STEP)                                            \
-  static float name(int n, const void *w, const void *x) {                  \
+#define DOT32(name, WT, XT, STEP, MIN)                                       \
+  static float name(int n, const void *w, const void *x) {                   \
     const WT *a = w;                                                         \
     const XT *b = x;                                                         \
     const int nb = n / QK32;                                                 \
@@ -181,13 +181,27 @@ static inline float hsum8(__m256 v) {
       acc1 = STEP(a + i + 1, b + i + 1, acc1, &summ1);                       \
     }                                                                        \
     if (i < nb) acc0 = STEP(a + i, b + i, acc0, &summ0);                     \
-    return hsum8(_mm256_add_ps(acc0, acc1)) + (summ0 + summ1);               \
+    return hsum8(_mm256_add_ps(acc0, acc1)) + (summ0 + summ1);                \
+  }                                                                          \
+  /* llama numerics: one accumulator, blocks in order, the min terms in   */ \
+  /* their own FMA chain, as ggml's (kernels.h, "Numerics")               */ \
+  static float name##_llama(int n, const void *w, const void *x) {           \
+    const WT *a = w;                                                         \
+    const XT *b = x;                                                         \
+    const int nb = n / QK32;                                                 \
+    __m256 acc = _mm256_setzero_ps();                                        \
+    float summ = 0;                                                          \
+    for (int i = 0; i < nb; i++) {                                           \
+      if (!(i & 1)) pf_bytes(a + i, 2 * sizeof *a);                          \
+      acc = STEP(a + i, b + i, acc, &summ);                                  \
+    }                                                                        \
+    return MIN ? hsum8(acc) + summ : hsum8(acc);                               \
   }
-DOT32(dot_q8_0, block_q8_0, block_q8_0, step_q8_0)
-DOT32(dot_q4_0, block_q4_0, block_q8_0, step_q4_0)
-DOT32(dot_q4_1, block_q4_1, block_q8_1, step_q4_1)
-DOT32(dot_q5_0, block_q5_0, block_q8_0, step_q5_0)
-DOT32(dot_q5_1, block_q5_1, block_q8_1, step_q5_1)
+DOT32(dot_q8_0, block_q8_0, block_q8_0, step_q8_0, 0)
+DOT32(dot_q4_0, block_q4_0, block_q8_0, step_q4_0, 0)
+DOT32(dot_q4_1, block_q4_1, block_q8_1, step_q4_1, 1)
+DOT32(dot_q5_0, block_q5_0, block_q8_0, step_q5_0, 0)
+DOT32(dot_q5_1, block_q5_1, block_q8_1, step_q5_1, 1)
 
 /* ---- K-quants ----------------------------------------------------------------------------- */
 
@@ -575,6 +589,226 @@ static void softmax_f16_avx512(float *x, int n) {
   }
 }
 
+/* ---- llama numerics (kernels.h; the statement is kernels_ref.c's) ------------------ */
+
+/* GCC's _mm512_reduce_add_ps, spelled out so any compiler keeps the order. */
+static inline float reduce16(__m512 v) {
+  __m256 h = _mm256_add_ps(_mm512_extractf32x8_ps(v, 1), _mm512_castps512_ps256(v));
+  __m128 q = _mm_add_ps(_mm256_extractf128_ps(h, 1), _mm256_castps256_ps128(h));
+  __m128 t = _mm_add_ps(q, _mm_shuffle_ps(q, q, _MM_SHUFFLE(1, 0, 3, 2)));
+  return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
+}
+
+/* The same reduction for 16 vectors at once, lane by lane: v[l] holds
+ * lane l of 16 independent sums (one per output); returns the 16 sums. */
+static inline __m512 reduce16_lanes(const __m512 *v) {
+  __m512 h[8], q[4];
+  for (int l = 0; l < 8; l++) h[l] = _mm512_add_ps(v[l + 8], v[l]);
+  for (int l = 0; l < 4; l++) q[l] = _mm512_add_ps(h[l + 4], h[l]);
+  return _mm512_add_ps(_mm512_add_ps(q[0], q[2]), _mm512_add_ps(q[1], q[3]));
+}
+
+/* ggml_v_expf (AVX-512): see expf_llama in kernels_ref.c. */
+static inline __m512 expf_llama16(__m512 x) {
+  const __m512 r = _mm512_set1_ps(0x1.8p23f);
+  const __m512 z = _mm512_fmadd_ps(x, _mm512_set1_ps(0x1.715476p+0f), r);
+  const __m512 n = _mm512_sub_ps(z, r);
+  const __m512 b = _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.7f7d1cp-20f),
+                                    _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.62e4p-1f), x));
+  const __mmask16 big = _mm512_cmp_ps_mask(_mm512_abs_ps(n), _mm512_set1_ps(192), _CMP_GT_OQ);
+  const __m512 u = _mm512_mul_ps(b, b);
+  const __m512 j = _mm512_fmadd_ps(
+      _mm512_fmadd_ps(_mm512_fmadd_ps(_mm512_set1_ps(0x1.0e4020p-7f), b, _mm512_set1_ps(0x1.573e2ep-5f)), u,
+                      _mm512_fmadd_ps(_mm512_set1_ps(0x1.555e66p-3f), b, _mm512_set1_ps(0x1.fffdb6p-2f))),
+      u, _mm512_fmadd_ps(_mm512_set1_ps(0x1.ffffecp-1f), b, _mm512_set1_ps(1.0f)));
+  const __m512 res = _mm512_scalef_ps(j, n);
+  if (!big) return res;
+  const __mmask16 neg = _mm512_cmp_ps_mask(n, _mm512_setzero_ps(), _CMP_LE_OQ);
+  const __m512 alt = _mm512_mask_blend_ps(neg, _mm512_set1_ps(INFINITY), _mm512_setzero_ps());
+  return _mm512_mask_blend_ps(big, res, alt);
+}
+
+static void softmax_f16_llama(float *x, int n) {
+  __m512 mx = _mm512_set1_ps(-INFINITY);
+  for (int i = 0; i < n; i += 16) {
+    __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+    mx = _mm512_max_ps(mx, _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), m, x + i));
+  }
+  const float max = _mm512_reduce_max_ps(mx); /* a max: any order */
+  if (max == -INFINITY) {
+    memset(x, 0, sizeof(float) * (size_t)n);
+    return;
+  }
+  const __m512 vmax = _mm512_set1_ps(max);
+  double sum = 0;
+  for (int i = 0; i < n; i += 16) {
+    __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+    __m512 e = _mm512_maskz_mov_ps(m, expf_llama16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), vmax)));
+    _mm512_mask_storeu_ps(x + i, m, e);
+    sum += (double)reduce16(e);
+  }
+  const __m512 inv = _mm512_set1_ps((float)(1.0 / sum));
+  for (int i = 0; i < n; i += 16) {
+    __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+    __m256i h = _mm512_cvtps_ph(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), inv), 0);
+    _mm512_mask_storeu_ps(x + i, m, _mm512_cvtph_ps(h));
+  }
+}
+
+static void swiglu_llama(float *out, const float *gate, const float *up, int n) {
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m512 g = _mm512_loadu_ps(gate + i);
+    __m512 e = expf_llama16(_mm512_sub_ps(_mm512_setzero_ps(), g));
+    __m512 s = _mm512_div_ps(g, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+    _mm512_storeu_ps(out + i, _mm512_mul_ps(s, _mm512_loadu_ps(up + i)));
+  }
+  for (; i < n; i++) {
+    float s = gate[i] / (1.0f + expf(-gate[i]));
+    out[i] = s * up[i];
+  }
+}
+
+/* Scores of one-token steps, ggml_vec_dot_f16's order: per position the
+ * 64-element steps into 4 accumulators, folded (0+2)+(1+3) into one zmm;
+ * 16 positions are then reduced together. Elements past the last 64 in
+ * double, per position. */
+static void scores_vec(float *out, const uint16_t *rows, size_t stride, int n_rows,
+                       const uint16_t *q, int n, float scale) {
+  const int np = n & ~63;
+  for (int p0 = 0; p0 < n_rows; p0 += 16) {
+    int cnt = n_rows - p0 < 16 ? n_rows - p0 : 16;
+    __m512 f[16];
+    for (int p = 0; p < 16; p++) {
+      const uint16_t *r = rows + (size_t)(p0 + (p < cnt ? p : 0)) * stride;
+      __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+      for (int i = 0; i < np; i += 64) {
+        a0 = _mm512_fmadd_ps(ld_f16(0xffff, r + i), ld_f16(0xffff, q + i), a0);
+        a1 = _mm512_fmadd_ps(ld_f16(0xffff, r + i + 16), ld_f16(0xffff, q + i + 16), a1);
+        a2 = _mm512_fmadd_ps(ld_f16(0xffff, r + i + 32), ld_f16(0xffff, q + i + 32), a2);
+        a3 = _mm512_fmadd_ps(ld_f16(0xffff, r + i + 48), ld_f16(0xffff, q + i + 48), a3);
+      }
+      f[p] = _mm512_add_ps(_mm512_add_ps(a0, a2), _mm512_add_ps(a1, a3));
+    }
+    __m512 sums = hsum16(f); /* = reduce16 of each f[p] (same pairings) */
+    float tmp[16];
+    _mm512_storeu_ps(tmp, sums);
+    for (int p = 0; p < cnt; p++) {
+      float d = tmp[p];
+      if (np < n) {
+        const uint16_t *r = rows + (size_t)(p0 + p) * stride;
+        double s = d;
+        for (int i = np; i < n; i++) s += (double)(_cvtsh_ss(r[i]) * _cvtsh_ss(q[i]));
+        d = (float)s;
+      }
+      out[p0 + p] = d * scale;
+    }
+  }
+}
+
+static void attn_scores_llama(float *out, size_t out_stride, const uint16_t *rows, size_t stride,
+                              int n_rows, const uint16_t *q, size_t q_stride, int nq, int n,
+                              float scale, int one) {
+  if (one || n % 16) {
+    for (int g = 0; g < nq; g++)
+      scores_vec(out + (size_t)g * out_stride, rows, stride, n_rows, q + (size_t)g * q_stride, n, scale);
+    return;
+  }
+  /* tinyBLAS: one FMA chain per lane from zero, then the reduction; the
+   * fast kernel computes exactly that (hsum16 pairs lanes as reduce16). */
+  f16_dots_nq_avx512(out, out_stride, rows, stride, n_rows, q, q_stride, nq, n, scale);
+}
+
+/* Values of several-token steps, tinyBLAS's order: lane l of output i
+ * chains over positions l, l + 16, ...; 16 outputs (one zmm per lane) at
+ * a time. */
+static void values_tiny(float *out, const uint16_t *rows, size_t stride, int n_rows,
+                        const float *w, int n) {
+  for (int i0 = 0; i0 < n; i0 += 16) {
+    __mmask16 m = n - i0 >= 16 ? 0xffff : (__mmask16)((1u << (n - i0)) - 1);
+    __m512 a[16];
+    for (int l = 0; l < 16; l++) a[l] = _mm512_setzero_ps();
+    int e = 0;
+    for (; e + 16 <= n_rows; e += 16) {
+#pragma GCC unroll 16
+      for (int l = 0; l < 16; l++)
+        a[l] = _mm512_fmadd_ps(ld_f16(m, rows + (size_t)(e + l) * stride + i0), _mm512_set1_ps(w[e + l]), a[l]);
+    }
+    for (int l = 0; e + l < n_rows; l++)
+      a[l] = _mm512_fmadd_ps(ld_f16(m, rows + (size_t)(e + l) * stride + i0), _mm512_set1_ps(w[e + l]), a[l]);
+    _mm512_mask_storeu_ps(out + i0, m, reduce16_lanes(a));
+  }
+}
+
+/* Values of one-token steps, ggml_vec_dot_f16's order over n_kv cells:
+ * output i has 64 chains (position mod 64) up to the last whole 64 of
+ * n_kv; each chain runs alone over every output, into S, then S folds and
+ * reduces lane-wise; positions past that add in double. */
+#define VAL_MAX_N 256
+static void values_vec(float *out, const uint16_t *rows, size_t stride, int n_rows,
+                       const float *w, int n, int n_kv) {
+  const int np = n_kv & ~63, lim = np < n_rows ? np : n_rows;
+  for (int i0 = 0; i0 < n; i0 += VAL_MAX_N) {
+    const int nn = n - i0 < VAL_MAX_N ? n - i0 : VAL_MAX_N, nv = (nn + 15) / 16;
+    float S[64][VAL_MAX_N] __attribute__((aligned(64)));
+    __mmask16 mk[VAL_MAX_N / 16];
+    for (int v = 0; v < nv; v++) {
+      int left = nn - 16 * v;
+      mk[v] = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+    }
+    for (int L = 0; L < 64; L++) {
+      for (int v = 0; v < nv; v++) {
+        __m512 acc = _mm512_setzero_ps();
+        for (int e = L; e < lim; e += 64)
+          acc = _mm512_fmadd_ps(ld_f16(mk[v], rows + (size_t)e * stride + i0 + 16 * v), _mm512_set1_ps(w[e]), acc);
+        _mm512_store_ps(S[L] + 16 * v, acc);
+      }
+    }
+    for (int v = 0; v < nv; v++) {
+      __m512 f[16];
+      for (int l = 0; l < 16; l++) {
+        __m512 s0 = _mm512_add_ps(_mm512_load_ps(S[l] + 16 * v), _mm512_load_ps(S[32 + l] + 16 * v));
+        __m512 s1 = _mm512_add_ps(_mm512_load_ps(S[16 + l] + 16 * v), _mm512_load_ps(S[48 + l] + 16 * v));
+        f[l] = _mm512_add_ps(s0, s1);
+      }
+      __m512 r = reduce16_lanes(f);
+      if (lim < n_rows) { /* the rest in double, lane by lane */
+        __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(r));
+        __m512d hi = _mm512_cvtps_pd(_mm512_extractf32x8_ps(r, 1));
+        for (int e = lim; e < n_rows; e++) {
+          __m512 p = _mm512_mul_ps(ld_f16(mk[v], rows + (size_t)e * stride + i0 + 16 * v), _mm512_set1_ps(w[e]));
+          lo = _mm512_add_pd(lo, _mm512_cvtps_pd(_mm512_castps512_ps256(p)));
+          hi = _mm512_add_pd(hi, _mm512_cvtps_pd(_mm512_extractf32x8_ps(p, 1)));
+        }
+        r = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(lo)), _mm512_cvtpd_ps(hi), 1);
+      }
+      _mm512_mask_storeu_ps(out + i0 + 16 * v, mk[v], r);
+    }
+  }
+}
+
+static void attn_values_llama(float *out, size_t out_stride, const uint16_t *rows, size_t stride,
+                              int n_rows, const float *w, size_t w_stride, int nq, int n, int n_kv) {
+  for (int g = 0; g < nq; g++) {
+    float *o = out + (size_t)g * out_stride;
+    const float *wg = w + (size_t)g * w_stride;
+    if (n_kv) values_vec(o, rows, stride, n_rows, wg, n, n_kv);
+    else values_tiny(o, rows, stride, n_rows, wg, n);
+  }
+}
+
+void kernels_fill_llama_avx512(kernel_table *t) {
+  t->types[TT_Q8_0].vec_dot = dot_q8_0_llama;
+  t->types[TT_Q4_0].vec_dot = dot_q4_0_llama;
+  t->types[TT_Q4_1].vec_dot = dot_q4_1_llama;
+  t->types[TT_Q5_0].vec_dot = dot_q5_0_llama;
+  t->types[TT_Q5_1].vec_dot = dot_q5_1_llama;
+  t->softmax_f16 = softmax_f16_llama;
+  t->swiglu = swiglu_llama;
+  t->attn_scores = attn_scores_llama;
+  t->attn_values = attn_values_llama;
+}
+
 void kernels_fill_avx512(kernel_table *t) {
   t->softmax_f16 = softmax_f16_avx512;
   t->f16_dots_nq = f16_dots_nq_avx512;
@@ -602,4 +836,5 @@ void kernels_fill_avx512(kernel_table *t) {
 #else /* built without the AVX-512 flags */
 #include "kernels.h"
 void kernels_fill_avx512(kernel_table *t) { (void)t; }
+void kernels_fill_llama_avx512(kernel_table *t) { (void)t; }
 #endif

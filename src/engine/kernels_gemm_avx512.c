@@ -563,7 +563,158 @@ void kernels_fill_gemm_avx512(kernel_table *t) {
   t->types[TT_Q6_K].gemm = gemm_q6_K;
 }
 
+/* ---- llama numerics: 32-blocks in ggml's per-element order ----------------
+ *
+ * Every output is what vec_dot computes (kernels.h, "Numerics"): 8 float
+ * lanes, lane k taking the int32 sum of dword k of each block, one FMA per
+ * block in order, then hsum_float_8's pairing and the min terms' own FMA
+ * chain. Here a zmm holds lane k of 16 weight rows, so a block costs 8
+ * vpdpbusd, 8 conversions and 8 FMAs per activation row (against 8, 1 and 1
+ * in the fast tiles above, which add a block's lanes in int32 first). Rows
+ * are packed whole (up to LL_KMAX elements; longer ones take vec_dot per
+ * element): dword k of the 16 rows per zmm; signed weights with -128 times
+ * each dword's sum, to meet activations made unsigned (x + 128); unsigned
+ * ones (Q4_1/Q5_1) meet the Q8_1 bytes as they are. */
+#define LL_KMAX 4096
+#define LL_NB (LL_KMAX / QK32)
+
+typedef struct {
+  uint8_t q[LL_NB][8][RT * 4]; /* [block][dword][row lanes] */
+  int32_t corr[LL_NB][8][RT];  /* signed types: -128 * sum of the dword's bytes */
+  float d[LL_NB][RT], m[LL_NB][RT];
+} panel_llama;
+
+static void pack_llama(tensor_type t, int is_signed, const uint8_t *W, size_t rb, int nr, int nb,
+                       panel_llama *p) {
+  size_t bb = tensor_type_get(t).block_bytes;
+  uint8_t tmp[RT][32] __attribute__((aligned(64)));
+  const __m512i ones = _mm512_set1_epi8(1);
+  for (int b = 0; b < nb; b++) {
+    for (int r = 0; r < RT; r++) {
+      __m256i v = _mm256_setzero_si256();
+      float d = 0, m = 0;
+      if (r < nr) v = unpack32(t, W + (size_t)r * rb + (size_t)b * bb, &d, &m);
+      _mm256_store_si256((__m256i *)tmp[r], v);
+      p->d[b][r] = d;
+      p->m[b][r] = m;
+    }
+    gather_dwords(&tmp[0][0], 32, 8, &p->q[b][0][0]);
+    if (is_signed)
+      for (int k = 0; k < 8; k++) {
+        __m512i sum = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, _mm512_load_si512(p->q[b][k]));
+        _mm512_store_si512(p->corr[b][k], _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sum, 7)));
+      }
+  }
+}
+
+/* hsum_float_8's pairing of the 8 lanes, for 16 rows at once */
+static inline __m512 lanes8_sum(const __m512 *a) {
+  return _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a[4], a[0]), _mm512_add_ps(a[6], a[2])),
+                       _mm512_add_ps(_mm512_add_ps(a[5], a[1]), _mm512_add_ps(a[7], a[3])));
+}
+
+/* One 16-row panel against NJ (1 or 2) activation rows: bytes xq[j]
+ * (contiguous, x + 128 for signed weights), block scales dx[j], Q8_1 sums
+ * sx[j]. */
+ALWAYS_INLINE void tile_llama(const panel_llama *p, int is_signed, int with_min, int nb,
+                              uint8_t (*xq)[LL_KMAX], float (*dx)[LL_NB], float (*sx)[LL_NB],
+                              int NJ, float *Y, int ldy, __mmask16 mask) {
+  __m512 acc[2][8], summ[2];
+  for (int j = 0; j < NJ; j++) {
+    summ[j] = _mm512_setzero_ps();
+    for (int k = 0; k < 8; k++) acc[j][k] = _mm512_setzero_ps();
+  }
+  for (int b = 0; b < nb; b++) {
+    const __m512 dw = _mm512_load_ps(p->d[b]);
+    __m512 dd[2];
+    for (int j = 0; j < NJ; j++) dd[j] = _mm512_mul_ps(dw, _mm512_set1_ps(dx[j][b]));
+UNROLL(8)
+    for (int k = 0; k < 8; k++) {
+      const __m512i w = _mm512_load_si512(p->q[b][k]);
+      for (int j = 0; j < NJ; j++) {
+        const __m512i x = bcast32(xq[j] + 32 * b + 4 * k);
+        const __m512i is = is_signed ? _mm512_dpbusd_epi32(_mm512_load_si512(p->corr[b][k]), x, w)
+                                     : _mm512_dpbusd_epi32(_mm512_setzero_si512(), w, x);
+        acc[j][k] = _mm512_fmadd_ps(dd[j], _mm512_cvtepi32_ps(is), acc[j][k]);
+      }
+    }
+    if (with_min) {
+      const __m512 mw = _mm512_load_ps(p->m[b]);
+      for (int j = 0; j < NJ; j++) summ[j] = _mm512_fmadd_ps(mw, _mm512_set1_ps(sx[j][b]), summ[j]);
+    }
+  }
+  for (int j = 0; j < NJ; j++) {
+    __m512 out = lanes8_sum(acc[j]);
+    if (with_min) out = _mm512_add_ps(out, summ[j]);
+    store_tile(Y + (size_t)j * ldy, mask, out);
+  }
+}
+
+static void gemm32_llama(tensor_type t, int n, const void *W, size_t rb, int nr, const void *X,
+                         size_t xs, int nx, float *Y, int ldy) {
+  const int is_signed = t == TT_Q4_0 || t == TT_Q5_0 || t == TT_Q8_0;
+  const int with_min = t == TT_Q4_1 || t == TT_Q5_1;
+  const int nb = n / QK32;
+  if (n > LL_KMAX) { /* too long to pack: the same sums one dot at a time */
+    kern_vec_dot_fn dot = kernels_for_isa_numerics(KERN_ISA_AVX512, KERN_NUM_LLAMA)->types[t].vec_dot;
+    for (int j = 0; j < nx; j++)
+      for (int r = 0; r < nr; r++)
+        Y[(size_t)j * ldy + r] = dot(n, (const uint8_t *)W + (size_t)r * rb, (const uint8_t *)X + (size_t)j * xs);
+    return;
+  }
+  panel_llama p __attribute__((aligned(64)));
+  uint8_t xq[2][LL_KMAX] __attribute__((aligned(64)));
+  float dx[2][LL_NB], sx[2][LL_NB];
+  const __m256i flip = _mm256_set1_epi8(is_signed ? (char)0x80 : 0);
+  for (int r0 = 0; r0 < nr; r0 += RT) {
+    int rows = nr - r0 < RT ? nr - r0 : RT;
+    __mmask16 mask = (__mmask16)((1u << rows) - 1);
+    pack_llama(t, is_signed, (const uint8_t *)W + (size_t)r0 * rb, rb, rows, nb, &p);
+    for (int j0 = 0; j0 < nx; j0 += 2) {
+      int nj = nx - j0 < 2 ? 1 : 2;
+      for (int j = 0; j < nj; j++) { /* the row's bytes made contiguous */
+        const uint8_t *row = (const uint8_t *)X + (size_t)(j0 + j) * xs;
+        for (int b = 0; b < nb; b++) {
+          const int8_t *q;
+          if (with_min) {
+            const block_q8_1 *xb = (const block_q8_1 *)row + b;
+            dx[j][b] = h2f(xb->d), sx[j][b] = h2f(xb->s), q = xb->qs;
+          } else {
+            const block_q8_0 *xb = (const block_q8_0 *)row + b;
+            dx[j][b] = h2f(xb->d), q = xb->qs;
+          }
+          _mm256_store_si256((__m256i *)(xq[j] + 32 * b),
+                             _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)q), flip));
+        }
+      }
+      float *Yj = Y + (size_t)j0 * ldy + r0;
+      if (nj == 2) tile_llama(&p, is_signed, with_min, nb, xq, dx, sx, 2, Yj, ldy, mask);
+      else tile_llama(&p, is_signed, with_min, nb, xq, dx, sx, 1, Yj, ldy, mask);
+    }
+  }
+}
+
+#define GEMM32_LLAMA(name, T)                                                                 \
+  static void name(int n, const void *W, size_t rb, int nr, const void *X, size_t xs, int nx, \
+                   float *Y, int ldy) {                                                       \
+    gemm32_llama(T, n, W, rb, nr, X, xs, nx, Y, ldy);                                         \
+  }
+GEMM32_LLAMA(gemm_q4_0_llama, TT_Q4_0)
+GEMM32_LLAMA(gemm_q4_1_llama, TT_Q4_1)
+GEMM32_LLAMA(gemm_q5_0_llama, TT_Q5_0)
+GEMM32_LLAMA(gemm_q5_1_llama, TT_Q5_1)
+GEMM32_LLAMA(gemm_q8_0_llama, TT_Q8_0)
+
+void kernels_fill_gemm_llama_avx512(kernel_table *t) {
+  t->types[TT_Q4_0].gemm = gemm_q4_0_llama;
+  t->types[TT_Q4_1].gemm = gemm_q4_1_llama;
+  t->types[TT_Q5_0].gemm = gemm_q5_0_llama;
+  t->types[TT_Q5_1].gemm = gemm_q5_1_llama;
+  t->types[TT_Q8_0].gemm = gemm_q8_0_llama;
+}
+
 #else /* built without the AVX-512 flags */
 #include "kernels.h"
 void kernels_fill_gemm_avx512(kernel_table *t) { (void)t; }
+void kernels_fill_gemm_llama_avx512(kernel_table *t) { (void)t; }
 #endif
