@@ -82,7 +82,7 @@ ALWAYS_INLINE void group_product(tensor_type t, int nb, const uint8_t *qs, const
       UNROLL(4)
       for (int j = 0; j < nc; j++) {
         __m256i s = half_block(q, h, x[j].qs + (size_t)b * 32);
-        if (t == TT_Q4_0) s = _mm256_add_epi32(s, _mm256_set1_epi32(-8 * x[j].sum[b]));
+        if (t == TT_Q4_0) s = _mm256_add_epi32(s, _mm256_set1_epi32(x[j].sum[b]));
         __m256 dd = _mm256_mul_ps(d, _mm256_set1_ps(x[j].d[b]));
         acc[j][h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), dd, acc[j][h]);
         if (t == TT_Q4_1) acc[j][h] = _mm256_fmadd_ps(m, _mm256_set1_ps(x[j].s[b]), acc[j][h]);

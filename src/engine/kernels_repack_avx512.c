@@ -83,9 +83,8 @@ ALWAYS_INLINE void group_product(tensor_type t, int nb, const uint8_t *qs, const
     for (int j = 0; j < nc; j++) {
       const int8_t *xb = x[j].qs + (size_t)b * 32;
       __m512i s;
-      if (t == TT_Q4_0) s = _mm512_set1_epi32(-8 * x[j].sum[b]);
-      else if (t == TT_Q8_0) s = _mm512_set1_epi32(-128 * x[j].sum[b]);
-      else s = _mm512_setzero_si512();
+      if (t == TT_Q4_1) s = _mm512_setzero_si512();
+      else s = _mm512_set1_epi32(x[j].sum[b]); /* the signed-weights correction */
       if (t == TT_Q8_0) {
         UNROLL(8)
         for (int k = 0; k < 8; k++) s = _mm512_dpbusd_epi32(s, w[k], BX(xb + 4 * k));

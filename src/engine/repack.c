@@ -100,7 +100,7 @@ void rpx_from_float(tensor_type t, const float *x, void *dst, int cols) {
     q = qs + (size_t)b * QK32;
     int32_t acc = 0;
     for (int i = 0; i < QK32; i++) acc += q[i];
-    sum[b] = acc;
+    sum[b] = acc * (t == TT_Q4_0 ? -8 : t == TT_Q8_0 ? -128 : 0);
   }
 }
 
@@ -151,13 +151,13 @@ void rp_matmul_ref(tensor_type t, int cols, const void *W, size_t group_bytes, i
           if (t == TT_Q8_0) {
             for (int k = 0; k < 8; k++)
               for (int i = 0; i < 4; i++) isum += bq[64 * k + i] * bx[4 * k + i];
-            isum -= 128 * sumx[b];
+            isum += sumx[b];
           } else {
             for (int k = 0; k < 4; k++)
               for (int i = 0; i < 4; i++)
                 isum += (bq[64 * k + i] & 15) * bx[4 * k + i] +
                         (bq[64 * k + i] >> 4) * bx[16 + 4 * k + i];
-            if (t == TT_Q4_0) isum -= 8 * sumx[b];
+            if (t == TT_Q4_0) isum += sumx[b];
           }
           float dd = quant_f16_to_f32(dw[b * RP_ROWS + r]) * dx[b];
           acc += (float)isum * dd;

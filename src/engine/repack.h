@@ -26,9 +26,10 @@
  * (Q4_1) quantization llama.cpp uses, so integer sums are exactly its:
  *   float d[nb]; float s[nb]; int32 sum[nb]; (padded to 64) int8 qs[cols]
  * with d the block scale, s Q8_1's d * sum (as its half rounds it; 0 for
- * Q8_0) and sum the exact sum of the block's bytes, which turns the
- * unsigned weight sums back into signed ones (-8 sum for Q4_0, -128 sum for
- * Q8_0). For F32/F16 weights an activation row is the f32 row itself. */
+ * Q8_0) and sum the correction that turns the unsigned weight sums back
+ * into signed ones: the exact sum of the block's bytes times -8 (Q4_0) or
+ * -128 (Q8_0), 0 for Q4_1; a product starts each block's sums from it.
+ * For F32/F16 weights an activation row is the f32 row itself. */
 #ifndef HEARTH_ENGINE_REPACK_H
 #define HEARTH_ENGINE_REPACK_H
 
