@@ -34,7 +34,7 @@ static void f16_wsum_ref(float *out, const uint16_t *rows, size_t stride, int n_
 }
 
 static void softmax_f16_ref(float *x, int n) {
-  kern_softmax(x, n);
+  tables[KERN_ISA_REF].softmax(x, n);
   for (int i = 0; i < n; i++) x[i] = quant_f16_to_f32(quant_f32_to_f16(x[i]));
 }
 
@@ -207,6 +207,8 @@ void kern_f16_wsum(float *out, const uint16_t *rows, size_t stride, int n_rows, 
   kernels_get()->f16_wsum(out, rows, stride, n_rows, w, n);
 }
 void kern_softmax_f16(float *x, int n) { kernels_get()->softmax_f16(x, n); }
+void kern_softmax(float *x, int n) { kernels_get()->softmax(x, n); }
+void kern_gelu_erf(float *x, int n) { kernels_get()->gelu_erf(x, n); }
 void kern_swiglu(float *out, const float *gate, const float *up, int n) {
   kernels_get()->swiglu(out, gate, up, n);
 }

@@ -111,6 +111,9 @@ typedef struct {
                       int n_rows, const uint16_t *q, size_t q_stride, int nq, int n, float scale);
   void (*f16_wsum_nq)(float *out, size_t out_stride, const uint16_t *rows, size_t stride,
                       int n_rows, const float *w, size_t w_stride, int nq, int n);
+  /* kern_softmax, kern_gelu_erf (the encoder's row functions) */
+  void (*softmax)(float *x, int n);
+  void (*gelu_erf)(float *x, int n);
   /* out = silu(gate) * up over one row */
   void (*swiglu)(float *out, const float *gate, const float *up, int n);
   /* attention in llama.cpp's orders (kern_attn_scores/values); NULL in the

@@ -589,6 +589,62 @@ static void softmax_f16_avx512(float *x, int n) {
   }
 }
 
+/* Softmax of an encoder's attention row: the reference's steps (max, e^x,
+ * the sum in double) with the vector e^x above. */
+static void softmax_avx512(float *x, int n) {
+  __m512 mx = _mm512_set1_ps(-INFINITY);
+  for (int i = 0; i < n; i += 16) {
+    __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+    mx = _mm512_max_ps(mx, _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), m, x + i));
+  }
+  float max = _mm512_reduce_max_ps(mx);
+  if (max == -INFINITY) {
+    memset(x, 0, sizeof(float) * (size_t)n);
+    return;
+  }
+  const __m512 vmax = _mm512_set1_ps(max);
+  __m512d s0 = _mm512_setzero_pd(), s1 = s0;
+  for (int i = 0; i < n; i += 16) {
+    __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+    __m512 e = _mm512_maskz_mov_ps(m, exp_neg(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), vmax)));
+    _mm512_mask_storeu_ps(x + i, m, e);
+    s0 = _mm512_add_pd(s0, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
+    s1 = _mm512_add_pd(s1, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
+  }
+  const __m512 inv = _mm512_set1_ps((float)(1.0 / _mm512_reduce_add_pd(_mm512_add_pd(s0, s1))));
+  for (int i = 0; i < n; i += 16) {
+    __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+    _mm512_mask_storeu_ps(x + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), inv));
+  }
+}
+
+/* GELU, erf form: 0.5 x (1 + erf(x / sqrt 2)) with erf from Abramowitz and
+ * Stegun 7.1.26 (|error| <= 1.5e-7, below float's step near 1):
+ * erf(z) = 1 - t (a1 + t (a2 + t (a3 + t (a4 + t a5)))) e^(-z^2),
+ * t = 1 / (1 + p z), z >= 0, odd in z. */
+static void gelu_erf_avx512(float *x, int n) {
+  const __m512 r2 = _mm512_set1_ps(0.70710678118654752440f), one = _mm512_set1_ps(1.0f);
+  for (int i = 0; i < n; i += 16) {
+    __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+    __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+    __m512 z = _mm512_abs_ps(_mm512_mul_ps(v, r2));
+    __m512 t = _mm512_div_ps(one, _mm512_fmadd_ps(_mm512_set1_ps(0.3275911f), z, one));
+    __m512 p = _mm512_set1_ps(1.061405429f);
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.453152027f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.421413741f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.284496736f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.254829592f));
+    p = _mm512_mul_ps(p, t);
+    __m512 e = exp_neg(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(z, z)));
+    __m512 erf = _mm512_fnmadd_ps(p, e, one); /* erf(|v| / sqrt 2) */
+    /* 0.5 v (1 + sign(v) erf) */
+    __mmask16 neg = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ);
+    erf = _mm512_mask_sub_ps(erf, neg, _mm512_setzero_ps(), erf);
+    __m512 g = _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), v), _mm512_add_ps(one, erf));
+    _mm512_mask_storeu_ps(x + i, m, g);
+  }
+}
+
 /* ---- llama numerics (kernels.h; the statement is kernels_ref.c's) ------------------ */
 
 /* GCC's _mm512_reduce_add_ps, spelled out so any compiler keeps the order. */
@@ -810,6 +866,8 @@ void kernels_fill_llama_avx512(kernel_table *t) {
 }
 
 void kernels_fill_avx512(kernel_table *t) {
+  t->softmax = softmax_avx512;
+  t->gelu_erf = gelu_erf_avx512;
   t->softmax_f16 = softmax_f16_avx512;
   t->f16_dots_nq = f16_dots_nq_avx512;
   t->f16_wsum_nq = f16_wsum_nq_avx512;

@@ -505,10 +505,15 @@ static void set(kernel_table *t, tensor_type type, kern_vec_dot_fn dot, tensor_t
   o->quantize = quant_ref_from_float(type);
 }
 
+static void softmax_ref(float *x, int n);
+static void gelu_erf_ref(float *x, int n);
+
 void kernels_fill_ref(kernel_table *t) {
   memset(t, 0, sizeof *t);
   t->isa = KERN_ISA_REF;
   t->name = "ref";
+  t->softmax = softmax_ref;
+  t->gelu_erf = gelu_erf_ref;
   set(t, TT_F32, dot_f32, TT_F32);
   set(t, TT_F16, dot_f16, TT_F16);
   set(t, TT_BF16, dot_bf16, TT_BF16);
@@ -562,7 +567,7 @@ void kern_layernorm(float *out, const float *x, const float *w, const float *b, 
   }
 }
 
-void kern_softmax(float *x, int n) {
+static void softmax_ref(float *x, int n) {
   float max = -INFINITY;
   for (int i = 0; i < n; i++) max = x[i] > max ? x[i] : max;
   if (max == -INFINITY) { /* all masked: define as uniform zero */
@@ -591,7 +596,7 @@ void kern_gelu(float *x, int n) {
   }
 }
 
-void kern_gelu_erf(float *x, int n) {
+static void gelu_erf_ref(float *x, int n) {
   const float r = 0.70710678118654752440f;
   for (int i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * r));
 }

@@ -777,6 +777,35 @@ TEST(type_lookup) {
 
 /* ---- f32 helpers -------------------------------------------------------------------------- */
 
+/* The encoder's row functions of every path against the plain C ones. */
+TEST(softmax_gelu_paths) {
+  enum { N = 1003 };
+  static float x[N], a[N], b[N];
+  for (kern_isa isa = KERN_ISA_AVX2; isa < KERN_ISA_COUNT; isa++) {
+    const kernel_table *k = kernels_for_isa(isa);
+    if (!k) continue;
+    for (int i = 0; i < N; i++) x[i] = (rnd_unit() - 0.5f) * 24.0f;
+    memcpy(a, x, sizeof x), memcpy(b, x, sizeof x);
+    REF->gelu_erf(a, N), k->gelu_erf(b, N);
+    for (int i = 0; i < N; i++)
+      if (!(fabsf(a[i] - b[i]) <= 1e-6f * fabsf(a[i]) + 3e-7f)) {
+        fprintf(stderr, "  FAIL %s: %s gelu_erf(%g) %.9g vs %.9g\n", test_cur_name, k->name, x[i], b[i], a[i]);
+        test_cur_failed = 1;
+        break;
+      }
+    for (int len = 1; len <= N; len += 167) {
+      memcpy(a, x, sizeof x), memcpy(b, x, sizeof x);
+      REF->softmax(a, len), k->softmax(b, len);
+      for (int i = 0; i < len; i++)
+        if (!(fabsf(a[i] - b[i]) <= 1e-6f * a[i] + 1e-9f)) {
+          fprintf(stderr, "  FAIL %s: %s softmax[%d] %.9g vs %.9g\n", test_cur_name, k->name, i, b[i], a[i]);
+          test_cur_failed = 1;
+          break;
+        }
+    }
+  }
+}
+
 TEST(f32_helpers) {
   float x[4] = {1, 2, 3, 4}, w[4] = {1, 1, 2, 0.5f}, o[4];
   kern_rmsnorm(o, x, w, 4, 0.0f); /* rms = sqrt(7.5) */
@@ -888,6 +917,7 @@ int main(void) {
   RUN(matvec_selected);
   RUN(type_lookup);
   RUN(f32_helpers);
+  RUN(softmax_gelu_paths);
   RUN(rope);
   return test_report("kernels");
 }
