@@ -561,7 +561,10 @@ static inline __m512 exp_neg(__m512 x) {
   return _mm512_maskz_scalef_ps(live, p, n);
 }
 
-static void softmax_f16_avx512(float *x, int n) {
+/* Softmax over a row: max, e^x with the vector above, the sum in double;
+ * round_f16 also rounds each probability to half precision (attention
+ * weights as llama.cpp hands them to F16 values). */
+static inline __attribute__((always_inline)) void softmax_row(float *x, int n, bool round_f16) {
   __m512 mx = _mm512_set1_ps(-INFINITY);
   for (int i = 0; i < n; i += 16) {
     __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
@@ -584,39 +587,15 @@ static void softmax_f16_avx512(float *x, int n) {
   const __m512 inv = _mm512_set1_ps((float)(1.0 / _mm512_reduce_add_pd(_mm512_add_pd(s0, s1))));
   for (int i = 0; i < n; i += 16) {
     __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
-    __m256i h = _mm512_cvtps_ph(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), inv), 0);
-    _mm512_mask_storeu_ps(x + i, m, _mm512_cvtph_ps(h));
+    __m512 p = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), inv);
+    if (round_f16) p = _mm512_cvtph_ps(_mm512_cvtps_ph(p, 0));
+    _mm512_mask_storeu_ps(x + i, m, p);
   }
 }
 
-/* Softmax of an encoder's attention row: the reference's steps (max, e^x,
- * the sum in double) with the vector e^x above. */
-static void softmax_avx512(float *x, int n) {
-  __m512 mx = _mm512_set1_ps(-INFINITY);
-  for (int i = 0; i < n; i += 16) {
-    __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
-    mx = _mm512_max_ps(mx, _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), m, x + i));
-  }
-  float max = _mm512_reduce_max_ps(mx);
-  if (max == -INFINITY) {
-    memset(x, 0, sizeof(float) * (size_t)n);
-    return;
-  }
-  const __m512 vmax = _mm512_set1_ps(max);
-  __m512d s0 = _mm512_setzero_pd(), s1 = s0;
-  for (int i = 0; i < n; i += 16) {
-    __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
-    __m512 e = _mm512_maskz_mov_ps(m, exp_neg(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), vmax)));
-    _mm512_mask_storeu_ps(x + i, m, e);
-    s0 = _mm512_add_pd(s0, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
-    s1 = _mm512_add_pd(s1, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
-  }
-  const __m512 inv = _mm512_set1_ps((float)(1.0 / _mm512_reduce_add_pd(_mm512_add_pd(s0, s1))));
-  for (int i = 0; i < n; i += 16) {
-    __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
-    _mm512_mask_storeu_ps(x + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), inv));
-  }
-}
+static void softmax_f16_avx512(float *x, int n) { softmax_row(x, n, true); }
+/* an encoder's attention row: the reference's steps with the vector e^x */
+static void softmax_avx512(float *x, int n) { softmax_row(x, n, false); }
 
 /* GELU, erf form: 0.5 x (1 + erf(x / sqrt 2)) with erf from Abramowitz and
  * Stegun 7.1.26 (|error| <= 1.5e-7, below float's step near 1):

@@ -32,11 +32,7 @@
 #define UNROLL(n) UNROLL_(GCC unroll n)
 #endif
 
-typedef struct {
-  const float *d, *s;
-  const int32_t *sum;
-  const int8_t *qs;
-} xrow;
+typedef rpx_view xrow;
 
 static inline int32_t ld32(const void *p) {
   int32_t v;
@@ -96,15 +92,6 @@ ALWAYS_INLINE void group_product(tensor_type t, int nb, const uint8_t *qs, const
   }
 }
 
-static inline xrow xrow_at(const void *X, size_t stride, int j, int nb) {
-  const uint8_t *r = (const uint8_t *)X + (size_t)j * stride;
-  xrow x;
-  x.d = (const float *)r;
-  x.s = x.d + nb;
-  x.sum = (const int32_t *)(x.s + nb);
-  x.qs = (const int8_t *)(r + (((size_t)nb * 12 + 63) & ~(size_t)63));
-  return x;
-}
 
 ALWAYS_INLINE void product(tensor_type t, int cols, const void *W, size_t group_bytes,
                            int n_groups, const void *X, size_t x_stride, int n_x, float *Y,
@@ -116,7 +103,7 @@ ALWAYS_INLINE void product(tensor_type t, int cols, const void *W, size_t group_
    * re-read from L2. Past NC_MAX * 8 rows the rows go in batches. */
   for (int jb = 0; jb < n_x; jb += NC_MAX * 8) {
     int nj = n_x - jb < NC_MAX * 8 ? n_x - jb : NC_MAX * 8;
-    for (int j = 0; j < nj; j++) x[j] = xrow_at(X, x_stride, jb + j, nb);
+    for (int j = 0; j < nj; j++) x[j] = rpx_view_of((const uint8_t *)X + (size_t)(jb + j) * x_stride, cols);
     for (int g = 0; g < n_groups; g++) {
       const uint8_t *qs = (const uint8_t *)W + (size_t)g * group_bytes;
       for (int j0 = 0; j0 < nj; j0 += NC_MAX) {

@@ -34,11 +34,7 @@
 #define UNROLL(n) UNROLL_(GCC unroll n)
 #endif
 
-typedef struct {
-  const float *d, *s;
-  const int32_t *sum;
-  const int8_t *qs;
-} xrow;
+typedef rpx_view xrow;
 
 static inline int32_t ld32(const void *p) {
   int32_t v;
@@ -104,43 +100,83 @@ ALWAYS_INLINE void group_product(tensor_type t, int nb, const uint8_t *qs, const
   for (int j = 0; j < nc; j++) _mm512_storeu_ps(Y + (size_t)j * ldy, acc[j]);
 }
 
-static inline xrow xrow_at(const void *X, size_t stride, int j, int nb) {
-  const uint8_t *r = (const uint8_t *)X + (size_t)j * stride;
-  xrow x;
-  x.d = (const float *)r;
-  x.s = x.d + nb;
-  x.sum = (const int32_t *)(x.s + nb);
-  x.qs = (const int8_t *)(r + (((size_t)nb * 12 + 63) & ~(size_t)63));
-  return x;
+
+/* ---- F32 / F16 ---------------------------------------------------------------
+ * Element k of the 16 rows is one zmm (F16: converted on load); each
+ * activation row adds it times its x[k] broadcast into its 16 sums. With
+ * few rows the FMA chains are split over P partial sums so the FMA units
+ * are not left waiting on latency. */
+ALWAYS_INLINE void float_group(tensor_type t, int cols, const uint8_t *w, const xrow *x, int nc,
+                               float *Y, int ldy) {
+  const int P = nc <= 2 ? 4 : nc <= 4 ? 2 : 1;
+  __m512 acc[4][NC_MAX];
+  UNROLL(4)
+  for (int p = 0; p < P; p++) {
+    UNROLL(8)
+    for (int j = 0; j < nc; j++) acc[p][j] = _mm512_setzero_ps();
+  }
+  int k = 0;
+  for (; k + P <= cols; k += P) {
+    UNROLL(4)
+    for (int p = 0; p < P; p++) {
+      __m512 wv = t == TT_F32 ? _mm512_load_ps((const float *)w + (size_t)(k + p) * 16)
+                              : _mm512_cvtph_ps(_mm256_load_si256(
+                                    (const __m256i *)((const uint16_t *)w + (size_t)(k + p) * 16)));
+      UNROLL(8)
+      for (int j = 0; j < nc; j++)
+        acc[p][j] = _mm512_fmadd_ps(wv, _mm512_set1_ps(x[j].d[k + p]), acc[p][j]);
+    }
+  }
+  for (; k < cols; k++) {
+    __m512 wv = t == TT_F32 ? _mm512_load_ps((const float *)w + (size_t)k * 16)
+                            : _mm512_cvtph_ps(_mm256_load_si256(
+                                  (const __m256i *)((const uint16_t *)w + (size_t)k * 16)));
+    UNROLL(8)
+    for (int j = 0; j < nc; j++) acc[0][j] = _mm512_fmadd_ps(wv, _mm512_set1_ps(x[j].d[k]), acc[0][j]);
+  }
+  UNROLL(8)
+  for (int j = 0; j < nc; j++) {
+    __m512 sum = acc[0][j];
+    UNROLL(4)
+    for (int p = 1; p < P; p++) sum = _mm512_add_ps(sum, acc[p][j]);
+    _mm512_storeu_ps(Y + (size_t)j * ldy, sum);
+  }
+}
+
+/* One group against one tile of activation rows, by weight kind. */
+ALWAYS_INLINE void tile(tensor_type t, int cols, const uint8_t *w, const xrow *x, int nc,
+                        float *y, int ldy) {
+  if (t == TT_F32 || t == TT_F16) float_group(t, cols, w, x, nc, y, ldy);
+  else group_product(t, cols / 32, w, x, nc, y, ldy);
 }
 
 /* Activation rows in tiles of NC_MAX, the rest in one smaller tile; each tile size
- * gets its own unrolled copy. */
+ * gets its own unrolled copy. For F32/F16 weights an activation row is f32
+ * (its view's d). */
 ALWAYS_INLINE void product(tensor_type t, int cols, const void *W, size_t group_bytes,
                            int n_groups, const void *X, size_t x_stride, int n_x, float *Y,
                            int ldy) {
-  int nb = cols / 32;
   xrow x[NC_MAX * 8];
   /* Groups outside, activation tiles inside: each group's weights come
    * from DRAM once and stay in L1/L2 for every tile; activation rows are
    * re-read from L2. Past NC_MAX * 8 rows the rows go in batches. */
   for (int jb = 0; jb < n_x; jb += NC_MAX * 8) {
     int nj = n_x - jb < NC_MAX * 8 ? n_x - jb : NC_MAX * 8;
-    for (int j = 0; j < nj; j++) x[j] = xrow_at(X, x_stride, jb + j, nb);
+    for (int j = 0; j < nj; j++) x[j] = rpx_view_of((const uint8_t *)X + (size_t)(jb + j) * x_stride, cols);
     for (int g = 0; g < n_groups; g++) {
       const uint8_t *qs = (const uint8_t *)W + (size_t)g * group_bytes;
       for (int j0 = 0; j0 < nj; j0 += NC_MAX) {
         int nc = nj - j0 < NC_MAX ? nj - j0 : NC_MAX;
         float *y = Y + (size_t)(jb + j0) * ldy + (size_t)g * 16;
         switch (nc) {
-      case 1: group_product(t, nb, qs, x + j0, 1, y, ldy); break;
-      case 2: group_product(t, nb, qs, x + j0, 2, y, ldy); break;
-      case 3: group_product(t, nb, qs, x + j0, 3, y, ldy); break;
-      case 4: group_product(t, nb, qs, x + j0, 4, y, ldy); break;
-      case 5: group_product(t, nb, qs, x + j0, 5, y, ldy); break;
-      case 6: group_product(t, nb, qs, x + j0, 6, y, ldy); break;
-      case 7: group_product(t, nb, qs, x + j0, 7, y, ldy); break;
-        default: group_product(t, nb, qs, x + j0, 8, y, ldy); break;
+      case 1: tile(t, cols, qs, x + j0, 1, y, ldy); break;
+      case 2: tile(t, cols, qs, x + j0, 2, y, ldy); break;
+      case 3: tile(t, cols, qs, x + j0, 3, y, ldy); break;
+      case 4: tile(t, cols, qs, x + j0, 4, y, ldy); break;
+      case 5: tile(t, cols, qs, x + j0, 5, y, ldy); break;
+      case 6: tile(t, cols, qs, x + j0, 6, y, ldy); break;
+      case 7: tile(t, cols, qs, x + j0, 7, y, ldy); break;
+        default: tile(t, cols, qs, x + j0, 8, y, ldy); break;
         }
       }
     }
@@ -163,84 +199,15 @@ static void product_q8_0(tensor_type t, int cols, const void *W, size_t gb, int 
   product(TT_Q8_0, cols, W, gb, ng, X, xs, nx, Y, ldy);
 }
 
-/* ---- F32 / F16 ---------------------------------------------------------------
- * Element k of the 16 rows is one zmm (F16: converted on load); each
- * activation row adds it times its x[k] broadcast into its 16 sums. With
- * few rows the FMA chains are split over P partial sums so the FMA units
- * are not left waiting on latency. */
-ALWAYS_INLINE void float_group(tensor_type t, int cols, const uint8_t *w, const float *const *x,
-                               int nc, float *Y, int ldy) {
-  const int P = nc <= 2 ? 4 : nc <= 4 ? 2 : 1;
-  __m512 acc[4][NC_MAX];
-  UNROLL(4)
-  for (int p = 0; p < P; p++) {
-    UNROLL(8)
-    for (int j = 0; j < nc; j++) acc[p][j] = _mm512_setzero_ps();
-  }
-  int k = 0;
-  for (; k + P <= cols; k += P) {
-    UNROLL(4)
-    for (int p = 0; p < P; p++) {
-      __m512 wv = t == TT_F32 ? _mm512_load_ps((const float *)w + (size_t)(k + p) * 16)
-                              : _mm512_cvtph_ps(_mm256_load_si256(
-                                    (const __m256i *)((const uint16_t *)w + (size_t)(k + p) * 16)));
-      UNROLL(8)
-      for (int j = 0; j < nc; j++)
-        acc[p][j] = _mm512_fmadd_ps(wv, _mm512_set1_ps(x[j][k + p]), acc[p][j]);
-    }
-  }
-  for (; k < cols; k++) {
-    __m512 wv = t == TT_F32 ? _mm512_load_ps((const float *)w + (size_t)k * 16)
-                            : _mm512_cvtph_ps(_mm256_load_si256(
-                                  (const __m256i *)((const uint16_t *)w + (size_t)k * 16)));
-    UNROLL(8)
-    for (int j = 0; j < nc; j++) acc[0][j] = _mm512_fmadd_ps(wv, _mm512_set1_ps(x[j][k]), acc[0][j]);
-  }
-  UNROLL(8)
-  for (int j = 0; j < nc; j++) {
-    __m512 sum = acc[0][j];
-    UNROLL(4)
-    for (int p = 1; p < P; p++) sum = _mm512_add_ps(sum, acc[p][j]);
-    _mm512_storeu_ps(Y + (size_t)j * ldy, sum);
-  }
-}
-
-ALWAYS_INLINE void float_product(tensor_type t, int cols, const void *W, size_t group_bytes,
-                                 int n_groups, const void *X, size_t x_stride, int n_x, float *Y,
-                                 int ldy) {
-  const float *x[NC_MAX * 8];
-  for (int jb = 0; jb < n_x; jb += NC_MAX * 8) {
-    int nj = n_x - jb < NC_MAX * 8 ? n_x - jb : NC_MAX * 8;
-    for (int j = 0; j < nj; j++) x[j] = (const float *)((const uint8_t *)X + (size_t)(jb + j) * x_stride);
-    for (int g = 0; g < n_groups; g++) {
-      const uint8_t *w = (const uint8_t *)W + (size_t)g * group_bytes;
-      for (int j0 = 0; j0 < nj; j0 += NC_MAX) {
-        int nc = nj - j0 < NC_MAX ? nj - j0 : NC_MAX;
-        float *y = Y + (size_t)(jb + j0) * ldy + (size_t)g * 16;
-        switch (nc) {
-        case 1: float_group(t, cols, w, x + j0, 1, y, ldy); break;
-        case 2: float_group(t, cols, w, x + j0, 2, y, ldy); break;
-        case 3: float_group(t, cols, w, x + j0, 3, y, ldy); break;
-        case 4: float_group(t, cols, w, x + j0, 4, y, ldy); break;
-        case 5: float_group(t, cols, w, x + j0, 5, y, ldy); break;
-        case 6: float_group(t, cols, w, x + j0, 6, y, ldy); break;
-        case 7: float_group(t, cols, w, x + j0, 7, y, ldy); break;
-        default: float_group(t, cols, w, x + j0, 8, y, ldy); break;
-        }
-      }
-    }
-  }
-}
-
 static void product_f32(tensor_type t, int cols, const void *W, size_t gb, int ng, const void *X,
                         size_t xs, int nx, float *Y, int ldy) {
   (void)t;
-  float_product(TT_F32, cols, W, gb, ng, X, xs, nx, Y, ldy);
+  product(TT_F32, cols, W, gb, ng, X, xs, nx, Y, ldy);
 }
 static void product_f16(tensor_type t, int cols, const void *W, size_t gb, int ng, const void *X,
                         size_t xs, int nx, float *Y, int ldy) {
   (void)t;
-  float_product(TT_F16, cols, W, gb, ng, X, xs, nx, Y, ldy);
+  product(TT_F16, cols, W, gb, ng, X, xs, nx, Y, ldy);
 }
 
 void kernels_fill_repack_avx512(kernel_table *t) {
@@ -253,87 +220,5 @@ void kernels_fill_repack_avx512(kernel_table *t) {
 
 #else /* built without the AVX-512 flags */
 #include "kernels.h"
-/* ---- F32 / F16 ---------------------------------------------------------------
- * Element k of the 16 rows is one zmm (F16: converted on load); each
- * activation row adds it times its x[k] broadcast into its 16 sums. With
- * few rows the FMA chains are split over P partial sums so the FMA units
- * are not left waiting on latency. */
-ALWAYS_INLINE void float_group(tensor_type t, int cols, const uint8_t *w, const float *const *x,
-                               int nc, float *Y, int ldy) {
-  const int P = nc <= 2 ? 4 : nc <= 4 ? 2 : 1;
-  __m512 acc[4][NC_MAX];
-  UNROLL(4)
-  for (int p = 0; p < P; p++) {
-    UNROLL(8)
-    for (int j = 0; j < nc; j++) acc[p][j] = _mm512_setzero_ps();
-  }
-  int k = 0;
-  for (; k + P <= cols; k += P) {
-    UNROLL(4)
-    for (int p = 0; p < P; p++) {
-      __m512 wv = t == TT_F32 ? _mm512_load_ps((const float *)w + (size_t)(k + p) * 16)
-                              : _mm512_cvtph_ps(_mm256_load_si256(
-                                    (const __m256i *)((const uint16_t *)w + (size_t)(k + p) * 16)));
-      UNROLL(8)
-      for (int j = 0; j < nc; j++)
-        acc[p][j] = _mm512_fmadd_ps(wv, _mm512_set1_ps(x[j][k + p]), acc[p][j]);
-    }
-  }
-  for (; k < cols; k++) {
-    __m512 wv = t == TT_F32 ? _mm512_load_ps((const float *)w + (size_t)k * 16)
-                            : _mm512_cvtph_ps(_mm256_load_si256(
-                                  (const __m256i *)((const uint16_t *)w + (size_t)k * 16)));
-    UNROLL(8)
-    for (int j = 0; j < nc; j++) acc[0][j] = _mm512_fmadd_ps(wv, _mm512_set1_ps(x[j][k]), acc[0][j]);
-  }
-  UNROLL(8)
-  for (int j = 0; j < nc; j++) {
-    __m512 sum = acc[0][j];
-    UNROLL(4)
-    for (int p = 1; p < P; p++) sum = _mm512_add_ps(sum, acc[p][j]);
-    _mm512_storeu_ps(Y + (size_t)j * ldy, sum);
-  }
-}
-
-ALWAYS_INLINE void float_product(tensor_type t, int cols, const void *W, size_t group_bytes,
-                                 int n_groups, const void *X, size_t x_stride, int n_x, float *Y,
-                                 int ldy) {
-  const float *x[NC_MAX * 8];
-  for (int jb = 0; jb < n_x; jb += NC_MAX * 8) {
-    int nj = n_x - jb < NC_MAX * 8 ? n_x - jb : NC_MAX * 8;
-    for (int j = 0; j < nj; j++) x[j] = (const float *)((const uint8_t *)X + (size_t)(jb + j) * x_stride);
-    for (int g = 0; g < n_groups; g++) {
-      const uint8_t *w = (const uint8_t *)W + (size_t)g * group_bytes;
-      for (int j0 = 0; j0 < nj; j0 += NC_MAX) {
-        int nc = nj - j0 < NC_MAX ? nj - j0 : NC_MAX;
-        float *y = Y + (size_t)(jb + j0) * ldy + (size_t)g * 16;
-        switch (nc) {
-        case 1: float_group(t, cols, w, x + j0, 1, y, ldy); break;
-        case 2: float_group(t, cols, w, x + j0, 2, y, ldy); break;
-        case 3: float_group(t, cols, w, x + j0, 3, y, ldy); break;
-        case 4: float_group(t, cols, w, x + j0, 4, y, ldy); break;
-        case 5: float_group(t, cols, w, x + j0, 5, y, ldy); break;
-        case 6: float_group(t, cols, w, x + j0, 6, y, ldy); break;
-        case 7: float_group(t, cols, w, x + j0, 7, y, ldy); break;
-        default: float_group(t, cols, w, x + j0, 8, y, ldy); break;
-        }
-      }
-    }
-  }
-}
-
-static void product_f32(tensor_type t, int cols, const void *W, size_t gb, int ng, const void *X,
-                        size_t xs, int nx, float *Y, int ldy) {
-  (void)t;
-  float_product(TT_F32, cols, W, gb, ng, X, xs, nx, Y, ldy);
-}
-static void product_f16(tensor_type t, int cols, const void *W, size_t gb, int ng, const void *X,
-                        size_t xs, int nx, float *Y, int ldy) {
-  (void)t;
-  float_product(TT_F16, cols, W, gb, ng, X, xs, nx, Y, ldy);
-}
-
-void kernels_fill_repack_avx512(kernel_table *t) {
-  t->types[TT_F32].rp_matmul = product_f32;
-  t->types[TT_F16].rp_matmul = product_f16; (void)t; }
+void kernels_fill_repack_avx512(kernel_table *t) { (void)t; }
 #endif

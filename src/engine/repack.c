@@ -67,11 +67,10 @@ void rp_pack_group(tensor_type t, const void *src, size_t src_stride, int cols, 
 
 /* ---- activation rows ------------------------------------------------------ */
 
-static size_t rpx_qs_offset(int nb) { return ((size_t)nb * 12 + 63) & ~(size_t)63; }
 
 size_t rpx_row_bytes(tensor_type t, int cols) {
   if (is_float(t)) return ((size_t)cols * sizeof(float) + 63) & ~(size_t)63;
-  return (rpx_qs_offset(cols / QK32) + (size_t)cols + 63) & ~(size_t)63;
+  return (rpx_qs_offset(cols) + (size_t)cols + 63) & ~(size_t)63;
 }
 
 void rpx_from_float(tensor_type t, const float *x, void *dst, int cols) {
@@ -80,9 +79,10 @@ void rpx_from_float(tensor_type t, const float *x, void *dst, int cols) {
     return;
   }
   int nb = cols / QK32;
-  float *d = dst, *s = d + nb;
-  int32_t *sum = (int32_t *)(s + nb);
-  int8_t *qs = (int8_t *)dst + rpx_qs_offset(nb);
+  rpx_view v = rpx_view_of(dst, cols);
+  float *d = (float *)v.d, *s = (float *)v.s;
+  int32_t *sum = (int32_t *)v.sum;
+  int8_t *qs = (int8_t *)v.qs;
   const kern_type_ops *ops = kernels_for_type(t);
   for (int b = 0; b < nb; b++) {
     const int8_t *q;
@@ -138,10 +138,10 @@ void rp_matmul_ref(tensor_type t, int cols, const void *W, size_t group_bytes, i
     const uint16_t *dw = (const uint16_t *)(qs + (size_t)nb * qb);
     const uint16_t *mw = dw + (size_t)nb * RP_ROWS;
     for (int j = 0; j < n_x; j++) {
-      const uint8_t *xr = (const uint8_t *)X + (size_t)j * x_stride;
-      const float *dx = (const float *)xr, *sx = dx + nb;
-      const int32_t *sumx = (const int32_t *)(sx + nb);
-      const int8_t *xq = (const int8_t *)(xr + rpx_qs_offset(nb));
+      rpx_view v = rpx_view_of((const uint8_t *)X + (size_t)j * x_stride, cols);
+      const float *dx = v.d, *sx = v.s;
+      const int32_t *sumx = v.sum;
+      const int8_t *xq = v.qs;
       for (int r = 0; r < RP_ROWS; r++) {
         float acc = 0;
         for (int b = 0; b < nb; b++) {

@@ -51,6 +51,23 @@ void rp_pack_group(tensor_type t, const void *src, size_t src_stride, int cols, 
 
 /* Bytes of one activation row for weights of type t (a multiple of 64). */
 size_t rpx_row_bytes(tensor_type t, int cols);
+/* The parts of a quantized activation row (the layout above). */
+typedef struct {
+  const float *d, *s;
+  const int32_t *sum;
+  const int8_t *qs;
+} rpx_view;
+/* where qs starts: after d, s and sum, 64-aligned */
+static inline size_t rpx_qs_offset(int cols) { return ((size_t)cols / 32 * 12 + 63) & ~(size_t)63; }
+static inline rpx_view rpx_view_of(const void *row, int cols) {
+  size_t nb = (size_t)cols / 32;
+  rpx_view v;
+  v.d = (const float *)row;
+  v.s = v.d + nb;
+  v.sum = (const int32_t *)(v.s + nb);
+  v.qs = (const int8_t *)row + rpx_qs_offset(cols);
+  return v;
+}
 /* x (f32, cols) -> an activation row for weights of type t. */
 void rpx_from_float(tensor_type t, const float *x, void *dst, int cols);
 
