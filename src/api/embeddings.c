@@ -46,7 +46,7 @@ static void answer(http_req *r, void *arg) {
 static void write_vector(json_writer *w, const float *v, int dims, bool base64) {
   if (!base64) {
     json_w_arr_begin(w);
-    for (int d = 0; d < dims; d++) json_w_double(w, v[d]);
+    for (int d = 0; d < dims; d++) json_w_float(w, v[d]);
     json_w_arr_end(w);
     return;
   }

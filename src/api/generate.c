@@ -58,7 +58,7 @@ static void write_chat_logprob(json_writer *w, const tokenizer *tok, const eng_e
   json_w_key(w, "token");
   json_w_strn(w, piece.ptr, piece.len);
   json_w_key(w, "logprob");
-  json_w_double(w, ev->chosen.logprob);
+  json_w_float(w, ev->chosen.logprob);
   write_token_bytes(w, piece.ptr, piece.len);
   json_w_key(w, "top_logprobs");
   json_w_arr_begin(w);
@@ -68,7 +68,7 @@ static void write_chat_logprob(json_writer *w, const tokenizer *tok, const eng_e
     json_w_key(w, "token");
     json_w_strn(w, p.ptr, p.len);
     json_w_key(w, "logprob");
-    json_w_double(w, ev->top[i].logprob);
+    json_w_float(w, ev->top[i].logprob);
     write_token_bytes(w, p.ptr, p.len);
     json_w_obj_end(w);
   }
@@ -166,7 +166,7 @@ static void send_chunk(gen_request *g, const eng_event *tok_ev, const char *fini
         json_w_arr_end(&w);
         json_w_key(&w, "token_logprobs");
         json_w_arr_begin(&w);
-        json_w_double(&w, tok_ev->chosen.logprob);
+        json_w_float(&w, tok_ev->chosen.logprob);
         json_w_arr_end(&w);
         json_w_key(&w, "top_logprobs");
         json_w_arr_begin(&w);
@@ -174,7 +174,7 @@ static void send_chunk(gen_request *g, const eng_event *tok_ev, const char *fini
         for (int i = 0; i < tok_ev->n_top; i++) {
           hr_str p = tok_decode_piece(tok, tok_ev->top[i].id, false);
           json_w_key(&w, hr_arena_strndup(http_req_arena(g->req), p.ptr, p.len));
-          json_w_double(&w, tok_ev->top[i].logprob);
+          json_w_float(&w, tok_ev->top[i].logprob);
         }
         json_w_obj_end(&w);
         json_w_arr_end(&w);
@@ -218,7 +218,7 @@ static void collect(gen_request *g, const eng_event *ev) {
     json_w_key(&w, "t");
     json_w_strn(&w, piece.ptr, piece.len);
     json_w_key(&w, "l");
-    json_w_double(&w, ev->chosen.logprob);
+    json_w_float(&w, ev->chosen.logprob);
     json_w_key(&w, "o");
     json_w_uint(&w, g->text_offset);
     json_w_key(&w, "top");
@@ -226,7 +226,7 @@ static void collect(gen_request *g, const eng_event *ev) {
     for (int i = 0; i < ev->n_top; i++) {
       hr_str p = tok_decode_piece(tok, ev->top[i].id, false);
       json_w_key(&w, hr_arena_strndup(http_req_arena(g->req), p.ptr, p.len));
-      json_w_double(&w, ev->top[i].logprob);
+      json_w_float(&w, ev->top[i].logprob);
     }
     json_w_obj_end(&w);
     json_w_obj_end(&w);

@@ -292,6 +292,86 @@ static const char *write_double(double d) {
   return wbuf;
 }
 
+static const char *write_float(float f) {
+  hr_buf b = HR_BUF_INIT;
+  json_writer w;
+  json_w_init(&w, &b);
+  json_w_float(&w, f);
+  CHECK(json_w_finish(&w) == 0);
+  snprintf(wbuf, sizeof wbuf, "%s", b.data ? b.data : "");
+  hr_buf_free(&b);
+  return wbuf;
+}
+
+/* The fewest significant digits %g needs for f to read back. */
+static size_t shortest_g_digits(float f) {
+  char t[64];
+  for (int p = 1; p <= 9; p++) {
+    snprintf(t, sizeof t, "%.*g", p, (double)f);
+    if (strtof(t, NULL) == f) return (size_t)p;
+  }
+  return 9;
+}
+
+static size_t significant_digits(const char *s) {
+  size_t n = 0, lead = 1, trailing_zeros = 0;
+  for (; *s && *s != 'e'; s++) {
+    if (*s < '0' || *s > '9') continue;
+    if (*s == '0' && lead) continue;
+    lead = 0;
+    n++;
+    trailing_zeros = *s == '0' ? trailing_zeros + 1 : 0;
+  }
+  return n - trailing_zeros;
+}
+
+TEST(writes_floats_shortest) {
+  CHECK_EQ_STR(write_float(0.1f), "0.1");
+  CHECK_EQ_STR(write_float(-0.0234f), "-0.0234");
+  CHECK_EQ_STR(write_float(1.5f), "1.5");
+  CHECK_EQ_STR(write_float(100.0f), "100");
+  CHECK_EQ_STR(write_float(0.0f), "0");
+  CHECK_EQ_STR(write_float(1.0f / 3), "0.33333334");
+  CHECK_EQ_STR(write_float(16777216.0f), "16777216");
+  CHECK_EQ_STR(write_float(1e-7f), "1e-7");
+  CHECK_EQ_STR(write_float(3.4028235e38f), "3.4028235e+38"); /* through snprintf */
+  CHECK_EQ_STR(write_float(NAN), "null");
+  /* Every float, written, reads back as itself, with no more digits than
+   * the shortest %g: random bit patterns over the whole range and values
+   * like an embedding's. */
+  uint64_t x = 0x9E3779B97F4A7C15ull;
+  int bad = 0;
+  for (int i = 0; i < 1000000 && bad < 5; i++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    float f;
+    if (i % 2) {
+      uint32_t bits = (uint32_t)x;
+      memcpy(&f, &bits, 4);
+      if (!isfinite(f)) continue;
+    } else {
+      f = (float)((double)(x >> 11) / 9007199254740992.0 - 0.5) * 0.3f;
+    }
+    const char *s = write_float(f);
+    char *end;
+    float back = strtof(s, &end);
+    if (*end || memcmp(&back, &f, 4) != 0 || significant_digits(s) > shortest_g_digits(f)) {
+      fprintf(stderr, "    %.9g written as %s\n", (double)f, s);
+      bad++;
+    }
+  }
+  CHECK_EQ_INT(bad, 0);
+  /* Just under and at powers of two and ten, where the neighbours are uneven. */
+  for (int e = -40; e <= 38; e++) {
+    float p2 = ldexpf(1.0f, e), below = nextafterf(p2, 0), p10 = (float)pow(10, e);
+    float cases[] = {p2, below, p10, nextafterf(p10, 0), nextafterf(p10, INFINITY)};
+    for (size_t k = 0; k < HR_ARRAY_LEN(cases); k++) {
+      if (cases[k] == 0 || !isfinite(cases[k])) continue;
+      float back = strtof(write_float(cases[k]), NULL);
+      CHECK(memcmp(&back, &cases[k], 4) == 0);
+    }
+  }
+}
+
 TEST(writes_structure) {
   hr_buf b = HR_BUF_INIT;
   json_writer w;
@@ -753,6 +833,7 @@ int main(void) {
   RUN(reports_error_positions);
   RUN(rejects_non_json);
   RUN(limits_depth);
+  RUN(writes_floats_shortest);
   RUN(writes_structure);
   RUN(writes_escapes);
   RUN(writes_doubles_shortest);
