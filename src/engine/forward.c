@@ -206,8 +206,9 @@ static void matmul_same_input(hr_pool *pool, void *xq, const weight *const *ws, 
    * runs. */
   int total_rows = 0;
   for (int k = 0; k < nw; k++) total_rows += ws[k]->rows;
-  int per = (total_rows / (8 * hr_pool_size(pool)) + 15) & ~15;
-  per = HR_MAX(per, 16);
+  /* Whole pairs of 16-row groups: the float kernels take groups in pairs. */
+  int per = (total_rows / (8 * hr_pool_size(pool)) + 31) & ~31;
+  per = HR_MAX(per, 32);
   matmul_job j = {.nw = nw, .xq = xq, .x_stride = stride, .n = n, .rows_per_chunk = per};
   double work = 0;
   for (int k = 0; k < nw; k++) {
@@ -224,19 +225,22 @@ void fwd_matmul(hr_pool *pool, void *xq, const weight *w, const float *X, int n,
   matmul_same_input(pool, xq, &w, &Y, 1, X, n);
 }
 
-/* Products of one input by several weights; those that share a type run
- * together. */
-static void matmul_many(fwd_ctx *c, const weight *const *ws, float *const *Ys, int nw,
-                        const float *X, int n) {
+void fwd_matmul_many(hr_pool *pool, void *xq, const weight *const *ws, float *const *Ys, int nw,
+                     const float *X, int n) {
   bool same = true;
   for (int k = 1; k < nw; k++)
     same &= ws[k]->type == ws[0]->type && ws[k]->cols == ws[0]->cols &&
             !ws[k]->rp == !ws[0]->rp;
   if (same) {
-    matmul_same_input(c->pool, c->xq, ws, Ys, nw, X, n);
+    matmul_same_input(pool, xq, ws, Ys, nw, X, n);
     return;
   }
-  for (int k = 0; k < nw; k++) fwd_matmul(c->pool, c->xq, ws[k], X, n, Ys[k]);
+  for (int k = 0; k < nw; k++) fwd_matmul(pool, xq, ws[k], X, n, Ys[k]);
+}
+
+static void matmul_many(fwd_ctx *c, const weight *const *ws, float *const *Ys, int nw,
+                        const float *X, int n) {
+  fwd_matmul_many(c->pool, c->xq, ws, Ys, nw, X, n);
 }
 
 static void matmul(fwd_ctx *c, const weight *w, const float *X, int n, float *Y) {

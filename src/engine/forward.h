@@ -49,6 +49,10 @@ int fwd_hidden(fwd_ctx *c, const fwd_token *toks, int n, float *out);
 /* Y[n][w->rows] = X[n][w->cols] . W^T on the pool; xq is scratch for n
  * activation rows of fwd_act_row_bytes(w->type, w->cols) bytes each. */
 void fwd_matmul(hr_pool *pool, void *xq, const weight *w, const float *X, int n, float *Y);
+/* Products of one input by several weights in one parallel loop when they
+ * share type and width (one pool sync instead of nw), else one by one. */
+void fwd_matmul_many(hr_pool *pool, void *xq, const weight *const *ws, float *const *Ys, int nw,
+                     const float *X, int n);
 size_t fwd_act_row_bytes(tensor_type t, int cols);
 
 /* ---- encoders (bert) ---------------------------------------------------- */

@@ -8,10 +8,12 @@
  * GELU is the exact erf form that BERT was trained with.
  *
  * Attention runs per (sequence, head) on the pool as two small matrix
- * products through the F32 kernels: the head's keys (bias added) are
- * gathered into a [len][head_dim] block and its values transposed into
- * [head_dim][len], then for each block of ATT_QB queries the scores are
- * keys . queries, a softmax per query, and the output values^T . weights.
+ * products: the head's keys and values (biases added) are laid out as
+ * repacked F32 weights (16-row groups, repack.h) where the CPU path has
+ * the repacked float kernel, else as [len][head_dim] keys and
+ * [head_dim][len] values for the F32 matrix product; then for each block of
+ * ATT_QB queries the scores are keys . queries, a softmax per query, and
+ * the output values^T . weights.
  * The per-row work between the products (biases, residuals, LayerNorms,
  * GELU) runs on the pool by blocks of rows too.
  *
@@ -28,18 +30,19 @@
 #include <string.h>
 
 /* Queries whose scores are computed together: ATT_QB x len floats of
- * scores stay in L1/L2 while the value product reads them. */
-#define ATT_QB 16
+ * scores stay in L2 while the value product reads them (4 tiles of the
+ * repacked float kernel). */
+#define ATT_QB 48
 
 struct bert_ctx {
   const model *m;
   hr_pool *pool;
   int n_max;
   float *x, *xb, *q, *k, *v, *att, *ff;
-  /* per thread: keys [n_ctx][head_dim], values^T [head_dim][n_ctx],
-   * scores [ATT_QB][n_ctx] */
+  /* per thread: keys and values (head_dim x att_ctx floats each), scores
+   * [ATT_QB][att_ctx]; att_ctx is the context rounded up to 16 */
   float *att_scratch;
-  size_t att_scratch_floats;
+  size_t att_scratch_floats, att_ctx;
   void *xq;
   /* the sequences of the current call */
   int n_seqs;
@@ -62,9 +65,12 @@ int bert_ctx_new(const model *m, hr_pool *pool, int n_max, bert_ctx **out) {
   c->v = malloc(sizeof(float) * N * E);
   c->att = malloc(sizeof(float) * N * E);
   c->ff = malloc(sizeof(float) * N * (size_t)hp->n_ff);
-  size_t ctx = (size_t)hp->n_ctx_train, hd = (size_t)hp->head_dim;
-  c->att_scratch_floats = 2 * ctx * hd + (size_t)ATT_QB * ctx;
-  c->att_scratch = malloc(sizeof(float) * (size_t)hr_pool_size(pool) * c->att_scratch_floats);
+  size_t hd = (size_t)hp->head_dim;
+  c->att_ctx = ((size_t)hp->n_ctx_train + RP_ROWS - 1) / RP_ROWS * RP_ROWS;
+  /* 64-byte aligned blocks: the float kernel loads its groups aligned */
+  c->att_scratch_floats = (2 * c->att_ctx * hd + (size_t)ATT_QB * c->att_ctx + 15) & ~(size_t)15;
+  c->att_scratch =
+      aligned_alloc(64, sizeof(float) * (size_t)hr_pool_size(pool) * c->att_scratch_floats);
   c->seq_start = malloc(sizeof(int) * N);
   c->seq_len = malloc(sizeof(int) * N);
   size_t row = HR_MAX(fwd_act_row_bytes(m->layers[0].wq.type, hp->n_embd),
@@ -93,6 +99,42 @@ void bert_ctx_free(bert_ctx *c) {
 
 /* ---- attention ------------------------------------------------------------ */
 
+/* The head's keys and values laid out as 16-row groups of F32 weights
+ * (repack.h), so both attention products run on the repacked float
+ * kernel (up to 12 queries against 32 keys a step, no horizontal sums):
+ * keys: group g holds keys 16g..16g+15, element d of the 16 contiguous,
+ * zero past len; values: group g holds dims 16g..16g+15 of every token,
+ * token j's 16 contiguous. */
+static void attn_head_rp(bert_ctx *c, rp_matmul_fn rp, int s0, int len, int h, float *kt,
+                         float *vp, float *scores) {
+  const model_hparams *hp = &c->m->hp;
+  const layer_weights *L = &c->m->layers[c->layer];
+  int hd = hp->head_dim, E = hp->n_embd, lenp = (len + RP_ROWS - 1) / RP_ROWS * RP_ROWS;
+  const float *bk = (const float *)L->bk.data + (size_t)h * hd;
+  const float *bv = (const float *)L->bv.data + (size_t)h * hd;
+  for (int j = 0; j < lenp; j++) {
+    float *kg = kt + (size_t)(j / RP_ROWS) * hd * RP_ROWS + j % RP_ROWS;
+    if (j >= len) {
+      for (int d = 0; d < hd; d++) kg[(size_t)d * RP_ROWS] = 0;
+      continue;
+    }
+    size_t at = (size_t)(s0 + j) * E + (size_t)h * hd;
+    const float *kj = c->k + at, *vj = c->v + at;
+    for (int d = 0; d < hd; d++) kg[(size_t)d * RP_ROWS] = kj[d] + bk[d];
+    for (int d = 0; d < hd; d++)
+      vp[(size_t)(d / RP_ROWS) * len * RP_ROWS + (size_t)j * RP_ROWS + d % RP_ROWS] = vj[d] + bv[d];
+  }
+  for (int i0 = 0; i0 < len; i0 += ATT_QB) {
+    int nq = HR_MIN(ATT_QB, len - i0);
+    size_t at = (size_t)(s0 + i0) * E + (size_t)h * hd;
+    rp(TT_F32, hd, kt, sizeof(float) * (size_t)hd * RP_ROWS, lenp / RP_ROWS, c->q + at,
+       sizeof(float) * (size_t)E, nq, scores, lenp);
+    for (int i = 0; i < nq; i++) kern_softmax(scores + (size_t)i * lenp, len);
+    rp(TT_F32, len, vp, sizeof(float) * (size_t)len * RP_ROWS, hd / RP_ROWS, scores,
+       sizeof(float) * (size_t)lenp, nq, c->att + at, E);
+  }
+}
+
 /* Sequence chunk / n_head, head chunk % n_head: softmax(q k^T / sqrt(d)) v
  * for each of its tokens. The chunk owns its (tokens, head) slices of q and
  * att, so it may add q's bias in place. */
@@ -103,18 +145,28 @@ static void attn_worker(void *arg, int chunk, int thread_id) {
   int s = chunk / hp->n_head, h = chunk % hp->n_head, hd = hp->head_dim, E = hp->n_embd;
   int s0 = c->seq_start[s], len = c->seq_len[s];
   float *kh = c->att_scratch + (size_t)thread_id * c->att_scratch_floats;
-  float *vt = kh + (size_t)hp->n_ctx_train * hd;
-  float *scores = vt + (size_t)hp->n_ctx_train * hd;
+  float *vt = kh + c->att_ctx * hd;
+  float *scores = vt + c->att_ctx * hd;
   const float *bq = (const float *)L->bq.data + (size_t)h * hd;
   const float *bk = (const float *)L->bk.data + (size_t)h * hd;
   const float *bv = (const float *)L->bv.data + (size_t)h * hd;
   float scale = 1.0f / sqrtf((float)hd);
   for (int j = 0; j < len; j++) {
+    float *q = c->q + (size_t)(s0 + j) * E + (size_t)h * hd;
+    for (int d = 0; d < hd; d++) q[d] = (q[d] + bq[d]) * scale;
+  }
+  rp_matmul_fn rp = kernels_for_type(TT_F32)->rp_matmul;
+  if (rp && hd % RP_ROWS == 0) {
+    attn_head_rp(c, rp, s0, len, h, kh, vt, scores);
+    return;
+  }
+  /* Elsewhere: keys [len][head_dim] and values^T [head_dim][len] through
+   * the F32 matrix product. */
+  for (int j = 0; j < len; j++) {
     size_t at = (size_t)(s0 + j) * E + (size_t)h * hd;
-    float *q = c->q + at, *k = kh + (size_t)j * hd;
+    float *k = kh + (size_t)j * hd;
     const float *kj = c->k + at, *vj = c->v + at;
     for (int d = 0; d < hd; d++) {
-      q[d] = (q[d] + bq[d]) * scale;
       k[d] = kj[d] + bk[d];
       vt[(size_t)d * len + j] = vj[d] + bv[d];
     }
@@ -215,9 +267,9 @@ static void embed(bert_ctx *c, const int32_t *tokens) {
 static void layer_step(bert_ctx *c, int n, int l) {
   const model_hparams *hp = &c->m->hp;
   const layer_weights *L = &c->m->layers[l];
-  fwd_matmul(c->pool, c->xq, &L->wq, c->x, n, c->q);
-  fwd_matmul(c->pool, c->xq, &L->wk, c->x, n, c->k);
-  fwd_matmul(c->pool, c->xq, &L->wv, c->x, n, c->v);
+  const weight *qkv[] = {&L->wq, &L->wk, &L->wv};
+  float *qkv_out[] = {c->q, c->k, c->v};
+  fwd_matmul_many(c->pool, c->xq, qkv, qkv_out, 3, c->x, n);
   c->layer = l;
   long work = 0; /* multiply-adds of the two attention products */
   for (int s = 0; s < c->n_seqs; s++) work += 2L * c->seq_len[s] * c->seq_len[s] * hp->n_embd;

@@ -102,57 +102,109 @@ ALWAYS_INLINE void group_product(tensor_type t, int nb, const uint8_t *qs, const
 
 
 /* ---- F32 / F16 ---------------------------------------------------------------
- * Element k of the 16 rows is one zmm (F16: converted on load); each
- * activation row adds it times its x[k] broadcast into its 16 sums. With
- * few rows the FMA chains are split over P partial sums so the FMA units
- * are not left waiting on latency. */
-ALWAYS_INLINE void float_group(tensor_type t, int cols, const uint8_t *w, const xrow *x, int nc,
-                               float *Y, int ldy) {
-  const int P = nc <= 2 ? 4 : nc <= 4 ? 2 : 1;
-  __m512 acc[4][NC_MAX];
+ * Element k of a group's 16 rows is one zmm (F16: converted on load). G
+ * groups (1 or 2) go together against nc activation rows: each x[k]
+ * broadcast feeds G FMAs and each weight load nc, so with G = 2 and up to
+ * FLOAT_NC rows the loop issues about one load per FMA and keeps 2 x nc
+ * independent sums in registers. With few rows the FMA chains are split
+ * over P partial sums so the two FMA units are not left waiting on
+ * latency (8 chains in flight). */
+#define FLOAT_NC 12
+
+ALWAYS_INLINE __m512 float_w(tensor_type t, const uint8_t *w, size_t k) {
+  return t == TT_F32 ? _mm512_load_ps((const float *)w + k * 16)
+                     : _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)((const uint16_t *)w + k * 16)));
+}
+
+ALWAYS_INLINE void float_groups(tensor_type t, int G, int cols, const uint8_t *w, size_t gb,
+                                const xrow *x, int nc, float *Y, int ldy) {
+  const int P = G * nc >= 8 ? 1 : G * nc >= 4 ? 2 : 4;
+  const uint8_t *w1 = w + (G > 1 ? gb : 0);
+  __m512 acc[4][2][FLOAT_NC];
   UNROLL(4)
   for (int p = 0; p < P; p++) {
-    UNROLL(8)
-    for (int j = 0; j < nc; j++) acc[p][j] = _mm512_setzero_ps();
+    UNROLL(2)
+    for (int g = 0; g < G; g++) {
+      UNROLL(12)
+      for (int j = 0; j < nc; j++) acc[p][g][j] = _mm512_setzero_ps();
+    }
   }
   int k = 0;
   for (; k + P <= cols; k += P) {
     UNROLL(4)
     for (int p = 0; p < P; p++) {
-      __m512 wv = t == TT_F32 ? _mm512_load_ps((const float *)w + (size_t)(k + p) * 16)
-                              : _mm512_cvtph_ps(_mm256_load_si256(
-                                    (const __m256i *)((const uint16_t *)w + (size_t)(k + p) * 16)));
-      UNROLL(8)
-      for (int j = 0; j < nc; j++)
-        acc[p][j] = _mm512_fmadd_ps(wv, _mm512_set1_ps(x[j].d[k + p]), acc[p][j]);
+      __m512 w0v = float_w(t, w, (size_t)(k + p)), w1v = w0v;
+      if (G > 1) w1v = float_w(t, w1, (size_t)(k + p));
+      UNROLL(12)
+      for (int j = 0; j < nc; j++) {
+        __m512 xv = _mm512_set1_ps(x[j].d[k + p]);
+        acc[p][0][j] = _mm512_fmadd_ps(w0v, xv, acc[p][0][j]);
+        if (G > 1) acc[p][1][j] = _mm512_fmadd_ps(w1v, xv, acc[p][1][j]);
+      }
     }
   }
   for (; k < cols; k++) {
-    __m512 wv = t == TT_F32 ? _mm512_load_ps((const float *)w + (size_t)k * 16)
-                            : _mm512_cvtph_ps(_mm256_load_si256(
-                                  (const __m256i *)((const uint16_t *)w + (size_t)k * 16)));
-    UNROLL(8)
-    for (int j = 0; j < nc; j++) acc[0][j] = _mm512_fmadd_ps(wv, _mm512_set1_ps(x[j].d[k]), acc[0][j]);
+    __m512 w0v = float_w(t, w, (size_t)k), w1v = w0v;
+    if (G > 1) w1v = float_w(t, w1, (size_t)k);
+    UNROLL(12)
+    for (int j = 0; j < nc; j++) {
+      __m512 xv = _mm512_set1_ps(x[j].d[k]);
+      acc[0][0][j] = _mm512_fmadd_ps(w0v, xv, acc[0][0][j]);
+      if (G > 1) acc[0][1][j] = _mm512_fmadd_ps(w1v, xv, acc[0][1][j]);
+    }
   }
-  UNROLL(8)
-  for (int j = 0; j < nc; j++) {
-    __m512 sum = acc[0][j];
-    UNROLL(4)
-    for (int p = 1; p < P; p++) sum = _mm512_add_ps(sum, acc[p][j]);
-    _mm512_storeu_ps(Y + (size_t)j * ldy, sum);
+  UNROLL(2)
+  for (int g = 0; g < G; g++) {
+    UNROLL(12)
+    for (int j = 0; j < nc; j++) {
+      __m512 sum = acc[0][g][j];
+      UNROLL(4)
+      for (int p = 1; p < P; p++) sum = _mm512_add_ps(sum, acc[p][g][j]);
+      _mm512_storeu_ps(Y + (size_t)j * ldy + g * 16, sum);
+    }
   }
 }
 
-/* One group against one tile of activation rows, by weight kind. */
+/* Every group against every activation row: pairs of groups outside (their
+ * 2 x cols x 64 bytes come from memory once and stay in L1/L2 for every
+ * tile), tiles of up to FLOAT_NC rows inside, as even as the rows allow. */
+ALWAYS_INLINE void float_product(tensor_type t, int cols, const void *W, size_t gb, int n_groups,
+                                 const void *X, size_t x_stride, int n_x, float *Y, int ldy) {
+  xrow x[FLOAT_NC * 8];
+  for (int jb = 0; jb < n_x; jb += FLOAT_NC * 8) {
+    int nj = n_x - jb < FLOAT_NC * 8 ? n_x - jb : FLOAT_NC * 8;
+    for (int j = 0; j < nj; j++) x[j] = rpx_view_of((const uint8_t *)X + (size_t)(jb + j) * x_stride, cols);
+    int n_tiles = (nj + FLOAT_NC - 1) / FLOAT_NC, per = (nj + n_tiles - 1) / n_tiles;
+    for (int g = 0; g < n_groups; g += 2) {
+      const uint8_t *w = (const uint8_t *)W + (size_t)g * gb;
+      int G = n_groups - g >= 2 ? 2 : 1;
+      for (int j0 = 0; j0 < nj; j0 += per) {
+        int nc = nj - j0 < per ? nj - j0 : per;
+        float *y = Y + (size_t)(jb + j0) * ldy + (size_t)g * 16;
+#define FLOAT_CASE(N)                                                      \
+  case N:                                                                  \
+    if (G == 2) float_groups(t, 2, cols, w, gb, x + j0, N, y, ldy);       \
+    else float_groups(t, 1, cols, w, gb, x + j0, N, y, ldy);              \
+    break;
+        switch (nc) {
+          FLOAT_CASE(1) FLOAT_CASE(2) FLOAT_CASE(3) FLOAT_CASE(4) FLOAT_CASE(5) FLOAT_CASE(6)
+          FLOAT_CASE(7) FLOAT_CASE(8) FLOAT_CASE(9) FLOAT_CASE(10) FLOAT_CASE(11)
+          default: FLOAT_CASE(12)
+        }
+#undef FLOAT_CASE
+      }
+    }
+  }
+}
+
+/* One group against one tile of activation rows. */
 ALWAYS_INLINE void tile(tensor_type t, int cols, const uint8_t *w, const xrow *x, int nc,
                         float *y, int ldy) {
-  if (t == TT_F32 || t == TT_F16) float_group(t, cols, w, x, nc, y, ldy);
-  else group_product(t, cols / 32, w, x, nc, y, ldy);
+  group_product(t, cols / 32, w, x, nc, y, ldy);
 }
 
-/* Activation rows in tiles of NC_MAX, the rest in one smaller tile; each tile size
- * gets its own unrolled copy. For F32/F16 weights an activation row is f32
- * (its view's d). */
+/* Quantized weights: activation rows in tiles of NC_MAX, the rest in one
+ * smaller tile; each tile size gets its own unrolled copy. */
 ALWAYS_INLINE void product(tensor_type t, int cols, const void *W, size_t group_bytes,
                            int n_groups, const void *X, size_t x_stride, int n_x, float *Y,
                            int ldy) {
@@ -202,12 +254,12 @@ static void product_q8_0(tensor_type t, int cols, const void *W, size_t gb, int 
 static void product_f32(tensor_type t, int cols, const void *W, size_t gb, int ng, const void *X,
                         size_t xs, int nx, float *Y, int ldy) {
   (void)t;
-  product(TT_F32, cols, W, gb, ng, X, xs, nx, Y, ldy);
+  float_product(TT_F32, cols, W, gb, ng, X, xs, nx, Y, ldy);
 }
 static void product_f16(tensor_type t, int cols, const void *W, size_t gb, int ng, const void *X,
                         size_t xs, int nx, float *Y, int ldy) {
   (void)t;
-  product(TT_F16, cols, W, gb, ng, X, xs, nx, Y, ldy);
+  float_product(TT_F16, cols, W, gb, ng, X, xs, nx, Y, ldy);
 }
 
 void kernels_fill_repack_avx512(kernel_table *t) {

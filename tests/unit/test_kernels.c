@@ -540,14 +540,15 @@ TEST(gemm_avx512) {
 }
 
 /* Repacked 16-row groups (repack.h) against the reference vec_dot on the
- * GGUF layout: 3 groups, 1..11 activation rows (past one 8-row tile) and
- * 64..70 (past one batch of tiles), a
+ * GGUF layout: 3 groups (a pair and one alone for float weights), 1..13
+ * activation rows (past one 8-row tile, one 12-row float tile), 64..70
+ * (past one batch of quantized tiles) and 97..100 (of float tiles), a
  * short and a long row, and ldy wider than the rows. */
 static void check_repack(const kernel_table *k) {
   const char *name = k ? k->name : "ref";
-  enum { ROWS = 48, NXMAX = 70, LDY = 51 };
+  enum { ROWS = 48, NXMAX = 100, LDY = 51 };
   static const tensor_type types[] = {TT_Q4_0, TT_Q4_1, TT_Q8_0, TT_F32, TT_F16};
-  static const int nxs[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 64, 65, 70};
+  static const int nxs[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 64, 65, 70, 97, 100};
   static const int colss[] = {64, 2304};
   for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
     tensor_type t = types[i];
