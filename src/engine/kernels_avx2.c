@@ -665,6 +665,21 @@ static inline __m256 exp_neg(__m256 x) {
   return _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(e)), live);
 }
 
+/* SwiGLU: silu(gate) * up, silu(g) = g * sigmoid(g) with sigmoid from
+ * t = e^-|g| (never overflows): 1 / (1 + t) for g >= 0, t / (1 + t) below. */
+static void swiglu_avx2(float *out, const float *gate, const float *up, int n) {
+  const __m256 one = _mm256_set1_ps(1.0f), sign = _mm256_set1_ps(-0.0f);
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 g = _mm256_loadu_ps(gate + i);
+    __m256 t = exp_neg(_mm256_or_ps(g, sign)); /* -|g| */
+    __m256 pos = _mm256_cmp_ps(g, _mm256_setzero_ps(), _CMP_GE_OQ);
+    __m256 sig = _mm256_div_ps(_mm256_blendv_ps(t, one, pos), _mm256_add_ps(one, t));
+    _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_mul_ps(g, sig), _mm256_loadu_ps(up + i)));
+  }
+  for (; i < n; i++) out[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+}
+
 static void softmax_f16_avx2(float *x, int n) {
   const int n8 = n & ~7;
   float max = -INFINITY;
@@ -713,6 +728,7 @@ void kernels_fill_llama_avx2(kernel_table *t) {
 
 void kernels_fill_avx2(kernel_table *t) {
   t->softmax_f16 = softmax_f16_avx2;
+  t->swiglu = swiglu_avx2;
   t->f16_dots = f16_dots_avx2;
   t->f16_wsum = f16_wsum_avx2;
   t->isa = KERN_ISA_AVX2;

@@ -561,6 +561,20 @@ static inline __m512 exp_neg(__m512 x) {
   return _mm512_maskz_scalef_ps(live, p, n);
 }
 
+/* SwiGLU: silu(gate) * up, silu(g) = g * sigmoid(g) with sigmoid from
+ * t = e^-|g| (never overflows): 1 / (1 + t) for g >= 0, t / (1 + t) below. */
+static void swiglu_avx512(float *out, const float *gate, const float *up, int n) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  for (int i = 0; i < n; i += 16) {
+    __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+    __m512 g = _mm512_maskz_loadu_ps(m, gate + i);
+    __m512 t = exp_neg(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_abs_ps(g)));
+    __mmask16 pos = _mm512_cmp_ps_mask(g, _mm512_setzero_ps(), _CMP_GE_OQ);
+    __m512 sig = _mm512_div_ps(_mm512_mask_blend_ps(pos, t, one), _mm512_add_ps(one, t));
+    _mm512_mask_storeu_ps(out + i, m, _mm512_mul_ps(_mm512_mul_ps(g, sig), _mm512_maskz_loadu_ps(m, up + i)));
+  }
+}
+
 /* Softmax over a row: max, e^x with the vector above, the sum in double;
  * round_f16 also rounds each probability to half precision (attention
  * weights as llama.cpp hands them to F16 values). */
@@ -847,6 +861,7 @@ void kernels_fill_llama_avx512(kernel_table *t) {
 void kernels_fill_avx512(kernel_table *t) {
   t->softmax = softmax_avx512;
   t->gelu_erf = gelu_erf_avx512;
+  t->swiglu = swiglu_avx512;
   t->softmax_f16 = softmax_f16_avx512;
   t->f16_dots_nq = f16_dots_nq_avx512;
   t->f16_wsum_nq = f16_wsum_nq_avx512;

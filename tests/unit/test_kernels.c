@@ -778,10 +778,10 @@ TEST(type_lookup) {
 
 /* ---- f32 helpers -------------------------------------------------------------------------- */
 
-/* The encoder's row functions of every path against the plain C ones. */
+/* The row functions of every path against the plain C ones. */
 TEST(softmax_gelu_paths) {
   enum { N = 1003 };
-  static float x[N], a[N], b[N];
+  static float x[N], a[N], b[N], u[N];
   for (kern_isa isa = KERN_ISA_AVX2; isa < KERN_ISA_COUNT; isa++) {
     const kernel_table *k = kernels_for_isa(isa);
     if (!k) continue;
@@ -794,6 +794,19 @@ TEST(softmax_gelu_paths) {
         test_cur_failed = 1;
         break;
       }
+    /* SwiGLU over +-12 and the extremes where e^-g overflows */
+    for (int i = 0; i < N; i++) u[i] = rnd_unit() * 4.0f - 2.0f;
+    x[0] = -100.0f, x[1] = 100.0f, x[2] = -1e30f, x[3] = 1e30f, x[4] = 0.0f;
+    for (int len = N; len >= N - 9; len -= 3) { /* every tail length */
+      REF->swiglu(a, x, u, len), k->swiglu(b, x, u, len);
+      for (int i = 0; i < len; i++)
+        if (!(fabsf(a[i] - b[i]) <= 2e-6f * fabsf(a[i]) + 1e-30f)) {
+          fprintf(stderr, "  FAIL %s: %s swiglu(%g, %g) %.9g vs %.9g\n", test_cur_name, k->name, x[i],
+                  u[i], b[i], a[i]);
+          test_cur_failed = 1;
+          break;
+        }
+    }
     for (int len = 1; len <= N; len += 167) {
       memcpy(a, x, sizeof x), memcpy(b, x, sizeof x);
       REF->softmax(a, len), k->softmax(b, len);
