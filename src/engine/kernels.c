@@ -58,6 +58,10 @@ static void init_tables(void) {
     kernels_fill_avx512(&tables[KERN_ISA_AVX512]);
     kernels_fill_gemm_avx512(&tables[KERN_ISA_AVX512]);
     kernels_fill_repack_avx512(&tables[KERN_ISA_AVX512]);
+    /* AMX for prompt-sized products unless HEARTH_AMX=0 */
+    const char *amx = getenv("HEARTH_AMX");
+    if ((!amx || strcmp(amx, "0")) && kernels_fill_repack_amx(&tables[KERN_ISA_AVX512]))
+      tables[KERN_ISA_AVX512].name = "avx512+amx";
     table_ok[KERN_ISA_AVX512] = tables[KERN_ISA_AVX512].isa == KERN_ISA_AVX512;
     if (table_ok[KERN_ISA_AVX512]) cpu_best = KERN_ISA_AVX512;
   }

@@ -260,8 +260,16 @@ void kernels_fill_gemm_avx2(kernel_table *t);   /* kernels_gemm_avx2.c */
 void kernels_fill_gemm_avx512(kernel_table *t); /* kernels_gemm_avx512.c */
 void kernels_fill_repack_avx2(kernel_table *t);   /* kernels_repack_avx2.c */
 void kernels_fill_repack_avx512(kernel_table *t); /* kernels_repack_avx512.c */
+/* The AVX-512 repacked product of any repacked type (for the AMX kernels'
+ * rows past their last whole tile). */
+void rp_product_avx512(tensor_type t, int cols, const void *W, size_t gb, int ng, const void *X,
+                       size_t xs, int nx, float *Y, int ldy);
+/* Puts the AMX products of Q4_0/Q4_1/Q8_0 in an AVX-512 table when the CPU
+ * and the OS allow AMX-INT8; returns whether it did. */
+int kernels_fill_repack_amx(kernel_table *t); /* kernels_repack_avx512_amx.c */
 /* CPU features (cpu.c). */
 int cpu_has_avx2(void);   /* AVX2 + FMA + F16C, OS saves YMM */
 int cpu_has_avx512(void); /* F, BW, VL, DQ, VNNI, OS saves ZMM */
+int cpu_has_amx_int8(void); /* AMX-TILE and AMX-INT8, OS saves the tile state */
 
 #endif

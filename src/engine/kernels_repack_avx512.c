@@ -262,6 +262,18 @@ static void product_f16(tensor_type t, int cols, const void *W, size_t gb, int n
   float_product(TT_F16, cols, W, gb, ng, X, xs, nx, Y, ldy);
 }
 
+void rp_product_avx512(tensor_type t, int cols, const void *W, size_t gb, int ng, const void *X,
+                       size_t xs, int nx, float *Y, int ldy) {
+  switch (t) {
+  case TT_Q4_0: product(TT_Q4_0, cols, W, gb, ng, X, xs, nx, Y, ldy); break;
+  case TT_Q4_1: product(TT_Q4_1, cols, W, gb, ng, X, xs, nx, Y, ldy); break;
+  case TT_Q8_0: product(TT_Q8_0, cols, W, gb, ng, X, xs, nx, Y, ldy); break;
+  case TT_F32: float_product(TT_F32, cols, W, gb, ng, X, xs, nx, Y, ldy); break;
+  case TT_F16: float_product(TT_F16, cols, W, gb, ng, X, xs, nx, Y, ldy); break;
+  default: break;
+  }
+}
+
 void kernels_fill_repack_avx512(kernel_table *t) {
   t->types[TT_F32].rp_matmul = product_f32;
   t->types[TT_F16].rp_matmul = product_f16;
