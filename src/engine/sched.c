@@ -363,7 +363,12 @@ static void emit(eng_model *m, eng_seq *s, int32_t id, const token_logprob *chos
 /* Builds the batch: every decoding sequence's next token first (so streams
  * never wait behind a long prompt), then prompt chunks within n_batch, or
  * within n_batch_busy when sequences are generating: a step's time is their
- * inter-token gap, so a long prompt is spread over many short steps. */
+ * inter-token gap, so a long prompt is spread over many short steps. When
+ * nothing is generating, the first waiting prompt goes whole (up to
+ * n_batch) and others join it only within n_batch_busy: a burst of long
+ * prompts then starts streaming one by one instead of all after the sum of
+ * their prefills (lower median time to first token), while short ones
+ * still share one step. */
 static int build_batch(eng_model *m) {
   int n = 0, budget = m->p.n_batch;
   for (int i = 0; i < m->p.n_slots && n < budget; i++) {
@@ -383,6 +388,7 @@ static int build_batch(eng_model *m) {
       m->batch[n] = (fwd_token){s->prompt[pos], i, pos, pos == s->n_prompt - 1};
       m->batch_seq[n++] = s;
     }
+    if (n_decoding == 0) budget = HR_MAX(n, HR_MIN(budget, m->p.n_batch_busy));
   }
   if (n_decoding > 0 && n > n_decoding) {
     atomic_fetch_add(&m->st_mixed, 1);
