@@ -285,4 +285,8 @@ void kernels_fill_repack_avx512(kernel_table *t) {
 #else /* built without the AVX-512 flags */
 #include "kernels.h"
 void kernels_fill_repack_avx512(kernel_table *t) { (void)t; }
+void rp_product_avx512(tensor_type t, int cols, const void *W, size_t gb, int ng, const void *X,
+                       size_t xs, int nx, float *Y, int ldy) {
+  (void)t, (void)cols, (void)W, (void)gb, (void)ng, (void)X, (void)xs, (void)nx, (void)Y, (void)ldy;
+}
 #endif

@@ -625,6 +625,18 @@ TEST(repack_avx512) {
   if (!k) SKIP("CPU lacks AVX-512 F/BW/VL/DQ+VNNI");
   CHECK(k->types[TT_Q4_0].rp_matmul && k->types[TT_Q4_1].rp_matmul && k->types[TT_Q8_0].rp_matmul &&
         k->types[TT_F32].rp_matmul && k->types[TT_F16].rp_matmul);
+  /* the AVX-512 products alone, for every row count (with AMX present the
+   * table hands whole 16-row tiles to it: repack_amx) */
+  kernel_table vnni = *k;
+  for (int t = 0; t < TT_COUNT_; t++)
+    if (vnni.types[t].rp_matmul) vnni.types[t].rp_matmul = rp_product_avx512;
+  vnni.name = "avx512 (no amx)";
+  check_repack(&vnni);
+}
+TEST(repack_amx) {
+  const kernel_table *k = kernels_for_isa(KERN_ISA_AVX512);
+  if (!k || !cpu_has_amx_int8()) SKIP("CPU lacks AMX-INT8");
+  if (!strstr(k->name, "amx")) SKIP("AMX turned off (HEARTH_AMX=0) or not permitted by the OS");
   check_repack(k);
 }
 
@@ -925,6 +937,7 @@ int main(void) {
   RUN(repack_ref);
   RUN(repack_avx2);
   RUN(repack_avx512);
+  RUN(repack_amx);
   RUN(attn_ref);
   RUN(attn_avx2);
   RUN(attn_avx512);
