@@ -313,9 +313,20 @@ static void attn_worker(void *arg, int chunk, int thread_id) {
 static void embed(fwd_ctx *c, const fwd_token *toks, int n) {
   const model *m = c->m;
   const kern_type_ops *ops = kernels_for_type(m->tok_embd.type);
-  for (int i = 0; i < n; i++)
-    ops->to_float((const char *)m->tok_embd.data + (size_t)toks[i].token * m->tok_embd.row_bytes,
-                  c->x + (size_t)i * (size_t)m->hp.n_embd, m->hp.n_embd);
+  /* Tied embeddings whose output matrix is packed: the rows come from the
+   * packed copy (the file's pages of the table are released at load, so
+   * the table is not resident twice). */
+  const weight *packed = m->output.rp && m->output.data == m->tok_embd.data ? &m->output : NULL;
+  for (int i = 0; i < n; i++) {
+    const char *row = (const char *)m->tok_embd.data + (size_t)toks[i].token * m->tok_embd.row_bytes;
+    if (packed) {
+      int t = toks[i].token;
+      rp_unpack_row(packed->type, (const char *)packed->rp + (size_t)(t / RP_ROWS) * packed->rp_group_bytes,
+                    t % RP_ROWS, packed->cols, c->xb);
+      row = (const char *)c->xb; /* xb is free until the first layer */
+    }
+    ops->to_float(row, c->x + (size_t)i * (size_t)m->hp.n_embd, m->hp.n_embd);
+  }
 }
 
 static void rope_tables(fwd_ctx *c, const fwd_token *toks, int n) {

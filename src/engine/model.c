@@ -279,9 +279,11 @@ static bool repackable(const model *m, const weight *w) {
 }
 
 /* Drops the file pages of a packed weight from this process (they fault
- * back in from the page cache if anything reads them). */
+ * back in from the page cache if anything reads them). A tied embedding
+ * table included: the forward pass then reads its rows from the packed
+ * output matrix. */
 static void release_pages(const model *m, const weight *w) {
-  if (!gguf_is_mapped(m->file) || w->data == m->tok_embd.data) return;
+  if (!gguf_is_mapped(m->file)) return;
   long page = sysconf(_SC_PAGESIZE);
   uintptr_t a = ((uintptr_t)w->data + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
   uintptr_t b = ((uintptr_t)w->data + (size_t)w->rows * w->row_bytes) & ~((uintptr_t)page - 1);
@@ -323,12 +325,68 @@ static int repack_weights(model *m) {
     w->rp = dst;
     w->rp_group_bytes = gb;
     at += gb * (size_t)(w->rows / RP_ROWS);
-    release_pages(m, w);
   }
+  /* Only once all are packed: the page cache maps a large folio whole, so
+   * reading the next weight would map the last pages of one released
+   * before it back in (~2 MB per weight, 50 MB on TinyLlama). */
+  for (int i = 0; i < n; i++)
+    if (ws[i]->rp) release_pages(m, ws[i]);
   mprotect(buf, total, PROT_READ);
   m->rp_buf = buf;
   m->rp_bytes = total;
   free(ws);
+  return HR_OK;
+}
+
+/* A repacked decoder reads its file only for embedding rows and per-step
+ * vectors (norms, biases). The page cache maps a large folio whole on a
+ * fault, so reading an 8 KB norm maps up to 2 MB of the file around it,
+ * most of it a matrix already packed: resident twice (~50 MB on a
+ * TinyLlama-sized model). So the vectors are copied into memory the model
+ * owns, and every file page but the embedding table's is released. */
+static int own_vectors(model *m) {
+  if (!m->rp_buf || !gguf_is_mapped(m->file) || m->hp.arch == ARCH_BERT) return HR_OK;
+  enum { PER_LAYER = 5 };
+  int cap = m->hp.n_layer * PER_LAYER + 1, n = 0;
+  weight **vs = malloc(sizeof(weight *) * (size_t)cap);
+  if (!vs) return HR_ENOMEM;
+  for (int l = 0; l < m->hp.n_layer; l++) {
+    layer_weights *L = &m->layers[l];
+    weight *each[PER_LAYER] = {&L->attn_norm, &L->ffn_norm, &L->bq, &L->bk, &L->bv};
+    for (int k = 0; k < PER_LAYER; k++)
+      if (each[k]->data) vs[n++] = each[k];
+  }
+  if (m->output_norm.data) vs[n++] = &m->output_norm;
+  size_t total = 0;
+  for (int i = 0; i < n; i++) total += ((size_t)vs[i]->rows * vs[i]->row_bytes + 63) & ~(size_t)63;
+  uint8_t *buf = total ? aligned_alloc(64, total) : NULL;
+  if (total && !buf) {
+    free(vs);
+    return HR_ENOMEM;
+  }
+  size_t at = 0;
+  for (int i = 0; i < n; i++) {
+    size_t bytes = (size_t)vs[i]->rows * vs[i]->row_bytes;
+    memcpy(buf + at, vs[i]->data, bytes);
+    vs[i]->data = buf + at;
+    at += (bytes + 63) & ~(size_t)63;
+  }
+  free(vs);
+  m->vectors = buf;
+  /* Everything after the embedding table (or all of the tensor data, when
+   * the table's rows come from the packed output matrix). */
+  const uint8_t *base = gguf_base(m->file), *from = base + gguf_data_offset(m->file);
+  bool embd_from_file = !(m->output.rp && m->output.data == m->tok_embd.data);
+  long page = sysconf(_SC_PAGESIZE);
+  uintptr_t lo = (uintptr_t)from, hi = (uintptr_t)base + gguf_size(m->file);
+  uintptr_t e0 = (uintptr_t)m->tok_embd.data;
+  uintptr_t e1 = e0 + (size_t)m->tok_embd.rows * m->tok_embd.row_bytes;
+  uintptr_t ranges[2][2] = {{lo, embd_from_file ? e0 : hi}, {embd_from_file ? e1 : hi, hi}};
+  for (int r = 0; r < 2; r++) {
+    uintptr_t a = (ranges[r][0] + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+    uintptr_t b = ranges[r][1] & ~((uintptr_t)page - 1);
+    if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+  }
   return HR_OK;
 }
 
@@ -383,7 +441,7 @@ int model_load(const char *path, model **out, char *err, size_t err_len) {
      * llama-family embedders (e5-mistral, gte-Qwen2) pool. */
     if ((rc = load_pooling(&L, 3))) goto fail;
   }
-  if ((rc = repack_weights(m))) {
+  if ((rc = repack_weights(m)) || (rc = own_vectors(m))) {
     snprintf(err, err_len, "%s: out of memory repacking the weights", path);
     goto fail;
   }
@@ -399,6 +457,7 @@ void model_free(model *m) {
   free(m->hp.rope_freq_factors);
   free(m->layers);
   if (m->rp_buf) munmap(m->rp_buf, m->rp_bytes);
+  free(m->vectors);
   tok_free(m->tok);
   gguf_close(m->file);
   free(m);

@@ -65,6 +65,41 @@ void rp_pack_group(tensor_type t, const void *src, size_t src_stride, int cols, 
   memset((uint8_t *)dst + used, 0, rp_group_bytes(t, cols) - used);
 }
 
+/* Row r of a packed group back in the GGUF layout, byte for byte (the
+ * inverse of rp_pack_group for that row). */
+void rp_unpack_row(tensor_type t, const void *group, int r, int cols, void *row) {
+  if (is_float(t)) {
+    size_t es = t == TT_F32 ? 4 : 2;
+    for (int k = 0; k < cols; k++)
+      memcpy((uint8_t *)row + (size_t)k * es, (const uint8_t *)group + ((size_t)k * RP_ROWS + (size_t)r) * es, es);
+    return;
+  }
+  int nb = cols / QK32, qb = qs_bytes(t);
+  const uint8_t *qs = group;
+  const uint16_t *d = (const uint16_t *)(qs + (size_t)nb * qb);
+  const uint16_t *m = d + (size_t)nb * RP_ROWS;
+  size_t bb = tensor_type_get(t).block_bytes;
+  for (int b = 0; b < nb; b++) {
+    uint8_t *blk = (uint8_t *)row + (size_t)b * bb;
+    const uint8_t *in = qs + (size_t)b * qb + 4 * r;
+    if (t == TT_Q8_0) {
+      block_q8_0 *q = (void *)blk;
+      for (int k = 0; k < 8; k++)
+        for (int i = 0; i < 4; i++) q->qs[4 * k + i] = (int8_t)(in[64 * k + i] ^ 0x80);
+      q->d = d[b * RP_ROWS + r];
+    } else if (t == TT_Q4_0) {
+      block_q4_0 *q = (void *)blk;
+      for (int k = 0; k < 4; k++) memcpy(q->qs + 4 * k, in + 64 * k, 4);
+      q->d = d[b * RP_ROWS + r];
+    } else { /* TT_Q4_1 */
+      block_q4_1 *q = (void *)blk;
+      for (int k = 0; k < 4; k++) memcpy(q->qs + 4 * k, in + 64 * k, 4);
+      q->d = d[b * RP_ROWS + r];
+      q->m = m[b * RP_ROWS + r];
+    }
+  }
+}
+
 /* ---- activation rows ------------------------------------------------------ */
 
 

@@ -49,6 +49,10 @@ size_t rp_group_bytes(tensor_type t, int cols);
  * group at dst. */
 void rp_pack_group(tensor_type t, const void *src, size_t src_stride, int cols, void *dst);
 
+/* Row r (0..RP_ROWS-1) of a packed group back in the GGUF layout, byte for
+ * byte: what a tied embedding table reads once its only copy is packed. */
+void rp_unpack_row(tensor_type t, const void *group, int r, int cols, void *row);
+
 /* Bytes of one activation row for weights of type t (a multiple of 64). */
 size_t rpx_row_bytes(tensor_type t, int cols);
 /* The parts of a quantized activation row (the layout above). */

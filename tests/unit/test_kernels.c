@@ -572,6 +572,18 @@ static void check_repack(const kernel_table *k) {
         o->to_float(W + r * wb, wd + (size_t)r * cols, cols);
       }
       for (int g = 0; g < ROWS / RP_ROWS; g++) rp_pack_group(t, W + g * RP_ROWS * wb, wb, cols, P + g * gb);
+      if (!k) { /* every row unpacks to its GGUF bytes */
+        uint8_t *row = malloc(wb);
+        for (int r = 0; r < ROWS; r++) {
+          rp_unpack_row(t, P + (size_t)(r / RP_ROWS) * gb, r % RP_ROWS, cols, row);
+          if (memcmp(row, W + (size_t)r * wb, wb)) {
+            fprintf(stderr, "  FAIL %s: %s row %d unpacks to other bytes\n", test_cur_name, tname(t), r);
+            test_cur_failed = 1;
+            break;
+          }
+        }
+        free(row);
+      }
       for (int j = 0; j < NXMAX; j++) {
         fill_normal(f, cols, j == 2 ? 50.0f : 1.0f);
         o->from_float(f, X + j * xb, cols);
