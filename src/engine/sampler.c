@@ -217,10 +217,14 @@ int32_t sampler_sample(sampler *s, float *logits, int n_top, token_logprob *chos
     }
     float mx = c[0].logit;
     for (int i = 1; i < n; i++) mx = c[i].logit > mx ? c[i].logit : mx;
-    /* softmax at temperature 1 for the truncation filters */
+    /* softmax at temperature 1 for the truncation filters (only they read
+     * it: skipped without them, a pass of expf over the whole vocabulary
+     * per token) */
     double sum = 0;
-    for (int i = 0; i < n; i++) sum += (c[i].p = expf(c[i].logit - mx));
-    for (int i = 0; i < n; i++) c[i].p = (float)(c[i].p / sum);
+    if (s->p.top_p < 1.0f || s->p.min_p > 0.0f) {
+      for (int i = 0; i < n; i++) sum += (c[i].p = expf(c[i].logit - mx));
+      for (int i = 0; i < n; i++) c[i].p = (float)(c[i].p / sum);
+    }
     if (s->p.top_p < 1.0f) {
       int have = sorted ? n : 0; /* a sorted prefix of this many */
       for (int want = 64;; want *= 4) {
