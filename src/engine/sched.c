@@ -73,6 +73,15 @@ typedef struct embed_job {
   bool done;
 } embed_job;
 
+/* One sequence's draw of a step: sampled on the pool (each sequence has its
+ * own sampler), emitted afterwards in batch order on the scheduler thread. */
+struct sampled {
+  eng_seq *seq;
+  int row; /* its logits row */
+  int32_t id;
+  token_logprob chosen, top[ENG_TOP_MAX];
+};
+
 struct eng_model {
   eng_model_params p;
   char name[128];
@@ -85,7 +94,8 @@ struct eng_model {
   slot *slots;
   fwd_token *batch;
   eng_seq **batch_seq;    /* which sequence each batch token belongs to */
-  float *logits;          /* one row of scratch for the sampler */
+  float *logits;          /* n_slots rows of scratch for the samplers */
+  struct sampled *sampled; /* n_slots: this step's draws, made on the pool */
   float *hidden;          /* decoder embeddings: n_batch rows of n_embd */
   char *piece;            /* a decoded token's text (3 x the longest piece) */
   size_t piece_cap;
@@ -398,6 +408,19 @@ static int build_batch(eng_model *m) {
   return n;
 }
 
+static void sample_worker(void *arg, int k, int thread_id) {
+  eng_model *m = arg;
+  HR_UNUSED(thread_id);
+  struct sampled *d = &m->sampled[k];
+  eng_seq *s = d->seq;
+  int n_vocab = m->mdl->hp.n_vocab;
+  float *logits = m->logits + (size_t)k * (size_t)n_vocab;
+  memcpy(logits, fwd_logits(m->fc, d->row), sizeof(float) * (size_t)n_vocab);
+  int n_top = s->n_logprobs > 0 ? s->n_logprobs : 0;
+  d->id = sampler_sample(m->slots[s->slot].smp, logits, n_top, s->n_logprobs >= 0 ? &d->chosen : NULL,
+                         d->top);
+}
+
 static void step(eng_model *m) {
   int n = build_batch(m);
   if (n == 0) return;
@@ -417,17 +440,20 @@ static void step(eng_model *m) {
     sl->n_tokens = m->batch[i].pos + 1;
     m->batch_seq[i]->n_past = m->batch[i].pos + 1;
   }
-  int row = 0;
-  int n_vocab = m->mdl->hp.n_vocab;
+  int n_sampled = 0;
   for (int i = 0; i < n; i++) {
     if (!m->batch[i].logits) continue;
-    eng_seq *s = m->batch_seq[i];
-    memcpy(m->logits, fwd_logits(m->fc, row++), sizeof(float) * (size_t)n_vocab);
-    token_logprob chosen, top[ENG_TOP_MAX];
+    m->sampled[n_sampled] = (struct sampled){.seq = m->batch_seq[i], .row = n_sampled};
+    n_sampled++;
+  }
+  /* Several sequences: their draws (a softmax over the vocabulary each)
+   * share the pool instead of leaving it waiting. */
+  hr_pool_run(m->pool, sample_worker, m, n_sampled, n_sampled < 2);
+  for (int k = 0; k < n_sampled; k++) {
+    struct sampled *d = &m->sampled[k];
+    eng_seq *s = d->seq;
     int n_top = s->n_logprobs > 0 ? s->n_logprobs : 0;
-    int32_t id = sampler_sample(m->slots[s->slot].smp, m->logits, n_top,
-                                s->n_logprobs >= 0 ? &chosen : NULL, top);
-    emit(m, s, id, s->n_logprobs >= 0 ? &chosen : NULL, top, n_top);
+    emit(m, s, d->id, s->n_logprobs >= 0 ? &d->chosen : NULL, d->top, n_top);
   }
 }
 
@@ -610,11 +636,12 @@ static int alloc_runtime(eng_model *m) {
   m->slots = calloc((size_t)m->p.n_slots, sizeof *m->slots);
   m->batch = malloc(sizeof(fwd_token) * (size_t)m->p.n_batch);
   m->batch_seq = malloc(sizeof(eng_seq *) * (size_t)m->p.n_batch);
-  m->logits = malloc(sizeof(float) * (size_t)hp->n_vocab);
+  m->logits = malloc(sizeof(float) * (size_t)hp->n_vocab * (size_t)m->p.n_slots);
+  m->sampled = calloc((size_t)m->p.n_slots, sizeof *m->sampled);
   m->hidden = malloc(sizeof(float) * (size_t)m->p.n_batch * (size_t)hp->n_embd);
   m->piece_cap = 3 * tok_max_piece_len(m->mdl->tok) + 16;
   m->piece = malloc(m->piece_cap);
-  if (!m->slots || !m->batch || !m->batch_seq || !m->logits || !m->hidden || !m->piece)
+  if (!m->slots || !m->batch || !m->batch_seq || !m->logits || !m->sampled || !m->hidden || !m->piece)
     return HR_ENOMEM;
   sampler_params sp;
   sampler_params_default(&sp);
@@ -683,6 +710,7 @@ void eng_model_close(eng_model *m) {
   free(m->batch);
   free(m->batch_seq);
   free(m->logits);
+  free(m->sampled);
   free(m->hidden);
   free(m->piece);
   fwd_ctx_free(m->fc);
