@@ -8,7 +8,8 @@
  * widened once per block with vpmaddwd. Nibbles are unpacked again for each
  * activation row (the loads hit L1): with 16 registers that costs less than
  * spilling. Q8_0 is not here: its unsigned (+128) bytes would saturate
- * vpmaddubsw, so on AVX2 it keeps the GGUF layout. */
+ * vpmaddubsw, so on AVX2 it keeps the GGUF layout. An encoder's F32/F16
+ * matrices are here too, as FMA tiles. */
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #include <immintrin.h>
 #include <string.h>
@@ -131,7 +132,80 @@ static void product_q4_1(tensor_type t, int cols, const void *W, size_t gb, int 
   product(TT_Q4_1, cols, W, gb, ng, X, xs, nx, Y, ldy);
 }
 
+/* ---- F32 / F16 (encoders) -------------------------------------------------
+ * Element k of a group's 16 rows is two ymm (rows 0-7, 8-15; F16 converted
+ * on load); each activation row's x[k] broadcast feeds both. Up to 6 rows a
+ * tile: 12 sums, 2 weight registers, the broadcast, within 16 registers. */
+#define FLOAT_NC 6
+
+ALWAYS_INLINE __m256 float_w8(tensor_type t, const uint8_t *w, size_t k, int h) {
+  return t == TT_F32
+             ? _mm256_load_ps((const float *)w + k * 16 + 8 * h)
+             : _mm256_cvtph_ps(_mm_load_si128((const __m128i *)((const uint16_t *)w + k * 16 + 8 * h)));
+}
+
+ALWAYS_INLINE void float_tile(tensor_type t, int cols, const uint8_t *w, const xrow *x, int nc,
+                              float *Y, int ldy) {
+  __m256 acc[FLOAT_NC][2];
+  UNROLL(6)
+  for (int j = 0; j < nc; j++) acc[j][0] = acc[j][1] = _mm256_setzero_ps();
+  for (int k = 0; k < cols; k++) {
+    __m256 w0 = float_w8(t, w, (size_t)k, 0), w1 = float_w8(t, w, (size_t)k, 1);
+    UNROLL(6)
+    for (int j = 0; j < nc; j++) {
+      __m256 xv = _mm256_broadcast_ss(x[j].d + k);
+      acc[j][0] = _mm256_fmadd_ps(w0, xv, acc[j][0]);
+      acc[j][1] = _mm256_fmadd_ps(w1, xv, acc[j][1]);
+    }
+  }
+  UNROLL(6)
+  for (int j = 0; j < nc; j++) {
+    _mm256_storeu_ps(Y + (size_t)j * ldy, acc[j][0]);
+    _mm256_storeu_ps(Y + (size_t)j * ldy + 8, acc[j][1]);
+  }
+}
+
+/* Groups outside (a group's weights stay in L1/L2 for every tile), tiles of
+ * up to FLOAT_NC activation rows inside, as even as the rows allow. */
+ALWAYS_INLINE void float_product(tensor_type t, int cols, const void *W, size_t gb, int n_groups,
+                                 const void *X, size_t xs, int n_x, float *Y, int ldy) {
+  xrow x[FLOAT_NC * 16];
+  for (int jb = 0; jb < n_x; jb += FLOAT_NC * 16) {
+    int nj = n_x - jb < FLOAT_NC * 16 ? n_x - jb : FLOAT_NC * 16;
+    for (int j = 0; j < nj; j++) x[j] = rpx_view_of((const uint8_t *)X + (size_t)(jb + j) * xs, cols);
+    int n_tiles = (nj + FLOAT_NC - 1) / FLOAT_NC, per = (nj + n_tiles - 1) / n_tiles;
+    for (int g = 0; g < n_groups; g++) {
+      const uint8_t *w = (const uint8_t *)W + (size_t)g * gb;
+      for (int j0 = 0; j0 < nj; j0 += per) {
+        int nc = nj - j0 < per ? nj - j0 : per;
+        float *y = Y + (size_t)(jb + j0) * ldy + (size_t)g * 16;
+        switch (nc) {
+        case 1: float_tile(t, cols, w, x + j0, 1, y, ldy); break;
+        case 2: float_tile(t, cols, w, x + j0, 2, y, ldy); break;
+        case 3: float_tile(t, cols, w, x + j0, 3, y, ldy); break;
+        case 4: float_tile(t, cols, w, x + j0, 4, y, ldy); break;
+        case 5: float_tile(t, cols, w, x + j0, 5, y, ldy); break;
+        default: float_tile(t, cols, w, x + j0, 6, y, ldy); break;
+        }
+      }
+    }
+  }
+}
+
+static void product_f32(tensor_type t, int cols, const void *W, size_t gb, int ng, const void *X,
+                        size_t xs, int nx, float *Y, int ldy) {
+  (void)t;
+  float_product(TT_F32, cols, W, gb, ng, X, xs, nx, Y, ldy);
+}
+static void product_f16(tensor_type t, int cols, const void *W, size_t gb, int ng, const void *X,
+                        size_t xs, int nx, float *Y, int ldy) {
+  (void)t;
+  float_product(TT_F16, cols, W, gb, ng, X, xs, nx, Y, ldy);
+}
+
 void kernels_fill_repack_avx2(kernel_table *t) {
+  t->types[TT_F32].rp_matmul = product_f32;
+  t->types[TT_F16].rp_matmul = product_f16;
   t->types[TT_Q4_0].rp_matmul = product_q4_0;
   t->types[TT_Q4_1].rp_matmul = product_q4_1;
 }
