@@ -15,8 +15,9 @@
 #include <string.h>
 
 #include "kernels.h"
+#include "repack_product.h"
 
-#define NC_MAX 4
+#define NC_MAX 4 /* = the tile size product passes repack_product.h */
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -94,49 +95,23 @@ ALWAYS_INLINE void group_product(tensor_type t, int nb, const uint8_t *qs, const
 }
 
 
-ALWAYS_INLINE void product(tensor_type t, int cols, const void *W, size_t group_bytes,
-                           int n_groups, const void *X, size_t x_stride, int n_x, float *Y,
-                           int ldy) {
-  int nb = cols / 32;
-  xrow x[NC_MAX * 8];
-  /* Groups outside, activation tiles inside: each group's weights come
-   * from DRAM once and stay in L1/L2 for every tile; activation rows are
-   * re-read from L2. Past NC_MAX * 8 rows the rows go in batches. */
-  for (int jb = 0; jb < n_x; jb += NC_MAX * 8) {
-    int nj = n_x - jb < NC_MAX * 8 ? n_x - jb : NC_MAX * 8;
-    for (int j = 0; j < nj; j++) x[j] = rpx_view_of((const uint8_t *)X + (size_t)(jb + j) * x_stride, cols);
-    for (int g = 0; g < n_groups; g++) {
-      const uint8_t *qs = (const uint8_t *)W + (size_t)g * group_bytes;
-      for (int j0 = 0; j0 < nj; j0 += NC_MAX) {
-        int nc = nj - j0 < NC_MAX ? nj - j0 : NC_MAX;
-        float *y = Y + (size_t)(jb + j0) * ldy + (size_t)g * 16;
-        switch (nc) {
-      case 1: group_product(t, nb, qs, x + j0, 1, y, ldy); break;
-      case 2: group_product(t, nb, qs, x + j0, 2, y, ldy); break;
-      case 3: group_product(t, nb, qs, x + j0, 3, y, ldy); break;
-        default: group_product(t, nb, qs, x + j0, 4, y, ldy); break;
-        }
-      }
-    }
-  }
+/* One group against tiles of NC_MAX activation rows, the rest in one
+ * smaller tile (repack_product.h). */
+ALWAYS_INLINE void quant_tile(tensor_type t, int cols, const uint8_t *w, size_t gb, int G,
+                              const xrow *x, int nc, float *y, int ldy) {
+  (void)gb, (void)G;
+  group_product(t, cols / 32, w, x, nc, y, ldy);
 }
+RP_DEFINE_PRODUCT(product, quant_tile, 4, NC_MAX * 8, 1, 0)
 
-static void product_q4_0(tensor_type t, int cols, const void *W, size_t gb, int ng,
-                         const void *X, size_t xs, int nx, float *Y, int ldy) {
-  (void)t;
-  product(TT_Q4_0, cols, W, gb, ng, X, xs, nx, Y, ldy);
-}
-static void product_q4_1(tensor_type t, int cols, const void *W, size_t gb, int ng,
-                         const void *X, size_t xs, int nx, float *Y, int ldy) {
-  (void)t;
-  product(TT_Q4_1, cols, W, gb, ng, X, xs, nx, Y, ldy);
-}
+RP_DEFINE_ENTRY(product_q4_0, product, TT_Q4_0)
+RP_DEFINE_ENTRY(product_q4_1, product, TT_Q4_1)
 
 /* ---- F32 / F16 (encoders) -------------------------------------------------
  * Element k of a group's 16 rows is two ymm (rows 0-7, 8-15; F16 converted
  * on load); each activation row's x[k] broadcast feeds both. Up to 6 rows a
  * tile: 12 sums, 2 weight registers, the broadcast, within 16 registers. */
-#define FLOAT_NC 6
+#define FLOAT_NC 6 /* = the tile size float_product passes repack_product.h */
 
 ALWAYS_INLINE __m256 float_w8(tensor_type t, const uint8_t *w, size_t k, int h) {
   return t == TT_F32
@@ -165,43 +140,17 @@ ALWAYS_INLINE void float_tile(tensor_type t, int cols, const uint8_t *w, const x
   }
 }
 
-/* Groups outside (a group's weights stay in L1/L2 for every tile), tiles of
- * up to FLOAT_NC activation rows inside, as even as the rows allow. */
-ALWAYS_INLINE void float_product(tensor_type t, int cols, const void *W, size_t gb, int n_groups,
-                                 const void *X, size_t xs, int n_x, float *Y, int ldy) {
-  xrow x[FLOAT_NC * 16];
-  for (int jb = 0; jb < n_x; jb += FLOAT_NC * 16) {
-    int nj = n_x - jb < FLOAT_NC * 16 ? n_x - jb : FLOAT_NC * 16;
-    for (int j = 0; j < nj; j++) x[j] = rpx_view_of((const uint8_t *)X + (size_t)(jb + j) * xs, cols);
-    int n_tiles = (nj + FLOAT_NC - 1) / FLOAT_NC, per = (nj + n_tiles - 1) / n_tiles;
-    for (int g = 0; g < n_groups; g++) {
-      const uint8_t *w = (const uint8_t *)W + (size_t)g * gb;
-      for (int j0 = 0; j0 < nj; j0 += per) {
-        int nc = nj - j0 < per ? nj - j0 : per;
-        float *y = Y + (size_t)(jb + j0) * ldy + (size_t)g * 16;
-        switch (nc) {
-        case 1: float_tile(t, cols, w, x + j0, 1, y, ldy); break;
-        case 2: float_tile(t, cols, w, x + j0, 2, y, ldy); break;
-        case 3: float_tile(t, cols, w, x + j0, 3, y, ldy); break;
-        case 4: float_tile(t, cols, w, x + j0, 4, y, ldy); break;
-        case 5: float_tile(t, cols, w, x + j0, 5, y, ldy); break;
-        default: float_tile(t, cols, w, x + j0, 6, y, ldy); break;
-        }
-      }
-    }
-  }
+/* Groups against tiles of up to FLOAT_NC activation rows, as even as the
+ * rows allow (repack_product.h). */
+ALWAYS_INLINE void float_tile_g(tensor_type t, int cols, const uint8_t *w, size_t gb, int G,
+                                const xrow *x, int nc, float *y, int ldy) {
+  (void)gb, (void)G;
+  float_tile(t, cols, w, x, nc, y, ldy);
 }
+RP_DEFINE_PRODUCT(float_product, float_tile_g, 6, FLOAT_NC * 16, 1, 1)
 
-static void product_f32(tensor_type t, int cols, const void *W, size_t gb, int ng, const void *X,
-                        size_t xs, int nx, float *Y, int ldy) {
-  (void)t;
-  float_product(TT_F32, cols, W, gb, ng, X, xs, nx, Y, ldy);
-}
-static void product_f16(tensor_type t, int cols, const void *W, size_t gb, int ng, const void *X,
-                        size_t xs, int nx, float *Y, int ldy) {
-  (void)t;
-  float_product(TT_F16, cols, W, gb, ng, X, xs, nx, Y, ldy);
-}
+RP_DEFINE_ENTRY(product_f32, float_product, TT_F32)
+RP_DEFINE_ENTRY(product_f16, float_product, TT_F16)
 
 void kernels_fill_repack_avx2(kernel_table *t) {
   t->types[TT_F32].rp_matmul = product_f32;

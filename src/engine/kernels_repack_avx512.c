@@ -16,8 +16,9 @@
 #include <string.h>
 
 #include "kernels.h"
+#include "repack_product.h"
 
-#define NC_MAX 8
+#define NC_MAX 8 /* = the tile size product passes repack_product.h */
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -109,7 +110,7 @@ ALWAYS_INLINE void group_product(tensor_type t, int nb, const uint8_t *qs, const
  * independent sums in registers. With few rows the FMA chains are split
  * over P partial sums so the two FMA units are not left waiting on
  * latency (8 chains in flight). */
-#define FLOAT_NC 12
+#define FLOAT_NC 12 /* = the tile size float_product passes repack_product.h */
 
 ALWAYS_INLINE __m512 float_w(tensor_type t, const uint8_t *w, size_t k) {
   return t == TT_F32 ? _mm512_load_ps((const float *)w + k * 16)
@@ -165,102 +166,30 @@ ALWAYS_INLINE void float_groups(tensor_type t, int G, int cols, const uint8_t *w
   }
 }
 
-/* Every group against every activation row: pairs of groups outside (their
- * 2 x cols x 64 bytes come from memory once and stay in L1/L2 for every
- * tile), tiles of up to FLOAT_NC rows inside, as even as the rows allow. */
-ALWAYS_INLINE void float_product(tensor_type t, int cols, const void *W, size_t gb, int n_groups,
-                                 const void *X, size_t x_stride, int n_x, float *Y, int ldy) {
-  xrow x[FLOAT_NC * 8];
-  for (int jb = 0; jb < n_x; jb += FLOAT_NC * 8) {
-    int nj = n_x - jb < FLOAT_NC * 8 ? n_x - jb : FLOAT_NC * 8;
-    for (int j = 0; j < nj; j++) x[j] = rpx_view_of((const uint8_t *)X + (size_t)(jb + j) * x_stride, cols);
-    int n_tiles = (nj + FLOAT_NC - 1) / FLOAT_NC, per = (nj + n_tiles - 1) / n_tiles;
-    for (int g = 0; g < n_groups; g += 2) {
-      const uint8_t *w = (const uint8_t *)W + (size_t)g * gb;
-      int G = n_groups - g >= 2 ? 2 : 1;
-      for (int j0 = 0; j0 < nj; j0 += per) {
-        int nc = nj - j0 < per ? nj - j0 : per;
-        float *y = Y + (size_t)(jb + j0) * ldy + (size_t)g * 16;
-#define FLOAT_CASE(N)                                                      \
-  case N:                                                                  \
-    if (G == 2) float_groups(t, 2, cols, w, gb, x + j0, N, y, ldy);       \
-    else float_groups(t, 1, cols, w, gb, x + j0, N, y, ldy);              \
-    break;
-        switch (nc) {
-          FLOAT_CASE(1) FLOAT_CASE(2) FLOAT_CASE(3) FLOAT_CASE(4) FLOAT_CASE(5) FLOAT_CASE(6)
-          FLOAT_CASE(7) FLOAT_CASE(8) FLOAT_CASE(9) FLOAT_CASE(10) FLOAT_CASE(11)
-          default: FLOAT_CASE(12)
-        }
-#undef FLOAT_CASE
-      }
-    }
-  }
+/* Pairs of groups against tiles of up to FLOAT_NC activation rows, as even
+ * as the rows allow (repack_product.h). */
+ALWAYS_INLINE void float_tile(tensor_type t, int cols, const uint8_t *w, size_t gb, int G,
+                              const xrow *x, int nc, float *y, int ldy) {
+  if (G == 2) float_groups(t, 2, cols, w, gb, x, nc, y, ldy);
+  else float_groups(t, 1, cols, w, gb, x, nc, y, ldy);
 }
+RP_DEFINE_PRODUCT(float_product, float_tile, 12, FLOAT_NC * 8, 2, 1)
 
-/* One group against one tile of activation rows. */
-ALWAYS_INLINE void tile(tensor_type t, int cols, const uint8_t *w, const xrow *x, int nc,
-                        float *y, int ldy) {
+/* Quantized weights: one group against tiles of NC_MAX activation rows, the
+ * rest in one smaller tile (repack_product.h). */
+ALWAYS_INLINE void quant_tile(tensor_type t, int cols, const uint8_t *w, size_t gb, int G,
+                              const xrow *x, int nc, float *y, int ldy) {
+  (void)gb, (void)G;
   group_product(t, cols / 32, w, x, nc, y, ldy);
 }
+RP_DEFINE_PRODUCT(product, quant_tile, 8, NC_MAX * 8, 1, 0)
 
-/* Quantized weights: activation rows in tiles of NC_MAX, the rest in one
- * smaller tile; each tile size gets its own unrolled copy. */
-ALWAYS_INLINE void product(tensor_type t, int cols, const void *W, size_t group_bytes,
-                           int n_groups, const void *X, size_t x_stride, int n_x, float *Y,
-                           int ldy) {
-  xrow x[NC_MAX * 8];
-  /* Groups outside, activation tiles inside: each group's weights come
-   * from DRAM once and stay in L1/L2 for every tile; activation rows are
-   * re-read from L2. Past NC_MAX * 8 rows the rows go in batches. */
-  for (int jb = 0; jb < n_x; jb += NC_MAX * 8) {
-    int nj = n_x - jb < NC_MAX * 8 ? n_x - jb : NC_MAX * 8;
-    for (int j = 0; j < nj; j++) x[j] = rpx_view_of((const uint8_t *)X + (size_t)(jb + j) * x_stride, cols);
-    for (int g = 0; g < n_groups; g++) {
-      const uint8_t *qs = (const uint8_t *)W + (size_t)g * group_bytes;
-      for (int j0 = 0; j0 < nj; j0 += NC_MAX) {
-        int nc = nj - j0 < NC_MAX ? nj - j0 : NC_MAX;
-        float *y = Y + (size_t)(jb + j0) * ldy + (size_t)g * 16;
-        switch (nc) {
-      case 1: tile(t, cols, qs, x + j0, 1, y, ldy); break;
-      case 2: tile(t, cols, qs, x + j0, 2, y, ldy); break;
-      case 3: tile(t, cols, qs, x + j0, 3, y, ldy); break;
-      case 4: tile(t, cols, qs, x + j0, 4, y, ldy); break;
-      case 5: tile(t, cols, qs, x + j0, 5, y, ldy); break;
-      case 6: tile(t, cols, qs, x + j0, 6, y, ldy); break;
-      case 7: tile(t, cols, qs, x + j0, 7, y, ldy); break;
-        default: tile(t, cols, qs, x + j0, 8, y, ldy); break;
-        }
-      }
-    }
-  }
-}
+RP_DEFINE_ENTRY(product_q4_0, product, TT_Q4_0)
+RP_DEFINE_ENTRY(product_q4_1, product, TT_Q4_1)
+RP_DEFINE_ENTRY(product_q8_0, product, TT_Q8_0)
 
-static void product_q4_0(tensor_type t, int cols, const void *W, size_t gb, int ng,
-                         const void *X, size_t xs, int nx, float *Y, int ldy) {
-  (void)t;
-  product(TT_Q4_0, cols, W, gb, ng, X, xs, nx, Y, ldy);
-}
-static void product_q4_1(tensor_type t, int cols, const void *W, size_t gb, int ng,
-                         const void *X, size_t xs, int nx, float *Y, int ldy) {
-  (void)t;
-  product(TT_Q4_1, cols, W, gb, ng, X, xs, nx, Y, ldy);
-}
-static void product_q8_0(tensor_type t, int cols, const void *W, size_t gb, int ng,
-                         const void *X, size_t xs, int nx, float *Y, int ldy) {
-  (void)t;
-  product(TT_Q8_0, cols, W, gb, ng, X, xs, nx, Y, ldy);
-}
-
-static void product_f32(tensor_type t, int cols, const void *W, size_t gb, int ng, const void *X,
-                        size_t xs, int nx, float *Y, int ldy) {
-  (void)t;
-  float_product(TT_F32, cols, W, gb, ng, X, xs, nx, Y, ldy);
-}
-static void product_f16(tensor_type t, int cols, const void *W, size_t gb, int ng, const void *X,
-                        size_t xs, int nx, float *Y, int ldy) {
-  (void)t;
-  float_product(TT_F16, cols, W, gb, ng, X, xs, nx, Y, ldy);
-}
+RP_DEFINE_ENTRY(product_f32, float_product, TT_F32)
+RP_DEFINE_ENTRY(product_f16, float_product, TT_F16)
 
 void rp_product_avx512(tensor_type t, int cols, const void *W, size_t gb, int ng, const void *X,
                        size_t xs, int nx, float *Y, int ldy) {

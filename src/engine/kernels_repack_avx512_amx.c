@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "kernels.h"
+#include "repack_product.h"
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
@@ -180,21 +181,9 @@ ALWAYS_INLINE void product(tensor_type t, int cols, const void *W, size_t gb, in
   rp_product_avx512(t, cols, W, gb, n_groups, X, xs, n_x, Y, ldy);
 }
 
-static void product_q4_0(tensor_type t, int cols, const void *W, size_t gb, int ng, const void *X,
-                         size_t xs, int nx, float *Y, int ldy) {
-  (void)t;
-  product(TT_Q4_0, cols, W, gb, ng, X, xs, nx, Y, ldy);
-}
-static void product_q4_1(tensor_type t, int cols, const void *W, size_t gb, int ng, const void *X,
-                         size_t xs, int nx, float *Y, int ldy) {
-  (void)t;
-  product(TT_Q4_1, cols, W, gb, ng, X, xs, nx, Y, ldy);
-}
-static void product_q8_0(tensor_type t, int cols, const void *W, size_t gb, int ng, const void *X,
-                         size_t xs, int nx, float *Y, int ldy) {
-  (void)t;
-  product(TT_Q8_0, cols, W, gb, ng, X, xs, nx, Y, ldy);
-}
+RP_DEFINE_ENTRY(product_q4_0, product, TT_Q4_0)
+RP_DEFINE_ENTRY(product_q4_1, product, TT_Q4_1)
+RP_DEFINE_ENTRY(product_q8_0, product, TT_Q8_0)
 
 /* Linux hands out the AMX tile state only to a process that asks for it. */
 static int amx_permitted(void) {

@@ -1,0 +1,75 @@
+/* repack_product.h — the loop every repacked product runs, shared by the
+ * ISA kernel files (each includes it after defining its tile function and
+ * ALWAYS_INLINE, with its own ISA flags).
+ *
+ * Activation rows in batches of BATCH (their views built once per batch);
+ * groups of 16 weight rows outside, GROUPS at a time (their weights come
+ * from memory once and stay in L1/L2 for every tile); tiles of activation
+ * rows inside, each tile size a compile-time constant so its sums stay in
+ * registers. EVEN spreads a batch's rows over its tiles evenly (9 rows as
+ * 5 + 4 rather than NC + 1); otherwise tiles take NC rows and the last the
+ * rest.
+ *
+ * TILE(t, cols, w, gb, G, x, nc, y, ldy): G (<= GROUPS) groups starting at w
+ * (gb bytes apart) against nc activation rows x, into y (ldy floats apart). */
+#ifndef HEARTH_ENGINE_REPACK_PRODUCT_H
+#define HEARTH_ENGINE_REPACK_PRODUCT_H
+
+#include "repack.h"
+
+#define RP_TILE_CASE(TILE, N) \
+  case N:                     \
+    TILE(t, cols, w, gb, G, x + j0, N, y, ldy); \
+    break;
+#define RP_TILE_DEFAULT(TILE, N) \
+  default:                       \
+    TILE(t, cols, w, gb, G, x + j0, N, y, ldy); \
+    break;
+#define RP_TILES_4(TILE) RP_TILE_CASE(TILE, 1) RP_TILE_CASE(TILE, 2) RP_TILE_CASE(TILE, 3) RP_TILE_DEFAULT(TILE, 4)
+#define RP_TILES_6(TILE) \
+  RP_TILE_CASE(TILE, 1) RP_TILE_CASE(TILE, 2) RP_TILE_CASE(TILE, 3) RP_TILE_CASE(TILE, 4) RP_TILE_CASE(TILE, 5) RP_TILE_DEFAULT(TILE, 6)
+#define RP_TILES_8(TILE)                                                                      \
+  RP_TILE_CASE(TILE, 1) RP_TILE_CASE(TILE, 2) RP_TILE_CASE(TILE, 3) RP_TILE_CASE(TILE, 4)     \
+  RP_TILE_CASE(TILE, 5) RP_TILE_CASE(TILE, 6) RP_TILE_CASE(TILE, 7) RP_TILE_DEFAULT(TILE, 8)
+#define RP_TILES_12(TILE)                                                                     \
+  RP_TILE_CASE(TILE, 1) RP_TILE_CASE(TILE, 2) RP_TILE_CASE(TILE, 3) RP_TILE_CASE(TILE, 4)     \
+  RP_TILE_CASE(TILE, 5) RP_TILE_CASE(TILE, 6) RP_TILE_CASE(TILE, 7) RP_TILE_CASE(TILE, 8)     \
+  RP_TILE_CASE(TILE, 9) RP_TILE_CASE(TILE, 10) RP_TILE_CASE(TILE, 11) RP_TILE_DEFAULT(TILE, 12)
+
+/* Defines name(t, cols, W, gb, n_groups, X, xs, n_x, Y, ldy); NC is 4, 6, 8
+ * or 12. */
+#define RP_DEFINE_PRODUCT(name, TILE, NC, BATCH, GROUPS, EVEN)                                  \
+  ALWAYS_INLINE void name(tensor_type t, int cols, const void *W, size_t gb, int n_groups,     \
+                          const void *X, size_t xs, int n_x, float *Y, int ldy) {              \
+    rpx_view x[BATCH];                                                                         \
+    for (int jb = 0; jb < n_x; jb += BATCH) {                                                  \
+      int nj = n_x - jb < BATCH ? n_x - jb : BATCH;                                            \
+      for (int j = 0; j < nj; j++)                                                             \
+        x[j] = rpx_view_of((const uint8_t *)X + (size_t)(jb + j) * xs, cols);                  \
+      int per = NC;                                                                            \
+      if (EVEN) {                                                                              \
+        int n_tiles = (nj + NC - 1) / NC;                                                      \
+        per = (nj + n_tiles - 1) / n_tiles;                                                    \
+      }                                                                                        \
+      for (int g = 0; g < n_groups; g += GROUPS) {                                             \
+        const uint8_t *w = (const uint8_t *)W + (size_t)g * gb;                                \
+        int G = n_groups - g < GROUPS ? n_groups - g : GROUPS;                                 \
+        for (int j0 = 0; j0 < nj; j0 += per) {                                                 \
+          int nc = nj - j0 < per ? nj - j0 : per;                                              \
+          float *y = Y + (size_t)(jb + j0) * ldy + (size_t)g * 16;                             \
+          switch (nc) { RP_TILES_##NC(TILE) }                                                  \
+        }                                                                                      \
+      }                                                                                        \
+    }                                                                                          \
+  }
+
+/* An rp_matmul_fn (repack.h) for type T: impl specialized for it, so each
+ * type gets its own unrolled code. */
+#define RP_DEFINE_ENTRY(name, impl, T)                                                        \
+  static void name(tensor_type t, int cols, const void *W, size_t gb, int ng, const void *X, \
+                   size_t xs, int nx, float *Y, int ldy) {                                   \
+    (void)t;                                                                                 \
+    impl(T, cols, W, gb, ng, X, xs, nx, Y, ldy);                                             \
+  }
+
+#endif
