@@ -13,6 +13,7 @@
 #include <math.h>
 
 #include "kernels.h"
+#include "kernels_dot32.h"
 
 /* ---- helpers --------------------------------------------------------------- */
 
@@ -165,41 +166,11 @@ static inline __m256 step_q5_1(const block_q5_1 *a, const block_q8_1 *b, __m256 
   return _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_u8s8(q, loadu(b->qs))), acc);
 }
 
-#define DOT32(name, WT, XT, STEP, MIN)                                       \
-  static float name(int n, const void *w, const void *x) {                   \
-    const WT *a = w;                                                         \
-    const XT *b = x;                                                         \
-    const int nb = n / QK32;                                                 \
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;                          \
-    float summ0 = 0, summ1 = 0;                                              \
-    int i = 0;                                                               \
-    for (; i + 2 <= nb; i += 2) {                                            \
-      pf_bytes(a + i, 2 * sizeof *a);                                        \
-      acc0 = STEP(a + i, b + i, acc0, &summ0);                               \
-      acc1 = STEP(a + i + 1, b + i + 1, acc1, &summ1);                       \
-    }                                                                        \
-    if (i < nb) acc0 = STEP(a + i, b + i, acc0, &summ0);                     \
-    return hsum_ps(_mm256_add_ps(acc0, acc1)) + (summ0 + summ1);                \
-  }                                                                          \
-  /* llama numerics: one accumulator, blocks in order, the min terms in   */ \
-  /* their own FMA chain, as ggml's (kernels.h, "Numerics")               */ \
-  static float name##_llama(int n, const void *w, const void *x) {           \
-    const WT *a = w;                                                         \
-    const XT *b = x;                                                         \
-    const int nb = n / QK32;                                                 \
-    __m256 acc = _mm256_setzero_ps();                                        \
-    float summ = 0;                                                          \
-    for (int i = 0; i < nb; i++) {                                           \
-      if (!(i & 1)) pf_bytes(a + i, 2 * sizeof *a);                          \
-      acc = STEP(a + i, b + i, acc, &summ);                                  \
-    }                                                                        \
-    return MIN ? hsum_ps(acc) + summ : hsum_ps(acc);                               \
-  }
-DOT32(dot_q8_0, block_q8_0, block_q8_0, step_q8_0, 0)
-DOT32(dot_q4_0, block_q4_0, block_q8_0, step_q4_0, 0)
-DOT32(dot_q4_1, block_q4_1, block_q8_1, step_q4_1, 1)
-DOT32(dot_q5_0, block_q5_0, block_q8_0, step_q5_0, 0)
-DOT32(dot_q5_1, block_q5_1, block_q8_1, step_q5_1, 1)
+DOT32(dot_q8_0, block_q8_0, block_q8_0, step_q8_0, 0, hsum_ps)
+DOT32(dot_q4_0, block_q4_0, block_q8_0, step_q4_0, 0, hsum_ps)
+DOT32(dot_q4_1, block_q4_1, block_q8_1, step_q4_1, 1, hsum_ps)
+DOT32(dot_q5_0, block_q5_0, block_q8_0, step_q5_0, 0, hsum_ps)
+DOT32(dot_q5_1, block_q5_1, block_q8_1, step_q5_1, 1, hsum_ps)
 
 /* ---- K-quants ---------------------------------------------------------------------- */
 

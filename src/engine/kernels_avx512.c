@@ -21,6 +21,7 @@
 #include <math.h>
 
 #include "kernels.h"
+#include "kernels_dot32.h"
 
 static inline float h2f(uint16_t h) { return quant_f16_table[h]; }
 static inline __m256i loadu256(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
@@ -167,41 +168,11 @@ static inline float hsum8(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-#define DOT32(name, WT, XT, STEP, MIN)                                       \
-  static float name(int n, const void *w, const void *x) {                   \
-    const WT *a = w;                                                         \
-    const XT *b = x;                                                         \
-    const int nb = n / QK32;                                                 \
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;                          \
-    float summ0 = 0, summ1 = 0;                                              \
-    int i = 0;                                                               \
-    for (; i + 2 <= nb; i += 2) {                                            \
-      pf_bytes(a + i, 2 * sizeof *a);                                        \
-      acc0 = STEP(a + i, b + i, acc0, &summ0);                               \
-      acc1 = STEP(a + i + 1, b + i + 1, acc1, &summ1);                       \
-    }                                                                        \
-    if (i < nb) acc0 = STEP(a + i, b + i, acc0, &summ0);                     \
-    return hsum8(_mm256_add_ps(acc0, acc1)) + (summ0 + summ1);                \
-  }                                                                          \
-  /* llama numerics: one accumulator, blocks in order, the min terms in   */ \
-  /* their own FMA chain, as ggml's (kernels.h, "Numerics")               */ \
-  static float name##_llama(int n, const void *w, const void *x) {           \
-    const WT *a = w;                                                         \
-    const XT *b = x;                                                         \
-    const int nb = n / QK32;                                                 \
-    __m256 acc = _mm256_setzero_ps();                                        \
-    float summ = 0;                                                          \
-    for (int i = 0; i < nb; i++) {                                           \
-      if (!(i & 1)) pf_bytes(a + i, 2 * sizeof *a);                          \
-      acc = STEP(a + i, b + i, acc, &summ);                                  \
-    }                                                                        \
-    return MIN ? hsum8(acc) + summ : hsum8(acc);                               \
-  }
-DOT32(dot_q8_0, block_q8_0, block_q8_0, step_q8_0, 0)
-DOT32(dot_q4_0, block_q4_0, block_q8_0, step_q4_0, 0)
-DOT32(dot_q4_1, block_q4_1, block_q8_1, step_q4_1, 1)
-DOT32(dot_q5_0, block_q5_0, block_q8_0, step_q5_0, 0)
-DOT32(dot_q5_1, block_q5_1, block_q8_1, step_q5_1, 1)
+DOT32(dot_q8_0, block_q8_0, block_q8_0, step_q8_0, 0, hsum8)
+DOT32(dot_q4_0, block_q4_0, block_q8_0, step_q4_0, 0, hsum8)
+DOT32(dot_q4_1, block_q4_1, block_q8_1, step_q4_1, 1, hsum8)
+DOT32(dot_q5_0, block_q5_0, block_q8_0, step_q5_0, 0, hsum8)
+DOT32(dot_q5_1, block_q5_1, block_q8_1, step_q5_1, 1, hsum8)
 
 /* ---- K-quants ----------------------------------------------------------------------------- */
 
