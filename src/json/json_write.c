@@ -337,28 +337,27 @@ static size_t fmt_float(char *buf, size_t cap, float f) {
   return fmt_float_slow(buf, cap, f);
 }
 
-void json_w_float(json_writer *w, float v) {
+/* A number as fmt wrote it; NaN and infinities (no JSON form) as null. */
+static void w_number(json_writer *w, bool finite, const char *buf, size_t n) {
   if (w->err) return;
-  if (!isfinite(v)) {
+  if (!finite) {
     json_w_null(w);
     return;
   }
   w_sep(w);
-  char buf[40];
-  size_t n = fmt_float(buf, sizeof buf, v);
   w_put(w, buf, n);
 }
 
-void json_w_double(json_writer *w, double v) {
-  if (w->err) return;
-  if (!isfinite(v)) {
-    json_w_null(w);
-    return;
-  }
-  w_sep(w);
+void json_w_float(json_writer *w, float v) {
   char buf[40];
-  size_t n = fmt_double(buf, sizeof buf, v);
-  w_put(w, buf, n);
+  bool finite = isfinite(v);
+  w_number(w, finite, buf, finite ? fmt_float(buf, sizeof buf, v) : 0);
+}
+
+void json_w_double(json_writer *w, double v) {
+  char buf[40];
+  bool finite = isfinite(v);
+  w_number(w, finite, buf, finite ? fmt_double(buf, sizeof buf, v) : 0);
 }
 
 void json_w_bool(json_writer *w, bool v) {
