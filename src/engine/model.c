@@ -278,18 +278,6 @@ static bool repackable(const model *m, const weight *w) {
   return ops && ops->rp_matmul && rp_supported(w->type, w->rows, w->cols);
 }
 
-/* Drops the file pages of a packed weight from this process (they fault
- * back in from the page cache if anything reads them). A tied embedding
- * table included: the forward pass then reads its rows from the packed
- * output matrix. */
-static void release_pages(const model *m, const weight *w) {
-  if (!gguf_is_mapped(m->file)) return;
-  long page = sysconf(_SC_PAGESIZE);
-  uintptr_t a = ((uintptr_t)w->data + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
-  uintptr_t b = ((uintptr_t)w->data + (size_t)w->rows * w->row_bytes) & ~((uintptr_t)page - 1);
-  if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
-}
-
 static int repack_weights(model *m) {
   const char *env = getenv("HEARTH_REPACK");
   if (env && !strcmp(env, "0")) return HR_OK;
@@ -326,11 +314,6 @@ static int repack_weights(model *m) {
     w->rp_group_bytes = gb;
     at += gb * (size_t)(w->rows / RP_ROWS);
   }
-  /* Only once all are packed: the page cache maps a large folio whole, so
-   * reading the next weight would map the last pages of one released
-   * before it back in (~2 MB per weight, 50 MB on TinyLlama). */
-  for (int i = 0; i < n; i++)
-    if (ws[i]->rp) release_pages(m, ws[i]);
   mprotect(buf, total, PROT_READ);
   m->rp_buf = buf;
   m->rp_bytes = total;
@@ -338,25 +321,30 @@ static int repack_weights(model *m) {
   return HR_OK;
 }
 
-/* A repacked decoder reads its file only for embedding rows and per-step
- * vectors (norms, biases). The page cache maps a large folio whole on a
- * fault, so reading an 8 KB norm maps up to 2 MB of the file around it,
- * most of it a matrix already packed: resident twice (~50 MB on a
- * TinyLlama-sized model). So the vectors are copied into memory the model
- * owns, and every file page but the embedding table's is released. */
+/* Once weights are packed, a model reads its file only for embedding rows
+ * and small per-step vectors (norms, biases, bert's position and type
+ * embeddings). The page cache maps a large folio whole on a fault, so
+ * reading an 8 KB norm maps up to 2 MB of the file around it, most of it a
+ * matrix already packed: resident twice (~50 MB on a TinyLlama-sized
+ * model). So the vectors are copied into memory the model owns, and every
+ * file page but the token embedding table's is released. */
 static int own_vectors(model *m) {
-  if (!m->rp_buf || !gguf_is_mapped(m->file) || m->hp.arch == ARCH_BERT) return HR_OK;
-  enum { PER_LAYER = 5 };
-  int cap = m->hp.n_layer * PER_LAYER + 1, n = 0;
+  if (!m->rp_buf || !gguf_is_mapped(m->file)) return HR_OK;
+  enum { PER_LAYER = 10, GLOBAL = 6 };
+  int cap = m->hp.n_layer * PER_LAYER + GLOBAL, n = 0;
   weight **vs = malloc(sizeof(weight *) * (size_t)cap);
   if (!vs) return HR_ENOMEM;
   for (int l = 0; l < m->hp.n_layer; l++) {
     layer_weights *L = &m->layers[l];
-    weight *each[PER_LAYER] = {&L->attn_norm, &L->ffn_norm, &L->bq, &L->bk, &L->bv};
+    weight *each[PER_LAYER] = {&L->attn_norm, &L->attn_norm_b, &L->bq,         &L->bk,     &L->bv,
+                               &L->bo,        &L->ffn_norm,    &L->ffn_norm_b, &L->b_up,   &L->b_down};
     for (int k = 0; k < PER_LAYER; k++)
       if (each[k]->data) vs[n++] = each[k];
   }
-  if (m->output_norm.data) vs[n++] = &m->output_norm;
+  weight *global[GLOBAL] = {&m->output_norm, &m->output_norm_b, &m->embd_norm,
+                            &m->embd_norm_b, &m->pos_embd,      &m->type_embd};
+  for (int k = 0; k < GLOBAL; k++)
+    if (global[k]->data) vs[n++] = global[k];
   size_t total = 0;
   for (int i = 0; i < n; i++) total += ((size_t)vs[i]->rows * vs[i]->row_bytes + 63) & ~(size_t)63;
   uint8_t *buf = total ? aligned_alloc(64, total) : NULL;
@@ -373,8 +361,8 @@ static int own_vectors(model *m) {
   }
   free(vs);
   m->vectors = buf;
-  /* Everything after the embedding table (or all of the tensor data, when
-   * the table's rows come from the packed output matrix). */
+  /* All tensor data but the token embedding table (all of it, when the
+   * table's rows come from the packed output matrix). */
   const uint8_t *base = gguf_base(m->file), *from = base + gguf_data_offset(m->file);
   bool embd_from_file = !(m->output.rp && m->output.data == m->tok_embd.data);
   long page = sysconf(_SC_PAGESIZE);

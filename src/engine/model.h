@@ -70,7 +70,7 @@ typedef struct {
   size_t weight_bytes;
   void *rp_buf;                          /* repacked weights (anonymous mapping) */
   size_t rp_bytes;
-  void *vectors;                         /* a repacked decoder's norms and biases, copied */
+  void *vectors;                         /* once packed: norms, biases, small embeddings, copied */
 } model;
 
 /* Loads path: checks the architecture is supported and every tensor the
