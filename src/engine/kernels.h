@@ -114,6 +114,9 @@ typedef struct {
   /* kern_softmax, kern_gelu_erf (the encoder's row functions) */
   void (*softmax)(float *x, int n);
   void (*gelu_erf)(float *x, int n);
+  /* f32 row -> activation row for repacked Q4_0/Q4_1/Q8_0 weights (repack.h);
+   * NULL: rpx_from_float goes block by block through from_float */
+  void (*rpx_row)(tensor_type t, const float *x, void *dst, int cols);
   /* out = silu(gate) * up over one row */
   void (*swiglu)(float *out, const float *gate, const float *up, int n);
   /* attention in llama.cpp's orders (kern_attn_scores/values); NULL in the

@@ -492,6 +492,36 @@ static void from_float_q8_1(const float *src, void *dst, int n) {
   }
 }
 
+/* An activation row for repacked Q4_0/Q8_0 (Q8_0 blocks) or Q4_1 (Q8_1)
+ * weights (repack.h) in one pass: the same numbers as from_float_q8_0/_q8_1
+ * block by block plus the repack fields, without a call per block. */
+static void rpx_row_avx2(tensor_type t, const float *x, void *dst, int cols) {
+  int nb = cols / QK32;
+  rpx_view v = rpx_view_of(dst, cols);
+  float *d = (float *)v.d, *s = (float *)v.s;
+  int32_t *sum = (int32_t *)v.sum;
+  int8_t *qs = (int8_t *)v.qs;
+  int mul_sum = t == TT_Q4_0 ? -8 : t == TT_Q8_0 ? -128 : 0;
+  for (int b = 0; b < nb; b++, x += QK32) {
+    float amax = block_absmax(x, QK32), db = amax / 127.0f;
+    __m256 mul = _mm256_set1_ps(amax != 0.0f ? 127.0f / amax : 0.0f);
+    __m256i i0 = round8(x, mul), i1 = round8(x + 8, mul), i2 = round8(x + 16, mul),
+            i3 = round8(x + 24, mul);
+    int bsum = hsum_i32(_mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3)));
+    _mm256_storeu_si256((__m256i *)(qs + (size_t)b * QK32), pack32(i0, i1, i2, i3));
+    __m128 ds = _mm_setr_ps(db, db * (float)bsum, 0, 0);
+    __m128 dr = _mm_cvtph_ps(_mm_cvtps_ph(ds, _MM_FROUND_TO_NEAREST_INT)); /* through F16 */
+    d[b] = _mm_cvtss_f32(dr);
+    if (t == TT_Q4_1) {
+      s[b] = _mm_cvtss_f32(_mm_movehdup_ps(dr));
+      sum[b] = 0;
+    } else {
+      s[b] = 0;
+      sum[b] = bsum * mul_sum;
+    }
+  }
+}
+
 static void from_float_q8_K(const float *src, void *dst, int n) {
   block_q8_K *b = dst;
   for (int i = 0; i < n / QK_K; i++, src += QK_K) {
@@ -700,6 +730,7 @@ void kernels_fill_llama_avx2(kernel_table *t) {
 void kernels_fill_avx2(kernel_table *t) {
   t->softmax_f16 = softmax_f16_avx2;
   t->swiglu = swiglu_avx2;
+  t->rpx_row = rpx_row_avx2;
   t->f16_dots = f16_dots_avx2;
   t->f16_wsum = f16_wsum_avx2;
   t->isa = KERN_ISA_AVX2;

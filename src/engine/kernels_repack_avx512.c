@@ -110,6 +110,9 @@ ALWAYS_INLINE void group_product(tensor_type t, int nb, const uint8_t *qs, const
  * independent sums in registers. With few rows the FMA chains are split
  * over P partial sums so the two FMA units are not left waiting on
  * latency (8 chains in flight). */
+#ifndef FLOAT_HINT
+#define FLOAT_HINT _MM_HINT_T1
+#endif
 #define FLOAT_NC 12 /* = the tile size float_product passes repack_product.h */
 
 ALWAYS_INLINE __m512 float_w(tensor_type t, const uint8_t *w, size_t k) {
@@ -134,6 +137,10 @@ ALWAYS_INLINE void float_groups(tensor_type t, int G, int cols, const uint8_t *w
   for (; k + P <= cols; k += P) {
     UNROLL(4)
     for (int p = 0; p < P; p++) {
+      if (t == TT_F32 || ((k + p) & 1) == 0) {
+        _mm_prefetch((const char *)w + (size_t)(k + p) * (t == TT_F32 ? 64 : 32) + G * gb, FLOAT_HINT);
+        if (G > 1) _mm_prefetch((const char *)w1 + (size_t)(k + p) * (t == TT_F32 ? 64 : 32) + G * gb, FLOAT_HINT);
+      }
       __m512 w0v = float_w(t, w, (size_t)(k + p)), w1v = w0v;
       if (G > 1) w1v = float_w(t, w1, (size_t)(k + p));
       UNROLL(12)

@@ -113,6 +113,11 @@ void rpx_from_float(tensor_type t, const float *x, void *dst, int cols) {
     memcpy(dst, x, sizeof(float) * (size_t)cols);
     return;
   }
+  const kernel_table *kt = kernels_get();
+  if (kt->rpx_row) {
+    kt->rpx_row(t, x, dst, cols);
+    return;
+  }
   int nb = cols / QK32;
   rpx_view v = rpx_view_of(dst, cols);
   float *d = (float *)v.d, *s = (float *)v.s;

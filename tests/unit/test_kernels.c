@@ -653,6 +653,66 @@ TEST(repack_amx) {
   check_repack(k);
 }
 
+/* A path's one-pass activation rows (rpx_row) hold exactly what the
+ * block-by-block construction from that path's from_float gives: the
+ * blocks' int8 values, their scales through F16, Q8_1's scaled sums and
+ * the signed-weights corrections. */
+static void check_rpx_row(const kernel_table *k) {
+  static const tensor_type types[] = {TT_Q4_0, TT_Q4_1, TT_Q8_0};
+  enum { COLS = 320 };
+  float f[COLS];
+  for (int ti = 0; ti < 3; ti++) {
+    tensor_type t = types[ti];
+    const kern_type_ops *o = &k->types[t];
+    size_t pxb = rpx_row_bytes(t, COLS);
+    uint8_t *got = aligned_alloc(64, pxb);
+    for (int trial = 0; trial < 4; trial++) {
+      fill_normal(f, COLS, trial == 1 ? 300.0f : 1.0f);
+      if (trial == 2) for (int e = 32; e < 64; e++) f[e] = 0; /* an all-zero block */
+      memset(got, 0xAB, pxb);
+      k->rpx_row(t, f, got, COLS);
+      rpx_view v = rpx_view_of(got, COLS);
+      for (int b = 0; b < COLS / 32; b++) {
+        int8_t q[32];
+        float d, s = 0;
+        if (t == TT_Q4_1) {
+          block_q8_1 blk;
+          o->from_float(f + b * 32, &blk, 32);
+          memcpy(q, blk.qs, 32);
+          d = quant_f16_to_f32(blk.d), s = quant_f16_to_f32(blk.s);
+        } else {
+          block_q8_0 blk;
+          o->from_float(f + b * 32, &blk, 32);
+          memcpy(q, blk.qs, 32);
+          d = quant_f16_to_f32(blk.d);
+        }
+        int32_t sum = 0;
+        for (int e = 0; e < 32; e++) sum += q[e];
+        sum *= t == TT_Q4_0 ? -8 : t == TT_Q8_0 ? -128 : 0;
+        if (memcmp(q, v.qs + b * 32, 32) || v.d[b] != d || v.s[b] != s || v.sum[b] != sum) {
+          fprintf(stderr, "  FAIL %s: %s %s block %d trial %d: d %g/%g s %g/%g sum %d/%d\n",
+                  test_cur_name, k->name, tname(t), b, trial, v.d[b], d, v.s[b], s, v.sum[b], sum);
+          test_cur_failed = 1;
+          break;
+        }
+      }
+    }
+    free(got);
+  }
+}
+TEST(rpx_row_avx2) {
+  const kernel_table *k = kernels_for_isa(KERN_ISA_AVX2);
+  if (!k) SKIP("CPU lacks AVX2+FMA+F16C");
+  CHECK(k->rpx_row != NULL);
+  check_rpx_row(k);
+}
+TEST(rpx_row_avx512) {
+  const kernel_table *k = kernels_for_isa(KERN_ISA_AVX512);
+  if (!k) SKIP("CPU lacks AVX-512 F/BW/VL/DQ+VNNI");
+  CHECK(k->rpx_row != NULL);
+  check_rpx_row(k);
+}
+
 /* Attention helpers against plain f32 arithmetic on the same halves. */
 static void check_attn(const kernel_table *k) {
   static const int dims[] = {64, 128, 80, 7, 200};
@@ -951,6 +1011,8 @@ int main(void) {
   RUN(repack_avx2);
   RUN(repack_avx512);
   RUN(repack_amx);
+  RUN(rpx_row_avx2);
+  RUN(rpx_row_avx512);
   RUN(attn_ref);
   RUN(attn_avx2);
   RUN(attn_avx512);
