@@ -85,6 +85,15 @@ ALWAYS_INLINE void group_product(tensor_type t, int nb, const uint8_t *qs, const
       if (t == TT_Q8_0) {
         UNROLL(8)
         for (int k = 0; k < 8; k++) s = _mm512_dpbusd_epi32(s, w[k], BX(xb + 4 * k));
+      } else if (nc <= 4) {
+        /* few rows: two dependency chains per row keep the units busy */
+        __m512i s1 = _mm512_setzero_si512();
+        UNROLL(4)
+        for (int k = 0; k < 4; k++) {
+          s = _mm512_dpbusd_epi32(s, w[k], BX(xb + 4 * k));
+          s1 = _mm512_dpbusd_epi32(s1, w[4 + k], BX(xb + 16 + 4 * k));
+        }
+        s = _mm512_add_epi32(s, s1);
       } else {
         UNROLL(4)
         for (int k = 0; k < 4; k++) {
