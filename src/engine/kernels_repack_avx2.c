@@ -67,10 +67,11 @@ ALWAYS_INLINE void group_product(tensor_type t, int nb, const uint8_t *qs, const
   for (int j = 0; j < nc; j++) acc[j][0] = acc[j][1] = _mm256_setzero_ps();
   for (int b = 0; b < nb; b++) {
     const uint8_t *q = qs + (size_t)b * 256;
-    _mm_prefetch((const char *)q + 2048, _MM_HINT_T0);
-    _mm_prefetch((const char *)q + 2048 + 64, _MM_HINT_T0);
-    _mm_prefetch((const char *)q + 2048 + 128, _MM_HINT_T0);
-    _mm_prefetch((const char *)q + 2048 + 192, _MM_HINT_T0);
+    UNROLL(4)
+    for (int k = 0; k < 4; k++) {
+      _mm_prefetch((const char *)q + 2048 + 64 * k, _MM_HINT_T0);
+      _mm_prefetch((const char *)q + RP_PREFETCH_L2 + 64 * k, _MM_HINT_T1);
+    }
     UNROLL(2)
     for (int h = 0; h < 2; h++) {
       __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(dw + (size_t)b * 16 + 8 * h)));
