@@ -249,11 +249,6 @@ static void matmul(fwd_ctx *c, const weight *w, const float *X, int n, float *Y)
   fwd_matmul(c->pool, c->xq, w, X, n, Y);
 }
 
-static void add_bias(const weight *b, float *Y, int n, int width) {
-  if (!b->data) return;
-  for (int i = 0; i < n; i++) kern_add(Y + (size_t)i * width, Y + (size_t)i * width, b->data, width);
-}
-
 /* ---- attention ------------------------------------------------------------ */
 
 typedef struct {
@@ -336,19 +331,76 @@ static void rope_tables(fwd_ctx *c, const fwd_token *toks, int n) {
                     hp->rope_base, hp->rope_scale, hp->rope_freq_factors);
 }
 
-static void store_kv(fwd_ctx *c, const fwd_token *toks, int n, int layer) {
+/* ---- the work between products, by rows --------------------------------- */
+
+typedef enum {
+  ROWS_ATTN_IN, /* (l > 0: x += xb, the previous layer's FFN out;) xb = RMSNorm(x) */
+  ROWS_QKV,     /* q, k, v biases, RoPE on q and k, k and v into the cache */
+  ROWS_FFN_IN,  /* x += xb (attention out); xb = RMSNorm(x) */
+  ROWS_SWIGLU,  /* ff_gate = silu(ff_gate) * ff_up */
+} rows_op;
+
+typedef struct {
+  fwd_ctx *c;
+  const fwd_token *toks;
+  int n, layer, n_chunks;
+  rows_op op;
+} rows_job;
+
+static void row_qkv(fwd_ctx *c, const fwd_token *t, int i, int l) {
+  const model_hparams *hp = &c->m->hp;
+  const layer_weights *L = &c->m->layers[l];
   kv_cache *kv = c->kv;
-  for (int i = 0; i < n; i++) {
-    size_t at = kv_index(kv, layer, toks[i].slot, toks[i].pos);
-    kern_f32_to_f16(c->k + (size_t)i * kv->kv_dim, kv->k + at, kv->kv_dim);
-    kern_f32_to_f16(c->v + (size_t)i * kv->kv_dim, kv->v + at, kv->kv_dim);
+  int Q = hp->n_head * hp->head_dim, KV = kv->kv_dim;
+  float *q = c->q + (size_t)i * Q, *k = c->k + (size_t)i * KV, *v = c->v + (size_t)i * KV;
+  if (L->bq.data) kern_add(q, q, L->bq.data, Q);
+  if (L->bk.data) kern_add(k, k, L->bk.data, KV);
+  if (L->bv.data) kern_add(v, v, L->bv.data, KV);
+  const float *cs = c->rope + (size_t)i * (size_t)hp->n_rot;
+  kern_rope(q, hp->n_head, hp->head_dim, hp->n_rot, cs, hp->rope_neox);
+  kern_rope(k, hp->n_head_kv, hp->head_dim, hp->n_rot, cs, hp->rope_neox);
+  size_t at = kv_index(kv, l, t->slot, t->pos);
+  kern_f32_to_f16(k, kv->k + at, KV);
+  kern_f32_to_f16(v, kv->v + at, KV);
+}
+
+static void rows_worker(void *arg, int chunk, int thread_id) {
+  HR_UNUSED(thread_id);
+  rows_job *j = arg;
+  fwd_ctx *c = j->c;
+  const model_hparams *hp = &c->m->hp;
+  const layer_weights *L = &c->m->layers[j->layer];
+  int E = hp->n_embd, F = hp->n_ff;
+  int i0 = (int)((long)j->n * chunk / j->n_chunks), i1 = (int)((long)j->n * (chunk + 1) / j->n_chunks);
+  for (int i = i0; i < i1; i++) {
+    float *x = c->x + (size_t)i * E, *xb = c->xb + (size_t)i * E;
+    switch (j->op) {
+    case ROWS_ATTN_IN:
+      if (j->layer > 0) kern_add(x, x, xb, E);
+      kern_rmsnorm(xb, x, L->attn_norm.data, E, hp->norm_eps);
+      break;
+    case ROWS_QKV:
+      row_qkv(c, &j->toks[i], i, j->layer);
+      break;
+    case ROWS_FFN_IN:
+      kern_add(x, x, xb, E);
+      kern_rmsnorm(xb, x, L->ffn_norm.data, E, hp->norm_eps);
+      break;
+    case ROWS_SWIGLU: { /* by rows, as ggml's silu runs */
+      float *g = c->ff_gate + (size_t)i * F;
+      kern_swiglu(g, g, c->ff_up + (size_t)i * F, F);
+      break;
+    }
+    }
   }
 }
 
-static void norm_rows(const model_hparams *hp, float *out, const float *x, const weight *w,
-                      int n, int width) {
-  for (int i = 0; i < n; i++)
-    kern_rmsnorm(out + (size_t)i * width, x + (size_t)i * width, w->data, width, hp->norm_eps);
+/* width x cost: rough work per row. Small steps (a decode step's few
+ * rows) stay on this thread: a sync point would cost more than it saves. */
+static void rows_run(fwd_ctx *c, const fwd_token *toks, int n, int l, rows_op op, long work) {
+  rows_job j = {.c = c, .toks = toks, .n = n, .layer = l, .op = op,
+                .n_chunks = HR_MIN(n, 4 * hr_pool_size(c->pool))};
+  hr_pool_run(c->pool, rows_worker, &j, j.n_chunks, (long)n * work < 32768);
 }
 
 static void layer_step(fwd_ctx *c, const fwd_token *toks, int n, int l) {
@@ -356,37 +408,25 @@ static void layer_step(fwd_ctx *c, const fwd_token *toks, int n, int l) {
   const layer_weights *L = &c->m->layers[l];
   int E = hp->n_embd, Q = hp->n_head * hp->head_dim, KV = hp->n_head_kv * hp->head_dim;
 
-  norm_rows(hp, c->xb, c->x, &L->attn_norm, n, E);
+  rows_run(c, toks, n, l, ROWS_ATTN_IN, 2L * E);
   const weight *qkv[] = {&L->wq, &L->wk, &L->wv};
   float *qkv_out[] = {c->q, c->k, c->v};
   matmul_many(c, qkv, qkv_out, 3, c->xb, n);
-  add_bias(&L->bq, c->q, n, Q);
-  add_bias(&L->bk, c->k, n, KV);
-  add_bias(&L->bv, c->v, n, KV);
-  for (int i = 0; i < n; i++) {
-    const float *cs = c->rope + (size_t)i * (size_t)hp->n_rot;
-    kern_rope(c->q + (size_t)i * Q, hp->n_head, hp->head_dim, hp->n_rot, cs, hp->rope_neox);
-    kern_rope(c->k + (size_t)i * KV, hp->n_head_kv, hp->head_dim, hp->n_rot, cs, hp->rope_neox);
-  }
-  store_kv(c, toks, n, l);
+  rows_run(c, toks, n, l, ROWS_QKV, 2L * (Q + 2 * KV));
   attn_job aj = {c, toks, n, l};
   /* Work ~ positions attended x head size; small steps stay on this thread. */
   double attn_work = 0;
   for (int i = 0; i < n; i++) attn_work += (double)(toks[i].pos + 1) * hp->head_dim * hp->n_head;
   hr_pool_run(c->pool, attn_worker, &aj, n * hp->n_head, attn_work < 32768);
   matmul(c, &L->wo, c->att, n, c->xb);
-  kern_add(c->x, c->x, c->xb, n * E);
-
-  norm_rows(hp, c->xb, c->x, &L->ffn_norm, n, E);
+  rows_run(c, toks, n, l, ROWS_FFN_IN, 2L * E);
   const weight *gate_up[] = {&L->w_gate, &L->w_up};
   float *gate_up_out[] = {c->ff_gate, c->ff_up};
   matmul_many(c, gate_up, gate_up_out, 2, c->xb, n);
-  for (int i = 0; i < n; i++) { /* by rows, as ggml's silu runs */
-    float *g = c->ff_gate + (size_t)i * (size_t)hp->n_ff;
-    kern_swiglu(g, g, c->ff_up + (size_t)i * (size_t)hp->n_ff, hp->n_ff);
-  }
+  rows_run(c, toks, n, l, ROWS_SWIGLU, 4L * hp->n_ff);
   matmul(c, &L->w_down, c->ff_gate, n, c->xb);
-  kern_add(c->x, c->x, c->xb, n * E);
+  /* the residual add of the FFN output is the next layer's ROWS_ATTN_IN
+   * (after the last layer: run_layers) */
 }
 
 static int run_layers(fwd_ctx *c, const fwd_token *toks, int n) {
@@ -400,6 +440,7 @@ static int run_layers(fwd_ctx *c, const fwd_token *toks, int n) {
   embed(c, toks, n);
   rope_tables(c, toks, n);
   for (int l = 0; l < hp->n_layer; l++) layer_step(c, toks, n, l);
+  kern_add(c->x, c->x, c->xb, n * hp->n_embd);
   return HR_OK;
 }
 
