@@ -186,19 +186,45 @@ static void matmul_worker(void *arg, int chunk, int thread_id) {
                 r0, r1);
 }
 
+/* Activation rows in the weight's dot-product format, by chunks of rows. */
+typedef struct {
+  const weight *w;
+  const float *X;
+  void *xq;
+  size_t stride;
+  int n, n_chunks;
+} quant_job;
+
+static void quant_worker(void *arg, int chunk, int thread_id) {
+  HR_UNUSED(thread_id);
+  quant_job *j = arg;
+  const weight *w = j->w;
+  const kern_type_ops *ops = kernels_for_type(w->type);
+  int i0 = (int)((long)j->n * chunk / j->n_chunks), i1 = (int)((long)j->n * (chunk + 1) / j->n_chunks);
+  for (int i = i0; i < i1; i++) {
+    const float *x = j->X + (size_t)i * (size_t)w->cols;
+    char *dst = (char *)j->xq + (size_t)i * j->stride;
+    if (w->rp) rpx_from_float(w->type, x, dst, w->cols);
+    else ops->from_float(x, dst, w->cols);
+  }
+}
+
 /* Ys[k][n][ws[k]->rows] = X[n][cols] . Ws[k]^T for weights of one type and
  * width. */
 static void matmul_same_input(hr_pool *pool, void *xq, const weight *const *ws, float *const *Ys,
                               int nw, const float *X, int n) {
   const weight *w0 = ws[0];
-  const kern_type_ops *ops = kernels_for_type(w0->type);
   size_t stride = fwd_act_row_bytes(w0->type, w0->cols);
-  for (int i = 0; i < n; i++) {
-    const float *x = X + (size_t)i * (size_t)w0->cols;
-    if (w0->rp)
-      rpx_from_float(w0->type, x, (char *)xq + (size_t)i * stride, w0->cols);
-    else
-      ops->from_float(x, (char *)xq + (size_t)i * stride, w0->cols);
+  const void *xin = xq;
+  if (w0->rp && (w0->type == TT_F32 || w0->type == TT_F16)) {
+    /* repacked float weights meet the f32 rows as they are (repack.h) */
+    xin = X;
+    stride = sizeof(float) * (size_t)w0->cols;
+  } else {
+    quant_job qj = {.w = w0, .X = X, .xq = xq, .stride = stride, .n = n,
+                    .n_chunks = HR_MIN(n, 4 * hr_pool_size(pool))};
+    /* A prompt's rows are quantized on the pool; a decode step's few alone. */
+    hr_pool_run(pool, quant_worker, &qj, qj.n_chunks, (long)n * w0->cols < 32768);
   }
   /* Chunks of rows. A few activation rows (decode steps) make the product
    * memory-bound: two chunks per thread, so that each thread streams long
@@ -211,7 +237,7 @@ static void matmul_same_input(hr_pool *pool, void *xq, const weight *const *ws, 
   int per_thread = n <= 8 ? 2 : 8;
   int per = (total_rows / (per_thread * hr_pool_size(pool)) + 31) & ~31;
   per = HR_MAX(per, 32);
-  matmul_job j = {.nw = nw, .xq = xq, .x_stride = stride, .n = n, .rows_per_chunk = per};
+  matmul_job j = {.nw = nw, .xq = xin, .x_stride = stride, .n = n, .rows_per_chunk = per};
   double work = 0;
   for (int k = 0; k < nw; k++) {
     j.w[k] = ws[k];
