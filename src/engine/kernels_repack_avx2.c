@@ -58,8 +58,10 @@ ALWAYS_INLINE __m256i half_block(const uint8_t *q, int h, const int8_t *xb) {
   return _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
 }
 
-ALWAYS_INLINE void group_product(tensor_type t, int nb, const uint8_t *qs, const xrow *x, int nc,
-                                 float *Y, int ldy) {
+/* A row or two (decode steps): one pass over the group, both halves per
+ * block, nibbles unpacked again for each row where they are used. */
+ALWAYS_INLINE void group_product_1(tensor_type t, int nb, const uint8_t *qs, const xrow *x, int nc,
+                                   float *Y, int ldy) {
   const uint16_t *dw = (const uint16_t *)(qs + (size_t)nb * 256);
   const uint16_t *mw = dw + (size_t)nb * 16;
   __m256 acc[NC_MAX][2];
@@ -93,6 +95,71 @@ ALWAYS_INLINE void group_product(tensor_type t, int nb, const uint8_t *qs, const
     _mm256_storeu_ps(Y + (size_t)j * ldy, acc[j][0]);
     _mm256_storeu_ps(Y + (size_t)j * ldy + 8, acc[j][1]);
   }
+}
+
+
+/* One half (8 rows: h = 0 rows 0-7, 1 rows 8-15) of a group against nc
+ * activation rows, into Y[j * ldy + 8h ..]. A block's nibbles are unpacked
+ * once, four vectors at a time (the low ones, then the high ones), and
+ * serve every row of the tile: with the half's 4 float sums, 4 16-bit
+ * block sums and 4 weight vectors live, the loop fits 16 registers. */
+ALWAYS_INLINE void half_product(tensor_type t, int nb, const uint8_t *qs, int h, const xrow *x,
+                                int nc, float *Y, int ldy) {
+  const uint16_t *dw = (const uint16_t *)(qs + (size_t)nb * 256);
+  const uint16_t *mw = dw + (size_t)nb * 16;
+  const __m256i low4 = _mm256_set1_epi8(15);
+  __m256 acc[NC_MAX];
+  UNROLL(4)
+  for (int j = 0; j < nc; j++) acc[j] = _mm256_setzero_ps();
+  for (int b = 0; b < nb; b++) {
+    const uint8_t *q = qs + (size_t)b * 256 + 32 * h;
+    if (h == 0) {
+      UNROLL(4)
+      for (int k = 0; k < 4; k++) {
+        _mm_prefetch((const char *)q + 2048 + 64 * k, _MM_HINT_T0);
+        _mm_prefetch((const char *)q + RP_PREFETCH_L2 + 64 * k, _MM_HINT_T1);
+      }
+    }
+    __m256i s16[NC_MAX], w[4];
+    UNROLL(4)
+    for (int k = 0; k < 4; k++) w[k] = _mm256_and_si256(_mm256_load_si256((const __m256i *)(q + 64 * k)), low4);
+    UNROLL(4)
+    for (int j = 0; j < nc; j++) {
+      const int8_t *xb = x[j].qs + (size_t)b * 32;
+      s16[j] = _mm256_maddubs_epi16(w[0], BX(xb));
+      UNROLL(3)
+      for (int k = 1; k < 4; k++) s16[j] = _mm256_add_epi16(s16[j], _mm256_maddubs_epi16(w[k], BX(xb + 4 * k)));
+    }
+    UNROLL(4)
+    for (int k = 0; k < 4; k++)
+      w[k] = _mm256_and_si256(_mm256_srli_epi16(_mm256_load_si256((const __m256i *)(q + 64 * k)), 4), low4);
+    __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(dw + (size_t)b * 16 + 8 * h)));
+    __m256 m = _mm256_setzero_ps();
+    if (t == TT_Q4_1) m = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(mw + (size_t)b * 16 + 8 * h)));
+    UNROLL(4)
+    for (int j = 0; j < nc; j++) {
+      const int8_t *xb = x[j].qs + (size_t)b * 32 + 16;
+      UNROLL(4)
+      for (int k = 0; k < 4; k++) s16[j] = _mm256_add_epi16(s16[j], _mm256_maddubs_epi16(w[k], BX(xb + 4 * k)));
+      __m256i s = _mm256_madd_epi16(s16[j], _mm256_set1_epi16(1));
+      if (t == TT_Q4_0) s = _mm256_add_epi32(s, _mm256_set1_epi32(x[j].sum[b]));
+      __m256 dd = _mm256_mul_ps(d, _mm256_set1_ps(x[j].d[b]));
+      acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), dd, acc[j]);
+      if (t == TT_Q4_1) acc[j] = _mm256_fmadd_ps(m, _mm256_set1_ps(x[j].s[b]), acc[j]);
+    }
+  }
+  UNROLL(4)
+  for (int j = 0; j < nc; j++) _mm256_storeu_ps(Y + (size_t)j * ldy + 8 * h, acc[j]);
+}
+
+ALWAYS_INLINE void group_product(tensor_type t, int nb, const uint8_t *qs, const xrow *x, int nc,
+                                 float *Y, int ldy) {
+  if (nc <= 2) { /* decode-sized: one streaming pass (2 rows: 88-94 tok/s against 77-80) */
+    group_product_1(t, nb, qs, x, nc, Y, ldy);
+    return;
+  }
+  half_product(t, nb, qs, 0, x, nc, Y, ldy);
+  half_product(t, nb, qs, 1, x, nc, Y, ldy); /* the group's bytes are in L1/L2 now */
 }
 
 
