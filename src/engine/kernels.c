@@ -212,6 +212,9 @@ void kern_f16_wsum(float *out, const uint16_t *rows, size_t stride, int n_rows, 
 }
 void kern_softmax_f16(float *x, int n) { kernels_get()->softmax_f16(x, n); }
 void kern_softmax(float *x, int n) { kernels_get()->softmax(x, n); }
+void kern_layernorm(float *out, const float *x, const float *w, const float *b, int n, float eps) {
+  kernels_get()->layernorm(out, x, w, b, n, eps);
+}
 void kern_gelu_erf(float *x, int n) { kernels_get()->gelu_erf(x, n); }
 void kern_swiglu(float *out, const float *gate, const float *up, int n) {
   kernels_get()->swiglu(out, gate, up, n);

@@ -111,7 +111,8 @@ typedef struct {
                       int n_rows, const uint16_t *q, size_t q_stride, int nq, int n, float scale);
   void (*f16_wsum_nq)(float *out, size_t out_stride, const uint16_t *rows, size_t stride,
                       int n_rows, const float *w, size_t w_stride, int nq, int n);
-  /* kern_softmax, kern_gelu_erf (the encoder's row functions) */
+  /* kern_layernorm, kern_softmax, kern_gelu_erf (the encoder's row functions) */
+  void (*layernorm)(float *out, const float *x, const float *w, const float *b, int n, float eps);
   void (*softmax)(float *x, int n);
   void (*gelu_erf)(float *x, int n);
   /* f32 row -> activation row for repacked Q4_0/Q4_1/Q8_0 weights (repack.h);

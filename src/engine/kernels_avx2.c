@@ -492,6 +492,53 @@ static void from_float_q8_1(const float *src, void *dst, int n) {
   }
 }
 
+/* LayerNorm with the reference's double sums, four lanes at a time (the
+ * reference's one sequential double add per element is latency-bound:
+ * ~4 cycles each, serial between an encoder's products). */
+static void layernorm_avx2(float *out, const float *x, const float *w, const float *b, int n,
+                           float eps) {
+  __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm_loadu_ps(x + i)));
+    s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm_loadu_ps(x + i + 4)));
+  }
+  __m256d sv = _mm256_add_pd(s0, s1);
+  __m128d h = _mm_add_pd(_mm256_castpd256_pd128(sv), _mm256_extractf128_pd(sv, 1));
+  double sum = _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
+  for (; i < n; i++) sum += x[i];
+  float mean = (float)(sum / n);
+  __m256 vm = _mm256_set1_ps(mean);
+  s0 = s1 = _mm256_setzero_pd();
+  for (i = 0; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_sub_ps(_mm256_loadu_ps(x + i), vm);
+    __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v)), hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+    s0 = _mm256_fmadd_pd(lo, lo, s0);
+    s1 = _mm256_fmadd_pd(hi, hi, s1);
+  }
+  sv = _mm256_add_pd(s0, s1);
+  h = _mm_add_pd(_mm256_castpd256_pd128(sv), _mm256_extractf128_pd(sv, 1));
+  double var = _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
+  for (; i < n; i++) {
+    float v = x[i] - mean;
+    var += (double)v * v;
+  }
+  float scale = 1.0f / sqrtf((float)(var / n) + eps);
+  __m256 vs = _mm256_set1_ps(scale);
+  for (i = 0; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm), vs);
+    if (w) v = _mm256_mul_ps(v, _mm256_loadu_ps(w + i));
+    if (b) v = _mm256_add_ps(v, _mm256_loadu_ps(b + i));
+    _mm256_storeu_ps(out + i, v);
+  }
+  for (; i < n; i++) {
+    float v = (x[i] - mean) * scale;
+    if (w) v *= w[i];
+    if (b) v += b[i];
+    out[i] = v;
+  }
+}
+
 /* An activation row for repacked Q4_0/Q8_0 (Q8_0 blocks) or Q4_1 (Q8_1)
  * weights (repack.h) in one pass: the same numbers as from_float_q8_0/_q8_1
  * block by block plus the repack fields, without a call per block. */
@@ -731,6 +778,7 @@ void kernels_fill_avx2(kernel_table *t) {
   t->softmax_f16 = softmax_f16_avx2;
   t->swiglu = swiglu_avx2;
   t->rpx_row = rpx_row_avx2;
+  t->layernorm = layernorm_avx2;
   t->f16_dots = f16_dots_avx2;
   t->f16_wsum = f16_wsum_avx2;
   t->isa = KERN_ISA_AVX2;

@@ -508,11 +508,15 @@ static void set(kernel_table *t, tensor_type type, kern_vec_dot_fn dot, tensor_t
 static void softmax_ref(float *x, int n);
 static void gelu_erf_ref(float *x, int n);
 
+static void layernorm_ref(float *out, const float *x, const float *w, const float *b, int n,
+                          float eps);
+
 void kernels_fill_ref(kernel_table *t) {
   memset(t, 0, sizeof *t);
   t->isa = KERN_ISA_REF;
   t->name = "ref";
   t->softmax = softmax_ref;
+  t->layernorm = layernorm_ref;
   t->gelu_erf = gelu_erf_ref;
   set(t, TT_F32, dot_f32, TT_F32);
   set(t, TT_F16, dot_f16, TT_F16);
@@ -548,8 +552,8 @@ void kern_rmsnorm(float *out, const float *x, const float *w, int n, float eps) 
     for (int i = 0; i < n; i++) out[i] = x[i] * scale;
 }
 
-void kern_layernorm(float *out, const float *x, const float *w, const float *b, int n,
-                    float eps) {
+static void layernorm_ref(float *out, const float *x, const float *w, const float *b, int n,
+                          float eps) {
   double sum = 0;
   for (int i = 0; i < n; i++) sum += x[i];
   float mean = (float)(sum / n);

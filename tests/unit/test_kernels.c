@@ -879,6 +879,21 @@ TEST(softmax_gelu_paths) {
         test_cur_failed = 1;
         break;
       }
+    /* LayerNorm, with and without weight and bias, every tail length */
+    static float ln[384], lw[800];
+    for (int i = 0; i < 800; i++) lw[i] = rnd_unit() * 2.0f - 0.5f;
+    for (int len = 384; len >= 377; len--) {
+      for (int i = 0; i < len; i++) ln[i] = (rnd_unit() - 0.3f) * 8.0f;
+      const float *wb = len % 2 ? lw : NULL, *bb = len % 3 ? lw + 400 : NULL;
+      REF->layernorm(a, ln, wb, bb, len, 1e-12f), k->layernorm(b, ln, wb, bb, len, 1e-12f);
+      for (int i = 0; i < len; i++)
+        if (!(fabsf(a[i] - b[i]) <= 2e-6f * fabsf(a[i]) + 1e-6f)) {
+          fprintf(stderr, "  FAIL %s: %s layernorm len %d [%d] %.9g vs %.9g\n", test_cur_name, k->name,
+                  len, i, b[i], a[i]);
+          test_cur_failed = 1;
+          break;
+        }
+    }
     /* SwiGLU over +-12 and the extremes where e^-g overflows */
     for (int i = 0; i < N; i++) u[i] = rnd_unit() * 4.0f - 2.0f;
     x[0] = -100.0f, x[1] = 100.0f, x[2] = -1e30f, x[3] = 1e30f, x[4] = 0.0f;
