@@ -163,10 +163,22 @@ static void begin_stop(io_loop *l) {
   maybe_finish_loop(l);
 }
 
+/* stopping is read under post_lock, as stop_all writes it: uv_async_send
+ * skips the wake-up when it sees the previous one still pending, and
+ * without the lock this thread could clear that flag and read stopping
+ * before the other thread's store showed (a store-buffer race: the loop
+ * then slept with its listener open and shutdown waited forever). */
+static int loop_stopping(io_loop *l) {
+  pthread_mutex_lock(&l->post_lock);
+  int stopping = l->stopping;
+  pthread_mutex_unlock(&l->post_lock);
+  return stopping;
+}
+
 static void on_wake(uv_async_t *a) {
   io_loop *l = a->data;
   run_posted(l);
-  if (l->stopping) begin_stop(l);
+  if (loop_stopping(l)) begin_stop(l);
 }
 
 static void on_sweep(uv_timer_t *t) {
@@ -179,8 +191,8 @@ static void on_sweep(uv_timer_t *t) {
   if (lag_ms * 1000 > counter_get(max)) atomic_store_explicit(max, lag_ms * 1000, memory_order_relaxed);
   l->sweep_expected_ms = now + 500;
   l->now_ms = now;
-  conn_sweep(l);
-  if (l->stopping) maybe_finish_loop(l);
+  if (loop_stopping(l)) begin_stop(l); /* also when a wake-up was missed */
+  else conn_sweep(l);
 }
 
 static void on_check(uv_check_t *h) {
