@@ -69,11 +69,7 @@ ALWAYS_INLINE void group_product_1(tensor_type t, int nb, const uint8_t *qs, con
   for (int j = 0; j < nc; j++) acc[j][0] = acc[j][1] = _mm256_setzero_ps();
   for (int b = 0; b < nb; b++) {
     const uint8_t *q = qs + (size_t)b * 256;
-    UNROLL(4)
-    for (int k = 0; k < 4; k++) {
-      _mm_prefetch((const char *)q + 2048 + 64 * k, _MM_HINT_T0);
-      _mm_prefetch((const char *)q + RP_PREFETCH_L2 + 64 * k, _MM_HINT_T1);
-    }
+    RP_PREFETCH_BLOCK(q, 256);
     UNROLL(2)
     for (int h = 0; h < 2; h++) {
       __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(dw + (size_t)b * 16 + 8 * h)));
@@ -113,13 +109,7 @@ ALWAYS_INLINE void half_product(tensor_type t, int nb, const uint8_t *qs, int h,
   for (int j = 0; j < nc; j++) acc[j] = _mm256_setzero_ps();
   for (int b = 0; b < nb; b++) {
     const uint8_t *q = qs + (size_t)b * 256 + 32 * h;
-    if (h == 0) {
-      UNROLL(4)
-      for (int k = 0; k < 4; k++) {
-        _mm_prefetch((const char *)q + 2048 + 64 * k, _MM_HINT_T0);
-        _mm_prefetch((const char *)q + RP_PREFETCH_L2 + 64 * k, _MM_HINT_T1);
-      }
-    }
+    if (h == 0) RP_PREFETCH_BLOCK(qs + (size_t)b * 256, 256);
     __m256i s16[NC_MAX], w[4];
     UNROLL(4)
     for (int k = 0; k < 4; k++) w[k] = _mm256_and_si256(_mm256_load_si256((const __m256i *)(q + 64 * k)), low4);

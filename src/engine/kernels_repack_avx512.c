@@ -59,11 +59,7 @@ ALWAYS_INLINE void group_product(tensor_type t, int nb, const uint8_t *qs, const
     /* A few blocks ahead into L1, and far ahead into L2: one core alone
      * does not keep enough lines in flight from DRAM on the hardware
      * prefetcher's word (RP_PREFETCH_L2 in repack_product.h). */
-    UNROLL(8)
-    for (int k = 0; k < qb / 64; k++) {
-      _mm_prefetch((const char *)q + 2048 + 64 * k, _MM_HINT_T0);
-      _mm_prefetch((const char *)q + RP_PREFETCH_L2 + 64 * k, _MM_HINT_T1);
-    }
+    RP_PREFETCH_BLOCK(q, qb);
     __m512i w[8];
     if (t == TT_Q8_0) {
       UNROLL(8)

@@ -25,6 +25,16 @@
  * 45 -> 50-55; 24-64 KB alike, 2-8 KB into L1 instead no better. */
 #define RP_PREFETCH_L2 32768
 
+/* A weight block of BYTES (a multiple of 64) about to be streamed: each of
+ * its lines 2 KB ahead into L1 and RP_PREFETCH_L2 ahead into L2. */
+#define RP_PREFETCH_BLOCK(q, BYTES)                                                   \
+  do {                                                                                \
+    for (int pk_ = 0; pk_ < (BYTES) / 64; pk_++) {                                    \
+      _mm_prefetch((const char *)(q) + 2048 + 64 * pk_, _MM_HINT_T0);                 \
+      _mm_prefetch((const char *)(q) + RP_PREFETCH_L2 + 64 * pk_, _MM_HINT_T1);       \
+    }                                                                                 \
+  } while (0)
+
 #define RP_TILE_CASE(TILE, N) \
   case N:                     \
     TILE(t, cols, w, gb, G, x + j0, N, y, ldy); \
