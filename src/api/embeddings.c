@@ -3,8 +3,8 @@
  * family encoder's, or a decoder's final hidden states, last token unless
  * its GGUF says otherwise) and L2 normalization, as floats or base64 (little-endian float32, as OpenAI).
  * The inputs are tokenized on the loop; the model runs on its scheduler
- * thread, waited for on a work-queue thread, and the answer comes back to
- * the loop. */
+ * thread, which also writes the answer of a small request (a large one's on
+ * a work-queue thread), and the answer comes back to the loop. */
 #include "chat_request.h"
 #include "generate.h"
 #include "routes.h"
@@ -28,7 +28,8 @@ typedef struct {
   bool base64;
   float *out;   /* n x n_embd, malloc'd */
   int rc;
-  hr_buf json;  /* the answer, built on the worker */
+  hr_buf json;  /* the answer, built off the loop */
+  hr_workq *work;
 } embed_task;
 
 static void answer(http_req *r, void *arg) {
@@ -58,12 +59,10 @@ static void write_vector(json_writer *w, const float *v, int dims, bool base64) 
   json_w_strn(w, enc, (size_t)n);
 }
 
-static void run(void *arg) {
+/* Writes the answer's JSON and hands it to the loop. */
+static void write_answer(void *arg) {
   embed_task *t = arg;
   int E = t->m->info.n_embd;
-  t->out = malloc(sizeof(float) * (size_t)t->n * (size_t)E);
-  t->rc = t->out ? eng_embed(t->m->engine, (const int32_t *const *)t->texts, t->lens, t->n, t->out)
-                 : HR_ENOMEM;
   if (!t->rc) {
     json_writer w;
     json_w_init(&w, &t->json);
@@ -108,6 +107,18 @@ static void run(void *arg) {
     free(t->out);
     free(t);
   }
+}
+
+/* Vector values the scheduler thread writes itself (~30 us for 1,024):
+ * more go to a work-queue thread, so that other requests' steps do not wait
+ * on the writing of a large batch's answer. */
+#define ANSWER_INLINE_VALUES 1024
+
+static void embedded(void *arg, int rc) {
+  embed_task *t = arg;
+  t->rc = rc;
+  if (rc || (size_t)t->n * (size_t)t->dims <= ANSWER_INLINE_VALUES || hr_workq_submit(t->work, write_answer, t))
+    write_answer(t);
 }
 
 /* Token ids for input i, in the request's arena; answers errors. */
@@ -200,8 +211,18 @@ static void on_embeddings(http_req *r, void *data) {
   t->lens = lens;
   t->dims = req.has_dimensions ? (int)req.dimensions : E;
   t->base64 = req.has_encoding_format && hr_str_eq_cstr(req.encoding_format, "base64");
-  if (hr_workq_submit(ctx->work, run, t)) {
+  t->work = ctx->work;
+  t->out = malloc(sizeof(float) * n * (size_t)E);
+  rc = t->out ? eng_embed_submit(m->engine, (const int32_t *const *)texts, lens, (int)n, t->out,
+                                 embedded, t)
+              : HR_ENOMEM;
+  if (rc) {
+    free(t->out);
     free(t);
+    if (rc == HR_ENOMEM) {
+      http_respond_error(r, 500, "server_error", NULL, NULL, "out of memory");
+      return;
+    }
     http_res_header(r, "Retry-After", "1");
     http_respond_error(r, 503, "server_error", "server_busy", NULL, "the server is stopping");
   }

@@ -70,7 +70,8 @@ typedef struct embed_job {
   int n;
   float *out;
   int rc;
-  bool done;
+  eng_embed_fn done;
+  void *user;
 } embed_job;
 
 /* One sequence's draw of a step: sampled on the pool (each sequence has its
@@ -102,10 +103,9 @@ struct eng_model {
   pthread_t thread;
   pthread_mutex_t lock;   /* guards the fields down to `stopping` */
   pthread_cond_t wake;    /* the scheduler waits here */
-  pthread_cond_t embed_done;
   eng_seq *q_head, *q_tail;
   int q_len;
-  embed_job *embeds;
+  embed_job *embeds, *embeds_tail; /* waiting, oldest first */
   bool stopping;
   /* counters, written by the scheduler or under the lock */
   _Atomic uint64_t st_requests, st_cancelled, st_prompt, st_cached, st_generated, st_hits,
@@ -527,19 +527,33 @@ static void run_embed_job(eng_model *m, embed_job *j) {
   free(lens);
 }
 
-int eng_embed(eng_model *m, const int32_t *const *texts, const int *lens, int n, float *out) {
-  embed_job j = {.texts = texts, .lens = lens, .n = n, .out = out};
+int eng_embed_submit(eng_model *m, const int32_t *const *texts, const int *lens, int n, float *out,
+                     eng_embed_fn done, void *user) {
+  embed_job *j = malloc(sizeof *j); /* owned by the scheduler until done */
+  if (!j) return HR_ENOMEM;
+  *j = (embed_job){.texts = texts, .lens = lens, .n = n, .out = out, .done = done, .user = user};
   pthread_mutex_lock(&m->lock);
   if (m->stopping) {
     pthread_mutex_unlock(&m->lock);
+    free(j);
     return HR_ECLOSED;
   }
-  j.next = m->embeds;
-  m->embeds = &j;
+  if (m->embeds_tail) m->embeds_tail->next = j;
+  else m->embeds = j;
+  m->embeds_tail = j;
   pthread_cond_signal(&m->wake);
-  while (!j.done) pthread_cond_wait(&m->embed_done, &m->lock);
   pthread_mutex_unlock(&m->lock);
-  return j.rc;
+  return HR_OK;
+}
+
+/* Calls back and frees a list of jobs; rc overrides theirs when nonzero. */
+static void embed_jobs_done(embed_job *j, int rc) {
+  while (j) {
+    embed_job *next = j->next;
+    j->done(j->user, rc ? rc : j->rc);
+    free(j);
+    j = next;
+  }
 }
 
 /* ---- the loop ------------------------------------------------------------------ */
@@ -576,18 +590,12 @@ static void *sched_main(void *arg) {
       admit(m, s, free_slot);
     }
     embed_job *jobs = m->embeds;
-    m->embeds = NULL;
+    m->embeds = m->embeds_tail = NULL;
     pthread_mutex_unlock(&m->lock);
 
     if (jobs) {
       for (embed_job *j = jobs; j; j = j->next) run_embed_job(m, j);
-      pthread_mutex_lock(&m->lock);
-      for (embed_job *j = jobs, *next; j; j = next) {
-        next = j->next;
-        j->done = true;
-      }
-      pthread_cond_broadcast(&m->embed_done);
-      pthread_mutex_unlock(&m->lock);
+      embed_jobs_done(jobs, HR_OK);
     }
     for (int i = 0; i < m->p.n_slots; i++) {
       eng_seq *s = m->slots[i].seq;
@@ -602,13 +610,10 @@ static void *sched_main(void *arg) {
   eng_seq *q = m->q_head;
   m->q_head = m->q_tail = NULL;
   m->q_len = 0;
-  for (embed_job *j = m->embeds; j; j = j->next) {
-    j->rc = HR_ECLOSED;
-    j->done = true;
-  }
-  m->embeds = NULL;
-  pthread_cond_broadcast(&m->embed_done);
+  embed_job *jobs = m->embeds;
+  m->embeds = m->embeds_tail = NULL;
   pthread_mutex_unlock(&m->lock);
+  embed_jobs_done(jobs, HR_ECLOSED);
   while (q) {
     eng_seq *next = q->next;
     finish(m, q, ENG_FINISH_CANCELLED);
@@ -658,7 +663,6 @@ int eng_model_open(const eng_model_params *p, eng_model **out, char *err, size_t
   m->p = *p;
   pthread_mutex_init(&m->lock, NULL);
   pthread_cond_init(&m->wake, NULL);
-  pthread_cond_init(&m->embed_done, NULL);
   int rc = model_load(p->path, &m->mdl, err, err_len);
   if (rc) {
     free(m);
@@ -720,7 +724,6 @@ void eng_model_close(eng_model *m) {
   model_free(m->mdl);
   pthread_mutex_destroy(&m->lock);
   pthread_cond_destroy(&m->wake);
-  pthread_cond_destroy(&m->embed_done);
   free(m);
 }
 
