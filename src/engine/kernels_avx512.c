@@ -548,21 +548,39 @@ static void swiglu_avx512(float *out, const float *gate, const float *up, int n)
 
 /* Softmax over a row: max, e^x with the vector above, the sum in double;
  * round_f16 also rounds each probability to half precision (attention
- * weights as llama.cpp hands them to F16 values). */
+ * weights as llama.cpp hands them to F16 values). The max runs on four
+ * chains, and the sum adds four vectors in float (each lane 4 values,
+ * relative error <= 2^-23) before widening to double: one max chain and a
+ * widening per vector made a 512-key attention row cost ~20% more. */
 static inline __attribute__((always_inline)) void softmax_row(float *x, int n, bool round_f16) {
-  __m512 mx = _mm512_set1_ps(-INFINITY);
-  for (int i = 0; i < n; i += 16) {
+  const __m512 ninf = _mm512_set1_ps(-INFINITY);
+  __m512 mx[4] = {ninf, ninf, ninf, ninf};
+  int i = 0;
+  for (; i + 64 <= n; i += 64)
+    for (int u = 0; u < 4; u++) mx[u] = _mm512_max_ps(mx[u], _mm512_loadu_ps(x + i + 16 * u));
+  for (; i < n; i += 16) {
     __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
-    mx = _mm512_max_ps(mx, _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), m, x + i));
+    mx[0] = _mm512_max_ps(mx[0], _mm512_mask_loadu_ps(ninf, m, x + i));
   }
-  float max = _mm512_reduce_max_ps(mx);
+  float max = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(mx[0], mx[1]), _mm512_max_ps(mx[2], mx[3])));
   if (max == -INFINITY) {
     memset(x, 0, sizeof(float) * (size_t)n);
     return;
   }
   const __m512 vmax = _mm512_set1_ps(max);
   __m512d s0 = _mm512_setzero_pd(), s1 = s0;
-  for (int i = 0; i < n; i += 16) {
+  i = 0;
+  for (; i + 64 <= n; i += 64) {
+    __m512 e[4];
+    for (int u = 0; u < 4; u++) {
+      e[u] = exp_neg(_mm512_sub_ps(_mm512_loadu_ps(x + i + 16 * u), vmax));
+      _mm512_storeu_ps(x + i + 16 * u, e[u]);
+    }
+    __m512 f = _mm512_add_ps(_mm512_add_ps(e[0], e[1]), _mm512_add_ps(e[2], e[3]));
+    s0 = _mm512_add_pd(s0, _mm512_cvtps_pd(_mm512_castps512_ps256(f)));
+    s1 = _mm512_add_pd(s1, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(f), 1))));
+  }
+  for (; i < n; i += 16) {
     __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
     __m512 e = _mm512_maskz_mov_ps(m, exp_neg(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), vmax)));
     _mm512_mask_storeu_ps(x + i, m, e);
@@ -570,7 +588,7 @@ static inline __attribute__((always_inline)) void softmax_row(float *x, int n, b
     s1 = _mm512_add_pd(s1, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
   }
   const __m512 inv = _mm512_set1_ps((float)(1.0 / _mm512_reduce_add_pd(_mm512_add_pd(s0, s1))));
-  for (int i = 0; i < n; i += 16) {
+  for (i = 0; i < n; i += 16) {
     __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
     __m512 p = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), inv);
     if (round_f16) p = _mm512_cvtph_ps(_mm512_cvtps_ph(p, 0));
