@@ -111,6 +111,9 @@ typedef struct {
                       int n_rows, const uint16_t *q, size_t q_stride, int nq, int n, float scale);
   void (*f16_wsum_nq)(float *out, size_t out_stride, const uint16_t *rows, size_t stride,
                       int n_rows, const float *w, size_t w_stride, int nq, int n);
+  /* kern_add: out = a + b elementwise, the same floats on every path (out
+   * may be a or b) */
+  void (*add)(float *out, const float *a, const float *b, int n);
   /* kern_layernorm, kern_softmax, kern_gelu_erf (the encoder's row functions) */
   void (*layernorm)(float *out, const float *x, const float *w, const float *b, int n, float eps);
   void (*softmax)(float *x, int n);

@@ -774,7 +774,20 @@ void kernels_fill_llama_avx2(kernel_table *t) {
   t->types[TT_Q5_1].vec_dot = dot_q5_1_llama;
 }
 
+/* Residuals and biases between the products: gcc's -O2 leaves the plain
+ * loop scalar (it will not version it for aliasing), which made kern_add
+ * 6% of a short text's pass through a Q8_0 encoder. */
+static void add_avx2(float *out, const float *a, const float *b, int n) {
+  int i = 0;
+  for (; i + 32 <= n; i += 32)
+    for (int u = 0; u < 32; u += 8)
+      _mm256_storeu_ps(out + i + u, _mm256_add_ps(_mm256_loadu_ps(a + i + u), _mm256_loadu_ps(b + i + u)));
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, _mm256_add_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+  for (; i < n; i++) out[i] = a[i] + b[i];
+}
+
 void kernels_fill_avx2(kernel_table *t) {
+  t->add = add_avx2;
   t->softmax_f16 = softmax_f16_avx2;
   t->swiglu = swiglu_avx2;
   t->rpx_row = rpx_row_avx2;

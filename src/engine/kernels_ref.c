@@ -507,6 +507,7 @@ static void set(kernel_table *t, tensor_type type, kern_vec_dot_fn dot, tensor_t
 
 static void softmax_ref(float *x, int n);
 static void gelu_erf_ref(float *x, int n);
+static void add_ref(float *out, const float *a, const float *b, int n);
 
 static void layernorm_ref(float *out, const float *x, const float *w, const float *b, int n,
                           float eps);
@@ -516,6 +517,7 @@ void kernels_fill_ref(kernel_table *t) {
   t->isa = KERN_ISA_REF;
   t->name = "ref";
   t->softmax = softmax_ref;
+  t->add = add_ref;
   t->layernorm = layernorm_ref;
   t->gelu_erf = gelu_erf_ref;
   set(t, TT_F32, dot_f32, TT_F32);
@@ -605,7 +607,7 @@ static void gelu_erf_ref(float *x, int n) {
   for (int i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * r));
 }
 
-void kern_add(float *out, const float *a, const float *b, int n) {
+static void add_ref(float *out, const float *a, const float *b, int n) {
   for (int i = 0; i < n; i++) out[i] = a[i] + b[i];
 }
 void kern_mul(float *out, const float *a, const float *b, int n) {

@@ -879,6 +879,18 @@ TEST(softmax_gelu_paths) {
         test_cur_failed = 1;
         break;
       }
+    /* add: the same floats as the reference, in place too, every tail */
+    for (int len = 70; len >= 1; len -= 3) {
+      for (int i = 0; i < len; i++) u[i] = (rnd_unit() - 0.5f) * 1e3f;
+      REF->add(a, x, u, len), k->add(b, x, u, len);
+      memcpy(b + 100, x, sizeof(float) * (size_t)len);
+      k->add(b + 100, b + 100, u, len);
+      if (memcmp(a, b, sizeof(float) * (size_t)len) || memcmp(a, b + 100, sizeof(float) * (size_t)len)) {
+        fprintf(stderr, "  FAIL %s: %s add len %d\n", test_cur_name, k->name, len);
+        test_cur_failed = 1;
+        break;
+      }
+    }
     /* LayerNorm, with and without weight and bias, every tail length */
     static float ln[384], lw[800];
     for (int i = 0; i < 800; i++) lw[i] = rnd_unit() * 2.0f - 0.5f;
