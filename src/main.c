@@ -258,9 +258,12 @@ static int cmd_serve_run(hr_arena *opt_arena, serve_options *op, http_config *hc
          o.shutdown_timeout_ms);
 stop:
   http_server_shutdown(ctx.server, (uint32_t)o.shutdown_timeout_ms);
-  http_server_free(ctx.server);
-  hr_workq_free(ctx.work);
+  /* The models close before the server is freed: a request still in a
+   * model past the deadline gets its last callback now, and the answer it
+   * posts must find the (closed) loop to be refused by, not freed memory. */
   api_close_models(&ctx);
+  hr_workq_free(ctx.work);
+  http_server_free(ctx.server);
   store_close(ctx.db);
   hr_log(HR_LOG_INFO, "stopped");
   return exit_code;

@@ -17,9 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Owned by the handler until answered; it refers to nothing of the model
+ * (a server stopping closes its models before the last answers are
+ * written), only to the request, which stays valid until answered. */
 typedef struct {
   http_req *r;
-  api_model *m;
+  hr_str model; /* the id as the request gave it (in its arena) */
+  int E;        /* the model's n_embd */
   int n;
   int32_t **texts;
   int *lens;
@@ -62,7 +66,7 @@ static void write_vector(json_writer *w, const float *v, int dims, bool base64) 
 /* Writes the answer's JSON and hands it to the loop. */
 static void write_answer(void *arg) {
   embed_task *t = arg;
-  int E = t->m->info.n_embd;
+  int E = t->E;
   if (!t->rc) {
     json_writer w;
     json_w_init(&w, &t->json);
@@ -90,7 +94,7 @@ static void write_answer(void *arg) {
     }
     json_w_arr_end(&w);
     json_w_key(&w, "model");
-    json_w_str(&w, t->m->info.name);
+    json_w_strn(&w, t->model.ptr, t->model.len);
     json_w_key(&w, "usage");
     json_w_obj_begin(&w);
     json_w_key(&w, "prompt_tokens");
@@ -205,7 +209,8 @@ static void on_embeddings(http_req *r, void *data) {
     t->n_tokens += HR_MIN(lens[i], m->info.n_ctx_train);
   }
   t->r = r;
-  t->m = m;
+  t->model = req.model;
+  t->E = E;
   t->n = (int)n;
   t->texts = texts;
   t->lens = lens;

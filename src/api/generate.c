@@ -14,6 +14,7 @@
 /* ---- engine side (scheduler thread) ----------------------------------- */
 
 static void drain(http_req *r, void *arg);
+static void gen_free(gen_request *g);
 
 static void on_event(eng_seq *s, const eng_event *ev, void *user) {
   HR_UNUSED(s);
@@ -33,9 +34,17 @@ static void on_event(eng_seq *s, const eng_event *ev, void *user) {
    * that drains the final event is the last one that touches g. */
   if (!g->post_pending) {
     g->post_pending = true;
-    http_req_post(g->req, drain, g);
+    /* A server that stopped has freed the request; nothing drains g then,
+     * so the final event frees it here (eng_seq_release before the
+     * engine's own unref, which follows this call). */
+    if (http_req_post(g->req, drain, g)) g->orphaned = true;
   }
+  bool last = g->orphaned && ev->kind == ENG_EV_DONE;
   pthread_mutex_unlock(&g->lock);
+  if (last) {
+    eng_seq_release(g->seq);
+    gen_free(g);
+  }
 }
 
 /* ---- loop side -------------------------------------------------------- */

@@ -39,9 +39,10 @@ typedef struct gen_request {
   bool sent_role;
   bool aborted;
   /* shared with the scheduler thread */
-  pthread_mutex_t lock; /* guards events, post_pending */
+  pthread_mutex_t lock; /* guards events, post_pending, orphaned */
   gen_event *ev_head, *ev_tail;
   bool post_pending;
+  bool orphaned;        /* a post found the server stopped: the request is gone */
 } gen_request;
 
 /* Starts generating: submits to the engine and answers errors itself.

@@ -101,7 +101,9 @@ int http_stream_write(http_req *r, const char *data, size_t len);
 void http_stream_end(http_req *r);
 
 /* Runs fn(r, arg) on the request's loop thread; callable from any thread.
- * Returns HR_ECLOSED if the server is gone. */
+ * Returns HR_ECLOSED if the server has stopped: the request is freed then
+ * (its client was disconnected when the server stopped) and must not be
+ * used again. */
 int http_req_post(http_req *r, void (*fn)(http_req *r, void *arg), void *arg);
 /* Called on the loop when the client goes away before the response ends;
  * the handler must then stop and call http_req_release. */

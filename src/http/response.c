@@ -307,6 +307,11 @@ int http_req_post(http_req *r, void (*fn)(http_req *r, void *arg), void *arg) {
   if (l->post_closed) {
     pthread_mutex_unlock(&l->post_lock);
     free(t);
+    /* The loop closed only after its last connection, which detached every
+     * request a handler held (conn_close): nobody can answer this one now,
+     * and nobody else will free it. */
+    hr_arena_free(r->arena);
+    free(r);
     return HR_ECLOSED;
   }
   if (l->post_tail) l->post_tail->next = t;

@@ -96,6 +96,33 @@ test('SIGTERM with a stuck client: exit 0 within the deadline', async () => {
   await h.stop();
 });
 
+test('SIGTERM past the deadline with work in the models: answers are dropped, nothing leaks, exit 0', async () => {
+  // The models are still busy when the deadline passes and the connections
+  // are closed; their last callbacks come while the server stops and must
+  // find the closed loops (a use after free, and leaks, under ASan before
+  // the models were closed ahead of the server's memory).
+  const h = await startHearth(['-m', 'models/all-minilm-l6-v2.gguf', '-m', 'models/smollm2-135m-instruct.gguf',
+    '--shutdown-timeout-ms', '100']);
+  const post = (route, body) => fetch(`${h.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body) }).then((r) => r.text().then(() => `${r.status} whole`, () => `${r.status} cut`), () => 'cut');
+  const long = Array.from({ length: 400 }, (_, i) => `word${i % 37}`).join(' ');
+  const chat = (stream) => post('/v1/chat/completions', { model: 'smollm2-135m-instruct', stream, max_tokens: 4000,
+    messages: [{ role: 'user', content: 'Tell me a very long story.' }] });
+  const results = [post('/v1/embeddings', { model: 'all-minilm-l6-v2', input: Array(12).fill(long) }), chat(true), chat(false)];
+  await sleep(400);
+  h.proc.kill('SIGTERM');
+  const { code, signal } = await h.exited;
+  assert.equal(signal, null);
+  assert.equal(code, 0, h.stderr().slice(-2000));
+  const got = await Promise.all(results);
+  assert.equal(got[0], 'cut');
+  assert.equal(got[1], '200 cut'); // the stream had begun
+  assert.equal(got[2], 'cut');
+  assert.match(h.stderr(), /deadline of 100 ms passed/);
+  assert.match(h.stderr(), /stopped/);
+  await h.stop();
+});
+
 test('configuration: flag over environment over config file', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-cfg-'));
   const cfg = path.join(dir, 'hearth.conf');
