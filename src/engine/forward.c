@@ -164,6 +164,8 @@ typedef struct {
   size_t x_stride;
   int n;
   int rows_per_chunk;
+  fwd_epilogue_fn ep;
+  void *ep_ctx;
 } matmul_job;
 
 static void matmul_worker(void *arg, int chunk, int thread_id) {
@@ -184,6 +186,7 @@ static void matmul_worker(void *arg, int chunk, int thread_id) {
   else
     kern_matmul(w->type, w->data, w->rows, w->cols, j->xq, j->x_stride, j->n, j->y[k], w->rows,
                 r0, r1);
+  if (j->ep) j->ep(j->ep_ctx, k, j->y[k], w->rows, j->n, r0, r1);
 }
 
 /* Activation rows in the weight's dot-product format, by chunks of rows. */
@@ -212,7 +215,7 @@ static void quant_worker(void *arg, int chunk, int thread_id) {
 /* Ys[k][n][ws[k]->rows] = X[n][cols] . Ws[k]^T for weights of one type and
  * width. */
 static void matmul_same_input(hr_pool *pool, void *xq, const weight *const *ws, float *const *Ys,
-                              int nw, const float *X, int n) {
+                              int nw, const float *X, int n, fwd_epilogue_fn ep, void *ep_ctx) {
   const weight *w0 = ws[0];
   size_t stride = fwd_act_row_bytes(w0->type, w0->cols);
   const void *xin = xq;
@@ -241,7 +244,8 @@ static void matmul_same_input(hr_pool *pool, void *xq, const weight *const *ws, 
   int per_thread = n <= 64 ? 2 : 8;
   int per = (total_rows / (per_thread * hr_pool_size(pool)) + 31) & ~31;
   per = HR_MAX(per, 32);
-  matmul_job j = {.nw = nw, .xq = xin, .x_stride = stride, .n = n, .rows_per_chunk = per};
+  matmul_job j = {.nw = nw, .xq = xin, .x_stride = stride, .n = n, .rows_per_chunk = per,
+                  .ep = ep, .ep_ctx = ep_ctx};
   double work = 0;
   for (int k = 0; k < nw; k++) {
     j.w[k] = ws[k];
@@ -254,20 +258,28 @@ static void matmul_same_input(hr_pool *pool, void *xq, const weight *const *ws, 
 }
 
 void fwd_matmul(hr_pool *pool, void *xq, const weight *w, const float *X, int n, float *Y) {
-  matmul_same_input(pool, xq, &w, &Y, 1, X, n);
+  matmul_same_input(pool, xq, &w, &Y, 1, X, n, NULL, NULL);
 }
 
-void fwd_matmul_many(hr_pool *pool, void *xq, const weight *const *ws, float *const *Ys, int nw,
-                     const float *X, int n) {
+void fwd_matmul_then(hr_pool *pool, void *xq, const weight *const *ws, float *const *Ys, int nw,
+                     const float *X, int n, fwd_epilogue_fn ep, void *ep_ctx) {
   bool same = true;
   for (int k = 1; k < nw; k++)
     same &= ws[k]->type == ws[0]->type && ws[k]->cols == ws[0]->cols &&
             !ws[k]->rp == !ws[0]->rp;
   if (same) {
-    matmul_same_input(pool, xq, ws, Ys, nw, X, n);
+    matmul_same_input(pool, xq, ws, Ys, nw, X, n, ep, ep_ctx);
     return;
   }
-  for (int k = 0; k < nw; k++) fwd_matmul(pool, xq, ws[k], X, n, Ys[k]);
+  for (int k = 0; k < nw; k++) {
+    fwd_matmul(pool, xq, ws[k], X, n, Ys[k]);
+    if (ep) ep(ep_ctx, k, Ys[k], ws[k]->rows, n, 0, ws[k]->rows);
+  }
+}
+
+void fwd_matmul_many(hr_pool *pool, void *xq, const weight *const *ws, float *const *Ys, int nw,
+                     const float *X, int n) {
+  fwd_matmul_then(pool, xq, ws, Ys, nw, X, n, NULL, NULL);
 }
 
 static void matmul_many(fwd_ctx *c, const weight *const *ws, float *const *Ys, int nw,

@@ -53,6 +53,14 @@ void fwd_matmul(hr_pool *pool, void *xq, const weight *w, const float *X, int n,
  * share type and width (one pool sync instead of nw), else one by one. */
 void fwd_matmul_many(hr_pool *pool, void *xq, const weight *const *ws, float *const *Ys, int nw,
                      const float *X, int n);
+/* Elementwise work on a product's output (biases, activations) that rides
+ * along with it: called for each chunk right after the chunk's product,
+ * on the thread that ran it, with weight k's output columns r0..r1 of all
+ * n rows (Y[i * ldy + r]). It saves a pass over the output from cache and
+ * a pool sync. */
+typedef void (*fwd_epilogue_fn)(void *ctx, int k, float *Y, int ldy, int n, int r0, int r1);
+void fwd_matmul_then(hr_pool *pool, void *xq, const weight *const *ws, float *const *Ys, int nw,
+                     const float *X, int n, fwd_epilogue_fn ep, void *ep_ctx);
 size_t fwd_act_row_bytes(tensor_type t, int cols);
 
 /* ---- encoders (bert) ---------------------------------------------------- */

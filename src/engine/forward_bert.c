@@ -14,8 +14,9 @@
  * [head_dim][len] values for the F32 matrix product; then for each block of
  * ATT_QB queries the scores are keys . queries, a softmax per query, and
  * the output values^T . weights.
- * The per-row work between the products (biases, residuals, LayerNorms,
- * GELU) runs on the pool by blocks of rows too.
+ * Biases and GELU ride along with the products that make their inputs
+ * (epilogues on each chunk's columns); residuals and LayerNorms, which
+ * need whole rows, run on the pool by blocks of rows.
  *
  * Memory: bert_ctx allocates every buffer once for n_max tokens (and the
  * attention scratch once per pool thread); bert_embed allocates nothing.
@@ -108,10 +109,7 @@ void bert_ctx_free(bert_ctx *c) {
 static void attn_head_rp(bert_ctx *c, rp_matmul_fn rp, int s0, int len, int h, float *kt,
                          float *vp, float *scores) {
   const model_hparams *hp = &c->m->hp;
-  const layer_weights *L = &c->m->layers[c->layer];
   int hd = hp->head_dim, E = hp->n_embd, lenp = (len + RP_ROWS - 1) / RP_ROWS * RP_ROWS;
-  const float *bk = (const float *)L->bk.data + (size_t)h * hd;
-  const float *bv = (const float *)L->bv.data + (size_t)h * hd;
   /* Keys a group at a time, element by element: the stores run along the
    * group's 16 keys and its 16 rows' loads stay in L1; values token by
    * token, 16 dims at a time. A 512-token head packs in ~30 us (45 when
@@ -122,16 +120,14 @@ static void attn_head_rp(bert_ctx *c, rp_matmul_fn rp, int s0, int len, int h, f
     const float *k0 = c->k + (size_t)(s0 + j0) * E + (size_t)h * hd;
     for (int d = 0; d < hd; d++) {
       float *o = kg + (size_t)d * RP_ROWS;
-      for (int jj = 0; jj < nk; jj++) o[jj] = k0[(size_t)jj * E + d] + bk[d];
+      for (int jj = 0; jj < nk; jj++) o[jj] = k0[(size_t)jj * E + d];
       for (int jj = nk; jj < RP_ROWS; jj++) o[jj] = 0;
     }
   }
   for (int j = 0; j < len; j++) {
     const float *vj = c->v + (size_t)(s0 + j) * E + (size_t)h * hd;
-    for (int g = 0; g < hd / RP_ROWS; g++) {
-      float *o = vp + ((size_t)g * len + j) * RP_ROWS;
-      for (int d = 0; d < RP_ROWS; d++) o[d] = vj[g * RP_ROWS + d] + bv[g * RP_ROWS + d];
-    }
+    for (int g = 0; g < hd / RP_ROWS; g++)
+      memcpy(vp + ((size_t)g * len + j) * RP_ROWS, vj + g * RP_ROWS, sizeof(float) * RP_ROWS);
   }
   for (int i0 = 0; i0 < len; i0 += ATT_QB) {
     int nq = HR_MIN(ATT_QB, len - i0);
@@ -145,25 +141,16 @@ static void attn_head_rp(bert_ctx *c, rp_matmul_fn rp, int s0, int len, int h, f
 }
 
 /* Sequence chunk / n_head, head chunk % n_head: softmax(q k^T / sqrt(d)) v
- * for each of its tokens. The chunk owns its (tokens, head) slices of q and
- * att, so it may add q's bias in place. */
+ * for each of its tokens (q, k and v carry their biases and q its
+ * 1/sqrt(d) already: qkv_done). */
 static void attn_worker(void *arg, int chunk, int thread_id) {
   bert_ctx *c = arg;
   const model_hparams *hp = &c->m->hp;
-  const layer_weights *L = &c->m->layers[c->layer];
   int s = chunk / hp->n_head, h = chunk % hp->n_head, hd = hp->head_dim, E = hp->n_embd;
   int s0 = c->seq_start[s], len = c->seq_len[s];
   float *kh = c->att_scratch + (size_t)thread_id * c->att_scratch_floats;
   float *vt = kh + c->att_ctx * hd;
   float *scores = vt + c->att_ctx * hd;
-  const float *bq = (const float *)L->bq.data + (size_t)h * hd;
-  const float *bk = (const float *)L->bk.data + (size_t)h * hd;
-  const float *bv = (const float *)L->bv.data + (size_t)h * hd;
-  float scale = 1.0f / sqrtf((float)hd);
-  for (int j = 0; j < len; j++) {
-    float *q = c->q + (size_t)(s0 + j) * E + (size_t)h * hd;
-    for (int d = 0; d < hd; d++) q[d] = (q[d] + bq[d]) * scale;
-  }
   rp_matmul_fn rp = kernels_for_type(TT_F32)->rp_matmul;
   if (rp && hd % RP_ROWS == 0) {
     attn_head_rp(c, rp, s0, len, h, kh, vt, scores);
@@ -176,8 +163,8 @@ static void attn_worker(void *arg, int chunk, int thread_id) {
     float *k = kh + (size_t)j * hd;
     const float *kj = c->k + at, *vj = c->v + at;
     for (int d = 0; d < hd; d++) {
-      k[d] = kj[d] + bk[d];
-      vt[(size_t)d * len + j] = vj[d] + bv[d];
+      k[d] = kj[d];
+      vt[(size_t)d * len + j] = vj[d];
     }
   }
   for (int i0 = 0; i0 < len; i0 += ATT_QB) {
@@ -195,7 +182,6 @@ static void attn_worker(void *arg, int chunk, int thread_id) {
 
 typedef enum {
   ROWS_ATTN_OUT, /* xb += bo + x; x = LayerNorm(xb) */
-  ROWS_FF_UP,    /* ff = GELU(ff + b_up) */
   ROWS_FF_DOWN,  /* xb += b_down + x; x = LayerNorm(xb) */
 } rows_op;
 
@@ -223,17 +209,9 @@ static void rows_worker(void *arg, int chunk, int thread_id) {
   bert_ctx *c = j->c;
   const layer_weights *L = j->L;
   int i0 = (int)((long)j->n * chunk / j->n_chunks), i1 = (int)((long)j->n * (chunk + 1) / j->n_chunks);
-  int F = c->m->hp.n_ff;
   switch (j->op) {
   case ROWS_ATTN_OUT:
     residual_norm(c, &L->bo, &L->attn_norm, &L->attn_norm_b, i0, i1);
-    break;
-  case ROWS_FF_UP:
-    for (int i = i0; i < i1; i++) {
-      float *ff = c->ff + (size_t)i * F;
-      kern_add(ff, ff, L->b_up.data, F);
-      kern_gelu_erf(ff, F);
-    }
     break;
   case ROWS_FF_DOWN:
     residual_norm(c, &L->b_down, &L->ffn_norm, &L->ffn_norm_b, i0, i1);
@@ -241,13 +219,12 @@ static void rows_worker(void *arg, int chunk, int thread_id) {
   }
 }
 
-/* cost: rough work per float of a row (GELU's erff is ~8 adds' worth). */
-static void rows_run(bert_ctx *c, const layer_weights *L, rows_op op, int n, int width, int cost) {
+static void rows_run(bert_ctx *c, const layer_weights *L, rows_op op, int n, int width) {
   rows_job j = {.c = c, .L = L, .op = op, .n = n,
                 .n_chunks = HR_MIN(n, 4 * hr_pool_size(c->pool))};
   /* Below ~64K operations a sync point costs more than it saves, more so
    * when other processes share the cores. */
-  hr_pool_run(c->pool, rows_worker, &j, j.n_chunks, (long)n * width * cost < 65536);
+  hr_pool_run(c->pool, rows_worker, &j, j.n_chunks, (long)n * width < 65536);
 }
 
 /* ---- the pass ------------------------------------------------------------- */
@@ -273,22 +250,51 @@ static void embed(bert_ctx *c, const int32_t *tokens) {
   }
 }
 
+/* Epilogues of the products (fwd_epilogue_fn), on each chunk's columns
+ * while they are in cache: Q, K and V get their biases and Q the
+ * attention's 1/sqrt(head_dim); the FFN's up projection its bias and GELU.
+ * The same operations in the same order as a pass over the rows after the
+ * product, one pool sync fewer each. */
+static void qkv_done(void *ctx, int k, float *Y, int ldy, int n, int r0, int r1) {
+  const bert_ctx *c = ctx;
+  const layer_weights *L = &c->m->layers[c->layer];
+  const float *b = (const float *)(k == 0 ? L->bq.data : k == 1 ? L->bk.data : L->bv.data) + r0;
+  float scale = 1.0f / sqrtf((float)c->m->hp.head_dim);
+  for (int i = 0; i < n; i++) {
+    float *y = Y + (size_t)i * ldy + r0;
+    kern_add(y, y, b, r1 - r0);
+    if (k == 0)
+      for (int r = 0; r < r1 - r0; r++) y[r] *= scale;
+  }
+}
+
+static void ff_up_done(void *ctx, int k, float *Y, int ldy, int n, int r0, int r1) {
+  HR_UNUSED(k);
+  const bert_ctx *c = ctx;
+  const float *b = (const float *)c->m->layers[c->layer].b_up.data + r0;
+  for (int i = 0; i < n; i++) {
+    float *y = Y + (size_t)i * ldy + r0;
+    kern_add(y, y, b, r1 - r0);
+    kern_gelu_erf(y, r1 - r0);
+  }
+}
+
 static void layer_step(bert_ctx *c, int n, int l) {
   const model_hparams *hp = &c->m->hp;
   const layer_weights *L = &c->m->layers[l];
   const weight *qkv[] = {&L->wq, &L->wk, &L->wv};
   float *qkv_out[] = {c->q, c->k, c->v};
-  fwd_matmul_many(c->pool, c->xq, qkv, qkv_out, 3, c->x, n);
   c->layer = l;
+  fwd_matmul_then(c->pool, c->xq, qkv, qkv_out, 3, c->x, n, qkv_done, c);
   long work = 0; /* multiply-adds of the two attention products */
   for (int s = 0; s < c->n_seqs; s++) work += 2L * c->seq_len[s] * c->seq_len[s] * hp->n_embd;
   hr_pool_run(c->pool, attn_worker, c, c->n_seqs * hp->n_head, work < 65536);
   fwd_matmul(c->pool, c->xq, &L->wo, c->att, n, c->xb);
-  rows_run(c, L, ROWS_ATTN_OUT, n, hp->n_embd, 1);
-  fwd_matmul(c->pool, c->xq, &L->w_up, c->x, n, c->ff);
-  rows_run(c, L, ROWS_FF_UP, n, hp->n_ff, 8);
+  rows_run(c, L, ROWS_ATTN_OUT, n, hp->n_embd);
+  const weight *up = &L->w_up;
+  fwd_matmul_then(c->pool, c->xq, &up, &c->ff, 1, c->x, n, ff_up_done, c);
   fwd_matmul(c->pool, c->xq, &L->w_down, c->ff, n, c->xb);
-  rows_run(c, L, ROWS_FF_DOWN, n, hp->n_embd, 1);
+  rows_run(c, L, ROWS_FF_DOWN, n, hp->n_embd);
 }
 
 int bert_embed(bert_ctx *c, const int32_t *tokens, const int *lens, int n_seqs, bool normalize,
