@@ -62,9 +62,22 @@ async function oneStream(base, model, i) {
     }),
   });
   if (res.status !== 200) throw new Error(`${base}: HTTP ${res.status} ${await res.text()}`);
-  let ttft = null, tokens = 0, buf = '';
+  let ttft = null, tokens = 0, buf = '', bytes = 0;
   const dec = new TextDecoder();
-  for await (const chunk of res.body) {
+  const body = res.body[Symbol.asyncIterator]();
+  for (;;) {
+    let step;
+    try {
+      step = await body.next();
+    } catch (e) {
+      // Say which server cut which stream where (seen twice in ~25 runs,
+      // an undici UND_ERR_SOCKET near a stream's end, server unknown).
+      throw new Error(`${base}: stream of request ${i} cut after ${tokens} tokens, ${bytes} bytes: ` +
+        `${(e.cause && (e.cause.code || e.cause.message)) || e.message}`);
+    }
+    if (step.done) break;
+    const chunk = step.value;
+    bytes += chunk.length;
     buf += dec.decode(chunk, { stream: true });
     let k;
     while ((k = buf.indexOf('\n\n')) >= 0) {
@@ -100,7 +113,11 @@ function start(cmd, args, url) {
   const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let log = '';
   p.stderr.on('data', (d) => { log = (log + d).slice(-4000); });
-  return { p, log: () => log, stop: () => { try { process.kill(-p.pid, 'SIGTERM'); } catch {} } };
+  const exited = new Promise((r) => p.on('exit', (code, signal) => r({ code, signal })));
+  return {
+    p, log: () => log, exited,
+    stop: () => { try { process.kill(-p.pid, 'SIGTERM'); } catch {} },
+  };
 }
 
 async function benchServer(name, base, model) {
@@ -116,6 +133,7 @@ async function benchServer(name, base, model) {
   const maxConc = Math.max(...LEVELS);
   const servers = [];
   const stops = [];
+  let current = null; // the server being measured
   process.on('exit', () => stops.forEach((s) => s()));
   process.on('SIGINT', () => process.exit(130));
   try {
@@ -125,19 +143,28 @@ async function benchServer(name, base, model) {
       '--data', fs.mkdtempSync('/tmp/hearth-bench-')]);
     stops.push(h.stop);
     await waitReady(`http://127.0.0.1:${hp}/readyz`);
+    current = h;
     servers.push(['hearth', await benchServer('hearth', `http://127.0.0.1:${hp}`, 'bench')]);
     h.stop();
+    await h.exited; // the next server gets both cores to itself
     if (process.env.LLAMA_SERVER) {
       const lp = await freePort();
       const l = start(process.env.LLAMA_SERVER, ['-m', model, '--port', String(lp), '--host', '127.0.0.1',
         '-np', String(maxConc), '-c', String(1024 * maxConc), '-t', THREADS, '--alias', 'bench']);
       stops.push(l.stop);
       await waitReady(`http://127.0.0.1:${lp}/health`);
+      current = l;
       servers.push(['llama-server', await benchServer('llama-server', `http://127.0.0.1:${lp}`, 'bench')]);
       l.stop();
+      await l.exited;
     }
   } catch (e) {
-    console.error(e);
+    console.error(`bench/serve: ${e.message}`);
+    if (current) {
+      await Promise.race([current.exited, new Promise((r) => setTimeout(r, 1000))]);
+      const how = current.p.exitCode !== null || current.p.signalCode ? `exited (${current.p.exitCode ?? current.p.signalCode})` : 'still running';
+      console.error(`the server is ${how}; the end of its stderr:\n${current.log()}`);
+    }
     process.exit(1);
   }
   console.log(`model ${path.basename(model)}, ${MAX_TOKENS} tokens per request, ${THREADS} threads`);
