@@ -263,8 +263,7 @@ static void qkv_done(void *ctx, int k, float *Y, int ldy, int n, int r0, int r1)
   for (int i = 0; i < n; i++) {
     float *y = Y + (size_t)i * ldy + r0;
     kern_add(y, y, b, r1 - r0);
-    if (k == 0)
-      for (int r = 0; r < r1 - r0; r++) y[r] *= scale;
+    if (k == 0) kern_scale(y, scale, r1 - r0);
   }
 }
 
