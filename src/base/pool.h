@@ -28,6 +28,11 @@ int hr_pool_size(const hr_pool *p);
 /* Runs fn for chunks 0..n_chunks-1 (at most HR_POOL_MAX_CHUNKS) spread over
  * the pool, and returns when all are done. serial: the caller runs them all
  * (work too small to be worth waking anyone). */
+/* Items [*i0, *i1) of n split evenly into n_chunks: chunk's share. */
+static inline void hr_pool_span(int n, int chunk, int n_chunks, int *i0, int *i1) {
+  *i0 = (int)((long)n * chunk / n_chunks);
+  *i1 = (int)((long)n * (chunk + 1) / n_chunks);
+}
 #define HR_POOL_MAX_CHUNKS 0xFFFFF
 void hr_pool_run(hr_pool *p, hr_pool_fn fn, void *ctx, int n_chunks, int serial);
 

@@ -203,7 +203,8 @@ static void quant_worker(void *arg, int chunk, int thread_id) {
   quant_job *j = arg;
   const weight *w = j->w;
   const kern_type_ops *ops = kernels_for_type(w->type);
-  int i0 = (int)((long)j->n * chunk / j->n_chunks), i1 = (int)((long)j->n * (chunk + 1) / j->n_chunks);
+  int i0, i1;
+  hr_pool_span(j->n, chunk, j->n_chunks, &i0, &i1);
   for (int i = i0; i < i1; i++) {
     const float *x = j->X + (size_t)i * (size_t)w->cols;
     char *dst = (char *)j->xq + (size_t)i * j->stride;
@@ -413,7 +414,8 @@ static void rows_worker(void *arg, int chunk, int thread_id) {
   const model_hparams *hp = &c->m->hp;
   const layer_weights *L = &c->m->layers[j->layer];
   int E = hp->n_embd, F = hp->n_ff;
-  int i0 = (int)((long)j->n * chunk / j->n_chunks), i1 = (int)((long)j->n * (chunk + 1) / j->n_chunks);
+  int i0, i1;
+  hr_pool_span(j->n, chunk, j->n_chunks, &i0, &i1);
   for (int i = i0; i < i1; i++) {
     float *x = c->x + (size_t)i * E, *xb = c->xb + (size_t)i * E;
     switch (j->op) {

@@ -208,7 +208,8 @@ static void rows_worker(void *arg, int chunk, int thread_id) {
   rows_job *j = arg;
   bert_ctx *c = j->c;
   const layer_weights *L = j->L;
-  int i0 = (int)((long)j->n * chunk / j->n_chunks), i1 = (int)((long)j->n * (chunk + 1) / j->n_chunks);
+  int i0, i1;
+  hr_pool_span(j->n, chunk, j->n_chunks, &i0, &i1);
   switch (j->op) {
   case ROWS_ATTN_OUT:
     residual_norm(c, &L->bo, &L->attn_norm, &L->attn_norm_b, i0, i1);
