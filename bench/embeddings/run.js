@@ -21,8 +21,9 @@
 // - Batch 1: one sentence per request ("input": "..."), sequential. Batch
 //   32: 32 sentences per request ("input": [...]), consecutive groups of the
 //   list, sequential. hearth and llama-server are measured through their
-//   HTTP API (POST /v1/embeddings) with the same client (Node's fetch,
-//   keep-alive, the JSON answer read and parsed inside the timing).
+//   HTTP API (POST /v1/embeddings) with the same client (node:http with a
+//   keep-alive agent, or Node's fetch with CLIENT=fetch; the JSON answer
+//   read and parsed inside the timing).
 //   sentence-transformers runs in-process (one model.encode(group,
 //   batch_size=B) call per group; no HTTP, which favours it slightly),
 //   float32, torch.set_num_threads(THREADS), max_seq_length 512 like the
@@ -64,7 +65,7 @@
 // - hearth: `hearth serve -m FILE --threads THREADS` (defaults otherwise:
 //   2 I/O threads), access log off.
 //
-// Environment: THREADS (2), BATCHES ("1,32"), ROUNDS (3), TYPES ("f32";
+// Environment: CLIENT (http or fetch), THREADS (2), BATCHES ("1,32"), ROUNDS (3), TYPES ("f32";
 // "f32,f16" adds the F16 file for hearth and llama.cpp; sentence-transformers
 // stays float32), SENTENCES (another file, one text a line), MAX_TOKENS
 // (512: longer texts are left out), LLAMA_SERVER (path to llama-server; the
@@ -75,6 +76,7 @@
 'use strict';
 const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
+const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const net = require('node:net');
@@ -149,14 +151,38 @@ function tokenCounts(sentences, jsonFile) {
 
 const groups = (arr, b) => Array.from({ length: Math.ceil(arr.length / b) }, (_, i) => arr.slice(i * b, i * b + b));
 
-async function embed(base, input) {
-  const res = await fetch(`${base}/v1/embeddings`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model: ALIAS, input }),
+// POST one request and read the whole answer: node:http with a keep-alive
+// agent (CLIENT=http, the default) or Node's fetch (CLIENT=fetch). Both
+// servers get the same client. fetch (undici) spends ~0.8-1.2 ms of CPU per
+// request here against ~0.4 ms for node:http, on the same two cores and in
+// series with the server, so at batch 1 it measured the client as much as
+// the servers; CLIENT=fetch gives the older figures.
+const CLIENT = process.env.CLIENT || 'http';
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+function post(url, body) {
+  if (CLIENT === 'fetch') {
+    return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+      .then(async (res) => ({ status: res.status, text: await res.text() }));
+  }
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const req = http.request({
+      host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
   });
-  const text = await res.text();
-  if (res.status !== 200) throw new Error(`${base}: HTTP ${res.status} ${text.slice(0, 500)}`);
+}
+
+async function embed(base, input) {
+  const { status, text } = await post(`${base}/v1/embeddings`, JSON.stringify({ model: ALIAS, input }));
+  if (status !== 200) throw new Error(`${base}: HTTP ${status} ${text.slice(0, 500)}`);
   const j = JSON.parse(text);
   const n = Array.isArray(input) ? input.length : 1;
   if (!j.data || j.data.length !== n) throw new Error(`${base}: ${n} inputs, ${j.data && j.data.length} vectors`);
@@ -239,7 +265,7 @@ function agreement(A, B) {
   const info = {
     sentences: sentences.length, of: all.length, file: path.relative(ROOT, SENTENCES),
     mean_tokens: tokens ? tokens.reduce((s, x) => s + x, 0) / tokens.length : null,
-    max_tokens: tokens ? Math.max(...tokens) : null, threads: THREADS, rounds: ROUNDS, batches: BATCHES,
+    max_tokens: tokens ? Math.max(...tokens) : null, threads: THREADS, rounds: ROUNDS, client: CLIENT, batches: BATCHES,
     llama_ubatch: Object.fromEntries(BATCHES.map((b) => [b, ubatch(b)])), host: os.hostname(), cpu: os.cpus()[0].model, load: os.loadavg()[0],
   };
   log(`bench/embeddings: ${sentences.length} of ${all.length} sentences from ${info.file}` +
@@ -325,7 +351,7 @@ function agreement(A, B) {
   const ratio = (x, t) => (x == null ? '-' : `${x.toFixed(2)}x ${x >= t ? '(met)' : '(below)'}`);
   console.log(`all-MiniLM-L6-v2: ${info.sentences} sentences from ${info.file}` +
     (tokens ? ` (mean ${f(info.mean_tokens)} tokens, max ${info.max_tokens})` : '') +
-    `, ${THREADS} threads, best of ${ROUNDS} passes; load avg ${f(info.load, 2)}`);
+    `, ${THREADS} threads, best of ${ROUNDS} passes, client ${CLIENT}; load avg ${f(info.load, 2)}`);
   console.log(`targets: hearth/llama.cpp >= ${TARGETS.llama.toFixed(1)}x, hearth/sentence-transformers >= ${TARGETS.st.toFixed(1)}x` +
     (process.env.LLAMA_SERVER ? `; llama-server per batch B: -np B -c B*512 -b/-ub ${BATCHES.map((b) => `${ubatch(b)} (B=${b})`).join(', ')}` : ''));
   console.log('type  batch   hearth s/s  llama.cpp s/s  sent-tr s/s   hearth/llama.cpp  hearth/sent-tr');
