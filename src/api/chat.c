@@ -7,6 +7,7 @@
 #include "generate.h"
 
 #include "../engine/chat_template.h"
+#include "../engine/json_constraint.h"
 #include "../engine/tokenizer.h"
 
 #include <string.h>
@@ -152,6 +153,36 @@ int api_tokenize_prompt(http_req *r, const tokenizer *tok, hr_str text, bool tem
   return 0;
 }
 
+/* response_format: "json_object" asks for any JSON object, "json_schema"
+ * for JSON its schema allows; both become the automaton that constrains
+ * sampling (engine/json_constraint.h). "text" leaves *out NULL. Answers
+ * 400 itself and returns non-zero for a schema it cannot enforce. */
+static int output_constraint(http_req *r, const api_response_format *rf, jc_schema **out) {
+  *out = NULL;
+  if (hr_str_eq_cstr(rf->type, "text")) return 0;
+  const json_value *schema = NULL;
+  if (hr_str_eq_cstr(rf->type, "json_schema")) {
+    if (rf->json_schema->type != JSON_OBJECT) {
+      http_respond_error(r, 400, "invalid_request_error", "invalid_type", "response_format.json_schema",
+                         "response_format.json_schema: expected an object with a schema");
+      return -1;
+    }
+    schema = json_get(rf->json_schema, "schema"); /* absent: any object */
+  }
+  char err[400];
+  int rc = jc_compile(schema, out, err, sizeof err);
+  if (rc == HR_EINVAL) {
+    http_respond_error(r, 400, "invalid_request_error", "unsupported_value",
+                       "response_format.json_schema.schema", "response_format.json_schema.%s", err);
+    return -1;
+  }
+  if (rc) {
+    http_respond_error(r, 500, "server_error", NULL, NULL, "out of memory");
+    return -1;
+  }
+  return 0;
+}
+
 static void on_chat_completions(http_req *r, void *data) {
   api_context *ctx = data;
   json_value *body;
@@ -184,11 +215,6 @@ static void on_chat_completions(http_req *r, void *data) {
     http_respond_error(r, 400, "invalid_request_error", "unsupported_value", "n",
                        "n: only 1 choice per request is supported; send %lld requests instead",
                        (long long)req.n);
-    return;
-  }
-  if (req.has_response_format && !hr_str_eq_cstr(req.response_format.type, "text")) {
-    http_respond_error(r, 400, "invalid_request_error", "unsupported_value", "response_format.type",
-                       "response_format.type: only \"text\" is supported");
     return;
   }
   hr_buf prompt_text = HR_BUF_INIT;
@@ -224,9 +250,11 @@ static void on_chat_completions(http_req *r, void *data) {
     return;
   const char **stop = req.has_stop ? gen_stop_strings(r, req.stop.items, req.stop.n) : NULL;
   int logprobs = req.has_logprobs && req.logprobs ? (req.has_top_logprobs ? (int)req.top_logprobs : 0) : -1;
+  jc_schema *constraint = NULL;
+  if (req.has_response_format && output_constraint(r, &req.response_format, &constraint)) return;
   gen_start(r, m, GEN_CHAT, ids, n_ids, (int)HR_MIN(max_tokens, 1 << 30), &sp, stop,
             req.has_stop ? (int)req.stop.n : 0, logprobs, req.has_stream && req.stream,
-            req.has_stream_options && req.stream_options.include_usage, HR_STR(""));
+            req.has_stream_options && req.stream_options.include_usage, HR_STR(""), constraint);
 }
 
 int api_register_chat(http_server *s, api_context *ctx) {

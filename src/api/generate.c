@@ -4,6 +4,7 @@
  * usage chunk when asked for, and `data: [DONE]`. */
 #include "generate.h"
 
+#include "../engine/json_constraint.h"
 #include "../engine/tokenizer.h"
 
 #include <openssl/rand.h>
@@ -477,9 +478,10 @@ static void make_id(char *out, size_t n, const char *prefix) {
 
 void gen_start(http_req *r, api_model *m, gen_kind kind, const int32_t *prompt, int n_prompt,
                int max_tokens, const sampler_params *sp, const char *const *stop, int n_stop,
-               int logprobs, bool stream, bool include_usage, hr_str echo) {
+               int logprobs, bool stream, bool include_usage, hr_str echo, jc_schema *constraint) {
   gen_request *g = calloc(1, sizeof *g);
   if (!g) {
+    jc_free(constraint);
     http_respond_error(r, 500, "server_error", NULL, NULL, "out of memory");
     return;
   }
@@ -500,6 +502,7 @@ void gen_start(http_req *r, api_model *m, gen_kind kind, const int32_t *prompt, 
                       .stop = stop,
                       .n_stop = n_stop,
                       .n_logprobs = logprobs,
+                      .constraint = constraint,
                       .on_event = on_event,
                       .user = g};
   /* Events reach this loop through posted tasks, which cannot run before

@@ -46,11 +46,12 @@ typedef struct gen_request {
 } gen_request;
 
 /* Starts generating: submits to the engine and answers errors itself.
- * prompt: the token ids. On success the request belongs to the generation
- * until it ends. */
+ * prompt: the token ids. constraint: response_format's automaton or NULL,
+ * taken over in every case. On success the request belongs to the
+ * generation until it ends. */
 void gen_start(http_req *r, api_model *m, gen_kind kind, const int32_t *prompt, int n_prompt,
                int max_tokens, const sampler_params *sp, const char *const *stop, int n_stop,
-               int logprobs, bool stream, bool include_usage, hr_str echo);
+               int logprobs, bool stream, bool include_usage, hr_str echo, jc_schema *constraint);
 
 /* Sampling settings from request fields (OpenAI's defaults where absent). */
 typedef struct {

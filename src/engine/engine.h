@@ -25,6 +25,7 @@
 typedef struct eng_model eng_model;
 typedef struct eng_seq eng_seq;
 typedef struct tokenizer tokenizer;
+typedef struct jc_schema jc_schema;
 
 typedef struct {
   const char *path;
@@ -106,6 +107,11 @@ typedef struct {
   const char *const *stop; /* stop strings, copied at submit */
   int n_stop;
   int n_logprobs;        /* -1: none; 0..ENG_TOP_MAX: chosen + this many top */
+  /* The output must be JSON this automaton accepts (json_constraint.h):
+   * tokens that would leave it are never sampled, and the generation ends
+   * (ENG_FINISH_STOP) with the token that completes it. eng_submit takes
+   * it over whatever it returns. NULL: free text. */
+  jc_schema *constraint;
   eng_event_fn on_event;
   void *user;
 } eng_gen_params;

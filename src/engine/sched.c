@@ -12,6 +12,7 @@
 #include "engine.h"
 
 #include "forward.h"
+#include "json_constraint.h"
 #include "kernels.h"
 #include "model.h"
 #include "tokenizer.h"
@@ -41,6 +42,8 @@ struct eng_seq {
   int n_stop;
   size_t stop_max;        /* longest stop string */
   int n_logprobs;
+  jc_schema *jc;          /* response_format's automaton, or NULL */
+  jc_state *jcs;          /* the output so far, as it reads it */
   eng_event_fn on_event;
   void *user;
   /* progress, owned by the scheduler */
@@ -130,6 +133,8 @@ static void seq_unref(eng_seq *s) {
   free(s->bias_values);
   for (int i = 0; i < s->n_stop; i++) free(s->stop[i]);
   free(s->stop);
+  jc_free(s->jc);
+  free(s->jcs);
   hr_buf_free(&s->held);
   free(s);
 }
@@ -149,7 +154,10 @@ void eng_cancel(eng_seq *s) {
 
 static eng_seq *seq_new(eng_model *m, const eng_gen_params *p) {
   eng_seq *s = calloc(1, sizeof *s);
-  if (!s) return NULL;
+  if (!s) {
+    jc_free(p->constraint);
+    return NULL;
+  }
   atomic_init(&s->refs, 2); /* the engine's and the submitter's */
   s->m = m;
   s->slot = -1;
@@ -160,8 +168,13 @@ static eng_seq *seq_new(eng_model *m, const eng_gen_params *p) {
   s->on_event = p->on_event;
   s->user = p->user;
   s->ts = (tok_stream)TOK_STREAM_INIT;
+  s->jc = p->constraint;
   s->prompt = malloc(sizeof(int32_t) * (size_t)p->n_prompt);
   bool ok = s->prompt != NULL;
+  if (ok && s->jc) {
+    ok = (s->jcs = malloc(sizeof *s->jcs)) != NULL;
+    if (ok) jc_init(s->jc, s->jcs);
+  }
   if (ok) memcpy(s->prompt, p->prompt, sizeof(int32_t) * (size_t)p->n_prompt);
   if (ok && p->sampling.n_bias > 0) {
     s->bias_ids = malloc(sizeof(int32_t) * (size_t)p->sampling.n_bias);
@@ -194,11 +207,16 @@ static eng_seq *seq_new(eng_model *m, const eng_gen_params *p) {
 }
 
 int eng_submit(eng_model *m, const eng_gen_params *p, eng_seq **out) {
-  if (m->mdl->hp.arch == ARCH_BERT) return HR_EINVAL;
-  if (p->n_prompt <= 0 || p->n_prompt >= m->p.n_ctx) return HR_ERANGE;
-  for (int i = 0; i < p->n_prompt; i++)
-    if (p->prompt[i] < 0 || p->prompt[i] >= m->mdl->hp.n_vocab) return HR_EINVAL;
-  eng_seq *s = seq_new(m, p);
+  int bad = m->mdl->hp.arch == ARCH_BERT                          ? HR_EINVAL
+            : p->n_prompt <= 0 || p->n_prompt >= m->p.n_ctx       ? HR_ERANGE
+                                                                  : HR_OK;
+  for (int i = 0; !bad && i < p->n_prompt; i++)
+    if (p->prompt[i] < 0 || p->prompt[i] >= m->mdl->hp.n_vocab) bad = HR_EINVAL;
+  if (bad) {
+    jc_free(p->constraint);
+    return bad;
+  }
+  eng_seq *s = seq_new(m, p); /* owns the constraint now, even when it fails */
   if (!s) return HR_ENOMEM;
   s->t_submit = hr_now_ns();
   pthread_mutex_lock(&m->lock);
@@ -333,6 +351,10 @@ static void emit(eng_model *m, eng_seq *s, int32_t id, const token_logprob *chos
                  const token_logprob *top, int n_top) {
   const tokenizer *tok = m->mdl->tok;
   if (!s->t_first) s->t_first = hr_now_ns();
+  if (id < 0) { /* no token fits the output's constraint */
+    finish(m, s, ENG_FINISH_ERROR);
+    return;
+  }
   if (tok_is_eog(tok, id)) {
     finish(m, s, ENG_FINISH_STOP);
     return;
@@ -363,6 +385,10 @@ static void emit(eng_model *m, eng_seq *s, int32_t id, const token_logprob *chos
   hr_buf_consume(&s->held, s->held.len - keep);
   s->last = id;
   s->decoding = true;
+  if (s->jcs && jc_complete(s->jcs)) {
+    finish(m, s, ENG_FINISH_STOP); /* the JSON is whole: nothing may follow */
+    return;
+  }
   if ((s->max_tokens > 0 && s->n_generated >= s->max_tokens) || s->n_past >= m->p.n_ctx) {
     finish(m, s, ENG_FINISH_LENGTH);
   }
@@ -408,6 +434,41 @@ static int build_batch(eng_model *m) {
   return n;
 }
 
+/* Whether the constraint takes token id after the output so far (st);
+ * scratch is where it tries. Tokens without bytes (control tokens, the end
+ * of generation) never do: the JSON ends with its own closing brace. */
+static bool jc_takes(const tokenizer *tok, const jc_state *st, int32_t id, jc_state *scratch) {
+  hr_str piece = tok_decode_piece(tok, id, false);
+  if (!piece.len) return false;
+  jc_copy(scratch, st);
+  return jc_feed(scratch, piece.ptr, piece.len);
+}
+
+/* Sets every token the constraint would not take to -inf; returns how many
+ * tokens remain possible. A token whose first byte is refused is refused
+ * without trying the rest, so most of the vocabulary costs a lookup. */
+static int jc_mask(const tokenizer *tok, const jc_state *st, float *logits, int n_vocab,
+                   jc_state *scratch) {
+  bool first_ok[256];
+  for (int b = 0; b < 256; b++) {
+    char c = (char)b;
+    jc_copy(scratch, st);
+    first_ok[b] = jc_feed(scratch, &c, 1);
+  }
+  int left = 0;
+  for (int id = 0; id < n_vocab; id++) {
+    hr_str piece = tok_decode_piece(tok, id, false);
+    bool ok = piece.len && first_ok[(uint8_t)piece.ptr[0]];
+    if (ok && piece.len > 1) {
+      jc_copy(scratch, st);
+      ok = jc_feed(scratch, piece.ptr, piece.len);
+    }
+    if (!ok) logits[id] = -INFINITY;
+    else if (logits[id] > -INFINITY) left++;
+  }
+  return left;
+}
+
 static void sample_worker(void *arg, int k, int thread_id) {
   eng_model *m = arg;
   HR_UNUSED(thread_id);
@@ -415,10 +476,25 @@ static void sample_worker(void *arg, int k, int thread_id) {
   eng_seq *s = d->seq;
   int n_vocab = m->mdl->hp.n_vocab;
   float *logits = m->logits + (size_t)k * (size_t)n_vocab;
+  sampler *smp = m->slots[s->slot].smp;
   memcpy(logits, fwd_logits(m->fc, d->row), sizeof(float) * (size_t)n_vocab);
   int n_top = s->n_logprobs > 0 ? s->n_logprobs : 0;
-  d->id = sampler_sample(m->slots[s->slot].smp, logits, n_top, s->n_logprobs >= 0 ? &d->chosen : NULL,
-                         d->top);
+  token_logprob *chosen = s->n_logprobs >= 0 ? &d->chosen : NULL;
+  d->id = sampler_sample(smp, logits, n_top, chosen, d->top);
+  if (!s->jcs) return;
+  /* Constrained: the draw usually fits (then it costs one try); when it
+   * does not, the tokens that do not fit are masked and the draw made again
+   * from the model's logits, as llama.cpp's grammars do. */
+  const tokenizer *tok = m->mdl->tok;
+  jc_state scratch;
+  if (!jc_takes(tok, s->jcs, d->id, &scratch)) {
+    memcpy(logits, fwd_logits(m->fc, d->row), sizeof(float) * (size_t)n_vocab);
+    d->id = jc_mask(tok, s->jcs, logits, n_vocab, &scratch) > 0
+                ? sampler_sample(smp, logits, n_top, chosen, d->top)
+                : -1;
+    if (d->id >= 0 && !jc_takes(tok, s->jcs, d->id, &scratch)) d->id = -1;
+  }
+  if (d->id >= 0) jc_copy(s->jcs, &scratch);
 }
 
 static void step(eng_model *m) {

@@ -1,0 +1,1023 @@
+/* json_constraint.c — the JSON automaton of json_constraint.h.
+ *
+ * A compiled schema is a graph of nodes (a $ref is a node pointing at its
+ * target, so recursive schemas are finite graphs). A state is a stack of
+ * frames, one per value being read: a frame starts as "a value of node N"
+ * and turns into the reader of what its first byte says (object, array,
+ * string, number, literal). A number or a literal only knows it has ended
+ * when a byte that cannot continue it arrives: the frame then closes and
+ * that byte goes to the frame below. */
+#include "json_constraint.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum {
+  N_ANY,      /* any JSON value */
+  N_OBJECT,
+  N_ARRAY,
+  N_STRING,
+  N_NUMBER,
+  N_INTEGER,
+  N_LITERALS, /* fixed texts: true/false, null, enum and const values */
+  N_ANYOF,
+  N_REF,      /* the node ref points at */
+} node_kind;
+
+struct jc_node {
+  node_kind kind;
+  /* N_OBJECT: each key as JSON text, quotes included */
+  int n_props;
+  const char **key;
+  size_t *key_len;
+  jc_node **prop;
+  uint64_t required;
+  jc_node *additional; /* the other keys' values; NULL: no other keys */
+  /* N_ARRAY */
+  jc_node *items;
+  uint32_t min_items, max_items;
+  /* N_STRING */
+  uint32_t min_len, max_len;
+  /* N_LITERALS */
+  int n_lits;
+  const char **lit;
+  size_t *lit_len;
+  /* N_ANYOF: alternatives whose first bytes differ; first: their union */
+  int n_alts;
+  jc_node **alts;
+  uint8_t first[32];
+  /* N_REF */
+  jc_node *ref;
+  /* N_ANY: what each kind of value reads as */
+  jc_node *as_obj, *as_arr, *as_str, *as_lit;
+};
+
+struct jc_schema {
+  hr_arena *a;
+  jc_node *root;
+};
+
+/* ---- compiling ------------------------------------------------------------ */
+
+#define NODES_MAX 20000
+#define COMPILE_DEPTH_MAX 64
+#define REFS_MAX 256
+#define ANYOFS_MAX 1024
+
+typedef struct {
+  hr_arena *a;
+  const json_value *doc;
+  char *err;
+  size_t err_len;
+  char path[256];
+  size_t path_len;
+  int n_nodes;
+  jc_node *any;
+  struct {
+    const json_value *v;
+    jc_node *n;
+  } refs[REFS_MAX];
+  int n_refs;
+  jc_node *anyofs[ANYOFS_MAX];
+  int n_anyofs;
+} compiler;
+
+__attribute__((format(printf, 2, 3))) static int fail(compiler *c, const char *fmt, ...) {
+  if (!c->err || !c->err_len) return HR_EINVAL;
+  int n = snprintf(c->err, c->err_len, "schema%s%s: ", c->path_len ? "." : "", c->path);
+  if (n < 0 || (size_t)n >= c->err_len) return HR_EINVAL;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(c->err + n, c->err_len - (size_t)n, fmt, ap);
+  va_end(ap);
+  return HR_EINVAL;
+}
+
+/* Appends ".seg" (or "[i]" when seg is NULL) to the path; returns the
+ * length to restore. */
+static size_t path_push(compiler *c, const char *seg, size_t seg_len, long index) {
+  size_t was = c->path_len, room = sizeof c->path - c->path_len;
+  int n = seg ? snprintf(c->path + c->path_len, room, "%s%.*s", c->path_len ? "." : "",
+                         (int)HR_MIN(seg_len, 64), seg)
+              : snprintf(c->path + c->path_len, room, "[%ld]", index);
+  if (n > 0) c->path_len = HR_MIN(c->path_len + (size_t)n, sizeof c->path - 1);
+  return was;
+}
+static void path_pop(compiler *c, size_t was) {
+  c->path_len = was;
+  c->path[was] = 0;
+}
+
+static jc_node *node_new(compiler *c, node_kind kind) {
+  if (++c->n_nodes > NODES_MAX) {
+    fail(c, "the schema is too large (more than %d nodes)", NODES_MAX);
+    return NULL;
+  }
+  jc_node *n = hr_arena_calloc(c->a, 1, sizeof *n);
+  if (n) n->kind = kind;
+  else fail(c, "out of memory");
+  return n;
+}
+
+/* The value as the JSON text the model must write (no white space). */
+static int literal_of(compiler *c, const json_value *v, const char **out, size_t *len) {
+  hr_buf b = HR_BUF_INIT;
+  json_writer w;
+  json_w_init(&w, &b);
+  json_w_value(&w, v);
+  int rc = json_w_finish(&w);
+  if (rc == HR_OK) {
+    *out = hr_arena_strndup(c->a, b.data ? b.data : "", b.len);
+    *len = b.len;
+    if (!*out) rc = HR_ENOMEM;
+  }
+  hr_buf_free(&b);
+  return rc == HR_OK ? HR_OK : fail(c, "a value that cannot be written as JSON");
+}
+
+static jc_node *literals(compiler *c, const json_value *const *vals, size_t n) {
+  if (n == 0) {
+    fail(c, "an empty enum matches nothing");
+    return NULL;
+  }
+  if (n > JC_PROPS_MAX) {
+    fail(c, "at most %d enum values are supported", JC_PROPS_MAX);
+    return NULL;
+  }
+  jc_node *node = node_new(c, N_LITERALS);
+  if (!node) return NULL;
+  node->lit = hr_arena_calloc(c->a, n, sizeof *node->lit);
+  node->lit_len = hr_arena_calloc(c->a, n, sizeof *node->lit_len);
+  if (!node->lit || !node->lit_len) {
+    fail(c, "out of memory");
+    return NULL;
+  }
+  for (size_t i = 0; i < n; i++)
+    if (literal_of(c, vals[i], &node->lit[i], &node->lit_len[i])) return NULL;
+  node->n_lits = (int)n;
+  return node;
+}
+
+static jc_node *keyword_literals(compiler *c, const char *const *words, size_t n) {
+  jc_node *node = node_new(c, N_LITERALS);
+  if (!node) return NULL;
+  node->lit = hr_arena_calloc(c->a, n, sizeof *node->lit);
+  node->lit_len = hr_arena_calloc(c->a, n, sizeof *node->lit_len);
+  if (!node->lit || !node->lit_len) {
+    fail(c, "out of memory");
+    return NULL;
+  }
+  for (size_t i = 0; i < n; i++) {
+    node->lit[i] = words[i];
+    node->lit_len[i] = strlen(words[i]);
+  }
+  node->n_lits = (int)n;
+  return node;
+}
+
+static const char *const annotations[] = {"title",   "description", "default", "examples",
+                                          "$schema", "$id",         "$comment", "$defs",
+                                          "definitions", NULL};
+static const char *const validations[] = {
+    "type",     "properties", "required",  "additionalProperties", "items", "minItems",
+    "maxItems", "minLength",  "maxLength", "enum",                 "const", "anyOf",
+    "oneOf",    "allOf",      "$ref",      NULL};
+
+static bool in_list(const char *const *list, hr_str key) {
+  for (int i = 0; list[i]; i++)
+    if (hr_str_eq_cstr(key, list[i])) return true;
+  return false;
+}
+
+static int count_limit(compiler *c, const json_value *v, const char *name, uint32_t *out) {
+  if (!v) return HR_OK;
+  if (v->type != JSON_NUMBER || !v->u.num.is_int || v->u.num.i < 0 || v->u.num.i > UINT32_MAX)
+    return fail(c, "'%s' must be a non-negative integer", name);
+  *out = (uint32_t)v->u.num.i;
+  return HR_OK;
+}
+
+static jc_node *compile(compiler *c, const json_value *v, int depth);
+
+/* The node of "#", "#/$defs/NAME" or "#/definitions/NAME" (NAME with
+ * JSON Pointer's ~0 and ~1), compiled once. */
+static jc_node *resolve_ref(compiler *c, const json_value *ref, int depth) {
+  if (ref->type != JSON_STRING) {
+    fail(c, "'$ref' must be a string");
+    return NULL;
+  }
+  const char *s = ref->u.str.ptr;
+  const json_value *target = NULL;
+  if (!strcmp(s, "#")) {
+    target = c->doc;
+  } else {
+    const char *name = NULL, *group = NULL;
+    if (!strncmp(s, "#/$defs/", 8)) group = "$defs", name = s + 8;
+    else if (!strncmp(s, "#/definitions/", 14)) group = "definitions", name = s + 14;
+    if (!name || !*name || strchr(name, '/')) {
+      fail(c, "'$ref' \"%.100s\" is not supported (use \"#\", \"#/$defs/NAME\" or \"#/definitions/NAME\")", s);
+      return NULL;
+    }
+    char key[256];
+    size_t k = 0;
+    for (const char *p = name; *p && k + 1 < sizeof key; p++) {
+      if (p[0] == '~' && (p[1] == '0' || p[1] == '1')) {
+        key[k++] = p[1] == '0' ? '~' : '/';
+        p++;
+      } else {
+        key[k++] = *p;
+      }
+    }
+    key[k] = 0;
+    target = json_get(json_get(c->doc, group), key);
+    if (!target) {
+      fail(c, "'$ref' \"%.100s\" names no definition", s);
+      return NULL;
+    }
+  }
+  for (int i = 0; i < c->n_refs; i++)
+    if (c->refs[i].v == target) return c->refs[i].n;
+  if (c->n_refs == REFS_MAX) {
+    fail(c, "more than %d distinct '$ref' targets", REFS_MAX);
+    return NULL;
+  }
+  /* Registered before its body is compiled, so a reference to itself
+   * inside finds it. */
+  jc_node *n = node_new(c, N_REF);
+  if (!n) return NULL;
+  c->refs[c->n_refs].v = target;
+  c->refs[c->n_refs++].n = n;
+  size_t was = path_push(c, s, strlen(s), 0);
+  n->ref = compile(c, target, depth + 1);
+  path_pop(c, was);
+  return n->ref ? n : NULL;
+}
+
+static jc_node *compile_object(compiler *c, const json_value *v, int depth) {
+  jc_node *n = node_new(c, N_OBJECT);
+  if (!n) return NULL;
+  const json_value *props = json_get(v, "properties"), *req = json_get(v, "required");
+  const json_value *add = json_get(v, "additionalProperties");
+  if (props) {
+    if (props->type != JSON_OBJECT) {
+      fail(c, "'properties' must be an object");
+      return NULL;
+    }
+    size_t np = props->u.obj.n;
+    if (np > JC_PROPS_MAX) {
+      fail(c, "at most %d properties per object are supported", JC_PROPS_MAX);
+      return NULL;
+    }
+    n->key = hr_arena_calloc(c->a, np + 1, sizeof *n->key);
+    n->key_len = hr_arena_calloc(c->a, np + 1, sizeof *n->key_len);
+    n->prop = hr_arena_calloc(c->a, np + 1, sizeof *n->prop);
+    if (!n->key || !n->key_len || !n->prop) {
+      fail(c, "out of memory");
+      return NULL;
+    }
+    for (size_t i = 0; i < np; i++) {
+      const json_member *m = &props->u.obj.members[i];
+      for (size_t j = 0; j < i; j++)
+        if (hr_str_eq(props->u.obj.members[j].key, m->key)) {
+          fail(c, "property \"%.*s\" is listed twice", (int)HR_MIN(m->key.len, 100), m->key.ptr);
+          return NULL;
+        }
+      hr_buf b = HR_BUF_INIT;
+      int rc = hr_buf_putc(&b, '"') || json_escape_append(&b, m->key.ptr, m->key.len) ||
+               hr_buf_putc(&b, '"');
+      n->key[i] = rc ? NULL : hr_arena_strndup(c->a, b.data, b.len);
+      n->key_len[i] = b.len;
+      hr_buf_free(&b);
+      if (!n->key[i]) {
+        fail(c, "out of memory");
+        return NULL;
+      }
+      size_t was = path_push(c, "properties", 10, 0);
+      path_push(c, m->key.ptr, m->key.len, 0);
+      n->prop[i] = compile(c, m->value, depth + 1);
+      path_pop(c, was);
+      if (!n->prop[i]) return NULL;
+    }
+    n->n_props = (int)np;
+  }
+  if (req) {
+    if (req->type != JSON_ARRAY) {
+      fail(c, "'required' must be an array of property names");
+      return NULL;
+    }
+    for (size_t i = 0; i < req->u.arr.n; i++) {
+      const json_value *r = req->u.arr.items[i];
+      if (r->type != JSON_STRING) {
+        fail(c, "'required' must be an array of property names");
+        return NULL;
+      }
+      int k = -1;
+      for (int j = 0; props && j < n->n_props; j++)
+        if (hr_str_eq(props->u.obj.members[j].key, hr_str_make(r->u.str.ptr, r->u.str.len))) k = j;
+      if (k < 0) {
+        fail(c, "required property \"%.*s\" is not in 'properties'", (int)HR_MIN(r->u.str.len, 100),
+             r->u.str.ptr);
+        return NULL;
+      }
+      n->required |= 1ull << k;
+    }
+  }
+  if (!add || add->type == JSON_TRUE) {
+    n->additional = c->any; /* JSON Schema's default: other keys allowed */
+  } else if (add->type != JSON_FALSE) {
+    size_t was = path_push(c, "additionalProperties", 20, 0);
+    n->additional = compile(c, add, depth + 1);
+    path_pop(c, was);
+    if (!n->additional) return NULL;
+  }
+  return n;
+}
+
+static jc_node *compile_array(compiler *c, const json_value *v, int depth) {
+  jc_node *n = node_new(c, N_ARRAY);
+  if (!n) return NULL;
+  n->max_items = UINT32_MAX;
+  const json_value *items = json_get(v, "items");
+  if (count_limit(c, json_get(v, "minItems"), "minItems", &n->min_items) ||
+      count_limit(c, json_get(v, "maxItems"), "maxItems", &n->max_items))
+    return NULL;
+  if (n->min_items > n->max_items) {
+    fail(c, "'minItems' is above 'maxItems'");
+    return NULL;
+  }
+  if (items) {
+    if (items->type == JSON_ARRAY) {
+      fail(c, "'items' as an array (tuples) is not supported");
+      return NULL;
+    }
+    size_t was = path_push(c, "items", 5, 0);
+    n->items = compile(c, items, depth + 1);
+    path_pop(c, was);
+    if (!n->items) return NULL;
+  } else {
+    n->items = c->any;
+  }
+  return n;
+}
+
+static jc_node *compile_type(compiler *c, const json_value *v, hr_str type, int depth) {
+  if (hr_str_eq_cstr(type, "object")) return compile_object(c, v, depth);
+  if (hr_str_eq_cstr(type, "array")) return compile_array(c, v, depth);
+  if (hr_str_eq_cstr(type, "string")) {
+    jc_node *n = node_new(c, N_STRING);
+    if (!n) return NULL;
+    n->max_len = UINT32_MAX;
+    if (count_limit(c, json_get(v, "minLength"), "minLength", &n->min_len) ||
+        count_limit(c, json_get(v, "maxLength"), "maxLength", &n->max_len))
+      return NULL;
+    if (n->min_len > n->max_len) {
+      fail(c, "'minLength' is above 'maxLength'");
+      return NULL;
+    }
+    return n;
+  }
+  if (hr_str_eq_cstr(type, "number")) return node_new(c, N_NUMBER);
+  if (hr_str_eq_cstr(type, "integer")) return node_new(c, N_INTEGER);
+  static const char *const bools[] = {"true", "false"}, *const nulls[] = {"null"};
+  if (hr_str_eq_cstr(type, "boolean")) return keyword_literals(c, bools, 2);
+  if (hr_str_eq_cstr(type, "null")) return keyword_literals(c, nulls, 1);
+  fail(c, "unknown type \"%.*s\"", (int)HR_MIN(type.len, 50), type.ptr);
+  return NULL;
+}
+
+/* Whether v has a validation keyword other than those in except. */
+static const char *other_validation(const json_value *v, const char *const *except) {
+  for (size_t i = 0; i < v->u.obj.n; i++) {
+    hr_str k = v->u.obj.members[i].key;
+    if (in_list(validations, k) && !in_list(except, k)) return k.ptr;
+  }
+  return NULL;
+}
+
+static jc_node *compile(compiler *c, const json_value *v, int depth) {
+  if (depth > COMPILE_DEPTH_MAX) {
+    fail(c, "nested deeper than %d levels", COMPILE_DEPTH_MAX);
+    return NULL;
+  }
+  if (v->type == JSON_TRUE) return c->any;
+  if (v->type != JSON_OBJECT) {
+    fail(c, v->type == JSON_FALSE ? "the schema false matches nothing" : "expected a schema (an object)");
+    return NULL;
+  }
+  for (size_t i = 0; i < v->u.obj.n; i++) {
+    hr_str k = v->u.obj.members[i].key;
+    if (!in_list(annotations, k) && !in_list(validations, k)) {
+      fail(c, "'%.*s' is not supported (constrained output checks: type, properties, required, "
+              "additionalProperties, items, minItems, maxItems, minLength, maxLength, enum, const, "
+              "anyOf, oneOf, allOf of one schema, $ref)",
+           (int)HR_MIN(k.len, 60), k.ptr);
+      return NULL;
+    }
+  }
+  const json_value *ref = json_get(v, "$ref");
+  if (ref) {
+    static const char *const only[] = {"$ref", NULL};
+    const char *other = other_validation(v, only);
+    if (other) {
+      fail(c, "'%s' beside '$ref' is not supported", other);
+      return NULL;
+    }
+    return resolve_ref(c, ref, depth);
+  }
+  const json_value *all = json_get(v, "allOf");
+  if (all) {
+    static const char *const only[] = {"allOf", NULL};
+    const char *other = other_validation(v, only);
+    if (all->type != JSON_ARRAY || all->u.arr.n != 1 || other) {
+      fail(c, "'allOf' is supported only as one schema alone");
+      return NULL;
+    }
+    size_t was = path_push(c, "allOf", 5, 0);
+    path_push(c, NULL, 0, 0);
+    jc_node *n = compile(c, all->u.arr.items[0], depth + 1);
+    path_pop(c, was);
+    return n;
+  }
+  const json_value *alts = json_get(v, "anyOf");
+  const char *alts_name = "anyOf";
+  if (!alts) alts = json_get(v, "oneOf"), alts_name = "oneOf";
+  if (alts) {
+    static const char *const only[] = {"anyOf", "oneOf", NULL};
+    const char *other = other_validation(v, only);
+    if (other) {
+      fail(c, "'%s' beside '%s' is not supported", other, alts_name);
+      return NULL;
+    }
+    if (alts->type != JSON_ARRAY || alts->u.arr.n == 0 || alts->u.arr.n > JC_PROPS_MAX) {
+      fail(c, "'%s' must be an array of 1 to %d schemas", alts_name, JC_PROPS_MAX);
+      return NULL;
+    }
+    if (c->n_anyofs == ANYOFS_MAX) {
+      fail(c, "more than %d anyOf/oneOf", ANYOFS_MAX);
+      return NULL;
+    }
+    jc_node *n = node_new(c, N_ANYOF);
+    if (!n) return NULL;
+    n->alts = hr_arena_calloc(c->a, alts->u.arr.n, sizeof *n->alts);
+    if (!n->alts) {
+      fail(c, "out of memory");
+      return NULL;
+    }
+    for (size_t i = 0; i < alts->u.arr.n; i++) {
+      size_t was = path_push(c, alts_name, strlen(alts_name), 0);
+      path_push(c, NULL, 0, (long)i);
+      n->alts[i] = compile(c, alts->u.arr.items[i], depth + 1);
+      path_pop(c, was);
+      if (!n->alts[i]) return NULL;
+    }
+    n->n_alts = (int)alts->u.arr.n;
+    c->anyofs[c->n_anyofs++] = n;
+    return n;
+  }
+  const json_value *en = json_get(v, "enum"), *cn = json_get(v, "const");
+  if (en) {
+    if (en->type != JSON_ARRAY) {
+      fail(c, "'enum' must be an array");
+      return NULL;
+    }
+    return literals(c, (const json_value *const *)en->u.arr.items, en->u.arr.n);
+  }
+  if (cn) return literals(c, &cn, 1);
+  const json_value *type = json_get(v, "type");
+  if (!type) {
+    /* No type: what the keywords are about. */
+    if (json_get(v, "properties") || json_get(v, "required") || json_get(v, "additionalProperties"))
+      return compile_object(c, v, depth);
+    if (json_get(v, "items") || json_get(v, "minItems") || json_get(v, "maxItems"))
+      return compile_array(c, v, depth);
+    if (json_get(v, "minLength") || json_get(v, "maxLength"))
+      return compile_type(c, v, HR_STR("string"), depth);
+    return c->any;
+  }
+  if (type->type == JSON_STRING) return compile_type(c, v, hr_str_make(type->u.str.ptr, type->u.str.len), depth);
+  if (type->type != JSON_ARRAY || type->u.arr.n == 0) {
+    fail(c, "'type' must be a type name or a list of them");
+    return NULL;
+  }
+  /* A list of types: one alternative each ("integer" folds into "number",
+   * which both begin alike). */
+  bool has_number = false;
+  for (size_t i = 0; i < type->u.arr.n; i++) {
+    const json_value *t = type->u.arr.items[i];
+    if (t->type == JSON_STRING && !strcmp(t->u.str.ptr, "number")) has_number = true;
+  }
+  jc_node *n = node_new(c, N_ANYOF);
+  if (!n) return NULL;
+  n->alts = hr_arena_calloc(c->a, type->u.arr.n, sizeof *n->alts);
+  if (!n->alts) {
+    fail(c, "out of memory");
+    return NULL;
+  }
+  for (size_t i = 0; i < type->u.arr.n; i++) {
+    const json_value *t = type->u.arr.items[i];
+    if (t->type != JSON_STRING) {
+      fail(c, "'type' must be a type name or a list of them");
+      return NULL;
+    }
+    hr_str name = hr_str_make(t->u.str.ptr, t->u.str.len);
+    if (has_number && hr_str_eq_cstr(name, "integer")) continue;
+    jc_node *alt = compile_type(c, v, name, depth);
+    if (!alt) return NULL;
+    n->alts[n->n_alts++] = alt;
+  }
+  if (c->n_anyofs == ANYOFS_MAX) {
+    fail(c, "more than %d anyOf/oneOf", ANYOFS_MAX);
+    return NULL;
+  }
+  c->anyofs[c->n_anyofs++] = n;
+  return n;
+}
+
+static const jc_node *resolve(const jc_node *n) {
+  while (n->kind == N_REF) n = n->ref;
+  return n;
+}
+
+static void set_bit(uint8_t *set, unsigned b) { set[b >> 3] |= (uint8_t)(1u << (b & 7)); }
+static bool has_bit(const uint8_t *set, unsigned b) { return set[b >> 3] >> (b & 7) & 1; }
+
+/* The bytes a value of n (neither an anyOf nor a $ref) can begin with,
+ * into set. */
+static void kind_first(const jc_node *n, uint8_t *set) {
+  const char *starts = "";
+  switch (n->kind) {
+  case N_ANY: starts = "{[\"-0123456789tfn"; break;
+  case N_OBJECT: starts = "{"; break;
+  case N_ARRAY: starts = "["; break;
+  case N_STRING: starts = "\""; break;
+  case N_NUMBER:
+  case N_INTEGER: starts = "-0123456789"; break;
+  case N_LITERALS:
+    for (int i = 0; i < n->n_lits; i++)
+      if (n->lit_len[i]) set_bit(set, (uint8_t)n->lit[i][0]);
+    break;
+  default: break;
+  }
+  for (const char *p = starts; *p; p++) set_bit(set, (uint8_t)*p);
+}
+
+/* The bytes a value of n can begin with, into set. */
+static int first_bytes(compiler *c, const jc_node *n, uint8_t *set, int depth) {
+  for (int hops = 0; n->kind == N_REF; hops++) {
+    if (hops > NODES_MAX) return fail(c, "'$ref' points only at itself");
+    n = n->ref;
+  }
+  if (depth > COMPILE_DEPTH_MAX) return fail(c, "anyOf/oneOf nested too deeply");
+  if (n->kind != N_ANYOF) {
+    kind_first(n, set);
+    return HR_OK;
+  }
+  for (int i = 0; i < n->n_alts; i++) {
+    int rc = first_bytes(c, n->alts[i], set, depth + 1);
+    if (rc) return rc;
+  }
+  return HR_OK;
+}
+
+/* A $ref must lead to a schema, not only to other references (which
+ * would send the reader round in a circle). */
+static int check_refs(compiler *c) {
+  for (int i = 0; i < c->n_refs; i++) {
+    const jc_node *n = c->refs[i].n;
+    for (int hops = 0; n->kind == N_REF; hops++, n = n->ref)
+      if (hops > REFS_MAX) {
+        c->path_len = 0;
+        c->path[0] = 0;
+        return fail(c, "'$ref' points only at itself");
+      }
+  }
+  return HR_OK;
+}
+
+/* Every anyOf's alternatives must begin with different bytes: the first
+ * byte of a value then says which alternative it is, and the automaton
+ * never has to follow two at once. */
+static int check_anyofs(compiler *c) {
+  for (int k = 0; k < c->n_anyofs; k++) {
+    jc_node *n = c->anyofs[k];
+    uint8_t seen[32] = {0};
+    for (int i = 0; i < n->n_alts; i++) {
+      uint8_t set[32] = {0};
+      int rc = first_bytes(c, n->alts[i], set, 0);
+      if (rc) return rc;
+      for (int b = 0; b < 256; b++)
+        if (has_bit(set, (unsigned)b) && has_bit(seen, (unsigned)b)) {
+          c->path_len = 0;
+          c->path[0] = 0;
+          return fail(c, "anyOf/oneOf alternatives must begin differently (say, an object or null); "
+                         "two of one of them can both begin with '%c'",
+                      b >= 0x20 && b < 0x7f ? b : '?');
+        }
+      for (int b = 0; b < 32; b++) seen[b] |= set[b];
+    }
+    memcpy(n->first, seen, sizeof seen);
+  }
+  return HR_OK;
+}
+
+int jc_compile(const json_value *schema, jc_schema **out, char *err, size_t err_len) {
+  *out = NULL;
+  if (err && err_len) err[0] = 0;
+  jc_schema *s = calloc(1, sizeof *s);
+  compiler *c = calloc(1, sizeof *c);
+  if (!s || !c || !(s->a = hr_arena_new(16384))) {
+    free(c);
+    jc_free(s);
+    return HR_ENOMEM;
+  }
+  c->a = s->a;
+  c->doc = schema;
+  c->err = err;
+  c->err_len = err_len;
+  int rc = HR_ENOMEM;
+  static const char *const kw[] = {"true", "false", "null"};
+  jc_node *any = c->any = node_new(c, N_ANY);
+  if (!any || !(any->as_obj = node_new(c, N_OBJECT)) || !(any->as_arr = node_new(c, N_ARRAY)) ||
+      !(any->as_str = node_new(c, N_STRING)) || !(any->as_lit = keyword_literals(c, kw, 3)))
+    goto done;
+  any->as_obj->additional = any;
+  any->as_arr->items = any;
+  any->as_arr->max_items = UINT32_MAX;
+  any->as_str->max_len = UINT32_MAX;
+  rc = HR_EINVAL;
+  if (!schema) {
+    s->root = any->as_obj;
+  } else {
+    s->root = compile(c, schema, 0);
+    if (!s->root || check_refs(c) || check_anyofs(c)) goto done;
+    if (resolve(s->root)->kind != N_OBJECT) {
+      c->path_len = 0;
+      c->path[0] = 0;
+      fail(c, "the root must be an object schema (\"type\": \"object\")");
+      goto done;
+    }
+  }
+  rc = HR_OK;
+done:
+  free(c);
+  if (rc) {
+    jc_free(s);
+    return rc;
+  }
+  *out = s;
+  return HR_OK;
+}
+
+void jc_free(jc_schema *s) {
+  if (!s) return;
+  hr_arena_free(s->a);
+  free(s);
+}
+
+/* ---- reading ---------------------------------------------------------------- */
+
+enum { F_VALUE, F_OBJECT, F_ARRAY, F_STRING, F_NUMBER, F_LITERAL };
+enum { OB_OPEN, OB_KEY, OB_COLON, OB_VALUE, OB_AFTER, OB_NEXT };
+enum { AR_OPEN, AR_VALUE, AR_AFTER, AR_NEXT };
+enum { NU_START, NU_MINUS, NU_ZERO, NU_INT, NU_DOT, NU_FRAC, NU_E, NU_ESIGN, NU_EXP };
+
+#define NUMBER_BYTES_MAX 32
+
+typedef enum {
+  R_NO,    /* the byte is refused */
+  R_YES,   /* consumed */
+  R_WS,    /* consumed as white space between tokens */
+  R_AGAIN, /* the frames changed: give the byte to the top one */
+} step;
+
+static bool is_ws(uint8_t c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r'; }
+static bool is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
+static uint64_t all_props(const jc_node *n) {
+  return n->n_props >= 64 ? ~0ull : (1ull << n->n_props) - 1;
+}
+
+void jc_init(const jc_schema *s, jc_state *st) {
+  st->depth = 1;
+  st->ws = 0;
+  st->done = false;
+  memset(&st->f[0], 0, sizeof st->f[0]);
+  st->f[0].kind = F_VALUE;
+  st->f[0].node = s->root;
+}
+
+void jc_copy(jc_state *dst, const jc_state *src) {
+  dst->depth = src->depth;
+  dst->ws = src->ws;
+  dst->done = src->done;
+  memcpy(dst->f, src->f, sizeof src->f[0] * (size_t)src->depth);
+}
+
+static bool push(jc_state *st, int kind, const jc_node *node) {
+  if (st->depth == JC_DEPTH_MAX) return false;
+  jc_frame *f = &st->f[st->depth++];
+  memset(f, 0, sizeof *f);
+  f->kind = (uint8_t)kind;
+  f->node = node;
+  return true;
+}
+
+/* The object below has read its key: which property is it? */
+static bool key_done(jc_frame *o) {
+  const jc_node *n = o->node;
+  for (uint64_t m = o->cand; m; m &= m - 1) {
+    int i = __builtin_ctzll(m);
+    if (n->key_len[i] != o->key_pos) continue;
+    if (o->seen >> i & 1) return false; /* each key once */
+    o->prop = i;
+    o->phase = OB_COLON;
+    return true;
+  }
+  if (!n->additional) return false;
+  o->prop = -1;
+  o->phase = OB_COLON;
+  return true;
+}
+
+/* The top frame's value is complete: pop it and tell the frame below. */
+static bool pop_done(jc_state *st) {
+  st->depth--;
+  if (st->depth == 0) {
+    st->done = true;
+    return true;
+  }
+  jc_frame *p = &st->f[st->depth - 1];
+  if (p->kind == F_OBJECT) {
+    if (p->phase == OB_KEY) return key_done(p);
+    if (p->prop >= 0) p->seen |= 1ull << p->prop;
+    p->phase = OB_AFTER;
+    return true;
+  }
+  if (p->kind == F_ARRAY) {
+    p->count++;
+    p->phase = AR_AFTER;
+    return true;
+  }
+  return false;
+}
+
+static step on_value(jc_state *st, jc_frame *f, uint8_t c) {
+  if (is_ws(c)) return R_WS;
+  const jc_node *n = resolve(f->node);
+  while (n->kind == N_ANYOF) { /* the alternative that can begin with c (at most one) */
+    const jc_node *next = NULL;
+    for (int i = 0; i < n->n_alts && !next; i++) {
+      const jc_node *alt = resolve(n->alts[i]);
+      uint8_t set[32] = {0};
+      if (alt->kind == N_ANYOF) memcpy(set, alt->first, sizeof set);
+      else kind_first(alt, set);
+      if (has_bit(set, c)) next = alt;
+    }
+    if (!next) return R_NO;
+    n = next;
+  }
+  if (n->kind == N_ANY) {
+    if (c == '{') n = n->as_obj;
+    else if (c == '[') n = n->as_arr;
+    else if (c == '"') n = n->as_str;
+    else if (c == 't' || c == 'f' || c == 'n') n = n->as_lit;
+    else if (!(c == '-' || is_digit(c))) return R_NO;
+    else {
+      f->kind = F_NUMBER; /* any number */
+      f->node = NULL;
+      f->phase = NU_START;
+      return R_AGAIN;
+    }
+  }
+  f->node = n;
+  switch (n->kind) {
+  case N_OBJECT:
+    if (c != '{') return R_NO;
+    f->kind = F_OBJECT;
+    f->phase = OB_OPEN;
+    return R_YES;
+  case N_ARRAY:
+    if (c != '[') return R_NO;
+    f->kind = F_ARRAY;
+    f->phase = AR_OPEN;
+    return R_YES;
+  case N_STRING:
+    if (c != '"') return R_NO;
+    f->kind = F_STRING;
+    return R_YES;
+  case N_NUMBER:
+  case N_INTEGER:
+    f->kind = F_NUMBER;
+    f->phase = NU_START;
+    return R_AGAIN;
+  case N_LITERALS:
+    f->kind = F_LITERAL;
+    f->cand = n->n_lits >= 64 ? ~0ull : (1ull << n->n_lits) - 1;
+    f->pos = 0;
+    return R_AGAIN;
+  default:
+    return R_NO;
+  }
+}
+
+static step on_object(jc_state *st, jc_frame *f, uint8_t c) {
+  const jc_node *n = f->node;
+  switch (f->phase) {
+  case OB_OPEN:
+  case OB_NEXT:
+    if (is_ws(c)) return R_WS;
+    if (c == '}' && f->phase == OB_OPEN)
+      return (n->required & ~f->seen) == 0 && pop_done(st) ? R_YES : R_NO;
+    if (c != '"') return R_NO;
+    f->cand = n->additional ? all_props(n) : all_props(n) & ~f->seen;
+    if (!f->cand && !n->additional) return R_NO;
+    f->key_pos = 1; /* every key's text begins with its quote */
+    f->phase = OB_KEY;
+    if (!push(st, F_STRING, NULL)) return R_NO;
+    st->f[st->depth - 1].is_key = 1;
+    return R_YES;
+  case OB_COLON:
+    if (is_ws(c)) return R_WS;
+    if (c != ':') return R_NO;
+    f->phase = OB_VALUE;
+    return push(st, F_VALUE, f->prop >= 0 ? n->prop[f->prop] : n->additional) ? R_YES : R_NO;
+  case OB_AFTER:
+    if (is_ws(c)) return R_WS;
+    if (c == ',') {
+      if (!n->additional && (all_props(n) & ~f->seen) == 0) return R_NO; /* no key is left */
+      f->phase = OB_NEXT;
+      return R_YES;
+    }
+    if (c == '}') return (n->required & ~f->seen) == 0 && pop_done(st) ? R_YES : R_NO;
+    return R_NO;
+  default:
+    return R_NO; /* OB_KEY, OB_VALUE: a frame above reads */
+  }
+}
+
+static step on_array(jc_state *st, jc_frame *f, uint8_t c) {
+  const jc_node *n = f->node;
+  switch (f->phase) {
+  case AR_OPEN:
+  case AR_NEXT:
+    if (is_ws(c)) return R_WS;
+    if (c == ']' && f->phase == AR_OPEN) return n->min_items == 0 && pop_done(st) ? R_YES : R_NO;
+    if (f->count >= n->max_items) return R_NO;
+    f->phase = AR_VALUE;
+    return push(st, F_VALUE, n->items) ? R_AGAIN : R_NO;
+  case AR_AFTER:
+    if (is_ws(c)) return R_WS;
+    if (c == ',') {
+      if (f->count >= n->max_items) return R_NO;
+      f->phase = AR_NEXT;
+      return R_YES;
+    }
+    if (c == ']') return f->count >= n->min_items && pop_done(st) ? R_YES : R_NO;
+    return R_NO;
+  default:
+    return R_NO;
+  }
+}
+
+/* A byte of a key narrows the object's candidate properties. */
+static bool key_byte(jc_state *st, uint8_t c) {
+  jc_frame *o = &st->f[st->depth - 2];
+  const jc_node *n = o->node;
+  uint64_t keep = 0;
+  for (uint64_t m = o->cand; m; m &= m - 1) {
+    int i = __builtin_ctzll(m);
+    if (n->key_len[i] > o->key_pos && (uint8_t)n->key[i][o->key_pos] == c) keep |= 1ull << i;
+  }
+  o->cand = keep;
+  o->key_pos++;
+  return keep || n->additional;
+}
+
+static step on_string(jc_state *st, jc_frame *f, uint8_t c) {
+  uint32_t min_len = f->node ? f->node->min_len : 0;
+  uint32_t max_len = f->node ? f->node->max_len : UINT32_MAX;
+  bool end = false;
+  if (f->utf8) {
+    if (c < 0x80 || c > 0xbf) return R_NO;
+    /* no overlong forms, no surrogates, nothing past U+10FFFF */
+    if ((f->lead == 0xe0 && c < 0xa0) || (f->lead == 0xed && c > 0x9f) ||
+        (f->lead == 0xf0 && c < 0x90) || (f->lead == 0xf4 && c > 0x8f))
+      return R_NO;
+    f->lead = 0;
+    f->utf8--;
+  } else if (f->esc == 1) {
+    if (c == 'u') f->esc = 2;
+    else if (strchr("\"\\/bfnrt", c) && c) f->esc = 0;
+    else return R_NO;
+  } else if (f->esc >= 2) {
+    bool hex = is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    if (!hex) return R_NO;
+    if (f->esc == 2) f->lead = c;
+    /* \uD800-\uDFFF: surrogates go in as UTF-8 instead */
+    if (f->esc == 3 && (f->lead == 'd' || f->lead == 'D') && !(c >= '0' && c <= '7')) return R_NO;
+    f->esc = f->esc == 5 ? 0 : f->esc + 1;
+  } else if (c == '"') {
+    if (f->count < min_len) return R_NO;
+    end = true;
+  } else if (c < 0x20) {
+    return R_NO;
+  } else {
+    if (f->count >= max_len) return R_NO;
+    f->count++; /* a character begins: a byte, an escape or a lead byte */
+    if (c == '\\') {
+      f->esc = 1;
+    } else if (c >= 0x80) {
+      if (c >= 0xc2 && c <= 0xdf) f->utf8 = 1;
+      else if (c >= 0xe0 && c <= 0xef) f->utf8 = 2;
+      else if (c >= 0xf0 && c <= 0xf4) f->utf8 = 3;
+      else return R_NO;
+      f->lead = (c == 0xe0 || c == 0xed || c == 0xf0 || c == 0xf4) ? c : 0;
+    }
+  }
+  if (f->is_key && !key_byte(st, c)) return R_NO;
+  if (end) return pop_done(st) ? R_YES : R_NO;
+  return R_YES;
+}
+
+static step on_number(jc_state *st, jc_frame *f, uint8_t c) {
+  bool int_only = f->node && f->node->kind == N_INTEGER, digit = is_digit(c);
+  bool exp = !int_only && (c == 'e' || c == 'E'), dot = !int_only && c == '.';
+  int next = -1;
+  switch (f->phase) {
+  case NU_START: next = c == '-' ? NU_MINUS : c == '0' ? NU_ZERO : digit ? NU_INT : -2; break;
+  case NU_MINUS: next = c == '0' ? NU_ZERO : digit ? NU_INT : -2; break;
+  case NU_ZERO: next = dot ? NU_DOT : exp ? NU_E : -1; break;
+  case NU_INT: next = digit ? NU_INT : dot ? NU_DOT : exp ? NU_E : -1; break;
+  case NU_DOT: next = digit ? NU_FRAC : -2; break;
+  case NU_FRAC: next = digit ? NU_FRAC : exp ? NU_E : -1; break;
+  case NU_E: next = (c == '+' || c == '-') ? NU_ESIGN : digit ? NU_EXP : -2; break;
+  case NU_ESIGN: next = digit ? NU_EXP : -2; break;
+  case NU_EXP: next = digit ? NU_EXP : -1; break;
+  }
+  if (next == -2) return R_NO;
+  if (next == -1) return pop_done(st) ? R_AGAIN : R_NO; /* the number ended before c */
+  if (++f->count > NUMBER_BYTES_MAX) return R_NO;
+  f->phase = (uint8_t)next;
+  return R_YES;
+}
+
+static step on_literal(jc_state *st, jc_frame *f, uint8_t c) {
+  const jc_node *n = f->node;
+  uint64_t keep = 0;
+  bool complete = false, longer = false;
+  for (uint64_t m = f->cand; m; m &= m - 1) {
+    int i = __builtin_ctzll(m);
+    if (n->lit_len[i] == f->pos) complete = true;
+    else if ((uint8_t)n->lit[i][f->pos] == c) {
+      keep |= 1ull << i;
+      if (n->lit_len[i] > (size_t)f->pos + 1) longer = true;
+    }
+  }
+  if (keep) {
+    f->cand = keep;
+    f->pos++;
+    if (!longer) return pop_done(st) ? R_YES : R_NO; /* every candidate is whole */
+    return R_YES;
+  }
+  if (complete) return pop_done(st) ? R_AGAIN : R_NO;
+  return R_NO;
+}
+
+static bool feed_byte(jc_state *st, uint8_t c) {
+  for (int hops = 0; hops < 8; hops++) {
+    if (st->done || st->depth == 0) return false;
+    jc_frame *f = &st->f[st->depth - 1];
+    step r = R_NO;
+    switch (f->kind) {
+    case F_VALUE: r = on_value(st, f, c); break;
+    case F_OBJECT: r = on_object(st, f, c); break;
+    case F_ARRAY: r = on_array(st, f, c); break;
+    case F_STRING: r = on_string(st, f, c); break;
+    case F_NUMBER: r = on_number(st, f, c); break;
+    case F_LITERAL: r = on_literal(st, f, c); break;
+    }
+    switch (r) {
+    case R_NO: return false;
+    case R_YES: st->ws = 0; return true;
+    case R_WS:
+      /* between tokens: nothing, one space, or a new line and an indent
+       * (as llama.cpp's JSON grammars allow), never blank lines */
+      if (st->ws == 0) {
+        st->ws = c == ' ' ? -1 : c == '\n' ? 1 : 0;
+        return st->ws != 0;
+      }
+      if (st->ws < 0 || !(c == ' ' || c == '\t') || st->ws > JC_WS_MAX) return false;
+      st->ws++;
+      return true;
+    case R_AGAIN: break;
+    }
+  }
+  return false;
+}
+
+bool jc_feed(jc_state *st, const char *p, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (!feed_byte(st, (uint8_t)p[i])) return false;
+  return true;
+}

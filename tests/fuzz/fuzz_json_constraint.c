@@ -1,0 +1,49 @@
+/* fuzz_json_constraint — the response_format automaton on arbitrary
+ * schemas and outputs. The input is a schema (JSON text; one that does not
+ * read stands for json_object mode), a NUL byte, and the bytes a model
+ * would write. Compiling must succeed or fail with a message; every byte
+ * is offered to a copy first, and the copy and the state must agree; an
+ * output the automaton calls complete must be a JSON object the strict
+ * reader parses. Aborts otherwise. */
+// fuzz-sources: src/engine/json_constraint.c src/json/json.c src/json/json_write.c src/base/arena.c src/base/base.c
+#include "../../src/engine/json_constraint.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  static hr_arena *a;
+  if (!a) a = hr_arena_new(1 << 16);
+  const uint8_t *nul = memchr(data, 0, size);
+  size_t schema_len = nul ? (size_t)(nul - data) : size;
+  const char *out = nul ? (const char *)nul + 1 : "";
+  size_t out_len = nul ? size - schema_len - 1 : 0;
+  json_value *v = NULL;
+  if (json_read(a, (const char *)data, schema_len, NULL, &v, NULL)) v = NULL;
+  jc_schema *s;
+  char err[256] = "";
+  int rc = jc_compile(v, &s, err, sizeof err);
+  if (rc) {
+    if (rc != HR_EINVAL || !err[0] || strncmp(err, "schema", 6)) abort();
+    hr_arena_reset(a);
+    return 0;
+  }
+  jc_state st, trial;
+  jc_init(s, &st);
+  size_t n = 0;
+  for (; n < out_len; n++) {
+    jc_copy(&trial, &st);
+    bool took = jc_feed(&trial, out + n, 1);
+    if (!took) break;
+    if (!jc_feed(&st, out + n, 1)) abort();
+    if (st.depth != trial.depth || st.done != trial.done || st.ws != trial.ws) abort();
+  }
+  if (jc_complete(&st)) {
+    json_value *doc;
+    if (json_read(a, out, n, NULL, &doc, NULL) || doc->type != JSON_OBJECT) abort();
+  }
+  jc_free(s);
+  hr_arena_reset(a);
+  return 0;
+}

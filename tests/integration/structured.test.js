@@ -1,0 +1,143 @@
+// structured.test.js — response_format through the official `openai`
+// client: "json_object" and "json_schema" constrain sampling so that the
+// answer is JSON (and fits the schema, checked with Ajv), streamed or not,
+// at any temperature, on the tiny story model (which knows nothing of JSON)
+// and on SmolLM2; schemas the automaton cannot enforce are a 400 naming
+// the place; a constrained request does not disturb a free one beside it.
+'use strict';
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const OpenAI = require('openai');
+const Ajv = require('ajv');
+const { startHearth } = require('./harness');
+
+const TINY = 'stories260K';
+const SMOL = 'smollm2-135m-instruct';
+let h, client;
+before(async () => {
+  h = await startHearth(['-m', 'models/stories260K.gguf', '-m', 'models/smollm2-135m-instruct.gguf',
+    '--slots', '2', '--access-log', 'off']);
+  client = new OpenAI({ baseURL: `${h.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+});
+after(async () => { await h.stop(); });
+
+const person = {
+  type: 'object',
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 20 },
+    age: { type: 'integer' },
+    city: { enum: ['Paris', 'Rome', 'Oslo'] },
+    tags: { type: 'array', items: { type: 'string', maxLength: 8 }, maxItems: 3 },
+    pet: { anyOf: [{ type: 'null' }, { $ref: '#/$defs/Pet' }] },
+  },
+  required: ['name', 'age', 'city', 'tags', 'pet'],
+  additionalProperties: false,
+  $defs: {
+    Pet: {
+      type: 'object',
+      properties: { kind: { type: 'string', maxLength: 10 }, legs: { type: 'number' } },
+      required: ['kind', 'legs'],
+      additionalProperties: false,
+    },
+  },
+};
+const validate = new Ajv({ strict: false }).compile(person);
+const jsonSchema = (schema) => ({ type: 'json_schema', json_schema: { name: 'answer', strict: true, schema } });
+
+test('json_object: the tiny model writes a JSON object, seeds repeat, streaming adds up', async () => {
+  for (const seed of [1, 2, 3, 4]) {
+    const req = { model: TINY, messages: [{ role: 'user', content: 'Once upon a time' }], temperature: 1.0, seed,
+      max_tokens: 400, response_format: { type: 'json_object' } };
+    const a = await client.chat.completions.create(req);
+    const text = a.choices[0].message.content;
+    if (a.choices[0].finish_reason === 'stop') {
+      const v = JSON.parse(text);
+      assert.equal(typeof v, 'object');
+      assert.ok(v !== null && !Array.isArray(v));
+    } else {
+      assert.equal(a.choices[0].finish_reason, 'length');
+      assert.equal(a.usage.completion_tokens, 400);
+      assert.equal(text[0] === '{' || /^\s/.test(text), true);
+    }
+    const b = await client.chat.completions.create(req);
+    assert.equal(b.choices[0].message.content, text, 'a seed repeats the constrained draw');
+    let streamed = '', finish = null;
+    for await (const chunk of await client.chat.completions.create({ ...req, stream: true })) {
+      const c = chunk.choices[0];
+      if (c && c.delta && c.delta.content) streamed += c.delta.content;
+      if (c && c.finish_reason) finish = c.finish_reason;
+    }
+    assert.equal(streamed, text);
+    assert.equal(finish, a.choices[0].finish_reason);
+  }
+});
+
+test('json_schema: every answer fits the schema (tiny model, several temperatures)', async () => {
+  let stopped = 0;
+  for (const [temperature, seed] of [[0, 0], [0.7, 11], [1.0, 12], [1.5, 13], [1.0, 14], [1.2, 15]]) {
+    const a = await client.chat.completions.create({ model: TINY, temperature, seed, max_tokens: 300,
+      messages: [{ role: 'user', content: 'Tell me about a person.' }], response_format: jsonSchema(person) });
+    const c = a.choices[0];
+    if (c.finish_reason !== 'stop') continue; // cut by max_tokens: a prefix, checked below
+    stopped++;
+    const v = JSON.parse(c.message.content);
+    assert.ok(validate(v), `${c.message.content}\n${JSON.stringify(validate.errors)}`);
+  }
+  assert.ok(stopped >= 3, `only ${stopped} of 6 answers completed within 300 tokens`);
+});
+
+test('json_schema: SmolLM2 fills a schema with a sensible answer', async () => {
+  const schema = {
+    type: 'object',
+    properties: { capital: { type: 'string' }, country: { type: 'string' }, population_millions: { type: 'number' } },
+    required: ['capital', 'country', 'population_millions'],
+    additionalProperties: false,
+  };
+  const a = await client.chat.completions.create({ model: SMOL, temperature: 0, max_tokens: 80,
+    messages: [{ role: 'user', content: 'What is the capital of France? Answer in JSON.' }],
+    response_format: jsonSchema(schema) });
+  assert.equal(a.choices[0].finish_reason, 'stop');
+  const v = JSON.parse(a.choices[0].message.content);
+  assert.deepEqual(Object.keys(v).sort(), ['capital', 'country', 'population_millions']);
+  assert.equal(typeof v.population_millions, 'number');
+  assert.match(v.capital, /Paris/);
+});
+
+test('a free request beside a constrained one is untouched', async () => {
+  const free = { model: TINY, messages: [{ role: 'user', content: 'The cat' }], temperature: 0, max_tokens: 40 };
+  const alone = (await client.chat.completions.create(free)).choices[0].message.content;
+  const [beside, constrained] = await Promise.all([
+    client.chat.completions.create(free),
+    client.chat.completions.create({ ...free, messages: [{ role: 'user', content: 'The dog' }], max_tokens: 200,
+      response_format: { type: 'json_object' } }),
+  ]);
+  assert.equal(beside.choices[0].message.content, alone);
+  assert.equal(constrained.choices[0].message.content.trimStart()[0], '{');
+});
+
+test('schemas that cannot be enforced are refused with their place', async () => {
+  const cases = [
+    [{ type: 'object', properties: { age: { type: 'integer', minimum: 0 } } }, /schema\.properties\.age: 'minimum' is not supported/],
+    [{ type: 'object', properties: { s: { type: 'string', pattern: '^a' } } }, /'pattern' is not supported/],
+    [{ type: 'array', items: {} }, /root must be an object/],
+    [{ type: 'object', properties: { x: { anyOf: [{ type: 'object' }, { type: 'object' }] } } }, /must begin differently/],
+    [{ type: 'object', properties: { x: { $ref: '#/$defs/Missing' } } }, /names no definition/],
+  ];
+  for (const [schema, re] of cases) {
+    await assert.rejects(
+      client.chat.completions.create({ model: TINY, messages: [{ role: 'user', content: 'x' }], response_format: jsonSchema(schema) }),
+      (e) => e.status === 400 && e.param === 'response_format.json_schema.schema' && re.test(e.message),
+    );
+  }
+  await assert.rejects(
+    client.chat.completions.create({ model: TINY, messages: [{ role: 'user', content: 'x' }], response_format: { type: 'xml' } }),
+    (e) => e.status === 400 && e.param === 'response_format.type',
+  );
+  await assert.rejects(
+    client.chat.completions.create({ model: TINY, messages: [{ role: 'user', content: 'x' }], response_format: { type: 'json_schema' } }),
+    (e) => e.status === 400 && /json_schema/.test(e.param),
+  );
+  // the server goes on serving
+  const ok = await client.chat.completions.create({ model: TINY, messages: [{ role: 'user', content: 'x' }], max_tokens: 4 });
+  assert.equal(ok.choices[0].message.role, 'assistant');
+});

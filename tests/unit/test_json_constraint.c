@@ -1,0 +1,286 @@
+/* Unit tests for src/engine/json_constraint: which texts a schema's
+ * automaton accepts, where it refuses, what it refuses to compile; and,
+ * for random byte walks through the automaton, that whatever it calls
+ * complete is JSON that the strict reader parses. */
+#include "../../src/engine/json_constraint.h"
+#include "test.h"
+
+#include <stdlib.h>
+
+static hr_arena *arena;
+
+static jc_schema *compile_text(const char *schema_json, char *err, size_t err_len) {
+  json_value *v = NULL;
+  if (schema_json && json_read(arena, schema_json, strlen(schema_json), NULL, &v, NULL)) return NULL;
+  jc_schema *s = NULL;
+  if (jc_compile(v, &s, err, err_len)) return NULL;
+  return s;
+}
+
+/* Feeds text in one go: 1 when accepted and complete, 0 when accepted
+ * but incomplete, -1-offset when the byte at offset is refused. */
+static long run(const jc_schema *s, const char *text) {
+  jc_state st;
+  jc_init(s, &st);
+  for (size_t i = 0; text[i]; i++)
+    if (!jc_feed(&st, text + i, 1)) return -1 - (long)i;
+  return jc_complete(&st) ? 1 : 0;
+}
+
+static const char *person =
+    "{\"type\":\"object\",\"properties\":{"
+    "\"name\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":8},"
+    "\"age\":{\"type\":\"integer\"},"
+    "\"tags\":{\"type\":\"array\",\"items\":{\"enum\":[\"a\",\"b\",3]},\"maxItems\":2},"
+    "\"pet\":{\"anyOf\":[{\"type\":\"null\"},{\"$ref\":\"#/$defs/Pet\"}]}},"
+    "\"required\":[\"name\",\"age\"],\"additionalProperties\":false,"
+    "\"$defs\":{\"Pet\":{\"type\":\"object\",\"properties\":{\"kind\":{\"type\":\"string\"}},"
+    "\"required\":[\"kind\"],\"additionalProperties\":false}}}";
+
+TEST(json_object_mode_takes_any_object) {
+  jc_schema *s = compile_text(NULL, NULL, 0);
+  CHECK(s);
+  CHECK_EQ_INT(run(s, "{}"), 1);
+  CHECK_EQ_INT(run(s, " {\"a\": [1, -2.5e3, true, null, \"x\\u00e9\\n\"], \"b\": {\"c\": {}}}"), 1);
+  CHECK_EQ_INT(run(s, "{\"a\":1"), 0);
+  CHECK_EQ_INT(run(s, "[1]"), -1);          /* the root is an object */
+  CHECK_EQ_INT(run(s, "{} "), -3);          /* nothing after the root */
+  CHECK_EQ_INT(run(s, "{\"a\":01}"), -7);   /* no leading zeros */
+  CHECK_EQ_INT(run(s, "{\"a\":tru}"), -9);  /* a literal cut short */
+  CHECK_EQ_INT(run(s, "{\"a\":1,}"), -8);   /* no trailing comma */
+  CHECK_EQ_INT(run(s, "{'a':1}"), -2);
+  jc_free(s);
+}
+
+TEST(schema_accepts_what_it_describes) {
+  char err[256];
+  jc_schema *s = compile_text(person, err, sizeof err);
+  CHECK(s);
+  if (!s) {
+    fprintf(stderr, "  %s\n", err);
+    return;
+  }
+  CHECK_EQ_INT(run(s, "{\"name\":\"Ann\",\"age\":31}"), 1);
+  CHECK_EQ_INT(run(s, "{\"age\": -4, \"name\": \"Bo\", \"tags\": [\"a\", 3], \"pet\": null}"), 1);
+  CHECK_EQ_INT(run(s, "{\n  \"name\": \"Cy\",\n  \"age\": 0,\n  \"pet\": {\"kind\": \"cat\"}\n}"), 1);
+  jc_free(s);
+}
+
+TEST(schema_refuses_at_the_first_bad_byte) {
+  jc_schema *s = compile_text(person, NULL, 0);
+  CHECK(s);
+  CHECK_EQ_INT(run(s, "{\"name\":\"Ann\"}"), -14);             /* age is required */
+  CHECK_EQ_INT(run(s, "{\"nick\":1}"), -4);                     /* no such key */
+  CHECK_EQ_INT(run(s, "{\"name\":\"\",\"age\":1}"), -10);       /* minLength 1 */
+  CHECK_EQ_INT(run(s, "{\"name\":\"abcdefghi\"}"), -18);        /* maxLength 8 */
+  CHECK_EQ_INT(run(s, "{\"age\":1.5}"), -9);                    /* an integer */
+  CHECK_EQ_INT(run(s, "{\"age\":1e3}"), -9);
+  CHECK_EQ_INT(run(s, "{\"age\":1,\"age\":2}"), -11);           /* each key once */
+  CHECK_EQ_INT(run(s, "{\"age\":1,\"tags\":[\"c\"]}"), -19);    /* enum */
+  CHECK_EQ_INT(run(s, "{\"age\":1,\"tags\":[3,3,3]}"), -21);    /* maxItems 2 */
+  CHECK_EQ_INT(run(s, "{\"age\":1,\"pet\":{}}"), -17);          /* kind is required */
+  CHECK_EQ_INT(run(s, "{\"age\":1,\"pet\":\"dog\"}"), -16);     /* null or an object */
+  CHECK_EQ_INT(run(s, "{\"name\":1}"), -9);                     /* a string */
+  jc_free(s);
+}
+
+TEST(keys_are_refused_as_soon_as_no_property_matches) {
+  jc_schema *s = compile_text("{\"properties\":{\"alpha\":{},\"alps\":{}},\"additionalProperties\":false}",
+                              NULL, 0);
+  CHECK(s);
+  CHECK_EQ_INT(run(s, "{\"alp"), 0);
+  CHECK_EQ_INT(run(s, "{\"alx"), -5);
+  CHECK_EQ_INT(run(s, "{\"al\""), -5); /* "al" is only a prefix */
+  CHECK_EQ_INT(run(s, "{\"alps\":1,\"alpha\":[]}"), 1);
+  CHECK_EQ_INT(run(s, "{\"alps\":1,\"alpha\":2,"), -20); /* no key is left */
+  jc_free(s);
+  /* additionalProperties absent: other keys are allowed, any value */
+  s = compile_text("{\"type\":\"object\",\"properties\":{\"n\":{\"type\":\"number\"}}}", NULL, 0);
+  CHECK(s);
+  CHECK_EQ_INT(run(s, "{\"other\":[{}],\"n\":2}"), 1);
+  CHECK_EQ_INT(run(s, "{\"n\":\"x\"}"), -6);
+  CHECK_EQ_INT(run(s, "{\"n\":1,\"n\":2}"), -10);
+  jc_free(s);
+}
+
+TEST(strings_take_escapes_and_utf8_only_when_valid) {
+  jc_schema *s = compile_text("{\"properties\":{\"s\":{\"type\":\"string\",\"maxLength\":3}}}", NULL, 0);
+  CHECK(s);
+  CHECK_EQ_INT(run(s, "{\"s\":\"\\\"\\\\\\/\"}"), 1);      /* three escapes, three characters */
+  CHECK_EQ_INT(run(s, "{\"s\":\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"}"), 1); /* é € 😀 */
+  CHECK_EQ_INT(run(s, "{\"s\":\"\\u00e9\"}"), 1);
+  CHECK_EQ_INT(run(s, "{\"s\":\"abcd\"}"), -10);             /* the fourth character */
+  CHECK_EQ_INT(run(s, "{\"s\":\"\\x\"}"), -8);
+  CHECK_EQ_INT(run(s, "{\"s\":\"\\ud83d\"}"), -10);          /* surrogates go in as UTF-8 */
+  CHECK_EQ_INT(run(s, "{\"s\":\"\\u12g\"}"), -11);
+  CHECK_EQ_INT(run(s, "{\"s\":\"\x01\"}"), -7);              /* a control byte */
+  CHECK_EQ_INT(run(s, "{\"s\":\"\xc0\xaf\"}"), -7);          /* overlong */
+  CHECK_EQ_INT(run(s, "{\"s\":\"\xed\xa0\x80\"}"), -8);      /* a UTF-8 surrogate */
+  CHECK_EQ_INT(run(s, "{\"s\":\"\xc3\"}"), -8);              /* a cut character */
+  CHECK_EQ_INT(run(s, "{\"s\":\"\xf4\x90\x80\x80\"}"), -8);  /* past U+10FFFF */
+  jc_free(s);
+}
+
+TEST(white_space_is_one_space_or_a_new_line_and_an_indent) {
+  jc_schema *s = compile_text(NULL, NULL, 0);
+  char text[200] = "{\"a\":\n";
+  size_t n = strlen(text);
+  for (int i = 0; i < JC_WS_MAX; i++) text[n++] = i % 2 ? ' ' : '\t';
+  text[n++] = '1', text[n++] = '}', text[n] = 0;
+  CHECK_EQ_INT(run(s, text), 1);
+  memmove(text + 7, text + 6, strlen(text + 6) + 1);
+  text[6] = ' ';
+  CHECK_EQ_INT(run(s, text), -1 - (6 + JC_WS_MAX)); /* the 21st indent byte */
+  CHECK_EQ_INT(run(s, "{\"a\": 1 ,\n  \"b\" :\n[ 2 ]\n}"), 1);
+  CHECK_EQ_INT(run(s, "{\"a\":  1}"), -7);   /* two spaces */
+  CHECK_EQ_INT(run(s, "{\"a\":\n\n1}"), -7); /* a blank line */
+  CHECK_EQ_INT(run(s, "{\"a\": \n1}"), -7);  /* a space, then a new line */
+  CHECK_EQ_INT(run(s, "{\"a\":\t1}"), -6);  /* a tab alone */
+  jc_free(s);
+}
+
+TEST(nesting_stops_at_the_depth_limit) {
+  jc_schema *s = compile_text(NULL, NULL, 0);
+  char text[5 * JC_DEPTH_MAX + 8];
+  size_t n = 0;
+  text[n++] = '{';
+  for (int i = 1; i < JC_DEPTH_MAX; i++) memcpy(text + n, "\"a\":", 4), n += 4, text[n++] = i % 2 ? '[' : '{';
+  text[n] = 0;
+  long r = run(s, text);
+  CHECK(r <= -1); /* the last opening bracket is one level too many */
+  jc_free(s);
+}
+
+TEST(numbers_and_literals_end_on_the_next_byte) {
+  jc_schema *s = compile_text("{\"properties\":{\"v\":{\"enum\":[1,12,\"x\",true]},\"n\":{\"type\":\"number\"}},"
+                              "\"additionalProperties\":false}",
+                              NULL, 0);
+  CHECK(s);
+  CHECK_EQ_INT(run(s, "{\"v\":1}"), 1);
+  CHECK_EQ_INT(run(s, "{\"v\":12 }"), 1);
+  CHECK_EQ_INT(run(s, "{\"v\":13}"), -7);
+  CHECK_EQ_INT(run(s, "{\"v\":\"x\",\"n\":-0.5E+7}"), 1);
+  CHECK_EQ_INT(run(s, "{\"n\":-}"), -7);
+  CHECK_EQ_INT(run(s, "{\"n\":1.}"), -8);
+  CHECK_EQ_INT(run(s, "{\"n\":1e}"), -8);
+  jc_free(s);
+}
+
+TEST(recursive_schemas_compile_and_read) {
+  jc_schema *s = compile_text("{\"type\":\"object\",\"properties\":{\"kids\":{\"type\":\"array\","
+                              "\"items\":{\"$ref\":\"#\"}}},\"additionalProperties\":false}",
+                              NULL, 0);
+  CHECK(s);
+  CHECK_EQ_INT(run(s, "{\"kids\":[{\"kids\":[]},{\"kids\":[{}]}]}"), 1);
+  CHECK_EQ_INT(run(s, "{\"kids\":[1]}"), -10);
+  jc_free(s);
+}
+
+TEST(types_lists_and_all_of_one) {
+  jc_schema *s = compile_text("{\"properties\":{\"x\":{\"type\":[\"string\",\"null\",\"integer\"]},"
+                              "\"y\":{\"allOf\":[{\"type\":\"boolean\"}],\"description\":\"d\"}}}",
+                              NULL, 0);
+  CHECK(s);
+  CHECK_EQ_INT(run(s, "{\"x\":null,\"y\":false}"), 1);
+  CHECK_EQ_INT(run(s, "{\"x\":\"s\"}"), 1);
+  CHECK_EQ_INT(run(s, "{\"x\":7}"), 1);
+  CHECK_EQ_INT(run(s, "{\"x\":7.5}"), -7);
+  CHECK_EQ_INT(run(s, "{\"y\":null}"), -6);
+  jc_free(s);
+}
+
+static void refused(const char *schema, const char *needle) {
+  char err[512] = "";
+  jc_schema *s = compile_text(schema, err, sizeof err);
+  CHECK(!s);
+  if (!strstr(err, needle)) {
+    fprintf(stderr, "  FAIL %s: \"%s\" lacks \"%s\"\n", test_cur_name, err, needle);
+    test_cur_failed = 1;
+  }
+  jc_free(s);
+}
+
+TEST(unsupported_schemas_are_refused_with_their_place) {
+  refused("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\",\"minimum\":0}}}",
+          "properties.a: 'minimum' is not supported");
+  refused("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\",\"pattern\":\"x\"}}}",
+          "'pattern' is not supported");
+  refused("{\"type\":\"string\"}", "the root must be an object");
+  refused("{\"type\":\"object\",\"properties\":{\"a\":{\"anyOf\":[{\"type\":\"object\"},{\"type\":\"object\"}]}}}",
+          "must begin differently");
+  refused("{\"type\":\"object\",\"properties\":{\"a\":{\"$ref\":\"#/$defs/Nope\"}}}", "names no definition");
+  refused("{\"type\":\"object\",\"properties\":{\"a\":{\"$ref\":\"http://x/y\"}}}", "is not supported");
+  refused("{\"type\":\"object\",\"required\":[\"b\"]}", "\"b\" is not in 'properties'");
+  refused("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"tuple\"}}}", "unknown type");
+  refused("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"array\",\"minItems\":3,\"maxItems\":2}}}",
+          "'minItems' is above 'maxItems'");
+  refused("{\"type\":\"object\",\"properties\":{\"a\":{\"enum\":[]}}}", "empty enum");
+  refused("{\"$ref\":\"#\"}", "points only at itself");
+  refused("false", "matches nothing");
+}
+
+/* Random walks: at each step pick a random byte the automaton accepts
+ * (from a small alphabet that covers JSON's syntax); whenever the state is
+ * complete, the text must parse with the strict reader. */
+TEST(everything_complete_is_json) {
+  static const char alphabet[] = "{}[]:,\" 0123456789-.eE+tfnrulsa\\/bu\xc3\xa9";
+  jc_schema *schemas[2] = {compile_text(NULL, NULL, 0), compile_text(person, NULL, 0)};
+  CHECK(schemas[0] && schemas[1]);
+  srand(12345);
+  int completed = 0;
+  for (int walk = 0; walk < 3000; walk++) {
+    const jc_schema *s = schemas[walk % 2];
+    jc_state st, trial;
+    jc_init(s, &st);
+    char text[400];
+    size_t n = 0;
+    while (n < sizeof text - 1 && !jc_complete(&st)) {
+      char ok[sizeof alphabet];
+      int n_ok = 0;
+      for (size_t k = 0; k + 1 < sizeof alphabet; k++) {
+        jc_copy(&trial, &st);
+        if (jc_feed(&trial, &alphabet[k], 1)) ok[n_ok++] = alphabet[k];
+      }
+      if (!n_ok) break;
+      /* lean towards closing so walks end */
+      char c = ok[rand() % n_ok];
+      for (int k = 0; k < n_ok && n > 120; k++)
+        if (ok[k] == '}' || ok[k] == ']' || ok[k] == '"') c = ok[k];
+      CHECK(jc_feed(&st, &c, 1));
+      text[n++] = c;
+    }
+    text[n] = 0;
+    if (!jc_complete(&st)) continue;
+    completed++;
+    json_value *v;
+    json_error e;
+    hr_arena_reset(arena);
+    if (json_read(arena, text, n, NULL, &v, &e)) {
+      fprintf(stderr, "  not JSON (%s): %s\n", e.message, text);
+      test_cur_failed = 1;
+      break;
+    }
+    CHECK(v->type == JSON_OBJECT);
+  }
+  CHECK(completed > 1000);
+  jc_free(schemas[0]);
+  jc_free(schemas[1]);
+}
+
+int main(void) {
+  arena = hr_arena_new(1 << 16);
+  RUN(json_object_mode_takes_any_object);
+  RUN(schema_accepts_what_it_describes);
+  RUN(schema_refuses_at_the_first_bad_byte);
+  RUN(keys_are_refused_as_soon_as_no_property_matches);
+  RUN(strings_take_escapes_and_utf8_only_when_valid);
+  RUN(white_space_is_one_space_or_a_new_line_and_an_indent);
+  RUN(nesting_stops_at_the_depth_limit);
+  RUN(numbers_and_literals_end_on_the_next_byte);
+  RUN(recursive_schemas_compile_and_read);
+  RUN(types_lists_and_all_of_one);
+  RUN(unsupported_schemas_are_refused_with_their_place);
+  RUN(everything_complete_is_json);
+  hr_arena_free(arena);
+  return test_report("json_constraint");
+}
