@@ -151,15 +151,25 @@ function tokenCounts(sentences, jsonFile) {
 
 const groups = (arr, b) => Array.from({ length: Math.ceil(arr.length / b) }, (_, i) => arr.slice(i * b, i * b + b));
 
-// POST one request and read the whole answer: node:http with a keep-alive
-// agent (CLIENT=http, the default) or Node's fetch (CLIENT=fetch). Both
-// servers get the same client. fetch (undici) spends ~0.8-1.2 ms of CPU per
-// request here against ~0.4 ms for node:http, on the same two cores and in
-// series with the server, so at batch 1 it measured the client as much as
-// the servers; CLIENT=fetch gives the older figures.
+// POST one request and read the whole answer: node:http (CLIENT=http, the
+// default) or Node's fetch (CLIENT=fetch). Both servers get the same
+// client. fetch (undici) spends ~0.8-1.2 ms of CPU per request here against
+// ~0.4 ms for node:http, on the same two cores and in series with the
+// server, so at batch 1 it measured the client as much as the servers;
+// CLIENT=fetch gives the older figures.
+//
+// node:http connects in one of two ways, and each server is measured in
+// the one that serves it faster (probeConnection): keep-alive, or a new
+// connection per request. llama-server needs the second: it writes an
+// answer in two segments without TCP_NODELAY, so on a kept-alive
+// connection (out of Linux's quick-ACK start) the second waits for the
+// client's delayed ACK, ~40 ms a request (6-9 ms on new connections).
 const CLIENT = process.env.CLIENT || 'http';
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-function post(url, body) {
+const AGENTS = {
+  'keep-alive': new http.Agent({ keepAlive: true, maxSockets: 1 }),
+  'new connection per request': new http.Agent({ keepAlive: false, maxSockets: 1 }),
+};
+function post(url, body, agent) {
   if (CLIENT === 'fetch') {
     return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
       .then(async (res) => ({ status: res.status, text: await res.text() }));
@@ -180,41 +190,71 @@ function post(url, body) {
   });
 }
 
-async function embed(base, input) {
-  const { status, text } = await post(`${base}/v1/embeddings`, JSON.stringify({ model: ALIAS, input }));
+async function embed(base, input, agent) {
+  const n = Array.isArray(input) ? input.length : 1;
+  const mode = Object.keys(AGENTS).find((k) => AGENTS[k] === agent) || CLIENT;
+  const body = JSON.stringify({ model: ALIAS, input });
+  // A kept-alive socket the server has just closed fails at once; the
+  // request was not read, so it goes again once (llama-server does this
+  // now and then between the probe's rounds).
+  const { status, text } = await post(`${base}/v1/embeddings`, body, agent)
+    .catch((e) => (e.code === 'ECONNRESET' && mode === 'keep-alive' ? post(`${base}/v1/embeddings`, body, agent) : Promise.reject(e)))
+    .catch((e) => { throw new Error(`${base}: a request of ${n} inputs (${mode}) failed: ${e.code || e.message}`); });
   if (status !== 200) throw new Error(`${base}: HTTP ${status} ${text.slice(0, 500)}`);
   const j = JSON.parse(text);
-  const n = Array.isArray(input) ? input.length : 1;
   if (!j.data || j.data.length !== n) throw new Error(`${base}: ${n} inputs, ${j.data && j.data.length} vectors`);
   return j.data.sort((a, b) => a.index - b.index).map((d) => d.embedding);
 }
 
-async function pass(base, sentences, b, keep) {
+async function pass(base, sentences, b, agent, keep) {
   for (const g of groups(sentences, b)) {
-    const v = await embed(base, b === 1 ? g[0] : g);
+    const v = await embed(base, b === 1 ? g[0] : g, agent);
     if (keep) keep.push(...v);
   }
 }
 
+// The connection mode (AGENTS) in which requests of b sentences go faster:
+// 16 of them for b = 1, else 4, each mode timed twice, alternating. (Only
+// requests of the batch being measured: llama-server started for batch 32
+// aborts on some single short sentences, see above.)
+async function probeConnection(base, sentences, b) {
+  if (CLIENT === 'fetch') return 'keep-alive';
+  const reqs = groups(sentences, b).slice(0, b === 1 ? 16 : 4).map((g) => (b === 1 ? g[0] : g));
+  const ms = Object.fromEntries(Object.keys(AGENTS).map((k) => [k, Infinity]));
+  for (let r = 0; r < 2; r++) {
+    for (const [mode, agent] of Object.entries(AGENTS)) {
+      for (const x of reqs.slice(0, 2)) await embed(base, x, agent);
+      const t0 = performance.now();
+      for (const x of reqs) await embed(base, x, agent);
+      ms[mode] = Math.min(ms[mode], performance.now() - t0);
+    }
+  }
+  return Object.keys(ms).reduce((x, y) => (ms[y] < ms[x] ? y : x));
+}
+
 // Warm-up (a pass over all sentences at the largest of batches, whose
 // vectors are kept, and 8 single sentences when batch 1 is measured), then
-// ROUNDS timed passes per batch size: {sps: {B: best}, rounds: {B: [...]}, vectors}.
+// per batch size the connection probe and ROUNDS timed passes:
+// {sps: {B: best}, rounds: {B: [...]}, vectors, connection: {B: mode}}.
 async function benchServer(name, base, sentences, batches) {
   const vectors = [];
-  await pass(base, sentences, Math.max(...batches), vectors);
-  if (batches.includes(1)) for (const s of sentences.slice(0, 8)) await embed(base, s);
-  const sps = {}, rounds = {};
+  const keep = AGENTS['keep-alive'];
+  await pass(base, sentences, Math.max(...batches), keep, vectors);
+  if (batches.includes(1)) for (const s of sentences.slice(0, 8)) await embed(base, s, keep);
+  const sps = {}, rounds = {}, connection = {};
   for (const b of batches) {
+    connection[b] = await probeConnection(base, sentences, b);
+    const agent = AGENTS[connection[b]];
     rounds[b] = [];
     for (let r = 0; r < ROUNDS; r++) {
       const t0 = performance.now();
-      await pass(base, sentences, b);
+      await pass(base, sentences, b, agent);
       rounds[b].push(sentences.length / ((performance.now() - t0) / 1000));
     }
     sps[b] = Math.max(...rounds[b]);
-    log(`${name} batch ${b}: ${rounds[b].map((x) => x.toFixed(1)).join(' ')} sentences/s`);
+    log(`${name} batch ${b} (${connection[b]}): ${rounds[b].map((x) => x.toFixed(1)).join(' ')} sentences/s`);
   }
-  return { sps, rounds, vectors };
+  return { sps, rounds, vectors, connection };
 }
 
 function cosine(a, b) {
@@ -300,6 +340,7 @@ function agreement(A, B) {
         sps: Object.assign({}, ...runs.map((r) => r.sps)),
         rounds: Object.assign({}, ...runs.map((r) => r.rounds)),
         vectors: runs[0].vectors,
+        connection: Object.assign({}, ...runs.map((r) => r.connection)),
       };
     }
   }
@@ -338,7 +379,7 @@ function agreement(A, B) {
     s.agreement.hearth_vs_llama = r.llama ? agreement(r.hearth.vectors, r.llama.vectors) : null;
   }
   const raw = { summary, results: Object.fromEntries(Object.entries(results).map(([t, r]) => [t,
-    Object.fromEntries(Object.entries(r).map(([k, v]) => [k, { sps: v.sps, rounds: v.rounds }]))])),
+    Object.fromEntries(Object.entries(r).map(([k, v]) => [k, { sps: v.sps, rounds: v.rounds, connection: v.connection }]))])),
   st: st && { sps: st.sps, rounds: st.rounds, torch: st.torch, threads: st.threads } };
   const outFile = path.join(ROOT, 'bench', 'results', `embeddings-${Date.now()}.json`);
   fs.mkdirSync(path.dirname(outFile), { recursive: true });
@@ -364,6 +405,14 @@ function agreement(A, B) {
     const a = summary.types[type].agreement;
     console.log(`${type} cosines of the warm-up vectors: hearth vs sentence-transformers ${agr(a.hearth_vs_st)}; ` +
       `llama.cpp vs sentence-transformers ${agr(a.llama_vs_st)}; hearth vs llama.cpp ${agr(a.hearth_vs_llama)}`);
+  }
+  if (CLIENT === 'http') {
+    const modes = TYPES.map((t) => {
+      const r = results[t];
+      const l = r.llama ? `; llama.cpp ${BATCHES.map((b) => `B=${b} ${r.llama.connection[b]}`).join(', ')}` : '';
+      return `${t}: hearth ${BATCHES.map((b) => `B=${b} ${r.hearth.connection[b]}`).join(', ')}${l}`;
+    });
+    console.log(`connections (each server in its faster mode): ${modes.join(' | ')}`);
   }
   console.log(`raw results: ${path.relative(ROOT, outFile)}`);
 })().catch((e) => {
