@@ -702,6 +702,7 @@ void jc_init(const jc_schema *s, jc_state *st) {
   st->depth = 1;
   st->ws = 0;
   st->done = false;
+  st->n_keys = 0;
   memset(&st->f[0], 0, sizeof st->f[0]);
   st->f[0].kind = F_VALUE;
   st->f[0].node = s->root;
@@ -711,7 +712,9 @@ void jc_copy(jc_state *dst, const jc_state *src) {
   dst->depth = src->depth;
   dst->ws = src->ws;
   dst->done = src->done;
+  dst->n_keys = src->n_keys;
   memcpy(dst->f, src->f, sizeof src->f[0] * (size_t)src->depth);
+  memcpy(dst->keys, src->keys, sizeof src->keys[0] * (size_t)src->n_keys);
 }
 
 static bool push(jc_state *st, int kind, const jc_node *node) {
@@ -724,7 +727,7 @@ static bool push(jc_state *st, int kind, const jc_node *node) {
 }
 
 /* The object below has read its key: which property is it? */
-static bool key_done(jc_frame *o) {
+static bool key_done(jc_state *st, jc_frame *o) {
   const jc_node *n = o->node;
   for (uint64_t m = o->cand; m; m &= m - 1) {
     int i = __builtin_ctzll(m);
@@ -735,6 +738,10 @@ static bool key_done(jc_frame *o) {
     return true;
   }
   if (!n->additional) return false;
+  for (int k = o->keys_from; k < st->n_keys; k++)
+    if (st->keys[k] == o->key_hash) return false; /* each key once */
+  if (st->n_keys == JC_KEYS_MAX) return false;
+  st->keys[st->n_keys++] = o->key_hash;
   o->prop = -1;
   o->phase = OB_COLON;
   return true;
@@ -742,6 +749,7 @@ static bool key_done(jc_frame *o) {
 
 /* The top frame's value is complete: pop it and tell the frame below. */
 static bool pop_done(jc_state *st) {
+  if (st->f[st->depth - 1].kind == F_OBJECT) st->n_keys = st->f[st->depth - 1].keys_from;
   st->depth--;
   if (st->depth == 0) {
     st->done = true;
@@ -749,7 +757,7 @@ static bool pop_done(jc_state *st) {
   }
   jc_frame *p = &st->f[st->depth - 1];
   if (p->kind == F_OBJECT) {
-    if (p->phase == OB_KEY) return key_done(p);
+    if (p->phase == OB_KEY) return key_done(st, p);
     if (p->prop >= 0) p->seen |= 1ull << p->prop;
     p->phase = OB_AFTER;
     return true;
@@ -796,6 +804,7 @@ static step on_value(jc_state *st, jc_frame *f, uint8_t c) {
     if (c != '{') return R_NO;
     f->kind = F_OBJECT;
     f->phase = OB_OPEN;
+    f->keys_from = (uint16_t)st->n_keys;
     return R_YES;
   case N_ARRAY:
     if (c != '[') return R_NO;
@@ -833,6 +842,7 @@ static step on_object(jc_state *st, jc_frame *f, uint8_t c) {
     f->cand = n->additional ? all_props(n) : all_props(n) & ~f->seen;
     if (!f->cand && !n->additional) return R_NO;
     f->key_pos = 1; /* every key's text begins with its quote */
+    f->key_hash = 0xcbf29ce484222325ull; /* FNV-1a */
     f->phase = OB_KEY;
     if (!push(st, F_STRING, NULL)) return R_NO;
     st->f[st->depth - 1].is_key = 1;
@@ -891,6 +901,7 @@ static bool key_byte(jc_state *st, uint8_t c) {
   }
   o->cand = keep;
   o->key_pos++;
+  o->key_hash = (o->key_hash ^ c) * 0x100000001b3ull;
   return keep || n->additional;
 }
 

@@ -16,7 +16,9 @@
  * automaton does not check would be worse than a clear 400.
  *
  * The root must be an object (as OpenAI requires). Keys may come in any
- * order, each at most once. Strings and keys accept JSON's escapes except
+ * order, each at most once (keys outside the schema's properties are told
+ * apart by a 64-bit hash of their text; an object may hold JC_KEYS_MAX of
+ * them with its enclosing objects). Strings and keys accept JSON's escapes except
  * \u escapes of surrogates (the characters go in as UTF-8 instead), and
  * only valid UTF-8. Between tokens the white space may be one space, or a
  * new line and an indent of at most JC_WS_MAX spaces or tabs, so a model
@@ -39,6 +41,7 @@
 #define JC_DEPTH_MAX 32 /* arrays, objects and their values, nested */
 #define JC_WS_MAX 20    /* indent after a new line between tokens */
 #define JC_PROPS_MAX 64 /* properties of one object schema, values of one enum */
+#define JC_KEYS_MAX 256 /* keys outside the schema's properties, in the open objects */
 
 typedef struct jc_schema jc_schema;
 typedef struct jc_node jc_node;
@@ -57,13 +60,17 @@ typedef struct {
   uint64_t seen;    /* object: properties present */
   uint64_t cand;    /* object key or literal: candidates still matching */
   uint16_t key_pos; /* object: bytes of the current key matched */
+  uint16_t keys_from; /* object: where its other keys begin in keys[] */
+  uint64_t key_hash;  /* object: hash of the current key's bytes */
 } jc_frame;
 
 typedef struct {
   int depth;  /* frames in use */
   int ws;     /* white space so far between two tokens: 0 none, -1 one space, 1+n a new line and n */
   bool done;  /* the root value is complete */
+  int n_keys;
   jc_frame f[JC_DEPTH_MAX];
+  uint64_t keys[JC_KEYS_MAX]; /* hashes of the open objects' other keys, so none comes twice */
 } jc_state;
 
 /* Compiles a JSON Schema (NULL: any JSON object, the "json_object" mode).

@@ -37,7 +37,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     bool took = jc_feed(&trial, out + n, 1);
     if (!took) break;
     if (!jc_feed(&st, out + n, 1)) abort();
-    if (st.depth != trial.depth || st.done != trial.done || st.ws != trial.ws) abort();
+    if (st.depth != trial.depth || st.done != trial.done || st.ws != trial.ws || st.n_keys != trial.n_keys ||
+        st.n_keys > JC_KEYS_MAX)
+      abort();
   }
   if (jc_complete(&st)) {
     json_value *doc;

@@ -100,6 +100,23 @@ TEST(keys_are_refused_as_soon_as_no_property_matches) {
   CHECK_EQ_INT(run(s, "{\"other\":[{}],\"n\":2}"), 1);
   CHECK_EQ_INT(run(s, "{\"n\":\"x\"}"), -6);
   CHECK_EQ_INT(run(s, "{\"n\":1,\"n\":2}"), -10);
+  /* other keys come once each, per object */
+  CHECK_EQ_INT(run(s, "{\"x\":1,\"y\":{\"x\":2,\"y\":{}},\"xy\":3}"), 1);
+  CHECK_EQ_INT(run(s, "{\"x\":1,\"y\":2,\"x\""), -16);
+  CHECK_EQ_INT(run(s, "{\"x\":{\"x\":1,\"x\""), -15);
+  jc_free(s);
+  /* json_object mode: each object may hold up to JC_KEYS_MAX keys */
+  s = compile_text(NULL, NULL, 0);
+  char text[16 * (JC_KEYS_MAX + 2)];
+  size_t n = 0;
+  text[n++] = '{';
+  for (int i = 0; i <= JC_KEYS_MAX; i++) n += (size_t)sprintf(text + n, "%s\"k%d\":0", i ? "," : "", i);
+  text[n++] = '}';
+  text[n] = 0;
+  long r = run(s, text);
+  CHECK(r < 0); /* the key after the limit */
+  char *last = strrchr(text, ',');
+  CHECK_EQ_INT(r, -1 - (long)(strchr(last, ':') - text - 1));
   jc_free(s);
 }
 
