@@ -137,6 +137,20 @@ static int literal_of(compiler *c, const json_value *v, const char **out, size_t
   return rc == HR_OK ? HR_OK : fail(c, "a value that cannot be written as JSON");
 }
 
+/* A literals node with room for n texts. */
+static jc_node *literals_new(compiler *c, size_t n) {
+  jc_node *node = node_new(c, N_LITERALS);
+  if (!node) return NULL;
+  node->lit = hr_arena_calloc(c->a, n, sizeof *node->lit);
+  node->lit_len = hr_arena_calloc(c->a, n, sizeof *node->lit_len);
+  if (!node->lit || !node->lit_len) {
+    fail(c, "out of memory");
+    return NULL;
+  }
+  node->n_lits = (int)n;
+  return node;
+}
+
 static jc_node *literals(compiler *c, const json_value *const *vals, size_t n) {
   if (n == 0) {
     fail(c, "an empty enum matches nothing");
@@ -146,34 +160,34 @@ static jc_node *literals(compiler *c, const json_value *const *vals, size_t n) {
     fail(c, "at most %d enum values are supported", JC_PROPS_MAX);
     return NULL;
   }
-  jc_node *node = node_new(c, N_LITERALS);
-  if (!node) return NULL;
-  node->lit = hr_arena_calloc(c->a, n, sizeof *node->lit);
-  node->lit_len = hr_arena_calloc(c->a, n, sizeof *node->lit_len);
-  if (!node->lit || !node->lit_len) {
-    fail(c, "out of memory");
-    return NULL;
-  }
-  for (size_t i = 0; i < n; i++)
+  jc_node *node = literals_new(c, n);
+  for (size_t i = 0; node && i < n; i++)
     if (literal_of(c, vals[i], &node->lit[i], &node->lit_len[i])) return NULL;
-  node->n_lits = (int)n;
   return node;
 }
 
 static jc_node *keyword_literals(compiler *c, const char *const *words, size_t n) {
-  jc_node *node = node_new(c, N_LITERALS);
-  if (!node) return NULL;
-  node->lit = hr_arena_calloc(c->a, n, sizeof *node->lit);
-  node->lit_len = hr_arena_calloc(c->a, n, sizeof *node->lit_len);
-  if (!node->lit || !node->lit_len) {
-    fail(c, "out of memory");
-    return NULL;
-  }
-  for (size_t i = 0; i < n; i++) {
+  jc_node *node = literals_new(c, n);
+  for (size_t i = 0; node && i < n; i++) {
     node->lit[i] = words[i];
     node->lit_len[i] = strlen(words[i]);
   }
-  node->n_lits = (int)n;
+  return node;
+}
+
+/* An anyOf node with room for n alternatives, listed for check_anyofs. */
+static jc_node *anyof_new(compiler *c, size_t n) {
+  if (c->n_anyofs == ANYOFS_MAX) {
+    fail(c, "more than %d anyOf/oneOf", ANYOFS_MAX);
+    return NULL;
+  }
+  jc_node *node = node_new(c, N_ANYOF);
+  if (!node) return NULL;
+  if (!(node->alts = hr_arena_calloc(c->a, n, sizeof *node->alts))) {
+    fail(c, "out of memory");
+    return NULL;
+  }
+  c->anyofs[c->n_anyofs++] = node;
   return node;
 }
 
@@ -454,17 +468,8 @@ static jc_node *compile(compiler *c, const json_value *v, int depth) {
       fail(c, "'%s' must be an array of 1 to %d schemas", alts_name, JC_PROPS_MAX);
       return NULL;
     }
-    if (c->n_anyofs == ANYOFS_MAX) {
-      fail(c, "more than %d anyOf/oneOf", ANYOFS_MAX);
-      return NULL;
-    }
-    jc_node *n = node_new(c, N_ANYOF);
+    jc_node *n = anyof_new(c, alts->u.arr.n);
     if (!n) return NULL;
-    n->alts = hr_arena_calloc(c->a, alts->u.arr.n, sizeof *n->alts);
-    if (!n->alts) {
-      fail(c, "out of memory");
-      return NULL;
-    }
     for (size_t i = 0; i < alts->u.arr.n; i++) {
       size_t was = path_push(c, alts_name, strlen(alts_name), 0);
       path_push(c, NULL, 0, (long)i);
@@ -473,7 +478,6 @@ static jc_node *compile(compiler *c, const json_value *v, int depth) {
       if (!n->alts[i]) return NULL;
     }
     n->n_alts = (int)alts->u.arr.n;
-    c->anyofs[c->n_anyofs++] = n;
     return n;
   }
   const json_value *en = json_get(v, "enum"), *cn = json_get(v, "const");
@@ -508,13 +512,8 @@ static jc_node *compile(compiler *c, const json_value *v, int depth) {
     const json_value *t = type->u.arr.items[i];
     if (t->type == JSON_STRING && !strcmp(t->u.str.ptr, "number")) has_number = true;
   }
-  jc_node *n = node_new(c, N_ANYOF);
+  jc_node *n = anyof_new(c, type->u.arr.n);
   if (!n) return NULL;
-  n->alts = hr_arena_calloc(c->a, type->u.arr.n, sizeof *n->alts);
-  if (!n->alts) {
-    fail(c, "out of memory");
-    return NULL;
-  }
   for (size_t i = 0; i < type->u.arr.n; i++) {
     const json_value *t = type->u.arr.items[i];
     if (t->type != JSON_STRING) {
@@ -527,11 +526,6 @@ static jc_node *compile(compiler *c, const json_value *v, int depth) {
     if (!alt) return NULL;
     n->alts[n->n_alts++] = alt;
   }
-  if (c->n_anyofs == ANYOFS_MAX) {
-    fail(c, "more than %d anyOf/oneOf", ANYOFS_MAX);
-    return NULL;
-  }
-  c->anyofs[c->n_anyofs++] = n;
   return n;
 }
 
