@@ -40,6 +40,9 @@ struct jc_node {
   uint32_t min_items, max_items;
   /* N_STRING */
   uint32_t min_len, max_len;
+  /* N_NUMBER, N_INTEGER: inclusive bounds, whole numbers (|b| < BOUND_MAX) */
+  bool has_min, has_max;
+  int64_t min, max;
   /* N_LITERALS */
   int n_lits;
   const char **lit;
@@ -197,7 +200,8 @@ static const char *const annotations[] = {"title",   "description", "default", "
 static const char *const validations[] = {
     "type",     "properties", "required",  "additionalProperties", "items", "minItems",
     "maxItems", "minLength",  "maxLength", "enum",                 "const", "anyOf",
-    "oneOf",    "allOf",      "$ref",      NULL};
+    "oneOf",    "allOf",      "$ref",      "minimum",              "maximum", "exclusiveMinimum",
+    "exclusiveMaximum", NULL};
 
 static bool in_list(const char *const *list, hr_str key) {
   for (int i = 0; list[i]; i++)
@@ -376,6 +380,35 @@ static jc_node *compile_array(compiler *c, const json_value *v, int depth) {
   return n;
 }
 
+#define BOUND_MAX 1000000000000000000ll /* 10^18 */
+
+/* minimum/maximum (and for integers exclusiveMinimum/exclusiveMaximum, as
+ * draft 6+ numbers) into n's inclusive bounds. Only whole-number bounds:
+ * with them a number's integer part and whether its fraction is zero
+ * decide every comparison, so the automaton can check them exactly as
+ * digits arrive (and numbers under bounds take no exponent). */
+static int number_bounds(compiler *c, const json_value *v, jc_node *n) {
+  static const char *const names[] = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"};
+  for (int k = 0; k < 4; k++) {
+    const json_value *b = json_get(v, names[k]);
+    if (!b) continue;
+    if (b->type != JSON_NUMBER || !b->u.num.is_int || b->u.num.i <= -BOUND_MAX || b->u.num.i >= BOUND_MAX)
+      return fail(c, "'%s' is supported only as a whole number below 10^18 in size", names[k]);
+    if (k >= 2 && n->kind != N_INTEGER)
+      return fail(c, "'%s' is supported only on integers (use minimum/maximum)", names[k]);
+    int64_t x = b->u.num.i + (k == 2 ? 1 : k == 3 ? -1 : 0);
+    if (k % 2 == 0) {
+      if (!n->has_min || x > n->min) n->min = x;
+      n->has_min = true;
+    } else {
+      if (!n->has_max || x < n->max) n->max = x;
+      n->has_max = true;
+    }
+  }
+  if (n->has_min && n->has_max && n->min > n->max) return fail(c, "the bounds leave no number");
+  return HR_OK;
+}
+
 static jc_node *compile_type(compiler *c, const json_value *v, hr_str type, int depth) {
   if (hr_str_eq_cstr(type, "object")) return compile_object(c, v, depth);
   if (hr_str_eq_cstr(type, "array")) return compile_array(c, v, depth);
@@ -392,8 +425,10 @@ static jc_node *compile_type(compiler *c, const json_value *v, hr_str type, int 
     }
     return n;
   }
-  if (hr_str_eq_cstr(type, "number")) return node_new(c, N_NUMBER);
-  if (hr_str_eq_cstr(type, "integer")) return node_new(c, N_INTEGER);
+  if (hr_str_eq_cstr(type, "number") || hr_str_eq_cstr(type, "integer")) {
+    jc_node *n = node_new(c, hr_str_eq_cstr(type, "integer") ? N_INTEGER : N_NUMBER);
+    return n && number_bounds(c, v, n) == HR_OK ? n : NULL;
+  }
   static const char *const bools[] = {"true", "false"}, *const nulls[] = {"null"};
   if (hr_str_eq_cstr(type, "boolean")) return keyword_literals(c, bools, 2);
   if (hr_str_eq_cstr(type, "null")) return keyword_literals(c, nulls, 1);
@@ -424,8 +459,9 @@ static jc_node *compile(compiler *c, const json_value *v, int depth) {
     hr_str k = v->u.obj.members[i].key;
     if (!in_list(annotations, k) && !in_list(validations, k)) {
       fail(c, "'%.*s' is not supported (constrained output checks: type, properties, required, "
-              "additionalProperties, items, minItems, maxItems, minLength, maxLength, enum, const, "
-              "anyOf, oneOf, allOf of one schema, $ref)",
+              "additionalProperties, items, minItems, maxItems, minLength, maxLength, minimum, "
+              "maximum, exclusiveMinimum, exclusiveMaximum, enum, const, anyOf, oneOf, allOf of one "
+              "schema, $ref)",
            (int)HR_MIN(k.len, 60), k.ptr);
       return NULL;
     }
@@ -498,6 +534,9 @@ static jc_node *compile(compiler *c, const json_value *v, int depth) {
       return compile_array(c, v, depth);
     if (json_get(v, "minLength") || json_get(v, "maxLength"))
       return compile_type(c, v, HR_STR("string"), depth);
+    if (json_get(v, "minimum") || json_get(v, "maximum") || json_get(v, "exclusiveMinimum") ||
+        json_get(v, "exclusiveMaximum"))
+      return compile_type(c, v, HR_STR("number"), depth);
     return c->any;
   }
   if (type->type == JSON_STRING) return compile_type(c, v, hr_str_make(type->u.str.ptr, type->u.str.len), depth);
@@ -945,9 +984,52 @@ static step on_string(jc_state *st, jc_frame *f, uint8_t c) {
   return R_YES;
 }
 
+/* Whether a number of n with integer part I (negative: neg) and a
+ * fraction that is zero (!frac) or not lies within n's bounds. A nonzero
+ * fraction puts it strictly between two whole numbers a and a + 1, and
+ * the bounds are whole. */
+static bool in_bounds(const jc_node *n, bool neg, uint64_t I, bool frac) {
+  if (I >= (uint64_t)BOUND_MAX) return false;
+  int64_t lo = neg ? -(int64_t)I - (frac ? 1 : 0) : (int64_t)I, hi = lo + (frac ? 1 : 0);
+  return (!n->has_min || lo >= n->min) && (!n->has_max || hi <= n->max);
+}
+
+/* Whether some number that begins like f's digits so far (after c, which
+ * made the phase next) can still land within n's bounds: in the integer
+ * part, any continuation of v (v, v0..v9, v00..v99...; anything before the
+ * first digit); in the fraction, I = v with the fraction zero or not. */
+static bool bounds_reachable(const jc_node *n, const jc_frame *f, int next) {
+  bool neg = f->neg, may_frac = n->kind == N_NUMBER;
+  uint64_t v = f->value;
+  if (next == NU_DOT || next == NU_FRAC)
+    return (!f->frac_nz && in_bounds(n, neg, v, false)) || in_bounds(n, neg, v, true);
+  /* the integer part's candidates: [lo, hi] = [v 10^j, (v+1) 10^j - 1] */
+  uint64_t lo = v, hi = v;
+  if (next == NU_MINUS || next == NU_START) lo = 0, hi = (uint64_t)BOUND_MAX; /* any */
+  for (int j = 0; j < 19 && lo < (uint64_t)BOUND_MAX; j++) {
+    uint64_t top = hi < (uint64_t)BOUND_MAX ? hi : (uint64_t)BOUND_MAX - 1;
+    /* within [lo, top] the best candidate for each bound is an end, and
+     * in_bounds is monotone in I on each side of zero */
+    for (int fr = 0; fr <= (may_frac ? 1 : 0); fr++) {
+      if (in_bounds(n, neg, lo, fr) || in_bounds(n, neg, top, fr)) return true;
+      if (!neg && n->has_min && n->min > (int64_t)lo && (uint64_t)n->min <= top &&
+          in_bounds(n, neg, (uint64_t)n->min, fr))
+        return true;
+      if (neg && n->has_max && n->max < 0 && -n->max > (int64_t)lo && (uint64_t)-n->max <= top &&
+          in_bounds(n, neg, (uint64_t)-n->max, fr))
+        return true;
+    }
+    if (next == NU_ZERO || v == 0) break; /* a leading zero takes no digits */
+    lo = lo * 10, hi = hi * 10 + 9;
+  }
+  return false;
+}
+
 static step on_number(jc_state *st, jc_frame *f, uint8_t c) {
-  bool int_only = f->node && f->node->kind == N_INTEGER, digit = is_digit(c);
-  bool exp = !int_only && (c == 'e' || c == 'E'), dot = !int_only && c == '.';
+  const jc_node *n = f->node;
+  bool bounded = n && (n->has_min || n->has_max);
+  bool int_only = n && n->kind == N_INTEGER, digit = is_digit(c);
+  bool exp = !int_only && !bounded && (c == 'e' || c == 'E'), dot = !int_only && c == '.';
   int next = -1;
   switch (f->phase) {
   case NU_START: next = c == '-' ? NU_MINUS : c == '0' ? NU_ZERO : digit ? NU_INT : -2; break;
@@ -961,8 +1043,16 @@ static step on_number(jc_state *st, jc_frame *f, uint8_t c) {
   case NU_EXP: next = digit ? NU_EXP : -1; break;
   }
   if (next == -2) return R_NO;
-  if (next == -1) return pop_done(st) ? R_AGAIN : R_NO; /* the number ended before c */
+  if (next == -1) { /* the number ended before c */
+    if (bounded && !in_bounds(n, f->neg, f->value, f->frac_nz)) return R_NO;
+    return pop_done(st) ? R_AGAIN : R_NO;
+  }
   if (++f->count > NUMBER_BYTES_MAX) return R_NO;
+  if (c == '-' && next == NU_MINUS) f->neg = 1;
+  else if (digit && (next == NU_INT || next == NU_ZERO))
+    f->value = f->value < (uint64_t)BOUND_MAX ? f->value * 10 + (uint64_t)(c - '0') : f->value;
+  else if (digit && next == NU_FRAC && c != '0') f->frac_nz = 1;
+  if (bounded && !bounds_reachable(n, f, next)) return R_NO;
   f->phase = (uint8_t)next;
   return R_YES;
 }

@@ -6,12 +6,14 @@
  * The schema language is the subset of JSON Schema that can be checked byte
  * by byte as the text grows: type (one or a list), properties, required,
  * additionalProperties (false, true or a schema; absent means true),
- * items, minItems, maxItems, minLength, maxLength, enum, const, anyOf and
+ * items, minItems, maxItems, minLength, maxLength, minimum and maximum
+ * (whole numbers; exclusiveMinimum/exclusiveMaximum on integers), enum,
+ * const, anyOf and
  * oneOf whose alternatives begin with different characters (an object or
  * null, a string or a number), allOf of one schema, $ref to "#",
  * "#/$defs/NAME" or "#/definitions/NAME", and the annotations (title,
  * description, default, examples, $schema, $id, $comment). Any other
- * keyword (pattern, format, minimum...) is refused when the schema is
+ * keyword (pattern, format, multipleOf...) is refused when the schema is
  * compiled, with its path: output that could break a constraint the
  * automaton does not check would be worse than a clear 400.
  *
@@ -62,6 +64,8 @@ typedef struct {
   uint16_t key_pos; /* object: bytes of the current key matched */
   uint16_t keys_from; /* object: where its other keys begin in keys[] */
   uint64_t key_hash;  /* object: hash of the current key's bytes */
+  uint64_t value;     /* number: the integer part so far (saturates at 10^18) */
+  uint8_t neg, frac_nz; /* number: a minus sign; a nonzero fraction digit */
 } jc_frame;
 
 typedef struct {
@@ -75,7 +79,7 @@ typedef struct {
 
 /* Compiles a JSON Schema (NULL: any JSON object, the "json_object" mode).
  * HR_EINVAL with a message naming the offending place ("properties.age:
- * 'minimum' is not supported") in err; HR_ENOMEM. */
+ * 'multipleOf' is not supported") in err; HR_ENOMEM. */
 int jc_compile(const json_value *schema, jc_schema **out, char *err, size_t err_len);
 void jc_free(jc_schema *s);
 

@@ -25,7 +25,7 @@ const person = {
   type: 'object',
   properties: {
     name: { type: 'string', minLength: 1, maxLength: 20 },
-    age: { type: 'integer' },
+    age: { type: 'integer', minimum: 0, maximum: 120 },
     city: { enum: ['Paris', 'Rome', 'Oslo'] },
     tags: { type: 'array', items: { type: 'string', maxLength: 8 }, maxItems: 3 },
     pet: { anyOf: [{ type: 'null' }, { $ref: '#/$defs/Pet' }] },
@@ -35,7 +35,7 @@ const person = {
   $defs: {
     Pet: {
       type: 'object',
-      properties: { kind: { type: 'string', maxLength: 10 }, legs: { type: 'number' } },
+      properties: { kind: { type: 'string', maxLength: 10 }, legs: { type: 'number', minimum: 0, maximum: 8 } },
       required: ['kind', 'legs'],
       additionalProperties: false,
     },
@@ -117,7 +117,8 @@ test('a free request beside a constrained one is untouched', async () => {
 
 test('schemas that cannot be enforced are refused with their place', async () => {
   const cases = [
-    [{ type: 'object', properties: { age: { type: 'integer', minimum: 0 } } }, /schema\.properties\.age: 'minimum' is not supported/],
+    [{ type: 'object', properties: { age: { type: 'integer', multipleOf: 2 } } }, /schema\.properties\.age: 'multipleOf' is not supported/],
+    [{ type: 'object', properties: { t: { type: 'number', maximum: 0.5 } } }, /'maximum' is supported only as a whole number/],
     [{ type: 'object', properties: { s: { type: 'string', pattern: '^a' } } }, /'pattern' is not supported/],
     [{ type: 'array', items: {} }, /root must be an object/],
     [{ type: 'object', properties: { x: { anyOf: [{ type: 'object' }, { type: 'object' }] } } }, /must begin differently/],

@@ -30,7 +30,7 @@ static long run(const jc_schema *s, const char *text) {
 static const char *person =
     "{\"type\":\"object\",\"properties\":{"
     "\"name\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":8},"
-    "\"age\":{\"type\":\"integer\"},"
+    "\"age\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":150},"
     "\"tags\":{\"type\":\"array\",\"items\":{\"enum\":[\"a\",\"b\",3]},\"maxItems\":2},"
     "\"pet\":{\"anyOf\":[{\"type\":\"null\"},{\"$ref\":\"#/$defs/Pet\"}]}},"
     "\"required\":[\"name\",\"age\"],\"additionalProperties\":false,"
@@ -61,7 +61,8 @@ TEST(schema_accepts_what_it_describes) {
     return;
   }
   CHECK_EQ_INT(run(s, "{\"name\":\"Ann\",\"age\":31}"), 1);
-  CHECK_EQ_INT(run(s, "{\"age\": -4, \"name\": \"Bo\", \"tags\": [\"a\", 3], \"pet\": null}"), 1);
+  CHECK_EQ_INT(run(s, "{\"age\": 4, \"name\": \"Bo\", \"tags\": [\"a\", 3], \"pet\": null}"), 1);
+  CHECK_EQ_INT(run(s, "{\"age\": -4"), -10); /* minimum 0: -0 would do, -4 not */
   CHECK_EQ_INT(run(s, "{\n  \"name\": \"Cy\",\n  \"age\": 0,\n  \"pet\": {\"kind\": \"cat\"}\n}"), 1);
   jc_free(s);
 }
@@ -183,6 +184,46 @@ TEST(numbers_and_literals_end_on_the_next_byte) {
   jc_free(s);
 }
 
+static long run_value(const jc_schema *s, const char *value) {
+  char text[128];
+  snprintf(text, sizeof text, "{\"v\":%s}", value);
+  return run(s, text);
+}
+
+TEST(number_bounds_are_kept_as_digits_arrive) {
+  jc_schema *s = compile_text("{\"properties\":{\"v\":{\"type\":\"integer\",\"minimum\":-5,\"exclusiveMaximum\":120}}}",
+                              NULL, 0);
+  CHECK(s);
+  const char *ok[] = {"-5", "-0", "0", "7", "119", "12", "100"};
+  for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) CHECK_EQ_INT(run_value(s, ok[i]), 1);
+  CHECK_EQ_INT(run_value(s, "-6"), -7);   /* the 6 */
+  CHECK_EQ_INT(run_value(s, "-50"), -8);  /* no digit can follow -5 */
+  CHECK_EQ_INT(run_value(s, "120"), -8);
+  CHECK_EQ_INT(run_value(s, "1200"), -8);
+  CHECK_EQ_INT(run_value(s, "200"), -8);  /* 20 may end at 20, 200 is too big */
+  CHECK_EQ_INT(run_value(s, "-"), -7);    /* a lone minus cannot end */
+  jc_free(s);
+  s = compile_text("{\"properties\":{\"v\":{\"type\":\"number\",\"minimum\":10,\"maximum\":20}}}", NULL, 0);
+  CHECK(s);
+  const char *fine[] = {"10", "10.5", "19.999", "20", "20.000", "15"};
+  for (size_t i = 0; i < sizeof fine / sizeof *fine; i++) CHECK_EQ_INT(run_value(s, fine[i]), 1);
+  CHECK_EQ_INT(run_value(s, "-1"), -6);    /* no negative number fits */
+  CHECK_EQ_INT(run_value(s, "9.9"), -6);   /* 9, 9x, 9xx: none within 10-20 */
+  CHECK_EQ_INT(run_value(s, "20.01"), -10);
+  CHECK_EQ_INT(run(s, "{\"v\":1"), 0);      /* 1 may still become 1x */
+  CHECK_EQ_INT(run_value(s, "1"), -7);     /* but not end there */
+  CHECK_EQ_INT(run_value(s, "1.5"), -7);   /* nor take a fraction */
+  CHECK_EQ_INT(run_value(s, "1e1"), -7);   /* no exponent under bounds */
+  CHECK_EQ_INT(run_value(s, "0"), -6);     /* a leading zero can never reach 10 */
+  jc_free(s);
+  s = compile_text("{\"properties\":{\"v\":{\"maximum\":-3}}}", NULL, 0); /* no type: a number */
+  CHECK(s);
+  CHECK_EQ_INT(run_value(s, "-3.5"), 1);
+  CHECK_EQ_INT(run_value(s, "-2.5"), -8);  /* -2 may grow to -20; -2. may not */
+  CHECK_EQ_INT(run_value(s, "\"x\""), -6);
+  jc_free(s);
+}
+
 TEST(recursive_schemas_compile_and_read) {
   jc_schema *s = compile_text("{\"type\":\"object\",\"properties\":{\"kids\":{\"type\":\"array\","
                               "\"items\":{\"$ref\":\"#\"}}},\"additionalProperties\":false}",
@@ -218,8 +259,14 @@ static void refused(const char *schema, const char *needle) {
 }
 
 TEST(unsupported_schemas_are_refused_with_their_place) {
-  refused("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\",\"minimum\":0}}}",
-          "properties.a: 'minimum' is not supported");
+  refused("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\",\"multipleOf\":2}}}",
+          "properties.a: 'multipleOf' is not supported");
+  refused("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"number\",\"maximum\":0.5}}}",
+          "'maximum' is supported only as a whole number");
+  refused("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"number\",\"exclusiveMinimum\":0}}}",
+          "only on integers");
+  refused("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\",\"minimum\":3,\"maximum\":2}}}",
+          "the bounds leave no number");
   refused("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\",\"pattern\":\"x\"}}}",
           "'pattern' is not supported");
   refused("{\"type\":\"string\"}", "the root must be an object");
@@ -278,6 +325,8 @@ TEST(everything_complete_is_json) {
       break;
     }
     CHECK(v->type == JSON_OBJECT);
+    const json_value *age = json_get(v, "age");
+    if (walk % 2 == 1) CHECK(age && age->type == JSON_NUMBER && age->u.num.i >= 0 && age->u.num.i <= 150);
   }
   CHECK(completed > 1000);
   jc_free(schemas[0]);
@@ -294,6 +343,7 @@ int main(void) {
   RUN(white_space_is_one_space_or_a_new_line_and_an_indent);
   RUN(nesting_stops_at_the_depth_limit);
   RUN(numbers_and_literals_end_on_the_next_byte);
+  RUN(number_bounds_are_kept_as_digits_arrive);
   RUN(recursive_schemas_compile_and_read);
   RUN(types_lists_and_all_of_one);
   RUN(unsupported_schemas_are_refused_with_their_place);
