@@ -40,6 +40,7 @@ struct jc_node {
   uint32_t min_items, max_items;
   /* N_STRING */
   uint32_t min_len, max_len;
+  jf_kind format;
   /* N_NUMBER, N_INTEGER: inclusive bounds, whole numbers (|b| < BOUND_MAX) */
   bool has_min, has_max;
   int64_t min, max;
@@ -199,7 +200,7 @@ static const char *const annotations[] = {"title",   "description", "default", "
                                           "definitions", NULL};
 static const char *const validations[] = {
     "type",     "properties", "required",  "additionalProperties", "items", "minItems",
-    "maxItems", "minLength",  "maxLength", "enum",                 "const", "anyOf",
+    "maxItems", "minLength",  "maxLength", "format",               "enum",  "const", "anyOf",
     "oneOf",    "allOf",      "$ref",      "minimum",              "maximum", "exclusiveMinimum",
     "exclusiveMaximum", NULL};
 
@@ -423,6 +424,12 @@ static jc_node *compile_type(compiler *c, const json_value *v, hr_str type, int 
       fail(c, "'minLength' is above 'maxLength'");
       return NULL;
     }
+    const json_value *format = json_get(v, "format");
+    if (format && (format->type != JSON_STRING || !(n->format = jf_lookup(format->u.str.ptr)))) {
+      fail(c, "format \"%.40s\" is not supported (date, time, date-time and uuid are)",
+           format->type == JSON_STRING ? format->u.str.ptr : "?");
+      return NULL;
+    }
     return n;
   }
   if (hr_str_eq_cstr(type, "number") || hr_str_eq_cstr(type, "integer")) {
@@ -459,7 +466,7 @@ static jc_node *compile(compiler *c, const json_value *v, int depth) {
     hr_str k = v->u.obj.members[i].key;
     if (!in_list(annotations, k) && !in_list(validations, k)) {
       fail(c, "'%.*s' is not supported (constrained output checks: type, properties, required, "
-              "additionalProperties, items, minItems, maxItems, minLength, maxLength, minimum, "
+              "additionalProperties, items, minItems, maxItems, minLength, maxLength, format, minimum, "
               "maximum, exclusiveMinimum, exclusiveMaximum, enum, const, anyOf, oneOf, allOf of one "
               "schema, $ref)",
            (int)HR_MIN(k.len, 60), k.ptr);
@@ -532,7 +539,7 @@ static jc_node *compile(compiler *c, const json_value *v, int depth) {
       return compile_object(c, v, depth);
     if (json_get(v, "items") || json_get(v, "minItems") || json_get(v, "maxItems"))
       return compile_array(c, v, depth);
-    if (json_get(v, "minLength") || json_get(v, "maxLength"))
+    if (json_get(v, "minLength") || json_get(v, "maxLength") || json_get(v, "format"))
       return compile_type(c, v, HR_STR("string"), depth);
     if (json_get(v, "minimum") || json_get(v, "maximum") || json_get(v, "exclusiveMinimum") ||
         json_get(v, "exclusiveMaximum"))
@@ -942,6 +949,15 @@ static step on_string(jc_state *st, jc_frame *f, uint8_t c) {
   uint32_t min_len = f->node ? f->node->min_len : 0;
   uint32_t max_len = f->node ? f->node->max_len : UINT32_MAX;
   bool end = false;
+  if (f->node && f->node->format) { /* its template's bytes only: no escapes */
+    if (c == '"') {
+      if (!jf_complete(f->node->format, &f->fmt) || f->count < min_len) return R_NO;
+      return pop_done(st) ? R_YES : R_NO;
+    }
+    if (f->count >= max_len || !jf_step(f->node->format, &f->fmt, c)) return R_NO;
+    f->count++;
+    return R_YES;
+  }
   if (f->utf8) {
     if (c < 0x80 || c > 0xbf) return R_NO;
     /* no overlong forms, no surrogates, nothing past U+10FFFF */

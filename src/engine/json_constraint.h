@@ -6,14 +6,15 @@
  * The schema language is the subset of JSON Schema that can be checked byte
  * by byte as the text grows: type (one or a list), properties, required,
  * additionalProperties (false, true or a schema; absent means true),
- * items, minItems, maxItems, minLength, maxLength, minimum and maximum
- * (whole numbers; exclusiveMinimum/exclusiveMaximum on integers), enum,
+ * items, minItems, maxItems, minLength, maxLength, format (date, time,
+ * date-time, uuid: json_format.h), minimum and maximum (whole numbers;
+ * exclusiveMinimum/exclusiveMaximum on integers), enum,
  * const, anyOf and
  * oneOf whose alternatives begin with different characters (an object or
  * null, a string or a number), allOf of one schema, $ref to "#",
  * "#/$defs/NAME" or "#/definitions/NAME", and the annotations (title,
  * description, default, examples, $schema, $id, $comment). Any other
- * keyword (pattern, format, multipleOf...) is refused when the schema is
+ * keyword (pattern, multipleOf, an email format...) is refused when the schema is
  * compiled, with its path: output that could break a constraint the
  * automaton does not check would be worse than a clear 400.
  *
@@ -39,6 +40,7 @@
 #include <stdint.h>
 
 #include "../json/json.h"
+#include "json_format.h"
 
 #define JC_DEPTH_MAX 32 /* arrays, objects and their values, nested */
 #define JC_WS_MAX 20    /* indent after a new line between tokens */
@@ -66,6 +68,7 @@ typedef struct {
   uint64_t key_hash;  /* object: hash of the current key's bytes */
   uint64_t value;     /* number: the integer part so far (saturates at 10^18) */
   uint8_t neg, frac_nz; /* number: a minus sign; a nonzero fraction digit */
+  jf_state fmt;       /* string with a format: where in it */
 } jc_frame;
 
 typedef struct {

@@ -1,7 +1,8 @@
 // structured.test.js — response_format through the official `openai`
 // client: "json_object" and "json_schema" constrain sampling so that the
 // answer is JSON (and fits the schema, checked with Ajv), streamed or not,
-// at any temperature, on the tiny story model (which knows nothing of JSON)
+// at any temperature, on the tiny story model (which knows nothing of JSON),
+// with formats (date, date-time, uuid) and numeric bounds,
 // and on SmolLM2; schemas the automaton cannot enforce are a 400 naming
 // the place; a constrained request does not disturb a free one beside it.
 'use strict';
@@ -86,6 +87,39 @@ test('json_schema: every answer fits the schema (tiny model, several temperature
   assert.ok(stopped >= 3, `only ${stopped} of 6 answers completed within 300 tokens`);
 });
 
+test('json_schema: formats and bounds hold on the tiny model', async () => {
+  const schema = {
+    type: 'object',
+    properties: {
+      when: { type: 'string', format: 'date-time' },
+      day: { type: 'string', format: 'date' },
+      id: { type: 'string', format: 'uuid' },
+      score: { type: 'integer', minimum: -10, maximum: 10 },
+      ratio: { type: 'number', minimum: 0, maximum: 1 },
+    },
+    required: ['when', 'day', 'id', 'score', 'ratio'],
+    additionalProperties: false,
+  };
+  let stopped = 0;
+  for (const seed of [21, 22, 23, 24]) {
+    const a = await client.chat.completions.create({ model: TINY, temperature: 1.0, seed, max_tokens: 200,
+      messages: [{ role: 'user', content: 'When?' }], response_format: jsonSchema(schema) });
+    if (a.choices[0].finish_reason !== 'stop') continue;
+    stopped++;
+    const v = JSON.parse(a.choices[0].message.content);
+    assert.match(v.when, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$/);
+    assert.ok(!Number.isNaN(Date.parse(v.when)), v.when);
+    assert.match(v.day, /^\d{4}-\d\d-\d\d$/);
+    const [y, m, d] = v.day.split('-').map(Number);
+    const back = new Date(Date.UTC(y, m - 1, d));
+    assert.equal(back.getUTCDate(), d, `${v.day} is a real day`);
+    assert.match(v.id, /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/);
+    assert.ok(Number.isInteger(v.score) && v.score >= -10 && v.score <= 10, String(v.score));
+    assert.ok(v.ratio >= 0 && v.ratio <= 1, String(v.ratio));
+  }
+  assert.ok(stopped >= 2, `only ${stopped} of 4 answers completed within 200 tokens`);
+});
+
 test('json_schema: SmolLM2 fills a schema with a sensible answer', async () => {
   const schema = {
     type: 'object',
@@ -120,6 +154,7 @@ test('schemas that cannot be enforced are refused with their place', async () =>
     [{ type: 'object', properties: { age: { type: 'integer', multipleOf: 2 } } }, /schema\.properties\.age: 'multipleOf' is not supported/],
     [{ type: 'object', properties: { t: { type: 'number', maximum: 0.5 } } }, /'maximum' is supported only as a whole number/],
     [{ type: 'object', properties: { s: { type: 'string', pattern: '^a' } } }, /'pattern' is not supported/],
+    [{ type: 'object', properties: { s: { type: 'string', format: 'email' } } }, /format "email" is not supported/],
     [{ type: 'array', items: {} }, /root must be an object/],
     [{ type: 'object', properties: { x: { anyOf: [{ type: 'object' }, { type: 'object' }] } } }, /must begin differently/],
     [{ type: 'object', properties: { x: { $ref: '#/$defs/Missing' } } }, /names no definition/],

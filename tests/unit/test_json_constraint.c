@@ -224,6 +224,49 @@ TEST(number_bounds_are_kept_as_digits_arrive) {
   jc_free(s);
 }
 
+static long run_format(const jc_schema *s, const char *quoted) {
+  char text[128];
+  snprintf(text, sizeof text, "{\"v\":%s}", quoted);
+  return run(s, text);
+}
+
+TEST(formats_take_their_canonical_spelling) {
+  jc_schema *d = compile_text("{\"properties\":{\"v\":{\"type\":\"string\",\"format\":\"date\"}}}", NULL, 0);
+  jc_schema *t = compile_text("{\"properties\":{\"v\":{\"format\":\"time\"}}}", NULL, 0);
+  jc_schema *dt = compile_text("{\"properties\":{\"v\":{\"type\":\"string\",\"format\":\"date-time\"}}}", NULL, 0);
+  jc_schema *u = compile_text("{\"properties\":{\"v\":{\"type\":\"string\",\"format\":\"uuid\"}}}", NULL, 0);
+  CHECK(d && t && dt && u);
+  const char *dates[] = {"\"2024-02-29\"", "\"2023-12-31\"", "\"0001-01-01\"", "\"2000-02-29\""};
+  for (size_t i = 0; i < 4; i++) CHECK_EQ_INT(run_format(d, dates[i]), 1);
+  CHECK_EQ_INT(run_format(d, "\"2023-02-29\""), -16); /* not a leap year */
+  CHECK_EQ_INT(run_format(d, "\"1900-02-29\""), -16);
+  CHECK_EQ_INT(run_format(d, "\"2024-02-30\""), -15); /* February has no 3x */
+  CHECK_EQ_INT(run_format(d, "\"2024-04-31\""), -16);
+  CHECK_EQ_INT(run_format(d, "\"2024-13-01\""), -13);
+  CHECK_EQ_INT(run_format(d, "\"2024-00-01\""), -13);
+  CHECK_EQ_INT(run_format(d, "\"2024-01-00\""), -16);
+  CHECK_EQ_INT(run_format(d, "\"2024-1-01\""), -13);
+  CHECK_EQ_INT(run_format(d, "\"2024-01\""), -14);   /* cut short */
+  CHECK_EQ_INT(run_format(d, "\"2024\\u002d01-01\""), -11); /* no escapes */
+  const char *times[] = {"\"23:59:59Z\"", "\"00:00:00.5+01:30\"", "\"12:30:00.123456789-11:00\""};
+  for (size_t i = 0; i < 3; i++) CHECK_EQ_INT(run_format(t, times[i]), 1);
+  CHECK_EQ_INT(run_format(t, "\"24:00:00Z\""), -8);
+  CHECK_EQ_INT(run_format(t, "\"12:60:00Z\""), -10);
+  CHECK_EQ_INT(run_format(t, "\"12:00:00\""), -15);  /* the offset is required */
+  CHECK_EQ_INT(run_format(t, "\"12:00:00.Z\""), -16);
+  CHECK_EQ_INT(run_format(t, "\"12:00:00.1234567890Z\""), -25);
+  CHECK_EQ_INT(run_format(t, "\"12:00:00+1:00\""), -17);
+  CHECK_EQ_INT(run_format(dt, "\"2024-06-01T08:15:00Z\""), 1);
+  CHECK_EQ_INT(run_format(dt, "\"2024-06-01 08:15:00Z\""), -17);
+  CHECK_EQ_INT(run_format(u, "\"123e4567-e89b-12d3-A456-426614174000\""), 1);
+  CHECK_EQ_INT(run_format(u, "\"123e4567e89b\""), -15);
+  CHECK_EQ_INT(run_format(u, "\"123e4567-e89b-12d3-a456-42661417400g\""), -42);
+  jc_free(d);
+  jc_free(t);
+  jc_free(dt);
+  jc_free(u);
+}
+
 TEST(recursive_schemas_compile_and_read) {
   jc_schema *s = compile_text("{\"type\":\"object\",\"properties\":{\"kids\":{\"type\":\"array\","
                               "\"items\":{\"$ref\":\"#\"}}},\"additionalProperties\":false}",
@@ -269,6 +312,8 @@ TEST(unsupported_schemas_are_refused_with_their_place) {
           "the bounds leave no number");
   refused("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\",\"pattern\":\"x\"}}}",
           "'pattern' is not supported");
+  refused("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\",\"format\":\"email\"}}}",
+          "format \"email\" is not supported");
   refused("{\"type\":\"string\"}", "the root must be an object");
   refused("{\"type\":\"object\",\"properties\":{\"a\":{\"anyOf\":[{\"type\":\"object\"},{\"type\":\"object\"}]}}}",
           "must begin differently");
@@ -344,6 +389,7 @@ int main(void) {
   RUN(nesting_stops_at_the_depth_limit);
   RUN(numbers_and_literals_end_on_the_next_byte);
   RUN(number_bounds_are_kept_as_digits_arrive);
+  RUN(formats_take_their_canonical_spelling);
   RUN(recursive_schemas_compile_and_read);
   RUN(types_lists_and_all_of_one);
   RUN(unsupported_schemas_are_refused_with_their_place);
