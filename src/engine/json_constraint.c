@@ -9,6 +9,8 @@
  * that byte goes to the frame below. */
 #include "json_constraint.h"
 
+#include "json_regex.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +43,7 @@ struct jc_node {
   /* N_STRING */
   uint32_t min_len, max_len;
   jf_kind format;
+  jr_prog *pattern; /* pattern, or format email */
   /* N_NUMBER, N_INTEGER: inclusive bounds, whole numbers (|b| < BOUND_MAX) */
   bool has_min, has_max;
   int64_t min, max;
@@ -200,7 +203,7 @@ static const char *const annotations[] = {"title",   "description", "default", "
                                           "definitions", NULL};
 static const char *const validations[] = {
     "type",     "properties", "required",  "additionalProperties", "items", "minItems",
-    "maxItems", "minLength",  "maxLength", "format",               "enum",  "const", "anyOf",
+    "maxItems", "minLength",  "maxLength", "format",               "pattern", "enum", "const", "anyOf",
     "oneOf",    "allOf",      "$ref",      "minimum",              "maximum", "exclusiveMinimum",
     "exclusiveMaximum", NULL};
 
@@ -424,11 +427,43 @@ static jc_node *compile_type(compiler *c, const json_value *v, hr_str type, int 
       fail(c, "'minLength' is above 'maxLength'");
       return NULL;
     }
-    const json_value *format = json_get(v, "format");
-    if (format && (format->type != JSON_STRING || !(n->format = jf_lookup(format->u.str.ptr)))) {
-      fail(c, "format \"%.40s\" is not supported (date, time, date-time and uuid are)",
+    const json_value *format = json_get(v, "format"), *pattern = json_get(v, "pattern");
+    bool email = format && format->type == JSON_STRING && !strcmp(format->u.str.ptr, "email");
+    if (format && !email && (format->type != JSON_STRING || !(n->format = jf_lookup(format->u.str.ptr)))) {
+      fail(c, "format \"%.40s\" is not supported (date, time, date-time, uuid and email are)",
            format->type == JSON_STRING ? format->u.str.ptr : "?");
       return NULL;
+    }
+    if (format && pattern) {
+      fail(c, "'pattern' beside 'format' is not supported");
+      return NULL;
+    }
+    /* A length bound beside an expression or a template could leave a
+     * string with no way to end; the two would need one automaton. */
+    if ((format || pattern) && (json_get(v, "minLength") || json_get(v, "maxLength"))) {
+      fail(c, "'minLength'/'maxLength' beside '%s' is not supported", format ? "format" : "pattern");
+      return NULL;
+    }
+    if (pattern || email) {
+      /* email: a plain subset of the addresses validators accept */
+      static const char email_re[] =
+          "^[A-Za-z0-9_%+-]+(\\.[A-Za-z0-9_%+-]+)*@([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\\.)+[A-Za-z]{2,}$";
+      if (pattern && pattern->type != JSON_STRING) {
+        fail(c, "'pattern' must be a string");
+        return NULL;
+      }
+      const char *re = pattern ? pattern->u.str.ptr : email_re;
+      size_t re_len = pattern ? pattern->u.str.len : strlen(email_re);
+      char msg[200];
+      n->pattern = hr_arena_alloc(c->a, sizeof *n->pattern);
+      if (!n->pattern) {
+        fail(c, "out of memory");
+        return NULL;
+      }
+      if (jr_compile(re, re_len, n->pattern, msg, sizeof msg)) {
+        fail(c, "%s", msg);
+        return NULL;
+      }
     }
     return n;
   }
@@ -466,7 +501,7 @@ static jc_node *compile(compiler *c, const json_value *v, int depth) {
     hr_str k = v->u.obj.members[i].key;
     if (!in_list(annotations, k) && !in_list(validations, k)) {
       fail(c, "'%.*s' is not supported (constrained output checks: type, properties, required, "
-              "additionalProperties, items, minItems, maxItems, minLength, maxLength, format, minimum, "
+              "additionalProperties, items, minItems, maxItems, minLength, maxLength, format, pattern, minimum, "
               "maximum, exclusiveMinimum, exclusiveMaximum, enum, const, anyOf, oneOf, allOf of one "
               "schema, $ref)",
            (int)HR_MIN(k.len, 60), k.ptr);
@@ -539,7 +574,7 @@ static jc_node *compile(compiler *c, const json_value *v, int depth) {
       return compile_object(c, v, depth);
     if (json_get(v, "items") || json_get(v, "minItems") || json_get(v, "maxItems"))
       return compile_array(c, v, depth);
-    if (json_get(v, "minLength") || json_get(v, "maxLength") || json_get(v, "format"))
+    if (json_get(v, "minLength") || json_get(v, "maxLength") || json_get(v, "format") || json_get(v, "pattern"))
       return compile_type(c, v, HR_STR("string"), depth);
     if (json_get(v, "minimum") || json_get(v, "maximum") || json_get(v, "exclusiveMinimum") ||
         json_get(v, "exclusiveMaximum"))
@@ -949,6 +984,19 @@ static step on_string(jc_state *st, jc_frame *f, uint8_t c) {
   uint32_t min_len = f->node ? f->node->min_len : 0;
   uint32_t max_len = f->node ? f->node->max_len : UINT32_MAX;
   bool end = false;
+  if (f->node && f->node->pattern) { /* bytes the expression can take: no escapes */
+    const jr_prog *re = f->node->pattern;
+    uint64_t live = f->count == 0 && !f->value ? 1 : f->value; /* 1: only the start */
+    if (c == '"') {
+      if (!jr_matches(re, live) || f->count < min_len) return R_NO;
+      return pop_done(st) ? R_YES : R_NO;
+    }
+    if ((c & 0xc0) != 0x80 && f->count >= max_len) return R_NO;
+    if (!(live = jr_step(re, live, c))) return R_NO;
+    f->value = live;
+    if ((c & 0xc0) != 0x80) f->count++;
+    return R_YES;
+  }
   if (f->node && f->node->format) { /* its template's bytes only: no escapes */
     if (c == '"') {
       if (!jf_complete(f->node->format, &f->fmt) || f->count < min_len) return R_NO;

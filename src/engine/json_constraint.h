@@ -7,14 +7,15 @@
  * by byte as the text grows: type (one or a list), properties, required,
  * additionalProperties (false, true or a schema; absent means true),
  * items, minItems, maxItems, minLength, maxLength, format (date, time,
- * date-time, uuid: json_format.h), minimum and maximum (whole numbers;
+ * date-time, uuid: json_format.h; email), pattern (json_regex.h), minimum
+ * and maximum (whole numbers;
  * exclusiveMinimum/exclusiveMaximum on integers), enum,
  * const, anyOf and
  * oneOf whose alternatives begin with different characters (an object or
  * null, a string or a number), allOf of one schema, $ref to "#",
  * "#/$defs/NAME" or "#/definitions/NAME", and the annotations (title,
  * description, default, examples, $schema, $id, $comment). Any other
- * keyword (pattern, multipleOf, an email format...) is refused when the schema is
+ * keyword (multipleOf, uniqueItems, format ipv4...) is refused when the schema is
  * compiled, with its path: output that could break a constraint the
  * automaton does not check would be worse than a clear 400.
  *
@@ -66,7 +67,8 @@ typedef struct {
   uint16_t key_pos; /* object: bytes of the current key matched */
   uint16_t keys_from; /* object: where its other keys begin in keys[] */
   uint64_t key_hash;  /* object: hash of the current key's bytes */
-  uint64_t value;     /* number: the integer part so far (saturates at 10^18) */
+  uint64_t value;     /* number: the integer part so far (saturates at 10^18);
+                         string with a pattern: the expression's live positions */
   uint8_t neg, frac_nz; /* number: a minus sign; a nonzero fraction digit */
   jf_state fmt;       /* string with a format: where in it */
 } jc_frame;

@@ -5,7 +5,7 @@
  * is offered to a copy first, and the copy and the state must agree; an
  * output the automaton calls complete must be a JSON object the strict
  * reader parses. Aborts otherwise. */
-// fuzz-sources: src/engine/json_constraint.c src/engine/json_format.c src/json/json.c src/json/json_write.c src/base/arena.c src/base/base.c
+// fuzz-sources: src/engine/json_constraint.c src/engine/json_format.c src/engine/json_regex.c src/json/json.c src/json/json_write.c src/base/arena.c src/base/base.c
 #include "../../src/engine/json_constraint.h"
 
 #include <stdint.h>

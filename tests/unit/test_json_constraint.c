@@ -3,8 +3,11 @@
  * for random byte walks through the automaton, that whatever it calls
  * complete is JSON that the strict reader parses. */
 #include "../../src/engine/json_constraint.h"
+#include "../../src/engine/json_regex.h"
 #include "test.h"
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 #include <stdlib.h>
 
 static hr_arena *arena;
@@ -267,6 +270,92 @@ TEST(formats_take_their_canonical_spelling) {
   jc_free(u);
 }
 
+TEST(patterns_and_email_read_as_regular_expressions) {
+  jc_schema *s = compile_text("{\"properties\":{\"v\":{\"pattern\":\"^[A-Z]{2}-\\\\d{3,4}(x|yz)?$\"}}}", NULL, 0);
+  CHECK(s);
+  const char *ok[] = {"\"AB-123\"", "\"ZZ-9999\"", "\"AB-123x\"", "\"AB-1234yz\""};
+  for (size_t i = 0; i < 4; i++) CHECK_EQ_INT(run_format(s, ok[i]), 1);
+  CHECK_EQ_INT(run_format(s, "\"Ab-123\""), -8);
+  CHECK_EQ_INT(run_format(s, "\"AB-12\""), -12);   /* three digits at least */
+  CHECK_EQ_INT(run_format(s, "\"AB-12345\""), -14); /* four at most */
+  CHECK_EQ_INT(run_format(s, "\"AB-123y\""), -14);  /* y without z */
+  CHECK_EQ_INT(run_format(s, "\"AB-123xx\""), -14); /* anchored at the end */
+  jc_free(s);
+  /* unanchored: the expression may sit anywhere in the string */
+  s = compile_text("{\"properties\":{\"v\":{\"pattern\":\"c[aeiou]t\"}}}", NULL, 0);
+  CHECK(s);
+  CHECK_EQ_INT(run_format(s, "\"the cat sat\""), 1);
+  CHECK_EQ_INT(run_format(s, "\"cut\""), 1);
+  CHECK_EQ_INT(run_format(s, "\"ct\""), -9); /* no match yet: the string cannot end */
+  CHECK_EQ_INT(run_format(s, "\"a\\\"cat\""), -8); /* nothing that needs an escape */
+  jc_free(s);
+  s = compile_text("{\"properties\":{\"v\":{\"type\":\"string\",\"format\":\"email\"}}}", NULL, 0);
+  CHECK(s);
+  CHECK_EQ_INT(run_format(s, "\"ann.lee+tag@mail.example.org\""), 1);
+  CHECK_EQ_INT(run_format(s, "\"a@b.co\""), 1);
+  CHECK_EQ_INT(run_format(s, "\"a@b.c\""), -12);      /* a two-letter domain at least */
+  CHECK_EQ_INT(run_format(s, "\"a..b@c.de\""), -9);  /* no empty dot-parts */
+  CHECK_EQ_INT(run_format(s, "\"@c.de\""), -7);
+  CHECK_EQ_INT(run_format(s, "\"a@-c.de\""), -9);    /* a label begins with a letter or digit */
+  jc_free(s);
+}
+
+/* Random walks through each expression's automaton, a printable byte at a
+ * time: every string it lets end must match the same pattern under PCRE2
+ * (a search, as JSON Schema reads patterns). */
+TEST(every_string_a_pattern_lets_end_matches_pcre2) {
+  static const char *const patterns[] = {
+      "^[A-Z]{2}-\\d{3,4}(x|yz)?$", "c[aeiou]+t", "^(ab|a)*b$", "^\\w+( \\w+){0,3}\\.?$",
+      "^[^aeiou ]{3,}$", "x|yz", "^(?:0|[1-9]\\d*)(\\.\\d{1,2})?$", "^.{2}-.?$",
+      "^[A-Za-z0-9_%+-]+(\\.[A-Za-z0-9_%+-]+)*@([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\\.)+[A-Za-z]{2,}$",
+  };
+  srand(777);
+  for (size_t k = 0; k < sizeof patterns / sizeof *patterns; k++) {
+    jr_prog prog;
+    char err[200];
+    CHECK(jr_compile(patterns[k], strlen(patterns[k]), &prog, err, sizeof err) == 0);
+    int errcode;
+    PCRE2_SIZE erroff;
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)patterns[k], PCRE2_ZERO_TERMINATED, 0, &errcode, &erroff, NULL);
+    CHECK(re != NULL);
+    pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+    int ended = 0;
+    for (int walk = 0; walk < 1500; walk++) {
+      uint64_t live = 1;
+      char text[64];
+      size_t n = 0;
+      while (n < sizeof text - 1) {
+        if (jr_matches(&prog, live) && rand() % 4 == 0) break;
+        /* mostly the pattern's own characters (and digits), so that
+         * unanchored walks meet their match now and then */
+        char ok[96], near[96];
+        int n_ok = 0, n_near = 0;
+        for (int c = 0x20; c < 0x7f; c++) {
+          if (!jr_step(&prog, live, (uint8_t)c)) continue;
+          ok[n_ok++] = (char)c;
+          if (strchr(patterns[k], c) || (c >= '0' && c <= '9')) near[n_near++] = (char)c;
+        }
+        if (!n_ok) break;
+        char c = n_near && rand() % 5 ? near[rand() % n_near] : ok[rand() % n_ok];
+        live = jr_step(&prog, live, (uint8_t)c);
+        text[n++] = c;
+      }
+      text[n] = 0;
+      if (!jr_matches(&prog, live)) continue;
+      ended++;
+      if (pcre2_match(re, (PCRE2_SPTR)text, n, 0, 0, md, NULL) < 0) {
+        fprintf(stderr, "  /%s/ lets \"%s\" end, PCRE2 finds no match\n", patterns[k], text);
+        test_cur_failed = 1;
+        break;
+      }
+    }
+    if (ended < 40) fprintf(stderr, "  /%s/: only %d walks ended\n", patterns[k], ended);
+    CHECK(ended >= 40);
+    pcre2_match_data_free(md);
+    pcre2_code_free(re);
+  }
+}
+
 TEST(recursive_schemas_compile_and_read) {
   jc_schema *s = compile_text("{\"type\":\"object\",\"properties\":{\"kids\":{\"type\":\"array\","
                               "\"items\":{\"$ref\":\"#\"}}},\"additionalProperties\":false}",
@@ -310,10 +399,17 @@ TEST(unsupported_schemas_are_refused_with_their_place) {
           "only on integers");
   refused("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\",\"minimum\":3,\"maximum\":2}}}",
           "the bounds leave no number");
-  refused("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\",\"pattern\":\"x\"}}}",
-          "'pattern' is not supported");
-  refused("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\",\"format\":\"email\"}}}",
-          "format \"email\" is not supported");
+  refused("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\",\"pattern\":\"(?=x)y\"}}}",
+          "properties.a: pattern: lookarounds");
+  refused("{\"type\":\"object\",\"properties\":{\"a\":{\"pattern\":\"a{2,1}\"}}}", "out of order");
+  refused("{\"type\":\"object\",\"properties\":{\"a\":{\"format\":\"email\",\"maxLength\":9}}}",
+          "'minLength'/'maxLength' beside 'format'");
+  refused("{\"type\":\"object\",\"properties\":{\"a\":{\"pattern\":\"^\\\\\\\\$\"}}}",
+          "would have to escape");
+  refused("{\"type\":\"object\",\"properties\":{\"a\":{\"pattern\":\"[a-z]{40}[0-9]{30}\"}}}",
+          "more than 63");
+  refused("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\",\"format\":\"ipv4\"}}}",
+          "format \"ipv4\" is not supported");
   refused("{\"type\":\"string\"}", "the root must be an object");
   refused("{\"type\":\"object\",\"properties\":{\"a\":{\"anyOf\":[{\"type\":\"object\"},{\"type\":\"object\"}]}}}",
           "must begin differently");
@@ -390,6 +486,8 @@ int main(void) {
   RUN(numbers_and_literals_end_on_the_next_byte);
   RUN(number_bounds_are_kept_as_digits_arrive);
   RUN(formats_take_their_canonical_spelling);
+  RUN(patterns_and_email_read_as_regular_expressions);
+  RUN(every_string_a_pattern_lets_end_matches_pcre2);
   RUN(recursive_schemas_compile_and_read);
   RUN(types_lists_and_all_of_one);
   RUN(unsupported_schemas_are_refused_with_their_place);
