@@ -26,6 +26,7 @@ typedef struct {
   const char *p, *end;
   rnode nodes[NODES_MAX];
   int n_nodes;
+  long visits; /* walk's steps: {n} nested on empty groups must not explode */
   char *err;
   size_t err_len;
   jr_prog *prog;
@@ -101,9 +102,7 @@ static int parse_class(parser *ps) {
   uint8_t set[32] = {0};
   bool negate = ps->p < ps->end && *ps->p == '^';
   if (negate) ps->p++;
-  bool first = true;
-  while (ps->p < ps->end && (*ps->p != ']' || first)) {
-    first = false;
+  while (ps->p < ps->end && *ps->p != ']') { /* "[]" is empty in ECMAScript, "[^]" anything */
     int lo;
     unsigned char c = (unsigned char)*ps->p++;
     if (c == '\\') {
@@ -272,6 +271,10 @@ static frag walk(parser *ps, int id) {
   const rnode *n = &ps->nodes[id];
   jr_prog *g = ps->prog;
   frag bad = {false, 0, 0, false};
+  if (++ps->visits > 100000) {
+    perr(ps, "pattern: too complex once {n,m} is unrolled");
+    return bad;
+  }
   switch (n->kind) {
   case R_EMPTY: return (frag){true, 0, 0, true};
   case R_CLASS: {
