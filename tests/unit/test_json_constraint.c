@@ -187,6 +187,7 @@ TEST(numbers_and_literals_end_on_the_next_byte) {
   jc_free(s);
 }
 
+/* {"v": value} through run(). */
 static long run_value(const jc_schema *s, const char *value) {
   char text[128];
   snprintf(text, sizeof text, "{\"v\":%s}", value);
@@ -227,12 +228,6 @@ TEST(number_bounds_are_kept_as_digits_arrive) {
   jc_free(s);
 }
 
-static long run_format(const jc_schema *s, const char *quoted) {
-  char text[128];
-  snprintf(text, sizeof text, "{\"v\":%s}", quoted);
-  return run(s, text);
-}
-
 TEST(formats_take_their_canonical_spelling) {
   jc_schema *d = compile_text("{\"properties\":{\"v\":{\"type\":\"string\",\"format\":\"date\"}}}", NULL, 0);
   jc_schema *t = compile_text("{\"properties\":{\"v\":{\"format\":\"time\"}}}", NULL, 0);
@@ -240,30 +235,30 @@ TEST(formats_take_their_canonical_spelling) {
   jc_schema *u = compile_text("{\"properties\":{\"v\":{\"type\":\"string\",\"format\":\"uuid\"}}}", NULL, 0);
   CHECK(d && t && dt && u);
   const char *dates[] = {"\"2024-02-29\"", "\"2023-12-31\"", "\"0001-01-01\"", "\"2000-02-29\""};
-  for (size_t i = 0; i < 4; i++) CHECK_EQ_INT(run_format(d, dates[i]), 1);
-  CHECK_EQ_INT(run_format(d, "\"2023-02-29\""), -16); /* not a leap year */
-  CHECK_EQ_INT(run_format(d, "\"1900-02-29\""), -16);
-  CHECK_EQ_INT(run_format(d, "\"2024-02-30\""), -15); /* February has no 3x */
-  CHECK_EQ_INT(run_format(d, "\"2024-04-31\""), -16);
-  CHECK_EQ_INT(run_format(d, "\"2024-13-01\""), -13);
-  CHECK_EQ_INT(run_format(d, "\"2024-00-01\""), -13);
-  CHECK_EQ_INT(run_format(d, "\"2024-01-00\""), -16);
-  CHECK_EQ_INT(run_format(d, "\"2024-1-01\""), -13);
-  CHECK_EQ_INT(run_format(d, "\"2024-01\""), -14);   /* cut short */
-  CHECK_EQ_INT(run_format(d, "\"2024\\u002d01-01\""), -11); /* no escapes */
+  for (size_t i = 0; i < 4; i++) CHECK_EQ_INT(run_value(d, dates[i]), 1);
+  CHECK_EQ_INT(run_value(d, "\"2023-02-29\""), -16); /* not a leap year */
+  CHECK_EQ_INT(run_value(d, "\"1900-02-29\""), -16);
+  CHECK_EQ_INT(run_value(d, "\"2024-02-30\""), -15); /* February has no 3x */
+  CHECK_EQ_INT(run_value(d, "\"2024-04-31\""), -16);
+  CHECK_EQ_INT(run_value(d, "\"2024-13-01\""), -13);
+  CHECK_EQ_INT(run_value(d, "\"2024-00-01\""), -13);
+  CHECK_EQ_INT(run_value(d, "\"2024-01-00\""), -16);
+  CHECK_EQ_INT(run_value(d, "\"2024-1-01\""), -13);
+  CHECK_EQ_INT(run_value(d, "\"2024-01\""), -14);   /* cut short */
+  CHECK_EQ_INT(run_value(d, "\"2024\\u002d01-01\""), -11); /* no escapes */
   const char *times[] = {"\"23:59:59Z\"", "\"00:00:00.5+01:30\"", "\"12:30:00.123456789-11:00\""};
-  for (size_t i = 0; i < 3; i++) CHECK_EQ_INT(run_format(t, times[i]), 1);
-  CHECK_EQ_INT(run_format(t, "\"24:00:00Z\""), -8);
-  CHECK_EQ_INT(run_format(t, "\"12:60:00Z\""), -10);
-  CHECK_EQ_INT(run_format(t, "\"12:00:00\""), -15);  /* the offset is required */
-  CHECK_EQ_INT(run_format(t, "\"12:00:00.Z\""), -16);
-  CHECK_EQ_INT(run_format(t, "\"12:00:00.1234567890Z\""), -25);
-  CHECK_EQ_INT(run_format(t, "\"12:00:00+1:00\""), -17);
-  CHECK_EQ_INT(run_format(dt, "\"2024-06-01T08:15:00Z\""), 1);
-  CHECK_EQ_INT(run_format(dt, "\"2024-06-01 08:15:00Z\""), -17);
-  CHECK_EQ_INT(run_format(u, "\"123e4567-e89b-12d3-A456-426614174000\""), 1);
-  CHECK_EQ_INT(run_format(u, "\"123e4567e89b\""), -15);
-  CHECK_EQ_INT(run_format(u, "\"123e4567-e89b-12d3-a456-42661417400g\""), -42);
+  for (size_t i = 0; i < 3; i++) CHECK_EQ_INT(run_value(t, times[i]), 1);
+  CHECK_EQ_INT(run_value(t, "\"24:00:00Z\""), -8);
+  CHECK_EQ_INT(run_value(t, "\"12:60:00Z\""), -10);
+  CHECK_EQ_INT(run_value(t, "\"12:00:00\""), -15);  /* the offset is required */
+  CHECK_EQ_INT(run_value(t, "\"12:00:00.Z\""), -16);
+  CHECK_EQ_INT(run_value(t, "\"12:00:00.1234567890Z\""), -25);
+  CHECK_EQ_INT(run_value(t, "\"12:00:00+1:00\""), -17);
+  CHECK_EQ_INT(run_value(dt, "\"2024-06-01T08:15:00Z\""), 1);
+  CHECK_EQ_INT(run_value(dt, "\"2024-06-01 08:15:00Z\""), -17);
+  CHECK_EQ_INT(run_value(u, "\"123e4567-e89b-12d3-A456-426614174000\""), 1);
+  CHECK_EQ_INT(run_value(u, "\"123e4567e89b\""), -15);
+  CHECK_EQ_INT(run_value(u, "\"123e4567-e89b-12d3-a456-42661417400g\""), -42);
   jc_free(d);
   jc_free(t);
   jc_free(dt);
@@ -274,29 +269,29 @@ TEST(patterns_and_email_read_as_regular_expressions) {
   jc_schema *s = compile_text("{\"properties\":{\"v\":{\"pattern\":\"^[A-Z]{2}-\\\\d{3,4}(x|yz)?$\"}}}", NULL, 0);
   CHECK(s);
   const char *ok[] = {"\"AB-123\"", "\"ZZ-9999\"", "\"AB-123x\"", "\"AB-1234yz\""};
-  for (size_t i = 0; i < 4; i++) CHECK_EQ_INT(run_format(s, ok[i]), 1);
-  CHECK_EQ_INT(run_format(s, "\"Ab-123\""), -8);
-  CHECK_EQ_INT(run_format(s, "\"AB-12\""), -12);   /* three digits at least */
-  CHECK_EQ_INT(run_format(s, "\"AB-12345\""), -14); /* four at most */
-  CHECK_EQ_INT(run_format(s, "\"AB-123y\""), -14);  /* y without z */
-  CHECK_EQ_INT(run_format(s, "\"AB-123xx\""), -14); /* anchored at the end */
+  for (size_t i = 0; i < 4; i++) CHECK_EQ_INT(run_value(s, ok[i]), 1);
+  CHECK_EQ_INT(run_value(s, "\"Ab-123\""), -8);
+  CHECK_EQ_INT(run_value(s, "\"AB-12\""), -12);   /* three digits at least */
+  CHECK_EQ_INT(run_value(s, "\"AB-12345\""), -14); /* four at most */
+  CHECK_EQ_INT(run_value(s, "\"AB-123y\""), -14);  /* y without z */
+  CHECK_EQ_INT(run_value(s, "\"AB-123xx\""), -14); /* anchored at the end */
   jc_free(s);
   /* unanchored: the expression may sit anywhere in the string */
   s = compile_text("{\"properties\":{\"v\":{\"pattern\":\"c[aeiou]t\"}}}", NULL, 0);
   CHECK(s);
-  CHECK_EQ_INT(run_format(s, "\"the cat sat\""), 1);
-  CHECK_EQ_INT(run_format(s, "\"cut\""), 1);
-  CHECK_EQ_INT(run_format(s, "\"ct\""), -9); /* no match yet: the string cannot end */
-  CHECK_EQ_INT(run_format(s, "\"a\\\"cat\""), -8); /* nothing that needs an escape */
+  CHECK_EQ_INT(run_value(s, "\"the cat sat\""), 1);
+  CHECK_EQ_INT(run_value(s, "\"cut\""), 1);
+  CHECK_EQ_INT(run_value(s, "\"ct\""), -9); /* no match yet: the string cannot end */
+  CHECK_EQ_INT(run_value(s, "\"a\\\"cat\""), -8); /* nothing that needs an escape */
   jc_free(s);
   s = compile_text("{\"properties\":{\"v\":{\"type\":\"string\",\"format\":\"email\"}}}", NULL, 0);
   CHECK(s);
-  CHECK_EQ_INT(run_format(s, "\"ann.lee+tag@mail.example.org\""), 1);
-  CHECK_EQ_INT(run_format(s, "\"a@b.co\""), 1);
-  CHECK_EQ_INT(run_format(s, "\"a@b.c\""), -12);      /* a two-letter domain at least */
-  CHECK_EQ_INT(run_format(s, "\"a..b@c.de\""), -9);  /* no empty dot-parts */
-  CHECK_EQ_INT(run_format(s, "\"@c.de\""), -7);
-  CHECK_EQ_INT(run_format(s, "\"a@-c.de\""), -9);    /* a label begins with a letter or digit */
+  CHECK_EQ_INT(run_value(s, "\"ann.lee+tag@mail.example.org\""), 1);
+  CHECK_EQ_INT(run_value(s, "\"a@b.co\""), 1);
+  CHECK_EQ_INT(run_value(s, "\"a@b.c\""), -12);      /* a two-letter domain at least */
+  CHECK_EQ_INT(run_value(s, "\"a..b@c.de\""), -9);  /* no empty dot-parts */
+  CHECK_EQ_INT(run_value(s, "\"@c.de\""), -7);
+  CHECK_EQ_INT(run_value(s, "\"a@-c.de\""), -9);    /* a label begins with a letter or digit */
   jc_free(s);
 }
 
