@@ -10,6 +10,7 @@
 #include "../engine/json_constraint.h"
 #include "../engine/tokenizer.h"
 
+#include <stdio.h>
 #include <string.h>
 
 int api_read_json(http_req *r, json_value **out) {
@@ -183,6 +184,72 @@ static int output_constraint(http_req *r, const api_response_format *rf, jc_sche
   return 0;
 }
 
+/* tool_choice naming a function ({"type": "function", "function":
+ * {"name": ...}}), or "required" with one tool: the answer must be a call
+ * of it, so its parameters become the output's automaton and the answer
+ * goes out as tool_calls. "auto" and "none" leave the model free (the
+ * chat template shows it the tools). "required" with several tools would
+ * need the automaton to follow several alternatives that all begin with
+ * '{': a 400 that says so, not a free answer. */
+static int forced_call(http_req *r, const chat_request *req, jc_schema **out, bool *call) {
+  *out = NULL;
+  *call = false;
+  if (!req->has_tool_choice || !req->tool_choice) return 0;
+  const json_value *tc = req->tool_choice, *want = NULL;
+  if (tc->type == JSON_STRING && strcmp(tc->u.str.ptr, "required")) return 0; /* auto, none */
+  if (tc->type == JSON_OBJECT) {
+    want = json_get(json_get(tc, "function"), "name");
+    if (!want || want->type != JSON_STRING) {
+      http_respond_error(r, 400, "invalid_request_error", "invalid_value", "tool_choice.function.name",
+                         "tool_choice.function.name: expected the name of one of the tools");
+      return -1;
+    }
+  }
+  size_t n_tools = req->has_tools && req->tools && req->tools->type == JSON_ARRAY ? req->tools->u.arr.n : 0;
+  if (!n_tools) {
+    http_respond_error(r, 400, "invalid_request_error", "invalid_value", "tool_choice",
+                       "tool_choice: a forced call needs tools");
+    return -1;
+  }
+  if (!want && n_tools != 1) {
+    http_respond_error(r, 400, "invalid_request_error", "unsupported_value", "tool_choice",
+                       "tool_choice: \"required\" with %zu tools is not supported; name the function "
+                       "in tool_choice",
+                       n_tools);
+    return -1;
+  }
+  if (req->has_response_format && !hr_str_eq_cstr(req->response_format.type, "text")) {
+    http_respond_error(r, 400, "invalid_request_error", "unsupported_value", "response_format",
+                       "response_format: a forced tool call already fixes the answer's shape");
+    return -1;
+  }
+  for (size_t i = 0; i < n_tools; i++) {
+    const json_value *fn = json_get(req->tools->u.arr.items[i], "function");
+    const json_value *name = json_get(fn, "name");
+    if (!name || name->type != JSON_STRING) continue;
+    if (want && !(want->u.str.len == name->u.str.len && !memcmp(want->u.str.ptr, name->u.str.ptr, name->u.str.len)))
+      continue;
+    char err[400];
+    int rc = jc_compile_call(name->u.str.ptr, name->u.str.len, json_get(fn, "parameters"), out, err, sizeof err);
+    if (rc == HR_EINVAL) {
+      char param[64];
+      snprintf(param, sizeof param, "tools[%zu].function.parameters", i);
+      http_respond_error(r, 400, "invalid_request_error", "unsupported_value", param, "tools[%zu].function.%s", i, err);
+      return -1;
+    }
+    if (rc) {
+      http_respond_error(r, 500, "server_error", NULL, NULL, "out of memory");
+      return -1;
+    }
+    *call = true;
+    return 0;
+  }
+  http_respond_error(r, 400, "invalid_request_error", "invalid_value", "tool_choice.function.name",
+                     "tool_choice.function.name: no tool is named \"%.*s\"", (int)HR_MIN(want->u.str.len, 100),
+                     want->u.str.ptr);
+  return -1;
+}
+
 static void on_chat_completions(http_req *r, void *data) {
   api_context *ctx = data;
   json_value *body;
@@ -251,10 +318,12 @@ static void on_chat_completions(http_req *r, void *data) {
   const char **stop = req.has_stop ? gen_stop_strings(r, req.stop.items, req.stop.n) : NULL;
   int logprobs = req.has_logprobs && req.logprobs ? (req.has_top_logprobs ? (int)req.top_logprobs : 0) : -1;
   jc_schema *constraint = NULL;
-  if (req.has_response_format && output_constraint(r, &req.response_format, &constraint)) return;
+  bool call = false;
+  if (forced_call(r, &req, &constraint, &call)) return;
+  if (!call && req.has_response_format && output_constraint(r, &req.response_format, &constraint)) return;
   gen_start(r, m, GEN_CHAT, ids, n_ids, (int)HR_MIN(max_tokens, 1 << 30), &sp, stop,
             req.has_stop ? (int)req.stop.n : 0, logprobs, req.has_stream && req.stream,
-            req.has_stream_options && req.stream_options.include_usage, HR_STR(""), constraint);
+            req.has_stream_options && req.stream_options.include_usage, HR_STR(""), constraint, call);
 }
 
 int api_register_chat(http_server *s, api_context *ctx) {

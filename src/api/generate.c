@@ -265,6 +265,88 @@ static void write_completion_logprobs(json_writer *w, gen_request *g) {
   json_w_obj_end(w);
 }
 
+static void make_id(char *out, size_t n, const char *prefix);
+
+/* A forced call's text as {"name", "arguments"}: false when it is not
+ * (cut by max_tokens). */
+static bool parse_call(gen_request *g, const eng_event *done, const json_value **name,
+                       const json_value **args) {
+  json_value *v;
+  if (!g->tool_call || done->finish != ENG_FINISH_STOP ||
+      json_read(http_req_arena(g->req), g->text.data ? g->text.data : "", g->text.len, NULL, &v, NULL))
+    return false;
+  *name = json_get(v, "name");
+  *args = json_get(v, "arguments");
+  return *name && (*name)->type == JSON_STRING && *args;
+}
+
+/* "tool_calls": [{id, type, function: {name, arguments as a JSON string}}]
+ * (with "index" in a stream's delta). */
+static void write_tool_calls(json_writer *w, const json_value *name, const json_value *args, bool delta) {
+  hr_buf a = HR_BUF_INIT;
+  json_writer aw;
+  json_w_init(&aw, &a);
+  json_w_value(&aw, args);
+  json_w_finish(&aw);
+  char id[48];
+  make_id(id, sizeof id, "call_");
+  json_w_key(w, "tool_calls");
+  json_w_arr_begin(w);
+  json_w_obj_begin(w);
+  if (delta) {
+    json_w_key(w, "index");
+    json_w_int(w, 0);
+  }
+  json_w_key(w, "id");
+  json_w_str(w, id);
+  json_w_key(w, "type");
+  json_w_str(w, "function");
+  json_w_key(w, "function");
+  json_w_obj_begin(w);
+  json_w_key(w, "name");
+  json_w_strn(w, name->u.str.ptr, name->u.str.len);
+  json_w_key(w, "arguments");
+  json_w_strn(w, a.data ? a.data : "", a.len);
+  json_w_obj_end(w);
+  json_w_obj_end(w);
+  json_w_arr_end(w);
+  hr_buf_free(&a);
+}
+
+/* A stream's forced call: one chunk whose delta holds the whole call. */
+static void send_call_chunk(gen_request *g, const json_value *name, const json_value *args) {
+  hr_buf b = HR_BUF_INIT;
+  json_writer w;
+  json_w_init(&w, &b);
+  write_head(&w, g, true);
+  json_w_key(&w, "choices");
+  json_w_arr_begin(&w);
+  json_w_obj_begin(&w);
+  json_w_key(&w, "index");
+  json_w_int(&w, 0);
+  json_w_key(&w, "delta");
+  json_w_obj_begin(&w);
+  if (!g->sent_role) {
+    json_w_key(&w, "role");
+    json_w_str(&w, "assistant");
+    g->sent_role = true;
+  }
+  json_w_key(&w, "content");
+  json_w_null(&w);
+  write_tool_calls(&w, name, args, true);
+  json_w_obj_end(&w);
+  json_w_key(&w, "logprobs");
+  json_w_null(&w);
+  json_w_key(&w, "finish_reason");
+  json_w_null(&w);
+  json_w_obj_end(&w);
+  json_w_arr_end(&w);
+  json_w_obj_end(&w);
+  json_w_finish(&w);
+  sse_send(g, &b);
+  hr_buf_free(&b);
+}
+
 static void answer_whole(gen_request *g, const eng_event *done) {
   hr_buf b = HR_BUF_INIT;
   json_writer w;
@@ -275,15 +357,19 @@ static void answer_whole(gen_request *g, const eng_event *done) {
   json_w_obj_begin(&w);
   json_w_key(&w, "index");
   json_w_int(&w, 0);
+  const json_value *call_name = NULL, *call_args = NULL;
+  bool call = parse_call(g, done, &call_name, &call_args);
   if (g->kind == GEN_CHAT) {
     json_w_key(&w, "message");
     json_w_obj_begin(&w);
     json_w_key(&w, "role");
     json_w_str(&w, "assistant");
     json_w_key(&w, "content");
-    json_w_strn(&w, g->text.data ? g->text.data : "", g->text.len);
+    if (call) json_w_null(&w);
+    else json_w_strn(&w, g->text.data ? g->text.data : "", g->text.len);
     json_w_key(&w, "refusal");
     json_w_null(&w);
+    if (call) write_tool_calls(&w, call_name, call_args, false);
     json_w_obj_end(&w);
   } else {
     json_w_key(&w, "text");
@@ -303,7 +389,7 @@ static void answer_whole(gen_request *g, const eng_event *done) {
     write_completion_logprobs(&w, g);
   }
   json_w_key(&w, "finish_reason");
-  json_w_str(&w, finish_name(done->finish));
+  json_w_str(&w, call ? "tool_calls" : finish_name(done->finish));
   json_w_obj_end(&w);
   json_w_arr_end(&w);
   write_usage(&w, done);
@@ -335,7 +421,17 @@ static void on_done(gen_request *g, const eng_event *done) {
     http_respond_error(r, 500, "server_error", NULL, NULL,
                        "the model failed while generating; the server goes on");
   } else if (g->stream) {
-    send_chunk(g, NULL, done->finish == ENG_FINISH_ERROR ? "error" : finish_name(done->finish), NULL);
+    const json_value *call_name = NULL, *call_args = NULL;
+    bool call = parse_call(g, done, &call_name, &call_args);
+    if (call) {
+      send_call_chunk(g, call_name, call_args);
+    } else if (g->tool_call && g->text.len) { /* a call cut short: what there is, as text */
+      eng_event ev = {.kind = ENG_EV_TOKEN, .text = g->text.data, .text_len = g->text.len, .token = -1};
+      send_chunk(g, &ev, NULL, NULL);
+    }
+    send_chunk(g, NULL,
+               call ? "tool_calls" : done->finish == ENG_FINISH_ERROR ? "error" : finish_name(done->finish),
+               NULL);
     if (g->include_usage) send_chunk(g, NULL, NULL, done);
     http_stream_write(r, "data: [DONE]\n\n", 14);
     http_stream_end(r);
@@ -367,9 +463,9 @@ static void drain(http_req *r, void *arg) {
       return;
     }
     if (!g->aborted) {
-      if (g->stream) {
+      if (g->stream && !g->tool_call) {
         if (e->ev.text_len || e->ev.token >= 0) send_chunk(g, &e->ev, NULL, NULL);
-      } else {
+      } else { /* a call goes out whole at the end */
         collect(g, &e->ev);
       }
       g->text_offset += e->ev.text_len;
@@ -478,7 +574,8 @@ static void make_id(char *out, size_t n, const char *prefix) {
 
 void gen_start(http_req *r, api_model *m, gen_kind kind, const int32_t *prompt, int n_prompt,
                int max_tokens, const sampler_params *sp, const char *const *stop, int n_stop,
-               int logprobs, bool stream, bool include_usage, hr_str echo, jc_schema *constraint) {
+               int logprobs, bool stream, bool include_usage, hr_str echo, jc_schema *constraint,
+               bool tool_call) {
   gen_request *g = calloc(1, sizeof *g);
   if (!g) {
     jc_free(constraint);
@@ -490,6 +587,7 @@ void gen_start(http_req *r, api_model *m, gen_kind kind, const int32_t *prompt, 
   g->kind = kind;
   g->stream = stream;
   g->include_usage = include_usage;
+  g->tool_call = tool_call;
   g->logprobs = logprobs;
   g->created = hr_wall_ms() / 1000;
   g->echo = echo;

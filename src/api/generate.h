@@ -38,6 +38,7 @@ typedef struct gen_request {
   size_t text_offset;   /* completions logprobs: byte offset of the next token */
   bool sent_role;
   bool aborted;
+  bool tool_call;       /* a forced function call: answered as tool_calls */
   /* shared with the scheduler thread */
   pthread_mutex_t lock; /* guards events, post_pending, orphaned */
   gen_event *ev_head, *ev_tail;
@@ -46,12 +47,14 @@ typedef struct gen_request {
 } gen_request;
 
 /* Starts generating: submits to the engine and answers errors itself.
- * prompt: the token ids. constraint: response_format's automaton or NULL,
- * taken over in every case. On success the request belongs to the
- * generation until it ends. */
+ * prompt: the token ids. constraint: response_format's automaton or a
+ * forced call's (tool_call: the text is {"name", "arguments"}, answered as
+ * tool_calls), or NULL; taken over in every case. On success the request
+ * belongs to the generation until it ends. */
 void gen_start(http_req *r, api_model *m, gen_kind kind, const int32_t *prompt, int n_prompt,
                int max_tokens, const sampler_params *sp, const char *const *stop, int n_stop,
-               int logprobs, bool stream, bool include_usage, hr_str echo, jc_schema *constraint);
+               int logprobs, bool stream, bool include_usage, hr_str echo, jc_schema *constraint,
+               bool tool_call);
 
 /* Sampling settings from request fields (OpenAI's defaults where absent). */
 typedef struct {

@@ -78,6 +78,7 @@ typedef struct {
   const json_value *doc;
   char *err;
   size_t err_len;
+  const char *root_label; /* how messages name the root: "schema", "parameters" */
   char path[256];
   size_t path_len;
   int n_nodes;
@@ -93,7 +94,7 @@ typedef struct {
 
 __attribute__((format(printf, 2, 3))) static int fail(compiler *c, const char *fmt, ...) {
   if (!c->err || !c->err_len) return HR_EINVAL;
-  int n = snprintf(c->err, c->err_len, "schema%s%s: ", c->path_len ? "." : "", c->path);
+  int n = snprintf(c->err, c->err_len, "%s%s%s: ", c->root_label, c->path_len ? "." : "", c->path);
   if (n < 0 || (size_t)n >= c->err_len) return HR_EINVAL;
   va_list ap;
   va_start(ap, fmt);
@@ -697,7 +698,41 @@ static int check_anyofs(compiler *c) {
   return HR_OK;
 }
 
-int jc_compile(const json_value *schema, jc_schema **out, char *err, size_t err_len) {
+/* A function call's root: {"name": the name, "arguments": params}. */
+static jc_node *call_root(compiler *c, const char *name, size_t name_len, jc_node *params) {
+  jc_node *n = node_new(c, N_OBJECT);
+  hr_buf b = HR_BUF_INIT;
+  int rc = hr_buf_putc(&b, '"') || json_escape_append(&b, name, name_len) || hr_buf_putc(&b, '"');
+  const char *lit = rc ? NULL : hr_arena_strndup(c->a, b.data, b.len);
+  size_t lit_len = b.len;
+  hr_buf_free(&b);
+  jc_node *name_node = literals_new(c, 1);
+  if (!n || !lit || !name_node) {
+    fail(c, "out of memory");
+    return NULL;
+  }
+  name_node->lit[0] = lit;
+  name_node->lit_len[0] = lit_len;
+  static const char *const keys[] = {"\"name\"", "\"arguments\""};
+  n->key = hr_arena_calloc(c->a, 2, sizeof *n->key);
+  n->key_len = hr_arena_calloc(c->a, 2, sizeof *n->key_len);
+  n->prop = hr_arena_calloc(c->a, 2, sizeof *n->prop);
+  if (!n->key || !n->key_len || !n->prop) {
+    fail(c, "out of memory");
+    return NULL;
+  }
+  for (int i = 0; i < 2; i++) n->key[i] = keys[i], n->key_len[i] = strlen(keys[i]);
+  n->prop[0] = name_node;
+  n->prop[1] = params;
+  n->n_props = 2;
+  n->required = 3;
+  return n;
+}
+
+/* jc_compile and jc_compile_call: schema (NULL: any object) is the
+ * document $refs resolve in; with name, the root is a call of it. */
+static int compile_root(const json_value *schema, const char *name, size_t name_len, jc_schema **out,
+                        char *err, size_t err_len) {
   *out = NULL;
   if (err && err_len) err[0] = 0;
   jc_schema *s = calloc(1, sizeof *s);
@@ -711,6 +746,7 @@ int jc_compile(const json_value *schema, jc_schema **out, char *err, size_t err_
   c->doc = schema;
   c->err = err;
   c->err_len = err_len;
+  c->root_label = name ? "parameters" : "schema";
   int rc = HR_ENOMEM;
   static const char *const kw[] = {"true", "false", "null"};
   jc_node *any = c->any = node_new(c, N_ANY);
@@ -722,18 +758,19 @@ int jc_compile(const json_value *schema, jc_schema **out, char *err, size_t err_
   any->as_arr->max_items = UINT32_MAX;
   any->as_str->max_len = UINT32_MAX;
   rc = HR_EINVAL;
-  if (!schema) {
-    s->root = any->as_obj;
-  } else {
-    s->root = compile(c, schema, 0);
-    if (!s->root || check_refs(c) || check_anyofs(c)) goto done;
-    if (resolve(s->root)->kind != N_OBJECT) {
+  jc_node *root = any->as_obj;
+  if (schema) {
+    root = compile(c, schema, 0);
+    if (!root || check_refs(c) || check_anyofs(c)) goto done;
+    if (resolve(root)->kind != N_OBJECT) {
       c->path_len = 0;
       c->path[0] = 0;
       fail(c, "the root must be an object schema (\"type\": \"object\")");
       goto done;
     }
   }
+  if (name && !(root = call_root(c, name, name_len, root))) goto done;
+  s->root = root;
   rc = HR_OK;
 done:
   free(c);
@@ -743,6 +780,15 @@ done:
   }
   *out = s;
   return HR_OK;
+}
+
+int jc_compile(const json_value *schema, jc_schema **out, char *err, size_t err_len) {
+  return compile_root(schema, NULL, 0, out, err, err_len);
+}
+
+int jc_compile_call(const char *name, size_t name_len, const json_value *params, jc_schema **out,
+                    char *err, size_t err_len) {
+  return compile_root(params, name, name_len, out, err, err_len);
 }
 
 void jc_free(jc_schema *s) {

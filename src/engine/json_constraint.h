@@ -86,6 +86,11 @@ typedef struct {
  * HR_EINVAL with a message naming the offending place ("properties.age:
  * 'multipleOf' is not supported") in err; HR_ENOMEM. */
 int jc_compile(const json_value *schema, jc_schema **out, char *err, size_t err_len);
+/* The automaton of a forced function call: {"name": name, "arguments":
+ * JSON that params allows} (params NULL: any object), keys in either
+ * order. Messages name places from "parameters". */
+int jc_compile_call(const char *name, size_t name_len, const json_value *params, jc_schema **out,
+                    char *err, size_t err_len);
 void jc_free(jc_schema *s);
 
 /* The state before the first byte. */

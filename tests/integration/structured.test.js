@@ -4,7 +4,9 @@
 // at any temperature, on the tiny story model (which knows nothing of JSON),
 // with formats (date, date-time, uuid, email), patterns and numeric bounds,
 // and on SmolLM2; schemas the automaton cannot enforce are a 400 naming
-// the place; a constrained request does not disturb a free one beside it.
+// the place; a constrained request does not disturb a free one beside it;
+// tool_choice naming a function (or "required" with one tool) forces a
+// call that fits its parameters, answered as tool_calls.
 'use strict';
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -192,4 +194,85 @@ test('schemas that cannot be enforced are refused with their place', async () =>
   // the server goes on serving
   const ok = await client.chat.completions.create({ model: TINY, messages: [{ role: 'user', content: 'x' }], max_tokens: 4 });
   assert.equal(ok.choices[0].message.role, 'assistant');
+});
+
+// Forced function calls: tool_choice naming a function (or "required" with
+// one tool) makes the answer a call of it, fitting its parameters.
+const weather = {
+  type: 'function',
+  function: {
+    name: 'get_weather',
+    description: 'Current weather for a city',
+    parameters: {
+      type: 'object',
+      properties: { city: { type: 'string', maxLength: 40 }, unit: { enum: ['celsius', 'fahrenheit'] } },
+      required: ['city', 'unit'],
+      additionalProperties: false,
+    },
+  },
+};
+const digit = {
+  type: 'function',
+  function: {
+    name: 'pick',
+    parameters: { type: 'object', properties: { n: { type: 'integer', minimum: 0, maximum: 9 } }, required: ['n'], additionalProperties: false },
+  },
+};
+
+test('tool_choice naming a function: the answer is a call of it (SmolLM2, whole)', async () => {
+  const a = await client.chat.completions.create({ model: SMOL, temperature: 0, max_tokens: 80,
+    messages: [{ role: 'user', content: 'What is the weather in Paris, in celsius?' }],
+    tools: [digit, weather], tool_choice: { type: 'function', function: { name: 'get_weather' } } });
+  const c = a.choices[0];
+  assert.equal(c.finish_reason, 'tool_calls');
+  assert.equal(c.message.content, null);
+  assert.equal(c.message.tool_calls.length, 1);
+  const call = c.message.tool_calls[0];
+  assert.match(call.id, /^call_/);
+  assert.equal(call.type, 'function');
+  assert.equal(call.function.name, 'get_weather');
+  const args = JSON.parse(call.function.arguments);
+  const ok = new Ajv({ strict: false }).compile(weather.function.parameters);
+  assert.ok(ok(args), call.function.arguments);
+});
+
+test('tool_choice "required" with one tool, streamed (tiny model): one delta carries the call', async () => {
+  for (const seed of [1, 2, 3]) {
+    let role = null, finish = null, text = '';
+    const calls = [];
+    const stream = await client.chat.completions.create({ model: TINY, temperature: 1.0, seed, max_tokens: 120, stream: true,
+      messages: [{ role: 'user', content: 'Pick a number.' }], tools: [digit], tool_choice: 'required' });
+    for await (const chunk of stream) {
+      const ch = chunk.choices[0];
+      if (!ch) continue;
+      if (ch.delta.role) role = ch.delta.role;
+      if (ch.delta.content) text += ch.delta.content;
+      for (const t of ch.delta.tool_calls || []) calls.push(t);
+      if (ch.finish_reason) finish = ch.finish_reason;
+    }
+    assert.equal(role, 'assistant');
+    assert.equal(finish, 'tool_calls', text);
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0].index, 0);
+    assert.equal(calls[0].function.name, 'pick');
+    const { n } = JSON.parse(calls[0].function.arguments);
+    assert.ok(Number.isInteger(n) && n >= 0 && n <= 9);
+    assert.equal(text, '');
+  }
+});
+
+test('forced calls that cannot be made are refused; "auto" stays free text', async () => {
+  const msg = [{ role: 'user', content: 'x' }];
+  const refused = async (body, param, re) => assert.rejects(
+    client.chat.completions.create({ model: TINY, messages: msg, max_tokens: 8, ...body }),
+    (e) => e.status === 400 && e.param === param && re.test(e.message));
+  await refused({ tools: [digit, weather], tool_choice: 'required' }, 'tool_choice', /"required" with 2 tools/);
+  await refused({ tools: [digit], tool_choice: { type: 'function', function: { name: 'nope' } } },
+    'tool_choice.function.name', /no tool is named "nope"/);
+  await refused({ tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object', properties: { a: { type: 'number', multipleOf: 3 } } } } }],
+    tool_choice: 'required' }, 'tools[0].function.parameters', /parameters\.properties\.a: 'multipleOf' is not supported/);
+  await refused({ tools: [digit], tool_choice: 'required', response_format: { type: 'json_object' } }, 'response_format', /forced tool call/);
+  const free = await client.chat.completions.create({ model: TINY, messages: msg, max_tokens: 8, temperature: 0, tools: [digit], tool_choice: 'auto' });
+  assert.equal(typeof free.choices[0].message.content, 'string');
+  assert.equal(free.choices[0].message.tool_calls, undefined);
 });
