@@ -1,7 +1,9 @@
 /* fuzz_json_constraint — the response_format automaton on arbitrary
  * schemas and outputs. The input is a schema (JSON text; one that does not
  * read stands for json_object mode), a NUL byte, and the bytes a model
- * would write. Compiling must succeed or fail with a message; every byte
+ * would write (an odd-length schema is compiled as a forced call's
+ * parameters, whose output must be {"name": "f\"n", "arguments": ...}).
+ * Compiling must succeed or fail with a message; every byte
  * is offered to a copy first, and the copy and the state must agree; an
  * output the automaton calls complete must be a JSON object the strict
  * reader parses. Aborts otherwise. */
@@ -23,9 +25,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (json_read(a, (const char *)data, schema_len, NULL, &v, NULL)) v = NULL;
   jc_schema *s;
   char err[256] = "";
-  int rc = jc_compile(v, &s, err, sizeof err);
+  /* an odd length compiles the schema as a forced call's parameters */
+  bool call = schema_len & 1;
+  int rc = call ? jc_compile_call("f\"n", 3, v, &s, err, sizeof err) : jc_compile(v, &s, err, sizeof err);
   if (rc) {
-    if (rc != HR_EINVAL || !err[0] || strncmp(err, "schema", 6)) abort();
+    if (rc != HR_EINVAL || !err[0] || strncmp(err, call ? "parameters" : "schema", call ? 10 : 6)) abort();
     hr_arena_reset(a);
     return 0;
   }
@@ -44,6 +48,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (jc_complete(&st)) {
     json_value *doc;
     if (json_read(a, out, n, NULL, &doc, NULL) || doc->type != JSON_OBJECT) abort();
+    const json_value *name = json_get(doc, "name");
+    if (call && (!name || name->type != JSON_STRING || strcmp(name->u.str.ptr, "f\"n") ||
+                 !json_get(doc, "arguments") || doc->u.obj.n != 2))
+      abort();
   }
   jc_free(s);
   hr_arena_reset(a);
