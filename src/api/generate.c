@@ -128,8 +128,13 @@ static void sse_send(gen_request *g, hr_buf *json) {
 }
 
 /* A stream chunk: the delta for a token (or the role / finish / usage). */
-static void send_chunk(gen_request *g, const eng_event *tok_ev, const char *finish,
-                       const eng_event *usage) {
+static void write_tool_calls(json_writer *w, const json_value *name, const json_value *args, bool delta);
+
+/* One SSE chunk: a token's delta, a forced call's delta (call_name and
+ * call_args: the whole call at once), the finish, or the usage. */
+static void send_chunk_of(gen_request *g, const eng_event *tok_ev, const char *finish,
+                          const eng_event *usage, const json_value *call_name,
+                          const json_value *call_args) {
   const tokenizer *tok = eng_model_tokenizer(g->model->engine);
   hr_buf b = HR_BUF_INIT;
   json_writer w;
@@ -152,6 +157,10 @@ static void send_chunk(gen_request *g, const eng_event *tok_ev, const char *fini
       if (tok_ev) {
         json_w_key(&w, "content");
         json_w_strn(&w, tok_ev->text, tok_ev->text_len);
+      } else if (call_name) {
+        json_w_key(&w, "content");
+        json_w_null(&w);
+        write_tool_calls(&w, call_name, call_args, true);
       }
       json_w_obj_end(&w);
     } else {
@@ -208,6 +217,11 @@ static void send_chunk(gen_request *g, const eng_event *tok_ev, const char *fini
   json_w_finish(&w);
   sse_send(g, &b);
   hr_buf_free(&b);
+}
+
+static void send_chunk(gen_request *g, const eng_event *tok_ev, const char *finish,
+                       const eng_event *usage) {
+  send_chunk_of(g, tok_ev, finish, usage, NULL, NULL);
 }
 
 /* Non-streaming: remember the token's text and logprobs. */
@@ -313,40 +327,6 @@ static void write_tool_calls(json_writer *w, const json_value *name, const json_
   hr_buf_free(&a);
 }
 
-/* A stream's forced call: one chunk whose delta holds the whole call. */
-static void send_call_chunk(gen_request *g, const json_value *name, const json_value *args) {
-  hr_buf b = HR_BUF_INIT;
-  json_writer w;
-  json_w_init(&w, &b);
-  write_head(&w, g, true);
-  json_w_key(&w, "choices");
-  json_w_arr_begin(&w);
-  json_w_obj_begin(&w);
-  json_w_key(&w, "index");
-  json_w_int(&w, 0);
-  json_w_key(&w, "delta");
-  json_w_obj_begin(&w);
-  if (!g->sent_role) {
-    json_w_key(&w, "role");
-    json_w_str(&w, "assistant");
-    g->sent_role = true;
-  }
-  json_w_key(&w, "content");
-  json_w_null(&w);
-  write_tool_calls(&w, name, args, true);
-  json_w_obj_end(&w);
-  json_w_key(&w, "logprobs");
-  json_w_null(&w);
-  json_w_key(&w, "finish_reason");
-  json_w_null(&w);
-  json_w_obj_end(&w);
-  json_w_arr_end(&w);
-  json_w_obj_end(&w);
-  json_w_finish(&w);
-  sse_send(g, &b);
-  hr_buf_free(&b);
-}
-
 static void answer_whole(gen_request *g, const eng_event *done) {
   hr_buf b = HR_BUF_INIT;
   json_writer w;
@@ -424,7 +404,7 @@ static void on_done(gen_request *g, const eng_event *done) {
     const json_value *call_name = NULL, *call_args = NULL;
     bool call = parse_call(g, done, &call_name, &call_args);
     if (call) {
-      send_call_chunk(g, call_name, call_args);
+      send_chunk_of(g, NULL, NULL, NULL, call_name, call_args);
     } else if (g->tool_call && g->text.len) { /* a call cut short: what there is, as text */
       eng_event ev = {.kind = ENG_EV_TOKEN, .text = g->text.data, .text_len = g->text.len, .token = -1};
       send_chunk(g, &ev, NULL, NULL);
