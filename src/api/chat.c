@@ -40,21 +40,31 @@ static void answer_invalid(http_req *r, const json_validate_error *e) {
 
 /* Renders the conversation with the model's chat template. 0, or an
  * answer was sent. */
-static int render_prompt(http_req *r, api_model *m, const chat_request *req, hr_buf *out) {
+static int render_prompt(http_req *r, api_model *m, const chat_request *req, hr_str system_extra,
+                         hr_buf *out) {
   hr_arena *a = http_req_arena(r);
   const tokenizer *tok = eng_model_tokenizer(m->engine);
   jinja_value *ctx = jinja_dict_new(a);
   json_value *msgs = hr_arena_calloc(a, 1, sizeof *msgs);
   if (!ctx || !msgs) goto oom;
-  /* The messages as templates expect them: content as one string. */
+  /* The messages as templates expect them: content as one string.
+   * system_extra joins the first system message, or comes first as one. */
+  bool own_system = system_extra.len && !(req->n_messages && hr_str_eq_cstr(req->messages[0].role, "system"));
   msgs->type = JSON_ARRAY;
-  msgs->u.arr.n = req->n_messages;
-  msgs->u.arr.items = hr_arena_calloc(a, req->n_messages, sizeof(json_value *));
+  msgs->u.arr.n = req->n_messages + own_system;
+  msgs->u.arr.items = hr_arena_calloc(a, msgs->u.arr.n, sizeof(json_value *));
   if (!msgs->u.arr.items) goto oom;
-  for (size_t i = 0; i < req->n_messages; i++) {
-    const chat_message *cm = &req->messages[i];
-    hr_str text;
-    if (chat_message_text(a, cm, &text)) goto oom;
+  static const chat_message system_message = {.role = {"system", 6}};
+  for (size_t i = 0; i < msgs->u.arr.n; i++) {
+    const chat_message *cm = own_system ? (i ? &req->messages[i - 1] : &system_message) : &req->messages[i];
+    hr_str text = HR_STR("");
+    if (cm != &system_message && chat_message_text(a, cm, &text)) goto oom;
+    if (i == 0 && system_extra.len) {
+      char *joined = hr_arena_sprintf(a, "%.*s%s%.*s", (int)text.len, text.ptr ? text.ptr : "",
+                                      text.len ? "\n\n" : "", (int)system_extra.len, system_extra.ptr);
+      if (!joined) goto oom;
+      text = hr_str_make(joined, strlen(joined));
+    }
     json_value *o = hr_arena_calloc(a, 1, sizeof *o);
     json_member *mem = hr_arena_calloc(a, 5, sizeof *mem);
     if (!o || !mem) goto oom;
@@ -186,14 +196,13 @@ static int output_constraint(http_req *r, const api_response_format *rf, jc_sche
 
 /* tool_choice naming a function ({"type": "function", "function":
  * {"name": ...}}), or "required" with one tool: the answer must be a call
- * of it, so its parameters become the output's automaton and the answer
- * goes out as tool_calls. "auto" and "none" leave the model free (the
- * chat template shows it the tools). "required" with several tools would
- * need the automaton to follow several alternatives that all begin with
- * '{': a 400 that says so, not a free answer. */
-static int forced_call(http_req *r, const chat_request *req, jc_schema **out, bool *call) {
-  *out = NULL;
-  *call = false;
+ * of it. *fn gets that tool's "function" object (NULL: the model is free;
+ * "auto" and "none" leave it so, the chat template showing it the tools).
+ * "required" with several tools would need the automaton to follow
+ * several alternatives that all begin with '{': a 400 that says so, not a
+ * free answer. Answers 400 itself and returns non-zero. */
+static int forced_function(http_req *r, const chat_request *req, const json_value **fn, size_t *index) {
+  *fn = NULL;
   if (!req->has_tool_choice || !req->tool_choice) return 0;
   const json_value *tc = req->tool_choice, *want = NULL;
   if (tc->type == JSON_STRING && strcmp(tc->u.str.ptr, "required")) return 0; /* auto, none */
@@ -224,30 +233,64 @@ static int forced_call(http_req *r, const chat_request *req, jc_schema **out, bo
     return -1;
   }
   for (size_t i = 0; i < n_tools; i++) {
-    const json_value *fn = json_get(req->tools->u.arr.items[i], "function");
-    const json_value *name = json_get(fn, "name");
+    const json_value *f = json_get(req->tools->u.arr.items[i], "function");
+    const json_value *name = json_get(f, "name");
     if (!name || name->type != JSON_STRING) continue;
     if (want && !(want->u.str.len == name->u.str.len && !memcmp(want->u.str.ptr, name->u.str.ptr, name->u.str.len)))
       continue;
-    char err[400];
-    int rc = jc_compile_call(name->u.str.ptr, name->u.str.len, json_get(fn, "parameters"), out, err, sizeof err);
-    if (rc == HR_EINVAL) {
-      char param[64];
-      snprintf(param, sizeof param, "tools[%zu].function.parameters", i);
-      http_respond_error(r, 400, "invalid_request_error", "unsupported_value", param, "tools[%zu].function.%s", i, err);
-      return -1;
-    }
-    if (rc) {
-      http_respond_error(r, 500, "server_error", NULL, NULL, "out of memory");
-      return -1;
-    }
-    *call = true;
+    *fn = f;
+    *index = i;
     return 0;
   }
   http_respond_error(r, 400, "invalid_request_error", "invalid_value", "tool_choice.function.name",
                      "tool_choice.function.name: no tool is named \"%.*s\"", (int)HR_MIN(want->u.str.len, 100),
                      want->u.str.ptr);
   return -1;
+}
+
+/* The automaton of the forced call of fn (tools[index]). */
+static int call_constraint(http_req *r, const json_value *fn, size_t index, jc_schema **out) {
+  const json_value *name = json_get(fn, "name");
+  char err[400];
+  int rc = jc_compile_call(name->u.str.ptr, name->u.str.len, json_get(fn, "parameters"), out, err, sizeof err);
+  if (rc == HR_EINVAL) {
+    char param[64];
+    snprintf(param, sizeof param, "tools[%zu].function.parameters", index);
+    http_respond_error(r, 400, "invalid_request_error", "unsupported_value", param, "tools[%zu].function.%s",
+                       index, err);
+    return -1;
+  }
+  if (rc) {
+    http_respond_error(r, 500, "server_error", NULL, NULL, "out of memory");
+    return -1;
+  }
+  return 0;
+}
+
+/* What a model whose chat template does not show tools is told of a
+ * forced call, in the request's arena: the function, its description, the
+ * shape to write and the parameters' schema (the automaton holds it to
+ * that shape anyway; told, the model fills it sensibly). */
+static hr_str call_instructions(hr_arena *a, const json_value *fn) {
+  const json_value *name = json_get(fn, "name"), *desc = json_get(fn, "description");
+  const json_value *params = json_get(fn, "parameters");
+  hr_buf b = HR_BUF_INIT;
+  hr_buf_appendf(&b, "You can call the function %.*s", (int)name->u.str.len, name->u.str.ptr);
+  if (desc && desc->type == JSON_STRING) hr_buf_appendf(&b, " (%.*s)", (int)HR_MIN(desc->u.str.len, 2000), desc->u.str.ptr);
+  hr_buf_appendf(&b, ". Answer with only a JSON object {\"name\": \"%.*s\", \"arguments\": {...}}",
+                 (int)name->u.str.len, name->u.str.ptr);
+  if (params) {
+    hr_buf_append_str(&b, " whose arguments fit this JSON schema: ");
+    json_writer w;
+    json_w_init(&w, &b);
+    json_w_value(&w, params);
+    json_w_finish(&w);
+  }
+  hr_buf_putc(&b, '.');
+  char *text = b.data ? hr_arena_strndup(a, b.data, b.len) : NULL;
+  hr_str out = text ? hr_str_make(text, b.len) : HR_STR("");
+  hr_buf_free(&b);
+  return out;
 }
 
 static void on_chat_completions(http_req *r, void *data) {
@@ -284,10 +327,25 @@ static void on_chat_completions(http_req *r, void *data) {
                        (long long)req.n);
     return;
   }
+  const json_value *forced = NULL;
+  size_t forced_index = 0;
+  if (forced_function(r, &req, &forced, &forced_index)) return;
   hr_buf prompt_text = HR_BUF_INIT;
-  if (render_prompt(r, m, &req, &prompt_text)) {
+  if (render_prompt(r, m, &req, HR_STR(""), &prompt_text)) {
     hr_buf_free(&prompt_text);
     return;
+  }
+  if (forced) {
+    /* A template that does not show tools leaves the model guessing what
+     * to call with what: tell it in the system message. */
+    const json_value *name = json_get(forced, "name");
+    if (!memmem(prompt_text.data ? prompt_text.data : "", prompt_text.len, name->u.str.ptr, name->u.str.len)) {
+      hr_buf_clear(&prompt_text);
+      if (render_prompt(r, m, &req, call_instructions(http_req_arena(r), forced), &prompt_text)) {
+        hr_buf_free(&prompt_text);
+        return;
+      }
+    }
   }
   const tokenizer *tok = eng_model_tokenizer(m->engine);
   hr_log(HR_LOG_DEBUG, "%s: prompt for %s: %.*s", http_req_id(r), m->info.name,
@@ -318,9 +376,10 @@ static void on_chat_completions(http_req *r, void *data) {
   const char **stop = req.has_stop ? gen_stop_strings(r, req.stop.items, req.stop.n) : NULL;
   int logprobs = req.has_logprobs && req.logprobs ? (req.has_top_logprobs ? (int)req.top_logprobs : 0) : -1;
   jc_schema *constraint = NULL;
-  bool call = false;
-  if (forced_call(r, &req, &constraint, &call)) return;
-  if (!call && req.has_response_format && output_constraint(r, &req.response_format, &constraint)) return;
+  bool call = forced != NULL;
+  if (call ? call_constraint(r, forced, forced_index, &constraint)
+           : req.has_response_format && output_constraint(r, &req.response_format, &constraint))
+    return;
   gen_start(r, m, GEN_CHAT, ids, n_ids, (int)HR_MIN(max_tokens, 1 << 30), &sp, stop,
             req.has_stop ? (int)req.stop.n : 0, logprobs, req.has_stream && req.stream,
             req.has_stream_options && req.stream_options.include_usage, HR_STR(""), constraint, call);
