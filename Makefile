@@ -98,6 +98,7 @@ bench: hearth
 	bash bench/engine/run.sh
 	node bench/serve/run.js
 	bash bench/embeddings/run.sh
+	node bench/structured/run.js
 
 clean:
 	rm -rf build hearth
