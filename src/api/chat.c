@@ -194,15 +194,20 @@ static int output_constraint(http_req *r, const api_response_format *rf, jc_sche
   return 0;
 }
 
+/* The functions a forced call may be of. */
+typedef struct {
+  const json_value **fn; /* the tools' "function" objects */
+  size_t *index;         /* their places in tools */
+  int n;
+} forced_calls;
+
 /* tool_choice naming a function ({"type": "function", "function":
- * {"name": ...}}), or "required" with one tool: the answer must be a call
- * of it. *fn gets that tool's "function" object (NULL: the model is free;
- * "auto" and "none" leave it so, the chat template showing it the tools).
- * "required" with several tools would need the automaton to follow
- * several alternatives that all begin with '{': a 400 that says so, not a
- * free answer. Answers 400 itself and returns non-zero. */
-static int forced_function(http_req *r, const chat_request *req, const json_value **fn, size_t *index) {
-  *fn = NULL;
+ * {"name": ...}}) or "required": the answer must be a call, of that
+ * function or of any of the tools; f->n = 0 leaves the model free ("auto",
+ * "none": the chat template shows it the tools). Answers 400 itself and
+ * returns non-zero. */
+static int forced_functions(http_req *r, const chat_request *req, forced_calls *f) {
+  f->n = 0;
   if (!req->has_tool_choice || !req->tool_choice) return 0;
   const json_value *tc = req->tool_choice, *want = NULL;
   if (tc->type == JSON_STRING && strcmp(tc->u.str.ptr, "required")) return 0; /* auto, none */
@@ -220,11 +225,9 @@ static int forced_function(http_req *r, const chat_request *req, const json_valu
                        "tool_choice: a forced call needs tools");
     return -1;
   }
-  if (!want && n_tools != 1) {
-    http_respond_error(r, 400, "invalid_request_error", "unsupported_value", "tool_choice",
-                       "tool_choice: \"required\" with %zu tools is not supported; name the function "
-                       "in tool_choice",
-                       n_tools);
+  if (n_tools > JC_PROPS_MAX) {
+    http_respond_error(r, 400, "invalid_request_error", "unsupported_value", "tools",
+                       "tools: a forced call chooses among at most %d tools", JC_PROPS_MAX);
     return -1;
   }
   if (req->has_response_format && !hr_str_eq_cstr(req->response_format.type, "text")) {
@@ -232,32 +235,52 @@ static int forced_function(http_req *r, const chat_request *req, const json_valu
                        "response_format: a forced tool call already fixes the answer's shape");
     return -1;
   }
+  hr_arena *a = http_req_arena(r);
+  f->fn = hr_arena_calloc(a, n_tools, sizeof *f->fn);
+  f->index = hr_arena_calloc(a, n_tools, sizeof *f->index);
+  if (!f->fn || !f->index) {
+    http_respond_error(r, 500, "server_error", NULL, NULL, "out of memory");
+    return -1;
+  }
   for (size_t i = 0; i < n_tools; i++) {
-    const json_value *f = json_get(req->tools->u.arr.items[i], "function");
-    const json_value *name = json_get(f, "name");
+    const json_value *fn = json_get(req->tools->u.arr.items[i], "function");
+    const json_value *name = json_get(fn, "name");
     if (!name || name->type != JSON_STRING) continue;
     if (want && !(want->u.str.len == name->u.str.len && !memcmp(want->u.str.ptr, name->u.str.ptr, name->u.str.len)))
       continue;
-    *fn = f;
-    *index = i;
-    return 0;
+    f->fn[f->n] = fn;
+    f->index[f->n++] = i;
+    if (want) return 0;
   }
+  if (f->n) return 0;
   http_respond_error(r, 400, "invalid_request_error", "invalid_value", "tool_choice.function.name",
-                     "tool_choice.function.name: no tool is named \"%.*s\"", (int)HR_MIN(want->u.str.len, 100),
-                     want->u.str.ptr);
+                     "tool_choice.function.name: no tool is named \"%.*s\"",
+                     want ? (int)HR_MIN(want->u.str.len, 100) : 0, want ? want->u.str.ptr : "");
   return -1;
 }
 
-/* The automaton of the forced call of fn (tools[index]). */
-static int call_constraint(http_req *r, const json_value *fn, size_t index, jc_schema **out) {
-  const json_value *name = json_get(fn, "name");
+/* The automaton of a call of one of f's functions. */
+static int call_constraint(http_req *r, const forced_calls *f, jc_schema **out) {
+  jc_function *fns = hr_arena_calloc(http_req_arena(r), (size_t)f->n, sizeof *fns);
+  if (!fns) {
+    http_respond_error(r, 500, "server_error", NULL, NULL, "out of memory");
+    return -1;
+  }
+  for (int i = 0; i < f->n; i++) {
+    const json_value *name = json_get(f->fn[i], "name");
+    fns[i] = (jc_function){name->u.str.ptr, name->u.str.len, json_get(f->fn[i], "parameters")};
+  }
   char err[400];
-  int rc = jc_compile_call(name->u.str.ptr, name->u.str.len, json_get(fn, "parameters"), out, err, sizeof err);
+  int bad;
+  int rc = jc_compile_calls(fns, f->n, out, &bad, err, sizeof err);
   if (rc == HR_EINVAL) {
     char param[64];
-    snprintf(param, sizeof param, "tools[%zu].function.parameters", index);
-    http_respond_error(r, 400, "invalid_request_error", "unsupported_value", param, "tools[%zu].function.%s",
-                       index, err);
+    if (bad >= 0) snprintf(param, sizeof param, "tools[%zu].function.parameters", f->index[bad]);
+    else snprintf(param, sizeof param, "tools");
+    /* err names places from "parameters": say whose */
+    const char *rest = bad >= 0 ? err + strlen("parameters") : strstr(err, ": ");
+    http_respond_error(r, 400, "invalid_request_error", "unsupported_value", param, "%s%s", param,
+                       rest ? rest : err);
     return -1;
   }
   if (rc) {
@@ -268,25 +291,27 @@ static int call_constraint(http_req *r, const json_value *fn, size_t index, jc_s
 }
 
 /* What a model whose chat template does not show tools is told of a
- * forced call, in the request's arena: the function, its description, the
- * shape to write and the parameters' schema (the automaton holds it to
- * that shape anyway; told, the model fills it sensibly). */
-static hr_str call_instructions(hr_arena *a, const json_value *fn) {
-  const json_value *name = json_get(fn, "name"), *desc = json_get(fn, "description");
-  const json_value *params = json_get(fn, "parameters");
+ * forced call, in the request's arena: each function, its description and
+ * its parameters' schema, and the shape to write (the automaton holds it
+ * to that shape anyway; told, the model fills it sensibly). */
+static hr_str call_instructions(hr_arena *a, const forced_calls *f) {
   hr_buf b = HR_BUF_INIT;
-  hr_buf_appendf(&b, "You can call the function %.*s", (int)name->u.str.len, name->u.str.ptr);
-  if (desc && desc->type == JSON_STRING) hr_buf_appendf(&b, " (%.*s)", (int)HR_MIN(desc->u.str.len, 2000), desc->u.str.ptr);
-  hr_buf_appendf(&b, ". Answer with only a JSON object {\"name\": \"%.*s\", \"arguments\": {...}}",
-                 (int)name->u.str.len, name->u.str.ptr);
-  if (params) {
-    hr_buf_append_str(&b, " whose arguments fit this JSON schema: ");
-    json_writer w;
-    json_w_init(&w, &b);
-    json_w_value(&w, params);
-    json_w_finish(&w);
+  hr_buf_append_str(&b, f->n == 1 ? "You can call this function:" : "You can call these functions:");
+  for (int i = 0; i < f->n; i++) {
+    const json_value *name = json_get(f->fn[i], "name"), *desc = json_get(f->fn[i], "description");
+    const json_value *params = json_get(f->fn[i], "parameters");
+    hr_buf_appendf(&b, "\n- %.*s", (int)name->u.str.len, name->u.str.ptr);
+    if (desc && desc->type == JSON_STRING)
+      hr_buf_appendf(&b, ": %.*s", (int)HR_MIN(desc->u.str.len, 2000), desc->u.str.ptr);
+    if (params) {
+      hr_buf_append_str(&b, " Its arguments fit this JSON schema: ");
+      json_writer w;
+      json_w_init(&w, &b);
+      json_w_value(&w, params);
+      json_w_finish(&w);
+    }
   }
-  hr_buf_putc(&b, '.');
+  hr_buf_append_str(&b, "\nAnswer with only a JSON object {\"name\": the function's name, \"arguments\": {...}}.");
   char *text = b.data ? hr_arena_strndup(a, b.data, b.len) : NULL;
   hr_str out = text ? hr_str_make(text, b.len) : HR_STR("");
   hr_buf_free(&b);
@@ -327,21 +352,20 @@ static void on_chat_completions(http_req *r, void *data) {
                        (long long)req.n);
     return;
   }
-  const json_value *forced = NULL;
-  size_t forced_index = 0;
-  if (forced_function(r, &req, &forced, &forced_index)) return;
+  forced_calls forced = {0};
+  if (forced_functions(r, &req, &forced)) return;
   hr_buf prompt_text = HR_BUF_INIT;
   if (render_prompt(r, m, &req, HR_STR(""), &prompt_text)) {
     hr_buf_free(&prompt_text);
     return;
   }
-  if (forced) {
+  if (forced.n) {
     /* A template that does not show tools leaves the model guessing what
      * to call with what: tell it in the system message. */
-    const json_value *name = json_get(forced, "name");
+    const json_value *name = json_get(forced.fn[0], "name");
     if (!memmem(prompt_text.data ? prompt_text.data : "", prompt_text.len, name->u.str.ptr, name->u.str.len)) {
       hr_buf_clear(&prompt_text);
-      if (render_prompt(r, m, &req, call_instructions(http_req_arena(r), forced), &prompt_text)) {
+      if (render_prompt(r, m, &req, call_instructions(http_req_arena(r), &forced), &prompt_text)) {
         hr_buf_free(&prompt_text);
         return;
       }
@@ -376,8 +400,8 @@ static void on_chat_completions(http_req *r, void *data) {
   const char **stop = req.has_stop ? gen_stop_strings(r, req.stop.items, req.stop.n) : NULL;
   int logprobs = req.has_logprobs && req.logprobs ? (req.has_top_logprobs ? (int)req.top_logprobs : 0) : -1;
   jc_schema *constraint = NULL;
-  bool call = forced != NULL;
-  if (call ? call_constraint(r, forced, forced_index, &constraint)
+  bool call = forced.n > 0;
+  if (call ? call_constraint(r, &forced, &constraint)
            : req.has_response_format && output_constraint(r, &req.response_format, &constraint))
     return;
   gen_start(r, m, GEN_CHAT, ids, n_ids, (int)HR_MIN(max_tokens, 1 << 30), &sp, stop,

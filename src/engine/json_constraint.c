@@ -37,6 +37,7 @@ struct jc_node {
   jc_node **prop;
   uint64_t required;
   jc_node *additional; /* the other keys' values; NULL: no other keys */
+  jc_node **call_args; /* a call's root: arguments per name (prop[0]'s literals); the name comes first */
   /* N_ARRAY */
   jc_node *items;
   uint32_t min_items, max_items;
@@ -698,42 +699,44 @@ static int check_anyofs(compiler *c) {
   return HR_OK;
 }
 
-/* A function call's root: {"name": the name, "arguments": params}. */
-static jc_node *call_root(compiler *c, const char *name, size_t name_len, jc_node *params) {
-  jc_node *n = node_new(c, N_OBJECT);
-  hr_buf b = HR_BUF_INIT;
-  int rc = hr_buf_putc(&b, '"') || json_escape_append(&b, name, name_len) || hr_buf_putc(&b, '"');
-  const char *lit = rc ? NULL : hr_arena_strndup(c->a, b.data, b.len);
-  size_t lit_len = b.len;
-  hr_buf_free(&b);
-  jc_node *name_node = literals_new(c, 1);
-  if (!n || !lit || !name_node) {
+/* A call's root: {"name": one of the names, "arguments": the params of
+ * that name}, the name first (it picks the arguments' automaton). */
+static jc_node *call_root(compiler *c, const jc_function *fns, int n_fns, jc_node **params) {
+  jc_node *n = node_new(c, N_OBJECT), *names = literals_new(c, (size_t)n_fns);
+  static const char *const keys[] = {"\"name\"", "\"arguments\""};
+  if (!n || !names || !(n->key = hr_arena_calloc(c->a, 2, sizeof *n->key)) ||
+      !(n->key_len = hr_arena_calloc(c->a, 2, sizeof *n->key_len)) ||
+      !(n->prop = hr_arena_calloc(c->a, 2, sizeof *n->prop))) {
     fail(c, "out of memory");
     return NULL;
   }
-  name_node->lit[0] = lit;
-  name_node->lit_len[0] = lit_len;
-  static const char *const keys[] = {"\"name\"", "\"arguments\""};
-  n->key = hr_arena_calloc(c->a, 2, sizeof *n->key);
-  n->key_len = hr_arena_calloc(c->a, 2, sizeof *n->key_len);
-  n->prop = hr_arena_calloc(c->a, 2, sizeof *n->prop);
-  if (!n->key || !n->key_len || !n->prop) {
-    fail(c, "out of memory");
-    return NULL;
+  for (int i = 0; i < n_fns; i++) {
+    hr_buf b = HR_BUF_INIT;
+    int rc = hr_buf_putc(&b, '"') || json_escape_append(&b, fns[i].name, fns[i].name_len) || hr_buf_putc(&b, '"');
+    names->lit[i] = rc ? NULL : hr_arena_strndup(c->a, b.data, b.len);
+    names->lit_len[i] = b.len;
+    hr_buf_free(&b);
+    if (!names->lit[i]) {
+      fail(c, "out of memory");
+      return NULL;
+    }
+    for (int j = 0; j < i; j++)
+      if (names->lit_len[j] == names->lit_len[i] && !memcmp(names->lit[j], names->lit[i], names->lit_len[i])) {
+        fail(c, "two tools are named \"%.*s\"", (int)HR_MIN(fns[i].name_len, 100), fns[i].name);
+        return NULL;
+      }
   }
   for (int i = 0; i < 2; i++) n->key[i] = keys[i], n->key_len[i] = strlen(keys[i]);
-  n->prop[0] = name_node;
-  n->prop[1] = params;
+  n->prop[0] = names;
+  n->prop[1] = params[0];
+  n->call_args = params;
   n->n_props = 2;
   n->required = 3;
   return n;
 }
 
-/* jc_compile and jc_compile_call: schema (NULL: any object) is the
- * document $refs resolve in; with name, the root is a call of it. */
-static int compile_root(const json_value *schema, const char *name, size_t name_len, jc_schema **out,
-                        char *err, size_t err_len) {
-  *out = NULL;
+/* Sets up a compiler and a schema with the shared "any" nodes. */
+static int begin(compiler **cp, jc_schema **sp, char *err, size_t err_len) {
   if (err && err_len) err[0] = 0;
   jc_schema *s = calloc(1, sizeof *s);
   compiler *c = calloc(1, sizeof *c);
@@ -743,52 +746,86 @@ static int compile_root(const json_value *schema, const char *name, size_t name_
     return HR_ENOMEM;
   }
   c->a = s->a;
-  c->doc = schema;
   c->err = err;
   c->err_len = err_len;
-  c->root_label = name ? "parameters" : "schema";
-  int rc = HR_ENOMEM;
+  c->root_label = "schema";
   static const char *const kw[] = {"true", "false", "null"};
   jc_node *any = c->any = node_new(c, N_ANY);
   if (!any || !(any->as_obj = node_new(c, N_OBJECT)) || !(any->as_arr = node_new(c, N_ARRAY)) ||
-      !(any->as_str = node_new(c, N_STRING)) || !(any->as_lit = keyword_literals(c, kw, 3)))
-    goto done;
+      !(any->as_str = node_new(c, N_STRING)) || !(any->as_lit = keyword_literals(c, kw, 3))) {
+    free(c);
+    jc_free(s);
+    return HR_ENOMEM;
+  }
   any->as_obj->additional = any;
   any->as_arr->items = any;
   any->as_arr->max_items = UINT32_MAX;
   any->as_str->max_len = UINT32_MAX;
-  rc = HR_EINVAL;
-  jc_node *root = any->as_obj;
-  if (schema) {
-    root = compile(c, schema, 0);
-    if (!root || check_refs(c) || check_anyofs(c)) goto done;
-    if (resolve(root)->kind != N_OBJECT) {
-      c->path_len = 0;
-      c->path[0] = 0;
-      fail(c, "the root must be an object schema (\"type\": \"object\")");
-      goto done;
-    }
+  *cp = c;
+  *sp = s;
+  return HR_OK;
+}
+
+/* An object schema from doc ($refs resolve in it; NULL: any object). */
+static jc_node *compile_object_root(compiler *c, const json_value *doc) {
+  if (!doc) return c->any->as_obj;
+  c->doc = doc;
+  jc_node *root = compile(c, doc, 0);
+  if (!root || check_refs(c) || check_anyofs(c)) return NULL;
+  if (resolve(root)->kind != N_OBJECT) {
+    c->path_len = 0;
+    c->path[0] = 0;
+    fail(c, "the root must be an object schema (\"type\": \"object\")");
+    return NULL;
   }
-  if (name && !(root = call_root(c, name, name_len, root))) goto done;
-  s->root = root;
-  rc = HR_OK;
-done:
+  return root;
+}
+
+static int finish(compiler *c, jc_schema *s, jc_node *root, jc_schema **out) {
   free(c);
-  if (rc) {
+  if (!root) {
     jc_free(s);
-    return rc;
+    return HR_EINVAL;
   }
+  s->root = root;
   *out = s;
   return HR_OK;
 }
 
 int jc_compile(const json_value *schema, jc_schema **out, char *err, size_t err_len) {
-  return compile_root(schema, NULL, 0, out, err, err_len);
+  compiler *c;
+  jc_schema *s;
+  *out = NULL;
+  int rc = begin(&c, &s, err, err_len);
+  return rc ? rc : finish(c, s, compile_object_root(c, schema), out);
 }
 
-int jc_compile_call(const char *name, size_t name_len, const json_value *params, jc_schema **out,
-                    char *err, size_t err_len) {
-  return compile_root(params, name, name_len, out, err, err_len);
+int jc_compile_calls(const jc_function *fns, int n_fns, jc_schema **out, int *bad, char *err,
+                     size_t err_len) {
+  compiler *c;
+  jc_schema *s;
+  *out = NULL;
+  *bad = -1;
+  if (n_fns < 1 || n_fns > JC_PROPS_MAX) {
+    if (err && err_len) snprintf(err, err_len, "a call is of 1 to %d functions", JC_PROPS_MAX);
+    return HR_EINVAL;
+  }
+  int rc = begin(&c, &s, err, err_len);
+  if (rc) return rc;
+  c->root_label = "parameters";
+  jc_node **params = hr_arena_calloc(c->a, (size_t)n_fns, sizeof *params), *root = NULL;
+  if (!params) fail(c, "out of memory");
+  for (int i = 0; params && i < n_fns; i++) {
+    /* each function's $refs resolve in its own parameters */
+    c->n_refs = 0;
+    c->n_anyofs = 0;
+    if (!(params[i] = compile_object_root(c, fns[i].params))) {
+      *bad = i;
+      return finish(c, s, NULL, out);
+    }
+  }
+  if (params) root = call_root(c, fns, n_fns, params);
+  return finish(c, s, root, out);
 }
 
 void jc_free(jc_schema *s) {
@@ -870,7 +907,8 @@ static bool key_done(jc_state *st, jc_frame *o) {
 
 /* The top frame's value is complete: pop it and tell the frame below. */
 static bool pop_done(jc_state *st) {
-  if (st->f[st->depth - 1].kind == F_OBJECT) st->n_keys = st->f[st->depth - 1].keys_from;
+  const jc_frame *done = &st->f[st->depth - 1];
+  if (done->kind == F_OBJECT) st->n_keys = done->keys_from;
   st->depth--;
   if (st->depth == 0) {
     st->done = true;
@@ -879,6 +917,11 @@ static bool pop_done(jc_state *st) {
   jc_frame *p = &st->f[st->depth - 1];
   if (p->kind == F_OBJECT) {
     if (p->phase == OB_KEY) return key_done(st, p);
+    if (p->node->call_args && p->prop == 0 && done->kind == F_LITERAL) {
+      /* the call's name: which function, so which arguments */
+      for (uint64_t m = done->cand; m; m &= m - 1)
+        if (done->node->lit_len[__builtin_ctzll(m)] == done->pos) p->value = (uint64_t)__builtin_ctzll(m);
+    }
     if (p->prop >= 0) p->seen |= 1ull << p->prop;
     p->phase = OB_AFTER;
     return true;
@@ -961,6 +1004,7 @@ static step on_object(jc_state *st, jc_frame *f, uint8_t c) {
       return (n->required & ~f->seen) == 0 && pop_done(st) ? R_YES : R_NO;
     if (c != '"') return R_NO;
     f->cand = n->additional ? all_props(n) : all_props(n) & ~f->seen;
+    if (n->call_args && !(f->seen & 1)) f->cand = 1; /* a call's name comes first */
     if (!f->cand && !n->additional) return R_NO;
     f->key_pos = 1; /* every key's text begins with its quote */
     f->key_hash = 0xcbf29ce484222325ull; /* FNV-1a */
@@ -972,7 +1016,8 @@ static step on_object(jc_state *st, jc_frame *f, uint8_t c) {
     if (is_ws(c)) return R_WS;
     if (c != ':') return R_NO;
     f->phase = OB_VALUE;
-    return push(st, F_VALUE, f->prop >= 0 ? n->prop[f->prop] : n->additional) ? R_YES : R_NO;
+    const jc_node *value = f->prop < 0 ? n->additional : n->call_args && f->prop == 1 ? n->call_args[f->value] : n->prop[f->prop];
+    return push(st, F_VALUE, value) ? R_YES : R_NO;
   case OB_AFTER:
     if (is_ws(c)) return R_WS;
     if (c == ',') {

@@ -68,7 +68,8 @@ typedef struct {
   uint16_t keys_from; /* object: where its other keys begin in keys[] */
   uint64_t key_hash;  /* object: hash of the current key's bytes */
   uint64_t value;     /* number: the integer part so far (saturates at 10^18);
-                         string with a pattern: the expression's live positions */
+                         string with a pattern: the expression's live positions;
+                         a call's root object: the function its name chose */
   uint8_t neg, frac_nz; /* number: a minus sign; a nonzero fraction digit */
   jf_state fmt;       /* string with a format: where in it */
 } jc_frame;
@@ -86,11 +87,18 @@ typedef struct {
  * HR_EINVAL with a message naming the offending place ("properties.age:
  * 'multipleOf' is not supported") in err; HR_ENOMEM. */
 int jc_compile(const json_value *schema, jc_schema **out, char *err, size_t err_len);
-/* The automaton of a forced function call: {"name": name, "arguments":
- * JSON that params allows} (params NULL: any object), keys in either
- * order. Messages name places from "parameters". */
-int jc_compile_call(const char *name, size_t name_len, const json_value *params, jc_schema **out,
-                    char *err, size_t err_len);
+/* The automaton of a forced call of one of n functions: {"name": one of
+ * the names, "arguments": JSON its params allow (NULL: any object)}, the
+ * name first (it picks the arguments' automaton). HR_EINVAL with *bad the
+ * function whose parameters cannot be enforced (messages name places from
+ * "parameters"), or -1 (two functions of one name). */
+typedef struct {
+  const char *name;
+  size_t name_len;
+  const json_value *params;
+} jc_function;
+int jc_compile_calls(const jc_function *fns, int n_fns, jc_schema **out, int *bad, char *err,
+                     size_t err_len);
 void jc_free(jc_schema *s);
 
 /* The state before the first byte. */

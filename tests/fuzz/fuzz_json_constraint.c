@@ -1,8 +1,9 @@
 /* fuzz_json_constraint — the response_format automaton on arbitrary
  * schemas and outputs. The input is a schema (JSON text; one that does not
  * read stands for json_object mode), a NUL byte, and the bytes a model
- * would write (an odd-length schema is compiled as a forced call's
- * parameters, whose output must be {"name": "f\"n", "arguments": ...}).
+ * would write (an odd-length schema is compiled as the parameters of
+ * function "f\"n" of a forced call between it and "g" (any arguments),
+ * whose output must be {"name": one of them, "arguments": ...}, name first).
  * Compiling must succeed or fail with a message; every byte
  * is offered to a copy first, and the copy and the state must agree; an
  * output the automaton calls complete must be a JSON object the strict
@@ -27,7 +28,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char err[256] = "";
   /* an odd length compiles the schema as a forced call's parameters */
   bool call = schema_len & 1;
-  int rc = call ? jc_compile_call("f\"n", 3, v, &s, err, sizeof err) : jc_compile(v, &s, err, sizeof err);
+  jc_function fns[] = {{"f\"n", 3, v}, {"g", 1, NULL}};
+  int bad;
+  int rc = call ? jc_compile_calls(fns, 2, &s, &bad, err, sizeof err) : jc_compile(v, &s, err, sizeof err);
   if (rc) {
     if (rc != HR_EINVAL || !err[0] || strncmp(err, call ? "parameters" : "schema", call ? 10 : 6)) abort();
     hr_arena_reset(a);
@@ -49,8 +52,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     json_value *doc;
     if (json_read(a, out, n, NULL, &doc, NULL) || doc->type != JSON_OBJECT) abort();
     const json_value *name = json_get(doc, "name");
-    if (call && (!name || name->type != JSON_STRING || strcmp(name->u.str.ptr, "f\"n") ||
-                 !json_get(doc, "arguments") || doc->u.obj.n != 2))
+    if (call && (!name || name->type != JSON_STRING ||
+                 (strcmp(name->u.str.ptr, "f\"n") && strcmp(name->u.str.ptr, "g")) ||
+                 !json_get(doc, "arguments") || doc->u.obj.n != 2 || strcmp(doc->u.obj.members[0].key.ptr, "name")))
       abort();
   }
   jc_free(s);

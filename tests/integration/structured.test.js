@@ -265,12 +265,40 @@ test('tool_choice "required" with one tool, streamed (tiny model): one delta car
   }
 });
 
+test('tool_choice "required" with several tools: the name picks the arguments\' schema', async () => {
+  const paint = {
+    type: 'function',
+    function: { name: 'paint', parameters: { type: 'object', properties: { color: { enum: ['red', 'green', 'blue'] } },
+      required: ['color'], additionalProperties: false } },
+  };
+  const tools = [digit, paint];
+  const fits = Object.fromEntries(tools.map((t) => [t.function.name, new Ajv({ strict: false }).compile(t.function.parameters)]));
+  let calls = 0;
+  for (let seed = 1; seed <= 12; seed++) {
+    const a = await client.chat.completions.create({ model: TINY, temperature: 1.2, seed, max_tokens: 120,
+      messages: [{ role: 'user', content: 'Do something.' }], tools, tool_choice: 'required' });
+    const c = a.choices[0];
+    if (c.finish_reason !== 'tool_calls') continue;
+    const call = c.message.tool_calls[0];
+    assert.ok(call.function.name in fits, call.function.name);
+    assert.ok(fits[call.function.name](JSON.parse(call.function.arguments)), `${call.function.name} ${call.function.arguments}`);
+    calls++;
+  }
+  assert.ok(calls >= 8, `only ${calls} of 12 calls completed`); // which name wins is the model's; the unit test checks both
+  // SmolLM2 calls one of them with fitting arguments too
+  const a = await client.chat.completions.create({ model: SMOL, temperature: 0, max_tokens: 80,
+    messages: [{ role: 'user', content: 'What is the weather in Rome, in fahrenheit?' }], tools: [digit, weather], tool_choice: 'required' });
+  const call = a.choices[0].message.tool_calls[0];
+  const tool = [digit, weather].find((t) => t.function.name === call.function.name);
+  assert.ok(tool && new Ajv({ strict: false }).compile(tool.function.parameters)(JSON.parse(call.function.arguments)));
+});
+
 test('forced calls that cannot be made are refused; "auto" stays free text', async () => {
   const msg = [{ role: 'user', content: 'x' }];
   const refused = async (body, param, re) => assert.rejects(
     client.chat.completions.create({ model: TINY, messages: msg, max_tokens: 8, ...body }),
     (e) => e.status === 400 && e.param === param && re.test(e.message));
-  await refused({ tools: [digit, weather], tool_choice: 'required' }, 'tool_choice', /"required" with 2 tools/);
+  await refused({ tools: [digit, { ...digit }], tool_choice: 'required' }, 'tools', /tools: two tools are named "pick"/);
   await refused({ tools: [digit], tool_choice: { type: 'function', function: { name: 'nope' } } },
     'tool_choice.function.name', /no tool is named "nope"/);
   await refused({ tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object', properties: { a: { type: 'number', multipleOf: 3 } } } } }],

@@ -351,6 +351,40 @@ TEST(every_string_a_pattern_lets_end_matches_pcre2) {
   }
 }
 
+TEST(a_call_names_its_function_first_and_fits_its_arguments) {
+  json_value *pick, *paint;
+  const char *a = "{\"type\":\"object\",\"properties\":{\"n\":{\"type\":\"integer\",\"maximum\":9}},"
+                  "\"required\":[\"n\"],\"additionalProperties\":false}";
+  const char *b = "{\"properties\":{\"color\":{\"enum\":[\"red\",\"blue\"]}},\"required\":[\"color\"]}";
+  CHECK(json_read(arena, a, strlen(a), NULL, &pick, NULL) == 0);
+  CHECK(json_read(arena, b, strlen(b), NULL, &paint, NULL) == 0);
+  jc_function fns[] = {{"pick", 4, pick}, {"paint", 5, paint}, {"noop", 4, NULL}};
+  jc_schema *s;
+  int bad;
+  char err[200];
+  CHECK(jc_compile_calls(fns, 3, &s, &bad, err, sizeof err) == 0);
+  CHECK_EQ_INT(run(s, "{\"name\": \"pick\", \"arguments\": {\"n\": 7}}"), 1);
+  CHECK_EQ_INT(run(s, "{\"name\":\"paint\",\"arguments\":{\"color\":\"blue\",\"shade\":1}}"), 1);
+  CHECK_EQ_INT(run(s, "{\"name\":\"noop\",\"arguments\":{\"any\":[1]}}"), 1);
+  CHECK_EQ_INT(run(s, "{\"name\":\"paint\",\"arguments\":{\"n\":7}}"), -35);   /* paint's arguments need a color */
+  CHECK_EQ_INT(run(s, "{\"name\":\"pick\",\"arguments\":{\"color\":\"red\"}}"), -30); /* pick's take only n */
+  CHECK_EQ_INT(run(s, "{\"arguments\""), -3);                         /* the name first */
+  CHECK_EQ_INT(run(s, "{\"name\":\"draw\""), -10);
+  jc_free(s);
+  /* which function's parameters cannot be enforced; two of one name */
+  json_value *bad_params;
+  const char *c = "{\"type\":\"object\",\"properties\":{\"x\":{\"type\":\"number\",\"multipleOf\":2}}}";
+  CHECK(json_read(arena, c, strlen(c), NULL, &bad_params, NULL) == 0);
+  jc_function two[] = {{"pick", 4, pick}, {"odd", 3, bad_params}};
+  CHECK(jc_compile_calls(two, 2, &s, &bad, err, sizeof err) == HR_EINVAL);
+  CHECK_EQ_INT(bad, 1);
+  CHECK(strstr(err, "parameters.properties.x: 'multipleOf' is not supported") != NULL);
+  jc_function same[] = {{"pick", 4, pick}, {"pick", 4, NULL}};
+  CHECK(jc_compile_calls(same, 2, &s, &bad, err, sizeof err) == HR_EINVAL);
+  CHECK_EQ_INT(bad, -1);
+  CHECK(strstr(err, "two tools are named \"pick\"") != NULL);
+}
+
 TEST(recursive_schemas_compile_and_read) {
   jc_schema *s = compile_text("{\"type\":\"object\",\"properties\":{\"kids\":{\"type\":\"array\","
                               "\"items\":{\"$ref\":\"#\"}}},\"additionalProperties\":false}",
@@ -483,6 +517,7 @@ int main(void) {
   RUN(formats_take_their_canonical_spelling);
   RUN(patterns_and_email_read_as_regular_expressions);
   RUN(every_string_a_pattern_lets_end_matches_pcre2);
+  RUN(a_call_names_its_function_first_and_fits_its_arguments);
   RUN(recursive_schemas_compile_and_read);
   RUN(types_lists_and_all_of_one);
   RUN(unsupported_schemas_are_refused_with_their_place);
