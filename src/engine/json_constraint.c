@@ -146,6 +146,18 @@ static int literal_of(compiler *c, const json_value *v, const char **out, size_t
   return rc == HR_OK ? HR_OK : fail(c, "a value that cannot be written as JSON");
 }
 
+/* s as a JSON string's text, quotes included, in the arena: what a key
+ * or a function's name must read as. */
+static const char *quoted(compiler *c, const char *str, size_t len, size_t *out_len) {
+  hr_buf b = HR_BUF_INIT;
+  int rc = hr_buf_putc(&b, '"') || json_escape_append(&b, str, len) || hr_buf_putc(&b, '"');
+  const char *out = rc ? NULL : hr_arena_strndup(c->a, b.data, b.len);
+  *out_len = b.len;
+  hr_buf_free(&b);
+  if (!out) fail(c, "out of memory");
+  return out;
+}
+
 /* A literals node with room for n texts. */
 static jc_node *literals_new(compiler *c, size_t n) {
   jc_node *node = node_new(c, N_LITERALS);
@@ -234,6 +246,10 @@ static jc_node *resolve_ref(compiler *c, const json_value *ref, int depth) {
   }
   const char *s = ref->u.str.ptr;
   const json_value *target = NULL;
+  if (strlen(s) != ref->u.str.len) { /* a NUL inside: no pointer we read */
+    fail(c, "'$ref' holds a NUL character");
+    return NULL;
+  }
   if (!strcmp(s, "#")) {
     target = c->doc;
   } else {
@@ -308,16 +324,7 @@ static jc_node *compile_object(compiler *c, const json_value *v, int depth) {
           fail(c, "property \"%.*s\" is listed twice", (int)HR_MIN(m->key.len, 100), m->key.ptr);
           return NULL;
         }
-      hr_buf b = HR_BUF_INIT;
-      int rc = hr_buf_putc(&b, '"') || json_escape_append(&b, m->key.ptr, m->key.len) ||
-               hr_buf_putc(&b, '"');
-      n->key[i] = rc ? NULL : hr_arena_strndup(c->a, b.data, b.len);
-      n->key_len[i] = b.len;
-      hr_buf_free(&b);
-      if (!n->key[i]) {
-        fail(c, "out of memory");
-        return NULL;
-      }
+      if (!(n->key[i] = quoted(c, m->key.ptr, m->key.len, &n->key_len[i]))) return NULL;
       size_t was = path_push(c, "properties", 10, 0);
       path_push(c, m->key.ptr, m->key.len, 0);
       n->prop[i] = compile(c, m->value, depth + 1);
@@ -430,8 +437,9 @@ static jc_node *compile_type(compiler *c, const json_value *v, hr_str type, int 
       return NULL;
     }
     const json_value *format = json_get(v, "format"), *pattern = json_get(v, "pattern");
-    bool email = format && format->type == JSON_STRING && !strcmp(format->u.str.ptr, "email");
-    if (format && !email && (format->type != JSON_STRING || !(n->format = jf_lookup(format->u.str.ptr)))) {
+    bool email = format && format->type == JSON_STRING && hr_str_eq_cstr(hr_str_make(format->u.str.ptr, format->u.str.len), "email");
+    if (format && !email &&
+        (format->type != JSON_STRING || !(n->format = jf_lookup(format->u.str.ptr, format->u.str.len)))) {
       fail(c, "format \"%.40s\" is not supported (date, time, date-time, uuid and email are)",
            format->type == JSON_STRING ? format->u.str.ptr : "?");
       return NULL;
@@ -711,15 +719,7 @@ static jc_node *call_root(compiler *c, const jc_function *fns, int n_fns, jc_nod
     return NULL;
   }
   for (int i = 0; i < n_fns; i++) {
-    hr_buf b = HR_BUF_INIT;
-    int rc = hr_buf_putc(&b, '"') || json_escape_append(&b, fns[i].name, fns[i].name_len) || hr_buf_putc(&b, '"');
-    names->lit[i] = rc ? NULL : hr_arena_strndup(c->a, b.data, b.len);
-    names->lit_len[i] = b.len;
-    hr_buf_free(&b);
-    if (!names->lit[i]) {
-      fail(c, "out of memory");
-      return NULL;
-    }
+    if (!(names->lit[i] = quoted(c, fns[i].name, fns[i].name_len, &names->lit_len[i]))) return NULL;
     for (int j = 0; j < i; j++)
       if (names->lit_len[j] == names->lit_len[i] && !memcmp(names->lit[j], names->lit[i], names->lit_len[i])) {
         fail(c, "two tools are named \"%.*s\"", (int)HR_MIN(fns[i].name_len, 100), fns[i].name);

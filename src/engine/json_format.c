@@ -16,13 +16,13 @@ static const char *template_of(jf_kind k) {
   }
 }
 
-jf_kind jf_lookup(const char *name) {
+jf_kind jf_lookup(const char *name, size_t len) {
   static const struct {
     const char *name;
     jf_kind kind;
   } known[] = {{"date", JF_DATE}, {"time", JF_TIME}, {"date-time", JF_DATE_TIME}, {"uuid", JF_UUID}};
   for (size_t i = 0; i < sizeof known / sizeof *known; i++)
-    if (!strcmp(name, known[i].name)) return known[i].kind;
+    if (strlen(known[i].name) == len && !memcmp(name, known[i].name, len)) return known[i].kind;
   return JF_NONE;
 }
 

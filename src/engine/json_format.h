@@ -12,6 +12,7 @@
 #define HEARTH_ENGINE_JSON_FORMAT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef enum { JF_NONE, JF_DATE, JF_TIME, JF_DATE_TIME, JF_UUID } jf_kind;
@@ -24,8 +25,9 @@ typedef struct {
   uint8_t nfrac; /* fraction digits */
 } jf_state;
 
-/* The format a JSON Schema names, or JF_NONE when it is not one of these. */
-jf_kind jf_lookup(const char *name);
+/* The format a JSON Schema names (name[0..len)), or JF_NONE when it is
+ * not one of these. */
+jf_kind jf_lookup(const char *name, size_t len);
 /* Reads byte c (of the string's content); false when the format refuses it. */
 bool jf_step(jf_kind k, jf_state *s, uint8_t c);
 /* Whether the text so far is a whole value of the format. */
