@@ -5,5 +5,5 @@ set -e
 cd "$(dirname "$0")/../.."
 make -s -j2 build/libhearth.a
 cc -O2 -g -std=c17 -D_GNU_SOURCE -Wall -Wextra -o build/bench_kernels bench/kernels/bench_kernels.c \
-  build/libhearth.a $(pkg-config --libs libuv sqlite3 libcrypto) -lm -pthread
+  build/libhearth.a $(pkg-config --libs libuv sqlite3 libcrypto libpcre2-8 libutf8proc) -lcurl -lm -pthread
 exec ./build/bench_kernels "$@"

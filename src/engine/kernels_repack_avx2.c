@@ -153,12 +153,141 @@ ALWAYS_INLINE void group_product(tensor_type t, int nb, const uint8_t *qs, const
 }
 
 
-/* One group against tiles of NC_MAX activation rows, the rest in one
- * smaller tile (repack_product.h). */
+/* ---- four activation rows against one group, scheduled by hand ---------
+ * GCC 12 and clang 14 keep the broadcast constants of half_product in
+ * registers and spill the sums (10+ ymm spills a block). Here each register
+ * has one role for a whole block: ymm4-7 a half's weight vectors (low
+ * nibbles, then high), ymm8-11 the four rows' 16-bit sums, ymm12-13
+ * broadcasts, ymm14 the weight scales, ymm15 the nibble mask, then ones.
+ * The rows are reached through their starts r0-r3 and three offsets into
+ * the rpx layout (repack.h): the block's bytes (iq), its scale (id) and its
+ * correction (Q4_0 sum) or Q8_1 s (Q4_1) (ic). On Zen 3 this runs a
+ * 2048-column product 74 -> 86 G multiply-adds a second on one core. */
+static const int8_t low4_mask[32] __attribute__((aligned(32))) = {
+    15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15,
+    15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15};
+static const int16_t ones16[16] __attribute__((aligned(32))) = {1, 1, 1, 1, 1, 1, 1, 1,
+                                                                1, 1, 1, 1, 1, 1, 1, 1};
+
+/* a row's four products of the half's weight vectors ymm4-7 with the
+ * activation bytes at OFF of its block, into the 16-bit sums ymm S */
+#define ROW4(R, OFF, S, FIRST)                                                          \
+  "vpbroadcastd " #OFF "+0(%[" R "],%[iq]), %%ymm12\n\t"                                \
+  "vpbroadcastd " #OFF "+4(%[" R "],%[iq]), %%ymm13\n\t"                                \
+  FIRST("vpmaddubsw %%ymm12, %%ymm4, %%ymm" S "\n\t",                                   \
+        "vpmaddubsw %%ymm12, %%ymm4, %%ymm12\n\tvpaddw %%ymm12, %%ymm" S ", %%ymm" S "\n\t") \
+  "vpmaddubsw %%ymm13, %%ymm5, %%ymm13\n\t"                                             \
+  "vpaddw %%ymm13, %%ymm" S ", %%ymm" S "\n\t"                                          \
+  "vpbroadcastd " #OFF "+8(%[" R "],%[iq]), %%ymm12\n\t"                                \
+  "vpbroadcastd " #OFF "+12(%[" R "],%[iq]), %%ymm13\n\t"                               \
+  "vpmaddubsw %%ymm12, %%ymm6, %%ymm12\n\t"                                             \
+  "vpaddw %%ymm12, %%ymm" S ", %%ymm" S "\n\t"                                          \
+  "vpmaddubsw %%ymm13, %%ymm7, %%ymm13\n\t"                                             \
+  "vpaddw %%ymm13, %%ymm" S ", %%ymm" S "\n\t"
+#define FIRST_SET(set, add) set
+#define FIRST_ADD(set, add) add
+
+/* Q4_0: widen row R's sums S, add the correction, scale, accumulate */
+#define TAIL_Q4_0(R, S, ACC)                                                 \
+  "vpmaddwd %%ymm15, %%ymm" S ", %%ymm" S "\n\t"                             \
+  "vpbroadcastd (%[" R "],%[ic]), %%ymm12\n\t"                               \
+  "vpaddd %%ymm12, %%ymm" S ", %%ymm" S "\n\t"                               \
+  "vcvtdq2ps %%ymm" S ", %%ymm" S "\n\t"                                     \
+  "vbroadcastss (%[" R "],%[id]), %%ymm13\n\t"                               \
+  "vmulps %%ymm14, %%ymm13, %%ymm13\n\t"                                     \
+  "vfmadd231ps %%ymm13, %%ymm" S ", %[" ACC "]\n\t"
+/* Q4_1: no correction; the mins (ymm5 by then) times s */
+#define TAIL_Q4_1(R, S, ACC)                                                 \
+  "vpmaddwd %%ymm15, %%ymm" S ", %%ymm" S "\n\t"                             \
+  "vcvtdq2ps %%ymm" S ", %%ymm" S "\n\t"                                     \
+  "vbroadcastss (%[" R "],%[id]), %%ymm13\n\t"                               \
+  "vmulps %%ymm14, %%ymm13, %%ymm13\n\t"                                     \
+  "vfmadd231ps %%ymm13, %%ymm" S ", %[" ACC "]\n\t"                          \
+  "vbroadcastss (%[" R "],%[ic]), %%ymm13\n\t"                               \
+  "vfmadd231ps %%ymm13, %%ymm5, %[" ACC "]\n\t"
+
+#define HALF_BODY(TAIL, MINS)                                                \
+  "vmovdqa %[low4], %%ymm15\n\t"                                             \
+  "vpand   0(%[q]), %%ymm15, %%ymm4\n\t"                                     \
+  "vpand  64(%[q]), %%ymm15, %%ymm5\n\t"                                     \
+  "vpand 128(%[q]), %%ymm15, %%ymm6\n\t"                                     \
+  "vpand 192(%[q]), %%ymm15, %%ymm7\n\t"                                     \
+  ROW4("r0", 0, "8", FIRST_SET) ROW4("r1", 0, "9", FIRST_SET)                \
+  ROW4("r2", 0, "10", FIRST_SET) ROW4("r3", 0, "11", FIRST_SET)              \
+  "vmovdqa   0(%[q]), %%ymm4\n\t"                                            \
+  "vmovdqa  64(%[q]), %%ymm5\n\t"                                            \
+  "vmovdqa 128(%[q]), %%ymm6\n\t"                                            \
+  "vmovdqa 192(%[q]), %%ymm7\n\t"                                            \
+  "vpsrlw $4, %%ymm4, %%ymm4\n\t"                                            \
+  "vpsrlw $4, %%ymm5, %%ymm5\n\t"                                            \
+  "vpsrlw $4, %%ymm6, %%ymm6\n\t"                                            \
+  "vpsrlw $4, %%ymm7, %%ymm7\n\t"                                            \
+  "vpand %%ymm15, %%ymm4, %%ymm4\n\t"                                        \
+  "vpand %%ymm15, %%ymm5, %%ymm5\n\t"                                        \
+  "vpand %%ymm15, %%ymm6, %%ymm6\n\t"                                        \
+  "vpand %%ymm15, %%ymm7, %%ymm7\n\t"                                        \
+  ROW4("r0", 16, "8", FIRST_ADD) ROW4("r1", 16, "9", FIRST_ADD)              \
+  ROW4("r2", 16, "10", FIRST_ADD) ROW4("r3", 16, "11", FIRST_ADD)            \
+  "vmovdqa %[ones], %%ymm15\n\t"                                             \
+  "vcvtph2ps (%[dw]), %%ymm14\n\t"                                           \
+  MINS                                                                       \
+  TAIL("r0", "8", "a0") TAIL("r1", "9", "a1") TAIL("r2", "10", "a2") TAIL("r3", "11", "a3")
+
+/* the asm reads the weights and activation rows through its pointers */
+#define HALF_CLOBBERS                                                                            \
+  "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", \
+      "xmm15", "memory"
+
+/* One half (h) of a group against four activation rows (their starts r),
+ * every block, into Y[j * ldy + 8h ..]. */
+ALWAYS_INLINE void half_product4(tensor_type t, int nb, const uint8_t *qs, int h,
+                                 const uint8_t *const r[4], size_t qs_off, float *Y, int ldy) {
+  const uint16_t *dw = (const uint16_t *)(qs + (size_t)nb * 256) + 8 * h;
+  const uint16_t *mw = dw + (size_t)nb * 16;
+  /* the Q4_0 sums follow d and s; Q4_1's s follows d (repack.h) */
+  size_t c_off = (size_t)nb * 4 * (t == TT_Q4_0 ? 2 : 1);
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  for (int b = 0; b < nb; b++) {
+    const uint8_t *q = qs + (size_t)b * 256;
+    if (h == 0) RP_PREFETCH_BLOCK(q, 256);
+    q += 32 * h;
+    size_t id = (size_t)b * 4, iq = qs_off + (size_t)b * 32, ic = c_off + (size_t)b * 4;
+    const uint16_t *dwb = dw + (size_t)b * 16, *mwb = mw + (size_t)b * 16;
+    if (t == TT_Q4_0)
+      __asm__(HALF_BODY(TAIL_Q4_0, "")
+              : [a0] "+x"(a0), [a1] "+x"(a1), [a2] "+x"(a2), [a3] "+x"(a3)
+              : [q] "r"(q), [dw] "r"(dwb), [r0] "r"(r[0]), [r1] "r"(r[1]), [r2] "r"(r[2]),
+                [r3] "r"(r[3]), [id] "r"(id), [iq] "r"(iq), [ic] "r"(ic), [low4] "m"(low4_mask),
+                [ones] "m"(ones16)
+              : HALF_CLOBBERS);
+    else
+      __asm__(HALF_BODY(TAIL_Q4_1, "vcvtph2ps (%[mw]), %%ymm5\n\t")
+              : [a0] "+x"(a0), [a1] "+x"(a1), [a2] "+x"(a2), [a3] "+x"(a3)
+              : [q] "r"(q), [dw] "r"(dwb), [mw] "r"(mwb), [r0] "r"(r[0]), [r1] "r"(r[1]),
+                [r2] "r"(r[2]), [r3] "r"(r[3]), [id] "r"(id), [iq] "r"(iq), [ic] "r"(ic),
+                [low4] "m"(low4_mask), [ones] "m"(ones16)
+              : HALF_CLOBBERS);
+  }
+  _mm256_storeu_ps(Y + 8 * h, a0);
+  _mm256_storeu_ps(Y + (size_t)ldy + 8 * h, a1);
+  _mm256_storeu_ps(Y + (size_t)2 * ldy + 8 * h, a2);
+  _mm256_storeu_ps(Y + (size_t)3 * ldy + 8 * h, a3);
+}
+
+/* One group against nc activation rows: four at a time by hand, the rest
+ * (and decode-sized calls) through group_product. */
 ALWAYS_INLINE void quant_tile(tensor_type t, int cols, const uint8_t *w, size_t gb, int G,
                               const xrow *x, int nc, float *y, int ldy) {
   (void)gb, (void)G;
-  group_product(t, cols / 32, w, x, nc, y, ldy);
+  if (nc < 4) {
+    group_product(t, cols / 32, w, x, nc, y, ldy);
+    return;
+  }
+  const uint8_t *r[4];
+  for (int j = 0; j < 4; j++) r[j] = (const uint8_t *)x[j].d;
+  size_t qs_off = rpx_qs_offset(cols);
+  half_product4(t, cols / 32, w, 0, r, qs_off, y, ldy);
+  half_product4(t, cols / 32, w, 1, r, qs_off, y, ldy); /* the group's bytes are in L1/L2 now */
 }
 RP_DEFINE_PRODUCT(product, quant_tile, 4, NC_MAX * 8, 1, 0)
 
