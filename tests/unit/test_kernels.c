@@ -629,8 +629,8 @@ TEST(repack_ref) { check_repack(NULL); }
 TEST(repack_avx2) {
   const kernel_table *k = kernels_for_isa(KERN_ISA_AVX2);
   if (!k) SKIP("CPU lacks AVX2+FMA+F16C");
-  CHECK(k->types[TT_Q4_0].rp_matmul && k->types[TT_Q4_1].rp_matmul && k->types[TT_F32].rp_matmul &&
-        k->types[TT_F16].rp_matmul);
+  CHECK(k->types[TT_Q4_0].rp_matmul && k->types[TT_Q4_1].rp_matmul && k->types[TT_Q8_0].rp_matmul &&
+        k->types[TT_F32].rp_matmul && k->types[TT_F16].rp_matmul);
   check_repack(k);
 }
 TEST(repack_avx512) {
