@@ -8,7 +8,10 @@
  *
  * A slot remembers the tokens whose keys and values it holds after its
  * request ends; a new request takes the slot whose tokens begin like its
- * prompt (or copies that prefix from a busy slot) and starts after it. */
+ * prompt (or copies that prefix from a busy slot) and starts after it.
+ * Requests that arrive together with a common beginning (a shared system
+ * prompt) compute it once: the others follow the first, waiting until its
+ * prefill has passed the shared part, then copy those keys and values. */
 #include "engine.h"
 
 #include "forward.h"
@@ -52,6 +55,8 @@ struct eng_seq {
   int n_cached;
   int n_generated;
   int32_t last;           /* the token to feed next (decode phase) */
+  eng_seq *leader;        /* non-NULL: waits for leader's prefill to pass */
+  int follow_len;         /* ... this many prompt tokens, then copies them */
   bool decoding;          /* prompt done, generating */
   tok_stream ts;
   hr_buf held;            /* text held back: it may begin a stop string */
@@ -243,6 +248,10 @@ int eng_submit(eng_model *m, const eng_gen_params *p, eng_seq **out) {
 
 /* ---- the scheduler: admitting ------------------------------------------- */
 
+/* How many more tokens than the KV holds a waiting prompt must share with
+ * one being prefilled before it waits for that one. */
+#define FOLLOW_MIN 8
+
 static int common_prefix(const int32_t *a, int na, const int32_t *b, int nb) {
   int n = HR_MIN(na, nb), i = 0;
   while (i < n && a[i] == b[i]) i++;
@@ -281,6 +290,37 @@ static void admit(eng_model *m, eng_seq *s, int free_slot_hint) {
     atomic_fetch_add(&m->st_hits, 1);
   }
   atomic_fetch_add(&m->st_active, 1);
+  /* A prompt still being prefilled that shares more than the KV holds:
+   * waiting for it costs this request at most the leader's steps, which
+   * it would have shared anyway, and saves recomputing the shared part. */
+  int lead = -1, lead_len = 0;
+  for (int i = 0; i < m->p.n_slots; i++) {
+    eng_seq *o = m->slots[i].seq;
+    if (!o || o == s || o->decoding || o->leader) continue;
+    int l = HR_MIN(common_prefix(o->prompt, o->n_prompt, s->prompt, s->n_prompt), s->n_prompt - 1);
+    if (l > lead_len) lead = i, lead_len = l;
+  }
+  if (lead >= 0 && lead_len >= best_len + FOLLOW_MIN) {
+    s->leader = m->slots[lead].seq;
+    s->follow_len = lead_len;
+  }
+}
+
+/* s stops following: it copies what its leader's slot holds of their
+ * common prefix (all of it, unless the leader ended early). */
+static void stop_following(eng_model *m, eng_seq *s) {
+  const slot *ls = &m->slots[s->leader->slot];
+  slot *sl = &m->slots[s->slot];
+  int len = HR_MIN(s->follow_len, common_prefix(ls->tokens, ls->n_tokens, s->prompt, s->n_prompt));
+  if (len > s->n_past) {
+    kv_cache_copy(m->kv, s->slot, s->leader->slot, len);
+    memcpy(sl->tokens, ls->tokens, sizeof(int32_t) * (size_t)len);
+    sl->n_tokens = len;
+    if (s->n_cached == 0) atomic_fetch_add(&m->st_hits, 1);
+    atomic_fetch_add(&m->st_cached, (uint64_t)(len - s->n_past));
+    s->n_past = s->n_cached = len;
+  }
+  s->leader = NULL;
 }
 
 /* The free slot to fill next: an empty one, else the least recently used. */
@@ -316,6 +356,8 @@ static void finish(eng_model *m, eng_seq *s, eng_finish why) {
                    .ttft_ms = ms_between(s->t_submit, s->t_first ? s->t_first : now),
                    .gen_ms = ms_between(s->t_first ? s->t_first : now, now)};
   if (s->slot >= 0) {
+    for (int i = 0; i < m->p.n_slots; i++) /* nobody waits for a request that ended */
+      if (m->slots[i].seq && m->slots[i].seq->leader == s) stop_following(m, m->slots[i].seq);
     m->slots[s->slot].seq = NULL;
     m->slots[s->slot].last_used = now;
     atomic_fetch_sub(&m->st_active, 1);
@@ -415,9 +457,14 @@ static int build_batch(eng_model *m) {
   }
   int n_decoding = n;
   if (n > 0) budget = HR_MIN(budget, n + m->p.n_batch_busy);
+  for (int i = 0; i < m->p.n_slots; i++) {
+    eng_seq *s = m->slots[i].seq;
+    if (s && s->leader && (s->leader->decoding || s->leader->n_past >= s->follow_len))
+      stop_following(m, s);
+  }
   for (int i = 0; i < m->p.n_slots && n < budget; i++) {
     eng_seq *s = m->slots[i].seq;
-    if (!s || s->decoding) continue;
+    if (!s || s->decoding || s->leader) continue;
     int take = HR_MIN(budget - n, s->n_prompt - s->n_past);
     for (int k = 0; k < take; k++) {
       int pos = s->n_past + k;

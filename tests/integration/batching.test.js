@@ -92,3 +92,45 @@ test('a long prompt is prefilled in short steps while another stream keeps flowi
   assert.ok(await metric('hearth_model_mixed_step_prompt_tokens_max') <= BUSY);
   assert.ok(atFirstB - atSend >= steps, `A received ${atFirstB - atSend} tokens during B's ${steps}-step prefill`);
 });
+
+// Four requests sent at once whose prompts share a long beginning (a
+// common system prompt): the first computes it, the others wait for its
+// prefill to pass that part and copy it, so each of them reports the shared
+// tokens as cached; every answer is the one `hearth run` gives for its prompt.
+test('requests arriving together compute their shared beginning once', async () => {
+  const path = require('node:path');
+  const { spawnSync } = require('node:child_process');
+  const { ROOT, BIN } = require('./harness');
+  const h4 = await startHearth(['-m', 'models/stories260K.gguf', '--slots', '4', '--access-log', 'off']);
+  try {
+    const shared = 'Once upon a time, there was a little girl named Lily. She loved to play outside in the park '
+      + 'with her friends. One day, she saw a big red ball under a tree and ran to get it. ';
+    const endings = ['Her mom said', 'The dog barked', 'Tom was sad', 'A bird sang'];
+    const count = async (prompt) => {
+      const r = await fetch(`${h4.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'stories260K', prompt, max_tokens: 0 }) });
+      return (await r.json()).usage.prompt_tokens;
+    };
+    const nShared = await count(shared);
+    assert.ok(nShared >= 40, `shared part is ${nShared} tokens`);
+    const answers = await Promise.all(endings.map(async (e) => {
+      const r = await fetch(`${h4.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'stories260K', prompt: shared + e, max_tokens: 24, temperature: 0 }) });
+      assert.equal(r.status, 200);
+      return r.json();
+    }));
+    const cached = answers.map((a) => a.usage.prompt_tokens_details.cached_tokens).sort((x, y) => x - y);
+    // the first computed everything; the three others took at least the shared part less the
+    // token where the tokenizations of the shared text and of the whole prompt may differ
+    assert.equal(cached[0], 0, `cached ${cached}`);
+    for (const c of cached.slice(1)) assert.ok(c >= nShared - 2, `cached ${cached}, shared ${nShared}`);
+    for (let i = 0; i < endings.length; i++) {
+      const run = spawnSync(BIN, ['run', '-m', path.join(ROOT, 'models/stories260K.gguf'), '-p', shared + endings[i],
+        '-n', '24', '--temp', '0'], { encoding: 'utf8' });
+      assert.equal(run.status, 0);
+      assert.equal(answers[i].choices[0].text, run.stdout, `answer ${i}`);
+    }
+  } finally {
+    await h4.stop();
+  }
+});
