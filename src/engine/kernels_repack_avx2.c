@@ -36,6 +36,16 @@
 
 typedef rpx_view xrow;
 
+/* nc activation rows' sums of a group's two halves into Y (ldy apart) */
+#define STORE_ROWS(Y, ldy, acc, nc)                                \
+  do {                                                             \
+    UNROLL(6)                                                      \
+    for (int j_ = 0; j_ < (nc); j_++) {                            \
+      _mm256_storeu_ps((Y) + (size_t)j_ * (ldy), (acc)[j_][0]);     \
+      _mm256_storeu_ps((Y) + (size_t)j_ * (ldy) + 8, (acc)[j_][1]); \
+    }                                                              \
+  } while (0)
+
 static inline int32_t ld32(const void *p) {
   int32_t v;
   memcpy(&v, p, 4);
@@ -86,11 +96,7 @@ ALWAYS_INLINE void group_product_1(tensor_type t, int nb, const uint8_t *qs, con
       }
     }
   }
-  UNROLL(4)
-  for (int j = 0; j < nc; j++) {
-    _mm256_storeu_ps(Y + (size_t)j * ldy, acc[j][0]);
-    _mm256_storeu_ps(Y + (size_t)j * ldy + 8, acc[j][1]);
-  }
+  STORE_ROWS(Y, ldy, acc, nc);
 }
 
 
@@ -206,18 +212,18 @@ static const int16_t ones16[16] __attribute__((aligned(32))) = {1, 1, 1, 1, 1, 1
   "vbroadcastss (%[" R "],%[ic]), %%ymm13\n\t"                               \
   "vfmadd231ps %%ymm13, %%ymm5, %[" ACC "]\n\t"
 
-#define HALF_BODY(TAIL, MINS)                                                \
-  "vmovdqa %[low4], %%ymm15\n\t"                                             \
-  "vpand   0(%[q]), %%ymm15, %%ymm4\n\t"                                     \
-  "vpand  64(%[q]), %%ymm15, %%ymm5\n\t"                                     \
-  "vpand 128(%[q]), %%ymm15, %%ymm6\n\t"                                     \
-  "vpand 192(%[q]), %%ymm15, %%ymm7\n\t"                                     \
-  ROW4("r0", 0, "8", FIRST_SET) ROW4("r1", 0, "9", FIRST_SET)                \
-  ROW4("r2", 0, "10", FIRST_SET) ROW4("r3", 0, "11", FIRST_SET)              \
-  "vmovdqa   0(%[q]), %%ymm4\n\t"                                            \
-  "vmovdqa  64(%[q]), %%ymm5\n\t"                                            \
-  "vmovdqa 128(%[q]), %%ymm6\n\t"                                            \
-  "vmovdqa 192(%[q]), %%ymm7\n\t"                                            \
+/* nibbles of dwords 4G..4G+3 of a block (Q4: G = 0; Q8_0: 0, 1) into
+ * ymm4-7, the low ones or the high ones (the mask in ymm15) */
+#define NIB_LOW(G)                                                            \
+  "vpand " #G "*256+0(%[q]), %%ymm15, %%ymm4\n\t"                            \
+  "vpand " #G "*256+64(%[q]), %%ymm15, %%ymm5\n\t"                           \
+  "vpand " #G "*256+128(%[q]), %%ymm15, %%ymm6\n\t"                          \
+  "vpand " #G "*256+192(%[q]), %%ymm15, %%ymm7\n\t"
+#define NIB_HIGH(G)                                                           \
+  "vmovdqa " #G "*256+0(%[q]), %%ymm4\n\t"                                   \
+  "vmovdqa " #G "*256+64(%[q]), %%ymm5\n\t"                                  \
+  "vmovdqa " #G "*256+128(%[q]), %%ymm6\n\t"                                 \
+  "vmovdqa " #G "*256+192(%[q]), %%ymm7\n\t"                                 \
   "vpsrlw $4, %%ymm4, %%ymm4\n\t"                                            \
   "vpsrlw $4, %%ymm5, %%ymm5\n\t"                                            \
   "vpsrlw $4, %%ymm6, %%ymm6\n\t"                                            \
@@ -225,9 +231,16 @@ static const int16_t ones16[16] __attribute__((aligned(32))) = {1, 1, 1, 1, 1, 1
   "vpand %%ymm15, %%ymm4, %%ymm4\n\t"                                        \
   "vpand %%ymm15, %%ymm5, %%ymm5\n\t"                                        \
   "vpand %%ymm15, %%ymm6, %%ymm6\n\t"                                        \
-  "vpand %%ymm15, %%ymm7, %%ymm7\n\t"                                        \
-  ROW4("r0", 16, "8", FIRST_ADD) ROW4("r1", 16, "9", FIRST_ADD)              \
-  ROW4("r2", 16, "10", FIRST_ADD) ROW4("r3", 16, "11", FIRST_ADD)            \
+  "vpand %%ymm15, %%ymm7, %%ymm7\n\t"
+/* the four rows' products with ymm4-7 at activation offset OFF */
+#define ROWS4(OFF, FIRST)                                                    \
+  ROW4("r0", OFF, "8", FIRST) ROW4("r1", OFF, "9", FIRST)                    \
+  ROW4("r2", OFF, "10", FIRST) ROW4("r3", OFF, "11", FIRST)
+
+#define HALF_BODY(TAIL, MINS)                                                \
+  "vmovdqa %[low4], %%ymm15\n\t"                                             \
+  NIB_LOW(0) ROWS4(0, FIRST_SET)                                             \
+  NIB_HIGH(0) ROWS4(16, FIRST_ADD)                                           \
   "vmovdqa %[ones], %%ymm15\n\t"                                             \
   "vcvtph2ps (%[dw]), %%ymm14\n\t"                                           \
   MINS                                                                       \
@@ -237,65 +250,6 @@ static const int16_t ones16[16] __attribute__((aligned(32))) = {1, 1, 1, 1, 1, 1
   "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", \
       "xmm15"
 
-/* One half (h) of a group against four activation rows (their starts r),
- * every block, into Y[j * ldy + 8h ..]. */
-ALWAYS_INLINE void half_product4(tensor_type t, int nb, const uint8_t *qs, int h,
-                                 const uint8_t *const r[4], size_t qs_off, float *Y, int ldy) {
-  const uint16_t *dw = (const uint16_t *)(qs + (size_t)nb * 256) + 8 * h;
-  const uint16_t *mw = dw + (size_t)nb * 16;
-  /* the Q4_0 sums follow d and s; Q4_1's s follows d (repack.h) */
-  size_t c_off = (size_t)nb * 4 * (t == TT_Q4_0 ? 2 : 1);
-  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-  /* The block asm reads memory it does not declare (a "memory" clobber on
-   * each would reload the loop's state: -7%): this barrier puts every
-   * earlier store before it, and volatile keeps the blocks after it. */
-  __asm__ __volatile__("" ::: "memory");
-  for (int b = 0; b < nb; b++) {
-    const uint8_t *q = qs + (size_t)b * 256;
-    if (h == 0) RP_PREFETCH_BLOCK(q, 256);
-    q += 32 * h;
-    size_t id = (size_t)b * 4, iq = qs_off + (size_t)b * 32, ic = c_off + (size_t)b * 4;
-    const uint16_t *dwb = dw + (size_t)b * 16, *mwb = mw + (size_t)b * 16;
-    if (t == TT_Q4_0)
-      __asm__ __volatile__(HALF_BODY(TAIL_Q4_0, "")
-              : [a0] "+x"(a0), [a1] "+x"(a1), [a2] "+x"(a2), [a3] "+x"(a3)
-              : [q] "r"(q), [dw] "r"(dwb), [r0] "r"(r[0]), [r1] "r"(r[1]), [r2] "r"(r[2]),
-                [r3] "r"(r[3]), [id] "r"(id), [iq] "r"(iq), [ic] "r"(ic), [low4] "m"(low4_mask),
-                [ones] "m"(ones16)
-              : HALF_CLOBBERS);
-    else
-      __asm__ __volatile__(HALF_BODY(TAIL_Q4_1, "vcvtph2ps (%[mw]), %%ymm5\n\t")
-              : [a0] "+x"(a0), [a1] "+x"(a1), [a2] "+x"(a2), [a3] "+x"(a3)
-              : [q] "r"(q), [dw] "r"(dwb), [mw] "r"(mwb), [r0] "r"(r[0]), [r1] "r"(r[1]),
-                [r2] "r"(r[2]), [r3] "r"(r[3]), [id] "r"(id), [iq] "r"(iq), [ic] "r"(ic),
-                [low4] "m"(low4_mask), [ones] "m"(ones16)
-              : HALF_CLOBBERS);
-  }
-  _mm256_storeu_ps(Y + 8 * h, a0);
-  _mm256_storeu_ps(Y + (size_t)ldy + 8 * h, a1);
-  _mm256_storeu_ps(Y + (size_t)2 * ldy + 8 * h, a2);
-  _mm256_storeu_ps(Y + (size_t)3 * ldy + 8 * h, a3);
-}
-
-/* One group against nc activation rows: four at a time by hand, the rest
- * (and decode-sized calls) through group_product. */
-ALWAYS_INLINE void quant_tile(tensor_type t, int cols, const uint8_t *w, size_t gb, int G,
-                              const xrow *x, int nc, float *y, int ldy) {
-  (void)gb, (void)G;
-  if (nc < 4) {
-    group_product(t, cols / 32, w, x, nc, y, ldy);
-    return;
-  }
-  const uint8_t *r[4];
-  for (int j = 0; j < 4; j++) r[j] = (const uint8_t *)x[j].d;
-  size_t qs_off = rpx_qs_offset(cols);
-  half_product4(t, cols / 32, w, 0, r, qs_off, y, ldy);
-  half_product4(t, cols / 32, w, 1, r, qs_off, y, ldy); /* the group's bytes are in L1/L2 now */
-}
-RP_DEFINE_PRODUCT(product, quant_tile, 4, NC_MAX * 8, 1, 0)
-
-RP_DEFINE_ENTRY(product_q4_0, product, TT_Q4_0)
-RP_DEFINE_ENTRY(product_q4_1, product, TT_Q4_1)
 
 /* ---- Q8_0 ------------------------------------------------------------------
  * The packed bytes are w + 128 (repack.h): too wide for vpmaddubsw, whose
@@ -310,35 +264,11 @@ RP_DEFINE_ENTRY(product_q4_1, product, TT_Q4_1)
 static const int16_t sixteens16[16] __attribute__((aligned(32))) = {16, 16, 16, 16, 16, 16, 16, 16,
                                                                     16, 16, 16, 16, 16, 16, 16, 16};
 
-/* nibbles of dwords 4*G..4*G+3 into ymm4-7: LO the low ones (mask in
- * ymm15), else the high ones */
-#define Q8_LOW(G)                                                            \
-  "vpand " #G "*256+0(%[q]), %%ymm15, %%ymm4\n\t"                            \
-  "vpand " #G "*256+64(%[q]), %%ymm15, %%ymm5\n\t"                           \
-  "vpand " #G "*256+128(%[q]), %%ymm15, %%ymm6\n\t"                          \
-  "vpand " #G "*256+192(%[q]), %%ymm15, %%ymm7\n\t"
-#define Q8_HIGH(G)                                                           \
-  "vmovdqa " #G "*256+0(%[q]), %%ymm4\n\t"                                   \
-  "vmovdqa " #G "*256+64(%[q]), %%ymm5\n\t"                                  \
-  "vmovdqa " #G "*256+128(%[q]), %%ymm6\n\t"                                 \
-  "vmovdqa " #G "*256+192(%[q]), %%ymm7\n\t"                                 \
-  "vpsrlw $4, %%ymm4, %%ymm4\n\t"                                            \
-  "vpsrlw $4, %%ymm5, %%ymm5\n\t"                                            \
-  "vpsrlw $4, %%ymm6, %%ymm6\n\t"                                            \
-  "vpsrlw $4, %%ymm7, %%ymm7\n\t"                                            \
-  "vpand %%ymm15, %%ymm4, %%ymm4\n\t"                                        \
-  "vpand %%ymm15, %%ymm5, %%ymm5\n\t"                                        \
-  "vpand %%ymm15, %%ymm6, %%ymm6\n\t"                                        \
-  "vpand %%ymm15, %%ymm7, %%ymm7\n\t"
 /* the four rows' sums over one nibble of all eight dwords */
 #define Q8_ROWS(NIB)                                                         \
   "vmovdqa %[low4], %%ymm15\n\t"                                             \
-  NIB(0)                                                                     \
-  ROW4("r0", 0, "8", FIRST_SET) ROW4("r1", 0, "9", FIRST_SET)                \
-  ROW4("r2", 0, "10", FIRST_SET) ROW4("r3", 0, "11", FIRST_SET)              \
-  NIB(1)                                                                     \
-  ROW4("r0", 16, "8", FIRST_ADD) ROW4("r1", 16, "9", FIRST_ADD)              \
-  ROW4("r2", 16, "10", FIRST_ADD) ROW4("r3", 16, "11", FIRST_ADD)
+  NIB(0) ROWS4(0, FIRST_SET)                                                 \
+  NIB(1) ROWS4(16, FIRST_ADD)
 /* the high nibbles' sums: times 16 as they widen, then scaled */
 #define TAIL_Q8_HIGH(R, S, ACC)                                              \
   "vpmaddwd %%ymm15, %%ymm" S ", %%ymm" S "\n\t"                             \
@@ -347,43 +277,15 @@ static const int16_t sixteens16[16] __attribute__((aligned(32))) = {16, 16, 16, 
   "vmulps %%ymm14, %%ymm13, %%ymm13\n\t"                                     \
   "vfmadd231ps %%ymm13, %%ymm" S ", %[" ACC "]\n\t"
 #define Q8_BODY                                                              \
-  Q8_ROWS(Q8_LOW)                                                            \
+  Q8_ROWS(NIB_LOW)                                                            \
   "vmovdqa %[ones], %%ymm15\n\t"                                             \
   "vcvtph2ps (%[dw]), %%ymm14\n\t"                                           \
   TAIL_Q4_0("r0", "8", "a0") TAIL_Q4_0("r1", "9", "a1")                      \
   TAIL_Q4_0("r2", "10", "a2") TAIL_Q4_0("r3", "11", "a3")                    \
-  Q8_ROWS(Q8_HIGH)                                                           \
+  Q8_ROWS(NIB_HIGH)                                                           \
   "vmovdqa %[sixteens], %%ymm15\n\t"                                         \
   TAIL_Q8_HIGH("r0", "8", "a0") TAIL_Q8_HIGH("r1", "9", "a1")                \
   TAIL_Q8_HIGH("r2", "10", "a2") TAIL_Q8_HIGH("r3", "11", "a3")
-
-/* One half of a Q8_0 group against four activation rows (see
- * half_product4). */
-ALWAYS_INLINE void half_product4_q8(int nb, const uint8_t *qs, int h, const uint8_t *const r[4],
-                                    size_t qs_off, float *Y, int ldy) {
-  const uint16_t *dw = (const uint16_t *)(qs + (size_t)nb * 512) + 8 * h;
-  size_t c_off = (size_t)nb * 8; /* the sums follow d and s (repack.h) */
-  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-  __asm__ __volatile__("" ::: "memory"); /* see half_product4 */
-  for (int b = 0; b < nb; b++) {
-    const uint8_t *q = qs + (size_t)b * 512;
-    if (h == 0) RP_PREFETCH_BLOCK(q, 512);
-    q += 32 * h;
-    size_t id = (size_t)b * 4, iq = qs_off + (size_t)b * 32, ic = c_off + (size_t)b * 4;
-    const uint16_t *dwb = dw + (size_t)b * 16;
-    __asm__ __volatile__(Q8_BODY
-                         : [a0] "+x"(a0), [a1] "+x"(a1), [a2] "+x"(a2), [a3] "+x"(a3)
-                         : [q] "r"(q), [dw] "r"(dwb), [r0] "r"(r[0]), [r1] "r"(r[1]),
-                           [r2] "r"(r[2]), [r3] "r"(r[3]), [id] "r"(id), [iq] "r"(iq),
-                           [ic] "r"(ic), [low4] "m"(low4_mask), [ones] "m"(ones16),
-                           [sixteens] "m"(sixteens16)
-                         : HALF_CLOBBERS);
-  }
-  _mm256_storeu_ps(Y + 8 * h, a0);
-  _mm256_storeu_ps(Y + (size_t)ldy + 8 * h, a1);
-  _mm256_storeu_ps(Y + (size_t)2 * ldy + 8 * h, a2);
-  _mm256_storeu_ps(Y + (size_t)3 * ldy + 8 * h, a3);
-}
 
 /* One to three rows (decode steps): both halves per block in one pass over
  * the group, one row at a time from L1. */
@@ -416,28 +318,79 @@ ALWAYS_INLINE void group_product_q8_few(int nb, const uint8_t *qs, const xrow *x
       }
     }
   }
-  UNROLL(3)
-  for (int j = 0; j < nc; j++) {
-    _mm256_storeu_ps(Y + (size_t)j * ldy, acc[j][0]);
-    _mm256_storeu_ps(Y + (size_t)j * ldy + 8, acc[j][1]);
-  }
+  STORE_ROWS(Y, ldy, acc, nc);
 }
 
-ALWAYS_INLINE void q8_tile(tensor_type t, int cols, const uint8_t *w, size_t gb, int G,
-                           const xrow *x, int nc, float *y, int ldy) {
-  (void)t, (void)gb, (void)G;
+/* One half (h) of a group against four activation rows (their starts r),
+ * every block, into Y[j * ldy + 8h ..]. */
+ALWAYS_INLINE void half_product4(tensor_type t, int nb, const uint8_t *qs, int h,
+                                 const uint8_t *const r[4], size_t qs_off, float *Y, int ldy) {
+  const int qb = t == TT_Q8_0 ? 512 : 256; /* bytes of a block's weights */
+  const uint16_t *dw = (const uint16_t *)(qs + (size_t)nb * qb) + 8 * h;
+  const uint16_t *mw = dw + (size_t)nb * 16;
+  /* the Q4_0/Q8_0 sums follow d and s; Q4_1's s follows d (repack.h) */
+  size_t c_off = (size_t)nb * 4 * (t == TT_Q4_1 ? 1 : 2);
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  /* The block asm reads memory it does not declare (a "memory" clobber on
+   * each would reload the loop's state: -7%): this barrier puts every
+   * earlier store before it, and volatile keeps the blocks after it. */
+  __asm__ __volatile__("" ::: "memory");
+  for (int b = 0; b < nb; b++) {
+    const uint8_t *q = qs + (size_t)b * qb;
+    if (h == 0) RP_PREFETCH_BLOCK(q, qb);
+    q += 32 * h;
+    size_t id = (size_t)b * 4, iq = qs_off + (size_t)b * 32, ic = c_off + (size_t)b * 4;
+    const uint16_t *dwb = dw + (size_t)b * 16, *mwb = mw + (size_t)b * 16;
+    if (t == TT_Q4_0)
+      __asm__ __volatile__(HALF_BODY(TAIL_Q4_0, "")
+              : [a0] "+x"(a0), [a1] "+x"(a1), [a2] "+x"(a2), [a3] "+x"(a3)
+              : [q] "r"(q), [dw] "r"(dwb), [r0] "r"(r[0]), [r1] "r"(r[1]), [r2] "r"(r[2]),
+                [r3] "r"(r[3]), [id] "r"(id), [iq] "r"(iq), [ic] "r"(ic), [low4] "m"(low4_mask),
+                [ones] "m"(ones16)
+              : HALF_CLOBBERS);
+    else if (t == TT_Q4_1)
+      __asm__ __volatile__(HALF_BODY(TAIL_Q4_1, "vcvtph2ps (%[mw]), %%ymm5\n\t")
+              : [a0] "+x"(a0), [a1] "+x"(a1), [a2] "+x"(a2), [a3] "+x"(a3)
+              : [q] "r"(q), [dw] "r"(dwb), [mw] "r"(mwb), [r0] "r"(r[0]), [r1] "r"(r[1]),
+                [r2] "r"(r[2]), [r3] "r"(r[3]), [id] "r"(id), [iq] "r"(iq), [ic] "r"(ic),
+                [low4] "m"(low4_mask), [ones] "m"(ones16)
+              : HALF_CLOBBERS);
+    else
+      __asm__ __volatile__(Q8_BODY
+              : [a0] "+x"(a0), [a1] "+x"(a1), [a2] "+x"(a2), [a3] "+x"(a3)
+              : [q] "r"(q), [dw] "r"(dwb), [r0] "r"(r[0]), [r1] "r"(r[1]), [r2] "r"(r[2]),
+                [r3] "r"(r[3]), [id] "r"(id), [iq] "r"(iq), [ic] "r"(ic), [low4] "m"(low4_mask),
+                [ones] "m"(ones16), [sixteens] "m"(sixteens16)
+              : HALF_CLOBBERS);
+  }
+  _mm256_storeu_ps(Y + 8 * h, a0);
+  _mm256_storeu_ps(Y + (size_t)ldy + 8 * h, a1);
+  _mm256_storeu_ps(Y + (size_t)2 * ldy + 8 * h, a2);
+  _mm256_storeu_ps(Y + (size_t)3 * ldy + 8 * h, a3);
+}
+
+/* One group against nc activation rows: four at a time by hand, the rest
+ * (and decode-sized calls) through the intrinsics above. */
+ALWAYS_INLINE void quant_tile(tensor_type t, int cols, const uint8_t *w, size_t gb, int G,
+                              const xrow *x, int nc, float *y, int ldy) {
+  (void)gb, (void)G;
   if (nc < 4) {
-    group_product_q8_few(cols / 32, w, x, nc, y, ldy);
+    if (t == TT_Q8_0) group_product_q8_few(cols / 32, w, x, nc, y, ldy);
+    else group_product(t, cols / 32, w, x, nc, y, ldy);
     return;
   }
   const uint8_t *r[4];
   for (int j = 0; j < 4; j++) r[j] = (const uint8_t *)x[j].d;
   size_t qs_off = rpx_qs_offset(cols);
-  half_product4_q8(cols / 32, w, 0, r, qs_off, y, ldy);
-  half_product4_q8(cols / 32, w, 1, r, qs_off, y, ldy);
+  half_product4(t, cols / 32, w, 0, r, qs_off, y, ldy);
+  half_product4(t, cols / 32, w, 1, r, qs_off, y, ldy); /* the group's bytes are in L1/L2 now */
 }
-RP_DEFINE_PRODUCT(q8_product, q8_tile, 4, NC_MAX * 8, 1, 0)
-RP_DEFINE_ENTRY(product_q8_0, q8_product, TT_Q8_0)
+RP_DEFINE_PRODUCT(product, quant_tile, 4, NC_MAX * 8, 1, 0)
+
+RP_DEFINE_ENTRY(product_q4_0, product, TT_Q4_0)
+RP_DEFINE_ENTRY(product_q4_1, product, TT_Q4_1)
+RP_DEFINE_ENTRY(product_q8_0, product, TT_Q8_0)
+
 
 /* ---- F32 / F16 (encoders) -------------------------------------------------
  * Element k of a group's 16 rows is two ymm (rows 0-7, 8-15; F16 converted
@@ -465,11 +418,7 @@ ALWAYS_INLINE void float_tile(tensor_type t, int cols, const uint8_t *w, const x
       acc[j][1] = _mm256_fmadd_ps(w1, xv, acc[j][1]);
     }
   }
-  UNROLL(6)
-  for (int j = 0; j < nc; j++) {
-    _mm256_storeu_ps(Y + (size_t)j * ldy, acc[j][0]);
-    _mm256_storeu_ps(Y + (size_t)j * ldy + 8, acc[j][1]);
-  }
+  STORE_ROWS(Y, ldy, acc, nc);
 }
 
 /* Groups against tiles of up to FLOAT_NC activation rows, as even as the
