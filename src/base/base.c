@@ -66,6 +66,28 @@ int hr_buf_append(hr_buf *b, const void *p, size_t n) {
 
 int hr_buf_append_str(hr_buf *b, const char *s) { return hr_buf_append(b, s, strlen(s)); }
 
+char *hr_file_read(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  hr_buf b = HR_BUF_INIT;
+  char chunk[65536];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+    if (hr_buf_append(&b, chunk, n)) {
+      hr_buf_free(&b);
+      fclose(f);
+      return NULL;
+    }
+  bool bad = ferror(f);
+  fclose(f);
+  if (bad || hr_buf_putc(&b, 0)) {
+    hr_buf_free(&b);
+    return NULL;
+  }
+  *len = b.len - 1;
+  return b.data;
+}
+
 int hr_buf_putc(hr_buf *b, char c) {
   if (b->len + 1 >= b->cap) {
     int rc = hr_buf_reserve(b, 1);

@@ -91,6 +91,10 @@ int hr_buf_vappendf(hr_buf *b, const char *fmt, va_list ap);
 void hr_buf_consume(hr_buf *b, size_t n);
 void hr_buf_clear(hr_buf *b);
 void hr_buf_free(hr_buf *b);
+/* A whole file, NUL-terminated (*len excludes the NUL); the caller frees
+ * it. NULL when it cannot be opened or read, or memory runs out. For the
+ * command-line tools; the server never reads files on its loops. */
+char *hr_file_read(const char *path, size_t *len);
 
 /* ---- time -------------------------------------------------------------- */
 

@@ -1,13 +1,17 @@
 /* run_cli.c — `hearth run`: load a model, tokenize a prompt, generate.
  * Prints the continuation (not the prompt, unless --echo) to stdout as it
  * is generated, in whole UTF-8 characters; with --ids, the generated token
- * ids on stderr; with --logprobs N, each token's top N on stderr. */
+ * ids on stderr; with --logprobs N, each token's top N on stderr; with
+ * --json or --json-schema FILE, only JSON the schema allows (the server's
+ * response_format), ending at the closing brace. */
 #include "forward.h"
 #include "kernels.h"
 #include "model.h"
+#include "sample_constrained.h"
 #include "sampler.h"
 
 #include "../base/options.h"
+#include "../json/json.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,10 +23,46 @@ typedef struct {
   const char *prompt;
   long n_predict, threads, ctx, seed, top_k, logprobs, repeat_last_n;
   const char *temp, *top_p, *min_p, *repeat_penalty;
-  bool echo, ids, no_bos, parse_special;
+  bool echo, ids, no_bos, parse_special, json;
   long batch;
-  const char *dump_logits;
+  const char *dump_logits, *json_schema;
 } run_options;
+
+/* The output constraint --json or --json-schema asks for, in *out (NULL:
+ * none). Non-zero, with the reason on stderr, for a file that cannot be
+ * read or parsed or a schema that cannot be enforced. */
+static int load_constraint(const run_options *o, jc_schema **out) {
+  *out = NULL;
+  if (!o->json && !o->json_schema) return 0;
+  char err[400];
+  if (!o->json_schema) {
+    if (jc_compile(NULL, out, err, sizeof err) == 0) return 0;
+    fprintf(stderr, "hearth run: %s\n", err);
+    return 1;
+  }
+  size_t len;
+  char *text = hr_file_read(o->json_schema, &len);
+  if (!text) {
+    fprintf(stderr, "hearth run: cannot read %s\n", o->json_schema);
+    return 1;
+  }
+  hr_arena *a = hr_arena_new(4096);
+  json_value *schema = NULL;
+  json_error jerr;
+  int rc = 1;
+  if (!a) {
+    fprintf(stderr, "hearth run: out of memory\n");
+  } else if (json_read(a, text, len, NULL, &schema, &jerr)) {
+    fprintf(stderr, "hearth run: %s: %s\n", o->json_schema, jerr.message);
+  } else if (jc_compile(schema, out, err, sizeof err)) {
+    fprintf(stderr, "hearth run: %s: %s\n", o->json_schema, err);
+  } else {
+    rc = 0;
+  }
+  hr_arena_free(a);
+  free(text);
+  return rc;
+}
 
 /* Appends n rows of logits as little-endian f32 to path (created anew when
  * first). For checking the forward pass against a reference. */
@@ -39,8 +79,12 @@ static int dump_rows(const char *path, const fwd_ctx *fc, int n, int n_vocab, bo
 static int run(const run_options *o) {
   char err[512];
   model *m;
+  jc_schema *jc = NULL;
+  jc_state *jcs = NULL;
+  if (load_constraint(o, &jc)) return 1;
   if (model_load(o->model_path, &m, err, sizeof err)) {
     fprintf(stderr, "hearth run: %s\n", err);
+    jc_free(jc);
     return 1;
   }
   int rc = 1;
@@ -48,6 +92,7 @@ static int run(const run_options *o) {
     fprintf(stderr, "hearth run: %s is an embedding model (bert); use hearth embed\n",
             o->model_path);
     model_free(m);
+    jc_free(jc);
     return 1;
   }
   size_t plen = strlen(o->prompt), cap = plen + 16, n_prompt = 0;
@@ -90,6 +135,10 @@ static int run(const run_options *o) {
   sp.repeat_last_n = (int)o->repeat_last_n;
   sp.seed = (uint64_t)o->seed;
   if (sampler_new(&sp, m->hp.n_vocab, &smp)) goto out;
+  if (jc) {
+    if (!(jcs = malloc(sizeof *jcs))) goto out;
+    jc_init(jc, jcs);
+  }
   for (size_t i = 0; i < n_prompt; i++) sampler_accept(smp, ids[i]);
   if (o->echo) {
     fwrite(o->prompt, 1, plen, stdout);
@@ -127,9 +176,14 @@ static int run(const run_options *o) {
   size_t piece_cap = 3 * tok_max_piece_len(m->tok) + 16;
   char *piece = malloc(piece_cap);
   int pos = (int)n_prompt;
+  bool whole = !jcs; /* a constrained answer is whole at its closing brace */
   for (long g = 0; g < o->n_predict && logits && piece; g++) {
-    memcpy(logits, fwd_logits(fc, 0), sizeof(float) * (size_t)m->hp.n_vocab);
-    int32_t id = sampler_sample(smp, logits, n_top, n_top ? &chosen : NULL, top);
+    int32_t id = sample_constrained(smp, m->tok, jcs, fwd_logits(fc, 0), logits, m->hp.n_vocab, n_top,
+                                    n_top ? &chosen : NULL, top);
+    if (id < 0) {
+      fprintf(stderr, "hearth run: no token continues the JSON the schema allows\n");
+      break;
+    }
     if (o->ids) fprintf(stderr, "%s%d", g ? " " : "", id);
     if (n_top) {
       fprintf(stderr, "%stop:", o->ids ? "\n" : "");
@@ -141,6 +195,10 @@ static int run(const run_options *o) {
     size_t w = tok_stream_push(&ts, m->tok, id, false, piece, piece_cap);
     fwrite(piece, 1, w, stdout);
     fflush(stdout);
+    if (jcs && jc_complete(jcs)) {
+      whole = true;
+      break;
+    }
     if (g + 1 == o->n_predict) break;
     fwd_token t = {id, 0, pos++, true};
     if (fwd_decode(fc, &t, 1)) break;
@@ -150,7 +208,13 @@ static int run(const run_options *o) {
   free(logits);
   free(piece);
   rc = 0;
+  if (!whole) { /* the script reading stdout must not take it for JSON */
+    fprintf(stderr, "hearth run: the JSON is incomplete after %ld tokens (-n)\n", o->n_predict);
+    rc = 1;
+  }
 out:
+  free(jcs);
+  jc_free(jc);
   sampler_free(smp);
   fwd_ctx_free(fc);
   kv_cache_free(kv);
@@ -194,6 +258,8 @@ int eng_cli_run(int argc, char **argv) {
       {"parse-special", 0, OPT_BOOL, &o.parse_special, "special-token texts in the prompt become those tokens", 0, 0},
       {"batch", 'b', OPT_INT, &o.batch, "prompt tokens per forward step (0: 512)", 0, 8192},
       {"dump-logits", 0, OPT_STR, &o.dump_logits, "write every prompt position's logits (f32) to FILE and stop", 0, 0},
+      {"json", 0, OPT_BOOL, &o.json, "answer with a JSON object only", 0, 0},
+      {"json-schema", 0, OPT_STR, &o.json_schema, "answer with JSON that the JSON Schema in FILE allows", 0, 0},
   };
   return hr_options_command("run", "hearth run -m FILE -p PROMPT [options]", opts,
                             HR_ARRAY_LEN(opts), argc, argv, NULL, run_checked, &o);

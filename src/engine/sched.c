@@ -16,6 +16,7 @@
 
 #include "forward.h"
 #include "json_constraint.h"
+#include "sample_constrained.h"
 #include "kernels.h"
 #include "model.h"
 #include "tokenizer.h"
@@ -481,41 +482,6 @@ static int build_batch(eng_model *m) {
   return n;
 }
 
-/* Whether the constraint takes token id after the output so far (st);
- * scratch is where it tries. Tokens without bytes (control tokens, the end
- * of generation) never do: the JSON ends with its own closing brace. */
-static bool jc_takes(const tokenizer *tok, const jc_state *st, int32_t id, jc_state *scratch) {
-  hr_str piece = tok_decode_piece(tok, id, false);
-  if (!piece.len) return false;
-  jc_copy(scratch, st);
-  return jc_feed(scratch, piece.ptr, piece.len);
-}
-
-/* Sets every token the constraint would not take to -inf; returns how many
- * tokens remain possible. A token whose first byte is refused is refused
- * without trying the rest, so most of the vocabulary costs a lookup. */
-static int jc_mask(const tokenizer *tok, const jc_state *st, float *logits, int n_vocab,
-                   jc_state *scratch) {
-  bool first_ok[256];
-  for (int b = 0; b < 256; b++) {
-    char c = (char)b;
-    jc_copy(scratch, st);
-    first_ok[b] = jc_feed(scratch, &c, 1);
-  }
-  int left = 0;
-  for (int id = 0; id < n_vocab; id++) {
-    hr_str piece = tok_decode_piece(tok, id, false);
-    bool ok = piece.len && first_ok[(uint8_t)piece.ptr[0]];
-    if (ok && piece.len > 1) {
-      jc_copy(scratch, st);
-      ok = jc_feed(scratch, piece.ptr, piece.len);
-    }
-    if (!ok) logits[id] = -INFINITY;
-    else if (logits[id] > -INFINITY) left++;
-  }
-  return left;
-}
-
 static void sample_worker(void *arg, int k, int thread_id) {
   eng_model *m = arg;
   HR_UNUSED(thread_id);
@@ -524,24 +490,10 @@ static void sample_worker(void *arg, int k, int thread_id) {
   int n_vocab = m->mdl->hp.n_vocab;
   float *logits = m->logits + (size_t)k * (size_t)n_vocab;
   sampler *smp = m->slots[s->slot].smp;
-  memcpy(logits, fwd_logits(m->fc, d->row), sizeof(float) * (size_t)n_vocab);
   int n_top = s->n_logprobs > 0 ? s->n_logprobs : 0;
   token_logprob *chosen = s->n_logprobs >= 0 ? &d->chosen : NULL;
-  d->id = sampler_sample(smp, logits, n_top, chosen, d->top);
-  if (!s->jcs) return;
-  /* Constrained: the draw usually fits (then it costs one try); when it
-   * does not, the tokens that do not fit are masked and the draw made again
-   * from the model's logits, as llama.cpp's grammars do. */
-  const tokenizer *tok = m->mdl->tok;
-  jc_state scratch;
-  if (!jc_takes(tok, s->jcs, d->id, &scratch)) {
-    memcpy(logits, fwd_logits(m->fc, d->row), sizeof(float) * (size_t)n_vocab);
-    d->id = jc_mask(tok, s->jcs, logits, n_vocab, &scratch) > 0
-                ? sampler_sample(smp, logits, n_top, chosen, d->top)
-                : -1;
-    if (d->id >= 0 && !jc_takes(tok, s->jcs, d->id, &scratch)) d->id = -1;
-  }
-  if (d->id >= 0) jc_copy(s->jcs, &scratch);
+  d->id = sample_constrained(smp, m->mdl->tok, s->jcs, fwd_logits(m->fc, d->row), logits, n_vocab,
+                             n_top, chosen, d->top);
 }
 
 static void step(eng_model *m) {

@@ -9,28 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *slurp(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  hr_buf b = HR_BUF_INIT;
-  char chunk[65536];
-  size_t n;
-  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-    if (hr_buf_append(&b, chunk, n)) {
-      hr_buf_free(&b);
-      fclose(f);
-      return NULL;
-    }
-  bool bad = ferror(f);
-  fclose(f);
-  if (bad || hr_buf_putc(&b, 0)) {
-    hr_buf_free(&b);
-    return NULL;
-  }
-  *len = b.len - 1;
-  return b.data;
-}
-
 int chat_template_cli(int argc, char **argv) {
   int64_t now_s = 0;
   int i = 1;
@@ -43,7 +21,7 @@ int chat_template_cli(int argc, char **argv) {
     return 2;
   }
   size_t tlen, clen;
-  char *tsrc = slurp(argv[i], &tlen), *csrc = slurp(argv[i + 1], &clen);
+  char *tsrc = hr_file_read(argv[i], &tlen), *csrc = hr_file_read(argv[i + 1], &clen);
   if (!tsrc || !csrc) {
     fprintf(stderr, "hearth template: cannot read %s\n", !tsrc ? argv[i] : argv[i + 1]);
     free(tsrc);

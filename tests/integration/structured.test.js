@@ -6,13 +6,19 @@
 // and on SmolLM2; schemas the automaton cannot enforce are a 400 naming
 // the place; a constrained request does not disturb a free one beside it;
 // tool_choice naming a function (or "required" with one tool) forces a
-// call that fits its parameters, answered as tool_calls.
+// call that fits its parameters, answered as tool_calls; `hearth run
+// --json-schema FILE` and `--json` constrain the command line's output the
+// same way.
 'use strict';
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const OpenAI = require('openai');
 const Ajv = require('ajv');
-const { startHearth } = require('./harness');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+const { startHearth, ROOT, BIN } = require('./harness');
 
 const TINY = 'stories260K';
 const SMOL = 'smollm2-135m-instruct';
@@ -307,4 +313,43 @@ test('forced calls that cannot be made are refused; "auto" stays free text', asy
   const free = await client.chat.completions.create({ model: TINY, messages: msg, max_tokens: 8, temperature: 0, tools: [digit], tool_choice: 'auto' });
   assert.equal(typeof free.choices[0].message.content, 'string');
   assert.equal(free.choices[0].message.tool_calls, undefined);
+});
+
+test('hearth run --json-schema / --json: the command line\'s output fits, refusals say why', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-run-json-'));
+  const file = (name, text) => { const p = path.join(dir, name); fs.writeFileSync(p, text); return p; };
+  const schemaPath = file('person.json', JSON.stringify(person));
+  const run = (args) => spawnSync(BIN, ['run', '-m', path.join(ROOT, 'models/stories260K.gguf'), '-p', 'Once upon a time',
+    '-t', '1', ...args], { encoding: 'utf8' });
+  const validate = new Ajv({ strict: false }).compile(person);
+  for (const [seed, temp] of [[1, '0.8'], [2, '1.0'], [3, '1.3']]) {
+    const r = run(['--json-schema', schemaPath, '-n', '400', '--seed', String(seed), '--temp', temp]);
+    assert.equal(r.status, 0, r.stderr);
+    const v = JSON.parse(r.stdout);
+    assert.ok(validate(v), `${r.stdout}: ${JSON.stringify(validate.errors)}`);
+  }
+  // --json: SmolLM2 asked in its chat format closes its object well within the budget
+  const any = spawnSync(BIN, ['run', '-m', path.join(ROOT, 'models/smollm2-135m-instruct.gguf'), '--parse-special',
+    '-p', '<|im_start|>user\nDescribe a cat as a JSON object with its name and age.<|im_end|>\n<|im_start|>assistant\n',
+    '-n', '100', '--temp', '0', '--json'], { encoding: 'utf8' });
+  assert.equal(any.status, 0, any.stderr);
+  const obj = JSON.parse(any.stdout);
+  assert.equal(typeof obj, 'object');
+  assert.ok(obj !== null && !Array.isArray(obj));
+  assert.equal(typeof obj.name, 'string', any.stdout);
+  // too few tokens: the output is not whole JSON, and the exit status says so
+  const cut = run(['--json', '-n', '3', '--temp', '0']);
+  assert.equal(cut.status, 1);
+  assert.match(cut.stderr, /JSON is incomplete after 3 tokens/);
+  assert.throws(() => JSON.parse(cut.stdout));
+  const refused = run(['--json-schema', file('bad.json', '{"type":"object","properties":{"x":{"type":"number","multipleOf":3}}}')]);
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /properties\.x: 'multipleOf' is not supported/);
+  const broken = run(['--json-schema', file('broken.json', '{"type":')]);
+  assert.equal(broken.status, 1);
+  assert.match(broken.stderr, /broken\.json: unexpected end of input/);
+  const missing = run(['--json-schema', path.join(dir, 'absent.json')]);
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /cannot read .*absent\.json/);
+  fs.rmSync(dir, { recursive: true });
 });
