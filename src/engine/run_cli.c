@@ -176,12 +176,13 @@ static int run(const run_options *o) {
   size_t piece_cap = 3 * tok_max_piece_len(m->tok) + 16;
   char *piece = malloc(piece_cap);
   int pos = (int)n_prompt;
-  bool whole = !jcs; /* a constrained answer is whole at its closing brace */
+  bool whole = !jcs, stuck = false; /* a constrained answer is whole at its closing brace */
   for (long g = 0; g < o->n_predict && logits && piece; g++) {
     int32_t id = sample_constrained(smp, m->tok, jcs, fwd_logits(fc, 0), logits, m->hp.n_vocab, n_top,
                                     n_top ? &chosen : NULL, top);
     if (id < 0) {
       fprintf(stderr, "hearth run: no token continues the JSON the schema allows\n");
+      stuck = true;
       break;
     }
     if (o->ids) fprintf(stderr, "%s%d", g ? " " : "", id);
@@ -209,7 +210,7 @@ static int run(const run_options *o) {
   free(piece);
   rc = 0;
   if (!whole) { /* the script reading stdout must not take it for JSON */
-    fprintf(stderr, "hearth run: the JSON is incomplete after %ld tokens (-n)\n", o->n_predict);
+    if (!stuck) fprintf(stderr, "hearth run: the JSON is incomplete after %ld tokens (-n)\n", o->n_predict);
     rc = 1;
   }
 out:
