@@ -235,6 +235,18 @@ static int count_limit(compiler *c, const json_value *v, const char *name, uint3
   return HR_OK;
 }
 
+/* A lower and an upper count ("minItems"/"maxItems", "minLength"/
+ * "maxLength"): *lo from 0 and *hi from UINT32_MAX when absent. */
+static int count_range(compiler *c, const json_value *v, const char *lo_name, const char *hi_name,
+                       uint32_t *lo, uint32_t *hi) {
+  *lo = 0, *hi = UINT32_MAX;
+  if (count_limit(c, json_get(v, lo_name), lo_name, lo) ||
+      count_limit(c, json_get(v, hi_name), hi_name, hi))
+    return HR_EINVAL;
+  if (*lo > *hi) return fail(c, "'%s' is above '%s'", lo_name, hi_name);
+  return HR_OK;
+}
+
 static jc_node *compile(compiler *c, const json_value *v, int depth);
 
 /* The node of "#", "#/$defs/NAME" or "#/definitions/NAME" (NAME with
@@ -369,15 +381,8 @@ static jc_node *compile_object(compiler *c, const json_value *v, int depth) {
 static jc_node *compile_array(compiler *c, const json_value *v, int depth) {
   jc_node *n = node_new(c, N_ARRAY);
   if (!n) return NULL;
-  n->max_items = UINT32_MAX;
   const json_value *items = json_get(v, "items");
-  if (count_limit(c, json_get(v, "minItems"), "minItems", &n->min_items) ||
-      count_limit(c, json_get(v, "maxItems"), "maxItems", &n->max_items))
-    return NULL;
-  if (n->min_items > n->max_items) {
-    fail(c, "'minItems' is above 'maxItems'");
-    return NULL;
-  }
+  if (count_range(c, v, "minItems", "maxItems", &n->min_items, &n->max_items)) return NULL;
   if (items) {
     if (items->type == JSON_ARRAY) {
       fail(c, "'items' as an array (tuples) is not supported");
@@ -428,14 +433,7 @@ static jc_node *compile_type(compiler *c, const json_value *v, hr_str type, int 
   if (hr_str_eq_cstr(type, "string")) {
     jc_node *n = node_new(c, N_STRING);
     if (!n) return NULL;
-    n->max_len = UINT32_MAX;
-    if (count_limit(c, json_get(v, "minLength"), "minLength", &n->min_len) ||
-        count_limit(c, json_get(v, "maxLength"), "maxLength", &n->max_len))
-      return NULL;
-    if (n->min_len > n->max_len) {
-      fail(c, "'minLength' is above 'maxLength'");
-      return NULL;
-    }
+    if (count_range(c, v, "minLength", "maxLength", &n->min_len, &n->max_len)) return NULL;
     const json_value *format = json_get(v, "format"), *pattern = json_get(v, "pattern");
     bool email = format && format->type == JSON_STRING && hr_str_eq_cstr(hr_str_make(format->u.str.ptr, format->u.str.len), "email");
     if (format && !email &&
