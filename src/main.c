@@ -75,21 +75,6 @@ static const char *const default_models[] = {"models/smollm2-135m-instruct.gguf"
                                              "models/all-minilm-l6-v2.gguf"};
 #define DEMO_MODEL "models/stories260K.gguf"
 
-static char *read_file(const char *path, char *err, size_t err_len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    snprintf(err, err_len, "cannot read %s", path);
-    return NULL;
-  }
-  hr_buf b = HR_BUF_INIT;
-  char chunk[4096];
-  size_t n;
-  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) hr_buf_append(&b, chunk, n);
-  fclose(f);
-  if (!b.data) hr_buf_append(&b, "", 0);
-  return b.data;
-}
-
 /* Loads every model in order; the API serves each as soon as it is in. */
 static int load_models(api_context *ctx, const serve_options *o, char *err, size_t err_len) {
   const char *defaults[HR_ARRAY_LEN(default_models) + 1];
@@ -104,7 +89,11 @@ static int load_models(api_context *ctx, const serve_options *o, char *err, size
     return HR_EINVAL;
   }
   char *tmpl = NULL;
-  if (o->chat_template && !(tmpl = read_file(o->chat_template, err, err_len))) return HR_EIO;
+  size_t tmpl_len;
+  if (o->chat_template && !(tmpl = hr_file_read(o->chat_template, &tmpl_len))) {
+    snprintf(err, err_len, "cannot read %s", o->chat_template);
+    return HR_EIO;
+  }
   int rc = HR_OK;
   for (size_t i = 0; i < n && !rc; i++) {
     eng_model_params p;

@@ -225,7 +225,7 @@ static int forced_functions(http_req *r, const chat_request *req, forced_calls *
                        "tool_choice: a forced call needs tools");
     return -1;
   }
-  if (n_tools > JC_PROPS_MAX) {
+  if (!want && n_tools > JC_PROPS_MAX) { /* a named call compiles one tool, whatever the list */
     http_respond_error(r, 400, "invalid_request_error", "unsupported_value", "tools",
                        "tools: a forced call chooses among at most %d tools", JC_PROPS_MAX);
     return -1;
@@ -278,7 +278,9 @@ static int call_constraint(http_req *r, const forced_calls *f, jc_schema **out) 
     if (bad >= 0) snprintf(param, sizeof param, "tools[%zu].function.parameters", f->index[bad]);
     else snprintf(param, sizeof param, "tools");
     /* err names places from "parameters": say whose */
-    const char *rest = bad >= 0 ? err + strlen("parameters") : strstr(err, ": ");
+    const char *rest = bad >= 0 && !strncmp(err, "parameters", strlen("parameters"))
+                           ? err + strlen("parameters")
+                           : strstr(err, ": ");
     http_respond_error(r, 400, "invalid_request_error", "unsupported_value", param, "%s%s", param,
                        rest ? rest : err);
     return -1;

@@ -104,7 +104,9 @@ typedef struct {
   int n_prompt;
   int max_tokens;        /* <= 0: until the context is full */
   sampler_params sampling;
-  const char *const *stop; /* stop strings, copied at submit */
+  const char *const *stop; /* stop strings, copied at submit; ignored under a
+                              constraint, whose JSON ends at its own brace
+                              (a stop inside it would cut it invalid) */
   int n_stop;
   int n_logprobs;        /* -1: none; 0..ENG_TOP_MAX: chosen + this many top */
   /* The output must be JSON this automaton accepts (json_constraint.h):

@@ -83,6 +83,7 @@ typedef struct {
   char path[256];
   size_t path_len;
   int n_nodes;
+  bool oom; /* a failure was memory's, not the schema's: HR_ENOMEM */
   jc_node *any;
   struct {
     const json_value *v;
@@ -92,6 +93,12 @@ typedef struct {
   jc_node *anyofs[ANYOFS_MAX];
   int n_anyofs;
 } compiler;
+
+__attribute__((format(printf, 2, 3))) static int fail(compiler *c, const char *fmt, ...);
+static int fail_oom(compiler *c) {
+  c->oom = true;
+  return fail(c, "out of memory");
+}
 
 __attribute__((format(printf, 2, 3))) static int fail(compiler *c, const char *fmt, ...) {
   if (!c->err || !c->err_len) return HR_EINVAL;
@@ -126,11 +133,15 @@ static jc_node *node_new(compiler *c, node_kind kind) {
   }
   jc_node *n = hr_arena_calloc(c->a, 1, sizeof *n);
   if (n) n->kind = kind;
-  else fail(c, "out of memory");
+  else fail_oom(c);
   return n;
 }
 
 /* The value as the JSON text the model must write (no white space). */
+/* The longest literal or property name: a frame counts their bytes in 16
+ * bits (json_constraint.h). */
+#define LITERAL_MAX 65535
+
 static int literal_of(compiler *c, const json_value *v, const char **out, size_t *len) {
   hr_buf b = HR_BUF_INIT;
   json_writer w;
@@ -143,6 +154,7 @@ static int literal_of(compiler *c, const json_value *v, const char **out, size_t
     if (!*out) rc = HR_ENOMEM;
   }
   hr_buf_free(&b);
+  if (rc == HR_OK && *len > LITERAL_MAX) return fail(c, "a value longer than %d bytes as JSON", LITERAL_MAX);
   return rc == HR_OK ? HR_OK : fail(c, "a value that cannot be written as JSON");
 }
 
@@ -154,7 +166,11 @@ static const char *quoted(compiler *c, const char *str, size_t len, size_t *out_
   const char *out = rc ? NULL : hr_arena_strndup(c->a, b.data, b.len);
   *out_len = b.len;
   hr_buf_free(&b);
-  if (!out) fail(c, "out of memory");
+  if (!out) fail_oom(c);
+  else if (*out_len > LITERAL_MAX) {
+    fail(c, "a name longer than %d bytes as JSON", LITERAL_MAX);
+    return NULL;
+  }
   return out;
 }
 
@@ -165,7 +181,7 @@ static jc_node *literals_new(compiler *c, size_t n) {
   node->lit = hr_arena_calloc(c->a, n, sizeof *node->lit);
   node->lit_len = hr_arena_calloc(c->a, n, sizeof *node->lit_len);
   if (!node->lit || !node->lit_len) {
-    fail(c, "out of memory");
+    fail_oom(c);
     return NULL;
   }
   node->n_lits = (int)n;
@@ -205,7 +221,7 @@ static jc_node *anyof_new(compiler *c, size_t n) {
   jc_node *node = node_new(c, N_ANYOF);
   if (!node) return NULL;
   if (!(node->alts = hr_arena_calloc(c->a, n, sizeof *node->alts))) {
-    fail(c, "out of memory");
+    fail_oom(c);
     return NULL;
   }
   c->anyofs[c->n_anyofs++] = node;
@@ -274,6 +290,10 @@ static jc_node *resolve_ref(compiler *c, const json_value *ref, int depth) {
     }
     char key[256];
     size_t k = 0;
+    if (strlen(name) >= sizeof key) { /* cut, it could name another definition */
+      fail(c, "'$ref' names a definition longer than %zu bytes", sizeof key - 1);
+      return NULL;
+    }
     for (const char *p = name; *p && k + 1 < sizeof key; p++) {
       if (p[0] == '~' && (p[1] == '0' || p[1] == '1')) {
         key[k++] = p[1] == '0' ? '~' : '/';
@@ -326,7 +346,7 @@ static jc_node *compile_object(compiler *c, const json_value *v, int depth) {
     n->key_len = hr_arena_calloc(c->a, np + 1, sizeof *n->key_len);
     n->prop = hr_arena_calloc(c->a, np + 1, sizeof *n->prop);
     if (!n->key || !n->key_len || !n->prop) {
-      fail(c, "out of memory");
+      fail_oom(c);
       return NULL;
     }
     for (size_t i = 0; i < np; i++) {
@@ -465,7 +485,7 @@ static jc_node *compile_type(compiler *c, const json_value *v, hr_str type, int 
       char msg[200];
       n->pattern = hr_arena_alloc(c->a, sizeof *n->pattern);
       if (!n->pattern) {
-        fail(c, "out of memory");
+        fail_oom(c);
         return NULL;
       }
       if (jr_compile(re, re_len, n->pattern, msg, sizeof msg)) {
@@ -493,6 +513,27 @@ static const char *other_validation(const json_value *v, const char *const *exce
     if (in_list(validations, k) && !in_list(except, k)) return k.ptr;
   }
   return NULL;
+}
+
+/* Whether v is of type (a name or a list of names). */
+static bool value_has_type(const json_value *v, const json_value *type) {
+  if (type->type == JSON_ARRAY) {
+    for (size_t i = 0; i < type->u.arr.n; i++)
+      if (type->u.arr.items[i]->type == JSON_STRING && value_has_type(v, type->u.arr.items[i])) return true;
+    return false;
+  }
+  if (type->type != JSON_STRING) return false;
+  hr_str t = hr_str_make(type->u.str.ptr, type->u.str.len);
+  switch (v->type) {
+  case JSON_STRING: return hr_str_eq_cstr(t, "string");
+  case JSON_NUMBER: return hr_str_eq_cstr(t, "number") || (hr_str_eq_cstr(t, "integer") && v->u.num.is_int);
+  case JSON_TRUE:
+  case JSON_FALSE: return hr_str_eq_cstr(t, "boolean");
+  case JSON_NULL: return hr_str_eq_cstr(t, "null");
+  case JSON_ARRAY: return hr_str_eq_cstr(t, "array");
+  case JSON_OBJECT: return hr_str_eq_cstr(t, "object");
+  }
+  return false;
 }
 
 static jc_node *compile(compiler *c, const json_value *v, int depth) {
@@ -544,7 +585,7 @@ static jc_node *compile(compiler *c, const json_value *v, int depth) {
   const char *alts_name = "anyOf";
   if (!alts) alts = json_get(v, "oneOf"), alts_name = "oneOf";
   if (alts) {
-    static const char *const only[] = {"anyOf", "oneOf", NULL};
+    const char *const only[] = {alts_name, NULL}; /* anyOf beside oneOf too */
     const char *other = other_validation(v, only);
     if (other) {
       fail(c, "'%s' beside '%s' is not supported", other, alts_name);
@@ -567,14 +608,30 @@ static jc_node *compile(compiler *c, const json_value *v, int depth) {
     return n;
   }
   const json_value *en = json_get(v, "enum"), *cn = json_get(v, "const");
-  if (en) {
-    if (en->type != JSON_ARRAY) {
+  if (en || cn) {
+    /* beside them only a "type" every value has (pydantic writes one) */
+    const char *name = en ? "enum" : "const";
+    static const char *const only[] = {"enum", "const", "type", NULL};
+    const char *other = other_validation(v, only);
+    if (en && cn) other = "const";
+    if (other) {
+      fail(c, "'%s' beside '%s' is not supported", other, name);
+      return NULL;
+    }
+    if (en && en->type != JSON_ARRAY) {
       fail(c, "'enum' must be an array");
       return NULL;
     }
-    return literals(c, (const json_value *const *)en->u.arr.items, en->u.arr.n);
+    const json_value *const *vals = en ? (const json_value *const *)en->u.arr.items : &cn;
+    size_t n = en ? en->u.arr.n : 1;
+    const json_value *type = json_get(v, "type");
+    for (size_t i = 0; type && i < n; i++)
+      if (!value_has_type(vals[i], type)) {
+        fail(c, "'%s' value %zu is not of the schema's 'type'", name, i);
+        return NULL;
+      }
+    return literals(c, vals, n);
   }
-  if (cn) return literals(c, &cn, 1);
   const json_value *type = json_get(v, "type");
   if (!type) {
     /* No type: what the keywords are about. */
@@ -590,10 +647,18 @@ static jc_node *compile(compiler *c, const json_value *v, int depth) {
     return c->any;
   }
   if (type->type == JSON_STRING) return compile_type(c, v, hr_str_make(type->u.str.ptr, type->u.str.len), depth);
-  if (type->type != JSON_ARRAY || type->u.arr.n == 0) {
-    fail(c, "'type' must be a type name or a list of them");
+  if (type->type != JSON_ARRAY || type->u.arr.n == 0 || type->u.arr.n > 7) {
+    fail(c, "'type' must be a type name or a list of up to 7 of them");
     return NULL;
   }
+  for (size_t i = 0; i < type->u.arr.n; i++) /* each once: a list recompiles v per name */
+    for (size_t j = 0; j < i; j++)
+      if (type->u.arr.items[i]->type == JSON_STRING && type->u.arr.items[j]->type == JSON_STRING &&
+          hr_str_eq(hr_str_make(type->u.arr.items[i]->u.str.ptr, type->u.arr.items[i]->u.str.len),
+                    hr_str_make(type->u.arr.items[j]->u.str.ptr, type->u.arr.items[j]->u.str.len))) {
+        fail(c, "'type' lists a type twice");
+        return NULL;
+      }
   /* A list of types: one alternative each ("integer" folds into "number",
    * which both begin alike). */
   bool has_number = false;
@@ -713,7 +778,7 @@ static jc_node *call_root(compiler *c, const jc_function *fns, int n_fns, jc_nod
   if (!n || !names || !(n->key = hr_arena_calloc(c->a, 2, sizeof *n->key)) ||
       !(n->key_len = hr_arena_calloc(c->a, 2, sizeof *n->key_len)) ||
       !(n->prop = hr_arena_calloc(c->a, 2, sizeof *n->prop))) {
-    fail(c, "out of memory");
+    fail_oom(c);
     return NULL;
   }
   for (int i = 0; i < n_fns; i++) {
@@ -780,10 +845,11 @@ static jc_node *compile_object_root(compiler *c, const json_value *doc) {
 }
 
 static int finish(compiler *c, jc_schema *s, jc_node *root, jc_schema **out) {
+  bool oom = c->oom;
   free(c);
   if (!root) {
     jc_free(s);
-    return HR_EINVAL;
+    return oom ? HR_ENOMEM : HR_EINVAL;
   }
   s->root = root;
   *out = s;
@@ -812,7 +878,7 @@ int jc_compile_calls(const jc_function *fns, int n_fns, jc_schema **out, int *ba
   if (rc) return rc;
   c->root_label = "parameters";
   jc_node **params = hr_arena_calloc(c->a, (size_t)n_fns, sizeof *params), *root = NULL;
-  if (!params) fail(c, "out of memory");
+  if (!params) fail_oom(c);
   for (int i = 0; params && i < n_fns; i++) {
     /* each function's $refs resolve in its own parameters */
     c->n_refs = 0;
@@ -1055,7 +1121,11 @@ static step on_array(jc_state *st, jc_frame *f, uint8_t c) {
 }
 
 /* A byte of a key narrows the object's candidate properties. */
-static bool key_byte(jc_state *st, uint8_t c) {
+/* escaping: c is part of an escape sequence. A key may hold escapes only
+ * where it still spells a declared property as that property's name is
+ * written (its canonical JSON), so that "\u0061" cannot pass as "a" (and be
+ * read as it by any parser) while the bytes compare as another key. */
+static bool key_byte(jc_state *st, uint8_t c, bool escaping) {
   jc_frame *o = &st->f[st->depth - 2];
   const jc_node *n = o->node;
   uint64_t keep = 0;
@@ -1066,7 +1136,7 @@ static bool key_byte(jc_state *st, uint8_t c) {
   o->cand = keep;
   o->key_pos++;
   o->key_hash = (o->key_hash ^ c) * 0x100000001b3ull;
-  return keep || n->additional;
+  return keep || (n->additional && !escaping);
 }
 
 static step on_string(jc_state *st, jc_frame *f, uint8_t c) {
@@ -1095,6 +1165,7 @@ static step on_string(jc_state *st, jc_frame *f, uint8_t c) {
     f->count++;
     return R_YES;
   }
+  bool escaping = f->esc || (c == '\\' && !f->utf8);
   if (f->utf8) {
     if (c < 0x80 || c > 0xbf) return R_NO;
     /* no overlong forms, no surrogates, nothing past U+10FFFF */
@@ -1132,7 +1203,7 @@ static step on_string(jc_state *st, jc_frame *f, uint8_t c) {
       f->lead = (c == 0xe0 || c == 0xed || c == 0xf0 || c == 0xf4) ? c : 0;
     }
   }
-  if (f->is_key && !key_byte(st, c)) return R_NO;
+  if (f->is_key && !key_byte(st, c, escaping)) return R_NO;
   if (end) return pop_done(st) ? R_YES : R_NO;
   return R_YES;
 }

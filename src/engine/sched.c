@@ -193,7 +193,7 @@ static eng_seq *seq_new(eng_model *m, const eng_gen_params *p) {
       s->sp.bias_values = s->bias_values;
     }
   }
-  if (ok && p->n_stop > 0) {
+  if (ok && p->n_stop > 0 && !p->constraint) {
     s->stop = calloc((size_t)p->n_stop, sizeof(char *));
     ok = s->stop != NULL;
     for (int i = 0; ok && i < p->n_stop; i++) {

@@ -353,3 +353,34 @@ test('hearth run --json-schema / --json: the command line\'s output fits, refusa
   assert.match(missing.stderr, /cannot read .*absent\.json/);
   fs.rmSync(dir, { recursive: true });
 });
+
+test('stop strings do not cut a constrained answer; a named call among more than 64 tools', async () => {
+  // "," and "\"" occur in almost every JSON object: under a constraint the
+  // answer ends at its own closing brace, not at a stop string inside it
+  for (const seed of [1, 2]) {
+    const a = await client.chat.completions.create({ model: TINY, temperature: 1.0, seed, max_tokens: 300,
+      messages: [{ role: 'user', content: 'Once upon a time' }], stop: [',', '"'],
+      response_format: { type: 'json_schema', json_schema: { name: 'p', schema: person } } });
+    if (a.choices[0].finish_reason === 'stop') {
+      const v = JSON.parse(a.choices[0].message.content);
+      assert.ok(new Ajv({ strict: false }).compile(person)(v), a.choices[0].message.content);
+    } else {
+      assert.equal(a.choices[0].finish_reason, 'length');
+      assert.equal(a.usage.completion_tokens, 300);
+    }
+  }
+  const tools = [];
+  for (let i = 0; i < 70; i++) {
+    tools.push({ type: 'function', function: { name: `tool_${i}`, parameters: { type: 'object',
+      properties: { n: { type: 'integer', minimum: 0, maximum: 9 } }, required: ['n'], additionalProperties: false } } });
+  }
+  const r = await client.chat.completions.create({ model: TINY, temperature: 0, max_tokens: 60,
+    messages: [{ role: 'user', content: 'Pick a number.' }], tools, tool_choice: { type: 'function', function: { name: 'tool_66' } } });
+  assert.equal(r.choices[0].finish_reason, 'tool_calls');
+  assert.equal(r.choices[0].message.tool_calls[0].function.name, 'tool_66');
+  const { n } = JSON.parse(r.choices[0].message.tool_calls[0].function.arguments);
+  assert.ok(Number.isInteger(n) && n >= 0 && n <= 9);
+  await assert.rejects(client.chat.completions.create({ model: TINY, max_tokens: 60,
+    messages: [{ role: 'user', content: 'Pick a number.' }], tools, tool_choice: 'required' }),
+  (e) => e.status === 400 && /at most 64 tools/.test(e.message));
+});

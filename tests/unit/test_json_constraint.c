@@ -451,6 +451,38 @@ TEST(unsupported_schemas_are_refused_with_their_place) {
   refused("{\"type\":\"object\",\"properties\":{\"a\":{\"enum\":[]}}}", "empty enum");
   refused("{\"$ref\":\"#\"}", "points only at itself");
   refused("false", "matches nothing");
+  /* keywords beside one another that a schema could not drop silently */
+  refused("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\",\"enum\":[\"x\",1]}}}",
+          "'enum' value 0 is not of the schema's 'type'");
+  refused("{\"type\":\"object\",\"properties\":{\"a\":{\"enum\":[\"x\",\"y\"],\"const\":\"y\"}}}",
+          "'const' beside 'enum'");
+  refused("{\"type\":\"object\",\"properties\":{\"a\":{\"enum\":[\"x\"],\"maxLength\":3}}}",
+          "'maxLength' beside 'enum'");
+  refused("{\"type\":\"object\",\"properties\":{\"a\":{\"anyOf\":[{\"type\":\"string\"}],"
+          "\"oneOf\":[{\"type\":\"integer\"}]}}}",
+          "'oneOf' beside 'anyOf'");
+  refused("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":[\"string\",\"null\",\"string\"]}}}",
+          "lists a type twice");
+  char big[400];
+  snprintf(big, sizeof big, "{\"type\":\"object\",\"properties\":{\"a\":{\"$ref\":\"#/$defs/%0300d\"}}}", 0);
+  refused(big, "longer than 255 bytes");
+}
+
+/* A key may spell a declared property with escapes only as that name is
+ * written: "\u0061" is "a" to every reader, so it must not pass as another
+ * key (skipping a's schema, or writing a twice). */
+TEST(escaped_keys_cannot_alias_declared_ones) {
+  jc_schema *s = compile_text("{\"properties\":{\"a\":{\"type\":\"integer\"},\"q\\\"\":{\"type\":\"integer\"}}}",
+                              NULL, 0);
+  CHECK(s);
+  CHECK(run(s, "{\"\\u0061\":\"str\"}") < 0);
+  CHECK(run(s, "{\"a\":1,\"\\u0061\":2}") < 0);
+  CHECK(run(s, "{\"b\\n\":1}") < 0);      /* an undeclared key: no escapes at all */
+  CHECK_EQ_INT(run(s, "{\"b\":\"x\"}"), 1); /* but undeclared keys are allowed */
+  CHECK_EQ_INT(run(s, "{\"q\\\"\":5}"), 1);  /* a declared name that needs its escape */
+  CHECK(run(s, "{\"q\\u0022\":5}") < 0);   /* ... only in its own spelling */
+  CHECK(run(s, "{\"q\\\"\":\"x\"}") < 0);
+  jc_free(s);
 }
 
 /* Random walks: at each step pick a random byte the automaton accepts
@@ -521,6 +553,7 @@ int main(void) {
   RUN(recursive_schemas_compile_and_read);
   RUN(types_lists_and_all_of_one);
   RUN(unsupported_schemas_are_refused_with_their_place);
+  RUN(escaped_keys_cannot_alias_declared_ones);
   RUN(everything_complete_is_json);
   hr_arena_free(arena);
   return test_report("json_constraint");
