@@ -38,8 +38,46 @@ static void answer_invalid(http_req *r, const json_validate_error *e) {
                      "%s%s%s", e->path, e->path[0] ? ": " : "", e->message);
 }
 
-/* Renders the conversation with the model's chat template. 0, or an
- * answer was sent. */
+/* An assistant message's tool_calls appended to its text as the calls
+ * hearth's instructions ask for (<tool_call>{"name", "arguments"}), for a
+ * template that shows no tools. */
+static int calls_as_text(hr_arena *a, const json_value *calls, hr_str *text) {
+  if (!calls || calls->type != JSON_ARRAY || !calls->u.arr.n) return 0;
+  hr_buf b = HR_BUF_INIT;
+  hr_buf_append(&b, text->ptr ? text->ptr : "", text->len);
+  for (size_t i = 0; i < calls->u.arr.n; i++) {
+    const json_value *fn = json_get(calls->u.arr.items[i], "function");
+    const json_value *name = json_get(fn, "name"), *args = json_get(fn, "arguments");
+    if (!name || name->type != JSON_STRING) continue;
+    json_writer w;
+    if (b.len) hr_buf_putc(&b, '\n');
+    hr_buf_append_str(&b, "<tool_call>{\"name\": ");
+    json_w_init(&w, &b);
+    json_w_strn(&w, name->u.str.ptr, name->u.str.len);
+    json_w_finish(&w);
+    hr_buf_append_str(&b, ", \"arguments\": ");
+    /* arguments arrive as a JSON string; one that is not JSON goes as a string */
+    json_value *parsed = NULL;
+    bool is_json = args && args->type == JSON_STRING &&
+                   !json_read(a, args->u.str.ptr, args->u.str.len, NULL, &parsed, NULL);
+    json_w_init(&w, &b);
+    if (is_json) json_w_value(&w, parsed);
+    else if (args) json_w_value(&w, args);
+    else json_w_obj_begin(&w), json_w_obj_end(&w);
+    json_w_finish(&w);
+    hr_buf_append_str(&b, "}</tool_call>");
+  }
+  char *joined = b.data ? hr_arena_strndup(a, b.data, b.len) : NULL;
+  size_t n = b.len;
+  hr_buf_free(&b);
+  if (!joined && n) return HR_ENOMEM;
+  if (joined) *text = hr_str_make(joined, n);
+  return 0;
+}
+
+/* Renders the conversation with the model's chat template. system_extra
+ * (hearth's own instructions for a template that shows no tools) joins the
+ * system message. 0, or an answer was sent. */
 static int render_prompt(http_req *r, api_model *m, const chat_request *req, hr_str system_extra,
                          hr_buf *out) {
   hr_arena *a = http_req_arena(r);
@@ -59,6 +97,8 @@ static int render_prompt(http_req *r, api_model *m, const chat_request *req, hr_
     const chat_message *cm = own_system ? (i ? &req->messages[i - 1] : &system_message) : &req->messages[i];
     hr_str text = HR_STR("");
     if (cm != &system_message && chat_message_text(a, cm, &text)) goto oom;
+    /* told how to call (system_extra), the model sees its earlier calls so */
+    if (system_extra.len && cm->has_tool_calls && calls_as_text(a, cm->tool_calls, &text)) goto oom;
     if (i == 0 && system_extra.len) {
       char *joined = hr_arena_sprintf(a, "%.*s%s%.*s", (int)text.len, text.ptr ? text.ptr : "",
                                       text.len ? "\n\n" : "", (int)system_extra.len, system_extra.ptr);
@@ -194,12 +234,43 @@ static int output_constraint(http_req *r, const api_response_format *rf, jc_sche
   return 0;
 }
 
-/* The functions a forced call may be of. */
+/* The functions a call may be of. */
 typedef struct {
   const json_value **fn; /* the tools' "function" objects */
   size_t *index;         /* their places in tools */
   int n;
 } forced_calls;
+
+/* The tools' functions into f (named want, or all when want is NULL);
+ * HR_ENOMEM or 0. */
+static int list_functions(hr_arena *a, const json_value *tools, const json_value *want, forced_calls *f) {
+  size_t n_tools = tools && tools->type == JSON_ARRAY ? tools->u.arr.n : 0;
+  f->n = 0;
+  f->fn = hr_arena_calloc(a, n_tools + 1, sizeof *f->fn);
+  f->index = hr_arena_calloc(a, n_tools + 1, sizeof *f->index);
+  if (!f->fn || !f->index) return HR_ENOMEM;
+  for (size_t i = 0; i < n_tools; i++) {
+    const json_value *fn = json_get(tools->u.arr.items[i], "function");
+    const json_value *name = json_get(fn, "name");
+    if (!name || name->type != JSON_STRING) continue;
+    if (want && !(want->u.str.len == name->u.str.len && !memcmp(want->u.str.ptr, name->u.str.ptr, name->u.str.len)))
+      continue;
+    f->fn[f->n] = fn;
+    f->index[f->n++] = i;
+    if (want) break;
+  }
+  return 0;
+}
+
+/* tools with tool_choice "auto" (or none given): the model may answer
+ * with calls, found in its text (tool_calls.h). Not under a
+ * response_format, which makes the answer content. */
+static bool auto_calls(const chat_request *req) {
+  if (!req->has_tools || !req->tools || req->tools->type != JSON_ARRAY || !req->tools->u.arr.n) return false;
+  if (req->has_response_format && !hr_str_eq_cstr(req->response_format.type, "text")) return false;
+  if (!req->has_tool_choice || !req->tool_choice) return true;
+  return req->tool_choice->type == JSON_STRING && !strcmp(req->tool_choice->u.str.ptr, "auto");
+}
 
 /* tool_choice naming a function ({"type": "function", "function":
  * {"name": ...}}) or "required": the answer must be a call, of that
@@ -235,22 +306,9 @@ static int forced_functions(http_req *r, const chat_request *req, forced_calls *
                        "response_format: a forced tool call already fixes the answer's shape");
     return -1;
   }
-  hr_arena *a = http_req_arena(r);
-  f->fn = hr_arena_calloc(a, n_tools, sizeof *f->fn);
-  f->index = hr_arena_calloc(a, n_tools, sizeof *f->index);
-  if (!f->fn || !f->index) {
+  if (list_functions(http_req_arena(r), req->tools, want, f)) {
     http_respond_error(r, 500, "server_error", NULL, NULL, "out of memory");
     return -1;
-  }
-  for (size_t i = 0; i < n_tools; i++) {
-    const json_value *fn = json_get(req->tools->u.arr.items[i], "function");
-    const json_value *name = json_get(fn, "name");
-    if (!name || name->type != JSON_STRING) continue;
-    if (want && !(want->u.str.len == name->u.str.len && !memcmp(want->u.str.ptr, name->u.str.ptr, name->u.str.len)))
-      continue;
-    f->fn[f->n] = fn;
-    f->index[f->n++] = i;
-    if (want) return 0;
   }
   if (f->n) return 0;
   http_respond_error(r, 400, "invalid_request_error", "invalid_value", "tool_choice.function.name",
@@ -292,11 +350,12 @@ static int call_constraint(http_req *r, const forced_calls *f, jc_schema **out) 
   return 0;
 }
 
-/* What a model whose chat template does not show tools is told of a
- * forced call, in the request's arena: each function, its description and
- * its parameters' schema, and the shape to write (the automaton holds it
- * to that shape anyway; told, the model fills it sensibly). */
-static hr_str call_instructions(hr_arena *a, const forced_calls *f) {
+/* What a model whose chat template does not show tools is told of them, in
+ * the request's arena: each function, its description and its parameters'
+ * schema, and the shape to write: for a forced call the JSON object the
+ * automaton holds it to (told, the model fills it sensibly), for a call it
+ * may choose the tags tool_calls.h reads. */
+static hr_str call_instructions(hr_arena *a, const forced_calls *f, bool forced) {
   hr_buf b = HR_BUF_INIT;
   hr_buf_append_str(&b, f->n == 1 ? "You can call this function:" : "You can call these functions:");
   for (int i = 0; i < f->n; i++) {
@@ -313,7 +372,11 @@ static hr_str call_instructions(hr_arena *a, const forced_calls *f) {
       json_w_finish(&w);
     }
   }
-  hr_buf_append_str(&b, "\nAnswer with only a JSON object {\"name\": the function's name, \"arguments\": {...}}.");
+  if (forced)
+    hr_buf_append_str(&b, "\nAnswer with only a JSON object {\"name\": the function's name, \"arguments\": {...}}.");
+  else
+    hr_buf_append_str(&b, "\nTo call a function, answer with only <tool_call>{\"name\": the function's name, "
+                          "\"arguments\": {...}}</tool_call>. Otherwise answer as usual.");
   char *text = b.data ? hr_arena_strndup(a, b.data, b.len) : NULL;
   hr_str out = text ? hr_str_make(text, b.len) : HR_STR("");
   hr_buf_free(&b);
@@ -356,6 +419,11 @@ static void on_chat_completions(http_req *r, void *data) {
   }
   forced_calls forced = {0};
   if (forced_functions(r, &req, &forced)) return;
+  bool may_call = !forced.n && auto_calls(&req);
+  if (may_call && list_functions(http_req_arena(r), req.tools, NULL, &forced)) {
+    http_respond_error(r, 500, "server_error", NULL, NULL, "out of memory");
+    return;
+  }
   hr_buf prompt_text = HR_BUF_INIT;
   if (render_prompt(r, m, &req, HR_STR(""), &prompt_text)) {
     hr_buf_free(&prompt_text);
@@ -367,7 +435,7 @@ static void on_chat_completions(http_req *r, void *data) {
     const json_value *name = json_get(forced.fn[0], "name");
     if (!memmem(prompt_text.data ? prompt_text.data : "", prompt_text.len, name->u.str.ptr, name->u.str.len)) {
       hr_buf_clear(&prompt_text);
-      if (render_prompt(r, m, &req, call_instructions(http_req_arena(r), &forced), &prompt_text)) {
+      if (render_prompt(r, m, &req, call_instructions(http_req_arena(r), &forced, !may_call), &prompt_text)) {
         hr_buf_free(&prompt_text);
         return;
       }
@@ -402,13 +470,15 @@ static void on_chat_completions(http_req *r, void *data) {
   const char **stop = req.has_stop ? gen_stop_strings(r, req.stop.items, req.stop.n) : NULL;
   int logprobs = req.has_logprobs && req.logprobs ? (req.has_top_logprobs ? (int)req.top_logprobs : 0) : -1;
   jc_schema *constraint = NULL;
-  bool call = forced.n > 0;
+  bool call = forced.n > 0 && !may_call;
   if (call ? call_constraint(r, &forced, &constraint)
            : req.has_response_format && output_constraint(r, &req.response_format, &constraint))
     return;
   gen_start(r, m, GEN_CHAT, ids, n_ids, (int)HR_MIN(max_tokens, 1 << 30), &sp, stop,
             req.has_stop ? (int)req.stop.n : 0, logprobs, req.has_stream && req.stream,
-            req.has_stream_options && req.stream_options.include_usage, HR_STR(""), constraint, call);
+            req.has_stream_options && req.stream_options.include_usage, HR_STR(""), constraint,
+            call ? GEN_CALLS_FORCED : may_call ? GEN_CALLS_AUTO : GEN_CALLS_NONE,
+            call || may_call ? req.tools : NULL);
 }
 
 int api_register_chat(http_server *s, api_context *ctx) {

@@ -6,6 +6,7 @@
 
 #include "../engine/json_constraint.h"
 #include "../engine/tokenizer.h"
+#include "tool_calls.h"
 
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -127,14 +128,12 @@ static void sse_send(gen_request *g, hr_buf *json) {
   hr_buf_free(&frame);
 }
 
-/* A stream chunk: the delta for a token (or the role / finish / usage). */
-static void write_tool_calls(json_writer *w, const json_value *name, const json_value *args, bool delta);
+static void write_tool_calls(json_writer *w, const tool_call_list *calls, bool delta);
 
-/* One SSE chunk: a token's delta, a forced call's delta (call_name and
- * call_args: the whole call at once), the finish, or the usage. */
+/* One SSE chunk: a token's delta, the calls' delta (every call whole at
+ * once), the finish, or the usage. */
 static void send_chunk_of(gen_request *g, const eng_event *tok_ev, const char *finish,
-                          const eng_event *usage, const json_value *call_name,
-                          const json_value *call_args) {
+                          const eng_event *usage, const tool_call_list *calls) {
   const tokenizer *tok = eng_model_tokenizer(g->model->engine);
   hr_buf b = HR_BUF_INIT;
   json_writer w;
@@ -157,10 +156,10 @@ static void send_chunk_of(gen_request *g, const eng_event *tok_ev, const char *f
       if (tok_ev) {
         json_w_key(&w, "content");
         json_w_strn(&w, tok_ev->text, tok_ev->text_len);
-      } else if (call_name) {
+      } else if (calls) {
         json_w_key(&w, "content");
         json_w_null(&w);
-        write_tool_calls(&w, call_name, call_args, true);
+        write_tool_calls(&w, calls, true);
       }
       json_w_obj_end(&w);
     } else {
@@ -221,7 +220,7 @@ static void send_chunk_of(gen_request *g, const eng_event *tok_ev, const char *f
 
 static void send_chunk(gen_request *g, const eng_event *tok_ev, const char *finish,
                        const eng_event *usage) {
-  send_chunk_of(g, tok_ev, finish, usage, NULL, NULL);
+  send_chunk_of(g, tok_ev, finish, usage, NULL);
 }
 
 /* Non-streaming: remember the token's text and logprobs. */
@@ -281,50 +280,49 @@ static void write_completion_logprobs(json_writer *w, gen_request *g) {
 
 static void make_id(char *out, size_t n, const char *prefix);
 
-/* A forced call's text as {"name", "arguments"}: false when it is not
- * (cut by max_tokens). */
-static bool parse_call(gen_request *g, const eng_event *done, const json_value **name,
-                       const json_value **args) {
-  json_value *v;
-  if (!g->tool_call || done->finish != ENG_FINISH_STOP ||
-      json_read(http_req_arena(g->req), g->text.data ? g->text.data : "", g->text.len, NULL, &v, NULL))
-    return false;
-  *name = json_get(v, "name");
-  *args = json_get(v, "arguments");
-  return *name && (*name)->type == JSON_STRING && *args;
+/* The calls in the answer (0: it is text). An answer cut by max_tokens or
+ * by an error is text, whatever it began as. */
+static int parse_calls(gen_request *g, const eng_event *done, tool_call_list *calls) {
+  *calls = (tool_call_list){.content = HR_STR("")};
+  if (g->calls == GEN_CALLS_NONE || done->finish != ENG_FINISH_STOP) return 0;
+  int n = tool_calls_parse(http_req_arena(g->req), g->text.data ? g->text.data : "", g->text.len,
+                           g->tools, calls);
+  return n > 0 ? n : 0; /* out of memory: the text goes out as it is */
 }
 
 /* "tool_calls": [{id, type, function: {name, arguments as a JSON string}}]
  * (with "index" in a stream's delta). */
-static void write_tool_calls(json_writer *w, const json_value *name, const json_value *args, bool delta) {
-  hr_buf a = HR_BUF_INIT;
-  json_writer aw;
-  json_w_init(&aw, &a);
-  json_w_value(&aw, args);
-  json_w_finish(&aw);
-  char id[48];
-  make_id(id, sizeof id, "call_");
+static void write_tool_calls(json_writer *w, const tool_call_list *calls, bool delta) {
   json_w_key(w, "tool_calls");
   json_w_arr_begin(w);
-  json_w_obj_begin(w);
-  if (delta) {
-    json_w_key(w, "index");
-    json_w_int(w, 0);
+  for (int i = 0; i < calls->n; i++) {
+    hr_buf a = HR_BUF_INIT;
+    json_writer aw;
+    json_w_init(&aw, &a);
+    json_w_value(&aw, calls->calls[i].arguments);
+    json_w_finish(&aw);
+    char id[48];
+    make_id(id, sizeof id, "call_");
+    json_w_obj_begin(w);
+    if (delta) {
+      json_w_key(w, "index");
+      json_w_int(w, i);
+    }
+    json_w_key(w, "id");
+    json_w_str(w, id);
+    json_w_key(w, "type");
+    json_w_str(w, "function");
+    json_w_key(w, "function");
+    json_w_obj_begin(w);
+    json_w_key(w, "name");
+    json_w_strn(w, calls->calls[i].name.ptr, calls->calls[i].name.len);
+    json_w_key(w, "arguments");
+    json_w_strn(w, a.data ? a.data : "", a.len);
+    json_w_obj_end(w);
+    json_w_obj_end(w);
+    hr_buf_free(&a);
   }
-  json_w_key(w, "id");
-  json_w_str(w, id);
-  json_w_key(w, "type");
-  json_w_str(w, "function");
-  json_w_key(w, "function");
-  json_w_obj_begin(w);
-  json_w_key(w, "name");
-  json_w_strn(w, name->u.str.ptr, name->u.str.len);
-  json_w_key(w, "arguments");
-  json_w_strn(w, a.data ? a.data : "", a.len);
-  json_w_obj_end(w);
-  json_w_obj_end(w);
   json_w_arr_end(w);
-  hr_buf_free(&a);
 }
 
 static void answer_whole(gen_request *g, const eng_event *done) {
@@ -337,19 +335,20 @@ static void answer_whole(gen_request *g, const eng_event *done) {
   json_w_obj_begin(&w);
   json_w_key(&w, "index");
   json_w_int(&w, 0);
-  const json_value *call_name = NULL, *call_args = NULL;
-  bool call = parse_call(g, done, &call_name, &call_args);
+  tool_call_list calls;
+  bool call = parse_calls(g, done, &calls) > 0;
   if (g->kind == GEN_CHAT) {
     json_w_key(&w, "message");
     json_w_obj_begin(&w);
     json_w_key(&w, "role");
     json_w_str(&w, "assistant");
     json_w_key(&w, "content");
-    if (call) json_w_null(&w);
+    if (call && !calls.content.len) json_w_null(&w);
+    else if (call) json_w_strn(&w, calls.content.ptr, calls.content.len);
     else json_w_strn(&w, g->text.data ? g->text.data : "", g->text.len);
     json_w_key(&w, "refusal");
     json_w_null(&w);
-    if (call) write_tool_calls(&w, call_name, call_args, false);
+    if (call) write_tool_calls(&w, &calls, false);
     json_w_obj_end(&w);
   } else {
     json_w_key(&w, "text");
@@ -401,12 +400,16 @@ static void on_done(gen_request *g, const eng_event *done) {
     http_respond_error(r, 500, "server_error", NULL, NULL,
                        "the model failed while generating; the server goes on");
   } else if (g->stream) {
-    const json_value *call_name = NULL, *call_args = NULL;
-    bool call = parse_call(g, done, &call_name, &call_args);
+    tool_call_list calls;
+    bool call = parse_calls(g, done, &calls) > 0;
     if (call) {
-      send_chunk_of(g, NULL, NULL, NULL, call_name, call_args);
-    } else if (g->tool_call && g->text.len) { /* a call cut short: what there is, as text */
-      eng_event ev = {.kind = ENG_EV_TOKEN, .text = g->text.data, .text_len = g->text.len, .token = -1};
+      send_chunk_of(g, NULL, NULL, NULL, &calls);
+    } else if (g->calls != GEN_CALLS_NONE && g->text.len > g->text_sent) {
+      /* held back as a possible call but not one (or cut short): text */
+      eng_event ev = {.kind = ENG_EV_TOKEN,
+                      .text = g->text.data + g->text_sent,
+                      .text_len = g->text.len - g->text_sent,
+                      .token = -1};
       send_chunk(g, &ev, NULL, NULL);
     }
     send_chunk(g, NULL,
@@ -419,6 +422,24 @@ static void on_done(gen_request *g, const eng_event *done) {
     answer_whole(g, done);
   }
   gen_free(g);
+}
+
+/* A token of a stream that may hold calls: its text goes out as far as no
+ * call can begin in it (with its logprobs when it goes out whole). */
+static void stream_maybe_call(gen_request *g, const eng_event *ev) {
+  size_t before = g->text.len;
+  hr_buf_append(&g->text, ev->text, ev->text_len);
+  size_t free_text = tool_calls_text_prefix(g->text.data ? g->text.data : "", g->text.len);
+  if (g->text_sent == before && free_text == g->text.len) {
+    if (ev->text_len || ev->token >= 0) send_chunk(g, ev, NULL, NULL);
+  } else if (free_text > g->text_sent) {
+    eng_event part = {.kind = ENG_EV_TOKEN,
+                      .text = g->text.data + g->text_sent,
+                      .text_len = free_text - g->text_sent,
+                      .token = -1};
+    send_chunk(g, &part, NULL, NULL);
+  }
+  if (free_text > g->text_sent) g->text_sent = free_text;
 }
 
 /* Runs on the loop: turns queued events into output. */
@@ -443,9 +464,11 @@ static void drain(http_req *r, void *arg) {
       return;
     }
     if (!g->aborted) {
-      if (g->stream && !g->tool_call) {
+      if (g->stream && g->calls == GEN_CALLS_NONE) {
         if (e->ev.text_len || e->ev.token >= 0) send_chunk(g, &e->ev, NULL, NULL);
-      } else { /* a call goes out whole at the end */
+      } else if (g->stream && g->calls == GEN_CALLS_AUTO) {
+        stream_maybe_call(g, &e->ev);
+      } else { /* a forced call goes out whole at the end */
         collect(g, &e->ev);
       }
       g->text_offset += e->ev.text_len;
@@ -555,7 +578,7 @@ static void make_id(char *out, size_t n, const char *prefix) {
 void gen_start(http_req *r, api_model *m, gen_kind kind, const int32_t *prompt, int n_prompt,
                int max_tokens, const sampler_params *sp, const char *const *stop, int n_stop,
                int logprobs, bool stream, bool include_usage, hr_str echo, jc_schema *constraint,
-               bool tool_call) {
+               gen_calls calls, const json_value *tools) {
   gen_request *g = calloc(1, sizeof *g);
   if (!g) {
     jc_free(constraint);
@@ -567,7 +590,8 @@ void gen_start(http_req *r, api_model *m, gen_kind kind, const int32_t *prompt, 
   g->kind = kind;
   g->stream = stream;
   g->include_usage = include_usage;
-  g->tool_call = tool_call;
+  g->calls = calls;
+  g->tools = tools;
   g->logprobs = logprobs;
   g->created = hr_wall_ms() / 1000;
   g->echo = echo;

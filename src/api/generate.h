@@ -14,6 +14,12 @@
 
 typedef enum { GEN_CHAT, GEN_COMPLETION } gen_kind;
 
+/* Function calls in the answer: none (text), forced (the constraint makes
+ * the answer one {"name", "arguments"} object), or the model's choice
+ * ("auto": calls found in the text as tool_calls.h reads them; a stream
+ * holds back text from where a call may begin). */
+typedef enum { GEN_CALLS_NONE, GEN_CALLS_FORCED, GEN_CALLS_AUTO } gen_calls;
+
 typedef struct gen_event {
   struct gen_event *next;
   eng_event ev;     /* text points into text[] below */
@@ -38,7 +44,9 @@ typedef struct gen_request {
   size_t text_offset;   /* completions logprobs: byte offset of the next token */
   bool sent_role;
   bool aborted;
-  bool tool_call;       /* a forced function call: answered as tool_calls */
+  gen_calls calls;      /* whether the answer may be function calls */
+  const json_value *tools; /* the request's tools (its arena), for calls */
+  size_t text_sent;     /* GEN_CALLS_AUTO streams: bytes of text sent as content */
   /* shared with the scheduler thread */
   pthread_mutex_t lock; /* guards events, post_pending, orphaned */
   gen_event *ev_head, *ev_tail;
@@ -48,13 +56,13 @@ typedef struct gen_request {
 
 /* Starts generating: submits to the engine and answers errors itself.
  * prompt: the token ids. constraint: response_format's automaton or a
- * forced call's (tool_call: the text is {"name", "arguments"}, answered as
- * tool_calls), or NULL; taken over in every case. On success the request
+ * forced call's, or NULL; taken over in every case. calls and tools: see
+ * gen_calls (tools NULL for GEN_CALLS_NONE). On success the request
  * belongs to the generation until it ends. */
 void gen_start(http_req *r, api_model *m, gen_kind kind, const int32_t *prompt, int n_prompt,
                int max_tokens, const sampler_params *sp, const char *const *stop, int n_stop,
                int logprobs, bool stream, bool include_usage, hr_str echo, jc_schema *constraint,
-               bool tool_call);
+               gen_calls calls, const json_value *tools);
 
 /* Sampling settings from request fields (OpenAI's defaults where absent). */
 typedef struct {

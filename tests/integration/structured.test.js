@@ -6,7 +6,8 @@
 // and on SmolLM2; schemas the automaton cannot enforce are a 400 naming
 // the place; a constrained request does not disturb a free one beside it;
 // tool_choice naming a function (or "required" with one tool) forces a
-// call that fits its parameters, answered as tool_calls; `hearth run
+// call that fits its parameters, answered as tool_calls; with "auto" the
+// model's own calls are found in its text; `hearth run
 // --json-schema FILE` and `--json` constrain the command line's output the
 // same way.
 'use strict';
@@ -313,6 +314,63 @@ test('forced calls that cannot be made are refused; "auto" stays free text', asy
   const free = await client.chat.completions.create({ model: TINY, messages: msg, max_tokens: 8, temperature: 0, tools: [digit], tool_choice: 'auto' });
   assert.equal(typeof free.choices[0].message.content, 'string');
   assert.equal(free.choices[0].message.tool_calls, undefined);
+});
+
+// tool_choice "auto" (the default with tools): the model may answer with
+// calls, in the shape its training uses; hearth finds them in the text.
+// SmolLM2's template shows no tools, so hearth tells it of them and of the
+// <tool_call> shape, and shows its earlier calls in that shape: after three
+// turns that called get_weather, greedy SmolLM2 calls it for Rome.
+const cities = [['Paris', 18], ['London', 12], ['Berlin', 9]];
+const history = cities.flatMap(([city, t], i) => [
+  { role: 'user', content: `What is the weather in ${city}?` },
+  { role: 'assistant', content: null, tool_calls: [{ id: `call_${i}`, type: 'function', function: { name: 'get_weather', arguments: JSON.stringify({ city }) } }] },
+  { role: 'tool', tool_call_id: `call_${i}`, content: JSON.stringify({ temperature: t }) },
+  { role: 'assistant', content: `It is ${t} degrees in ${city}.` },
+]);
+const city = {
+  type: 'function',
+  function: { name: 'get_weather', description: 'Get the current weather in a city',
+    parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } },
+};
+
+test('tool_choice "auto": SmolLM2 calls when it chooses to, whole and streamed; otherwise text streams as it comes', async () => {
+  const ask = { model: SMOL, temperature: 0, max_tokens: 60, tools: [city],
+    messages: [...history, { role: 'user', content: 'What is the weather in Rome?' }] };
+  const whole = (await client.chat.completions.create(ask)).choices[0];
+  assert.equal(whole.finish_reason, 'tool_calls', whole.message.content);
+  assert.equal(whole.message.content, null);
+  assert.equal(whole.message.tool_calls.length, 1);
+  assert.equal(whole.message.tool_calls[0].function.name, 'get_weather');
+  assert.deepEqual(JSON.parse(whole.message.tool_calls[0].function.arguments), { city: 'Rome' });
+  let text = '', finish = null;
+  const calls = [];
+  for await (const chunk of await client.chat.completions.create({ ...ask, stream: true })) {
+    const ch = chunk.choices[0];
+    if (!ch) continue;
+    if (ch.delta.content) text += ch.delta.content;
+    for (const t of ch.delta.tool_calls || []) calls.push(t);
+    if (ch.finish_reason) finish = ch.finish_reason;
+  }
+  assert.equal(text, '', 'no piece of the call went out as text');
+  assert.equal(finish, 'tool_calls');
+  assert.deepEqual(calls.map((c) => [c.index, c.function.name, JSON.parse(c.function.arguments)]), [[0, 'get_weather', { city: 'Rome' }]]);
+  // the same conversation with tool_choice "none": text, no call parsed
+  const none = (await client.chat.completions.create({ ...ask, tool_choice: 'none' })).choices[0];
+  assert.equal(none.message.tool_calls, undefined);
+  assert.equal(typeof none.message.content, 'string');
+  assert.notEqual(none.finish_reason, 'tool_calls');
+  // a question the model answers itself: text, streamed token by token
+  const plain = { model: SMOL, temperature: 0, max_tokens: 40, tools: [city],
+    messages: [{ role: 'user', content: 'What is the capital of France?' }] };
+  const answer = (await client.chat.completions.create(plain)).choices[0];
+  assert.equal(answer.message.tool_calls, undefined);
+  assert.ok(answer.message.content.length > 0);
+  const pieces = [];
+  for await (const chunk of await client.chat.completions.create({ ...plain, stream: true }))
+    if (chunk.choices[0]?.delta.content) pieces.push(chunk.choices[0].delta.content);
+  assert.equal(pieces.join(''), answer.message.content);
+  assert.ok(pieces.length > 5, `the text came in ${pieces.length} pieces`);
 });
 
 test('hearth run --json-schema / --json: the command line\'s output fits, refusals say why', () => {
