@@ -52,10 +52,11 @@ struct jc_node {
   int n_lits;
   const char **lit;
   size_t *lit_len;
-  /* N_ANYOF: alternatives whose first bytes differ; first: their union */
+  /* N_ANYOF: alternatives (a oneOf's first bytes differ); first: their union */
   int n_alts;
   jc_node **alts;
   uint8_t first[32];
+  bool one_of;
   /* N_REF */
   jc_node *ref;
   /* N_ANY: what each kind of value reads as */
@@ -605,6 +606,7 @@ static jc_node *compile(compiler *c, const json_value *v, int depth) {
       if (!n->alts[i]) return NULL;
     }
     n->n_alts = (int)alts->u.arr.n;
+    n->one_of = alts_name[0] == 'o';
     return n;
   }
   const json_value *en = json_get(v, "enum"), *cn = json_get(v, "const");
@@ -744,9 +746,27 @@ static int check_refs(compiler *c) {
   return HR_OK;
 }
 
-/* Every anyOf's alternatives must begin with different bytes: the first
- * byte of a value then says which alternative it is, and the automaton
- * never has to follow two at once. */
+/* How many readings a value of anyOf n beginning with byte b starts (its
+ * alternatives' leaves, nested anyOfs flattened, as the reader forks). */
+static int leaves_at(const jc_node *n, unsigned b, int depth) {
+  int count = 0;
+  for (int i = 0; i < n->n_alts && depth < COMPILE_DEPTH_MAX; i++) {
+    const jc_node *alt = resolve(n->alts[i]);
+    if (alt->kind == N_ANYOF) {
+      count += leaves_at(alt, b, depth + 1);
+      continue;
+    }
+    uint8_t set[32] = {0};
+    kind_first(alt, set);
+    count += has_bit(set, b);
+  }
+  return count;
+}
+
+/* Each anyOf's first bytes (their union). A oneOf's alternatives must
+ * begin with different bytes: the first byte of a value then says which
+ * alternative it is, so no value can match two (an anyOf's may overlap:
+ * the reader follows each that fits). */
 static int check_anyofs(compiler *c) {
   for (int k = 0; k < c->n_anyofs; k++) {
     jc_node *n = c->anyofs[k];
@@ -756,17 +776,27 @@ static int check_anyofs(compiler *c) {
       int rc = first_bytes(c, n->alts[i], set, 0);
       if (rc) return rc;
       for (int b = 0; b < 256; b++)
-        if (has_bit(set, (unsigned)b) && has_bit(seen, (unsigned)b)) {
+        if (n->one_of && has_bit(set, (unsigned)b) && has_bit(seen, (unsigned)b)) {
           c->path_len = 0;
           c->path[0] = 0;
-          return fail(c, "anyOf/oneOf alternatives must begin differently (say, an object or null); "
-                         "two of one of them can both begin with '%c'",
+          return fail(c, "oneOf alternatives must begin differently (say, an object or null), so that "
+                         "no value matches two; two of one of them can both begin with '%c' (anyOf "
+                         "alternatives may overlap)",
                       b >= 0x20 && b < 0x7f ? b : '?');
         }
       for (int b = 0; b < 32; b++) seen[b] |= set[b];
     }
     memcpy(n->first, seen, sizeof seen);
   }
+  /* an anyOf must not fork a reading more ways than a state holds */
+  for (int k = 0; k < c->n_anyofs; k++)
+    for (unsigned b = 0; b < 256; b++)
+      if (leaves_at(c->anyofs[k], b, 0) > JC_READINGS_MAX) {
+        c->path_len = 0;
+        c->path[0] = 0;
+        return fail(c, "more than %d alternatives of one anyOf can begin with '%c'", JC_READINGS_MAX,
+                    b >= 0x20 && b < 0x7f ? (int)b : '?');
+      }
   return HR_OK;
 }
 
@@ -920,26 +950,58 @@ static uint64_t all_props(const jc_node *n) {
   return n->n_props >= 64 ? ~0ull : (1ull << n->n_props) - 1;
 }
 
-void jc_init(const jc_schema *s, jc_state *st) {
+void jc_init(const jc_schema *s, jc_state *set) {
+  set->n = 1;
+  set->done = false;
+  jc_stack *st = &set->s[0];
   st->depth = 1;
   st->ws = 0;
   st->done = false;
+  st->pick = 0;
   st->n_keys = 0;
   memset(&st->f[0], 0, sizeof st->f[0]);
   st->f[0].kind = F_VALUE;
   st->f[0].node = s->root;
 }
 
-void jc_copy(jc_state *dst, const jc_state *src) {
+static void stack_copy(jc_stack *dst, const jc_stack *src) {
   dst->depth = src->depth;
   dst->ws = src->ws;
   dst->done = src->done;
+  dst->pick = src->pick;
   dst->n_keys = src->n_keys;
   memcpy(dst->f, src->f, sizeof src->f[0] * (size_t)src->depth);
   memcpy(dst->keys, src->keys, sizeof src->keys[0] * (size_t)src->n_keys);
 }
 
-static bool push(jc_state *st, int kind, const jc_node *node) {
+static bool stack_same(const jc_stack *a, const jc_stack *b) {
+  return a->depth == b->depth && a->ws == b->ws && a->done == b->done && a->pick == b->pick &&
+         a->n_keys == b->n_keys && !memcmp(a->f, b->f, sizeof a->f[0] * (size_t)a->depth) &&
+         !memcmp(a->keys, b->keys, sizeof a->keys[0] * (size_t)a->n_keys);
+}
+
+void jc_copy(jc_state *dst, const jc_state *src) {
+  dst->n = src->n;
+  dst->done = src->done;
+  for (int i = 0; i < src->n; i++) stack_copy(&dst->s[i], &src->s[i]);
+}
+
+/* The leaves of anyOf n (nested anyOfs flattened) a value beginning with c
+ * may be, in order, at most JC_READINGS_MAX. */
+static void fitting(const jc_node *n, uint8_t c, const jc_node **fit, int *n_fit, int depth) {
+  for (int i = 0; i < n->n_alts && *n_fit < JC_READINGS_MAX; i++) {
+    const jc_node *alt = resolve(n->alts[i]);
+    if (alt->kind == N_ANYOF) {
+      if (has_bit(alt->first, c) && depth < COMPILE_DEPTH_MAX) fitting(alt, c, fit, n_fit, depth + 1);
+      continue;
+    }
+    uint8_t set[32] = {0};
+    kind_first(alt, set);
+    if (has_bit(set, c)) fit[(*n_fit)++] = alt;
+  }
+}
+
+static bool push(jc_stack *st, int kind, const jc_node *node) {
   if (st->depth == JC_DEPTH_MAX) return false;
   jc_frame *f = &st->f[st->depth++];
   memset(f, 0, sizeof *f);
@@ -949,7 +1011,7 @@ static bool push(jc_state *st, int kind, const jc_node *node) {
 }
 
 /* The object below has read its key: which property is it? */
-static bool key_done(jc_state *st, jc_frame *o) {
+static bool key_done(jc_stack *st, jc_frame *o) {
   const jc_node *n = o->node;
   for (uint64_t m = o->cand; m; m &= m - 1) {
     int i = __builtin_ctzll(m);
@@ -970,7 +1032,7 @@ static bool key_done(jc_state *st, jc_frame *o) {
 }
 
 /* The top frame's value is complete: pop it and tell the frame below. */
-static bool pop_done(jc_state *st) {
+static bool pop_done(jc_stack *st) {
   const jc_frame *done = &st->f[st->depth - 1];
   if (done->kind == F_OBJECT) st->n_keys = done->keys_from;
   st->depth--;
@@ -998,20 +1060,26 @@ static bool pop_done(jc_state *st) {
   return false;
 }
 
-static step on_value(jc_state *st, jc_frame *f, uint8_t c) {
+/* set: the readings st is one of; a value that may be several of an
+ * anyOf's alternatives forks st, one reading each (the copies are fed c
+ * after st, with their pick). */
+static step on_value(jc_state *set, jc_stack *st, jc_frame *f, uint8_t c) {
   if (is_ws(c)) return R_WS;
   const jc_node *n = resolve(f->node);
-  while (n->kind == N_ANYOF) { /* the alternative that can begin with c (at most one) */
-    const jc_node *next = NULL;
-    for (int i = 0; i < n->n_alts && !next; i++) {
-      const jc_node *alt = resolve(n->alts[i]);
-      uint8_t set[32] = {0};
-      if (alt->kind == N_ANYOF) memcpy(set, alt->first, sizeof set);
-      else kind_first(alt, set);
-      if (has_bit(set, c)) next = alt;
-    }
-    if (!next) return R_NO;
-    n = next;
+  if (n->kind == N_ANYOF) {
+    const jc_node *fit[JC_READINGS_MAX];
+    int n_fit = 0;
+    fitting(n, c, fit, &n_fit, 0);
+    if (!n_fit) return R_NO;
+    int pick = st->pick;
+    st->pick = 0;
+    if (pick == 0)
+      for (int j = 1; j < n_fit && set->n < JC_READINGS_MAX; j++) {
+        jc_stack *fork = &set->s[set->n++];
+        stack_copy(fork, st);
+        fork->pick = j;
+      }
+    n = fit[pick < n_fit ? pick : 0];
   }
   if (n->kind == N_ANY) {
     if (c == '{') n = n->as_obj;
@@ -1058,7 +1126,7 @@ static step on_value(jc_state *st, jc_frame *f, uint8_t c) {
   }
 }
 
-static step on_object(jc_state *st, jc_frame *f, uint8_t c) {
+static step on_object(jc_stack *st, jc_frame *f, uint8_t c) {
   const jc_node *n = f->node;
   switch (f->phase) {
   case OB_OPEN:
@@ -1096,7 +1164,7 @@ static step on_object(jc_state *st, jc_frame *f, uint8_t c) {
   }
 }
 
-static step on_array(jc_state *st, jc_frame *f, uint8_t c) {
+static step on_array(jc_stack *st, jc_frame *f, uint8_t c) {
   const jc_node *n = f->node;
   switch (f->phase) {
   case AR_OPEN:
@@ -1125,7 +1193,7 @@ static step on_array(jc_state *st, jc_frame *f, uint8_t c) {
  * where it still spells a declared property as that property's name is
  * written (its canonical JSON), so that "\u0061" cannot pass as "a" (and be
  * read as it by any parser) while the bytes compare as another key. */
-static bool key_byte(jc_state *st, uint8_t c, bool escaping) {
+static bool key_byte(jc_stack *st, uint8_t c, bool escaping) {
   jc_frame *o = &st->f[st->depth - 2];
   const jc_node *n = o->node;
   uint64_t keep = 0;
@@ -1139,7 +1207,7 @@ static bool key_byte(jc_state *st, uint8_t c, bool escaping) {
   return keep || (n->additional && !escaping);
 }
 
-static step on_string(jc_state *st, jc_frame *f, uint8_t c) {
+static step on_string(jc_stack *st, jc_frame *f, uint8_t c) {
   uint32_t min_len = f->node ? f->node->min_len : 0;
   uint32_t max_len = f->node ? f->node->max_len : UINT32_MAX;
   bool end = false;
@@ -1249,7 +1317,7 @@ static bool bounds_reachable(const jc_node *n, const jc_frame *f, int next) {
   return false;
 }
 
-static step on_number(jc_state *st, jc_frame *f, uint8_t c) {
+static step on_number(jc_stack *st, jc_frame *f, uint8_t c) {
   const jc_node *n = f->node;
   bool bounded = n && (n->has_min || n->has_max);
   bool int_only = n && n->kind == N_INTEGER, digit = is_digit(c);
@@ -1281,7 +1349,7 @@ static step on_number(jc_state *st, jc_frame *f, uint8_t c) {
   return R_YES;
 }
 
-static step on_literal(jc_state *st, jc_frame *f, uint8_t c) {
+static step on_literal(jc_stack *st, jc_frame *f, uint8_t c) {
   const jc_node *n = f->node;
   uint64_t keep = 0;
   bool complete = false, longer = false;
@@ -1303,13 +1371,13 @@ static step on_literal(jc_state *st, jc_frame *f, uint8_t c) {
   return R_NO;
 }
 
-static bool feed_byte(jc_state *st, uint8_t c) {
+static bool feed_byte(jc_state *set, jc_stack *st, uint8_t c) {
   for (int hops = 0; hops < 8; hops++) {
     if (st->done || st->depth == 0) return false;
     jc_frame *f = &st->f[st->depth - 1];
     step r = R_NO;
     switch (f->kind) {
-    case F_VALUE: r = on_value(st, f, c); break;
+    case F_VALUE: r = on_value(set, st, f, c); break;
     case F_OBJECT: r = on_object(st, f, c); break;
     case F_ARRAY: r = on_array(st, f, c); break;
     case F_STRING: r = on_string(st, f, c); break;
@@ -1335,8 +1403,28 @@ static bool feed_byte(jc_state *st, uint8_t c) {
   return false;
 }
 
-bool jc_feed(jc_state *st, const char *p, size_t n) {
+/* Feeds c to every reading (forks made on the way are fed it too); those
+ * that refuse it end, and a reading equal to an earlier one merges. */
+static bool feed_set(jc_state *set, uint8_t c) {
+  bool ok[JC_READINGS_MAX];
+  for (int i = 0; i < set->n; i++) ok[i] = feed_byte(set, &set->s[i], c);
+  int kept = 0;
+  set->done = false;
+  for (int i = 0; i < set->n; i++) {
+    if (!ok[i]) continue;
+    bool dup = false;
+    for (int j = 0; j < kept && !dup; j++) dup = stack_same(&set->s[j], &set->s[i]);
+    if (dup) continue;
+    if (kept != i) stack_copy(&set->s[kept], &set->s[i]);
+    set->done |= set->s[kept].done;
+    kept++;
+  }
+  set->n = kept;
+  return kept > 0;
+}
+
+bool jc_feed(jc_state *set, const char *p, size_t n) {
   for (size_t i = 0; i < n; i++)
-    if (!feed_byte(st, (uint8_t)p[i])) return false;
+    if (!feed_set(set, (uint8_t)p[i])) return false;
   return true;
 }

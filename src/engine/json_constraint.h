@@ -10,9 +10,10 @@
  * date-time, uuid: json_format.h; email), pattern (json_regex.h), minimum
  * and maximum (whole numbers;
  * exclusiveMinimum/exclusiveMaximum on integers), enum,
- * const, anyOf and
- * oneOf whose alternatives begin with different characters (an object or
- * null, a string or a number), allOf of one schema, $ref to "#",
+ * const, anyOf (alternatives may overlap: two object shapes, a string or a
+ * date string; each is followed while the text fits it), oneOf whose
+ * alternatives begin with different characters (an object or null, a
+ * string or a number: exactly one can match), allOf of one schema, $ref to "#",
  * "#/$defs/NAME" or "#/definitions/NAME", and the annotations (title,
  * description, default, examples, $schema, $id, $comment). Any other
  * keyword (multipleOf, uniqueItems, format ipv4...) is refused when the schema is
@@ -47,6 +48,7 @@
 #define JC_WS_MAX 20    /* indent after a new line between tokens */
 #define JC_PROPS_MAX 64 /* properties of one object schema, values of one enum */
 #define JC_KEYS_MAX 256 /* keys outside the schema's properties, in the open objects */
+#define JC_READINGS_MAX 8 /* overlapping anyOf alternatives followed at once */
 
 typedef struct jc_schema jc_schema;
 typedef struct jc_node jc_node;
@@ -74,13 +76,25 @@ typedef struct {
   jf_state fmt;       /* string with a format: where in it */
 } jc_frame;
 
+/* One reading of the output: the stack of values it is inside. */
 typedef struct {
   int depth;  /* frames in use */
   int ws;     /* white space so far between two tokens: 0 none, -1 one space, 1+n a new line and n */
   bool done;  /* the root value is complete */
+  int pick;   /* a reading forked at an anyOf: which of the fitting alternatives it takes */
   int n_keys;
   jc_frame f[JC_DEPTH_MAX];
   uint64_t keys[JC_KEYS_MAX]; /* hashes of the open objects' other keys, so none comes twice */
+} jc_stack;
+
+/* The readings the output so far still has: one, unless an anyOf's
+ * alternatives overlap (two objects, two strings...), when each that fits
+ * is followed until the text rules it out (up to JC_READINGS_MAX at once;
+ * identical readings merge). */
+typedef struct {
+  int n;
+  bool done; /* the root value is complete */
+  jc_stack s[JC_READINGS_MAX];
 } jc_state;
 
 /* Compiles a JSON Schema (NULL: any JSON object, the "json_object" mode).

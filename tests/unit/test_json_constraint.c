@@ -440,8 +440,12 @@ TEST(unsupported_schemas_are_refused_with_their_place) {
   refused("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\",\"format\":\"ipv4\"}}}",
           "format \"ipv4\" is not supported");
   refused("{\"type\":\"string\"}", "the root must be an object");
-  refused("{\"type\":\"object\",\"properties\":{\"a\":{\"anyOf\":[{\"type\":\"object\"},{\"type\":\"object\"}]}}}",
-          "must begin differently");
+  refused("{\"type\":\"object\",\"properties\":{\"a\":{\"oneOf\":[{\"type\":\"object\"},{\"type\":\"object\"}]}}}",
+          "oneOf alternatives must begin differently");
+  refused("{\"type\":\"object\",\"properties\":{\"a\":{\"anyOf\":[{\"type\":\"string\"},{\"type\":\"null\"},"
+          "{\"anyOf\":[{\"type\":\"string\"},{\"type\":\"string\"},{\"type\":\"string\"},{\"type\":\"string\"}]},"
+          "{\"type\":\"string\"},{\"type\":\"string\"},{\"type\":\"string\"},{\"type\":\"string\"}]}}}",
+          "more than 8 alternatives of one anyOf can begin with '\"'");
   refused("{\"type\":\"object\",\"properties\":{\"a\":{\"$ref\":\"#/$defs/Nope\"}}}", "names no definition");
   refused("{\"type\":\"object\",\"properties\":{\"a\":{\"$ref\":\"http://x/y\"}}}", "is not supported");
   refused("{\"type\":\"object\",\"required\":[\"b\"]}", "\"b\" is not in 'properties'");
@@ -488,6 +492,65 @@ TEST(escaped_keys_cannot_alias_declared_ones) {
 /* Random walks: at each step pick a random byte the automaton accepts
  * (from a small alphabet that covers JSON's syntax); whenever the state is
  * complete, the text must parse with the strict reader. */
+/* anyOf alternatives that begin alike (two object shapes, two kinds of
+ * string) are each followed until the text rules one out. */
+TEST(overlapping_anyof_alternatives_are_followed_together) {
+  char err[300] = "";
+  jc_schema *s = compile_text(
+      "{\"type\":\"object\",\"properties\":{\"shape\":{\"anyOf\":["
+      "{\"type\":\"object\",\"properties\":{\"kind\":{\"const\":\"circle\"},\"r\":{\"type\":\"number\"}},"
+      "\"required\":[\"kind\",\"r\"],\"additionalProperties\":false},"
+      "{\"type\":\"object\",\"properties\":{\"kind\":{\"const\":\"square\"},\"side\":{\"type\":\"number\"}},"
+      "\"required\":[\"kind\",\"side\"],\"additionalProperties\":false},"
+      "{\"type\":\"null\"}]},"
+      "\"when\":{\"anyOf\":[{\"type\":\"string\",\"format\":\"date\"},{\"type\":\"string\",\"maxLength\":3}]}},"
+      "\"required\":[\"shape\"],\"additionalProperties\":false}",
+      err, sizeof err);
+  CHECK(s);
+  if (!s) {
+    fprintf(stderr, "  %s\n", err);
+    return;
+  }
+  CHECK_EQ_INT(run(s, "{\"shape\":{\"kind\":\"circle\",\"r\":2}}"), 1);
+  CHECK_EQ_INT(run(s, "{\"shape\":{\"r\":2.5,\"kind\":\"circle\"}}"), 1);
+  CHECK_EQ_INT(run(s, "{\"shape\":{\"side\":1,\"kind\":\"square\"}}"), 1);
+  CHECK_EQ_INT(run(s, "{\"shape\":null}"), 1);
+  /* a circle's kind rules out a side, a side rules out a circle's kind */
+  CHECK_EQ_INT(run(s, "{\"shape\":{\"kind\":\"circle\",\"side\":1}}"), -28);
+  CHECK_EQ_INT(run(s, "{\"shape\":{\"side\":1,\"kind\":\"circle\"}}"), -28);
+  CHECK_EQ_INT(run(s, "{\"shape\":{\"kind\":\"triangle\"}}"), -19);
+  CHECK_EQ_INT(run(s, "{\"shape\":{\"kind\":\"circle\"}}"), -26); /* r is required */
+  CHECK_EQ_INT(run(s, "{\"shape\":{\"r\":1,\"r\":2}}"), -18);      /* each key once */
+  /* a date, or any string of at most three characters */
+  CHECK_EQ_INT(run(s, "{\"shape\":null,\"when\":\"2024-02-29\"}"), 1);
+  CHECK_EQ_INT(run(s, "{\"shape\":null,\"when\":\"abc\"}"), 1);
+  CHECK_EQ_INT(run(s, "{\"shape\":null,\"when\":\"abcd\"}"), -26);
+  CHECK_EQ_INT(run(s, "{\"shape\":null,\"when\":\"2024-02-30\"}"), -31);
+  jc_free(s);
+
+  /* items that fit both of two shapes: the readings merge after each item,
+   * so a long array never runs out of them */
+  s = compile_text("{\"type\":\"object\",\"properties\":{\"xs\":{\"type\":\"array\",\"items\":{\"anyOf\":["
+                   "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\"}},\"additionalProperties\":false},"
+                   "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\"},\"b\":{\"type\":\"integer\"}},"
+                   "\"additionalProperties\":false}]}}}}",
+                   err, sizeof err);
+  CHECK(s);
+  jc_state st;
+  jc_init(s, &st);
+  const char *open = "{\"xs\":[";
+  CHECK(jc_feed(&st, open, strlen(open)));
+  for (int i = 0; i < 50; i++) {
+    if (i) CHECK(jc_feed(&st, ",", 1));
+    const char *item = i % 2 ? "{\"a\":1}" : "{\"a\":2,\"b\":3}";
+    CHECK(jc_feed(&st, item, strlen(item)));
+    CHECK_EQ_INT(st.n, 1);
+  }
+  CHECK(jc_feed(&st, "]}", 2));
+  CHECK(jc_complete(&st));
+  jc_free(s);
+}
+
 TEST(everything_complete_is_json) {
   static const char alphabet[] = "{}[]:,\" 0123456789-.eE+tfnrulsa\\/bu\xc3\xa9";
   jc_schema *schemas[2] = {compile_text(NULL, NULL, 0), compile_text(person, NULL, 0)};
@@ -554,6 +617,7 @@ int main(void) {
   RUN(types_lists_and_all_of_one);
   RUN(unsupported_schemas_are_refused_with_their_place);
   RUN(escaped_keys_cannot_alias_declared_ones);
+  RUN(overlapping_anyof_alternatives_are_followed_together);
   RUN(everything_complete_is_json);
   hr_arena_free(arena);
   return test_report("json_constraint");
