@@ -30,6 +30,7 @@ typedef struct {
   eng_model *engine;
   eng_model_info info;
   struct chat_template *tmpl;
+  bool template_shows_tools; /* its template renders a request's tools (else hearth describes them) */
   api_model_metrics metrics;
 } api_model;
 

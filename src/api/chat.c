@@ -424,22 +424,15 @@ static void on_chat_completions(http_req *r, void *data) {
     http_respond_error(r, 500, "server_error", NULL, NULL, "out of memory");
     return;
   }
+  /* A template that does not show tools leaves the model guessing what to
+   * call with what: the system message tells it. */
+  hr_str instructions = forced.n && !m->template_shows_tools
+                            ? call_instructions(http_req_arena(r), &forced, !may_call)
+                            : HR_STR("");
   hr_buf prompt_text = HR_BUF_INIT;
-  if (render_prompt(r, m, &req, HR_STR(""), &prompt_text)) {
+  if (render_prompt(r, m, &req, instructions, &prompt_text)) {
     hr_buf_free(&prompt_text);
     return;
-  }
-  if (forced.n) {
-    /* A template that does not show tools leaves the model guessing what
-     * to call with what: tell it in the system message. */
-    const json_value *name = json_get(forced.fn[0], "name");
-    if (!memmem(prompt_text.data ? prompt_text.data : "", prompt_text.len, name->u.str.ptr, name->u.str.len)) {
-      hr_buf_clear(&prompt_text);
-      if (render_prompt(r, m, &req, call_instructions(http_req_arena(r), &forced, !may_call), &prompt_text)) {
-        hr_buf_free(&prompt_text);
-        return;
-      }
-    }
   }
   const tokenizer *tok = eng_model_tokenizer(m->engine);
   hr_log(HR_LOG_DEBUG, "%s: prompt for %s: %.*s", http_req_id(r), m->info.name,
@@ -478,7 +471,7 @@ static void on_chat_completions(http_req *r, void *data) {
             req.has_stop ? (int)req.stop.n : 0, logprobs, req.has_stream && req.stream,
             req.has_stream_options && req.stream_options.include_usage, HR_STR(""), constraint,
             call ? GEN_CALLS_FORCED : may_call ? GEN_CALLS_AUTO : GEN_CALLS_NONE,
-            call || may_call ? req.tools : NULL);
+            call || may_call ? req.tools : NULL, req.has_parallel_tool_calls && !req.parallel_tool_calls);
 }
 
 int api_register_chat(http_server *s, api_context *ctx) {

@@ -154,7 +154,7 @@ static void on_completions(http_req *r, void *data) {
             req.has_stop ? (int)req.stop.n : 0, req.has_logprobs ? (int)req.logprobs : -1,
             req.has_stream && req.stream,
             req.has_stream_options && req.stream_options.include_usage,
-            echo ? text : HR_STR(""), NULL, GEN_CALLS_NONE, NULL);
+            echo ? text : HR_STR(""), NULL, GEN_CALLS_NONE, NULL, false);
 }
 
 int api_register_completions(http_server *s, api_context *ctx) {

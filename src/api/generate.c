@@ -16,6 +16,8 @@
 /* ---- engine side (scheduler thread) ----------------------------------- */
 
 static void drain(http_req *r, void *arg);
+static void release_held(gen_request *g, size_t free_text);
+static void send_unsent_parts(gen_request *g, const tool_call_list *calls);
 static void gen_free(gen_request *g);
 
 static void on_event(eng_seq *s, const eng_event *ev, void *user) {
@@ -283,10 +285,12 @@ static void make_id(char *out, size_t n, const char *prefix);
 /* The calls in the answer (0: it is text). An answer cut by max_tokens or
  * by an error is text, whatever it began as. */
 static int parse_calls(gen_request *g, const eng_event *done, tool_call_list *calls) {
-  *calls = (tool_call_list){.content = HR_STR("")};
+  memset(calls, 0, sizeof *calls);
+  calls->content = HR_STR("");
   if (g->calls == GEN_CALLS_NONE || done->finish != ENG_FINISH_STOP) return 0;
   int n = tool_calls_parse(http_req_arena(g->req), g->text.data ? g->text.data : "", g->text.len,
-                           g->tools, calls);
+                           g->tools, g->calls == GEN_CALLS_FORCED, calls);
+  if (n > 1 && g->one_call) n = calls->n = 1;
   return n > 0 ? n : 0; /* out of memory: the text goes out as it is */
 }
 
@@ -383,6 +387,10 @@ static void gen_free(gen_request *g) {
     next = e->next;
     free(e);
   }
+  for (gen_event *e = g->held_head, *next; e; e = next) {
+    next = e->next;
+    free(e);
+  }
   hr_buf_free(&g->text);
   hr_buf_free(&g->logprob_json);
   pthread_mutex_destroy(&g->lock);
@@ -403,13 +411,13 @@ static void on_done(gen_request *g, const eng_event *done) {
     tool_call_list calls;
     bool call = parse_calls(g, done, &calls) > 0;
     if (call) {
+      send_unsent_parts(g, &calls);
       send_chunk_of(g, NULL, NULL, NULL, &calls);
-    } else if (g->calls != GEN_CALLS_NONE && g->text.len > g->text_sent) {
-      /* held back as a possible call but not one (or cut short): text */
-      eng_event ev = {.kind = ENG_EV_TOKEN,
-                      .text = g->text.data + g->text_sent,
-                      .text_len = g->text.len - g->text_sent,
-                      .token = -1};
+    } else if (g->calls == GEN_CALLS_AUTO) {
+      release_held(g, g->text.len); /* not a call after all: text, token by token */
+    } else if (g->calls == GEN_CALLS_FORCED && g->text.len) {
+      /* a forced call cut short: what there is, as text */
+      eng_event ev = {.kind = ENG_EV_TOKEN, .text = g->text.data, .text_len = g->text.len, .token = -1};
       send_chunk(g, &ev, NULL, NULL);
     }
     send_chunk(g, NULL,
@@ -424,22 +432,46 @@ static void on_done(gen_request *g, const eng_event *done) {
   gen_free(g);
 }
 
-/* A token of a stream that may hold calls: its text goes out as far as no
- * call can begin in it (with its logprobs when it goes out whole). */
-static void stream_maybe_call(gen_request *g, const eng_event *ev) {
-  size_t before = g->text.len;
-  hr_buf_append(&g->text, ev->text, ev->text_len);
-  size_t free_text = tool_calls_text_prefix(g->text.data ? g->text.data : "", g->text.len);
-  if (g->text_sent == before && free_text == g->text.len) {
-    if (ev->text_len || ev->token >= 0) send_chunk(g, ev, NULL, NULL);
-  } else if (free_text > g->text_sent) {
-    eng_event part = {.kind = ENG_EV_TOKEN,
-                      .text = g->text.data + g->text_sent,
-                      .text_len = free_text - g->text_sent,
-                      .token = -1};
-    send_chunk(g, &part, NULL, NULL);
+/* Sends the held tokens whose text lies wholly within the first free_text
+ * bytes of the answer, each in its own chunk with its logprobs. */
+static void release_held(gen_request *g, size_t free_text) {
+  while (g->held_head && g->text_sent + g->held_head->ev.text_len <= free_text) {
+    gen_event *e = g->held_head;
+    if (!(g->held_head = e->next)) g->held_tail = NULL;
+    if (e->ev.text_len || e->ev.token >= 0) send_chunk(g, &e->ev, NULL, NULL);
+    g->text_sent += e->ev.text_len;
+    free(e);
   }
-  if (free_text > g->text_sent) g->text_sent = free_text;
+}
+
+/* A token of a stream that may hold calls (taking e over): it goes out
+ * once no call can begin in its text. */
+static void stream_maybe_call(gen_request *g, gen_event *e) {
+  hr_buf_append(&g->text, e->ev.text, e->ev.text_len);
+  e->next = NULL;
+  if (g->held_tail) g->held_tail->next = e;
+  else g->held_head = e;
+  g->held_tail = e;
+  release_held(g, tool_calls_text_prefix(g->text.data ? g->text.data : "", g->text.len, g->text_sent));
+}
+
+/* The calls' answer has text beside them that the stream held back: it
+ * goes out before the calls (the parts are pieces of g->text). */
+static void send_unsent_parts(gen_request *g, const tool_call_list *calls) {
+  hr_buf b = HR_BUF_INIT;
+  const char *sent_end = (g->text.data ? g->text.data : "") + g->text_sent;
+  for (int i = 0; i < calls->n_parts; i++) {
+    const char *p = calls->parts[i].ptr, *end = p + calls->parts[i].len;
+    if (end <= sent_end) continue;
+    if (p < sent_end) p = sent_end;
+    if (b.len || g->text_sent) hr_buf_putc(&b, '\n');
+    hr_buf_append(&b, p, (size_t)(end - p));
+  }
+  if (b.len) {
+    eng_event ev = {.kind = ENG_EV_TOKEN, .text = b.data, .text_len = b.len, .token = -1};
+    send_chunk(g, &ev, NULL, NULL);
+  }
+  hr_buf_free(&b);
 }
 
 /* Runs on the loop: turns queued events into output. */
@@ -467,7 +499,9 @@ static void drain(http_req *r, void *arg) {
       if (g->stream && g->calls == GEN_CALLS_NONE) {
         if (e->ev.text_len || e->ev.token >= 0) send_chunk(g, &e->ev, NULL, NULL);
       } else if (g->stream && g->calls == GEN_CALLS_AUTO) {
-        stream_maybe_call(g, &e->ev);
+        stream_maybe_call(g, e);
+        e = next;
+        continue;
       } else { /* a forced call goes out whole at the end */
         collect(g, &e->ev);
       }
@@ -578,7 +612,7 @@ static void make_id(char *out, size_t n, const char *prefix) {
 void gen_start(http_req *r, api_model *m, gen_kind kind, const int32_t *prompt, int n_prompt,
                int max_tokens, const sampler_params *sp, const char *const *stop, int n_stop,
                int logprobs, bool stream, bool include_usage, hr_str echo, jc_schema *constraint,
-               gen_calls calls, const json_value *tools) {
+               gen_calls calls, const json_value *tools, bool one_call) {
   gen_request *g = calloc(1, sizeof *g);
   if (!g) {
     jc_free(constraint);
@@ -592,6 +626,7 @@ void gen_start(http_req *r, api_model *m, gen_kind kind, const int32_t *prompt, 
   g->include_usage = include_usage;
   g->calls = calls;
   g->tools = tools;
+  g->one_call = one_call;
   g->logprobs = logprobs;
   g->created = hr_wall_ms() / 1000;
   g->echo = echo;

@@ -46,7 +46,11 @@ typedef struct gen_request {
   bool aborted;
   gen_calls calls;      /* whether the answer may be function calls */
   const json_value *tools; /* the request's tools (its arena), for calls */
-  size_t text_sent;     /* GEN_CALLS_AUTO streams: bytes of text sent as content */
+  bool one_call;        /* parallel_tool_calls false: the first call only */
+  /* GEN_CALLS_AUTO streams: the tokens held back (a call may begin in
+   * them), after the text_sent bytes of text that went out */
+  size_t text_sent;
+  gen_event *held_head, *held_tail;
   /* shared with the scheduler thread */
   pthread_mutex_t lock; /* guards events, post_pending, orphaned */
   gen_event *ev_head, *ev_tail;
@@ -57,12 +61,13 @@ typedef struct gen_request {
 /* Starts generating: submits to the engine and answers errors itself.
  * prompt: the token ids. constraint: response_format's automaton or a
  * forced call's, or NULL; taken over in every case. calls and tools: see
- * gen_calls (tools NULL for GEN_CALLS_NONE). On success the request
+ * gen_calls (tools NULL for GEN_CALLS_NONE; one_call: parallel_tool_calls
+ * false). On success the request
  * belongs to the generation until it ends. */
 void gen_start(http_req *r, api_model *m, gen_kind kind, const int32_t *prompt, int n_prompt,
                int max_tokens, const sampler_params *sp, const char *const *stop, int n_stop,
                int logprobs, bool stream, bool include_usage, hr_str echo, jc_schema *constraint,
-               gen_calls calls, const json_value *tools);
+               gen_calls calls, const json_value *tools, bool one_call);
 
 /* Sampling settings from request fields (OpenAI's defaults where absent). */
 typedef struct {

@@ -15,6 +15,31 @@ static const char chatml_template[] =
     "message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}"
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
+/* Whether template t shows the model a request's tools: rendered once with
+ * a probe function, its name appears or it does not (a name found in the
+ * prompt by chance, or a template that raises on tools, would mislead a
+ * per-request search). */
+static bool shows_tools(const chat_template *t) {
+  static const char probe[] =
+      "{\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}],\"add_generation_prompt\":true,"
+      "\"bos_token\":\"\",\"eos_token\":\"\",\"tools\":[{\"type\":\"function\",\"function\":"
+      "{\"name\":\"hearth_probe_function\",\"description\":\"probe\",\"parameters\":"
+      "{\"type\":\"object\",\"properties\":{\"x\":{\"type\":\"string\"}}}}}]}";
+  hr_arena *a = hr_arena_new(1 << 14);
+  json_value *v;
+  bool shows = false;
+  if (a && !json_read(a, probe, sizeof probe - 1, NULL, &v, NULL)) {
+    jinja_value *context = jinja_from_json(a, v);
+    hr_buf out = HR_BUF_INIT;
+    char terr[128];
+    if (context && !chat_template_render(t, a, context, NULL, &out, terr, sizeof terr))
+      shows = out.data && memmem(out.data, out.len, "hearth_probe_function", 21);
+    hr_buf_free(&out);
+  }
+  hr_arena_free(a);
+  return shows;
+}
+
 int api_add_model(api_context *ctx, eng_model *m, const char *template_override, char *err,
                   size_t err_len) {
   if (ctx->n_models >= API_MODELS_MAX) {
@@ -38,6 +63,7 @@ int api_add_model(api_context *ctx, eng_model *m, const char *template_override,
                terr);
       return HR_EFORMAT;
     }
+    am->template_shows_tools = shows_tools(am->tmpl);
   }
   am->engine = m;
   /* Handlers on the loops read n_models: the entry is complete first. */

@@ -371,12 +371,12 @@ const city = {
 test('tool_choice "auto": SmolLM2 calls when it chooses to, whole and streamed; otherwise text streams as it comes', async () => {
   const ask = { model: SMOL, temperature: 0, max_tokens: 60, tools: [city],
     messages: [...history, { role: 'user', content: 'What is the weather in Rome?' }] };
-  const whole = (await client.chat.completions.create(ask)).choices[0];
-  assert.equal(whole.finish_reason, 'tool_calls', whole.message.content);
-  assert.equal(whole.message.content, null);
-  assert.equal(whole.message.tool_calls.length, 1);
-  assert.equal(whole.message.tool_calls[0].function.name, 'get_weather');
-  assert.deepEqual(JSON.parse(whole.message.tool_calls[0].function.arguments), { city: 'Rome' });
+  const one = (await client.chat.completions.create(ask)).choices[0];
+  assert.equal(one.finish_reason, 'tool_calls', one.message.content);
+  assert.equal(one.message.content, null);
+  assert.equal(one.message.tool_calls.length, 1);
+  assert.equal(one.message.tool_calls[0].function.name, 'get_weather');
+  assert.deepEqual(JSON.parse(one.message.tool_calls[0].function.arguments), { city: 'Rome' });
   let text = '', finish = null;
   const calls = [];
   for await (const chunk of await client.chat.completions.create({ ...ask, stream: true })) {
@@ -400,11 +400,16 @@ test('tool_choice "auto": SmolLM2 calls when it chooses to, whole and streamed; 
   const answer = (await client.chat.completions.create(plain)).choices[0];
   assert.equal(answer.message.tool_calls, undefined);
   assert.ok(answer.message.content.length > 0);
-  const pieces = [];
-  for await (const chunk of await client.chat.completions.create({ ...plain, stream: true }))
+  const pieces = [], logprobs = [];
+  for await (const chunk of await client.chat.completions.create({ ...plain, stream: true, logprobs: true })) {
     if (chunk.choices[0]?.delta.content) pieces.push(chunk.choices[0].delta.content);
+    logprobs.push(...(chunk.choices[0]?.logprobs?.content || []));
+  }
   assert.equal(pieces.join(''), answer.message.content);
   assert.ok(pieces.length > 5, `the text came in ${pieces.length} pieces`);
+  // every token keeps its logprob, also those held back for a moment
+  const whole = (await client.chat.completions.create({ ...plain, logprobs: true })).choices[0].logprobs.content;
+  assert.deepEqual(logprobs.map((l) => l.token), whole.map((l) => l.token));
 });
 
 test('hearth run --json-schema / --json: the command line\'s output fits, refusals say why', () => {
