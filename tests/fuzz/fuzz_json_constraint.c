@@ -5,7 +5,8 @@
  * function "f\"n" of a forced call between it and "g" (any arguments),
  * whose output must be {"name": one of them, "arguments": ...}, name first).
  * Compiling must succeed or fail with a message; every byte
- * is offered to a copy first, and the copy and the state must agree; an
+ * is offered to a copy first, and the copy and the state must agree (all
+ * their readings; all readings agree on whether the root is closed); an
  * output the automaton calls complete must be a JSON object the strict
  * reader parses. Aborts otherwise. */
 // fuzz-sources: src/engine/json_constraint.c src/engine/json_format.c src/engine/json_regex.c src/json/json.c src/json/json_write.c src/base/arena.c src/base/base.c
@@ -44,9 +45,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     bool took = jc_feed(&trial, out + n, 1);
     if (!took) break;
     if (!jc_feed(&st, out + n, 1)) abort();
-    if (st.depth != trial.depth || st.done != trial.done || st.ws != trial.ws || st.n_keys != trial.n_keys ||
-        st.n_keys > JC_KEYS_MAX)
-      abort();
+    if (st.n != trial.n || st.done != trial.done || st.n < 1 || st.n > JC_READINGS_MAX) abort();
+    for (int i = 0; i < st.n; i++) {
+      const jc_stack *x = &st.s[i], *y = &trial.s[i];
+      if (x->depth != y->depth || x->done != y->done || x->ws != y->ws || x->n_keys != y->n_keys ||
+          x->n_keys > JC_KEYS_MAX || x->depth > JC_DEPTH_MAX || x->done != st.done)
+        abort(); /* every reading closes the root at the same byte */
+    }
   }
   if (jc_complete(&st)) {
     json_value *doc;
