@@ -57,6 +57,13 @@ struct jc_node {
   jc_node **alts;
   uint8_t first[32];
   bool one_of;
+  bool overlaps;  /* two leaves can begin with one byte: the reader forks */
+  uint8_t counted; /* leaves per first byte: 0 not yet, 1 counting, 2 done */
+  uint8_t *leaves; /* how many, per first byte (256) */
+  /* analysis (check_readings): the readings a value of this node may need
+   * at once (0: not known yet), and where it sits on the walk (0: not) */
+  int readings;
+  int walk_at;
   /* N_REF */
   jc_node *ref;
   /* N_ANY: what each kind of value reads as */
@@ -74,6 +81,8 @@ struct jc_schema {
 #define COMPILE_DEPTH_MAX 64
 #define REFS_MAX 256
 #define ANYOFS_MAX 1024
+#define WALK_MAX 1024         /* nodes on one path of the readings analysis */
+#define WALK_STEPS_MAX 2000000 /* visits the analysis may make */
 
 typedef struct {
   hr_arena *a;
@@ -93,6 +102,10 @@ typedef struct {
   int n_refs;
   jc_node *anyofs[ANYOFS_MAX];
   int n_anyofs;
+  jc_node *walk[WALK_MAX]; /* check_readings' path from the root */
+  bool forks[WALK_MAX];    /* the step into walk[i] was an anyOf leaf sharing a first byte */
+  int walk_len;
+  long steps;
 } compiler;
 
 __attribute__((format(printf, 2, 3))) static int fail(compiler *c, const char *fmt, ...);
@@ -713,24 +726,6 @@ static void kind_first(const jc_node *n, uint8_t *set) {
   for (const char *p = starts; *p; p++) set_bit(set, (uint8_t)*p);
 }
 
-/* The bytes a value of n can begin with, into set. */
-static int first_bytes(compiler *c, const jc_node *n, uint8_t *set, int depth) {
-  for (int hops = 0; n->kind == N_REF; hops++) {
-    if (hops > NODES_MAX) return fail(c, "'$ref' points only at itself");
-    n = n->ref;
-  }
-  if (depth > COMPILE_DEPTH_MAX) return fail(c, "anyOf/oneOf nested too deeply");
-  if (n->kind != N_ANYOF) {
-    kind_first(n, set);
-    return HR_OK;
-  }
-  for (int i = 0; i < n->n_alts; i++) {
-    int rc = first_bytes(c, n->alts[i], set, depth + 1);
-    if (rc) return rc;
-  }
-  return HR_OK;
-}
-
 /* A $ref must lead to a schema, not only to other references (which
  * would send the reader round in a circle). */
 static int check_refs(compiler *c) {
@@ -746,36 +741,33 @@ static int check_refs(compiler *c) {
   return HR_OK;
 }
 
-/* How many readings a value of anyOf n beginning with byte b starts (its
- * alternatives' leaves, nested anyOfs flattened, as the reader forks). */
-static int leaves_at(const jc_node *n, unsigned b, int depth) {
-  int count = 0;
-  for (int i = 0; i < n->n_alts && depth < COMPILE_DEPTH_MAX; i++) {
-    const jc_node *alt = resolve(n->alts[i]);
-    if (alt->kind == N_ANYOF) {
-      count += leaves_at(alt, b, depth + 1);
-      continue;
-    }
-    uint8_t set[32] = {0};
-    kind_first(alt, set);
-    count += has_bit(set, b);
-  }
-  return count;
-}
-
-/* Each anyOf's first bytes (their union). A oneOf's alternatives must
- * begin with different bytes: the first byte of a value then says which
- * alternative it is, so no value can match two (an anyOf's may overlap:
- * the reader follows each that fits). */
-static int check_anyofs(compiler *c) {
-  for (int k = 0; k < c->n_anyofs; k++) {
-    jc_node *n = c->anyofs[k];
+/* Anyof n's leaves (nested anyOfs flattened) per first byte: n->first
+ * (the bytes some leaf begins with) and n->overlaps; memoized. A oneOf's
+ * alternatives must begin with different bytes, so that no value matches
+ * two; more than JC_READINGS_MAX leaves on one byte is refused (the reader
+ * would fork more ways than a state holds), and so is a chain of anyOfs
+ * that comes back to itself before any byte is read. */
+static int count_leaves(compiler *c, jc_node *n, uint8_t *count, int depth) {
+  if (n->counted == 1 || depth > COMPILE_DEPTH_MAX)
+    return fail(c, "anyOf/oneOf nested too deeply, or one that contains itself");
+  if (n->counted == 0) {
+    uint8_t *mine = hr_arena_calloc(c->a, 256, 1);
+    if (!mine) return fail_oom(c);
+    n->counted = 1;
     uint8_t seen[32] = {0};
     for (int i = 0; i < n->n_alts; i++) {
-      uint8_t set[32] = {0};
-      int rc = first_bytes(c, n->alts[i], set, 0);
-      if (rc) return rc;
-      for (int b = 0; b < 256; b++)
+      jc_node *alt = n->alts[i];
+      while (alt->kind == N_REF) alt = alt->ref; /* check_refs: refs end */
+      uint8_t set[32] = {0}, sub[256] = {0};
+      if (alt->kind == N_ANYOF) {
+        int rc = count_leaves(c, alt, sub, depth + 1);
+        if (rc) return rc;
+        memcpy(set, alt->first, sizeof set);
+      } else {
+        kind_first(alt, set);
+        for (int b = 0; b < 256; b++) sub[b] = has_bit(set, (unsigned)b);
+      }
+      for (int b = 0; b < 256; b++) {
         if (n->one_of && has_bit(set, (unsigned)b) && has_bit(seen, (unsigned)b)) {
           c->path_len = 0;
           c->path[0] = 0;
@@ -784,19 +776,140 @@ static int check_anyofs(compiler *c) {
                          "alternatives may overlap)",
                       b >= 0x20 && b < 0x7f ? b : '?');
         }
+        mine[b] = (uint8_t)HR_MIN(255, mine[b] + sub[b]);
+      }
       for (int b = 0; b < 32; b++) seen[b] |= set[b];
     }
     memcpy(n->first, seen, sizeof seen);
-  }
-  /* an anyOf must not fork a reading more ways than a state holds */
-  for (int k = 0; k < c->n_anyofs; k++)
-    for (unsigned b = 0; b < 256; b++)
-      if (leaves_at(c->anyofs[k], b, 0) > JC_READINGS_MAX) {
+    for (int b = 0; b < 256; b++) {
+      if (mine[b] > 1) n->overlaps = true;
+      if (mine[b] > JC_READINGS_MAX) {
         c->path_len = 0;
         c->path[0] = 0;
         return fail(c, "more than %d alternatives of one anyOf can begin with '%c'", JC_READINGS_MAX,
-                    b >= 0x20 && b < 0x7f ? (int)b : '?');
+                    b >= 0x20 && b < 0x7f ? b : '?');
       }
+    }
+    n->counted = 2;
+    n->leaves = mine;
+  }
+  memcpy(count, n->leaves, 256);
+  return HR_OK;
+}
+
+static int check_anyofs(compiler *c) {
+  for (int k = 0; k < c->n_anyofs; k++) {
+    uint8_t count[256];
+    int rc = count_leaves(c, c->anyofs[k], count, 0);
+    if (rc) return rc;
+  }
+  return HR_OK;
+}
+
+static int readings_of(compiler *c, jc_node *n, int *low, bool fork);
+
+/* The readings each first byte of anyOf n's values starts, added into acc:
+ * each fitting leaf brings its own. top: the outermost anyOf's leaves per
+ * byte (a leaf that shares a byte with another is a fork). */
+static int add_leaf_readings(compiler *c, const jc_node *n, const uint8_t *top, uint32_t *acc, int *low) {
+  for (int i = 0; i < n->n_alts; i++) {
+    jc_node *alt = n->alts[i];
+    while (alt->kind == N_REF) alt = alt->ref;
+    if (alt->kind == N_ANYOF) {
+      int rc = add_leaf_readings(c, alt, top, acc, low);
+      if (rc) return rc;
+      continue;
+    }
+    uint8_t set[32] = {0};
+    kind_first(alt, set);
+    bool fork = false;
+    for (int b = 0; b < 256 && !fork; b++) fork = has_bit(set, (unsigned)b) && top[b] > 1;
+    int r = readings_of(c, alt, low, fork);
+    if (r < 0) return r;
+    for (int b = 0; b < 256; b++)
+      if (has_bit(set, (unsigned)b)) acc[b] = HR_MIN(acc[b] + (uint32_t)r, 1u << 20);
+  }
+  return HR_OK;
+}
+
+/* The readings a value of n may need at once: an anyOf's alternatives that
+ * begin alike each bring theirs (summed), any other node the most of its
+ * parts (sibling values end on the same byte, and their readings merge).
+ * *low: the shallowest walk position a cycle below reached; a node inside
+ * a cycle is not memoized until its cycle's head is. fork: n is reached as
+ * an anyOf leaf that shares a first byte with another; a cycle through
+ * such a step could need ever more readings: refused. Returns the count,
+ * or a negative error. */
+static int readings_of(compiler *c, jc_node *n, int *low, bool fork) {
+  while (n->kind == N_REF) n = n->ref;
+  if (n->readings) return n->readings;
+  if (++c->steps > WALK_STEPS_MAX) return fail(c, "the schema's unions are too intricate to check");
+  if (n->walk_at) {
+    bool multiplies = fork; /* the cycle's steps: into walk[head + 1 ..], and this one */
+    for (int i = n->walk_at; i < c->walk_len; i++) multiplies |= c->forks[i];
+    if (multiplies) {
+        c->path_len = 0;
+        c->path[0] = 0;
+        return fail(c, "a recursive schema may not recurse through an anyOf alternative that begins "
+                       "like another (each level would multiply the readings)");
+      }
+    if (n->walk_at - 1 < *low) *low = n->walk_at - 1;
+    return 1;
+  }
+  if (c->walk_len == WALK_MAX) return fail(c, "the schema is nested too deeply to check");
+  int at = c->walk_len;
+  c->forks[at] = fork;
+  c->walk[c->walk_len++] = n;
+  n->walk_at = at + 1;
+  int my_low = INT32_MAX, r = 1, rc = HR_OK;
+  jc_node *parts[3] = {NULL, NULL, NULL};
+  switch (n->kind) {
+  case N_OBJECT:
+    for (int i = 0; i < n->n_props && rc >= 0; i++) {
+      rc = readings_of(c, n->prop[i], &my_low, false);
+      r = HR_MAX(r, rc);
+    }
+    for (int i = 0; n->call_args && i < n->prop[0]->n_lits && rc >= 0; i++) {
+      rc = readings_of(c, n->call_args[i], &my_low, false);
+      r = HR_MAX(r, rc);
+    }
+    parts[0] = n->additional;
+    break;
+  case N_ARRAY: parts[0] = n->items; break;
+  case N_ANYOF: {
+    uint32_t acc[256] = {0};
+    rc = add_leaf_readings(c, n, n->leaves, acc, &my_low);
+    for (int b = 0; b < 256; b++) r = HR_MAX(r, (int)HR_MIN(acc[b], 1u << 20));
+    break;
+  }
+  default: break; /* N_ANY's parts are plain values: one reading */
+  }
+  for (int i = 0; i < 3 && parts[i] && rc >= 0; i++) {
+    rc = readings_of(c, parts[i], &my_low, false);
+    r = HR_MAX(r, rc);
+  }
+  c->walk_len--;
+  n->walk_at = 0;
+  if (rc < 0) return rc;
+  if (my_low >= at) n->readings = r; /* the head of its cycles, or in none */
+  else if (my_low < *low) *low = my_low;
+  return r;
+}
+
+/* Whether the reader can follow every overlapping anyOf of root at once. */
+static int check_readings(compiler *c, jc_node *root) {
+  int low = INT32_MAX;
+  c->steps = 0;
+  c->walk_len = 0;
+  int r = readings_of(c, root, &low, false);
+  if (r < 0) return HR_EINVAL;
+  if (r > JC_READINGS_MAX) {
+    c->path_len = 0;
+    c->path[0] = 0;
+    return fail(c, "anyOf alternatives that begin alike, nested in one another, would need %d readings "
+                   "at once (at most %d)",
+                r, JC_READINGS_MAX);
+  }
   return HR_OK;
 }
 
@@ -864,7 +977,7 @@ static jc_node *compile_object_root(compiler *c, const json_value *doc) {
   if (!doc) return c->any->as_obj;
   c->doc = doc;
   jc_node *root = compile(c, doc, 0);
-  if (!root || check_refs(c) || check_anyofs(c)) return NULL;
+  if (!root || check_refs(c) || check_anyofs(c) || check_readings(c, root)) return NULL;
   if (resolve(root)->kind != N_OBJECT) {
     c->path_len = 0;
     c->path[0] = 0;
@@ -1073,7 +1186,7 @@ static step on_value(jc_state *set, jc_stack *st, jc_frame *f, uint8_t c) {
     if (!n_fit) return R_NO;
     int pick = st->pick;
     st->pick = 0;
-    if (pick == 0)
+    if (pick == 0) /* check_readings keeps the forks within the set */
       for (int j = 1; j < n_fit && set->n < JC_READINGS_MAX; j++) {
         jc_stack *fork = &set->s[set->n++];
         stack_copy(fork, st);
@@ -1371,7 +1484,7 @@ static step on_literal(jc_stack *st, jc_frame *f, uint8_t c) {
   return R_NO;
 }
 
-static bool feed_byte(jc_state *set, jc_stack *st, uint8_t c) {
+static inline __attribute__((always_inline)) bool feed_byte(jc_state *set, jc_stack *st, uint8_t c) {
   for (int hops = 0; hops < 8; hops++) {
     if (st->done || st->depth == 0) return false;
     jc_frame *f = &st->f[st->depth - 1];
@@ -1407,7 +1520,12 @@ static bool feed_byte(jc_state *set, jc_stack *st, uint8_t c) {
  * that refuse it end, and a reading equal to an earlier one merges. */
 static bool feed_set(jc_state *set, uint8_t c) {
   bool ok[JC_READINGS_MAX];
-  for (int i = 0; i < set->n; i++) ok[i] = feed_byte(set, &set->s[i], c);
+  ok[0] = feed_byte(set, &set->s[0], c);
+  if (set->n == 1) { /* one reading that did not fork: most bytes */
+    set->done = set->s[0].done;
+    return ok[0];
+  }
+  for (int i = 1; i < set->n; i++) ok[i] = feed_byte(set, &set->s[i], c);
   int kept = 0;
   set->done = false;
   for (int i = 0; i < set->n; i++) {

@@ -11,7 +11,9 @@
  * and maximum (whole numbers;
  * exclusiveMinimum/exclusiveMaximum on integers), enum,
  * const, anyOf (alternatives may overlap: two object shapes, a string or a
- * date string; each is followed while the text fits it), oneOf whose
+ * date string; each is followed while the text fits it, and a schema that
+ * could need more than JC_READINGS_MAX readings at once, or recurses through
+ * an alternative that begins like another, is refused), oneOf whose
  * alternatives begin with different characters (an object or null, a
  * string or a number: exactly one can match), allOf of one schema, $ref to "#",
  * "#/$defs/NAME" or "#/definitions/NAME", and the annotations (title,

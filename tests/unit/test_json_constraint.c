@@ -549,6 +549,46 @@ TEST(overlapping_anyof_alternatives_are_followed_together) {
   CHECK(jc_feed(&st, "]}", 2));
   CHECK(jc_complete(&st));
   jc_free(s);
+
+  /* readings multiply where overlapping unions nest: two shapes that both
+   * hold a five-way string union need ten at once, more than a state has */
+  refused("{\"type\":\"object\",\"properties\":{\"item\":{\"anyOf\":["
+          "{\"type\":\"object\",\"properties\":{\"x\":{\"$ref\":\"#/$defs/S\"},\"a\":{\"type\":\"integer\"}}},"
+          "{\"type\":\"object\",\"properties\":{\"x\":{\"$ref\":\"#/$defs/S\"},\"b\":{\"type\":\"integer\"}}}]}},"
+          "\"$defs\":{\"S\":{\"anyOf\":[{\"type\":\"string\",\"format\":\"date\"},{\"type\":\"string\",\"format\":\"uuid\"},"
+          "{\"type\":\"string\",\"format\":\"time\"},{\"type\":\"string\",\"maxLength\":3},{\"type\":\"string\"}]}}}",
+          "would need 10 readings at once");
+  /* and without end through recursion that passes an overlapping step */
+  refused("{\"type\":\"object\",\"properties\":{\"t\":{\"$ref\":\"#/$defs/N\"}},\"$defs\":{\"N\":{\"anyOf\":["
+          "{\"type\":\"object\",\"properties\":{\"l\":{\"$ref\":\"#/$defs/N\"},\"v\":{\"type\":\"integer\"}}},"
+          "{\"type\":\"object\",\"properties\":{\"l\":{\"$ref\":\"#/$defs/N\"},\"w\":{\"type\":\"string\"}}},"
+          "{\"type\":\"integer\"}]}}}",
+          "may not recurse through an anyOf alternative that begins like another");
+  /* recursion through the one alternative that begins with '{' is fine,
+   * however deep: a tree whose leaves are a date or a short string */
+  s = compile_text("{\"type\":\"object\",\"properties\":{\"t\":{\"$ref\":\"#/$defs/T\"}},\"$defs\":{\"T\":{\"anyOf\":["
+                   "{\"type\":\"object\",\"properties\":{\"l\":{\"$ref\":\"#/$defs/T\"},\"r\":{\"$ref\":\"#/$defs/T\"}},"
+                   "\"additionalProperties\":false},"
+                   "{\"type\":\"string\",\"format\":\"date\"},{\"type\":\"string\",\"maxLength\":2}]}}}",
+                   err, sizeof err);
+  CHECK(s);
+  CHECK_EQ_INT(run(s, "{\"t\":{\"l\":{\"l\":{\"r\":\"ab\"},\"r\":\"2024-01-02\"},\"r\":{\"l\":\"x\"}}}"), 1);
+  CHECK_EQ_INT(run(s, "{\"t\":{\"l\":{\"r\":\"abc\"}}}"), -19);
+  jc_free(s);
+  /* a wide union of unions is refused at once, not after a walk of every path */
+  hr_buf b = HR_BUF_INIT;
+  hr_buf_append_str(&b, "{\"type\":\"object\",\"properties\":{\"a\":{\"$ref\":\"#/$defs/X0\"}},\"$defs\":{");
+  for (int k = 0; k < 20; k++) {
+    hr_buf_appendf(&b, "%s\"X%d\":{\"anyOf\":[", k ? "," : "", k);
+    for (int i = 0; i < 3; i++)
+      hr_buf_appendf(&b, "%s{\"$ref\":\"#/$defs/X%d\"}", i ? "," : "", k + 1);
+    hr_buf_append_str(&b, "]}");
+  }
+  hr_buf_append_str(&b, ",\"X20\":{\"type\":\"string\"}}}");
+  int64_t t0 = hr_now_ns();
+  refused(b.data, "more than 8 alternatives of one anyOf");
+  CHECK(hr_now_ns() - t0 < 1000000000); /* 3^20 paths */
+  hr_buf_free(&b);
 }
 
 TEST(everything_complete_is_json) {
