@@ -1452,7 +1452,9 @@ static step on_number(jc_stack *st, jc_frame *f, uint8_t c) {
     if (bounded && !in_bounds(n, f->neg, f->value, f->frac_nz)) return R_NO;
     return pop_done(st) ? R_AGAIN : R_NO;
   }
-  if (++f->count > NUMBER_BYTES_MAX) return R_NO;
+  /* a sign, dot or exponent needs one more byte: never the 33rd */
+  bool unfinished = next == NU_MINUS || next == NU_DOT || next == NU_E || next == NU_ESIGN;
+  if (++f->count > NUMBER_BYTES_MAX || (unfinished && f->count == NUMBER_BYTES_MAX)) return R_NO;
   if (c == '-' && next == NU_MINUS) f->neg = 1;
   else if (digit && (next == NU_INT || next == NU_ZERO))
     f->value = f->value < (uint64_t)BOUND_MAX ? f->value * 10 + (uint64_t)(c - '0') : f->value;

@@ -179,6 +179,12 @@ TEST(numbers_and_literals_end_on_the_next_byte) {
   CHECK(s);
   CHECK_EQ_INT(run(s, "{\"v\":1}"), 1);
   CHECK_EQ_INT(run(s, "{\"v\":12 }"), 1);
+  /* a number may take 32 bytes; none that would need a 33rd to end is
+   * begun (the 31st digit may not be followed by an exponent or a dot) */
+  CHECK_EQ_INT(run(s, "{\"n\":1234567890123456789012345678901}"), 1);
+  CHECK_EQ_INT(run(s, "{\"n\":1234567890123456789012345678901E"), -37);
+  CHECK_EQ_INT(run(s, "{\"n\":1234567890123456789012345678901."), -37);
+  CHECK_EQ_INT(run(s, "{\"n\":123456789012345678901234567890E1}"), 1);
   CHECK_EQ_INT(run(s, "{\"v\":13}"), -7);
   CHECK_EQ_INT(run(s, "{\"v\":\"x\",\"n\":-0.5E+7}"), 1);
   CHECK_EQ_INT(run(s, "{\"n\":-}"), -7);
