@@ -355,7 +355,7 @@ static int call_constraint(http_req *r, const forced_calls *f, jc_schema **out) 
  * schema, and the shape to write: for a forced call the JSON object the
  * automaton holds it to (told, the model fills it sensibly), for a call it
  * may choose the tags tool_calls.h reads. */
-static hr_str call_instructions(hr_arena *a, const forced_calls *f, bool forced) {
+static hr_str call_instructions(hr_arena *a, const forced_calls *f, bool forced, bool one_call) {
   hr_buf b = HR_BUF_INIT;
   hr_buf_append_str(&b, f->n == 1 ? "You can call this function:" : "You can call these functions:");
   for (int i = 0; i < f->n; i++) {
@@ -375,8 +375,9 @@ static hr_str call_instructions(hr_arena *a, const forced_calls *f, bool forced)
   if (forced)
     hr_buf_append_str(&b, "\nAnswer with only a JSON object {\"name\": the function's name, \"arguments\": {...}}.");
   else
-    hr_buf_append_str(&b, "\nTo call a function, answer with only <tool_call>{\"name\": the function's name, "
-                          "\"arguments\": {...}}</tool_call>. Otherwise answer as usual.");
+    hr_buf_appendf(&b, "\nTo call a function, answer with only <tool_call>{\"name\": the function's name, "
+                       "\"arguments\": {...}}</tool_call>%s. Otherwise answer as usual.",
+                   one_call ? " (one call at most)" : "");
   char *text = b.data ? hr_arena_strndup(a, b.data, b.len) : NULL;
   hr_str out = text ? hr_str_make(text, b.len) : HR_STR("");
   hr_buf_free(&b);
@@ -427,7 +428,8 @@ static void on_chat_completions(http_req *r, void *data) {
   /* A template that does not show tools leaves the model guessing what to
    * call with what: the system message tells it. */
   hr_str instructions = forced.n && !m->template_shows_tools
-                            ? call_instructions(http_req_arena(r), &forced, !may_call)
+                            ? call_instructions(http_req_arena(r), &forced, !may_call,
+                                                req.has_parallel_tool_calls && !req.parallel_tool_calls)
                             : HR_STR("");
   hr_buf prompt_text = HR_BUF_INIT;
   if (render_prompt(r, m, &req, instructions, &prompt_text)) {
