@@ -463,8 +463,9 @@ static void send_unsent_parts(gen_request *g, const tool_call_list *calls) {
   for (int i = 0; i < calls->n_parts; i++) {
     const char *p = calls->parts[i].ptr, *end = p + calls->parts[i].len;
     if (end <= sent_end) continue;
-    if (p < sent_end) p = sent_end;
-    if (b.len || g->text_sent) hr_buf_putc(&b, '\n');
+    bool fresh = p >= sent_end; /* else the rest of a part the stream began */
+    if (!fresh) p = sent_end;
+    if (fresh && (b.len || g->text_sent)) hr_buf_putc(&b, '\n');
     hr_buf_append(&b, p, (size_t)(end - p));
   }
   if (b.len) {
