@@ -389,6 +389,23 @@ test('tool_choice "auto": SmolLM2 calls when it chooses to, whole and streamed; 
   assert.equal(text, '', 'no piece of the call went out as text');
   assert.equal(finish, 'tool_calls');
   assert.deepEqual(calls.map((c) => [c.index, c.function.name, JSON.parse(c.function.arguments)]), [[0, 'get_weather', { city: 'Rome' }]]);
+  // earlier turns that said something before calling: so does the answer,
+  // as content beside the call; a stream sends that text as it comes
+  const talky = { ...ask, messages: ask.messages.map((m) => (m.tool_calls ? { ...m, content: 'Let me check the weather.' } : m)) };
+  const said = (await client.chat.completions.create(talky)).choices[0];
+  assert.equal(said.finish_reason, 'tool_calls');
+  assert.equal(said.message.content, 'Let me check the weather.');
+  assert.deepEqual(JSON.parse(said.message.tool_calls[0].function.arguments), { city: 'Rome' });
+  const saidPieces = [];
+  let saidCall = null;
+  for await (const chunk of await client.chat.completions.create({ ...talky, stream: true })) {
+    const ch = chunk.choices[0];
+    if (ch?.delta.content) saidPieces.push(ch.delta.content);
+    if (ch?.delta.tool_calls) saidCall = ch.delta.tool_calls[0];
+  }
+  assert.equal(saidPieces.join('').trim(), 'Let me check the weather.');
+  assert.ok(saidPieces.length > 3, `the text came in ${saidPieces.length} pieces`);
+  assert.equal(saidCall.function.name, 'get_weather');
   // the same conversation with tool_choice "none": text, no call parsed
   const none = (await client.chat.completions.create({ ...ask, tool_choice: 'none' })).choices[0];
   assert.equal(none.message.tool_calls, undefined);
