@@ -64,6 +64,8 @@ struct jc_node {
    * at once (0: not known yet), and where it sits on the walk (0: not) */
   int readings;
   int walk_at;
+  int pending_low; /* done but inside a cycle whose head is not (1 + the lowest walk position it reached) */
+  int pending_readings;
   /* N_REF */
   jc_node *ref;
   /* N_ANY: what each kind of value reads as */
@@ -103,6 +105,8 @@ typedef struct {
   jc_node *anyofs[ANYOFS_MAX];
   int n_anyofs;
   jc_node *walk[WALK_MAX]; /* check_readings' path from the root */
+  jc_node **pending;       /* done nodes waiting for their cycle's head (NODES_MAX) */
+  int n_pending;
   bool forks[WALK_MAX];    /* the step into walk[i] was an anyOf leaf sharing a first byte */
   int walk_len;
   long steps;
@@ -835,14 +839,21 @@ static int add_leaf_readings(compiler *c, const jc_node *n, const uint8_t *top, 
 /* The readings a value of n may need at once: an anyOf's alternatives that
  * begin alike each bring theirs (summed), any other node the most of its
  * parts (sibling values end on the same byte, and their readings merge).
- * *low: the shallowest walk position a cycle below reached; a node inside
- * a cycle is not memoized until its cycle's head is. fork: n is reached as
+ * *low: the shallowest walk position a cycle below reached. A node inside
+ * a cycle waits (pending) for the cycle's head, which then gives every node
+ * of it its own count: cycles through forks being refused, a cycle's nodes
+ * all reach the same parts, so they need the same readings (each node is
+ * worked out once, as in Tarjan's components). fork: n is reached as
  * an anyOf leaf that shares a first byte with another; a cycle through
  * such a step could need ever more readings: refused. Returns the count,
  * or a negative error. */
 static int readings_of(compiler *c, jc_node *n, int *low, bool fork) {
   while (n->kind == N_REF) n = n->ref;
   if (n->readings) return n->readings;
+  if (n->pending_low) {
+    if (n->pending_low - 1 < *low) *low = n->pending_low - 1;
+    return n->pending_readings;
+  }
   if (++c->steps > WALK_STEPS_MAX) return fail(c, "the schema's unions are too intricate to check");
   if (n->walk_at) {
     bool multiplies = fork; /* the cycle's steps: into walk[head + 1 ..], and this one */
@@ -857,7 +868,7 @@ static int readings_of(compiler *c, jc_node *n, int *low, bool fork) {
     return 1;
   }
   if (c->walk_len == WALK_MAX) return fail(c, "the schema is nested too deeply to check");
-  int at = c->walk_len;
+  int at = c->walk_len, pending_from = c->n_pending;
   c->forks[at] = fork;
   c->walk[c->walk_len++] = n;
   n->walk_at = at + 1;
@@ -891,8 +902,20 @@ static int readings_of(compiler *c, jc_node *n, int *low, bool fork) {
   c->walk_len--;
   n->walk_at = 0;
   if (rc < 0) return rc;
-  if (my_low >= at) n->readings = r; /* the head of its cycles, or in none */
-  else if (my_low < *low) *low = my_low;
+  if (my_low >= at) { /* the head of its cycles (their nodes are pending), or in none */
+    n->readings = r;
+    for (int i = pending_from; i < c->n_pending; i++) {
+      c->pending[i]->readings = r;
+      c->pending[i]->pending_low = 0;
+    }
+    c->n_pending = pending_from;
+  } else {
+    if (c->n_pending == NODES_MAX) return fail(c, "the schema is too large to check");
+    n->pending_low = my_low + 1;
+    n->pending_readings = r;
+    c->pending[c->n_pending++] = n;
+    if (my_low < *low) *low = my_low;
+  }
   return r;
 }
 
@@ -901,6 +924,8 @@ static int check_readings(compiler *c, jc_node *root) {
   int low = INT32_MAX;
   c->steps = 0;
   c->walk_len = 0;
+  c->n_pending = 0;
+  if (!c->pending && !(c->pending = hr_arena_calloc(c->a, NODES_MAX, sizeof *c->pending))) return fail_oom(c);
   int r = readings_of(c, root, &low, false);
   if (r < 0) return HR_EINVAL;
   if (r > JC_READINGS_MAX) {

@@ -595,6 +595,24 @@ TEST(overlapping_anyof_alternatives_are_followed_together) {
   refused(b.data, "more than 8 alternatives of one anyOf");
   CHECK(hr_now_ns() - t0 < 1000000000); /* 3^20 paths */
   hr_buf_free(&b);
+  /* twelve models that each may hold any of the twelve (every path of
+   * which a walk would follow: 12!) are checked node by node */
+  b = (hr_buf)HR_BUF_INIT;
+  hr_buf_append_str(&b, "{\"type\":\"object\",\"properties\":{\"m\":{\"$ref\":\"#/$defs/M0\"}},\"$defs\":{");
+  for (int k = 0; k < 12; k++) {
+    hr_buf_appendf(&b, "%s\"M%d\":{\"type\":\"object\",\"properties\":{", k ? "," : "", k);
+    for (int i = 0; i < 12; i++) hr_buf_appendf(&b, "%s\"p%d\":{\"$ref\":\"#/$defs/M%d\"}", i ? "," : "", i, i);
+    hr_buf_appendf(&b, ",\"s\":{\"anyOf\":[{\"type\":\"string\",\"format\":\"date\"},{\"type\":\"string\",\"maxLength\":%d}]}}}", k + 1);
+  }
+  hr_buf_append_str(&b, "}}");
+  t0 = hr_now_ns();
+  s = compile_text(b.data, err, sizeof err);
+  CHECK(hr_now_ns() - t0 < 1000000000);
+  CHECK(s);
+  CHECK_EQ_INT(run(s, "{\"m\":{\"p3\":{\"s\":\"abcd\",\"p0\":{\"s\":\"2024-05-06\"}}}}"), 1);
+  CHECK_EQ_INT(run(s, "{\"m\":{\"p3\":{\"s\":\"abcde\"}}}"), -22); /* M3: at most 4 */
+  jc_free(s);
+  hr_buf_free(&b);
 }
 
 TEST(everything_complete_is_json) {
