@@ -52,7 +52,7 @@ async function waitReady(url, ms = 120000) {
 // One streamed request; returns {ttft, tokens, ms}.
 async function oneStream(base, model, i) {
   const t0 = performance.now();
-  const res = await fetch(`${base}/v1/chat/completions`, {
+  const send = () => fetch(`${base}/v1/chat/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
@@ -61,6 +61,22 @@ async function oneStream(base, model, i) {
       messages: [{ role: 'user', content: `Request ${i}: tell me a long story about the number ${i * 7919}.` }],
     }),
   });
+  // A kept-alive connection the server closed between two requests fails
+  // before any answer ("fetch failed"; llama-server at 8 streams, about one
+  // run in four): the request was not served, so it goes once more, its
+  // time still counted from the first try.
+  let res;
+  try {
+    res = await send();
+  } catch (e) {
+    const why = (e.cause && (e.cause.code || e.cause.message)) || e.message;
+    try {
+      res = await send();
+    } catch (e2) {
+      throw new Error(`${base}: request ${i} failed twice before any answer: ${why}; ` +
+        `${(e2.cause && (e2.cause.code || e2.cause.message)) || e2.message}`);
+    }
+  }
   if (res.status !== 200) throw new Error(`${base}: HTTP ${res.status} ${await res.text()}`);
   let ttft = null, tokens = 0, buf = '', bytes = 0;
   const dec = new TextDecoder();
