@@ -57,7 +57,6 @@ struct jc_node {
   jc_node **alts;
   uint8_t first[32];
   bool one_of;
-  bool overlaps;  /* two leaves can begin with one byte: the reader forks */
   uint8_t counted; /* leaves per first byte: 0 not yet, 1 counting, 2 done */
   uint8_t *leaves; /* how many, per first byte (256) */
   /* analysis (check_readings): the readings a value of this node may need
@@ -746,7 +745,7 @@ static int check_refs(compiler *c) {
 }
 
 /* Anyof n's leaves (nested anyOfs flattened) per first byte: n->first
- * (the bytes some leaf begins with) and n->overlaps; memoized. A oneOf's
+ * (the bytes some leaf begins with) and n->leaves; memoized. A oneOf's
  * alternatives must begin with different bytes, so that no value matches
  * two; more than JC_READINGS_MAX leaves on one byte is refused (the reader
  * would fork more ways than a state holds), and so is a chain of anyOfs
@@ -786,7 +785,6 @@ static int count_leaves(compiler *c, jc_node *n, uint8_t *count, int depth) {
     }
     memcpy(n->first, seen, sizeof seen);
     for (int b = 0; b < 256; b++) {
-      if (mine[b] > 1) n->overlaps = true;
       if (mine[b] > JC_READINGS_MAX) {
         c->path_len = 0;
         c->path[0] = 0;
