@@ -52,10 +52,9 @@ struct jc_node {
   int n_lits;
   const char **lit;
   size_t *lit_len;
-  /* N_ANYOF: alternatives (a oneOf's first bytes differ); first: their union */
+  /* N_ANYOF: alternatives (a oneOf's first bytes differ) */
   int n_alts;
   jc_node **alts;
-  uint8_t first[32];
   bool one_of;
   uint8_t counted; /* leaves per first byte: 0 not yet, 1 counting, 2 done */
   uint8_t *leaves; /* how many, per first byte (256) */
@@ -744,34 +743,35 @@ static int check_refs(compiler *c) {
   return HR_OK;
 }
 
-/* Anyof n's leaves (nested anyOfs flattened) per first byte: n->first
- * (the bytes some leaf begins with) and n->leaves; memoized. A oneOf's
+/* Anyof n's leaves (nested anyOfs flattened) per first byte, n->leaves
+ * (the bytes it can begin with are those above 0); memoized. A oneOf's
  * alternatives must begin with different bytes, so that no value matches
  * two; more than JC_READINGS_MAX leaves on one byte is refused (the reader
  * would fork more ways than a state holds), and so is a chain of anyOfs
  * that comes back to itself before any byte is read. */
-static int count_leaves(compiler *c, jc_node *n, uint8_t *count, int depth) {
+static int count_leaves(compiler *c, jc_node *n, int depth) {
   if (n->counted == 1 || depth > COMPILE_DEPTH_MAX)
     return fail(c, "anyOf/oneOf nested too deeply, or one that contains itself");
   if (n->counted == 0) {
     uint8_t *mine = hr_arena_calloc(c->a, 256, 1);
     if (!mine) return fail_oom(c);
     n->counted = 1;
-    uint8_t seen[32] = {0};
+    bool seen[256] = {0};
     for (int i = 0; i < n->n_alts; i++) {
       jc_node *alt = n->alts[i];
       while (alt->kind == N_REF) alt = alt->ref; /* check_refs: refs end */
-      uint8_t set[32] = {0}, sub[256] = {0};
+      uint8_t sub[256] = {0};
       if (alt->kind == N_ANYOF) {
-        int rc = count_leaves(c, alt, sub, depth + 1);
+        int rc = count_leaves(c, alt, depth + 1);
         if (rc) return rc;
-        memcpy(set, alt->first, sizeof set);
+        memcpy(sub, alt->leaves, sizeof sub);
       } else {
+        uint8_t set[32] = {0};
         kind_first(alt, set);
         for (int b = 0; b < 256; b++) sub[b] = has_bit(set, (unsigned)b);
       }
       for (int b = 0; b < 256; b++) {
-        if (n->one_of && has_bit(set, (unsigned)b) && has_bit(seen, (unsigned)b)) {
+        if (n->one_of && sub[b] && seen[b]) {
           c->path_len = 0;
           c->path[0] = 0;
           return fail(c, "oneOf alternatives must begin differently (say, an object or null), so that "
@@ -780,10 +780,9 @@ static int count_leaves(compiler *c, jc_node *n, uint8_t *count, int depth) {
                       b >= 0x20 && b < 0x7f ? b : '?');
         }
         mine[b] = (uint8_t)HR_MIN(255, mine[b] + sub[b]);
+        seen[b] |= sub[b] > 0;
       }
-      for (int b = 0; b < 32; b++) seen[b] |= set[b];
     }
-    memcpy(n->first, seen, sizeof seen);
     for (int b = 0; b < 256; b++) {
       if (mine[b] > JC_READINGS_MAX) {
         c->path_len = 0;
@@ -795,14 +794,12 @@ static int count_leaves(compiler *c, jc_node *n, uint8_t *count, int depth) {
     n->counted = 2;
     n->leaves = mine;
   }
-  memcpy(count, n->leaves, 256);
   return HR_OK;
 }
 
 static int check_anyofs(compiler *c) {
   for (int k = 0; k < c->n_anyofs; k++) {
-    uint8_t count[256];
-    int rc = count_leaves(c, c->anyofs[k], count, 0);
+    int rc = count_leaves(c, c->anyofs[k], 0);
     if (rc) return rc;
   }
   return HR_OK;
@@ -832,6 +829,15 @@ static int add_leaf_readings(compiler *c, const jc_node *n, const uint8_t *top, 
       if (has_bit(set, (unsigned)b)) acc[b] = HR_MIN(acc[b] + (uint32_t)r, 1u << 20);
   }
   return HR_OK;
+}
+
+/* Anyof n's readings into *r: the most any first byte starts. Its own
+ * frame, so the walk's recursion does not carry the per-byte sums. */
+__attribute__((noinline)) static int anyof_readings(compiler *c, const jc_node *n, int *low, int *r) {
+  uint32_t acc[256] = {0};
+  int rc = add_leaf_readings(c, n, n->leaves, acc, low);
+  for (int b = 0; b < 256; b++) *r = HR_MAX(*r, (int)HR_MIN(acc[b], 1u << 20));
+  return rc;
 }
 
 /* The readings a value of n may need at once: an anyOf's alternatives that
@@ -885,12 +891,7 @@ static int readings_of(compiler *c, jc_node *n, int *low, bool fork) {
     parts[0] = n->additional;
     break;
   case N_ARRAY: parts[0] = n->items; break;
-  case N_ANYOF: {
-    uint32_t acc[256] = {0};
-    rc = add_leaf_readings(c, n, n->leaves, acc, &my_low);
-    for (int b = 0; b < 256; b++) r = HR_MAX(r, (int)HR_MIN(acc[b], 1u << 20));
-    break;
-  }
+  case N_ANYOF: rc = anyof_readings(c, n, &my_low, &r); break;
   default: break; /* N_ANY's parts are plain values: one reading */
   }
   for (int i = 0; i < 3 && parts[i] && rc >= 0; i++) {
@@ -1128,7 +1129,7 @@ static void fitting(const jc_node *n, uint8_t c, const jc_node **fit, int *n_fit
   for (int i = 0; i < n->n_alts && *n_fit < JC_READINGS_MAX; i++) {
     const jc_node *alt = resolve(n->alts[i]);
     if (alt->kind == N_ANYOF) {
-      if (has_bit(alt->first, c) && depth < COMPILE_DEPTH_MAX) fitting(alt, c, fit, n_fit, depth + 1);
+      if (alt->leaves[c] && depth < COMPILE_DEPTH_MAX) fitting(alt, c, fit, n_fit, depth + 1);
       continue;
     }
     uint8_t set[32] = {0};
