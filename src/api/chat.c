@@ -239,11 +239,11 @@ typedef struct {
   const json_value **fn; /* the tools' "function" objects */
   size_t *index;         /* their places in tools */
   int n;
-} forced_calls;
+} call_functions;
 
 /* The tools' functions into f (named want, or all when want is NULL);
  * HR_ENOMEM or 0. */
-static int list_functions(hr_arena *a, const json_value *tools, const json_value *want, forced_calls *f) {
+static int list_functions(hr_arena *a, const json_value *tools, const json_value *want, call_functions *f) {
   size_t n_tools = tools && tools->type == JSON_ARRAY ? tools->u.arr.n : 0;
   f->n = 0;
   f->fn = hr_arena_calloc(a, n_tools + 1, sizeof *f->fn);
@@ -277,7 +277,7 @@ static bool auto_calls(const chat_request *req) {
  * function or of any of the tools; f->n = 0 leaves the model free ("auto",
  * "none": the chat template shows it the tools). Answers 400 itself and
  * returns non-zero. */
-static int forced_functions(http_req *r, const chat_request *req, forced_calls *f) {
+static int forced_functions(http_req *r, const chat_request *req, call_functions *f) {
   f->n = 0;
   if (!req->has_tool_choice || !req->tool_choice) return 0;
   const json_value *tc = req->tool_choice, *want = NULL;
@@ -318,7 +318,7 @@ static int forced_functions(http_req *r, const chat_request *req, forced_calls *
 }
 
 /* The automaton of a call of one of f's functions. */
-static int call_constraint(http_req *r, const forced_calls *f, jc_schema **out) {
+static int call_constraint(http_req *r, const call_functions *f, jc_schema **out) {
   jc_function *fns = hr_arena_calloc(http_req_arena(r), (size_t)f->n, sizeof *fns);
   if (!fns) {
     http_respond_error(r, 500, "server_error", NULL, NULL, "out of memory");
@@ -355,7 +355,7 @@ static int call_constraint(http_req *r, const forced_calls *f, jc_schema **out) 
  * schema, and the shape to write: for a forced call the JSON object the
  * automaton holds it to (told, the model fills it sensibly), for a call it
  * may choose the tags tool_calls.h reads. */
-static hr_str call_instructions(hr_arena *a, const forced_calls *f, bool forced, bool one_call) {
+static hr_str call_instructions(hr_arena *a, const call_functions *f, bool forced, bool one_call) {
   hr_buf b = HR_BUF_INIT;
   hr_buf_append_str(&b, f->n == 1 ? "You can call this function:" : "You can call these functions:");
   for (int i = 0; i < f->n; i++) {
@@ -418,17 +418,19 @@ static void on_chat_completions(http_req *r, void *data) {
                        (long long)req.n);
     return;
   }
-  forced_calls forced = {0};
-  if (forced_functions(r, &req, &forced)) return;
-  bool may_call = !forced.n && auto_calls(&req);
-  if (may_call && list_functions(http_req_arena(r), req.tools, NULL, &forced)) {
+  /* the functions a call may be of: forced ones, or every tool when the
+   * model may choose */
+  call_functions fns = {0};
+  if (forced_functions(r, &req, &fns)) return;
+  bool may_call = !fns.n && auto_calls(&req);
+  if (may_call && list_functions(http_req_arena(r), req.tools, NULL, &fns)) {
     http_respond_error(r, 500, "server_error", NULL, NULL, "out of memory");
     return;
   }
   /* A template that does not show tools leaves the model guessing what to
    * call with what: the system message tells it. */
-  hr_str instructions = forced.n && !m->template_shows_tools
-                            ? call_instructions(http_req_arena(r), &forced, !may_call,
+  hr_str instructions = fns.n && !m->template_shows_tools
+                            ? call_instructions(http_req_arena(r), &fns, !may_call,
                                                 req.has_parallel_tool_calls && !req.parallel_tool_calls)
                             : HR_STR("");
   hr_buf prompt_text = HR_BUF_INIT;
@@ -465,8 +467,8 @@ static void on_chat_completions(http_req *r, void *data) {
   const char **stop = req.has_stop ? gen_stop_strings(r, req.stop.items, req.stop.n) : NULL;
   int logprobs = req.has_logprobs && req.logprobs ? (req.has_top_logprobs ? (int)req.top_logprobs : 0) : -1;
   jc_schema *constraint = NULL;
-  bool call = forced.n > 0 && !may_call;
-  if (call ? call_constraint(r, &forced, &constraint)
+  bool call = fns.n > 0 && !may_call;
+  if (call ? call_constraint(r, &fns, &constraint)
            : req.has_response_format && output_constraint(r, &req.response_format, &constraint))
     return;
   gen_start(r, m, GEN_CHAT, ids, n_ids, (int)HR_MIN(max_tokens, 1 << 30), &sp, stop,
