@@ -279,4 +279,14 @@ int cpu_has_avx2(void);   /* AVX2 + FMA + F16C, OS saves YMM */
 int cpu_has_avx512(void); /* F, BW, VL, DQ, VNNI, OS saves ZMM */
 int cpu_has_amx_int8(void); /* AMX-TILE and AMX-INT8, OS saves the tile state */
 
+/* erf for the vector GELUs (Abramowitz and Stegun 7.1.26, |error| <=
+ * 1.5e-7, below float's step near 1): erf(z) = 1 - t (A1 + t (A2 + t (A3 +
+ * t (A4 + t A5)))) e^(-z^2), t = 1 / (1 + P z), z >= 0, odd in z. */
+#define ERF_AS_P 0.3275911f
+#define ERF_AS_A1 0.254829592f
+#define ERF_AS_A2 -0.284496736f
+#define ERF_AS_A3 1.421413741f
+#define ERF_AS_A4 -1.453152027f
+#define ERF_AS_A5 1.061405429f
+
 #endif

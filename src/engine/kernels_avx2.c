@@ -779,9 +779,9 @@ static void softmax_f16_avx2(float *x, int n) { softmax_row(x, n, true); }
  * (libm's expf was 2.5% of a short text's pass on Zen 3) */
 static void softmax_avx2(float *x, int n) { softmax_row(x, n, false); }
 
-/* GELU, erf form, as gelu_erf_avx512 computes it (Abramowitz and Stegun
- * 7.1.26, |error| <= 1.5e-7): libm's erff was 15% of a short text's pass
- * through the F32 encoder on Zen 3. */
+/* GELU, erf form, as gelu_erf_avx512 computes it (kernels.h's ERF_AS_*):
+ * libm's erff was 15% of a short text's pass through the F32 encoder on
+ * Zen 3. */
 static void gelu_erf_avx2(float *x, int n) {
   const __m256 r2 = _mm256_set1_ps(0.70710678118654752440f), one = _mm256_set1_ps(1.0f);
   const __m256 sign = _mm256_set1_ps(-0.0f), half = _mm256_set1_ps(0.5f);
@@ -791,12 +791,12 @@ static void gelu_erf_avx2(float *x, int n) {
     if (!whole) memcpy(tail, x + i, sizeof(float) * (size_t)(n - i));
     __m256 v = _mm256_loadu_ps(whole ? x + i : tail);
     __m256 z = _mm256_andnot_ps(sign, _mm256_mul_ps(v, r2));
-    __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(0.3275911f), z, one));
-    __m256 p = _mm256_set1_ps(1.061405429f);
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.453152027f));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.421413741f));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.284496736f));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.254829592f));
+    __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(ERF_AS_P), z, one));
+    __m256 p = _mm256_set1_ps(ERF_AS_A5);
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(ERF_AS_A4));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(ERF_AS_A3));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(ERF_AS_A2));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(ERF_AS_A1));
     p = _mm256_mul_ps(p, t);
     __m256 e = exp_neg(_mm256_xor_ps(_mm256_mul_ps(z, z), sign));
     __m256 erf = _mm256_fnmadd_ps(p, e, one); /* erf(|v| / sqrt 2) */

@@ -600,22 +600,19 @@ static void softmax_f16_avx512(float *x, int n) { softmax_row(x, n, true); }
 /* an encoder's attention row: the reference's steps with the vector e^x */
 static void softmax_avx512(float *x, int n) { softmax_row(x, n, false); }
 
-/* GELU, erf form: 0.5 x (1 + erf(x / sqrt 2)) with erf from Abramowitz and
- * Stegun 7.1.26 (|error| <= 1.5e-7, below float's step near 1):
- * erf(z) = 1 - t (a1 + t (a2 + t (a3 + t (a4 + t a5)))) e^(-z^2),
- * t = 1 / (1 + p z), z >= 0, odd in z. */
+/* GELU, erf form: 0.5 x (1 + erf(x / sqrt 2)), erf as kernels.h's ERF_AS_*. */
 static void gelu_erf_avx512(float *x, int n) {
   const __m512 r2 = _mm512_set1_ps(0.70710678118654752440f), one = _mm512_set1_ps(1.0f);
   for (int i = 0; i < n; i += 16) {
     __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
     __m512 v = _mm512_maskz_loadu_ps(m, x + i);
     __m512 z = _mm512_abs_ps(_mm512_mul_ps(v, r2));
-    __m512 t = _mm512_div_ps(one, _mm512_fmadd_ps(_mm512_set1_ps(0.3275911f), z, one));
-    __m512 p = _mm512_set1_ps(1.061405429f);
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.453152027f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.421413741f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.284496736f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.254829592f));
+    __m512 t = _mm512_div_ps(one, _mm512_fmadd_ps(_mm512_set1_ps(ERF_AS_P), z, one));
+    __m512 p = _mm512_set1_ps(ERF_AS_A5);
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(ERF_AS_A4));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(ERF_AS_A3));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(ERF_AS_A2));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(ERF_AS_A1));
     p = _mm512_mul_ps(p, t);
     __m512 e = exp_neg(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(z, z)));
     __m512 erf = _mm512_fnmadd_ps(p, e, one); /* erf(|v| / sqrt 2) */
