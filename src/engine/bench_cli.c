@@ -2,7 +2,10 @@
  * the manner of llama-bench. ppN decodes N random tokens as one batch into
  * an empty cache; tgN generates N tokens one at a time from an empty cache
  * (with -b B, B sequences generate side by side, one batch per step, and
- * tgNxB reports their summed tokens/s).
+ * tgNxB reports their summed tokens/s). For an encoder (bert), embN
+ * embeds one text of N random tokens, pooled and normalized as the server
+ * does (texts/s is tokens/s over N): the in-process side of
+ * bench/embeddings' batch-1 figure.
  * Each test runs once to warm up, then -r times; the figure is the mean of
  * the repetitions' tokens/s with its standard deviation. */
 #include "forward.h"
@@ -89,6 +92,60 @@ static void report(const bench_options *o, const model *m, const char *test, int
   fflush(stdout);
 }
 
+static void print_header(const bench_options *o) {
+  if (o->json) return;
+  printf("| %-24s | %12s | %-6s | %7s | %8s | %20s |\n", "model", "size", "isa", "threads", "test",
+         "t/s");
+  printf("|--------------------------|--------------|--------|---------|----------|----------------------|\n");
+}
+
+/* Seconds for one text of n random tokens through the encoder. */
+static double run_emb(bert_ctx *bc, const model *m, int n, int32_t *ids, float *out) {
+  for (int i = 0; i < n; i++) ids[i] = random_token(m->hp.n_vocab);
+  uint64_t t0 = hr_now_ns();
+  int rc = bert_embed(bc, ids, &n, 1, true, out);
+  double s = (double)(hr_now_ns() - t0) / 1e9;
+  return rc ? -1 : s;
+}
+
+static int bench_encoder(const bench_options *o, const model *m) {
+  int n = (int)o->n_prompt;
+  if (n < 1 || n > m->hp.n_ctx_train) {
+    fprintf(stderr, "hearth bench: -p %d: an encoder test needs 1 to %d tokens (the model's context)\n",
+            n, m->hp.n_ctx_train);
+    return 2;
+  }
+  long long rss0 = rss_bytes();
+  hr_pool *pool = hr_pool_new((int)o->threads);
+  bert_ctx *bc = NULL;
+  int32_t *ids = malloc(sizeof(int32_t) * (size_t)n);
+  float *out = malloc(sizeof(float) * (size_t)m->hp.n_embd);
+  double *secs = malloc(sizeof(double) * (size_t)o->reps);
+  int rc = 1;
+  if (!pool || !ids || !out || !secs || bert_ctx_new(m, pool, n, &bc)) {
+    fprintf(stderr, "hearth bench: out of memory\n");
+    goto out;
+  }
+  print_header(o);
+  for (int r = 0; r < 3; r++) run_emb(bc, m, n, ids, out); /* warm-up: weights into cache */
+  for (int r = 0; r < o->reps; r++)
+    if ((secs[r] = run_emb(bc, m, n, ids, out)) < 0) {
+      fprintf(stderr, "hearth bench: the encoder failed\n");
+      goto out;
+    }
+  char name[32];
+  snprintf(name, sizeof name, "emb%d", n);
+  report(o, m, name, n, secs, (int)o->reps, rss_bytes() - rss0);
+  rc = 0;
+out:
+  bert_ctx_free(bc);
+  hr_pool_free(pool);
+  free(ids);
+  free(out);
+  free(secs);
+  return rc;
+}
+
 static int bench(const bench_options *o) {
   char err[512];
   long long rss0 = rss_bytes();
@@ -98,10 +155,9 @@ static int bench(const bench_options *o) {
     return 1;
   }
   if (m->hp.arch == ARCH_BERT) {
-    fprintf(stderr, "hearth bench: %s is an embedding model; bench measures generation\n",
-            o->model_path);
+    int rc = bench_encoder(o, m);
     model_free(m);
-    return 1;
+    return rc;
   }
   int n_ctx = (int)HR_MAX(o->n_prompt, o->n_gen) + 1;
   int par = (int)o->parallel;
@@ -117,11 +173,7 @@ static int bench(const bench_options *o) {
     fprintf(stderr, "hearth bench: out of memory\n");
     goto out;
   }
-  if (!o->json) {
-    printf("| %-24s | %12s | %-6s | %7s | %8s | %20s |\n", "model", "size", "isa", "threads", "test",
-           "t/s");
-    printf("|--------------------------|--------------|--------|---------|----------|----------------------|\n");
-  }
+  print_header(o);
   /* Resident memory that is neither the mapped weights (counted as they are
    * touched) nor the KV cache: the engine's own overhead. */
   long long overhead_base = rss0 + (long long)kv_cache_bytes(kv) + (long long)m->weight_bytes;
@@ -168,8 +220,9 @@ int eng_cli_bench(int argc, char **argv) {
       .n_prompt = 512, .n_gen = 128, .threads = cores > 0 ? cores : 1, .reps = 5, .parallel = 1};
   const hr_option opts[] = {
       {"model", 'm', OPT_STR, &o.model_path, "GGUF model file", 0, 0},
-      {"n-prompt", 'p', OPT_INT, &o.n_prompt, "prompt tokens for the pp test (0: skip)", 0, 8192},
-      {"n-gen", 'n', OPT_INT, &o.n_gen, "tokens for the tg test (0: skip)", 0, 8192},
+      {"n-prompt", 'p', OPT_INT, &o.n_prompt,
+       "prompt tokens for the pp test (0: skip); an encoder's text length (embN)", 0, 8192},
+      {"n-gen", 'n', OPT_INT, &o.n_gen, "tokens for the tg test (0: skip; none for an encoder)", 0, 8192},
       {"threads", 't', OPT_INT, &o.threads, "compute threads", 1, 256},
       {"parallel", 'b', OPT_INT, &o.parallel,
        "sequences generating side by side in the tg test (its tokens/s is their sum)", 1, 256},

@@ -171,3 +171,25 @@ test(`hearth tokenize ${TOK_FLAGS.join(' ')} gives the Hugging Face ids`, {
   });
   assert.equal(bad.length, 0, `${bad.length} of ${refs.length} texts tokenize differently:\n${bad.join('\n')}`);
 });
+
+// `hearth bench` on an encoder times one text of -p random tokens through
+// the whole pass (bench/embeddings' in-process side) and refuses a length
+// past the model's context.
+test('hearth bench times an encoder pass (embN) and refuses a text longer than the context', {
+  skip: fs.existsSync(modelPath('f32')) ? false : 'models/all-minilm-l6-v2-f32.gguf is absent',
+}, async () => {
+  const out = await run(['bench', '-m', modelPath('f32'), '-p', '16', '-r', '3', '-t', '2', '--json']);
+  const lines = out.trim().split('\n');
+  assert.equal(lines.length, 1, out);
+  const r = JSON.parse(lines[0]);
+  assert.equal(r.arch, 'bert');
+  assert.equal(r.type, 'f32');
+  assert.equal(r.test, 'emb16');
+  assert.equal(r.n_tokens, 16);
+  assert.equal(r.repetitions, 3);
+  // 16 tokens are ~0.34 GFLOP through the encoder: a real pass is neither
+  // instant nor minutes long
+  assert.ok(r.tokens_per_second > 10 && r.tokens_per_second < 1e7, JSON.stringify(r));
+  await assert.rejects(run(['bench', '-m', modelPath('f32'), '-p', '513', '-r', '1']),
+    /an encoder test needs 1 to 512 tokens/);
+});
