@@ -127,7 +127,7 @@ ALWAYS_INLINE __m512 float_w(tensor_type t, const uint8_t *w, size_t k) {
 }
 
 ALWAYS_INLINE void float_groups(tensor_type t, int G, int cols, const uint8_t *w, size_t gb,
-                                const xrow *x, int nc, float *Y, int ldy) {
+                                const xrow *x, int nc, float *Y, int ldy, bool prefetch) {
   const int P = G * nc >= 8 ? 1 : G * nc >= 4 ? 2 : 4;
   const uint8_t *w1 = w + (G > 1 ? gb : 0);
   __m512 acc[4][2][FLOAT_NC];
@@ -147,7 +147,7 @@ ALWAYS_INLINE void float_groups(tensor_type t, int G, int cols, const uint8_t *w
        * second tile of rows reads this pair from L2 and would otherwise
        * leave the memory bus idle (cold 1536x384, 19 rows, one thread:
        * 84 -> 100 GFLOP/s). One line per 64 bytes of weights. */
-      if (t == TT_F32 || ((k + p) & 1) == 0) {
+      if (prefetch && (t == TT_F32 || ((k + p) & 1) == 0)) {
         size_t at = (size_t)(k + p) * (t == TT_F32 ? 64 : 32) + (size_t)G * gb;
         _mm_prefetch((const char *)w + at, _MM_HINT_T1);
         if (G > 1) _mm_prefetch((const char *)w1 + at, _MM_HINT_T1);
@@ -188,10 +188,35 @@ ALWAYS_INLINE void float_groups(tensor_type t, int G, int cols, const uint8_t *w
  * as the rows allow (repack_product.h). */
 ALWAYS_INLINE void float_tile(tensor_type t, int cols, const uint8_t *w, size_t gb, int G,
                               const xrow *x, int nc, float *y, int ldy) {
-  if (G == 2) float_groups(t, 2, cols, w, gb, x, nc, y, ldy);
-  else float_groups(t, 1, cols, w, gb, x, nc, y, ldy);
+  if (G == 2) float_groups(t, 2, cols, w, gb, x, nc, y, ldy, true);
+  else float_groups(t, 1, cols, w, gb, x, nc, y, ldy, true);
 }
-RP_DEFINE_PRODUCT(float_product, float_tile, 12, FLOAT_NC * 8, 2, 1)
+RP_DEFINE_PRODUCT(float_product_prefetching, float_tile, 12, FLOAT_NC * 8, 2, 1)
+
+/* The same without software prefetches, for the row counts of a short text
+ * through an encoder: there the tiles of a pair are too quick for the
+ * prefetched pair to arrive in time, its fill buffers hold up the loads the
+ * FMAs wait for, and the hardware prefetchers alone follow the two groups'
+ * streams better. With fewer rows (memory-bound) or more (a pair's tiles
+ * take long enough) prefetching wins. MiniLM on this Xeon (weights in L3,
+ * 2 threads, `hearth bench -p N`, tokens/s without/with): F32 8 rows +6-15%,
+ * 12 +5-8%, 16 +4-5%, 20 +2-6%, but 24 -1-4%, 6 -3%; F16 16 rows +7%, 4
+ * rows +3%, 24 -1.5%. The 250 sentences of bench/embeddings in process:
+ * 555 -> 535 ms. */
+ALWAYS_INLINE void float_tile_unprefetched(tensor_type t, int cols, const uint8_t *w, size_t gb,
+                                          int G, const xrow *x, int nc, float *y, int ldy) {
+  if (G == 2) float_groups(t, 2, cols, w, gb, x, nc, y, ldy, false);
+  else float_groups(t, 1, cols, w, gb, x, nc, y, ldy, false);
+}
+RP_DEFINE_PRODUCT(float_product_unprefetched, float_tile_unprefetched, 12, FLOAT_NC * 8, 2, 1)
+
+ALWAYS_INLINE void float_product(tensor_type t, int cols, const void *W, size_t gb, int n_groups,
+                                 const void *X, size_t xs, int n_x, float *Y, int ldy) {
+  if (n_x <= 20 && (n_x >= 8 || t == TT_F16))
+    float_product_unprefetched(t, cols, W, gb, n_groups, X, xs, n_x, Y, ldy);
+  else
+    float_product_prefetching(t, cols, W, gb, n_groups, X, xs, n_x, Y, ldy);
+}
 
 /* Quantized weights: one group against tiles of NC_MAX activation rows, the
  * rest in one smaller tile (repack_product.h). */
