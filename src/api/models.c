@@ -253,6 +253,8 @@ void api_models_metrics(api_context *ctx, hr_buf *o) {
       {"hearth_model_busy_seconds_total", "counter", "Time spent in forward steps (tokens/s = generated / busy)."},
       {"hearth_model_mixed_steps_total", "counter", "Forward steps that carried prompt tokens beside generating sequences."},
       {"hearth_model_mixed_step_prompt_tokens_max", "gauge", "Most prompt tokens in one such step (it sets the generating streams' longest inter-token gap)."},
+      {"hearth_model_embedded_texts_total", "counter", "Texts an encoder embedded."},
+      {"hearth_model_encoder_passes_total", "counter", "Encoder passes they went through (texts of concurrent requests share passes)."},
   };
   for (size_t g = 0; g < HR_ARRAY_LEN(gauges); g++) {
     hr_buf_appendf(o, "# HELP %s %s\n# TYPE %s %s\n", gauges[g][0], gauges[g][2], gauges[g][0],
@@ -263,7 +265,8 @@ void api_models_metrics(api_context *ctx, hr_buf *o) {
       double v[] = {st.active, st.waiting, (double)st.prompt_tokens, (double)st.cached_tokens,
                     (double)st.cache_hits, (double)st.generated_tokens, (double)st.cancelled,
                     (double)st.rejected_busy, st.busy_seconds, (double)st.mixed_steps,
-                    (double)st.mixed_prompt_max};
+                    (double)st.mixed_prompt_max, (double)st.embedded_texts,
+                    (double)st.encoder_passes};
       hr_buf_appendf(o, "%s{model=\"%s\"} %.17g\n", gauges[g][0], ctx->models[i].info.name, v[g]);
     }
   }

@@ -155,6 +155,8 @@ typedef struct {
   uint64_t mixed_prompt_max; /* most prompt tokens in one such step */
   int active, waiting;     /* now */
   double busy_seconds;     /* time spent in forward steps */
+  uint64_t embedded_texts; /* an encoder's texts embedded */
+  uint64_t encoder_passes; /* and the passes they went through (texts of requests share them) */
 } eng_stats;
 
 void eng_model_stats(const eng_model *m, eng_stats *out);

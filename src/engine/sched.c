@@ -107,6 +107,7 @@ struct eng_model {
   float *logits;          /* n_slots rows of scratch for the samplers */
   struct sampled *sampled; /* n_slots: this step's draws, made on the pool */
   float *hidden;          /* decoder embeddings: n_batch rows of n_embd */
+  float *embed_out;       /* encoder: a pass's vectors, EMBED_TEXTS rows of n_embd */
   char *piece;            /* a decoded token's text (3 x the longest piece) */
   size_t piece_cap;
   pthread_t thread;
@@ -118,7 +119,7 @@ struct eng_model {
   bool stopping;
   /* counters, written by the scheduler or under the lock */
   _Atomic uint64_t st_requests, st_cancelled, st_prompt, st_cached, st_generated, st_hits,
-      st_busy, st_steps, st_busy_ns, st_mixed, st_mixed_max;
+      st_busy, st_steps, st_busy_ns, st_mixed, st_mixed_max, st_embed_texts, st_embed_passes;
   _Atomic int st_active;
 };
 
@@ -564,42 +565,70 @@ static int decoder_embed(eng_model *m, const int32_t *text, int len, float *out)
 }
 
 #define EMBED_TOKENS 2048
-static void run_embed_job(eng_model *m, embed_job *j) {
-  int ctx = m->mdl->hp.n_ctx_train, E = m->mdl->hp.n_embd;
-  if (m->mdl->hp.arch != ARCH_BERT) {
-    j->rc = HR_OK;
-    for (int i = 0; i < j->n && !j->rc; i++)
-      j->rc = decoder_embed(m, j->texts[i], j->lens[i], j->out + (size_t)i * E);
-    return;
-  }
-  /* Texts go through the encoder in groups: as many consecutive texts as
-   * fit EMBED_TOKENS tokens share a forward pass (each weight read once,
-   * one pool sync per step, for the whole group). */
-  int cap = HR_MAX(ctx, EMBED_TOKENS);
-  int32_t *buf = malloc(sizeof(int32_t) * (size_t)cap);
-  int *lens = malloc(sizeof(int) * (size_t)cap);
-  j->rc = buf && lens ? HR_OK : HR_ENOMEM;
+/* Texts a pass takes at most (the size of its output scratch). */
+#define EMBED_TEXTS 256
+
+/* A decoder's jobs, text by text in its embedding slot. */
+static void run_decoder_job(eng_model *m, embed_job *j) {
+  int E = m->mdl->hp.n_embd;
+  j->rc = HR_OK;
+  for (int i = 0; i < j->n && !j->rc; i++)
+    j->rc = decoder_embed(m, j->texts[i], j->lens[i], j->out + (size_t)i * E);
+}
+
+/* An encoder's waiting jobs together: their texts, in arrival order across
+ * requests, go through the encoder in passes of as many as fit
+ * EMBED_TOKENS tokens (and EMBED_TEXTS texts), so that requests that came
+ * in while a pass ran share the next one: each weight is read once for all
+ * of them and the pool syncs once per step. A text too long is cut to the
+ * context, keeping its closing [SEP]. */
+static void run_encoder_jobs(eng_model *m, embed_job *jobs) {
+  const model_hparams *hp = &m->mdl->hp;
+  int ctx = hp->n_ctx_train, E = hp->n_embd, cap = HR_MAX(ctx, EMBED_TOKENS);
   int32_t sep = tok_sep(m->mdl->tok);
-  for (int i = 0; i < j->n && !j->rc;) {
-    int first = i, used = 0, n = 0;
-    while (i < j->n) {
-      /* Too long: cut to the context, keeping the closing [SEP]. */
-      int len = HR_MIN(j->lens[i], ctx);
-      if (len <= 0) {
-        j->rc = HR_EINVAL;
-        break;
+  int32_t *buf = malloc(sizeof(int32_t) * (size_t)cap);
+  int *lens = malloc(sizeof(int) * EMBED_TEXTS);
+  struct {
+    embed_job *j;
+    int i;
+  } *refs = malloc(sizeof *refs * EMBED_TEXTS);
+  int rc = buf && lens && refs ? HR_OK : HR_ENOMEM;
+  for (embed_job *j = jobs; j; j = j->next) {
+    j->rc = rc;
+    for (int i = 0; i < j->n && !j->rc; i++)
+      if (j->lens[i] <= 0) j->rc = HR_EINVAL;
+  }
+  embed_job *j = jobs;
+  int i = 0;
+  while (!rc) {
+    while (j && (j->rc || i >= j->n)) j = j->next, i = 0; /* the next text to embed */
+    if (!j) break;
+    int used = 0, n = 0;
+    while (j && n < EMBED_TEXTS) {
+      if (j->rc || i >= j->n) {
+        j = j->next, i = 0;
+        continue;
       }
+      int len = HR_MIN(j->lens[i], ctx);
       if (n > 0 && used + len > cap) break;
       memcpy(buf + used, j->texts[i], sizeof(int32_t) * (size_t)len);
       if (j->lens[i] > ctx && sep >= 0) buf[used + len - 1] = sep;
-      lens[n++] = len;
-      used += len;
-      i++;
+      lens[n] = len;
+      refs[n].j = j, refs[n].i = i;
+      n++, used += len, i++;
     }
-    if (!j->rc) j->rc = bert_embed(m->bc, buf, lens, n, true, j->out + (size_t)first * E);
+    int prc = bert_embed(m->bc, buf, lens, n, true, m->embed_out);
+    for (int t = 0; t < n; t++) {
+      embed_job *o = refs[t].j;
+      if (prc) o->rc = prc;
+      else memcpy(o->out + (size_t)refs[t].i * E, m->embed_out + (size_t)t * E, sizeof(float) * (size_t)E);
+    }
+    atomic_fetch_add(&m->st_embed_passes, 1);
+    atomic_fetch_add(&m->st_embed_texts, (uint64_t)n);
   }
   free(buf);
   free(lens);
+  free(refs);
 }
 
 int eng_embed_submit(eng_model *m, const int32_t *const *texts, const int *lens, int n, float *out,
@@ -669,7 +698,9 @@ static void *sched_main(void *arg) {
     pthread_mutex_unlock(&m->lock);
 
     if (jobs) {
-      for (embed_job *j = jobs; j; j = j->next) run_embed_job(m, j);
+      if (m->bc) run_encoder_jobs(m, jobs);
+      else
+        for (embed_job *j = jobs; j; j = j->next) run_decoder_job(m, j);
       embed_jobs_done(jobs, HR_OK);
     }
     for (int i = 0; i < m->p.n_slots; i++) {
@@ -707,6 +738,8 @@ static int alloc_runtime(eng_model *m) {
     /* An encoder has no slots: only embedding jobs reach its scheduler. */
     m->p.n_slots = 0;
     m->p.n_ctx = hp->n_ctx_train;
+    m->embed_out = malloc(sizeof(float) * EMBED_TEXTS * (size_t)hp->n_embd);
+    if (!m->embed_out) return HR_ENOMEM;
     return bert_ctx_new(m->mdl, m->pool, HR_MAX(hp->n_ctx_train, EMBED_TOKENS), &m->bc);
   }
   /* One KV slot beyond the generating ones: embeddings' (slot n_slots). */
@@ -791,6 +824,7 @@ void eng_model_close(eng_model *m) {
   free(m->logits);
   free(m->sampled);
   free(m->hidden);
+  free(m->embed_out);
   free(m->piece);
   fwd_ctx_free(m->fc);
   bert_ctx_free(m->bc);
@@ -837,6 +871,8 @@ void eng_model_stats(const eng_model *m, eng_stats *o) {
       .mixed_prompt_max = atomic_load(&mm->st_mixed_max),
       .active = atomic_load(&mm->st_active),
       .busy_seconds = (double)atomic_load(&mm->st_busy_ns) / 1e9,
+      .embedded_texts = atomic_load(&mm->st_embed_texts),
+      .encoder_passes = atomic_load(&mm->st_embed_passes),
   };
   pthread_mutex_lock(&mm->lock);
   o->waiting = mm->q_len;

@@ -193,3 +193,47 @@ test('hearth bench times an encoder pass (embN) and refuses a text longer than t
   await assert.rejects(run(['bench', '-m', modelPath('f32'), '-p', '513', '-r', '1']),
     /an encoder test needs 1 to 512 tokens/);
 });
+
+// Requests that arrive while a pass runs share the next one: a 512-token
+// text first, then 16 single-text requests at once; each answer equals the
+// one the text gets alone, and the metrics show fewer passes than texts.
+test('concurrent requests share encoder passes and get the vectors they get alone', {
+  skip: fs.existsSync(modelPath('f32')) ? false : 'models/all-minilm-l6-v2-f32.gguf is absent',
+  timeout: 120000,
+}, async () => {
+  const h = await startHearth(['-m', modelPath('f32'), '--alias', 'minilm', '--access-log', 'off']);
+  const embed = async (input) => {
+    const res = await fetch(`${h.url}/v1/embeddings`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'minilm', input }),
+    });
+    assert.equal(res.status, 200);
+    return (await res.json()).data[0].embedding;
+  };
+  const counters = async () => {
+    const text = await (await fetch(`${h.url}/metrics`)).text();
+    const get = (name) => Number(new RegExp(`^${name}\\{[^}]*\\} (\\d+)`, 'm').exec(text)[1]);
+    return { texts: get('hearth_model_embedded_texts_total'), passes: get('hearth_model_encoder_passes_total') };
+  };
+  try {
+    const texts = refs.slice(0, 16).map((r) => r.sentence);
+    const alone = [];
+    for (const t of texts) alone.push(await embed(t));
+    const before = await counters();
+    assert.equal(before.texts, 16);
+    assert.equal(before.passes, 16);
+    const long = embed('the quick brown fox jumps over the lazy dog '.repeat(60));
+    const together = await Promise.all(texts.map((t) => embed(t)));
+    await long;
+    const after = await counters();
+    assert.equal(after.texts - before.texts, 17);
+    assert.ok(after.passes - before.passes <= 5, `17 texts took ${after.passes - before.passes} passes`);
+    console.log(`17 texts (one of 512 tokens, then 16 at once) in ${after.passes - before.passes} passes`);
+    together.forEach((v, i) => {
+      const worst = Math.max(...v.map((x, d) => Math.abs(x - alone[i][d])));
+      assert.ok(worst <= 1e-6, `text ${i}: ${worst} from its vector alone`);
+    });
+  } finally {
+    await h.stop();
+  }
+});
