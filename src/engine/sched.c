@@ -593,10 +593,15 @@ static void run_encoder_jobs(eng_model *m, embed_job *jobs) {
     int i;
   } *refs = malloc(sizeof *refs * EMBED_TEXTS);
   int rc = buf && lens && refs ? HR_OK : HR_ENOMEM;
+  /* A job the encoder would refuse fails alone, not the pass it would
+   * share with others. */
   for (embed_job *j = jobs; j; j = j->next) {
     j->rc = rc;
-    for (int i = 0; i < j->n && !j->rc; i++)
+    for (int i = 0; i < j->n && !j->rc; i++) {
       if (j->lens[i] <= 0) j->rc = HR_EINVAL;
+      for (int k = 0; k < HR_MIN(j->lens[i], ctx) && !j->rc; k++)
+        if (j->texts[i][k] < 0 || j->texts[i][k] >= hp->n_vocab) j->rc = HR_EINVAL;
+    }
   }
   embed_job *j = jobs;
   int i = 0;

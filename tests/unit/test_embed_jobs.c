@@ -1,0 +1,114 @@
+/* test_embed_jobs.c — the scheduler's embedding jobs on the real MiniLM
+ * encoder (models/all-minilm-l6-v2-f32.gguf, made by scripts/install.sh):
+ * jobs queued together share encoder passes and get the vectors each gets
+ * alone, a job the encoder would refuse fails alone, and the counters say
+ * how many texts went through how many passes. */
+#include "../../src/engine/engine.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "test.h"
+
+#define MODEL "models/all-minilm-l6-v2-f32.gguf"
+#define E 384
+
+typedef struct {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  int pending;
+  int rc[8];
+} waiter;
+
+typedef struct {
+  waiter *w;
+  int k;
+} job_ref;
+
+static void job_done(void *user, int rc) {
+  job_ref *r = user;
+  pthread_mutex_lock(&r->w->lock);
+  r->w->rc[r->k] = rc;
+  r->w->pending--;
+  pthread_cond_broadcast(&r->w->cond);
+  pthread_mutex_unlock(&r->w->lock);
+}
+
+static void wait_all(waiter *w) {
+  pthread_mutex_lock(&w->lock);
+  while (w->pending > 0) pthread_cond_wait(&w->cond, &w->lock);
+  pthread_mutex_unlock(&w->lock);
+}
+
+/* [CLS] ... [SEP] token ids of MiniLM's WordPiece vocabulary */
+static const int32_t TEXT_A[] = {101, 1996, 4248, 2829, 4419, 14523, 2058, 1996, 13971, 3899, 102};
+static const int32_t TEXT_B[] = {101, 7592, 2088, 102};
+static const int32_t TEXT_C[] = {101, 2023, 2003, 1037, 2460, 6251, 2055, 4176, 1012, 102};
+static const int32_t TEXT_BAD[] = {101, 999999, 102}; /* past the vocabulary */
+
+TEST(queued_jobs_share_passes_and_a_bad_one_fails_alone) {
+  if (access(MODEL, R_OK) != 0) {
+    fprintf(stderr, "  %s: %s is absent (scripts/install.sh makes it)\n", test_cur_name, MODEL);
+    CHECK(0);
+    return;
+  }
+  eng_model_params p;
+  eng_model_params_default(&p);
+  p.path = MODEL;
+  p.n_threads = 2;
+  eng_model *m = NULL;
+  char err[256];
+  CHECK(eng_model_open(&p, &m, err, sizeof err) == HR_OK);
+  if (!m) return;
+  const int32_t *texts[] = {TEXT_A, TEXT_B, TEXT_C, TEXT_BAD};
+  const int lens[] = {HR_ARRAY_LEN(TEXT_A), HR_ARRAY_LEN(TEXT_B), HR_ARRAY_LEN(TEXT_C),
+                      HR_ARRAY_LEN(TEXT_BAD)};
+  static float alone[3][E], together[3][E], bad[E];
+  waiter w = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+  job_ref refs[8];
+  for (int k = 0; k < 8; k++) refs[k] = (job_ref){&w, k};
+  /* each text alone: one job, waited for, then the next */
+  for (int k = 0; k < 3; k++) {
+    w.pending = 1;
+    CHECK(eng_embed_submit(m, &texts[k], &lens[k], 1, alone[k], job_done, &refs[k]) == HR_OK);
+    wait_all(&w);
+    CHECK_EQ_INT(w.rc[k], HR_OK);
+  }
+  eng_stats s0;
+  eng_model_stats(m, &s0);
+  CHECK_EQ_INT(s0.embedded_texts, 3);
+  CHECK_EQ_INT(s0.encoder_passes, 3);
+  /* A (two texts: B and A), the bad one, then C, queued at once */
+  w.pending = 3;
+  const int32_t *two[] = {TEXT_B, TEXT_A};
+  const int two_lens[] = {lens[1], lens[0]};
+  static float pair[2][E];
+  CHECK(eng_embed_submit(m, two, two_lens, 2, pair[0], job_done, &refs[4]) == HR_OK);
+  CHECK(eng_embed_submit(m, &texts[3], &lens[3], 1, bad, job_done, &refs[5]) == HR_OK);
+  CHECK(eng_embed_submit(m, &texts[2], &lens[2], 1, together[2], job_done, &refs[6]) == HR_OK);
+  wait_all(&w);
+  CHECK_EQ_INT(w.rc[4], HR_OK);
+  CHECK_EQ_INT(w.rc[5], HR_EINVAL);
+  CHECK_EQ_INT(w.rc[6], HR_OK);
+  memcpy(together[1], pair[0], sizeof pair[0]);
+  memcpy(together[0], pair[1], sizeof pair[1]);
+  for (int k = 0; k < 3; k++) {
+    float worst = 0;
+    for (int d = 0; d < E; d++) worst = fmaxf(worst, fabsf(together[k][d] - alone[k][d]));
+    if (worst > 1e-6f) fprintf(stderr, "  text %d: %g from its vector alone\n", k, worst);
+    CHECK(worst <= 1e-6f);
+  }
+  eng_stats s1;
+  eng_model_stats(m, &s1);
+  CHECK_EQ_INT(s1.embedded_texts - s0.embedded_texts, 3); /* the bad text is not embedded */
+  /* the scheduler may wake between two submissions: at most one pass each */
+  CHECK(s1.encoder_passes - s0.encoder_passes >= 1 && s1.encoder_passes - s0.encoder_passes <= 2);
+  eng_model_close(m);
+}
+
+int main(void) {
+  RUN(queued_jobs_share_passes_and_a_bad_one_fails_alone);
+  return test_report("embed_jobs");
+}
