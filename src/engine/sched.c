@@ -565,6 +565,16 @@ static int decoder_embed(eng_model *m, const int32_t *text, int len, float *out)
 }
 
 #define EMBED_TOKENS 2048
+/* Calls back and frees a list of jobs; rc overrides theirs when nonzero. */
+static void embed_jobs_done(embed_job *j, int rc) {
+  while (j) {
+    embed_job *next = j->next;
+    j->done(j->user, rc ? rc : j->rc);
+    free(j);
+    j = next;
+  }
+}
+
 /* Texts a pass takes at most (the size of its output scratch). */
 #define EMBED_TEXTS 256
 
@@ -580,8 +590,9 @@ static void run_decoder_job(eng_model *m, embed_job *j) {
  * requests, go through the encoder in passes of as many as fit
  * EMBED_TOKENS tokens (and EMBED_TEXTS texts), so that requests that came
  * in while a pass ran share the next one: each weight is read once for all
- * of them and the pool syncs once per step. A text too long is cut to the
- * context, keeping its closing [SEP]. */
+ * of them and the pool syncs once per step. Each job is called back (and
+ * freed) as soon as its last text is through. A text too long is cut to
+ * the context, keeping its closing [SEP]. */
 static void run_encoder_jobs(eng_model *m, embed_job *jobs) {
   const model_hparams *hp = &m->mdl->hp;
   int ctx = hp->n_ctx_train, E = hp->n_embd, cap = HR_MAX(ctx, EMBED_TOKENS);
@@ -605,8 +616,15 @@ static void run_encoder_jobs(eng_model *m, embed_job *jobs) {
   }
   embed_job *j = jobs;
   int i = 0;
-  while (!rc) {
-    while (j && (j->rc || i >= j->n)) j = j->next, i = 0; /* the next text to embed */
+  for (;;) {
+    while (j && (rc || j->rc || i >= j->n)) j = j->next, i = 0; /* the next text to embed */
+    /* The jobs before it are finished: answered now, not after the rest. */
+    while (jobs != j) {
+      embed_job *next = jobs->next;
+      jobs->next = NULL;
+      embed_jobs_done(jobs, HR_OK);
+      jobs = next;
+    }
     if (!j) break;
     int used = 0, n = 0;
     while (j && n < EMBED_TEXTS) {
@@ -655,16 +673,6 @@ int eng_embed_submit(eng_model *m, const int32_t *const *texts, const int *lens,
   return HR_OK;
 }
 
-/* Calls back and frees a list of jobs; rc overrides theirs when nonzero. */
-static void embed_jobs_done(embed_job *j, int rc) {
-  while (j) {
-    embed_job *next = j->next;
-    j->done(j->user, rc ? rc : j->rc);
-    free(j);
-    j = next;
-  }
-}
-
 /* ---- the loop ------------------------------------------------------------------ */
 
 static bool any_active(eng_model *m) {
@@ -702,10 +710,10 @@ static void *sched_main(void *arg) {
     m->embeds = m->embeds_tail = NULL;
     pthread_mutex_unlock(&m->lock);
 
-    if (jobs) {
-      if (m->bc) run_encoder_jobs(m, jobs);
-      else
-        for (embed_job *j = jobs; j; j = j->next) run_decoder_job(m, j);
+    if (jobs && m->bc) {
+      run_encoder_jobs(m, jobs);
+    } else if (jobs) {
+      for (embed_job *j = jobs; j; j = j->next) run_decoder_job(m, j);
       embed_jobs_done(jobs, HR_OK);
     }
     for (int i = 0; i < m->p.n_slots; i++) {
