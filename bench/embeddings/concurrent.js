@@ -25,10 +25,9 @@
 // Environment: CLIENTS ("1,8,32"), TYPES ("f32"), ROUNDS (3), THREADS (2),
 // LLAMA_SERVER (its column is skipped without it).
 'use strict';
-const { spawn, execFileSync } = require('node:child_process');
+const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 
@@ -42,34 +41,7 @@ const log = (...a) => console.error(...a);
 const sentences = fs.readFileSync(path.join(ROOT, 'tests/data/embeddings/sentences.txt'), 'utf8')
   .split('\n').filter((l) => l && l.length <= 400);
 
-const freePort = () => new Promise((res) => {
-  const s = net.createServer();
-  s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => res(port)); });
-});
-
-function start(cmd, args) {
-  const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
-  let out = '', exited = false;
-  const done = new Promise((res) => p.on('exit', () => { exited = true; res(); }));
-  p.stderr.on('data', (d) => { out = (out + d).slice(-4000); });
-  return {
-    log: () => out,
-    exited: () => exited,
-    stop: async () => { if (!exited) { try { process.kill(-p.pid, 'SIGTERM'); } catch {} await done; } },
-    kill: () => { if (!exited) try { process.kill(-p.pid, 'SIGKILL'); } catch {} },
-  };
-}
-
-async function waitReady(url, srv) {
-  const until = Date.now() + 120000;
-  while (Date.now() < until) {
-    if (srv.exited()) throw new Error(`server exited before ready:\n${srv.log()}`);
-    const r = await fetch(url).catch(() => null);
-    if (r && r.status === 200) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${url} never became ready:\n${srv.log()}`);
-}
+const { freePort, start, waitReady } = require('./servers');
 
 function post(port, body, agent) {
   return new Promise((resolve, reject) => {

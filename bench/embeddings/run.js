@@ -74,12 +74,11 @@
 // --json prints the summary as one JSON object instead of the table; the raw
 // results always go to bench/results/embeddings-<time>.json.
 'use strict';
-const { spawn, execFileSync } = require('node:child_process');
+const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
-const net = require('node:net');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const THREADS = Number(process.env.THREADS || 2);
@@ -94,39 +93,7 @@ const TARGETS = { llama: 1.0, st: 3.0 };
 const ALIAS = 'minilm';
 const log = (...a) => console.error(...a);
 
-const freePort = () => new Promise((res) => {
-  const s = net.createServer();
-  s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => res(port)); });
-});
-
-async function waitReady(url, srv, ms = 120000) {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (srv.exited()) throw new Error(`server exited before ready:\n${srv.log()}`);
-    const r = await fetch(url).catch(() => null);
-    if (r && r.status === 200) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${url} never became ready:\n${srv.log()}`);
-}
-
-function start(cmd, args) {
-  const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
-  let log = '';
-  let exited = false;
-  const done = new Promise((res) => p.on('exit', () => { exited = true; res(); }));
-  p.stderr.on('data', (d) => { log = (log + d).slice(-4000); });
-  return {
-    log: () => log,
-    exited: () => exited,
-    stop: async () => {
-      if (exited) return;
-      try { process.kill(-p.pid, 'SIGTERM'); } catch {}
-      await done;
-    },
-    kill: () => { if (!exited) try { process.kill(-p.pid, 'SIGKILL'); } catch {} },
-  };
-}
+const { freePort, start, waitReady } = require('./servers');
 
 function readSentences(file) {
   const lines = fs.readFileSync(file, 'utf8').split('\n');
