@@ -41,7 +41,7 @@ const log = (...a) => console.error(...a);
 const sentences = fs.readFileSync(path.join(ROOT, 'tests/data/embeddings/sentences.txt'), 'utf8')
   .split('\n').filter((l) => l && l.length <= 400);
 
-const { freePort, start, waitReady } = require('./servers');
+const { freePort, start, waitReady } = require('../lib/servers');
 
 function post(port, body, agent) {
   return new Promise((resolve, reject) => {

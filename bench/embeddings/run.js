@@ -93,7 +93,7 @@ const TARGETS = { llama: 1.0, st: 3.0 };
 const ALIAS = 'minilm';
 const log = (...a) => console.error(...a);
 
-const { freePort, start, waitReady } = require('./servers');
+const { freePort, start, waitReady } = require('../lib/servers');
 
 function readSentences(file) {
   const lines = fs.readFileSync(file, 'utf8').split('\n');

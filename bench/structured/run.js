@@ -16,10 +16,9 @@
 // The schema uses only what both servers enforce (objects, strings,
 // integers, enums, arrays with maxItems).
 'use strict';
-const { spawn, execFileSync } = require('node:child_process');
+const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
-const net = require('node:net');
 const Ajv = require('ajv');
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -45,28 +44,7 @@ const validate = new Ajv({ strict: false }).compile(SCHEMA);
 const CITIES = ['Paris', 'Rome', 'Oslo', 'Lima', 'Cairo', 'Paris', 'Rome', 'Oslo'];
 const prompt = (i) => `Invent person number ${i + 1}: a ${20 + 3 * i} year old who lives in ${CITIES[i % CITIES.length]}. Describe them.`;
 
-const freePort = () => new Promise((res) => {
-  const s = net.createServer();
-  s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => res(port)); });
-});
-
-function start(cmd, args) {
-  const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
-  let log = '';
-  p.stderr.on('data', (d) => { log = (log + d).slice(-4000); });
-  const exited = new Promise((r) => p.on('exit', () => r()));
-  return { p, log: () => log, exited, stop: () => { try { process.kill(-p.pid, 'SIGTERM'); } catch {} } };
-}
-
-async function waitReady(url, srv, ms = 120000) {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    const r = await fetch(url).catch(() => null);
-    if (r && r.status === 200) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${url} never became ready:\n${srv.log()}`);
-}
+const { freePort, start, waitReady } = require('../lib/servers');
 
 // OpenAI's form for hearth; llama-server c392e50 ignores that one and
 // enforces its own, {"type": "json_object", "schema": ...}.
@@ -124,8 +102,7 @@ async function benchServer(name, base) {
     await waitReady(`http://127.0.0.1:${hp}/readyz`, h);
     results.push(['hearth', await benchServer('hearth', `http://127.0.0.1:${hp}`)]);
   } finally {
-    h.stop();
-    await h.exited;
+    await h.stop();
   }
   if (process.env.LLAMA_SERVER) {
     const lp = await freePort();
@@ -135,8 +112,7 @@ async function benchServer(name, base) {
       await waitReady(`http://127.0.0.1:${lp}/health`, l);
       results.push(['llama-server', await benchServer('llama-server', `http://127.0.0.1:${lp}`)]);
     } finally {
-      l.stop();
-      await l.exited;
+      await l.stop();
     }
   }
   console.log(`model ${path.basename(MODEL)}, ${REQUESTS} requests a kind, max ${MAX_TOKENS} tokens, greedy, ${THREADS} threads, best of ${ROUNDS}`);

@@ -1,5 +1,5 @@
-// bench/embeddings/servers.js — starting and stopping the servers the
-// embeddings benches measure (run.js, concurrent.js).
+// bench/lib/servers.js — starting and stopping the servers the benches
+// measure (bench/embeddings, bench/structured).
 'use strict';
 const { spawn } = require('node:child_process');
 const net = require('node:net');
