@@ -590,9 +590,10 @@ static void run_decoder_job(eng_model *m, embed_job *j) {
  * requests, go through the encoder in passes of as many as fit
  * EMBED_TOKENS tokens (and EMBED_TEXTS texts), so that requests that came
  * in while a pass ran share the next one: each weight is read once for all
- * of them and the pool syncs once per step. Each job is called back (and
- * freed) as soon as its last text is through. A text too long is cut to
- * the context, keeping its closing [SEP]. */
+ * of them and the pool syncs once per step. Jobs are called back (and
+ * freed) in arrival order, each as soon as its texts and those of the jobs
+ * before it are through, not after the last job taken with it. A text too
+ * long is cut to the context, keeping its closing [SEP]. */
 static void run_encoder_jobs(eng_model *m, embed_job *jobs) {
   const model_hparams *hp = &m->mdl->hp;
   int ctx = hp->n_ctx_train, E = hp->n_embd, cap = HR_MAX(ctx, EMBED_TOKENS);
