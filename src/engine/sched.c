@@ -107,7 +107,13 @@ struct eng_model {
   float *logits;          /* n_slots rows of scratch for the samplers */
   struct sampled *sampled; /* n_slots: this step's draws, made on the pool */
   float *hidden;          /* decoder embeddings: n_batch rows of n_embd */
-  float *embed_out;       /* encoder: a pass's vectors, EMBED_TEXTS rows of n_embd */
+  /* an encoder's pass scratch: its token ids (EMBED_TOKENS or the context),
+   * texts' lengths and origins (EMBED_TEXTS) and vectors (EMBED_TEXTS rows
+   * of n_embd), made once with the model */
+  int32_t *embed_ids;
+  int *embed_lens;
+  struct embed_ref *embed_refs;
+  float *embed_out;
   char *piece;            /* a decoded token's text (3 x the longest piece) */
   size_t piece_cap;
   pthread_t thread;
@@ -578,6 +584,12 @@ static void embed_jobs_done(embed_job *j, int rc) {
 /* Texts a pass takes at most (the size of its output scratch). */
 #define EMBED_TEXTS 256
 
+/* Where a pass's text came from: job j's text i. */
+typedef struct embed_ref {
+  embed_job *j;
+  int i;
+} embed_ref;
+
 /* A decoder's jobs, text by text in its embedding slot. */
 static void run_decoder_job(eng_model *m, embed_job *j) {
   int E = m->mdl->hp.n_embd;
@@ -598,17 +610,13 @@ static void run_encoder_jobs(eng_model *m, embed_job *jobs) {
   const model_hparams *hp = &m->mdl->hp;
   int ctx = hp->n_ctx_train, E = hp->n_embd, cap = HR_MAX(ctx, EMBED_TOKENS);
   int32_t sep = tok_sep(m->mdl->tok);
-  int32_t *buf = malloc(sizeof(int32_t) * (size_t)cap);
-  int *lens = malloc(sizeof(int) * EMBED_TEXTS);
-  struct {
-    embed_job *j;
-    int i;
-  } *refs = malloc(sizeof *refs * EMBED_TEXTS);
-  int rc = buf && lens && refs ? HR_OK : HR_ENOMEM;
+  int32_t *buf = m->embed_ids;
+  int *lens = m->embed_lens;
+  embed_ref *refs = m->embed_refs;
   /* A job the encoder would refuse fails alone, not the pass it would
    * share with others. */
   for (embed_job *j = jobs; j; j = j->next) {
-    j->rc = rc;
+    j->rc = HR_OK;
     for (int i = 0; i < j->n && !j->rc; i++) {
       if (j->lens[i] <= 0) j->rc = HR_EINVAL;
       for (int k = 0; k < HR_MIN(j->lens[i], ctx) && !j->rc; k++)
@@ -618,7 +626,7 @@ static void run_encoder_jobs(eng_model *m, embed_job *jobs) {
   embed_job *j = jobs;
   int i = 0;
   for (;;) {
-    while (j && (rc || j->rc || i >= j->n)) j = j->next, i = 0; /* the next text to embed */
+    while (j && (j->rc || i >= j->n)) j = j->next, i = 0; /* the next text to embed */
     /* The jobs before it are finished: answered now, not after the rest. */
     while (jobs != j) {
       embed_job *next = jobs->next;
@@ -650,9 +658,6 @@ static void run_encoder_jobs(eng_model *m, embed_job *jobs) {
     atomic_fetch_add(&m->st_embed_passes, 1);
     atomic_fetch_add(&m->st_embed_texts, (uint64_t)n);
   }
-  free(buf);
-  free(lens);
-  free(refs);
 }
 
 int eng_embed_submit(eng_model *m, const int32_t *const *texts, const int *lens, int n, float *out,
@@ -752,8 +757,11 @@ static int alloc_runtime(eng_model *m) {
     /* An encoder has no slots: only embedding jobs reach its scheduler. */
     m->p.n_slots = 0;
     m->p.n_ctx = hp->n_ctx_train;
+    m->embed_ids = malloc(sizeof(int32_t) * (size_t)HR_MAX(hp->n_ctx_train, EMBED_TOKENS));
+    m->embed_lens = malloc(sizeof(int) * EMBED_TEXTS);
+    m->embed_refs = malloc(sizeof(embed_ref) * EMBED_TEXTS);
     m->embed_out = malloc(sizeof(float) * EMBED_TEXTS * (size_t)hp->n_embd);
-    if (!m->embed_out) return HR_ENOMEM;
+    if (!m->embed_ids || !m->embed_lens || !m->embed_refs || !m->embed_out) return HR_ENOMEM;
     return bert_ctx_new(m->mdl, m->pool, HR_MAX(hp->n_ctx_train, EMBED_TOKENS), &m->bc);
   }
   /* One KV slot beyond the generating ones: embeddings' (slot n_slots). */
@@ -838,6 +846,9 @@ void eng_model_close(eng_model *m) {
   free(m->logits);
   free(m->sampled);
   free(m->hidden);
+  free(m->embed_ids);
+  free(m->embed_lens);
+  free(m->embed_refs);
   free(m->embed_out);
   free(m->piece);
   fwd_ctx_free(m->fc);
