@@ -81,10 +81,11 @@ static void report(const bench_options *o, const model *m, const char *test, int
   const kernel_table *kt = kernels_get();
   if (o->json) {
     printf("{\"model\":\"%s\",\"arch\":\"%s\",\"type\":\"%s\",\"model_bytes\":%zu,\"isa\":\"%s\","
-           "\"threads\":%ld,\"test\":\"%s\",\"n_tokens\":%d,\"repetitions\":%d,"
-           "\"tokens_per_second\":%.3f,\"stddev\":%.3f,\"rss_extra_bytes\":%lld}\n",
+           "\"weights_streamed\":%s,\"threads\":%ld,\"test\":\"%s\",\"n_tokens\":%d,"
+           "\"repetitions\":%d,\"tokens_per_second\":%.3f,\"stddev\":%.3f,\"rss_extra_bytes\":%lld}\n",
            m->hp.name, m->hp.arch_name, tensor_type_get(m->layers[0].wq.type).name,
-           m->weight_bytes, kt->name, o->threads, test, n_tokens, reps, mean, sd, rss_extra);
+           m->weight_bytes, kt->name, m->layers[0].wq.rp_streamed ? "true" : "false", o->threads,
+           test, n_tokens, reps, mean, sd, rss_extra);
   } else {
     printf("| %-24s | %8.2f MiB | %-6s | %7ld | %8s | %10.2f ± %-7.2f |\n", m->hp.name,
            (double)m->weight_bytes / 1048576.0, kt->name, o->threads, test, mean, sd);

@@ -1,7 +1,49 @@
 /* cpu.c — which SIMD paths this CPU and its OS can run, asked once via
  * cpuid and xgetbv (the OS must save the wide registers, or using them
- * faults even when cpuid advertises them). Non-x86 builds report none. */
+ * faults even when cpuid advertises them). Non-x86 builds report none.
+ * Also the size of the last-level cache, from sysfs. */
 #include "kernels.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+size_t cpu_cache_size_parse(const char *text) {
+  char *end;
+  unsigned long long v = strtoull(text, &end, 10);
+  if (end == text) return 0;
+  switch (*end) {
+  case 'K': v <<= 10; break;
+  case 'M': v <<= 20; break;
+  case 'G': v <<= 30; break;
+  default: break;
+  }
+  return (size_t)v;
+}
+
+/* sysfs rather than sysconf(_SC_LEVEL3_CACHE_SIZE): glibc computes the
+ * latter from cpuid leaves that hypervisors fill loosely (an EPYC guest
+ * whose sysfs says 32 MB got 320 MB from it). */
+size_t cpu_llc_bytes(void) {
+  size_t best = 0;
+  int best_level = 0;
+  for (int i = 0; i < 8; i++) {
+    char path[96], buf[32];
+    int level = 0;
+    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/level", i);
+    FILE *f = fopen(path, "r");
+    if (!f) break;
+    if (fgets(buf, sizeof buf, f)) level = atoi(buf);
+    fclose(f);
+    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
+    f = fopen(path, "r");
+    if (!f) continue;
+    size_t size = fgets(buf, sizeof buf, f) ? cpu_cache_size_parse(buf) : 0;
+    fclose(f);
+    if (level > best_level && size) best = size, best_level = level;
+  }
+  return best;
+}
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>

@@ -176,12 +176,12 @@ static void matmul_worker(void *arg, int chunk, int thread_id) {
   const weight *w = j->w[k];
   int r0 = (chunk - j->first_chunk[k]) * j->rows_per_chunk;
   int r1 = HR_MIN(r0 + j->rows_per_chunk, w->rows);
-  if (w->rp) /* chunks are whole 16-row groups (rows_per_chunk % 16 == 0) */
-    kernels_for_type(w->type)->rp_matmul(w->type, w->cols,
-                                          (const uint8_t *)w->rp + (size_t)(r0 / RP_ROWS) * w->rp_group_bytes,
-                                          w->rp_group_bytes, (r1 - r0) / RP_ROWS, j->xq, j->x_stride,
-                                          j->n, j->y[k] + r0, w->rows);
-  else if (j->n == 1)
+  if (w->rp) { /* chunks are whole 16-row groups (rows_per_chunk % 16 == 0) */
+    const kern_type_ops *ops = kernels_for_type(w->type);
+    rp_matmul_fn rp = w->rp_streamed && ops->rp_matmul_streamed ? ops->rp_matmul_streamed : ops->rp_matmul;
+    rp(w->type, w->cols, (const uint8_t *)w->rp + (size_t)(r0 / RP_ROWS) * w->rp_group_bytes,
+       w->rp_group_bytes, (r1 - r0) / RP_ROWS, j->xq, j->x_stride, j->n, j->y[k] + r0, w->rows);
+  } else if (j->n == 1)
     kern_matvec(w->type, w->data, w->rows, w->cols, j->xq, j->y[k], r0, r1);
   else
     kern_matmul(w->type, w->data, w->rows, w->cols, j->xq, j->x_stride, j->n, j->y[k], w->rows,

@@ -70,7 +70,8 @@ static void init_tables(void) {
   for (int i = 0; i < KERN_ISA_COUNT; i++) {
     if (!table_ok[i]) continue;
     llama_tables[i] = tables[i];
-    for (int k = 0; k < TT_COUNT_; k++) llama_tables[i].types[k].rp_matmul = NULL;
+    for (int k = 0; k < TT_COUNT_; k++)
+      llama_tables[i].types[k].rp_matmul = llama_tables[i].types[k].rp_matmul_streamed = NULL;
     kernels_fill_llama_ref(&llama_tables[i]);
     if (i >= KERN_ISA_AVX2) kernels_fill_llama_avx2(&llama_tables[i]);
     if (i >= KERN_ISA_AVX512) {

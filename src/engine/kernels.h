@@ -88,6 +88,9 @@ typedef struct {
   kern_vec_dot4_fn vec_dot4;       /* NULL: matmul calls vec_dot 4 times */
   kern_gemm_fn gemm;               /* NULL: matmul uses vec_dot4/vec_dot */
   rp_matmul_fn rp_matmul;          /* NULL: weights stay in the GGUF layout */
+  /* rp_matmul for weights every pass streams from memory (weight.rp_streamed):
+   * prefetches the groups ahead at every row count; NULL: rp_matmul */
+  rp_matmul_fn rp_matmul_streamed;
   tensor_type vec_dot_type;        /* what the activation row must be */
   quant_from_float_fn from_float;  /* f32 row -> vec_dot_type row */
   quant_to_float_fn to_float;      /* a row of this type -> f32 */
@@ -278,6 +281,10 @@ int kernels_fill_repack_amx(kernel_table *t); /* kernels_repack_avx512_amx.c */
 int cpu_has_avx2(void);   /* AVX2 + FMA + F16C, OS saves YMM */
 int cpu_has_avx512(void); /* F, BW, VL, DQ, VNNI, OS saves ZMM */
 int cpu_has_amx_int8(void); /* AMX-TILE and AMX-INT8, OS saves the tile state */
+/* Bytes of the last-level cache cpu0 sees (one instance of it), 0 when the
+ * system does not say; cpu_cache_size_parse reads sysfs' "32768K". */
+size_t cpu_llc_bytes(void);
+size_t cpu_cache_size_parse(const char *text);
 
 /* erf for the vector GELUs (Abramowitz and Stegun 7.1.26, |error| <=
  * 1.5e-7, below float's step near 1): erf(z) = 1 - t (A1 + t (A2 + t (A3 +

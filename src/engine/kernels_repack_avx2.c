@@ -404,12 +404,15 @@ ALWAYS_INLINE __m256 float_w8(tensor_type t, const uint8_t *w, size_t k, int h) 
              : _mm256_cvtph_ps(_mm_load_si128((const __m128i *)((const uint16_t *)w + k * 16 + 8 * h)));
 }
 
-ALWAYS_INLINE void float_tile(tensor_type t, int cols, const uint8_t *w, const xrow *x, int nc,
-                              float *Y, int ldy) {
+ALWAYS_INLINE void float_tile(tensor_type t, int cols, const uint8_t *w, size_t gb, const xrow *x,
+                              int nc, float *Y, int ldy, bool prefetch) {
   __m256 acc[FLOAT_NC][2];
   UNROLL(6)
   for (int j = 0; j < nc; j++) acc[j][0] = acc[j][1] = _mm256_setzero_ps();
   for (int k = 0; k < cols; k++) {
+    /* the next group into L2, one line per 64 bytes of this one's */
+    if (prefetch && (t == TT_F32 || (k & 1) == 0))
+      _mm_prefetch((const char *)w + gb + (size_t)k * (t == TT_F32 ? 64 : 32), _MM_HINT_T1);
     __m256 w0 = float_w8(t, w, (size_t)k, 0), w1 = float_w8(t, w, (size_t)k, 1);
     UNROLL(6)
     for (int j = 0; j < nc; j++) {
@@ -425,17 +428,30 @@ ALWAYS_INLINE void float_tile(tensor_type t, int cols, const uint8_t *w, const x
  * rows allow (repack_product.h). */
 ALWAYS_INLINE void float_tile_g(tensor_type t, int cols, const uint8_t *w, size_t gb, int G,
                                 const xrow *x, int nc, float *y, int ldy) {
-  (void)gb, (void)G;
-  float_tile(t, cols, w, x, nc, y, ldy);
+  (void)G;
+  float_tile(t, cols, w, gb, x, nc, y, ldy, false);
 }
 RP_DEFINE_PRODUCT(float_product, float_tile_g, 6, FLOAT_NC * 16, 1, 1)
 
+/* Weights streamed from memory on every pass (weight.rp_streamed): each
+ * tile also prefetches the next group, so the bus works while the FMAs do. */
+ALWAYS_INLINE void float_tile_prefetching(tensor_type t, int cols, const uint8_t *w, size_t gb,
+                                          int G, const xrow *x, int nc, float *y, int ldy) {
+  (void)G;
+  float_tile(t, cols, w, gb, x, nc, y, ldy, true);
+}
+RP_DEFINE_PRODUCT(float_product_prefetching, float_tile_prefetching, 6, FLOAT_NC * 16, 1, 1)
+
 RP_DEFINE_ENTRY(product_f32, float_product, TT_F32)
 RP_DEFINE_ENTRY(product_f16, float_product, TT_F16)
+RP_DEFINE_ENTRY(product_f32_streamed, float_product_prefetching, TT_F32)
+RP_DEFINE_ENTRY(product_f16_streamed, float_product_prefetching, TT_F16)
 
 void kernels_fill_repack_avx2(kernel_table *t) {
   t->types[TT_F32].rp_matmul = product_f32;
   t->types[TT_F16].rp_matmul = product_f16;
+  t->types[TT_F32].rp_matmul_streamed = product_f32_streamed;
+  t->types[TT_F16].rp_matmul_streamed = product_f16_streamed;
   t->types[TT_Q4_0].rp_matmul = product_q4_0;
   t->types[TT_Q4_1].rp_matmul = product_q4_1;
   t->types[TT_Q8_0].rp_matmul = product_q8_0;

@@ -194,15 +194,17 @@ ALWAYS_INLINE void float_tile(tensor_type t, int cols, const uint8_t *w, size_t 
 RP_DEFINE_PRODUCT(float_product_prefetching, float_tile, 12, FLOAT_NC * 8, 2, 1)
 
 /* The same without software prefetches, for the row counts of a short text
- * through an encoder: there the tiles of a pair are too quick for the
- * prefetched pair to arrive in time, its fill buffers hold up the loads the
- * FMAs wait for, and the hardware prefetchers alone follow the two groups'
- * streams better. With fewer rows (memory-bound) or more (a pair's tiles
- * take long enough) prefetching wins. MiniLM on this Xeon (weights in L3,
- * 2 threads, `hearth bench -p N`, tokens/s without/with): F32 8 rows +6-15%,
- * 12 +5-8%, 16 +4-5%, 20 +2-6%, but 24 -1-4%, 6 -3%; F16 16 rows +7%, 4
- * rows +3%, 24 -1.5%. The 250 sentences of bench/embeddings in process:
- * 555 -> 535 ms. */
+ * through an encoder whose weights stay in the last-level cache between
+ * passes: there the tiles of a pair are too quick for the prefetched pair
+ * to arrive in time, its fill buffers hold up the loads the FMAs wait for,
+ * and the hardware prefetchers alone follow the two groups' streams
+ * better. With fewer rows (memory-bound) or more (a pair's tiles take long
+ * enough) prefetching wins. MiniLM on a Xeon with a 480 MB L3 (2 threads,
+ * `hearth bench -p N`, tokens/s without/with): F32 8 rows +6-15%, 12
+ * +5-8%, 16 +4-5%, 20 +2-6%, but 24 -1-4%, 6 -3%; F16 16 rows +7%, 4 rows
+ * +3%, 24 -1.5%. The 250 sentences of bench/embeddings in process: 555 ->
+ * 535 ms. Weights streamed from memory want the prefetches at every row
+ * count (product_f32_streamed). */
 ALWAYS_INLINE void float_tile_unprefetched(tensor_type t, int cols, const uint8_t *w, size_t gb,
                                           int G, const xrow *x, int nc, float *y, int ldy) {
   if (G == 2) float_groups(t, 2, cols, w, gb, x, nc, y, ldy, false);
@@ -233,6 +235,13 @@ RP_DEFINE_ENTRY(product_q8_0, product, TT_Q8_0)
 
 RP_DEFINE_ENTRY(product_f32, float_product, TT_F32)
 RP_DEFINE_ENTRY(product_f16, float_product, TT_F16)
+/* Weights that come from memory on every pass (an encoder larger than half
+ * the last-level cache): the bus must be kept busy while the FMAs work, so
+ * the next pair is prefetched at every row count. MiniLM on a Zen 4 with a
+ * 32 MB L3 (2 threads, `hearth bench -p 16`, medians of alternated runs):
+ * F32 (42 MB) 5,600 -> 6,400 tokens/s, F16 (21 MB) 6,370 -> 6,820. */
+RP_DEFINE_ENTRY(product_f32_streamed, float_product_prefetching, TT_F32)
+RP_DEFINE_ENTRY(product_f16_streamed, float_product_prefetching, TT_F16)
 
 /* Through the entries' own functions, not their bodies inlined here: one
  * function holding all five types' unrolled tiles came out 12% slower
@@ -250,6 +259,8 @@ void rp_product_avx512(tensor_type t, int cols, const void *W, size_t gb, int ng
 void kernels_fill_repack_avx512(kernel_table *t) {
   t->types[TT_F32].rp_matmul = product_f32;
   t->types[TT_F16].rp_matmul = product_f16;
+  t->types[TT_F32].rp_matmul_streamed = product_f32_streamed;
+  t->types[TT_F16].rp_matmul_streamed = product_f16_streamed;
   t->types[TT_Q4_0].rp_matmul = product_q4_0;
   t->types[TT_Q4_1].rp_matmul = product_q4_1;
   t->types[TT_Q8_0].rp_matmul = product_q8_0;

@@ -278,6 +278,18 @@ static bool repackable(const model *m, const weight *w) {
   return ops && ops->rp_matmul && rp_supported(w->type, w->rows, w->cols);
 }
 
+/* Whether a pass over packed weights of this size reads them from memory
+ * rather than from the last-level cache: more than half of it (neighbours
+ * and the activations share it; a Zen 4's 32 MB L3 held 14 MB of weights
+ * between passes, not 28). HEARTH_WEIGHTS_STREAMED=0 or 1 decides instead;
+ * with no cache size known, cached. */
+static bool weights_streamed(size_t bytes) {
+  const char *env = getenv("HEARTH_WEIGHTS_STREAMED");
+  if (env && *env) return strcmp(env, "0") != 0;
+  size_t llc = cpu_llc_bytes();
+  return llc && bytes > llc / 2;
+}
+
 static int repack_weights(model *m) {
   const char *env = getenv("HEARTH_REPACK");
   if (env && !strcmp(env, "0")) return HR_OK;
@@ -317,6 +329,8 @@ static int repack_weights(model *m) {
   mprotect(buf, total, PROT_READ);
   m->rp_buf = buf;
   m->rp_bytes = total;
+  bool streamed = weights_streamed(total);
+  for (int i = 0; i < n; i++) ws[i]->rp_streamed = ws[i]->rp && streamed;
   free(ws);
   return HR_OK;
 }

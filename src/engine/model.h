@@ -13,7 +13,9 @@ typedef enum { ARCH_LLAMA, ARCH_QWEN2, ARCH_BERT } model_arch;
 
 /* A 2-D weight: rows of cols elements of type, row-major (GGUF ne0 = cols).
  * rp, when set, is the same matrix in 16-row groups (repack.h) in the
- * model's repack buffer; products then read rp and data is not touched. */
+ * model's repack buffer; products then read rp and data is not touched.
+ * rp_streamed: the repack buffer is too large to stay cached between
+ * passes, so products take the kernels' rp_matmul_streamed. */
 typedef struct {
   tensor_type type;
   int rows, cols;
@@ -21,6 +23,7 @@ typedef struct {
   size_t row_bytes;
   const void *rp;
   size_t rp_group_bytes;
+  bool rp_streamed;
 } weight;
 
 typedef struct {

@@ -625,6 +625,28 @@ static void check_repack(const kernel_table *k) {
   }
 }
 
+/* sysfs' cache sizes ("32768K") in bytes; what this machine reports is
+ * either unknown (0) or a plausible last-level cache. */
+TEST(cache_sizes) {
+  CHECK(cpu_cache_size_parse("32768K\n") == (size_t)32 << 20);
+  CHECK(cpu_cache_size_parse("480M") == (size_t)480 << 20);
+  CHECK(cpu_cache_size_parse("1024") == 1024);
+  CHECK(cpu_cache_size_parse("") == 0 && cpu_cache_size_parse("K") == 0);
+  size_t llc = cpu_llc_bytes();
+  CHECK(llc == 0 || (llc >= (size_t)256 << 10 && llc <= (size_t)4 << 30));
+}
+
+/* The same checks on a path's products for weights streamed from memory
+ * (rp_matmul_streamed), which the float types have. */
+static void check_repack_streamed(const kernel_table *k, const char *name) {
+  CHECK(k->types[TT_F32].rp_matmul_streamed && k->types[TT_F16].rp_matmul_streamed);
+  kernel_table streamed = *k;
+  for (int t = 0; t < TT_COUNT_; t++)
+    if (streamed.types[t].rp_matmul_streamed) streamed.types[t].rp_matmul = streamed.types[t].rp_matmul_streamed;
+  streamed.name = name;
+  check_repack(&streamed);
+}
+
 TEST(repack_ref) { check_repack(NULL); }
 TEST(repack_avx2) {
   const kernel_table *k = kernels_for_isa(KERN_ISA_AVX2);
@@ -632,6 +654,7 @@ TEST(repack_avx2) {
   CHECK(k->types[TT_Q4_0].rp_matmul && k->types[TT_Q4_1].rp_matmul && k->types[TT_Q8_0].rp_matmul &&
         k->types[TT_F32].rp_matmul && k->types[TT_F16].rp_matmul);
   check_repack(k);
+  check_repack_streamed(k, "avx2 streamed");
 }
 TEST(repack_avx512) {
   const kernel_table *k = kernels_for_isa(KERN_ISA_AVX512);
@@ -645,6 +668,7 @@ TEST(repack_avx512) {
     if (vnni.types[t].rp_matmul) vnni.types[t].rp_matmul = rp_product_avx512;
   vnni.name = "avx512 (no amx)";
   check_repack(&vnni);
+  check_repack_streamed(k, "avx512 streamed");
 }
 TEST(repack_amx) {
   const kernel_table *k = kernels_for_isa(KERN_ISA_AVX512);
@@ -1034,6 +1058,7 @@ int main(void) {
   RUN(gemm_ref);
   RUN(gemm_avx2);
   RUN(gemm_avx512);
+  RUN(cache_sizes);
   RUN(repack_ref);
   RUN(repack_avx2);
   RUN(repack_avx512);
