@@ -49,11 +49,13 @@ static const int32_t TEXT_B[] = {101, 7592, 2088, 102};
 static const int32_t TEXT_C[] = {101, 2023, 2003, 1037, 2460, 6251, 2055, 4176, 1012, 102};
 static const int32_t TEXT_BAD[] = {101, 999999, 102}; /* past the vocabulary */
 
-TEST(queued_jobs_share_passes_and_a_bad_one_fails_alone) {
+/* The real MiniLM on 2 threads, or NULL (a failed check) when it cannot be
+ * opened. */
+static eng_model *open_minilm(void) {
   if (access(MODEL, R_OK) != 0) {
     fprintf(stderr, "  %s: %s is absent (scripts/install.sh makes it)\n", test_cur_name, MODEL);
     CHECK(0);
-    return;
+    return NULL;
   }
   eng_model_params p;
   eng_model_params_default(&p);
@@ -61,7 +63,14 @@ TEST(queued_jobs_share_passes_and_a_bad_one_fails_alone) {
   p.n_threads = 2;
   eng_model *m = NULL;
   char err[256];
-  CHECK(eng_model_open(&p, &m, err, sizeof err) == HR_OK);
+  int rc = eng_model_open(&p, &m, err, sizeof err);
+  if (rc) fprintf(stderr, "  %s: %s\n", test_cur_name, err);
+  CHECK_EQ_INT(rc, HR_OK);
+  return rc ? NULL : m;
+}
+
+TEST(queued_jobs_share_passes_and_a_bad_one_fails_alone) {
+  eng_model *m = open_minilm();
   if (!m) return;
   const int32_t *texts[] = {TEXT_A, TEXT_B, TEXT_C, TEXT_BAD};
   const int lens[] = {HR_ARRAY_LEN(TEXT_A), HR_ARRAY_LEN(TEXT_B), HR_ARRAY_LEN(TEXT_C),
@@ -113,15 +122,8 @@ TEST(queued_jobs_share_passes_and_a_bad_one_fails_alone) {
  * returns whether the model says its weights are streamed. */
 static bool embed_with_streamed(const char *value, float *out) {
   setenv("HEARTH_WEIGHTS_STREAMED", value, 1);
-  eng_model_params p;
-  eng_model_params_default(&p);
-  p.path = MODEL;
-  p.n_threads = 2;
-  eng_model *m = NULL;
-  char err[256];
-  int rc = eng_model_open(&p, &m, err, sizeof err);
+  eng_model *m = open_minilm();
   unsetenv("HEARTH_WEIGHTS_STREAMED");
-  CHECK_EQ_INT(rc, HR_OK);
   if (!m) return false;
   eng_model_info info;
   eng_model_get_info(m, &info);
@@ -141,10 +143,6 @@ static bool embed_with_streamed(const char *value, float *out) {
  * arithmetic is the same, so the vectors are bit for bit those of the
  * cached path. */
 TEST(streamed_weights_give_the_same_vectors) {
-  if (access(MODEL, R_OK) != 0) {
-    CHECK(0);
-    return;
-  }
   static float cached[E], streamed[E];
   CHECK(!embed_with_streamed("0", cached));
   CHECK(embed_with_streamed("1", streamed));
