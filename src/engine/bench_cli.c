@@ -5,7 +5,8 @@
  * tgNxB reports their summed tokens/s). For an encoder (bert), embN
  * embeds one text of N random tokens, pooled and normalized as the server
  * does (texts/s is tokens/s over N): the in-process side of
- * bench/embeddings' batch-1 figure.
+ * bench/embeddings' batch-1 figure; --phases then times -r more passes
+ * step by step (embeddings, each product, attention, LayerNorms, pooling).
  * Each test runs once to warm up, then -r times; the figure is the mean of
  * the repetitions' tokens/s with its standard deviation. */
 #include "forward.h"
@@ -23,7 +24,7 @@
 typedef struct {
   const char *model_path;
   long n_prompt, n_gen, threads, reps, parallel;
-  bool json;
+  bool json, phases;
 } bench_options;
 
 static long long rss_bytes(void) {
@@ -109,6 +110,26 @@ static double run_emb(bert_ctx *bc, const model *m, int n, int32_t *ids, float *
   return rc ? -1 : s;
 }
 
+/* --phases: where an encoder pass goes, from -r more passes timed step by
+ * step (the clock reads cost well under a microsecond a pass). */
+static void report_phases(const bench_options *o, bert_ctx *bc, const model *m, const char *test,
+                          int n, int32_t *ids, float *out) {
+  uint64_t ns[BERT_PHASE_COUNT] = {0}, total = 0;
+  bert_time_phases(bc, ns);
+  for (int r = 0; r < o->reps; r++) run_emb(bc, m, n, ids, out);
+  bert_time_phases(bc, NULL);
+  for (int p = 0; p < BERT_PHASE_COUNT; p++) total += ns[p];
+  if (o->json) printf("{\"model\":\"%s\",\"test\":\"%s\",\"phases_us\":{", m->hp.name, test);
+  else printf("\n| %-8s | %10s | %6s |\n|----------|------------|--------|\n", "phase", "us/pass", "share");
+  for (int p = 0; p < BERT_PHASE_COUNT; p++) {
+    double us = (double)ns[p] / 1e3 / (double)o->reps, share = total ? 100.0 * (double)ns[p] / (double)total : 0;
+    if (o->json) printf("%s\"%s\":%.1f", p ? "," : "", bert_phase_name(p), us);
+    else printf("| %-8s | %10.1f | %5.1f%% |\n", bert_phase_name(p), us, share);
+  }
+  if (o->json) printf("}}\n");
+  fflush(stdout);
+}
+
 static int bench_encoder(const bench_options *o, const model *m) {
   int n = (int)o->n_prompt;
   if (n < 1 || n > m->hp.n_ctx_train) {
@@ -137,6 +158,7 @@ static int bench_encoder(const bench_options *o, const model *m) {
   char name[32];
   snprintf(name, sizeof name, "emb%d", n);
   report(o, m, name, n, secs, (int)o->reps, rss_bytes() - rss0);
+  if (o->phases) report_phases(o, bc, m, name, n, ids, out);
   rc = 0;
 out:
   bert_ctx_free(bc);
@@ -229,6 +251,8 @@ int eng_cli_bench(int argc, char **argv) {
        "sequences generating side by side in the tg test (its tokens/s is their sum)", 1, 256},
       {"repetitions", 'r', OPT_INT, &o.reps, "repetitions of each test", 1, 1000},
       {"json", 0, OPT_BOOL, &o.json, "one JSON object per test", 0, 0},
+      {"phases", 0, OPT_BOOL, &o.phases,
+       "an encoder's pass step by step: microseconds per pass in each phase (-r more passes)", 0, 0},
   };
   return hr_options_command("bench", "hearth bench -m FILE [options]", opts, HR_ARRAY_LEN(opts),
                             argc, argv, NULL, bench_checked, &o);

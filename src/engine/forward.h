@@ -76,4 +76,22 @@ void bert_ctx_free(bert_ctx *c);
 int bert_embed(bert_ctx *c, const int32_t *tokens, const int *lens, int n_seqs, bool normalize,
                float *out);
 
+/* The steps of a pass, for timing where it goes (`hearth bench --phases`). */
+typedef enum {
+  BERT_PHASE_EMBED, /* token + position + type embeddings, LayerNorm */
+  BERT_PHASE_QKV,   /* the Q, K and V products with their biases */
+  BERT_PHASE_ATTN,  /* attention within each sequence, per head */
+  BERT_PHASE_OUT,   /* the attention output product */
+  BERT_PHASE_NORM1, /* its bias, the residual and the LayerNorm */
+  BERT_PHASE_UP,    /* the FFN up product with its bias and GELU */
+  BERT_PHASE_DOWN,  /* the FFN down product */
+  BERT_PHASE_NORM2, /* its bias, the residual and the LayerNorm */
+  BERT_PHASE_POOL,  /* pooling and normalization */
+  BERT_PHASE_COUNT
+} bert_phase;
+const char *bert_phase_name(bert_phase p);
+/* From now on bert_embed adds the wall time of each phase (all layers) to
+ * ns[phase] (BERT_PHASE_COUNT counters the caller owns); NULL stops it. */
+void bert_time_phases(bert_ctx *c, uint64_t *ns);
+
 #endif

@@ -49,7 +49,24 @@ struct bert_ctx {
   int n_seqs;
   int *seq_start, *seq_len;
   int layer; /* the layer attention is running for */
+  uint64_t *phase_ns, phase_t0; /* bert_time_phases */
 };
+
+/* The phase that just ended gets the time since the last mark. */
+static void phase_end(bert_ctx *c, bert_phase p) {
+  if (!c->phase_ns) return;
+  uint64_t t = hr_now_ns();
+  c->phase_ns[p] += t - c->phase_t0;
+  c->phase_t0 = t;
+}
+
+const char *bert_phase_name(bert_phase p) {
+  static const char *const names[BERT_PHASE_COUNT] = {"embed", "qkv", "attn", "out", "norm1",
+                                                      "up",    "down", "norm2", "pool"};
+  return (unsigned)p < BERT_PHASE_COUNT ? names[p] : "?";
+}
+
+void bert_time_phases(bert_ctx *c, uint64_t *ns) { c->phase_ns = ns; }
 
 int bert_ctx_new(const model *m, hr_pool *pool, int n_max, bert_ctx **out) {
   const model_hparams *hp = &m->hp;
@@ -286,15 +303,22 @@ static void layer_step(bert_ctx *c, int n, int l) {
   float *qkv_out[] = {c->q, c->k, c->v};
   c->layer = l;
   fwd_matmul_then(c->pool, c->xq, qkv, qkv_out, 3, c->x, n, qkv_done, c);
+  phase_end(c, BERT_PHASE_QKV);
   long work = 0; /* multiply-adds of the two attention products */
   for (int s = 0; s < c->n_seqs; s++) work += 2L * c->seq_len[s] * c->seq_len[s] * hp->n_embd;
   hr_pool_run(c->pool, attn_worker, c, c->n_seqs * hp->n_head, work < 65536);
+  phase_end(c, BERT_PHASE_ATTN);
   fwd_matmul(c->pool, c->xq, &L->wo, c->att, n, c->xb);
+  phase_end(c, BERT_PHASE_OUT);
   rows_run(c, L, ROWS_ATTN_OUT, n, hp->n_embd);
+  phase_end(c, BERT_PHASE_NORM1);
   const weight *up = &L->w_up;
   fwd_matmul_then(c->pool, c->xq, &up, &c->ff, 1, c->x, n, ff_up_done, c);
+  phase_end(c, BERT_PHASE_UP);
   fwd_matmul(c->pool, c->xq, &L->w_down, c->ff, n, c->xb);
+  phase_end(c, BERT_PHASE_DOWN);
   rows_run(c, L, ROWS_FF_DOWN, n, hp->n_embd);
+  phase_end(c, BERT_PHASE_NORM2);
 }
 
 int bert_embed(bert_ctx *c, const int32_t *tokens, const int *lens, int n_seqs, bool normalize,
@@ -310,7 +334,9 @@ int bert_embed(bert_ctx *c, const int32_t *tokens, const int *lens, int n_seqs, 
     n += lens[s];
   }
   c->n_seqs = n_seqs;
+  if (c->phase_ns) c->phase_t0 = hr_now_ns();
   embed(c, tokens);
+  phase_end(c, BERT_PHASE_EMBED);
   for (int l = 0; l < hp->n_layer; l++) layer_step(c, n, l);
   for (int s = 0; s < n_seqs; s++) {
     float *o = out + (size_t)s * E;
@@ -330,5 +356,6 @@ int bert_embed(bert_ctx *c, const int32_t *tokens, const int *lens, int n_seqs, 
       if (ss > 0) kern_scale(o, (float)(1.0 / sqrt(ss)), E);
     }
   }
+  phase_end(c, BERT_PHASE_POOL);
   return HR_OK;
 }
