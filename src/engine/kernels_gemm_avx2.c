@@ -29,21 +29,7 @@
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
-/* Full unrolling keeps the tiles' sums in registers. Sanitizer builds skip
- * it: instrumenting the unrolled tiles takes clang minutes per file. */
-#if defined(__SANITIZE_ADDRESS__)
-#define HEARTH_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define HEARTH_SANITIZED 1
-#endif
-#endif
-#ifdef HEARTH_SANITIZED
-#define UNROLL(n)
-#else
-#define UNROLL_(x) _Pragma(#x)
-#define UNROLL(n) UNROLL_(GCC unroll n)
-#endif
+#include "kernels_unroll.h"
 
 static inline float h2f(uint16_t h) { return quant_f16_table[h]; }
 static inline int32_t ld32(const void *p) {
@@ -512,6 +498,17 @@ UNROLL(4)
     }
 }
 
+/* Every tile with a constant shape, so that its loops unroll whole under
+ * either compiler: 3 weight rows against 1-4 activation rows, and the last
+ * rows of a matrix one at a time. */
+#define TILEF_NJ(NR, Wt, Yt_)                                  \
+  switch (nj) {                                                \
+  case 1: tilef(t, n, Wt, rb, NR, Xj, xs, 1, Yt_, ldy); break; \
+  case 2: tilef(t, n, Wt, rb, NR, Xj, xs, 2, Yt_, ldy); break; \
+  case 3: tilef(t, n, Wt, rb, NR, Xj, xs, 3, Yt_, ldy); break; \
+  default: tilef(t, n, Wt, rb, NR, Xj, xs, 4, Yt_, ldy); break; \
+  }
+
 static void gemmf(tensor_type t, int n, const void *W, size_t rb, int nr, const void *X, size_t xs,
                   int nx, float *Y, int ldy) {
   for (int r0 = 0; r0 < nr; r0 += 3) {
@@ -520,8 +517,11 @@ static void gemmf(tensor_type t, int n, const void *W, size_t rb, int nr, const 
       const uint8_t *Xj = (const uint8_t *)X + (size_t)j0 * xs;
       float *Yt = Y + (size_t)j0 * ldy + r0;
       int nrt = nr - r0 < 3 ? nr - r0 : 3, nj = nx - j0 < 4 ? nx - j0 : 4;
-      if (nrt == 3 && nj == 4) tilef(t, n, Wr, rb, 3, Xj, xs, 4, Yt, ldy);
-      else tilef(t, n, Wr, rb, nrt, Xj, xs, nj, Yt, ldy);
+      if (nrt == 3) {
+        TILEF_NJ(3, Wr, Yt);
+      } else {
+        for (int r = 0; r < nrt; r++) TILEF_NJ(1, Wr + (size_t)r * rb, Yt + r);
+      }
     }
   }
 }

@@ -20,19 +20,7 @@
 #define NC_MAX 4 /* = the tile size product passes repack_product.h */
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
-#if defined(__SANITIZE_ADDRESS__)
-#define HEARTH_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define HEARTH_SANITIZED 1
-#endif
-#endif
-#ifdef HEARTH_SANITIZED
-#define UNROLL(n)
-#else
-#define UNROLL_(x) _Pragma(#x)
-#define UNROLL(n) UNROLL_(GCC unroll n)
-#endif
+#include "kernels_unroll.h"
 
 typedef rpx_view xrow;
 

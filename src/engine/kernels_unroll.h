@@ -1,0 +1,30 @@
+/* kernels_unroll.h — UNROLL(n) before a loop of a kernel's tile unrolls it
+ * whole, so that the tile's sums stay in registers. Every such loop's trip
+ * count is a constant (at most n) once the tile is inlined into its
+ * caller's switch case. GCC is given the count; clang gets its own
+ * `#pragma unroll` (whole, when the count is known), because it reads
+ * `GCC unroll 12` as "by 12" and left a loop of 8 rolled, with the sums in
+ * memory (MiniLM F32 16 tokens: 3x slower than GCC's build). Sanitizer
+ * builds skip unrolling: instrumenting the unrolled tiles takes clang
+ * minutes per file. */
+#ifndef HEARTH_ENGINE_KERNELS_UNROLL_H
+#define HEARTH_ENGINE_KERNELS_UNROLL_H
+
+#if defined(__SANITIZE_ADDRESS__)
+#define HEARTH_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HEARTH_SANITIZED 1
+#endif
+#endif
+
+#define UNROLL_PRAGMA_(x) _Pragma(#x)
+#if defined(HEARTH_SANITIZED)
+#define UNROLL(n)
+#elif defined(__clang__)
+#define UNROLL(n) UNROLL_PRAGMA_(clang loop unroll(enable))
+#else
+#define UNROLL(n) UNROLL_PRAGMA_(GCC unroll n)
+#endif
+
+#endif
