@@ -2,6 +2,7 @@
 #   make            build ./hearth (release)
 #   make test       unit tests, then integration tests against ./hearth
 #   make asan       the same suite built with ASan+UBSan (into build/asan)
+#   make clang      the release build with clang, warnings as errors, and its unit tests
 #   make fuzz       libFuzzer targets (clang), each run briefly on its corpus
 #   make bench      the benchmarks in bench/
 CC      ?= cc
@@ -29,7 +30,7 @@ isa_flags   = $(if $(findstring _avx512,$<),$(ISA_avx512) $(if $(findstring _amx
 # is checked against the plain-C reference (which is sanitized) in the tests.
 ISA_EXTRA  ?=
 
-.PHONY: all test unit integration asan fuzz fuzz-smoke bench clean
+.PHONY: all test unit integration asan clang fuzz fuzz-smoke bench clean
 all: hearth
 
 hearth: $(BUILD)/hearth
@@ -59,8 +60,9 @@ node_modules: package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error && touch node_modules
 
 # The whole suite, as CI runs it: the release build's tests, the same
-# under ASan+UBSan, and every fuzz target for a few seconds.
-test: unit integration asan fuzz-smoke
+# under ASan+UBSan, the release build again with clang, and every fuzz
+# target for a few seconds.
+test: unit integration asan clang fuzz-smoke
 
 fuzz-smoke:
 	$(MAKE) fuzz FUZZ_SECONDS=$${FUZZ_SECONDS:-8}
@@ -70,6 +72,12 @@ asan:
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
 	  build/asan/hearth unit
 	HEARTH_BIN=$(abspath build/asan/hearth) node --test --test-concurrency=1 tests/integration/
+
+# GCC makes ./hearth; clang must build the same code warning-free and its
+# unrolled kernel tiles must pass the same unit tests (the sanitizer builds
+# do not unroll them).
+clang:
+	$(MAKE) -j2 BUILD=build/clang CC=clang CFLAGS="-O2 -g -Werror" build/clang/hearth unit
 
 # Fuzz targets link the whole library built with coverage instrumentation.
 FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
