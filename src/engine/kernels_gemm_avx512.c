@@ -512,17 +512,8 @@ UNROLL(4)
     for (int j = 0; j < nj; j++) Y[(size_t)j * ldy + r] = _mm512_reduce_add_ps(acc[r][j]);
 }
 
-/* Every tile with a constant shape, so that its loops unroll whole under
- * either compiler: 4 weight rows against 1-4 activation rows, and the last
- * rows of a matrix one at a time. */
-#define TILEF_NJ(NR, Wt, Yt_)                                  \
-  switch (nj) {                                                \
-  case 1: tilef(t, n, Wt, rb, NR, Xj, xs, 1, Yt_, ldy); break; \
-  case 2: tilef(t, n, Wt, rb, NR, Xj, xs, 2, Yt_, ldy); break; \
-  case 3: tilef(t, n, Wt, rb, NR, Xj, xs, 3, Yt_, ldy); break; \
-  default: tilef(t, n, Wt, rb, NR, Xj, xs, 4, Yt_, ldy); break; \
-  }
-
+/* Tiles of 4 weight rows against 1-4 activation rows, and the last rows
+ * of a matrix one at a time, all of constant shape (TILEF_NJ). */
 static void gemmf(tensor_type t, int n, const void *W, size_t rb, int nr, const void *X, size_t xs,
                   int nx, float *Y, int ldy) {
   for (int r0 = 0; r0 < nr; r0 += 4) {

@@ -27,4 +27,15 @@
 #define UNROLL(n) UNROLL_PRAGMA_(GCC unroll n)
 #endif
 
+/* The float gemm files' tilef(t, n, W, rb, NR, Xj, xs, nj, Y, ldy) with
+ * their runtime nj (1-4 activation rows) made a constant, so that the
+ * tile's loops over it unroll whole too. */
+#define TILEF_NJ(NR, Wt, Yt_)                                   \
+  switch (nj) {                                                 \
+  case 1: tilef(t, n, Wt, rb, NR, Xj, xs, 1, Yt_, ldy); break;  \
+  case 2: tilef(t, n, Wt, rb, NR, Xj, xs, 2, Yt_, ldy); break;  \
+  case 3: tilef(t, n, Wt, rb, NR, Xj, xs, 3, Yt_, ldy); break;  \
+  default: tilef(t, n, Wt, rb, NR, Xj, xs, 4, Yt_, ldy); break; \
+  }
+
 #endif
