@@ -73,9 +73,9 @@ asan:
 	  build/asan/hearth unit
 	HEARTH_BIN=$(abspath build/asan/hearth) node --test --test-concurrency=1 tests/integration/
 
-# GCC makes ./hearth; clang must build the same code warning-free and its
-# unrolled kernel tiles must pass the same unit tests (the sanitizer builds
-# do not unroll them).
+# GCC makes ./hearth; clang must build the same code warning-free at -O2
+# too, and its unrolled kernel tiles pass the same unit tests (the
+# sanitized builds compile the kernel files at -O1).
 clang:
 	$(MAKE) -j2 BUILD=build/clang CC=clang CFLAGS="-O2 -g -Werror" build/clang/hearth unit
 

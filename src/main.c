@@ -118,7 +118,7 @@ static int load_models(api_context *ctx, const serve_options *o, char *err, size
     hr_log(HR_LOG_INFO, "model %s: %s %s, %d slots x %d tokens, loaded in %.0f ms from %s%s",
            info.name, info.arch, info.type_name ? info.type_name : "", info.n_slots, info.n_ctx,
            (double)(hr_now_ns() - t0) / 1e6, paths[i],
-           info.weights_streamed ? " (weights larger than half the last-level cache: products prefetch them)" : "");
+           info.weights_streamed ? " (weights streamed from memory: its float products prefetch them)" : "");
   }
   free(tmpl);
   return rc;

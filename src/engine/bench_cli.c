@@ -85,7 +85,7 @@ static void report(const bench_options *o, const model *m, const char *test, int
            "\"weights_streamed\":%s,\"threads\":%ld,\"test\":\"%s\",\"n_tokens\":%d,"
            "\"repetitions\":%d,\"tokens_per_second\":%.3f,\"stddev\":%.3f,\"rss_extra_bytes\":%lld}\n",
            m->hp.name, m->hp.arch_name, tensor_type_get(m->layers[0].wq.type).name,
-           m->weight_bytes, kt->name, m->layers[0].wq.rp_streamed ? "true" : "false", o->threads,
+           m->weight_bytes, kt->name, m->rp_streamed ? "true" : "false", o->threads,
            test, n_tokens, reps, mean, sd, rss_extra);
   } else {
     printf("| %-24s | %8.2f MiB | %-6s | %7ld | %8s | %10.2f ± %-7.2f |\n", m->hp.name,
@@ -111,7 +111,7 @@ static double run_emb(bert_ctx *bc, const model *m, int n, int32_t *ids, float *
 }
 
 /* --phases: where an encoder pass goes, from -r more passes timed step by
- * step (the clock reads cost well under a microsecond a pass). */
+ * step (the ~45 clock reads cost a few microseconds a pass). */
 static void report_phases(const bench_options *o, bert_ctx *bc, const model *m, const char *test,
                           int n, int32_t *ids, float *out) {
   uint64_t ns[BERT_PHASE_COUNT] = {0}, total = 0;

@@ -57,7 +57,7 @@ typedef struct {
   size_t file_bytes;
   int64_t created;       /* Unix seconds: when the model was loaded */
   size_t packed_bytes;   /* weights repacked for the CPU's products (0: none) */
-  bool weights_streamed; /* too large to stay cached: products prefetch them */
+  bool weights_streamed; /* too large to stay cached: float products prefetch them */
 } eng_model_info;
 
 void eng_model_get_info(const eng_model *m, eng_model_info *out);

@@ -329,8 +329,12 @@ static int repack_weights(model *m) {
   mprotect(buf, total, PROT_READ);
   m->rp_buf = buf;
   m->rp_bytes = total;
-  bool streamed = weights_streamed(total);
-  for (int i = 0; i < n; i++) ws[i]->rp_streamed = ws[i]->rp && streamed;
+  if (weights_streamed(total)) {
+    for (int i = 0; i < n; i++) {
+      ws[i]->rp_streamed = ws[i]->rp && kernels_for_type(ws[i]->type)->rp_matmul_streamed;
+      m->rp_streamed |= ws[i]->rp_streamed;
+    }
+  }
   free(ws);
   return HR_OK;
 }

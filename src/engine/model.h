@@ -15,7 +15,8 @@ typedef enum { ARCH_LLAMA, ARCH_QWEN2, ARCH_BERT } model_arch;
  * rp, when set, is the same matrix in 16-row groups (repack.h) in the
  * model's repack buffer; products then read rp and data is not touched.
  * rp_streamed: the repack buffer is too large to stay cached between
- * passes, so products take the kernels' rp_matmul_streamed. */
+ * passes and the kernels have an rp_matmul_streamed for the type, which
+ * products then take. */
 typedef struct {
   tensor_type type;
   int rows, cols;
@@ -73,6 +74,7 @@ typedef struct {
   size_t weight_bytes;
   void *rp_buf;                          /* repacked weights (anonymous mapping) */
   size_t rp_bytes;
+  bool rp_streamed;                      /* some weight is rp_streamed */
   void *vectors;                         /* once packed: norms, biases, small embeddings, copied */
 } model;
 

@@ -876,7 +876,7 @@ void eng_model_get_info(const eng_model *m, eng_model_info *out) {
       .file_bytes = gguf_size(m->mdl->file),
       .created = m->created,
       .packed_bytes = m->mdl->rp_bytes,
-      .weights_streamed = m->mdl->layers[0].wq.rp_streamed,
+      .weights_streamed = m->mdl->rp_streamed,
   };
 }
 

@@ -4,6 +4,7 @@
  * alone, a job the encoder would refuse fails alone, and the counters say
  * how many texts went through how many passes. */
 #include "../../src/engine/engine.h"
+#include "../../src/engine/kernels.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -119,7 +120,7 @@ TEST(queued_jobs_share_passes_and_a_bad_one_fails_alone) {
 }
 
 /* One text through the model opened with HEARTH_WEIGHTS_STREAMED=value;
- * returns whether the model says its weights are streamed. */
+ * returns whether the model says its float products prefetch. */
 static bool embed_with_streamed(const char *value, float *out) {
   setenv("HEARTH_WEIGHTS_STREAMED", value, 1);
   eng_model *m = open_minilm();
@@ -143,6 +144,8 @@ static bool embed_with_streamed(const char *value, float *out) {
  * arithmetic is the same, so the vectors are bit for bit those of the
  * cached path. */
 TEST(streamed_weights_give_the_same_vectors) {
+  const kern_type_ops *f32 = kernels_for_type(TT_F32);
+  if (!f32 || !f32->rp_matmul_streamed) SKIP("this kernel path has no streamed float product");
   static float cached[E], streamed[E];
   CHECK(!embed_with_streamed("0", cached));
   CHECK(embed_with_streamed("1", streamed));
@@ -152,8 +155,33 @@ TEST(streamed_weights_give_the_same_vectors) {
   CHECK(fabs(norm - 1.0) < 1e-5); /* a real, normalized vector */
 }
 
+/* Quantized products have no streamed variant (they always prefetch): a
+ * quantized decoder is never said to be streamed, even when asked. */
+TEST(quantized_models_are_not_marked_streamed) {
+  const char *path = "models/smollm2-135m-instruct.gguf";
+  CHECK(access(path, R_OK) == 0);
+  setenv("HEARTH_WEIGHTS_STREAMED", "1", 1);
+  eng_model_params p;
+  eng_model_params_default(&p);
+  p.path = path;
+  p.n_threads = 2;
+  p.n_slots = 1;
+  eng_model *m = NULL;
+  char err[256];
+  int rc = eng_model_open(&p, &m, err, sizeof err);
+  unsetenv("HEARTH_WEIGHTS_STREAMED");
+  CHECK_EQ_INT(rc, HR_OK);
+  if (!m) return;
+  eng_model_info info;
+  eng_model_get_info(m, &info);
+  CHECK(info.packed_bytes > 0);
+  CHECK(!info.weights_streamed);
+  eng_model_close(m);
+}
+
 int main(void) {
   RUN(queued_jobs_share_passes_and_a_bad_one_fails_alone);
   RUN(streamed_weights_give_the_same_vectors);
+  RUN(quantized_models_are_not_marked_streamed);
   return test_report("embed_jobs");
 }
