@@ -164,9 +164,19 @@ typedef struct {
   size_t x_stride;
   int n;
   int rows_per_chunk;
-  fwd_epilogue_fn ep;
-  void *ep_ctx;
+  const rp_epilogue *eps; /* eps[k] for weight k, or NULL */
 } matmul_job;
+
+/* An epilogue as a pass over weight rows r0..r1 of the n output rows (the
+ * kernel tables' add, scale and GELU: the floats a fused one stores). */
+static void apply_epilogue(const rp_epilogue *e, float *Y, int ldy, int n, int r0, int r1) {
+  for (int i = 0; i < n; i++) {
+    float *y = Y + (size_t)i * ldy + r0;
+    if (e->bias) kern_add(y, y, e->bias + r0, r1 - r0);
+    if (e->scale != 1.0f) kern_scale(y, e->scale, r1 - r0);
+    if (e->gelu) kern_gelu_erf(y, r1 - r0);
+  }
+}
 
 static void matmul_worker(void *arg, int chunk, int thread_id) {
   matmul_job *j = arg;
@@ -176,17 +186,28 @@ static void matmul_worker(void *arg, int chunk, int thread_id) {
   const weight *w = j->w[k];
   int r0 = (chunk - j->first_chunk[k]) * j->rows_per_chunk;
   int r1 = HR_MIN(r0 + j->rows_per_chunk, w->rows);
+  const rp_epilogue *ep = j->eps ? &j->eps[k] : NULL;
   if (w->rp) { /* chunks are whole 16-row groups (rows_per_chunk % 16 == 0) */
     const kern_type_ops *ops = kernels_for_type(w->type);
-    rp_matmul_fn rp = w->rp_streamed && ops->rp_matmul_streamed ? ops->rp_matmul_streamed : ops->rp_matmul;
-    rp(w->type, w->cols, (const uint8_t *)w->rp + (size_t)(r0 / RP_ROWS) * w->rp_group_bytes,
-       w->rp_group_bytes, (r1 - r0) / RP_ROWS, j->xq, j->x_stride, j->n, j->y[k] + r0, w->rows);
+    bool streamed = w->rp_streamed && ops->rp_matmul_streamed;
+    const uint8_t *W = (const uint8_t *)w->rp + (size_t)(r0 / RP_ROWS) * w->rp_group_bytes;
+    rp_matmul_ep_fn fused = !ep ? NULL : streamed ? ops->rp_matmul_ep_streamed : ops->rp_matmul_ep;
+    if (fused) {
+      rp_epilogue e = *ep;
+      if (e.bias) e.bias += r0;
+      fused(w->type, w->cols, W, w->rp_group_bytes, (r1 - r0) / RP_ROWS, j->xq, j->x_stride, j->n,
+            j->y[k] + r0, w->rows, &e);
+      return;
+    }
+    rp_matmul_fn rp = streamed ? ops->rp_matmul_streamed : ops->rp_matmul;
+    rp(w->type, w->cols, W, w->rp_group_bytes, (r1 - r0) / RP_ROWS, j->xq, j->x_stride, j->n,
+       j->y[k] + r0, w->rows);
   } else if (j->n == 1)
     kern_matvec(w->type, w->data, w->rows, w->cols, j->xq, j->y[k], r0, r1);
   else
     kern_matmul(w->type, w->data, w->rows, w->cols, j->xq, j->x_stride, j->n, j->y[k], w->rows,
                 r0, r1);
-  if (j->ep) j->ep(j->ep_ctx, k, j->y[k], w->rows, j->n, r0, r1);
+  if (ep) apply_epilogue(ep, j->y[k], w->rows, j->n, r0, r1);
 }
 
 /* Activation rows in the weight's dot-product format, by chunks of rows. */
@@ -216,7 +237,7 @@ static void quant_worker(void *arg, int chunk, int thread_id) {
 /* Ys[k][n][ws[k]->rows] = X[n][cols] . Ws[k]^T for weights of one type and
  * width. */
 static void matmul_same_input(hr_pool *pool, void *xq, const weight *const *ws, float *const *Ys,
-                              int nw, const float *X, int n, fwd_epilogue_fn ep, void *ep_ctx) {
+                              int nw, const float *X, int n, const rp_epilogue *eps) {
   const weight *w0 = ws[0];
   size_t stride = fwd_act_row_bytes(w0->type, w0->cols);
   const void *xin = xq;
@@ -246,7 +267,7 @@ static void matmul_same_input(hr_pool *pool, void *xq, const weight *const *ws, 
   int per = (total_rows / (per_thread * hr_pool_size(pool)) + 31) & ~31;
   per = HR_MAX(per, 32);
   matmul_job j = {.nw = nw, .xq = xin, .x_stride = stride, .n = n, .rows_per_chunk = per,
-                  .ep = ep, .ep_ctx = ep_ctx};
+                  .eps = eps};
   double work = 0;
   for (int k = 0; k < nw; k++) {
     j.w[k] = ws[k];
@@ -259,28 +280,28 @@ static void matmul_same_input(hr_pool *pool, void *xq, const weight *const *ws, 
 }
 
 void fwd_matmul(hr_pool *pool, void *xq, const weight *w, const float *X, int n, float *Y) {
-  matmul_same_input(pool, xq, &w, &Y, 1, X, n, NULL, NULL);
+  matmul_same_input(pool, xq, &w, &Y, 1, X, n, NULL);
 }
 
-void fwd_matmul_then(hr_pool *pool, void *xq, const weight *const *ws, float *const *Ys, int nw,
-                     const float *X, int n, fwd_epilogue_fn ep, void *ep_ctx) {
+void fwd_matmul_ep(hr_pool *pool, void *xq, const weight *const *ws, float *const *Ys, int nw,
+                   const float *X, int n, const rp_epilogue *eps) {
   bool same = true;
   for (int k = 1; k < nw; k++)
     same &= ws[k]->type == ws[0]->type && ws[k]->cols == ws[0]->cols &&
             !ws[k]->rp == !ws[0]->rp;
   if (same) {
-    matmul_same_input(pool, xq, ws, Ys, nw, X, n, ep, ep_ctx);
+    matmul_same_input(pool, xq, ws, Ys, nw, X, n, eps);
     return;
   }
   for (int k = 0; k < nw; k++) {
     fwd_matmul(pool, xq, ws[k], X, n, Ys[k]);
-    if (ep) ep(ep_ctx, k, Ys[k], ws[k]->rows, n, 0, ws[k]->rows);
+    if (eps) apply_epilogue(&eps[k], Ys[k], ws[k]->rows, n, 0, ws[k]->rows);
   }
 }
 
 void fwd_matmul_many(hr_pool *pool, void *xq, const weight *const *ws, float *const *Ys, int nw,
                      const float *X, int n) {
-  fwd_matmul_then(pool, xq, ws, Ys, nw, X, n, NULL, NULL);
+  fwd_matmul_ep(pool, xq, ws, Ys, nw, X, n, NULL);
 }
 
 static void matmul_many(fwd_ctx *c, const weight *const *ws, float *const *Ys, int nw,

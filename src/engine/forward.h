@@ -11,6 +11,7 @@
 
 #include "../base/pool.h"
 #include "model.h"
+#include "repack.h"
 
 typedef struct {
   int n_layer, n_slots, n_ctx, kv_dim;
@@ -53,14 +54,14 @@ void fwd_matmul(hr_pool *pool, void *xq, const weight *w, const float *X, int n,
  * share type and width (one pool sync instead of nw), else one by one. */
 void fwd_matmul_many(hr_pool *pool, void *xq, const weight *const *ws, float *const *Ys, int nw,
                      const float *X, int n);
-/* Elementwise work on a product's output (biases, activations) that rides
- * along with it: called for each chunk right after the chunk's product,
- * on the thread that ran it, with weight k's output columns r0..r1 of all
- * n rows (Y[i * ldy + r]). It saves a pass over the output from cache and
- * a pool sync. */
-typedef void (*fwd_epilogue_fn)(void *ctx, int k, float *Y, int ldy, int n, int r0, int r1);
-void fwd_matmul_then(hr_pool *pool, void *xq, const weight *const *ws, float *const *Ys, int nw,
-                     const float *X, int n, fwd_epilogue_fn ep, void *ep_ctx);
+/* fwd_matmul_many with elementwise work on each product's output that
+ * rides along with it (eps[k] for weight k: bias, scale, GELU; repack.h):
+ * fused into the stores of the float products that have it, else a pass
+ * over each chunk's columns right after its product, on the thread that
+ * ran it — the same floats either way, and no pass over the whole output
+ * or pool sync of its own. */
+void fwd_matmul_ep(hr_pool *pool, void *xq, const weight *const *ws, float *const *Ys, int nw,
+                   const float *X, int n, const rp_epilogue *eps);
 size_t fwd_act_row_bytes(tensor_type t, int cols);
 
 /* ---- encoders (bert) ---------------------------------------------------- */

@@ -14,9 +14,9 @@
  * [head_dim][len] values for the F32 matrix product; then for each block of
  * ATT_QB queries the scores are keys . queries, a softmax per query, and
  * the output values^T . weights.
- * Biases and GELU ride along with the products that make their inputs
- * (epilogues on each chunk's columns); residuals and LayerNorms, which
- * need whole rows, run on the pool by blocks of rows.
+ * Biases, Q's scale and GELU are applied by the products that make their
+ * inputs as they store them (fwd_matmul_ep); residuals and LayerNorms,
+ * which need whole rows, run on the pool by blocks of rows.
  *
  * Memory: bert_ctx allocates every buffer once for n_max tokens (and the
  * attention scratch once per pool thread); bert_embed allocates nothing.
@@ -48,7 +48,6 @@ struct bert_ctx {
   /* the sequences of the current call */
   int n_seqs;
   int *seq_start, *seq_len;
-  int layer; /* the layer attention is running for */
   uint64_t *phase_ns, phase_t0; /* bert_time_phases */
 };
 
@@ -268,41 +267,19 @@ static void embed(bert_ctx *c, const int32_t *tokens) {
   }
 }
 
-/* Epilogues of the products (fwd_epilogue_fn), on each chunk's columns
- * while they are in cache: Q, K and V get their biases and Q the
- * attention's 1/sqrt(head_dim); the FFN's up projection its bias and GELU.
- * The same operations in the same order as a pass over the rows after the
- * product, one pool sync fewer each. */
-static void qkv_done(void *ctx, int k, float *Y, int ldy, int n, int r0, int r1) {
-  const bert_ctx *c = ctx;
-  const layer_weights *L = &c->m->layers[c->layer];
-  const float *b = (const float *)(k == 0 ? L->bq.data : k == 1 ? L->bk.data : L->bv.data) + r0;
-  float scale = 1.0f / sqrtf((float)c->m->hp.head_dim);
-  for (int i = 0; i < n; i++) {
-    float *y = Y + (size_t)i * ldy + r0;
-    kern_add(y, y, b, r1 - r0);
-    if (k == 0) kern_scale(y, scale, r1 - r0);
-  }
-}
-
-static void ff_up_done(void *ctx, int k, float *Y, int ldy, int n, int r0, int r1) {
-  HR_UNUSED(k);
-  const bert_ctx *c = ctx;
-  const float *b = (const float *)c->m->layers[c->layer].b_up.data + r0;
-  for (int i = 0; i < n; i++) {
-    float *y = Y + (size_t)i * ldy + r0;
-    kern_add(y, y, b, r1 - r0);
-    kern_gelu_erf(y, r1 - r0);
-  }
-}
-
 static void layer_step(bert_ctx *c, int n, int l) {
   const model_hparams *hp = &c->m->hp;
   const layer_weights *L = &c->m->layers[l];
   const weight *qkv[] = {&L->wq, &L->wk, &L->wv};
   float *qkv_out[] = {c->q, c->k, c->v};
-  c->layer = l;
-  fwd_matmul_then(c->pool, c->xq, qkv, qkv_out, 3, c->x, n, qkv_done, c);
+  /* Q, K and V get their biases and Q the attention's 1/sqrt(head_dim) as
+   * they are stored (fwd_matmul_ep) */
+  const rp_epilogue qkv_ep[] = {
+      {.bias = L->bq.data, .scale = 1.0f / sqrtf((float)hp->head_dim)},
+      {.bias = L->bk.data, .scale = 1.0f},
+      {.bias = L->bv.data, .scale = 1.0f},
+  };
+  fwd_matmul_ep(c->pool, c->xq, qkv, qkv_out, 3, c->x, n, qkv_ep);
   phase_end(c, BERT_PHASE_QKV);
   long work = 0; /* multiply-adds of the two attention products */
   for (int s = 0; s < c->n_seqs; s++) work += 2L * c->seq_len[s] * c->seq_len[s] * hp->n_embd;
@@ -313,7 +290,8 @@ static void layer_step(bert_ctx *c, int n, int l) {
   rows_run(c, L, ROWS_ATTN_OUT, n, hp->n_embd);
   phase_end(c, BERT_PHASE_NORM1);
   const weight *up = &L->w_up;
-  fwd_matmul_then(c->pool, c->xq, &up, &c->ff, 1, c->x, n, ff_up_done, c);
+  const rp_epilogue up_ep = {.bias = L->b_up.data, .scale = 1.0f, .gelu = true};
+  fwd_matmul_ep(c->pool, c->xq, &up, &c->ff, 1, c->x, n, &up_ep);
   phase_end(c, BERT_PHASE_UP);
   fwd_matmul(c->pool, c->xq, &L->w_down, c->ff, n, c->xb);
   phase_end(c, BERT_PHASE_DOWN);

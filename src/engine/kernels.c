@@ -71,7 +71,11 @@ static void init_tables(void) {
     if (!table_ok[i]) continue;
     llama_tables[i] = tables[i];
     for (int k = 0; k < TT_COUNT_; k++)
-      llama_tables[i].types[k].rp_matmul = llama_tables[i].types[k].rp_matmul_streamed = NULL;
+    {
+      kern_type_ops *o = &llama_tables[i].types[k];
+      o->rp_matmul = o->rp_matmul_streamed = NULL;
+      o->rp_matmul_ep = o->rp_matmul_ep_streamed = NULL;
+    }
     kernels_fill_llama_ref(&llama_tables[i]);
     if (i >= KERN_ISA_AVX2) kernels_fill_llama_avx2(&llama_tables[i]);
     if (i >= KERN_ISA_AVX512) {

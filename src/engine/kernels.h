@@ -91,6 +91,9 @@ typedef struct {
   /* rp_matmul for weights every pass streams from memory (weight.rp_streamed):
    * prefetches the groups ahead at every row count; NULL: rp_matmul */
   rp_matmul_fn rp_matmul_streamed;
+  /* the same two with an epilogue fused into the stores (repack.h's
+   * rp_epilogue, for F32/F16); NULL: the caller applies it after the product */
+  rp_matmul_ep_fn rp_matmul_ep, rp_matmul_ep_streamed;
   tensor_type vec_dot_type;        /* what the activation row must be */
   quant_from_float_fn from_float;  /* f32 row -> vec_dot_type row */
   quant_to_float_fn to_float;      /* a row of this type -> f32 */

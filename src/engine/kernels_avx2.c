@@ -14,6 +14,7 @@
 
 #include "kernels.h"
 #include "kernels_dot32.h"
+#include "kernels_math_avx2.h"
 
 /* ---- helpers --------------------------------------------------------------- */
 
@@ -692,27 +693,6 @@ static void f16_wsum_avx2(float *out, const uint16_t *rows, size_t stride, int n
   }
 }
 
-/* e^x for x <= 0: Cephes' expf polynomial on r = x - n ln2, scaled by 2^n
- * through the exponent bits; below -87.3 the result is 0. */
-static inline __m256 exp_neg(__m256 x) {
-  const __m256 live = _mm256_cmp_ps(x, _mm256_set1_ps(-87.3f), _CMP_GE_OQ);
-  x = _mm256_max_ps(x, _mm256_set1_ps(-87.3f));
-  __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-  /* n in [-126, 0]: 2^n is a normal float */
-  __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  return _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(e)), live);
-}
-
 /* SwiGLU: silu(gate) * up, silu(g) = g * sigmoid(g) with sigmoid from
  * t = e^-|g| (never overflows): 1 / (1 + t) for g >= 0, t / (1 + t) below. */
 static void swiglu_avx2(float *out, const float *gate, const float *up, int n) {
@@ -779,29 +759,13 @@ static void softmax_f16_avx2(float *x, int n) { softmax_row(x, n, true); }
  * (libm's expf was 2.5% of a short text's pass on Zen 3) */
 static void softmax_avx2(float *x, int n) { softmax_row(x, n, false); }
 
-/* GELU, erf form, as gelu_erf_avx512 computes it (kernels.h's ERF_AS_*):
- * libm's erff was 15% of a short text's pass through the F32 encoder on
- * Zen 3. */
+/* GELU, erf form (kernels_math_avx2.h). */
 static void gelu_erf_avx2(float *x, int n) {
-  const __m256 r2 = _mm256_set1_ps(0.70710678118654752440f), one = _mm256_set1_ps(1.0f);
-  const __m256 sign = _mm256_set1_ps(-0.0f), half = _mm256_set1_ps(0.5f);
   for (int i = 0; i < n; i += 8) {
     float tail[8] = {0};
     bool whole = n - i >= 8;
     if (!whole) memcpy(tail, x + i, sizeof(float) * (size_t)(n - i));
-    __m256 v = _mm256_loadu_ps(whole ? x + i : tail);
-    __m256 z = _mm256_andnot_ps(sign, _mm256_mul_ps(v, r2));
-    __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(ERF_AS_P), z, one));
-    __m256 p = _mm256_set1_ps(ERF_AS_A5);
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(ERF_AS_A4));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(ERF_AS_A3));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(ERF_AS_A2));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(ERF_AS_A1));
-    p = _mm256_mul_ps(p, t);
-    __m256 e = exp_neg(_mm256_xor_ps(_mm256_mul_ps(z, z), sign));
-    __m256 erf = _mm256_fnmadd_ps(p, e, one); /* erf(|v| / sqrt 2) */
-    erf = _mm256_or_ps(erf, _mm256_and_ps(v, sign)); /* odd: the sign of v */
-    __m256 g = _mm256_mul_ps(_mm256_mul_ps(half, v), _mm256_add_ps(one, erf));
+    __m256 g = gelu_erf_ps256(_mm256_loadu_ps(whole ? x + i : tail));
     if (whole) {
       _mm256_storeu_ps(x + i, g);
     } else {

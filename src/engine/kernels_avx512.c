@@ -22,6 +22,7 @@
 
 #include "kernels.h"
 #include "kernels_dot32.h"
+#include "kernels_math_avx512.h"
 
 static inline float h2f(uint16_t h) { return quant_f16_table[h]; }
 static inline __m256i loadu256(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
@@ -513,25 +514,6 @@ static void f16_wsum_nq_avx512(float *out, size_t out_stride, const uint16_t *ro
   }
 }
 
-/* e^x for x <= 0 (softmax after the max is taken): Cephes' expf
- * polynomial on r = x - n ln2, |r| <= ln2/2, scaled by 2^n; below -87.3
- * (where expf goes subnormal) the result is 0. */
-static inline __m512 exp_neg(__m512 x) {
-  const __mmask16 live = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.3f), _CMP_GE_OQ);
-  __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                  _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-  p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-  return _mm512_maskz_scalef_ps(live, p, n);
-}
-
 /* SwiGLU: silu(gate) * up, silu(g) = g * sigmoid(g) with sigmoid from
  * t = e^-|g| (never overflows): 1 / (1 + t) for g >= 0, t / (1 + t) below. */
 static void swiglu_avx512(float *out, const float *gate, const float *up, int n) {
@@ -600,27 +582,11 @@ static void softmax_f16_avx512(float *x, int n) { softmax_row(x, n, true); }
 /* an encoder's attention row: the reference's steps with the vector e^x */
 static void softmax_avx512(float *x, int n) { softmax_row(x, n, false); }
 
-/* GELU, erf form: 0.5 x (1 + erf(x / sqrt 2)), erf as kernels.h's ERF_AS_*. */
+/* GELU, erf form (kernels_math_avx512.h). */
 static void gelu_erf_avx512(float *x, int n) {
-  const __m512 r2 = _mm512_set1_ps(0.70710678118654752440f), one = _mm512_set1_ps(1.0f);
   for (int i = 0; i < n; i += 16) {
     __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
-    __m512 v = _mm512_maskz_loadu_ps(m, x + i);
-    __m512 z = _mm512_abs_ps(_mm512_mul_ps(v, r2));
-    __m512 t = _mm512_div_ps(one, _mm512_fmadd_ps(_mm512_set1_ps(ERF_AS_P), z, one));
-    __m512 p = _mm512_set1_ps(ERF_AS_A5);
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(ERF_AS_A4));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(ERF_AS_A3));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(ERF_AS_A2));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(ERF_AS_A1));
-    p = _mm512_mul_ps(p, t);
-    __m512 e = exp_neg(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(z, z)));
-    __m512 erf = _mm512_fnmadd_ps(p, e, one); /* erf(|v| / sqrt 2) */
-    /* 0.5 v (1 + sign(v) erf) */
-    __mmask16 neg = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ);
-    erf = _mm512_mask_sub_ps(erf, neg, _mm512_setzero_ps(), erf);
-    __m512 g = _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), v), _mm512_add_ps(one, erf));
-    _mm512_mask_storeu_ps(x + i, m, g);
+    _mm512_mask_storeu_ps(x + i, m, gelu_erf_ps(_mm512_maskz_loadu_ps(m, x + i)));
   }
 }
 

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "kernels.h"
+#include "kernels_math_avx2.h"
 #include "repack_product.h"
 
 #define NC_MAX 4 /* = the tile size product passes repack_product.h */
@@ -392,8 +393,16 @@ ALWAYS_INLINE __m256 float_w8(tensor_type t, const uint8_t *w, size_t k, int h) 
              : _mm256_cvtph_ps(_mm_load_si128((const __m128i *)((const uint16_t *)w + k * 16 + 8 * h)));
 }
 
+/* repack.h's epilogue on rows 8h..8h+7 of a group. */
+ALWAYS_INLINE __m256 float_epilogue(const rp_epilogue *ep, int h, __m256 v) {
+  if (ep->bias) v = _mm256_add_ps(v, _mm256_loadu_ps(ep->bias + 8 * h));
+  if (ep->scale != 1.0f) v = _mm256_mul_ps(v, _mm256_set1_ps(ep->scale));
+  if (ep->gelu) v = gelu_erf_ps256(v);
+  return v;
+}
+
 ALWAYS_INLINE void float_tile(tensor_type t, int cols, const uint8_t *w, size_t gb, const xrow *x,
-                              int nc, float *Y, int ldy, bool prefetch) {
+                              int nc, float *Y, int ldy, bool prefetch, const rp_epilogue *ep) {
   __m256 acc[FLOAT_NC][2];
   UNROLL(6)
   for (int j = 0; j < nc; j++) acc[j][0] = acc[j][1] = _mm256_setzero_ps();
@@ -410,36 +419,57 @@ ALWAYS_INLINE void float_tile(tensor_type t, int cols, const uint8_t *w, size_t 
     }
   }
   STORE_ROWS(Y, ldy, acc, nc);
+  /* From L1 after the store: applied to the sums in registers, the
+   * epilogue's constants cost the k loop's 16 registers (a 16-token text
+   * 2-7% slower). */
+  if (ep)
+    for (int j = 0; j < nc; j++)
+      for (int h = 0; h < 2; h++) {
+        float *yh = Y + (size_t)j * ldy + 8 * h;
+        _mm256_storeu_ps(yh, float_epilogue(ep, h, _mm256_loadu_ps(yh)));
+      }
 }
 
 /* Groups against tiles of up to FLOAT_NC activation rows, as even as the
- * rows allow (repack_product.h). */
+ * rows allow (repack_product.h), with an epilogue or none (NULL). */
 ALWAYS_INLINE void float_tile_g(tensor_type t, int cols, const uint8_t *w, size_t gb, int G,
-                                const xrow *x, int nc, float *y, int ldy) {
+                                const xrow *x, int nc, float *y, int ldy, const rp_epilogue *ep) {
   (void)G;
-  float_tile(t, cols, w, gb, x, nc, y, ldy, false);
+  float_tile(t, cols, w, gb, x, nc, y, ldy, false, ep);
 }
-RP_DEFINE_PRODUCT(float_product, float_tile_g, 6, FLOAT_NC * 16, 1, 1)
+RP_DEFINE_PRODUCT_EP(float_product, float_tile_g, 6, FLOAT_NC * 16, 1, 1)
 
 /* Weights streamed from memory on every pass (weight.rp_streamed): each
  * tile also prefetches the next group, so the bus works while the FMAs do. */
 ALWAYS_INLINE void float_tile_prefetching(tensor_type t, int cols, const uint8_t *w, size_t gb,
-                                          int G, const xrow *x, int nc, float *y, int ldy) {
+                                          int G, const xrow *x, int nc, float *y, int ldy,
+                                          const rp_epilogue *ep) {
   (void)G;
-  float_tile(t, cols, w, gb, x, nc, y, ldy, true);
+  float_tile(t, cols, w, gb, x, nc, y, ldy, true, ep);
 }
-RP_DEFINE_PRODUCT(float_product_prefetching, float_tile_prefetching, 6, FLOAT_NC * 16, 1, 1)
+RP_DEFINE_PRODUCT_EP(float_product_prefetching, float_tile_prefetching, 6, FLOAT_NC * 16, 1, 1)
 
-RP_DEFINE_ENTRY(product_f32, float_product, TT_F32)
-RP_DEFINE_ENTRY(product_f16, float_product, TT_F16)
-RP_DEFINE_ENTRY(product_f32_streamed, float_product_prefetching, TT_F32)
-RP_DEFINE_ENTRY(product_f16_streamed, float_product_prefetching, TT_F16)
+RP_DEFINE_ENTRY_EP(product_f32_ep, float_product, TT_F32)
+RP_DEFINE_ENTRY_EP(product_f16_ep, float_product, TT_F16)
+RP_DEFINE_ENTRY_EP(product_f32_ep_streamed, float_product_prefetching, TT_F32)
+RP_DEFINE_ENTRY_EP(product_f16_ep_streamed, float_product_prefetching, TT_F16)
+/* The plain products: their own copies, the epilogue compiled out (one
+ * that tested it at run time made a 512-token text's attention, many short
+ * products, 50% slower). */
+RP_DEFINE_ENTRY_NO_EP(product_f32, float_product, TT_F32)
+RP_DEFINE_ENTRY_NO_EP(product_f16, float_product, TT_F16)
+RP_DEFINE_ENTRY_NO_EP(product_f32_streamed, float_product_prefetching, TT_F32)
+RP_DEFINE_ENTRY_NO_EP(product_f16_streamed, float_product_prefetching, TT_F16)
 
 void kernels_fill_repack_avx2(kernel_table *t) {
   t->types[TT_F32].rp_matmul = product_f32;
   t->types[TT_F16].rp_matmul = product_f16;
   t->types[TT_F32].rp_matmul_streamed = product_f32_streamed;
   t->types[TT_F16].rp_matmul_streamed = product_f16_streamed;
+  t->types[TT_F32].rp_matmul_ep = product_f32_ep;
+  t->types[TT_F16].rp_matmul_ep = product_f16_ep;
+  t->types[TT_F32].rp_matmul_ep_streamed = product_f32_ep_streamed;
+  t->types[TT_F16].rp_matmul_ep_streamed = product_f16_ep_streamed;
   t->types[TT_Q4_0].rp_matmul = product_q4_0;
   t->types[TT_Q4_1].rp_matmul = product_q4_1;
   t->types[TT_Q8_0].rp_matmul = product_q8_0;

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "kernels.h"
+#include "kernels_math_avx512.h"
 #include "repack_product.h"
 
 #define NC_MAX 8 /* = the tile size product passes repack_product.h */
@@ -114,8 +115,17 @@ ALWAYS_INLINE __m512 float_w(tensor_type t, const uint8_t *w, size_t k) {
                      : _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)((const uint16_t *)w + k * 16)));
 }
 
+/* repack.h's epilogue on the 16 rows of group g of a tile. */
+ALWAYS_INLINE __m512 float_epilogue(const rp_epilogue *ep, int g, __m512 v) {
+  if (ep->bias) v = _mm512_add_ps(v, _mm512_loadu_ps(ep->bias + g * 16));
+  if (ep->scale != 1.0f) v = _mm512_mul_ps(v, _mm512_set1_ps(ep->scale));
+  if (ep->gelu) v = gelu_erf_ps(v);
+  return v;
+}
+
 ALWAYS_INLINE void float_groups(tensor_type t, int G, int cols, const uint8_t *w, size_t gb,
-                                const xrow *x, int nc, float *Y, int ldy, bool prefetch) {
+                                const xrow *x, int nc, float *Y, int ldy, bool prefetch,
+                                const rp_epilogue *ep) {
   const int P = G * nc >= 8 ? 1 : G * nc >= 4 ? 2 : 4;
   const uint8_t *w1 = w + (G > 1 ? gb : 0);
   __m512 acc[4][2][FLOAT_NC];
@@ -167,19 +177,20 @@ ALWAYS_INLINE void float_groups(tensor_type t, int G, int cols, const uint8_t *w
       __m512 sum = acc[0][g][j];
       UNROLL(4)
       for (int p = 1; p < P; p++) sum = _mm512_add_ps(sum, acc[p][g][j]);
+      if (ep) sum = float_epilogue(ep, g, sum);
       _mm512_storeu_ps(Y + (size_t)j * ldy + g * 16, sum);
     }
   }
 }
 
 /* Pairs of groups against tiles of up to FLOAT_NC activation rows, as even
- * as the rows allow (repack_product.h). */
+ * as the rows allow (repack_product.h), with an epilogue or none (NULL). */
 ALWAYS_INLINE void float_tile(tensor_type t, int cols, const uint8_t *w, size_t gb, int G,
-                              const xrow *x, int nc, float *y, int ldy) {
-  if (G == 2) float_groups(t, 2, cols, w, gb, x, nc, y, ldy, true);
-  else float_groups(t, 1, cols, w, gb, x, nc, y, ldy, true);
+                              const xrow *x, int nc, float *y, int ldy, const rp_epilogue *ep) {
+  if (G == 2) float_groups(t, 2, cols, w, gb, x, nc, y, ldy, true, ep);
+  else float_groups(t, 1, cols, w, gb, x, nc, y, ldy, true, ep);
 }
-RP_DEFINE_PRODUCT(float_product_prefetching, float_tile, 12, FLOAT_NC * 8, 2, 1)
+RP_DEFINE_PRODUCT_EP(float_product_prefetching, float_tile, 12, FLOAT_NC * 8, 2, 1)
 
 /* The same without software prefetches, for the row counts of a short text
  * through an encoder whose weights stay in the last-level cache between
@@ -194,18 +205,20 @@ RP_DEFINE_PRODUCT(float_product_prefetching, float_tile, 12, FLOAT_NC * 8, 2, 1)
  * 535 ms. Weights streamed from memory want the prefetches at every row
  * count (product_f32_streamed). */
 ALWAYS_INLINE void float_tile_unprefetched(tensor_type t, int cols, const uint8_t *w, size_t gb,
-                                          int G, const xrow *x, int nc, float *y, int ldy) {
-  if (G == 2) float_groups(t, 2, cols, w, gb, x, nc, y, ldy, false);
-  else float_groups(t, 1, cols, w, gb, x, nc, y, ldy, false);
+                                          int G, const xrow *x, int nc, float *y, int ldy,
+                                          const rp_epilogue *ep) {
+  if (G == 2) float_groups(t, 2, cols, w, gb, x, nc, y, ldy, false, ep);
+  else float_groups(t, 1, cols, w, gb, x, nc, y, ldy, false, ep);
 }
-RP_DEFINE_PRODUCT(float_product_unprefetched, float_tile_unprefetched, 12, FLOAT_NC * 8, 2, 1)
+RP_DEFINE_PRODUCT_EP(float_product_unprefetched, float_tile_unprefetched, 12, FLOAT_NC * 8, 2, 1)
 
 ALWAYS_INLINE void float_product(tensor_type t, int cols, const void *W, size_t gb, int n_groups,
-                                 const void *X, size_t xs, int n_x, float *Y, int ldy) {
+                                 const void *X, size_t xs, int n_x, float *Y, int ldy,
+                                 const rp_epilogue *ep) {
   if (n_x <= 20 && (n_x >= 8 || t == TT_F16))
-    float_product_unprefetched(t, cols, W, gb, n_groups, X, xs, n_x, Y, ldy);
+    float_product_unprefetched(t, cols, W, gb, n_groups, X, xs, n_x, Y, ldy, ep);
   else
-    float_product_prefetching(t, cols, W, gb, n_groups, X, xs, n_x, Y, ldy);
+    float_product_prefetching(t, cols, W, gb, n_groups, X, xs, n_x, Y, ldy, ep);
 }
 
 /* Quantized weights: one group against tiles of NC_MAX activation rows, the
@@ -221,15 +234,22 @@ RP_DEFINE_ENTRY(product_q4_0, product, TT_Q4_0)
 RP_DEFINE_ENTRY(product_q4_1, product, TT_Q4_1)
 RP_DEFINE_ENTRY(product_q8_0, product, TT_Q8_0)
 
-RP_DEFINE_ENTRY(product_f32, float_product, TT_F32)
-RP_DEFINE_ENTRY(product_f16, float_product, TT_F16)
+RP_DEFINE_ENTRY_EP(product_f32_ep, float_product, TT_F32)
+RP_DEFINE_ENTRY_EP(product_f16_ep, float_product, TT_F16)
 /* Weights that come from memory on every pass (an encoder larger than half
  * the last-level cache): the bus must be kept busy while the FMAs work, so
  * the next pair is prefetched at every row count. MiniLM on a Zen 4 with a
  * 32 MB L3 (2 threads, `hearth bench -p 16`, medians of alternated runs):
  * F32 (42 MB) 5,600 -> 6,400 tokens/s, F16 (21 MB) 6,370 -> 6,820. */
-RP_DEFINE_ENTRY(product_f32_streamed, float_product_prefetching, TT_F32)
-RP_DEFINE_ENTRY(product_f16_streamed, float_product_prefetching, TT_F16)
+RP_DEFINE_ENTRY_EP(product_f32_ep_streamed, float_product_prefetching, TT_F32)
+RP_DEFINE_ENTRY_EP(product_f16_ep_streamed, float_product_prefetching, TT_F16)
+/* The plain products: their own copies, the epilogue compiled out (one
+ * that tested it at run time made a 512-token text's attention, many short
+ * products, 50% slower). */
+RP_DEFINE_ENTRY_NO_EP(product_f32, float_product, TT_F32)
+RP_DEFINE_ENTRY_NO_EP(product_f16, float_product, TT_F16)
+RP_DEFINE_ENTRY_NO_EP(product_f32_streamed, float_product_prefetching, TT_F32)
+RP_DEFINE_ENTRY_NO_EP(product_f16_streamed, float_product_prefetching, TT_F16)
 
 /* Through the entries' own functions, not their bodies inlined here: one
  * function holding all five types' unrolled tiles came out 12% slower
@@ -249,6 +269,10 @@ void kernels_fill_repack_avx512(kernel_table *t) {
   t->types[TT_F16].rp_matmul = product_f16;
   t->types[TT_F32].rp_matmul_streamed = product_f32_streamed;
   t->types[TT_F16].rp_matmul_streamed = product_f16_streamed;
+  t->types[TT_F32].rp_matmul_ep = product_f32_ep;
+  t->types[TT_F16].rp_matmul_ep = product_f16_ep;
+  t->types[TT_F32].rp_matmul_ep_streamed = product_f32_ep_streamed;
+  t->types[TT_F16].rp_matmul_ep_streamed = product_f16_ep_streamed;
   t->types[TT_Q4_0].rp_matmul = product_q4_0;
   t->types[TT_Q4_1].rp_matmul = product_q4_1;
   t->types[TT_Q8_0].rp_matmul = product_q8_0;

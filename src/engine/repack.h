@@ -82,6 +82,21 @@ void rpx_from_float(tensor_type t, const float *x, void *dst, int cols);
 typedef void (*rp_matmul_fn)(tensor_type t, int cols, const void *W, size_t group_bytes,
                              int n_groups, const void *X, size_t x_stride, int n_x, float *Y,
                              int ldy);
+/* What a float product does to each value before it stores it, in this
+ * order: + bias[r] (r the weight row, as Y's), x scale, then GELU (erf
+ * form): an encoder's biases, attention scale and activation, applied in
+ * registers instead of a pass over Y after the product. The same float
+ * operations as kern_add, kern_scale and kern_gelu_erf of the same kernel
+ * table, so the values are those of the separate pass bit for bit. */
+typedef struct {
+  const float *bias; /* NULL: none */
+  float scale;       /* 1: none */
+  bool gelu;
+} rp_epilogue;
+/* rp_matmul_fn with an epilogue (NULL: none). */
+typedef void (*rp_matmul_ep_fn)(tensor_type t, int cols, const void *W, size_t group_bytes,
+                                int n_groups, const void *X, size_t x_stride, int n_x, float *Y,
+                                int ldy, const rp_epilogue *ep);
 /* The plain-C product (every path's fallback and the tests' reference). */
 void rp_matmul_ref(tensor_type t, int cols, const void *W, size_t group_bytes, int n_groups,
                    const void *X, size_t x_stride, int n_x, float *Y, int ldy);

@@ -35,30 +35,48 @@
     }                                                                                 \
   } while (0)
 
-#define RP_TILE_CASE(TILE, N) \
-  case N:                     \
-    TILE(t, cols, w, gb, G, x + j0, N, y, ldy); \
-    break;
-#define RP_TILE_DEFAULT(TILE, N) \
-  default:                       \
-    TILE(t, cols, w, gb, G, x + j0, N, y, ldy); \
-    break;
-#define RP_TILES_4(TILE) RP_TILE_CASE(TILE, 1) RP_TILE_CASE(TILE, 2) RP_TILE_CASE(TILE, 3) RP_TILE_DEFAULT(TILE, 4)
-#define RP_TILES_6(TILE) \
-  RP_TILE_CASE(TILE, 1) RP_TILE_CASE(TILE, 2) RP_TILE_CASE(TILE, 3) RP_TILE_CASE(TILE, 4) RP_TILE_CASE(TILE, 5) RP_TILE_DEFAULT(TILE, 6)
-#define RP_TILES_8(TILE)                                                                      \
-  RP_TILE_CASE(TILE, 1) RP_TILE_CASE(TILE, 2) RP_TILE_CASE(TILE, 3) RP_TILE_CASE(TILE, 4)     \
-  RP_TILE_CASE(TILE, 5) RP_TILE_CASE(TILE, 6) RP_TILE_CASE(TILE, 7) RP_TILE_DEFAULT(TILE, 8)
-#define RP_TILES_12(TILE)                                                                     \
-  RP_TILE_CASE(TILE, 1) RP_TILE_CASE(TILE, 2) RP_TILE_CASE(TILE, 3) RP_TILE_CASE(TILE, 4)     \
-  RP_TILE_CASE(TILE, 5) RP_TILE_CASE(TILE, 6) RP_TILE_CASE(TILE, 7) RP_TILE_CASE(TILE, 8)     \
-  RP_TILE_CASE(TILE, 9) RP_TILE_CASE(TILE, 10) RP_TILE_CASE(TILE, 11) RP_TILE_DEFAULT(TILE, 12)
+/* K is NOEP for a plain product or EP for one with an epilogue: the
+ * RP_*_EP pieces add the parameter, point a per-group copy of it at the
+ * group's first bias and pass that copy to the tile. */
+#define RP_PARAM_NOEP()
+#define RP_PARAM_EP() , const rp_epilogue *ep
+#define RP_GROUP_NOEP()
+#define RP_GROUP_EP()                           \
+  rp_epilogue epg_, *epg = NULL;                \
+  if (ep) {                                     \
+    epg_ = *ep;                                 \
+    if (epg_.bias) epg_.bias += (size_t)g * 16; \
+    epg = &epg_;                                \
+  }
+#define RP_ARG_NOEP()
+#define RP_ARG_EP() , epg
 
-/* Defines name(t, cols, W, gb, n_groups, X, xs, n_x, Y, ldy); NC is 4, 6, 8
- * or 12. */
-#define RP_DEFINE_PRODUCT(name, TILE, NC, BATCH, GROUPS, EVEN)                                  \
+#define RP_TILE_CASE(TILE, N, K) \
+  case N:                        \
+    TILE(t, cols, w, gb, G, x + j0, N, y, ldy RP_ARG_##K()); \
+    break;
+#define RP_TILE_DEFAULT(TILE, N, K) \
+  default:                          \
+    TILE(t, cols, w, gb, G, x + j0, N, y, ldy RP_ARG_##K()); \
+    break;
+#define RP_TILES_4(TILE, K) \
+  RP_TILE_CASE(TILE, 1, K) RP_TILE_CASE(TILE, 2, K) RP_TILE_CASE(TILE, 3, K) RP_TILE_DEFAULT(TILE, 4, K)
+#define RP_TILES_6(TILE, K)                                                                       \
+  RP_TILE_CASE(TILE, 1, K) RP_TILE_CASE(TILE, 2, K) RP_TILE_CASE(TILE, 3, K)                      \
+  RP_TILE_CASE(TILE, 4, K) RP_TILE_CASE(TILE, 5, K) RP_TILE_DEFAULT(TILE, 6, K)
+#define RP_TILES_8(TILE, K)                                                                       \
+  RP_TILE_CASE(TILE, 1, K) RP_TILE_CASE(TILE, 2, K) RP_TILE_CASE(TILE, 3, K)                      \
+  RP_TILE_CASE(TILE, 4, K) RP_TILE_CASE(TILE, 5, K) RP_TILE_CASE(TILE, 6, K)                      \
+  RP_TILE_CASE(TILE, 7, K) RP_TILE_DEFAULT(TILE, 8, K)
+#define RP_TILES_12(TILE, K)                                                                      \
+  RP_TILE_CASE(TILE, 1, K) RP_TILE_CASE(TILE, 2, K) RP_TILE_CASE(TILE, 3, K)                      \
+  RP_TILE_CASE(TILE, 4, K) RP_TILE_CASE(TILE, 5, K) RP_TILE_CASE(TILE, 6, K)                      \
+  RP_TILE_CASE(TILE, 7, K) RP_TILE_CASE(TILE, 8, K) RP_TILE_CASE(TILE, 9, K)                      \
+  RP_TILE_CASE(TILE, 10, K) RP_TILE_CASE(TILE, 11, K) RP_TILE_DEFAULT(TILE, 12, K)
+
+#define RP_PRODUCT_(name, TILE, NC, BATCH, GROUPS, EVEN, K)                                     \
   ALWAYS_INLINE void name(tensor_type t, int cols, const void *W, size_t gb, int n_groups,     \
-                          const void *X, size_t xs, int n_x, float *Y, int ldy) {              \
+                          const void *X, size_t xs, int n_x, float *Y, int ldy RP_PARAM_##K()) { \
     rpx_view x[BATCH];                                                                         \
     for (int jb = 0; jb < n_x; jb += BATCH) {                                                  \
       int nj = n_x - jb < BATCH ? n_x - jb : BATCH;                                            \
@@ -72,14 +90,24 @@
       for (int g = 0; g < n_groups; g += GROUPS) {                                             \
         const uint8_t *w = (const uint8_t *)W + (size_t)g * gb;                                \
         int G = n_groups - g < GROUPS ? n_groups - g : GROUPS;                                 \
+        RP_GROUP_##K()                                                                         \
         for (int j0 = 0; j0 < nj; j0 += per) {                                                 \
           int nc = nj - j0 < per ? nj - j0 : per;                                              \
           float *y = Y + (size_t)(jb + j0) * ldy + (size_t)g * 16;                             \
-          switch (nc) { RP_TILES_##NC(TILE) }                                                  \
+          switch (nc) { RP_TILES_##NC(TILE, K) }                                               \
         }                                                                                      \
       }                                                                                        \
     }                                                                                          \
   }
+
+/* Defines name(t, cols, W, gb, n_groups, X, xs, n_x, Y, ldy); NC is 4, 6, 8
+ * or 12. */
+#define RP_DEFINE_PRODUCT(name, TILE, NC, BATCH, GROUPS, EVEN) \
+  RP_PRODUCT_(name, TILE, NC, BATCH, GROUPS, EVEN, NOEP)
+/* The same with a last parameter const rp_epilogue *ep (NULL: none), which
+ * TILE(..., ldy, ep) receives with ep->bias at its first group's rows. */
+#define RP_DEFINE_PRODUCT_EP(name, TILE, NC, BATCH, GROUPS, EVEN) \
+  RP_PRODUCT_(name, TILE, NC, BATCH, GROUPS, EVEN, EP)
 
 /* An rp_matmul_fn (repack.h) for type T: impl specialized for it, so each
  * type gets its own unrolled code. */
@@ -88,6 +116,23 @@
                    size_t xs, int nx, float *Y, int ldy) {                                   \
     (void)t;                                                                                 \
     impl(T, cols, W, gb, ng, X, xs, nx, Y, ldy);                                             \
+  }
+
+/* An rp_matmul_fn for type T from an RP_DEFINE_PRODUCT_EP impl, with no
+ * epilogue (compiled out). */
+#define RP_DEFINE_ENTRY_NO_EP(name, impl, T)                                                  \
+  static void name(tensor_type t, int cols, const void *W, size_t gb, int ng, const void *X, \
+                   size_t xs, int nx, float *Y, int ldy) {                                   \
+    (void)t;                                                                                 \
+    impl(T, cols, W, gb, ng, X, xs, nx, Y, ldy, NULL);                                       \
+  }
+
+/* An rp_matmul_ep_fn for type T (impl from RP_DEFINE_PRODUCT_EP). */
+#define RP_DEFINE_ENTRY_EP(name, impl, T)                                                     \
+  static void name(tensor_type t, int cols, const void *W, size_t gb, int ng, const void *X, \
+                   size_t xs, int nx, float *Y, int ldy, const rp_epilogue *ep) {            \
+    (void)t;                                                                                 \
+    impl(T, cols, W, gb, ng, X, xs, nx, Y, ldy, ep);                                         \
   }
 
 #endif

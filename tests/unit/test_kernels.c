@@ -639,6 +639,49 @@ TEST(cache_sizes) {
 /* A path's products for weights streamed from memory (rp_matmul_streamed,
  * which the float types have) only add prefetches: their sums are bit for
  * bit those of rp_matmul, for every tile shape check_repack covers. */
+/* The products with a fused epilogue (rp_matmul_ep and its streamed twin)
+ * store exactly what the plain ones do followed by the table's add, a
+ * multiply by the scale (kern_scale) and the table's GELU, for each of
+ * the epilogues an encoder uses and at every tile shape the caller gives. */
+static void check_epilogues(const kernel_table *k, tensor_type t, int cols, const uint8_t *P,
+                            size_t gb, const uint8_t *PX, size_t pxb, int nx, float *Y0, float *Y1) {
+  enum { ROWS = 48, LDY = 51 };
+  float bias[ROWS];
+  fill_normal(bias, ROWS, 0.5f);
+  const rp_epilogue eps[] = {
+      {.bias = bias, .scale = 1.0f},
+      {.bias = bias, .scale = 0.1767767f},
+      {.bias = bias, .scale = 1.0f, .gelu = true},
+      {.bias = NULL, .scale = 1.0f, .gelu = true},
+  };
+  const char *names[] = {"bias", "bias+scale", "bias+gelu", "gelu"};
+  for (int streamed = 0; streamed < 2; streamed++) {
+    rp_matmul_fn plain = streamed ? k->types[t].rp_matmul_streamed : k->types[t].rp_matmul;
+    rp_matmul_ep_fn fused = streamed ? k->types[t].rp_matmul_ep_streamed : k->types[t].rp_matmul_ep;
+    CHECK(fused != NULL);
+    if (!fused) return;
+    for (int e = 0; e < 4; e++) {
+      const rp_epilogue *ep = &eps[e];
+      memset(Y0, 0, sizeof(float) * LDY * nx);
+      memset(Y1, 0, sizeof(float) * LDY * nx);
+      plain(t, cols, P, gb, ROWS / RP_ROWS, PX, pxb, nx, Y0, LDY);
+      for (int j = 0; j < nx; j++) {
+        float *y = Y0 + (size_t)j * LDY;
+        if (ep->bias) k->add(y, y, ep->bias, ROWS);
+        if (ep->scale != 1.0f)
+          for (int r = 0; r < ROWS; r++) y[r] *= ep->scale;
+        if (ep->gelu) k->gelu_erf(y, ROWS);
+      }
+      fused(t, cols, P, gb, ROWS / RP_ROWS, PX, pxb, nx, Y1, LDY, ep);
+      if (memcmp(Y0, Y1, sizeof(float) * LDY * nx)) {
+        fprintf(stderr, "  FAIL %s: %s %s%s product with epilogue %s differs, cols=%d nx=%d\n",
+                test_cur_name, k->name, tname(t), streamed ? " streamed" : "", names[e], cols, nx);
+        test_cur_failed = 1;
+      }
+    }
+  }
+}
+
 static void check_repack_streamed(const kernel_table *k) {
   enum { ROWS = 48, NXMAX = 100, LDY = 51 };
   static const tensor_type types[] = {TT_F32, TT_F16};
@@ -677,6 +720,7 @@ static void check_repack_streamed(const kernel_table *k) {
                   k->name, tname(t), cols, nx);
           test_cur_failed = 1;
         }
+        check_epilogues(k, t, cols, P, gb, PX, pxb, nx, Y0, Y1);
       }
       free(W), free(P), free(PX), free(f), free(Y0), free(Y1);
     }
