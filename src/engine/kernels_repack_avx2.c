@@ -449,27 +449,10 @@ ALWAYS_INLINE void float_tile_prefetching(tensor_type t, int cols, const uint8_t
 }
 RP_DEFINE_PRODUCT_EP(float_product_prefetching, float_tile_prefetching, 6, FLOAT_NC * 16, 1, 1)
 
-RP_DEFINE_ENTRY_EP(product_f32_ep, float_product, TT_F32)
-RP_DEFINE_ENTRY_EP(product_f16_ep, float_product, TT_F16)
-RP_DEFINE_ENTRY_EP(product_f32_ep_streamed, float_product_prefetching, TT_F32)
-RP_DEFINE_ENTRY_EP(product_f16_ep_streamed, float_product_prefetching, TT_F16)
-/* The plain products: their own copies, the epilogue compiled out (one
- * that tested it at run time made a 512-token text's attention, many short
- * products, 50% slower). */
-RP_DEFINE_ENTRY_NO_EP(product_f32, float_product, TT_F32)
-RP_DEFINE_ENTRY_NO_EP(product_f16, float_product, TT_F16)
-RP_DEFINE_ENTRY_NO_EP(product_f32_streamed, float_product_prefetching, TT_F32)
-RP_DEFINE_ENTRY_NO_EP(product_f16_streamed, float_product_prefetching, TT_F16)
+RP_DEFINE_FLOAT_ENTRIES(float_product, float_product_prefetching)
 
 void kernels_fill_repack_avx2(kernel_table *t) {
-  t->types[TT_F32].rp_matmul = product_f32;
-  t->types[TT_F16].rp_matmul = product_f16;
-  t->types[TT_F32].rp_matmul_streamed = product_f32_streamed;
-  t->types[TT_F16].rp_matmul_streamed = product_f16_streamed;
-  t->types[TT_F32].rp_matmul_ep = product_f32_ep;
-  t->types[TT_F16].rp_matmul_ep = product_f16_ep;
-  t->types[TT_F32].rp_matmul_ep_streamed = product_f32_ep_streamed;
-  t->types[TT_F16].rp_matmul_ep_streamed = product_f16_ep_streamed;
+  RP_FILL_FLOAT_ENTRIES(t);
   t->types[TT_Q4_0].rp_matmul = product_q4_0;
   t->types[TT_Q4_1].rp_matmul = product_q4_1;
   t->types[TT_Q8_0].rp_matmul = product_q8_0;

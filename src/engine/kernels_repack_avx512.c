@@ -234,22 +234,12 @@ RP_DEFINE_ENTRY(product_q4_0, product, TT_Q4_0)
 RP_DEFINE_ENTRY(product_q4_1, product, TT_Q4_1)
 RP_DEFINE_ENTRY(product_q8_0, product, TT_Q8_0)
 
-RP_DEFINE_ENTRY_EP(product_f32_ep, float_product, TT_F32)
-RP_DEFINE_ENTRY_EP(product_f16_ep, float_product, TT_F16)
 /* Weights that come from memory on every pass (an encoder larger than half
- * the last-level cache): the bus must be kept busy while the FMAs work, so
- * the next pair is prefetched at every row count. MiniLM on a Zen 4 with a
+ * the last-level cache) take float_product_prefetching at every row count:
+ * the bus must be kept busy while the FMAs work. MiniLM on a Zen 4 with a
  * 32 MB L3 (2 threads, `hearth bench -p 16`, medians of alternated runs):
  * F32 (42 MB) 5,600 -> 6,400 tokens/s, F16 (21 MB) 6,370 -> 6,820. */
-RP_DEFINE_ENTRY_EP(product_f32_ep_streamed, float_product_prefetching, TT_F32)
-RP_DEFINE_ENTRY_EP(product_f16_ep_streamed, float_product_prefetching, TT_F16)
-/* The plain products: their own copies, the epilogue compiled out (one
- * that tested it at run time made a 512-token text's attention, many short
- * products, 50% slower). */
-RP_DEFINE_ENTRY_NO_EP(product_f32, float_product, TT_F32)
-RP_DEFINE_ENTRY_NO_EP(product_f16, float_product, TT_F16)
-RP_DEFINE_ENTRY_NO_EP(product_f32_streamed, float_product_prefetching, TT_F32)
-RP_DEFINE_ENTRY_NO_EP(product_f16_streamed, float_product_prefetching, TT_F16)
+RP_DEFINE_FLOAT_ENTRIES(float_product, float_product_prefetching)
 
 /* Through the entries' own functions, not their bodies inlined here: one
  * function holding all five types' unrolled tiles came out 12% slower
@@ -265,14 +255,7 @@ void rp_product_avx512(tensor_type t, int cols, const void *W, size_t gb, int ng
 }
 
 void kernels_fill_repack_avx512(kernel_table *t) {
-  t->types[TT_F32].rp_matmul = product_f32;
-  t->types[TT_F16].rp_matmul = product_f16;
-  t->types[TT_F32].rp_matmul_streamed = product_f32_streamed;
-  t->types[TT_F16].rp_matmul_streamed = product_f16_streamed;
-  t->types[TT_F32].rp_matmul_ep = product_f32_ep;
-  t->types[TT_F16].rp_matmul_ep = product_f16_ep;
-  t->types[TT_F32].rp_matmul_ep_streamed = product_f32_ep_streamed;
-  t->types[TT_F16].rp_matmul_ep_streamed = product_f16_ep_streamed;
+  RP_FILL_FLOAT_ENTRIES(t);
   t->types[TT_Q4_0].rp_matmul = product_q4_0;
   t->types[TT_Q4_1].rp_matmul = product_q4_1;
   t->types[TT_Q8_0].rp_matmul = product_q8_0;

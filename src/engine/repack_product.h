@@ -135,4 +135,32 @@
     impl(T, cols, W, gb, ng, X, xs, nx, Y, ldy, ep);                                         \
   }
 
+/* The eight float entries of a kernel file, from its RP_DEFINE_PRODUCT_EP
+ * products for cached (CACHED) and streamed (STREAMED) weights:
+ * product_f32/_f16 and their _streamed twins (the plain products, their
+ * own copies with the epilogue compiled out: one that tested it at run
+ * time made a 512-token text's attention, many short products, 50%
+ * slower), and the same four with _ep. */
+#define RP_DEFINE_FLOAT_ENTRIES(CACHED, STREAMED)                        \
+  RP_DEFINE_ENTRY_EP(product_f32_ep, CACHED, TT_F32)                     \
+  RP_DEFINE_ENTRY_EP(product_f16_ep, CACHED, TT_F16)                     \
+  RP_DEFINE_ENTRY_EP(product_f32_ep_streamed, STREAMED, TT_F32)          \
+  RP_DEFINE_ENTRY_EP(product_f16_ep_streamed, STREAMED, TT_F16)          \
+  RP_DEFINE_ENTRY_NO_EP(product_f32, CACHED, TT_F32)                     \
+  RP_DEFINE_ENTRY_NO_EP(product_f16, CACHED, TT_F16)                     \
+  RP_DEFINE_ENTRY_NO_EP(product_f32_streamed, STREAMED, TT_F32)          \
+  RP_DEFINE_ENTRY_NO_EP(product_f16_streamed, STREAMED, TT_F16)
+/* Puts them in kernel table t. */
+#define RP_FILL_FLOAT_ENTRIES(t)                                         \
+  do {                                                                   \
+    (t)->types[TT_F32].rp_matmul = product_f32;                          \
+    (t)->types[TT_F16].rp_matmul = product_f16;                          \
+    (t)->types[TT_F32].rp_matmul_streamed = product_f32_streamed;        \
+    (t)->types[TT_F16].rp_matmul_streamed = product_f16_streamed;        \
+    (t)->types[TT_F32].rp_matmul_ep = product_f32_ep;                    \
+    (t)->types[TT_F16].rp_matmul_ep = product_f16_ep;                    \
+    (t)->types[TT_F32].rp_matmul_ep_streamed = product_f32_ep_streamed;  \
+    (t)->types[TT_F16].rp_matmul_ep_streamed = product_f16_ep_streamed;  \
+  } while (0)
+
 #endif
