@@ -168,7 +168,8 @@ typedef struct {
 } matmul_job;
 
 /* An epilogue as a pass over weight rows r0..r1 of the n output rows (the
- * kernel tables' add, scale and GELU: the floats a fused one stores). */
+ * kernel table's add and GELU, kern_scale's plain multiply: the floats a
+ * fused one stores). */
 static void apply_epilogue(const rp_epilogue *e, float *Y, int ldy, int n, int r0, int r1) {
   for (int i = 0; i < n; i++) {
     float *y = Y + (size_t)i * ldy + r0;

@@ -58,8 +58,9 @@ void fwd_matmul_many(hr_pool *pool, void *xq, const weight *const *ws, float *co
  * rides along with it (eps[k] for weight k: bias, scale, GELU; repack.h):
  * fused into the stores of the float products that have it, else a pass
  * over each chunk's columns right after its product, on the thread that
- * ran it — the same floats either way, and no pass over the whole output
- * or pool sync of its own. */
+ * ran it — the same floats either way, and no pool sync of its own (only
+ * weights that cannot share one loop, of different types or widths, get a
+ * pass over their whole output after their own product). */
 void fwd_matmul_ep(hr_pool *pool, void *xq, const weight *const *ws, float *const *Ys, int nw,
                    const float *X, int n, const rp_epilogue *eps);
 size_t fwd_act_row_bytes(tensor_type t, int cols);

@@ -158,7 +158,7 @@ static void attn_head_rp(bert_ctx *c, rp_matmul_fn rp, int s0, int len, int h, f
 
 /* Sequence chunk / n_head, head chunk % n_head: softmax(q k^T / sqrt(d)) v
  * for each of its tokens (q, k and v carry their biases and q its
- * 1/sqrt(d) already: qkv_done). */
+ * 1/sqrt(d) already: layer_step's fwd_matmul_ep). */
 static void attn_worker(void *arg, int chunk, int thread_id) {
   bert_ctx *c = arg;
   const model_hparams *hp = &c->m->hp;

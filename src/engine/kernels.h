@@ -291,17 +291,17 @@ size_t cpu_cache_size_parse(const char *text);
 
 /* e^x for the vector softmaxes and GELUs (x <= 0): Cephes' expf, 2^n e^r
  * with n = round(x log2 e), r = x - n ln2 in two parts (HI exact in
- * float), e^r = 1 + r + r^2 (P0 + r (P1 + ...)); below EXP_MIN, 0. */
-#define EXP_MIN -87.3f
-#define EXP_LOG2E 1.44269504088896341f
-#define EXP_LN2_HI 0.693359375f
-#define EXP_LN2_LO -2.12194440e-4f
-#define EXP_P0 5.0000001201e-1f
-#define EXP_P1 1.6666665459e-1f
-#define EXP_P2 4.1665795894e-2f
-#define EXP_P3 8.3334519073e-3f
-#define EXP_P4 1.3981999507e-3f
-#define EXP_P5 1.9875691500e-4f
+ * float), e^r = 1 + r + r^2 (P0 + r (P1 + ...)); below KERN_EXP_MIN, 0. */
+#define KERN_EXP_MIN (-87.3f)
+#define KERN_EXP_LOG2E 1.44269504088896341f
+#define KERN_EXP_LN2_HI 0.693359375f
+#define KERN_EXP_LN2_LO (-2.12194440e-4f)
+#define KERN_EXP_P0 5.0000001201e-1f
+#define KERN_EXP_P1 1.6666665459e-1f
+#define KERN_EXP_P2 4.1665795894e-2f
+#define KERN_EXP_P3 8.3334519073e-3f
+#define KERN_EXP_P4 1.3981999507e-3f
+#define KERN_EXP_P5 1.9875691500e-4f
 
 /* erf for the vector GELUs (Abramowitz and Stegun 7.1.26, |error| <=
  * 1.5e-7, below float's step near 1): erf(z) = 1 - t (A1 + t (A2 + t (A3 +

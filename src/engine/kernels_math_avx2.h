@@ -13,18 +13,18 @@
 /* e^x for x <= 0: Cephes' expf polynomial on r = x - n ln2, scaled by 2^n
  * through the exponent bits; below -87.3 the result is 0. */
 static inline __m256 exp_neg(__m256 x) {
-  const __m256 live = _mm256_cmp_ps(x, _mm256_set1_ps(EXP_MIN), _CMP_GE_OQ);
-  x = _mm256_max_ps(x, _mm256_set1_ps(EXP_MIN));
-  __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(EXP_LOG2E)),
+  const __m256 live = _mm256_cmp_ps(x, _mm256_set1_ps(KERN_EXP_MIN), _CMP_GE_OQ);
+  x = _mm256_max_ps(x, _mm256_set1_ps(KERN_EXP_MIN));
+  __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(KERN_EXP_LOG2E)),
                              _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(EXP_LN2_HI), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(EXP_LN2_LO), r);
-  __m256 p = _mm256_set1_ps(EXP_P5);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(EXP_P4));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(EXP_P3));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(EXP_P2));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(EXP_P1));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(EXP_P0));
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(KERN_EXP_LN2_HI), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(KERN_EXP_LN2_LO), r);
+  __m256 p = _mm256_set1_ps(KERN_EXP_P5);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(KERN_EXP_P4));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(KERN_EXP_P3));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(KERN_EXP_P2));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(KERN_EXP_P1));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(KERN_EXP_P0));
   p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
   /* n in [-126, 0]: 2^n is a normal float */
   __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);

@@ -14,17 +14,17 @@
  * polynomial on r = x - n ln2, |r| <= ln2/2, scaled by 2^n; below -87.3
  * (where expf goes subnormal) the result is 0. */
 static inline __m512 exp_neg(__m512 x) {
-  const __mmask16 live = _mm512_cmp_ps_mask(x, _mm512_set1_ps(EXP_MIN), _CMP_GE_OQ);
-  __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(EXP_LOG2E)),
+  const __mmask16 live = _mm512_cmp_ps_mask(x, _mm512_set1_ps(KERN_EXP_MIN), _CMP_GE_OQ);
+  __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(KERN_EXP_LOG2E)),
                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(EXP_LN2_HI), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(EXP_LN2_LO), r);
-  __m512 p = _mm512_set1_ps(EXP_P5);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(EXP_P4));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(EXP_P3));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(EXP_P2));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(EXP_P1));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(EXP_P0));
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(KERN_EXP_LN2_HI), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(KERN_EXP_LN2_LO), r);
+  __m512 p = _mm512_set1_ps(KERN_EXP_P5);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(KERN_EXP_P4));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(KERN_EXP_P3));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(KERN_EXP_P2));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(KERN_EXP_P1));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(KERN_EXP_P0));
   p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
   return _mm512_maskz_scalef_ps(live, p, n);
 }

@@ -84,10 +84,12 @@ typedef void (*rp_matmul_fn)(tensor_type t, int cols, const void *W, size_t grou
                              int ldy);
 /* What a float product does to each value before it stores it, in this
  * order: + bias[r] (r the weight row, as Y's), x scale, then GELU (erf
- * form): an encoder's biases, attention scale and activation, applied in
- * registers instead of a pass over Y after the product. The same float
- * operations as kern_add, kern_scale and kern_gelu_erf of the same kernel
- * table, so the values are those of the separate pass bit for bit. */
+ * form): an encoder's biases, attention scale and activation, applied by
+ * the product as it stores (AVX-512: to the sums in registers; AVX2: to
+ * the tile just stored) instead of a pass over Y after it. The same float
+ * operations as the kernel table's add and gelu_erf and kern_scale's
+ * plain multiply, so the values are those of the separate pass bit for
+ * bit. */
 typedef struct {
   const float *bias; /* NULL: none */
   float scale;       /* 1: none */

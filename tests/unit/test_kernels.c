@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "../../src/engine/forward.h"
 #include "../../src/engine/kernels.h"
 #include "test.h"
 
@@ -636,12 +637,9 @@ TEST(cache_sizes) {
   CHECK(llc == 0 || (llc >= (size_t)256 << 10 && llc <= (size_t)4 << 30));
 }
 
-/* A path's products for weights streamed from memory (rp_matmul_streamed,
- * which the float types have) only add prefetches: their sums are bit for
- * bit those of rp_matmul, for every tile shape check_repack covers. */
 /* The products with a fused epilogue (rp_matmul_ep and its streamed twin)
  * store exactly what the plain ones do followed by the table's add, a
- * multiply by the scale (kern_scale) and the table's GELU, for each of
+ * plain multiply by the scale (as kern_scale) and the table's GELU, for each of
  * the epilogues an encoder uses and at every tile shape the caller gives. */
 static void check_epilogues(const kernel_table *k, tensor_type t, int cols, const uint8_t *P,
                             size_t gb, const uint8_t *PX, size_t pxb, int nx, float *Y0, float *Y1) {
@@ -682,6 +680,9 @@ static void check_epilogues(const kernel_table *k, tensor_type t, int cols, cons
   }
 }
 
+/* A path's products for weights streamed from memory (rp_matmul_streamed,
+ * which the float types have) only add prefetches: their sums are bit for
+ * bit those of rp_matmul, for every tile shape check_repack covers. */
 static void check_repack_streamed(const kernel_table *k) {
   enum { ROWS = 48, NXMAX = 100, LDY = 51 };
   static const tensor_type types[] = {TT_F32, TT_F16};
@@ -750,6 +751,73 @@ TEST(repack_avx512) {
   check_repack(&vnni);
   check_repack_streamed(k);
 }
+/* fwd_matmul_ep on the pool (two threads, so chunks start at rows other
+ * than 0) stores what fwd_matmul_many followed by kern_add, kern_scale and
+ * kern_gelu_erf over the whole outputs does, bit for bit: weights repacked
+ * (fused where the path has it) or not (the pass after each chunk),
+ * streamed or not, three weights sharing the input like Q, K and V. */
+TEST(matmul_epilogue) {
+  enum { ROWS = 1152, COLS = 384, N = 16 };
+  hr_pool *pool = hr_pool_new(2);
+  float *X = malloc(sizeof(float) * N * COLS), *bias = malloc(sizeof(float) * ROWS * 3);
+  fill_normal(X, N * COLS, 1.0f);
+  fill_normal(bias, ROWS * 3, 0.5f);
+  static const tensor_type types[] = {TT_F32, TT_F16};
+  for (int ti = 0; ti < 2; ti++) {
+    tensor_type t = types[ti];
+    size_t rb = quant_row_bytes(t, COLS), gb = rp_group_bytes(t, COLS);
+    uint8_t *data[3], *packed[3];
+    weight w[3];
+    const weight *ws[3];
+    float *Y0[3], *Y1[3];
+    float *f = malloc(sizeof(float) * COLS);
+    for (int k = 0; k < 3; k++) {
+      data[k] = malloc(rb * ROWS);
+      packed[k] = aligned_alloc(64, gb * (ROWS / RP_ROWS));
+      for (int r = 0; r < ROWS; r++) {
+        fill_normal(f, COLS, 0.1f);
+        kernels_for_type(t)->quantize(f, data[k] + (size_t)r * rb, COLS);
+      }
+      for (int g = 0; g < ROWS / RP_ROWS; g++)
+        rp_pack_group(t, data[k] + (size_t)g * RP_ROWS * rb, rb, COLS, packed[k] + (size_t)g * gb);
+      Y0[k] = malloc(sizeof(float) * N * ROWS);
+      Y1[k] = malloc(sizeof(float) * N * ROWS);
+      ws[k] = &w[k];
+    }
+    void *xq = aligned_alloc(64, fwd_act_row_bytes(t, COLS) * N);
+    const rp_epilogue eps[3] = {
+        {.bias = bias, .scale = 0.1767767f},
+        {.bias = bias + ROWS, .scale = 1.0f, .gelu = true},
+        {.bias = NULL, .scale = 1.0f, .gelu = true},
+    };
+    for (int mode = 0; mode < 3; mode++) { /* repacked, repacked streamed, GGUF layout */
+      for (int k = 0; k < 3; k++)
+        w[k] = (weight){.type = t, .rows = ROWS, .cols = COLS, .data = data[k], .row_bytes = rb,
+                        .rp = mode < 2 ? packed[k] : NULL, .rp_group_bytes = mode < 2 ? gb : 0,
+                        .rp_streamed = mode == 1};
+      fwd_matmul_many(pool, xq, ws, Y0, 3, X, N);
+      for (int k = 0; k < 3; k++)
+        for (int i = 0; i < N; i++) {
+          float *y = Y0[k] + (size_t)i * ROWS;
+          if (eps[k].bias) kern_add(y, y, eps[k].bias, ROWS);
+          if (eps[k].scale != 1.0f) kern_scale(y, eps[k].scale, ROWS);
+          if (eps[k].gelu) kern_gelu_erf(y, ROWS);
+        }
+      fwd_matmul_ep(pool, xq, ws, Y1, 3, X, N, eps);
+      for (int k = 0; k < 3; k++)
+        if (memcmp(Y0[k], Y1[k], sizeof(float) * N * ROWS)) {
+          fprintf(stderr, "  FAIL %s: %s weight %d mode %d: fwd_matmul_ep differs\n", test_cur_name,
+                  tname(t), k, mode);
+          test_cur_failed = 1;
+        }
+    }
+    for (int k = 0; k < 3; k++) free(data[k]), free(packed[k]), free(Y0[k]), free(Y1[k]);
+    free(xq), free(f);
+  }
+  free(X), free(bias);
+  hr_pool_free(pool);
+}
+
 TEST(repack_amx) {
   const kernel_table *k = kernels_for_isa(KERN_ISA_AVX512);
   if (!k || !cpu_has_amx_int8()) SKIP("CPU lacks AMX-INT8");
@@ -1143,6 +1211,7 @@ int main(void) {
   RUN(repack_avx2);
   RUN(repack_avx512);
   RUN(repack_amx);
+  RUN(matmul_epilogue);
   RUN(rpx_row_avx2);
   RUN(rpx_row_avx512);
   RUN(attn_ref);
