@@ -177,6 +177,10 @@ ALWAYS_INLINE void float_groups(tensor_type t, int G, int cols, const uint8_t *w
       __m512 sum = acc[0][g][j];
       UNROLL(4)
       for (int p = 1; p < P; p++) sum = _mm512_add_ps(sum, acc[p][g][j]);
+      /* on the sums in registers: from L1 after the stores, in a loop of
+       * its own, the float products took 0.31 MB of code instead of 1.09
+       * MB but a 512-token text gained 4% instead of 10% (MiniLM F32,
+       * alternated) */
       if (ep) sum = float_epilogue(ep, g, sum);
       _mm512_storeu_ps(Y + (size_t)j * ldy + g * 16, sum);
     }
