@@ -291,7 +291,8 @@ size_t cpu_cache_size_parse(const char *text);
 
 /* e^x for the vector softmaxes and GELUs (x <= 0): Cephes' expf, 2^n e^r
  * with n = round(x log2 e), r = x - n ln2 in two parts (HI exact in
- * float), e^r = 1 + r + r^2 (P0 + r (P1 + ...)); below KERN_EXP_MIN, 0. */
+ * float), e^r = 1 + r + r^2 (P0 + r (P1 + ...)); below KERN_EXP_MIN, 0
+ * (AVX-512; AVX2 clamps where 2^n's bits reach 0, kernels_math_avx2.h). */
 #define KERN_EXP_MIN (-87.3f)
 #define KERN_EXP_LOG2E 1.44269504088896341f
 #define KERN_EXP_LN2_HI 0.693359375f
