@@ -67,7 +67,10 @@
 //
 // Environment: CLIENT (http or fetch), THREADS (2), BATCHES ("1,32"), ROUNDS (3), TYPES ("f32";
 // "f32,f16" adds the F16 file for hearth and llama.cpp; sentence-transformers
-// stays float32), SENTENCES (another file, one text a line), MAX_TOKENS
+// stays float32), SENTENCES (another file, one text a line;
+// bench/embeddings/passages.txt holds 47 passages of 97-480 tokens, mean
+// 272, cut at sentence ends from this repository's README and performance
+// notes: documents in RAG-sized chunks instead of sentences), MAX_TOKENS
 // (512: longer texts are left out), LLAMA_SERVER (path to llama-server; the
 // llama.cpp column is skipped without it), ST_PYTHON and ST_MODEL (set by
 // run.sh; without ST_PYTHON the sentence-transformers column is skipped).

