@@ -49,7 +49,9 @@
 //   llama_decode, fewer would split it), -c B*512 (each slot keeps the
 //   model's full 512-token context, so every sentence hearth takes fits),
 //   -b = -ub = UB with UB the largest token total of any group of B
-//   sentences (HF count) plus 25%, rounded up to 256, at least 512:
+//   sentences (HF count) plus 25%, rounded up to 256, at least 512 (when
+//   every text is longer than B tokens, as documents are, only the longest
+//   text's, see ubatch below):
 //   llama.cpp requires a non-causal batch to fit one ubatch and refuses a
 //   prompt longer than -ub, and the server fills a decode with up to -b
 //   tokens from all slots, so with -b = -ub >= the group's tokens each
@@ -269,9 +271,18 @@ function agreement(A, B) {
   fs.writeFileSync(sentFile, JSON.stringify(sentences));
   const maxB = Math.max(...BATCHES);
   // llama-server's -b/-ub for batch size b: the largest token total of a
-  // group of b sentences, plus 25%, rounded up to 256, at least 512.
+  // group of b sentences, plus 25%, rounded up to 256, at least 512 — or,
+  // when every text is longer than b tokens, only the longest text's
+  // (rounded up to 256, at least 512): each decode then takes the whole
+  // texts that fit, and attention stays within few of them (documents at
+  // batch 32: 1.2 -> 9.2 passages/s), while llama.cpp's mean-pooling assert
+  // (a slot id >= the decode's tokens, see above) cannot fire. LLAMA_UB=N
+  // sets it (at least 512).
   const groupTokens = (b) => (tokens ? Math.max(...groups(tokens, b).map((g) => g.reduce((s, x) => s + x, 0))) : b * 512);
-  const ubatch = (b) => Math.max(512, Math.ceil((groupTokens(b) * 1.25) / 256) * 256);
+  const perText = (b) => tokens && Math.min(...tokens) > b;
+  const ubatch = (b) => (process.env.LLAMA_UB ? Math.max(512, Number(process.env.LLAMA_UB))
+    : perText(b) ? Math.max(512, Math.ceil(Math.max(...tokens) / 256) * 256)
+      : Math.max(512, Math.ceil((groupTokens(b) * 1.25) / 256) * 256));
   const info = {
     sentences: sentences.length, of: all.length, file: path.relative(ROOT, SENTENCES),
     mean_tokens: tokens ? tokens.reduce((s, x) => s + x, 0) / tokens.length : null,
