@@ -271,9 +271,10 @@ function agreement(A, B) {
   fs.writeFileSync(sentFile, JSON.stringify(sentences));
   const maxB = Math.max(...BATCHES);
   // llama-server's -b/-ub for batch size b: the largest token total of a
-  // group of b sentences, plus 25%, rounded up to 256, at least 512 — or,
-  // when every text is longer than b tokens, only the longest text's
-  // (rounded up to 256, at least 512): each decode then takes the whole
+  // group of b sentences, plus 25% (llama.cpp's tokenizer splits some texts
+  // into more pieces), rounded up to 256, at least 512 — or, when every
+  // text is longer than b tokens, the longest text's the same way (B = 1
+  // gets what it got before): each decode then takes the whole
   // texts that fit, and attention stays within few of them (documents at
   // batch 32: 1.2 -> 9.2 passages/s), while llama.cpp's mean-pooling assert
   // (a slot id >= the decode's tokens, see above) cannot fire. LLAMA_UB=N
@@ -281,7 +282,7 @@ function agreement(A, B) {
   const groupTokens = (b) => (tokens ? Math.max(...groups(tokens, b).map((g) => g.reduce((s, x) => s + x, 0))) : b * 512);
   const perText = (b) => tokens && Math.min(...tokens) > b;
   const ubatch = (b) => (process.env.LLAMA_UB ? Math.max(512, Number(process.env.LLAMA_UB))
-    : perText(b) ? Math.max(512, Math.ceil(Math.max(...tokens) / 256) * 256)
+    : perText(b) ? Math.max(512, Math.ceil((Math.max(...tokens) * 1.25) / 256) * 256)
       : Math.max(512, Math.ceil((groupTokens(b) * 1.25) / 256) * 256));
   const info = {
     sentences: sentences.length, of: all.length, file: path.relative(ROOT, SENTENCES),
