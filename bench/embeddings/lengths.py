@@ -6,8 +6,9 @@ by the FMA units (long ones). Run by run.sh when LENGTHS is set:
 
   LENGTHS=16,64,128,256,512 bash bench/embeddings/run.sh
 
-For each N: a text of exactly N tokens ([CLS] and [SEP] included, by the
-Hugging Face tokenizer) cut from bench/embeddings/passages.txt, encoded by
+For each N: a text of N tokens ([CLS] and [SEP] included, by the Hugging
+Face tokenizer; a token or two fewer where the cut would split a word, and
+the table says how many) cut from bench/embeddings/passages.txt, encoded by
 sentence-transformers (float32, torch.set_num_threads(THREADS),
 max_seq_length 512) one model.encode([text]) call at a time, best of
 ROUNDS; and `hearth bench -m GGUF -p N -r ROUNDS --json` (an encoder pass
