@@ -77,6 +77,12 @@ static int get_weight(loader *L, const char *name, int cols, int rows, bool requ
              tensor_type_get(t->type).name ? tensor_type_get(t->type).name : "?");
     return HR_EUNSUPPORTED;
   }
+  /* the forward passes read norms and biases as floats in place */
+  if (!rows && t->type != TT_F32) {
+    snprintf(L->err, L->err_len, "tensor %s: a vector must be f32, not %s", name,
+             tensor_type_get(t->type).name ? tensor_type_get(t->type).name : "?");
+    return HR_EFORMAT;
+  }
   tensor_type_info ti = tensor_type_get(t->type);
   if (rows && ops->vec_dot_type != t->type && ops->vec_dot_type >= TT_Q2_K &&
       ops->vec_dot_type <= TT_Q8_K && cols % 256) {

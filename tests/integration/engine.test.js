@@ -63,3 +63,25 @@ test('a malformed model file is a clear error', () => {
   assert.match(r.stderr, /hearth run: .+/);
   fs.rmSync(bad);
 });
+
+test('a norm stored in another type than F32 is refused by name, not read as floats', () => {
+  // the tensor info of blk.0.attn_norm.weight: u64 name length, the name,
+  // u32 n_dims, n_dims u64 extents, then the u32 type (0 = F32, 1 = F16)
+  const buf = Buffer.from(fs.readFileSync(MODEL));
+  const name = Buffer.from('blk.0.attn_norm.weight');
+  const at = buf.indexOf(name);
+  assert.ok(at > 8 && buf.readBigUInt64LE(at - 8) === BigInt(name.length), 'tensor info found');
+  const dims = buf.readUInt32LE(at + name.length);
+  const typeAt = at + name.length + 4 + 8 * dims;
+  assert.equal(buf.readUInt32LE(typeAt), 0, 'stored as F32');
+  buf.writeUInt32LE(1, typeAt);
+  const bad = path.join(require('node:os').tmpdir(), `hearth-f16-norm-${process.pid}.gguf`);
+  fs.writeFileSync(bad, buf);
+  try {
+    const r = require('node:child_process').spawnSync(BIN, ['run', '-m', bad, '-p', 'x', '-n', '1'], { encoding: 'utf8' });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /blk\.0\.attn_norm\.weight: a vector must be f32, not f16/);
+  } finally {
+    fs.rmSync(bad, { force: true });
+  }
+});
