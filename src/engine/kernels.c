@@ -70,8 +70,7 @@ static void init_tables(void) {
   for (int i = 0; i < KERN_ISA_COUNT; i++) {
     if (!table_ok[i]) continue;
     llama_tables[i] = tables[i];
-    for (int k = 0; k < TT_COUNT_; k++)
-    {
+    for (int k = 0; k < TT_COUNT_; k++) {
       kern_type_ops *o = &llama_tables[i].types[k];
       o->rp_matmul = o->rp_matmul_streamed = NULL;
       o->rp_matmul_ep = o->rp_matmul_ep_streamed = NULL;
