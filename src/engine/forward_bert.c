@@ -246,6 +246,15 @@ static void rows_run(bert_ctx *c, const layer_weights *L, rows_op op, int n, int
 
 /* ---- the pass ------------------------------------------------------------- */
 
+/* The token table (47 MB in F32) is cold after a pass has streamed the
+ * weights: its rows are requested this many tokens ahead, so their misses
+ * overlap instead of each waiting in turn. */
+#define EMBED_ROWS_AHEAD 16
+static void prefetch_token_row(const model *m, int32_t token) {
+  const char *row = (const char *)m->tok_embd.data + (size_t)token * m->tok_embd.row_bytes;
+  for (size_t at = 0; at < m->tok_embd.row_bytes; at += 64) __builtin_prefetch(row + at);
+}
+
 static void embed(bert_ctx *c, const int32_t *tokens) {
   const model *m = c->m;
   int E = m->hp.n_embd;
@@ -253,10 +262,13 @@ static void embed(bert_ctx *c, const int32_t *tokens) {
   const kern_type_ops *pos = kernels_for_type(m->pos_embd.type);
   const kern_type_ops *typ = kernels_for_type(m->type_embd.type);
   float *tmp = c->xb;
+  int n = c->seq_start[c->n_seqs - 1] + c->seq_len[c->n_seqs - 1];
+  for (int i = 0; i < HR_MIN(n, EMBED_ROWS_AHEAD); i++) prefetch_token_row(m, tokens[i]);
   typ->to_float(m->type_embd.data, c->att, E); /* type 0 ("sentence A") */
   for (int s = 0; s < c->n_seqs; s++) {
     for (int p = 0; p < c->seq_len[s]; p++) {
       int i = c->seq_start[s] + p;
+      if (i + EMBED_ROWS_AHEAD < n) prefetch_token_row(m, tokens[i + EMBED_ROWS_AHEAD]);
       float *x = c->x + (size_t)i * E;
       tok->to_float((const char *)m->tok_embd.data + (size_t)tokens[i] * m->tok_embd.row_bytes, x, E);
       pos->to_float((const char *)m->pos_embd.data + (size_t)p * m->pos_embd.row_bytes, tmp, E);
