@@ -318,6 +318,6 @@ int http_req_post(http_req *r, void (*fn)(http_req *r, void *arg), void *arg) {
   else l->post_head = t;
   l->post_tail = t;
   pthread_mutex_unlock(&l->post_lock);
-  uv_async_send(&l->wake);
+  loop_wake(l);
   return HR_OK;
 }

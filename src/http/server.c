@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -163,7 +164,7 @@ static void begin_stop(io_loop *l) {
   maybe_finish_loop(l);
 }
 
-/* stopping is read under post_lock, as stop_all writes it: uv_async_send
+/* stopping is read under post_lock, as stop_all writes it: loop_wake
  * skips the wake-up when it sees the previous one still pending, and
  * without the lock this thread could clear that flag and read stopping
  * before the other thread's store showed (a store-buffer race: the loop
@@ -175,10 +176,23 @@ static int loop_stopping(io_loop *l) {
   return stopping;
 }
 
-static void on_wake(uv_async_t *a) {
-  io_loop *l = a->data;
+static void on_wake(uv_poll_t *h, int status, int events) {
+  HR_UNUSED(status), HR_UNUSED(events);
+  io_loop *l = h->data;
+  uint64_t n;
+  while (read(l->wake_fd, &n, sizeof n) > 0) {}
+  /* cleared before the queue is taken: a post after this point writes again */
+  atomic_store(&l->wake_pending, 0);
   run_posted(l);
   if (loop_stopping(l)) begin_stop(l);
+}
+
+void loop_wake(io_loop *l) {
+  if (atomic_exchange(&l->wake_pending, 1)) return;
+  uint64_t one = 1;
+  ssize_t w;
+  do w = write(l->wake_fd, &one, sizeof one);
+  while (w < 0 && errno == EINTR);
 }
 
 static void on_sweep(uv_timer_t *t) {
@@ -223,7 +237,17 @@ static int loop_init(http_server *s, io_loop *l, int index, int fd, char *err, s
     snprintf(err, err_len, "listen: %s", uv_strerror(rc));
     return HR_EIO;
   }
-  uv_async_init(&l->uv, &l->wake, on_wake);
+  l->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (l->wake_fd < 0) {
+    snprintf(err, err_len, "wake-up eventfd: %s", strerror(errno));
+    return HR_EIO;
+  }
+  if ((rc = uv_poll_init(&l->uv, &l->wake, l->wake_fd)) ||
+      (rc = uv_poll_start(&l->wake, UV_READABLE, on_wake))) {
+    close(l->wake_fd);
+    snprintf(err, err_len, "wake-up eventfd: %s", uv_strerror(rc));
+    return HR_EIO;
+  }
   l->wake.data = l;
   uv_timer_init(&l->uv, &l->sweep);
   l->sweep.data = l;
@@ -284,7 +308,7 @@ static void stop_all(http_server *s, int level) {
     bool closed = l->post_closed;
     if (!closed) {
       l->stopping = level; /* read by the loop after the wake-up */
-      uv_async_send(&l->wake);
+      loop_wake(l);
     }
     pthread_mutex_unlock(&l->post_lock);
   }
@@ -319,6 +343,7 @@ void http_server_free(http_server *s) {
   for (int i = 0; i < s->n_loops; i++) {
     io_loop *l = &s->loops[i];
     uv_loop_close(&l->uv);
+    close(l->wake_fd);
     hr_buf_free(&l->log);
     pthread_mutex_destroy(&l->post_lock);
   }

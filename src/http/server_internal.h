@@ -70,7 +70,14 @@ struct io_loop {
   uv_loop_t uv;
   uv_thread_t thread;
   uv_tcp_t listener;
-  uv_async_t wake;   /* posted tasks, shutdown */
+  /* Posted tasks and shutdown wake the loop through an eventfd it polls, not
+   * a uv_async_t: libuv 1.44's loop, woken by uv_async_send's write, spins
+   * and then sched_yields until the sender has also cleared its busy flag,
+   * and a sender preempted between the two (the woken loop taking its core)
+   * held an answer back ~0.8 ms (perf trace of /v1/embeddings). */
+  uv_poll_t wake;
+  int wake_fd;
+  _Atomic int wake_pending; /* 1: a write is on its way or unread */
   uv_timer_t sweep;  /* timeouts and event-loop lag */
   uv_check_t check;  /* hands the access log to the writer thread */
   uint64_t sweep_expected_ms;
@@ -175,6 +182,8 @@ int conn_accept(io_loop *l);
 void conn_close(conn *c);
 void conn_flush(conn *c);
 void conn_sweep(io_loop *l);
+/* Wakes l's thread to run its posted tasks and see stopping; any thread. */
+void loop_wake(io_loop *l);
 void conn_request_finished(http_req *r);
 
 /* response.c */
