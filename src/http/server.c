@@ -180,7 +180,7 @@ static void on_wake(uv_poll_t *h, int status, int events) {
   HR_UNUSED(status), HR_UNUSED(events);
   io_loop *l = h->data;
   uint64_t n;
-  while (read(l->wake_fd, &n, sizeof n) > 0) {}
+  if (read(l->wake_fd, &n, sizeof n) < 0) {} /* one read zeroes the count */
   /* cleared before the queue is taken: a post after this point writes again */
   atomic_store(&l->wake_pending, 0);
   run_posted(l);
