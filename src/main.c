@@ -214,6 +214,7 @@ static int cmd_serve_run(hr_arena *opt_arena, serve_options *op, http_config *hc
   }
   atomic_store(&ctx.store_ready, true);
   ctx.work = hr_workq_new(2);
+  ctx.intake = hr_workq_new(1);
 
   hc.host = o.host;
   hc.port = (int)o.port;
@@ -248,6 +249,9 @@ static int cmd_serve_run(hr_arena *opt_arena, serve_options *op, http_config *hc
          o.shutdown_timeout_ms);
 stop:
   http_server_shutdown(ctx.server, (uint32_t)o.shutdown_timeout_ms);
+  /* The loops have stopped, so no body enters the intake now; what it still
+   * reads finds the models open and posts to closed loops. */
+  hr_workq_free(ctx.intake);
   /* The models close before the server is freed: a request still in a
    * model past the deadline gets its last callback now, and the answer it
    * posts must find the (closed) loop to be refused by, not freed memory. */

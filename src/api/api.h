@@ -41,7 +41,8 @@ typedef struct {
   store *db;
   api_model models[API_MODELS_MAX];
   _Atomic int n_models; /* entries below it are complete (release/acquire) */
-  struct hr_workq *work; /* blocking jobs off the loops */
+  struct hr_workq *work;   /* blocking jobs off the loops */
+  struct hr_workq *intake; /* large request bodies read off the loops (NULL: on them) */
   _Atomic bool store_ready;
   _Atomic bool models_ready;
   int64_t started_ms;

@@ -10,7 +10,10 @@
  * another thread and later answers through http_req_post, which runs a
  * function back on the request's loop. A request stays valid until its
  * response is finished or, if the client went away, until the handler calls
- * http_req_release after being told by on_abort. */
+ * http_req_release after being told by on_abort. A handler may also carry
+ * on with a request on another thread after http_req_keep_body: there it
+ * reads only the body and the arena and answers with http_respond*, which
+ * off the loops posts the answer to the request's loop. */
 #ifndef HEARTH_HTTP_H
 #define HEARTH_HTTP_H
 
@@ -74,6 +77,10 @@ hr_str http_req_header(const http_req *r, const char *name);
 hr_str http_req_param(const http_req *r, const char *name);
 /* The whole body (decoded if chunked), NUL-terminated. */
 hr_str http_req_body(const http_req *r);
+/* Copies the body into the request's arena, so that it outlives the
+ * connection's buffer (a handler that reads it on another thread); on the
+ * loop. 0 or HR_ENOMEM. */
+int http_req_keep_body(http_req *r);
 /* Arena owned by the request; freed when the request ends. */
 hr_arena *http_req_arena(http_req *r);
 /* The x-request-id (the client's, or one generated). */
@@ -84,7 +91,9 @@ http_server *http_req_server(http_req *r);
 
 /* Adds a response header; before http_respond or http_stream_begin. */
 void http_res_header(http_req *r, const char *name, const char *value);
-/* A whole response with Content-Length. Body is copied. */
+/* A whole response with Content-Length. Body is copied. Called off the
+ * loops (a handler carrying on elsewhere), it posts the answer to the
+ * request's loop, after which the request must not be used. */
 void http_respond(http_req *r, int status, const char *content_type, const char *body,
                   size_t len);
 void http_respond_json(http_req *r, int status, const hr_buf *json);

@@ -164,8 +164,46 @@ static void finish(http_req *r) {
   if (c && !c->processing) conn_flush(c);
 }
 
+/* An answer made off the loops, on its way to the request's loop. */
+typedef struct {
+  int status;
+  size_t len;
+  char *content_type; /* in data, after the body */
+  char data[];
+} posted_answer;
+
+static void deliver_answer(http_req *r, void *arg) {
+  posted_answer *a = arg;
+  http_respond(r, a->status, a->content_type, a->data, a->len);
+  free(a);
+}
+
+static void deliver_out_of_memory(http_req *r, void *arg) {
+  HR_UNUSED(arg);
+  http_respond_error(r, 500, "server_error", NULL, NULL, "out of memory");
+}
+
+static void post_answer(http_req *r, int status, const char *content_type, const char *body,
+                        size_t len) {
+  size_t ct = content_type ? strlen(content_type) + 1 : 0;
+  posted_answer *a = malloc(sizeof *a + len + ct);
+  if (!a) {
+    http_req_post(r, deliver_out_of_memory, NULL);
+    return;
+  }
+  a->status = status;
+  a->len = len;
+  memcpy(a->data, body, len);
+  a->content_type = content_type ? memcpy(a->data + len, content_type, ct) : NULL;
+  if (http_req_post(r, deliver_answer, a)) free(a); /* the server stopped; r is gone */
+}
+
 void http_respond(http_req *r, int status, const char *content_type, const char *body,
                   size_t len) {
+  if (!http_on_io_thread()) {
+    post_answer(r, status, content_type, body, len);
+    return;
+  }
   if (r->finished || r->responded) return;
   r->responded = true;
   r->status = status;
@@ -283,6 +321,15 @@ hr_str http_req_param(const http_req *r, const char *name) {
     return hr_str_make(out, n);
   }
   return (hr_str){NULL, 0};
+}
+
+int http_req_keep_body(http_req *r) {
+  char *copy = hr_arena_alloc(http_req_arena(r), r->body.len + 1);
+  if (!copy) return HR_ENOMEM;
+  memcpy(copy, r->body.ptr, r->body.len);
+  copy[r->body.len] = 0;
+  r->body = hr_str_make(copy, r->body.len);
+  return HR_OK;
 }
 
 hr_arena *http_req_arena(http_req *r) {

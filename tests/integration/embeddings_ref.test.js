@@ -237,3 +237,62 @@ test('concurrent requests share encoder passes and get the vectors they get alon
     await h.stop();
   }
 });
+
+// A body over 64 KiB is parsed and tokenized on the intake thread, not on
+// its loop: the same vectors as in small requests, and the same errors.
+test('a large embeddings body (read off the loop) gets the reference vectors and the usual errors', {
+  skip: fs.existsSync(modelPath('f32')) ? false : 'models/all-minilm-l6-v2-f32.gguf is absent',
+  timeout: 300000,
+}, async () => {
+  const h = await startHearth(['-m', modelPath('f32'), '--alias', 'minilm', '--access-log', 'off']);
+  const post = async (body) => {
+    const res = await fetch(`${h.url}/v1/embeddings`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body,
+    });
+    return { status: res.status, body: await res.json() };
+  };
+  try {
+    const texts = [...refs, ...refs, ...refs].map((r) => r.sentence);
+    const big = JSON.stringify({ model: 'minilm', input: texts });
+    assert.ok(Buffer.byteLength(big) > 64 * 1024, `${Buffer.byteLength(big)} bytes`);
+    const res = await post(big);
+    assert.equal(res.status, 200);
+    assert.equal(res.body.data.length, texts.length);
+    let worst = 1;
+    res.body.data.forEach((d, j) => {
+      assert.equal(d.index, j);
+      const c = cosine(d.embedding, refs[j % refs.length].embedding);
+      worst = Math.min(worst, c);
+      assert.ok(c >= THRESHOLDS.f32, `cosine ${c} for ${show(texts[j])}`);
+    });
+    const small = await post(JSON.stringify({ model: 'minilm', input: texts.slice(0, 8) }));
+    assert.equal(small.status, 200);
+    small.body.data.forEach((d, j) => {
+      const diff = Math.max(...d.embedding.map((x, k) => Math.abs(x - res.body.data[j].embedding[k])));
+      assert.ok(diff <= 1e-6, `text ${j}: ${diff} between the large and the small request`);
+    });
+    assert.ok(res.body.usage.prompt_tokens > 0);
+    console.log(`${texts.length} texts in one ${Buffer.byteLength(big)}-byte body: min cosine ${worst.toFixed(7)}`);
+
+    const pad = 'x'.repeat(70 * 1024);
+    let bad = await post(`{"model":"minilm","input":["${pad}"`);
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.code, 'invalid_json');
+    bad = await post(JSON.stringify({ model: 'nope', input: [pad] }));
+    assert.equal(bad.status, 404);
+    assert.equal(bad.body.error.code, 'model_not_found');
+    const lists = Array.from({ length: 2048 }, () => [101, ...Array(40).fill(7592), 102]);
+    lists[5] = [101, 999999, 102];
+    bad = await post(JSON.stringify({ model: 'minilm', input: lists }));
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.param, 'input[5][1]');
+    lists[5] = [];
+    bad = await post(JSON.stringify({ model: 'minilm', input: lists }));
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.param, 'input[5]');
+    const health = await fetch(`${h.url}/healthz`);
+    assert.equal(health.status, 200);
+  } finally {
+    await h.stop();
+  }
+});
