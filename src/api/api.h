@@ -66,6 +66,18 @@ void api_close_models(api_context *ctx);
 /* Adds every route; ctx must outlive the server. */
 int api_register(http_server *s, api_context *ctx);
 
+/* Runs handle(r, ctx): on the intake thread when r's body is over
+ * API_OFF_LOOP_BODY_BYTES (reading ~25 ms a megabyte of text, parsing and
+ * tokenizing, would hold up every other connection of the loop), else here
+ * on the loop. handle answers with http_respond* (posted from the intake)
+ * and reaches the engines through api_on_loop. */
+#define API_OFF_LOOP_BODY_BYTES (64 * 1024)
+void api_dispatch(http_req *r, api_context *ctx, void (*handle)(http_req *r, api_context *ctx));
+/* Runs fn(r, arg) on r's loop: now if this is that loop, else posted.
+ * HR_ECLOSED: the server has stopped, r is gone and arg is the caller's to
+ * free. */
+int api_on_loop(http_req *r, void (*fn)(http_req *r, void *arg), void *arg);
+
 /* Parses the request body as JSON into *out (from the request's arena), or
  * answers 400 invalid_json and returns non-zero. */
 struct json_value;

@@ -384,8 +384,7 @@ static hr_str call_instructions(hr_arena *a, const call_functions *f, bool force
   return out;
 }
 
-static void on_chat_completions(http_req *r, void *data) {
-  api_context *ctx = data;
+static void handle_chat(http_req *r, api_context *ctx) {
   json_value *body;
   if (api_read_json(r, &body)) return;
   chat_request req;
@@ -477,6 +476,8 @@ static void on_chat_completions(http_req *r, void *data) {
             call ? GEN_CALLS_FORCED : may_call ? GEN_CALLS_AUTO : GEN_CALLS_NONE,
             call || may_call ? req.tools : NULL, req.has_parallel_tool_calls && !req.parallel_tool_calls);
 }
+
+static void on_chat_completions(http_req *r, void *data) { api_dispatch(r, data, handle_chat); }
 
 int api_register_chat(http_server *s, api_context *ctx) {
   return http_server_route(s, HTTP_POST, "/v1/chat/completions", on_chat_completions, ctx,

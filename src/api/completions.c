@@ -48,8 +48,7 @@ static int prompt_ids(http_req *r, const api_model *m, const completion_request 
   return 0;
 }
 
-static void on_completions(http_req *r, void *data) {
-  api_context *ctx = data;
+static void handle_completions(http_req *r, api_context *ctx) {
   json_value *body;
   if (api_read_json(r, &body)) return;
   completion_request req;
@@ -156,6 +155,8 @@ static void on_completions(http_req *r, void *data) {
             req.has_stream_options && req.stream_options.include_usage,
             echo ? text : HR_STR(""), NULL, GEN_CALLS_NONE, NULL, false);
 }
+
+static void on_completions(http_req *r, void *data) { api_dispatch(r, data, handle_completions); }
 
 int api_register_completions(http_server *s, api_context *ctx) {
   return http_server_route(s, HTTP_POST, "/v1/completions", on_completions, ctx, 4u << 20);

@@ -235,6 +235,12 @@ static embed_task *prepare(http_req *r, api_context *ctx) {
  * after the loops have stopped). */
 static void submit(http_req *r, void *arg) {
   embed_task *t = arg;
+  if (http_req_gone(r)) { /* the client left while the intake read its body */
+    free(t->out);
+    free(t);
+    http_req_release(r);
+    return;
+  }
   int rc = eng_embed_submit(t->m->engine, (const int32_t *const *)t->texts, t->lens, t->n, t->out,
                             embedded, t);
   if (!rc) return;
@@ -248,38 +254,15 @@ static void submit(http_req *r, void *arg) {
   http_respond_error(r, 503, "server_error", "server_busy", NULL, "the server is stopping");
 }
 
-/* Bodies above this size are parsed and tokenized on the intake thread:
- * ~25 ms a megabyte of text (MiniLM's WordPiece), and a 15 MB batch held
- * its loop ~0.5 s, every other connection of that loop waiting. */
-#define OFF_LOOP_BODY_BYTES (64 * 1024)
-
-typedef struct {
-  http_req *r;
-  api_context *ctx;
-} intake_job;
-
-static void prepare_off_loop(void *arg) {
-  intake_job *j = arg;
-  http_req *r = j->r;
-  embed_task *t = prepare(r, j->ctx); /* its error answers post themselves */
-  free(j);
-  if (t && http_req_post(r, submit, t)) { /* the server stopped; r is gone */
+static void handle_embeddings(http_req *r, api_context *ctx) {
+  embed_task *t = prepare(r, ctx);
+  if (t && api_on_loop(r, submit, t)) { /* the server stopped; r is gone */
     free(t->out);
     free(t);
   }
 }
 
-static void on_embeddings(http_req *r, void *data) {
-  api_context *ctx = data;
-  if (ctx->intake && http_req_body(r).len > OFF_LOOP_BODY_BYTES && !http_req_keep_body(r)) {
-    intake_job *j = malloc(sizeof *j);
-    if (j) *j = (intake_job){.r = r, .ctx = ctx};
-    if (j && !hr_workq_submit(ctx->intake, prepare_off_loop, j)) return;
-    free(j); /* no intake: the loop does it */
-  }
-  embed_task *t = prepare(r, ctx);
-  if (t) submit(r, t);
-}
+static void on_embeddings(http_req *r, void *data) { api_dispatch(r, data, handle_embeddings); }
 
 int api_register_embeddings(http_server *s, api_context *ctx) {
   return http_server_route(s, HTTP_POST, "/v1/embeddings", on_embeddings, ctx, 16u << 20);

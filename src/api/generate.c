@@ -610,10 +610,59 @@ static void make_id(char *out, size_t n, const char *prefix) {
   out[at] = 0;
 }
 
+/* gen_start's arguments, carried from the intake thread to the loop. */
+typedef struct {
+  api_model *m;
+  gen_kind kind;
+  const int32_t *prompt;
+  int n_prompt, max_tokens;
+  sampler_params sp;
+  const char *const *stop;
+  int n_stop, logprobs;
+  bool stream, include_usage;
+  hr_str echo;
+  jc_schema *constraint;
+  gen_calls calls;
+  const json_value *tools;
+  bool one_call;
+} gen_start_args;
+
+static void gen_start_posted(http_req *r, void *arg) {
+  gen_start_args *a = arg;
+  if (http_req_gone(r)) { /* the client left while the intake read its body */
+    jc_free(a->constraint);
+    free(a);
+    http_req_release(r);
+    return;
+  }
+  gen_start(r, a->m, a->kind, a->prompt, a->n_prompt, a->max_tokens, &a->sp, a->stop, a->n_stop,
+            a->logprobs, a->stream, a->include_usage, a->echo, a->constraint, a->calls, a->tools,
+            a->one_call);
+  free(a);
+}
+
 void gen_start(http_req *r, api_model *m, gen_kind kind, const int32_t *prompt, int n_prompt,
                int max_tokens, const sampler_params *sp, const char *const *stop, int n_stop,
                int logprobs, bool stream, bool include_usage, hr_str echo, jc_schema *constraint,
                gen_calls calls, const json_value *tools, bool one_call) {
+  if (!http_on_io_thread()) { /* a large body read on the intake thread: submit from the loop */
+    gen_start_args *a = malloc(sizeof *a);
+    if (!a) {
+      jc_free(constraint);
+      http_respond_error(r, 500, "server_error", NULL, NULL, "out of memory");
+      return;
+    }
+    *a = (gen_start_args){.m = m, .kind = kind, .prompt = prompt, .n_prompt = n_prompt,
+                          .max_tokens = max_tokens, .sp = *sp, .stop = stop, .n_stop = n_stop,
+                          .logprobs = logprobs, .stream = stream, .include_usage = include_usage,
+                          .echo = echo, .constraint = constraint, .calls = calls, .tools = tools,
+                          .one_call = one_call};
+    if (api_on_loop(r, gen_start_posted, a)) { /* the server stopped; r is gone */
+      jc_free(constraint);
+      free(a);
+    }
+    return;
+  }
   gen_request *g = calloc(1, sizeof *g);
   if (!g) {
     jc_free(constraint);

@@ -63,7 +63,8 @@ typedef struct gen_request {
  * forced call's, or NULL; taken over in every case. calls and tools: see
  * gen_calls (tools NULL for GEN_CALLS_NONE; one_call: parallel_tool_calls
  * false). On success the request
- * belongs to the generation until it ends. */
+ * belongs to the generation until it ends. Off the loops (the intake
+ * thread) it posts itself to the request's loop. */
 void gen_start(http_req *r, api_model *m, gen_kind kind, const int32_t *prompt, int n_prompt,
                int max_tokens, const sampler_params *sp, const char *const *stop, int n_stop,
                int logprobs, bool stream, bool include_usage, hr_str echo, jc_schema *constraint,

@@ -12,8 +12,9 @@
  * response is finished or, if the client went away, until the handler calls
  * http_req_release after being told by on_abort. A handler may also carry
  * on with a request on another thread after http_req_keep_body: there it
- * reads only the body and the arena and answers with http_respond*, which
- * off the loops posts the answer to the request's loop. */
+ * reads only the body, the arena and the id, sets response headers, and
+ * answers with http_respond*, which off the loops posts the answer to the
+ * request's loop. */
 #ifndef HEARTH_HTTP_H
 #define HEARTH_HTTP_H
 
@@ -78,8 +79,8 @@ hr_str http_req_param(const http_req *r, const char *name);
 /* The whole body (decoded if chunked), NUL-terminated. */
 hr_str http_req_body(const http_req *r);
 /* Copies the body into the request's arena, so that it outlives the
- * connection's buffer (a handler that reads it on another thread); on the
- * loop. 0 or HR_ENOMEM. */
+ * connection's buffer, and fixes the request's id (a handler that carries
+ * on on another thread); on the loop. 0 or HR_ENOMEM. */
 int http_req_keep_body(http_req *r);
 /* Arena owned by the request; freed when the request ends. */
 hr_arena *http_req_arena(http_req *r);
@@ -118,5 +119,8 @@ int http_req_post(http_req *r, void (*fn)(http_req *r, void *arg), void *arg);
  * the handler must then stop and call http_req_release. */
 void http_req_on_abort(http_req *r, void (*fn)(http_req *r, void *arg), void *arg);
 void http_req_release(http_req *r);
+/* Whether the client went away (a handler back from another thread, before
+ * starting slow work for nobody); on the loop. */
+bool http_req_gone(const http_req *r);
 
 #endif

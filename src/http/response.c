@@ -297,6 +297,8 @@ void http_req_release(http_req *r) {
   finish(r);
 }
 
+bool http_req_gone(const http_req *r) { return !r->c || r->aborted; }
+
 /* ---- accessors ---------------------------------------------------------- */
 
 http_method http_req_method(const http_req *r) { return r->head.method; }
@@ -324,6 +326,7 @@ hr_str http_req_param(const http_req *r, const char *name) {
 }
 
 int http_req_keep_body(http_req *r) {
+  ensure_id(r); /* reads the headers and the loop's counter: here, not later */
   char *copy = hr_arena_alloc(http_req_arena(r), r->body.len + 1);
   if (!copy) return HR_ENOMEM;
   memcpy(copy, r->body.ptr, r->body.len);

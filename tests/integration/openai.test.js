@@ -208,3 +208,45 @@ test('embeddings through the openai client equal hearth embed, in float and base
       (err) => err.status === 400 && err.param === 'model');
   } finally { await e.stop(); }
 });
+
+// A body over 64 KiB (here padded with JSON white space) is parsed, rendered
+// and tokenized on the intake thread, then submitted from its loop: the
+// same answers as a small body, streamed or not, and the same errors.
+test('a large chat or completions body (read off the loop) gets the small body\'s answer', async () => {
+  const pad = ' '.repeat(70 * 1024);
+  const post = async (route, obj) => {
+    const body = JSON.stringify(obj).replace('{', `{${pad}`);
+    assert.ok(body.length > 64 * 1024);
+    const res = await fetch(`${h.url}/v1/${route}`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body,
+    });
+    return { status: res.status, text: await res.text() };
+  };
+  const chatReq = { model: MODEL, messages: [{ role: 'user', content: 'Once upon a time' }], max_tokens: 20, temperature: 0 };
+  const small = await client.chat.completions.create(chatReq);
+  const big = await post('chat/completions', chatReq);
+  assert.equal(big.status, 200);
+  assert.equal(JSON.parse(big.text).choices[0].message.content, small.choices[0].message.content);
+  const streamed = await post('chat/completions', { ...chatReq, stream: true });
+  assert.equal(streamed.status, 200);
+  const deltas = streamed.text.split('\n').filter((l) => l.startsWith('data: {'))
+    .map((l) => JSON.parse(l.slice(6)).choices[0]?.delta?.content ?? '').join('');
+  assert.equal(deltas, small.choices[0].message.content);
+  assert.match(streamed.text, /data: \[DONE\]/);
+  const compReq = { model: MODEL, prompt: 'The cat', max_tokens: 16, temperature: 0 };
+  const smallComp = await client.completions.create(compReq);
+  const bigComp = await post('completions', compReq);
+  assert.equal(bigComp.status, 200);
+  assert.equal(JSON.parse(bigComp.text).choices[0].text, smallComp.choices[0].text);
+  const unknown = await post('chat/completions', { ...chatReq, model: 'nope' });
+  assert.equal(unknown.status, 404);
+  assert.equal(JSON.parse(unknown.text).error.code, 'model_not_found');
+  const long = await post('chat/completions', { ...chatReq, messages: [{ role: 'user', content: 'a b '.repeat(40000) }] });
+  assert.equal(long.status, 400);
+  assert.equal(JSON.parse(long.text).error.code, 'context_length_exceeded');
+  const broken = await fetch(`${h.url}/v1/chat/completions`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: `{${pad}"model": `,
+  });
+  assert.equal(broken.status, 400);
+  assert.equal((await broken.json()).error.code, 'invalid_json');
+});

@@ -1,0 +1,38 @@
+/* intake.c — large request bodies read off the loops: the handler's
+ * parsing, validation, prompt rendering and tokenization run on the intake
+ * thread, its answers and its engine calls go back to the loop. */
+#include "api.h"
+
+#include "../base/workq.h"
+
+#include <stdlib.h>
+
+typedef struct {
+  http_req *r;
+  api_context *ctx;
+  void (*handle)(http_req *r, api_context *ctx);
+} intake_job;
+
+static void run_intake(void *arg) {
+  intake_job *j = arg;
+  j->handle(j->r, j->ctx);
+  free(j);
+}
+
+void api_dispatch(http_req *r, api_context *ctx, void (*handle)(http_req *r, api_context *ctx)) {
+  if (ctx->intake && http_req_body(r).len > API_OFF_LOOP_BODY_BYTES && !http_req_keep_body(r)) {
+    intake_job *j = malloc(sizeof *j);
+    if (j) *j = (intake_job){.r = r, .ctx = ctx, .handle = handle};
+    if (j && !hr_workq_submit(ctx->intake, run_intake, j)) return;
+    free(j); /* no intake: the loop reads it */
+  }
+  handle(r, ctx);
+}
+
+int api_on_loop(http_req *r, void (*fn)(http_req *r, void *arg), void *arg) {
+  if (http_on_io_thread()) {
+    fn(r, arg);
+    return HR_OK;
+  }
+  return http_req_post(r, fn, arg);
+}
