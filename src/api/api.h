@@ -73,10 +73,11 @@ int api_register(http_server *s, api_context *ctx);
  * and reaches the engines through api_on_loop. */
 #define API_OFF_LOOP_BODY_BYTES (64 * 1024)
 void api_dispatch(http_req *r, api_context *ctx, void (*handle)(http_req *r, api_context *ctx));
-/* Runs fn(r, arg) on r's loop: now if this is that loop, else posted.
- * HR_ECLOSED: the server has stopped, r is gone and arg is the caller's to
- * free. */
-int api_on_loop(http_req *r, void (*fn)(http_req *r, void *arg), void *arg);
+/* Runs fn(r, arg) on r's loop: now if this is that loop, else posted;
+ * drop(arg) instead when the client has left meanwhile or the server has
+ * stopped (r is then finished here). */
+void api_on_loop(http_req *r, void (*fn)(http_req *r, void *arg), void (*drop)(void *arg),
+                 void *arg);
 
 /* Parses the request body as JSON into *out (from the request's arena), or
  * answers 400 invalid_json and returns non-zero. */

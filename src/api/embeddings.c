@@ -235,12 +235,6 @@ static embed_task *prepare(http_req *r, api_context *ctx) {
  * after the loops have stopped). */
 static void submit(http_req *r, void *arg) {
   embed_task *t = arg;
-  if (http_req_gone(r)) { /* the client left while the intake read its body */
-    free(t->out);
-    free(t);
-    http_req_release(r);
-    return;
-  }
   int rc = eng_embed_submit(t->m->engine, (const int32_t *const *)t->texts, t->lens, t->n, t->out,
                             embedded, t);
   if (!rc) return;
@@ -254,12 +248,15 @@ static void submit(http_req *r, void *arg) {
   http_respond_error(r, 503, "server_error", "server_busy", NULL, "the server is stopping");
 }
 
+static void drop_task(void *arg) {
+  embed_task *t = arg;
+  free(t->out);
+  free(t);
+}
+
 static void handle_embeddings(http_req *r, api_context *ctx) {
   embed_task *t = prepare(r, ctx);
-  if (t && api_on_loop(r, submit, t)) { /* the server stopped; r is gone */
-    free(t->out);
-    free(t);
-  }
+  if (t) api_on_loop(r, submit, drop_task, t);
 }
 
 static void on_embeddings(http_req *r, void *data) { api_dispatch(r, data, handle_embeddings); }

@@ -627,14 +627,14 @@ typedef struct {
   bool one_call;
 } gen_start_args;
 
+static void drop_start_args(void *arg) {
+  gen_start_args *a = arg;
+  jc_free(a->constraint);
+  free(a);
+}
+
 static void gen_start_posted(http_req *r, void *arg) {
   gen_start_args *a = arg;
-  if (http_req_gone(r)) { /* the client left while the intake read its body */
-    jc_free(a->constraint);
-    free(a);
-    http_req_release(r);
-    return;
-  }
   gen_start(r, a->m, a->kind, a->prompt, a->n_prompt, a->max_tokens, &a->sp, a->stop, a->n_stop,
             a->logprobs, a->stream, a->include_usage, a->echo, a->constraint, a->calls, a->tools,
             a->one_call);
@@ -657,10 +657,7 @@ void gen_start(http_req *r, api_model *m, gen_kind kind, const int32_t *prompt, 
                           .logprobs = logprobs, .stream = stream, .include_usage = include_usage,
                           .echo = echo, .constraint = constraint, .calls = calls, .tools = tools,
                           .one_call = one_call};
-    if (api_on_loop(r, gen_start_posted, a)) { /* the server stopped; r is gone */
-      jc_free(constraint);
-      free(a);
-    }
+    api_on_loop(r, gen_start_posted, drop_start_args, a);
     return;
   }
   gen_request *g = calloc(1, sizeof *g);

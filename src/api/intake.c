@@ -29,10 +29,38 @@ void api_dispatch(http_req *r, api_context *ctx, void (*handle)(http_req *r, api
   handle(r, ctx);
 }
 
-int api_on_loop(http_req *r, void (*fn)(http_req *r, void *arg), void *arg) {
+typedef struct {
+  void (*fn)(http_req *r, void *arg);
+  void (*drop)(void *arg);
+  void *arg;
+} loop_call;
+
+static void run_on_loop(http_req *r, void *arg) {
+  loop_call c = *(loop_call *)arg;
+  free(arg);
+  if (http_req_gone(r)) { /* the client left while the intake read its body */
+    c.drop(c.arg);
+    http_req_release(r);
+    return;
+  }
+  c.fn(r, c.arg);
+}
+
+void api_on_loop(http_req *r, void (*fn)(http_req *r, void *arg), void (*drop)(void *arg),
+                 void *arg) {
   if (http_on_io_thread()) {
     fn(r, arg);
-    return HR_OK;
+    return;
   }
-  return http_req_post(r, fn, arg);
+  loop_call *c = malloc(sizeof *c);
+  if (!c) {
+    drop(arg);
+    http_respond_error(r, 500, "server_error", NULL, NULL, "out of memory");
+    return;
+  }
+  *c = (loop_call){.fn = fn, .drop = drop, .arg = arg};
+  if (http_req_post(r, run_on_loop, c)) { /* the server stopped; r is gone */
+    drop(arg);
+    free(c);
+  }
 }
