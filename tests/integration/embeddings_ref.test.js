@@ -296,3 +296,43 @@ test('a large embeddings body (read off the loop) gets the reference vectors and
     await h.stop();
   }
 });
+
+// A client that sends a large body and leaves: the intake reads it, finds
+// the client gone when it hands the texts to the loop, and drops them
+// instead of running ~1,500 texts through the model for nobody.
+test('a large embeddings body whose client left is dropped before the model runs it', {
+  skip: fs.existsSync(modelPath('f32')) ? false : 'models/all-minilm-l6-v2-f32.gguf is absent',
+  timeout: 120000,
+}, async () => {
+  const net = require('node:net');
+  const h = await startHearth(['-m', modelPath('f32'), '--alias', 'minilm', '--access-log', 'off']);
+  const metrics = async () => (await fetch(`${h.url}/metrics`)).text();
+  try {
+    const texts = Array.from({ length: 1500 }, () => 'the quick brown fox jumps over the lazy dog '.repeat(150));
+    const body = JSON.stringify({ model: 'minilm', input: texts });
+    const { port } = new URL(h.url);
+    await new Promise((resolve, reject) => {
+      const s = net.connect(Number(port), '127.0.0.1', () => {
+        s.write(`POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`);
+        s.end(body); // all of it, then gone
+      });
+      s.on('error', reject);
+      s.on('close', resolve);
+    });
+    let text = '';
+    for (let i = 0; i < 600 && !/requests_total\{route="POST \/v1\/embeddings"/.test(text); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      text = await metrics();
+    }
+    assert.match(text, /requests_total\{route="POST \/v1\/embeddings",status="other"\} 1/);
+    assert.match(text, /hearth_model_embedded_texts_total\{model="minilm"\} 0/);
+    const res = await fetch(`${h.url}/v1/embeddings`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'minilm', input: 'still here' }),
+    });
+    assert.equal(res.status, 200);
+    assert.equal((await res.json()).data[0].embedding.length, 384);
+  } finally {
+    await h.stop();
+  }
+});
