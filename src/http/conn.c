@@ -53,6 +53,11 @@ static void req_free(http_req *r) {
   free(r);
 }
 
+void req_free_detached(http_req *r) {
+  free(r->kept_in);
+  req_free(r);
+}
+
 static void on_close(uv_handle_t *h) {
   conn *c = h->data;
   if (c->req) req_free(c->req);
@@ -73,6 +78,11 @@ void conn_close(conn *c) {
     r->c = NULL;
     r->aborted = true;
     c->req = NULL;
+    if (r->keep_body) { /* the body is a slice of the input buffer: it goes along */
+      r->kept_in = c->in;
+      c->in = NULL;
+      c->in_len = c->in_cap = 0;
+    }
     if (r->on_abort) r->on_abort(r, r->on_abort_arg);
   }
   c->state = CONN_CLOSING;
@@ -389,8 +399,7 @@ void conn_request_finished(http_req *r) {
   conn *c = r->c;
   if (!c) {
     /* The client left while a handler held the request. */
-    hr_arena_free(r->arena);
-    free(r);
+    req_free_detached(r);
     return;
   }
   if (c->state == CONN_HANDLING) {

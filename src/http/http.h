@@ -78,9 +78,9 @@ hr_str http_req_header(const http_req *r, const char *name);
 hr_str http_req_param(const http_req *r, const char *name);
 /* The whole body (decoded if chunked), NUL-terminated. */
 hr_str http_req_body(const http_req *r);
-/* Copies the body into the request's arena, so that it outlives the
- * connection's buffer, and fixes the request's id (a handler that carries
- * on on another thread); on the loop. 0 or HR_ENOMEM. */
+/* Makes the body outlive the connection (should the client leave, its
+ * input buffer goes with the request) and fixes the request's id: for a
+ * handler that carries on on another thread; on the loop. 0. */
 int http_req_keep_body(http_req *r);
 /* Arena owned by the request; freed when the request ends. */
 hr_arena *http_req_arena(http_req *r);

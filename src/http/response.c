@@ -57,7 +57,7 @@ void req_reset(http_req *r) {
   r->bytes_out = 0;
   r->n_res_headers = 0;
   r->responded = r->streaming = r->finished = false;
-  r->owned_by_handler = r->aborted = r->close_after = false;
+  r->owned_by_handler = r->aborted = r->close_after = r->keep_body = false;
   r->on_abort = NULL;
   r->on_abort_arg = NULL;
   r->start_ns = 0;
@@ -327,11 +327,7 @@ hr_str http_req_param(const http_req *r, const char *name) {
 
 int http_req_keep_body(http_req *r) {
   ensure_id(r); /* reads the headers and the loop's counter: here, not later */
-  char *copy = hr_arena_alloc(http_req_arena(r), r->body.len + 1);
-  if (!copy) return HR_ENOMEM;
-  memcpy(copy, r->body.ptr, r->body.len);
-  copy[r->body.len] = 0;
-  r->body = hr_str_make(copy, r->body.len);
+  r->keep_body = true; /* conn_close hands the input buffer over (no copy) */
   return HR_OK;
 }
 
@@ -360,8 +356,7 @@ int http_req_post(http_req *r, void (*fn)(http_req *r, void *arg), void *arg) {
     /* The loop closed only after its last connection, which detached every
      * request a handler held (conn_close): nobody can answer this one now,
      * and nobody else will free it. */
-    hr_arena_free(r->arena);
-    free(r);
+    req_free_detached(r);
     return HR_ECLOSED;
   }
   if (l->post_tail) l->post_tail->next = t;

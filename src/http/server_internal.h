@@ -117,6 +117,8 @@ struct http_req {
   bool aborted;
   bool close_after;      /* Connection: close on this response */
   char saved_byte;       /* the input byte the body's NUL covers */
+  bool keep_body;        /* http_req_keep_body: the body outlives the connection */
+  char *kept_in;         /* the connection's input buffer (the body), taken at its close */
   void (*on_abort)(http_req *r, void *arg);
   void *on_abort_arg;
 };
@@ -185,6 +187,8 @@ void conn_sweep(io_loop *l);
 /* Wakes l's thread to run its posted tasks and see stopping; any thread. */
 void loop_wake(io_loop *l);
 void conn_request_finished(http_req *r);
+/* Frees a request its connection no longer holds (the client left). */
+void req_free_detached(http_req *r);
 
 /* response.c */
 void req_reset(http_req *r);
