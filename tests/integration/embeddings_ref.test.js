@@ -124,35 +124,43 @@ for (const type of Object.keys(THRESHOLDS)) {
     });
 }
 
+// A test against `hearth serve` with the F32 MiniLM as "minilm" (skipped,
+// saying so, without the file); body(h) gets the running server.
+function serverTest(name, timeout, body) {
+  test(name, {
+    skip: fs.existsSync(modelPath('f32')) ? false : 'models/all-minilm-l6-v2-f32.gguf is absent',
+    timeout,
+  }, async () => {
+    const h = await startHearth(['-m', modelPath('f32'), '--alias', 'minilm', '--access-log', 'off']);
+    try {
+      await body(h);
+    } finally {
+      await h.stop();
+    }
+  });
+}
+
 // The server packs the texts of one request into shared encoder passes:
 // the same vectors, whatever the neighbours.
-test('POST /v1/embeddings in batches of 32 matches sentence-transformers (f32)', {
-  skip: fs.existsSync(modelPath('f32')) ? false : 'models/all-minilm-l6-v2-f32.gguf is absent',
-  timeout: 300000,
-}, async () => {
-  const h = await startHearth(['-m', modelPath('f32'), '--alias', 'minilm', '--access-log', 'off']);
-  try {
-    let worst = 1;
-    for (let i = 0; i < refs.length; i += 32) {
-      const batch = refs.slice(i, i + 32);
-      const res = await fetch(`${h.url}/v1/embeddings`, {
-        method: 'POST', headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ model: 'minilm', input: batch.map((r) => r.sentence) }),
-      });
-      assert.equal(res.status, 200);
-      const body = await res.json();
-      assert.equal(body.data.length, batch.length);
-      body.data.forEach((d, j) => {
-        assert.equal(d.index, j);
-        const c = cosine(d.embedding, batch[j].embedding);
-        worst = Math.min(worst, c);
-        assert.ok(c >= THRESHOLDS.f32, `cosine ${c} for ${show(batch[j].sentence)}`);
-      });
-    }
-    console.log(`server, batches of 32: min cosine ${worst.toFixed(7)}`);
-  } finally {
-    await h.stop();
+serverTest('POST /v1/embeddings in batches of 32 matches sentence-transformers (f32)', 300000, async (h) => {
+  let worst = 1;
+  for (let i = 0; i < refs.length; i += 32) {
+    const batch = refs.slice(i, i + 32);
+    const res = await fetch(`${h.url}/v1/embeddings`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'minilm', input: batch.map((r) => r.sentence) }),
+    });
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    assert.equal(body.data.length, batch.length);
+    body.data.forEach((d, j) => {
+      assert.equal(d.index, j);
+      const c = cosine(d.embedding, batch[j].embedding);
+      worst = Math.min(worst, c);
+      assert.ok(c >= THRESHOLDS.f32, `cosine ${c} for ${show(batch[j].sentence)}`);
+    });
   }
+  console.log(`server, batches of 32: min cosine ${worst.toFixed(7)}`);
 });
 
 test(`hearth tokenize ${TOK_FLAGS.join(' ')} gives the Hugging Face ids`, {
@@ -197,11 +205,7 @@ test('hearth bench times an encoder pass (embN) and refuses a text longer than t
 // Requests that arrive while a pass runs share the next one: a 512-token
 // text first, then 16 single-text requests at once; each answer equals the
 // one the text gets alone, and the metrics show fewer passes than texts.
-test('concurrent requests share encoder passes and get the vectors they get alone', {
-  skip: fs.existsSync(modelPath('f32')) ? false : 'models/all-minilm-l6-v2-f32.gguf is absent',
-  timeout: 120000,
-}, async () => {
-  const h = await startHearth(['-m', modelPath('f32'), '--alias', 'minilm', '--access-log', 'off']);
+serverTest('concurrent requests share encoder passes and get the vectors they get alone', 120000, async (h) => {
   const embed = async (input) => {
     const res = await fetch(`${h.url}/v1/embeddings`, {
       method: 'POST', headers: { 'content-type': 'application/json' },
@@ -215,124 +219,104 @@ test('concurrent requests share encoder passes and get the vectors they get alon
     const get = (name) => Number(new RegExp(`^${name}\\{[^}]*\\} (\\d+)`, 'm').exec(text)[1]);
     return { texts: get('hearth_model_embedded_texts_total'), passes: get('hearth_model_encoder_passes_total') };
   };
-  try {
-    const texts = refs.slice(0, 16).map((r) => r.sentence);
-    const alone = [];
-    for (const t of texts) alone.push(await embed(t));
-    const before = await counters();
-    assert.equal(before.texts, 16);
-    assert.equal(before.passes, 16);
-    const long = embed('the quick brown fox jumps over the lazy dog '.repeat(60));
-    const together = await Promise.all(texts.map((t) => embed(t)));
-    await long;
-    const after = await counters();
-    assert.equal(after.texts - before.texts, 17);
-    assert.ok(after.passes - before.passes <= 5, `17 texts took ${after.passes - before.passes} passes`);
-    console.log(`17 texts (one of 512 tokens, then 16 at once) in ${after.passes - before.passes} passes`);
-    together.forEach((v, i) => {
-      const worst = Math.max(...v.map((x, d) => Math.abs(x - alone[i][d])));
-      assert.ok(worst <= 1e-6, `text ${i}: ${worst} from its vector alone`);
-    });
-  } finally {
-    await h.stop();
-  }
+  const texts = refs.slice(0, 16).map((r) => r.sentence);
+  const alone = [];
+  for (const t of texts) alone.push(await embed(t));
+  const before = await counters();
+  assert.equal(before.texts, 16);
+  assert.equal(before.passes, 16);
+  const long = embed('the quick brown fox jumps over the lazy dog '.repeat(60));
+  const together = await Promise.all(texts.map((t) => embed(t)));
+  await long;
+  const after = await counters();
+  assert.equal(after.texts - before.texts, 17);
+  assert.ok(after.passes - before.passes <= 5, `17 texts took ${after.passes - before.passes} passes`);
+  console.log(`17 texts (one of 512 tokens, then 16 at once) in ${after.passes - before.passes} passes`);
+  together.forEach((v, i) => {
+    const worst = Math.max(...v.map((x, d) => Math.abs(x - alone[i][d])));
+    assert.ok(worst <= 1e-6, `text ${i}: ${worst} from its vector alone`);
+  });
 });
 
 // A body over 64 KiB is parsed and tokenized on the intake thread, not on
 // its loop: the same vectors as in small requests, and the same errors.
-test('a large embeddings body (read off the loop) gets the reference vectors and the usual errors', {
-  skip: fs.existsSync(modelPath('f32')) ? false : 'models/all-minilm-l6-v2-f32.gguf is absent',
-  timeout: 300000,
-}, async () => {
-  const h = await startHearth(['-m', modelPath('f32'), '--alias', 'minilm', '--access-log', 'off']);
+serverTest('a large embeddings body (read off the loop) gets the reference vectors and the usual errors', 300000, async (h) => {
   const post = async (body) => {
     const res = await fetch(`${h.url}/v1/embeddings`, {
       method: 'POST', headers: { 'content-type': 'application/json' }, body,
     });
     return { status: res.status, body: await res.json() };
   };
-  try {
-    const texts = [...refs, ...refs, ...refs].map((r) => r.sentence);
-    const big = JSON.stringify({ model: 'minilm', input: texts });
-    assert.ok(Buffer.byteLength(big) > 64 * 1024, `${Buffer.byteLength(big)} bytes`);
-    const res = await post(big);
-    assert.equal(res.status, 200);
-    assert.equal(res.body.data.length, texts.length);
-    let worst = 1;
-    res.body.data.forEach((d, j) => {
-      assert.equal(d.index, j);
-      const c = cosine(d.embedding, refs[j % refs.length].embedding);
-      worst = Math.min(worst, c);
-      assert.ok(c >= THRESHOLDS.f32, `cosine ${c} for ${show(texts[j])}`);
-    });
-    const small = await post(JSON.stringify({ model: 'minilm', input: texts.slice(0, 8) }));
-    assert.equal(small.status, 200);
-    small.body.data.forEach((d, j) => {
-      const diff = Math.max(...d.embedding.map((x, k) => Math.abs(x - res.body.data[j].embedding[k])));
-      assert.ok(diff <= 1e-6, `text ${j}: ${diff} between the large and the small request`);
-    });
-    assert.ok(res.body.usage.prompt_tokens > 0);
-    console.log(`${texts.length} texts in one ${Buffer.byteLength(big)}-byte body: min cosine ${worst.toFixed(7)}`);
+  const texts = [...refs, ...refs, ...refs].map((r) => r.sentence);
+  const big = JSON.stringify({ model: 'minilm', input: texts });
+  assert.ok(Buffer.byteLength(big) > 64 * 1024, `${Buffer.byteLength(big)} bytes`);
+  const res = await post(big);
+  assert.equal(res.status, 200);
+  assert.equal(res.body.data.length, texts.length);
+  let worst = 1;
+  res.body.data.forEach((d, j) => {
+    assert.equal(d.index, j);
+    const c = cosine(d.embedding, refs[j % refs.length].embedding);
+    worst = Math.min(worst, c);
+    assert.ok(c >= THRESHOLDS.f32, `cosine ${c} for ${show(texts[j])}`);
+  });
+  const small = await post(JSON.stringify({ model: 'minilm', input: texts.slice(0, 8) }));
+  assert.equal(small.status, 200);
+  small.body.data.forEach((d, j) => {
+    const diff = Math.max(...d.embedding.map((x, k) => Math.abs(x - res.body.data[j].embedding[k])));
+    assert.ok(diff <= 1e-6, `text ${j}: ${diff} between the large and the small request`);
+  });
+  assert.ok(res.body.usage.prompt_tokens > 0);
+  console.log(`${texts.length} texts in one ${Buffer.byteLength(big)}-byte body: min cosine ${worst.toFixed(7)}`);
 
-    const pad = 'x'.repeat(70 * 1024);
-    let bad = await post(`{"model":"minilm","input":["${pad}"`);
-    assert.equal(bad.status, 400);
-    assert.equal(bad.body.error.code, 'invalid_json');
-    bad = await post(JSON.stringify({ model: 'nope', input: [pad] }));
-    assert.equal(bad.status, 404);
-    assert.equal(bad.body.error.code, 'model_not_found');
-    const lists = Array.from({ length: 2048 }, () => [101, ...Array(40).fill(7592), 102]);
-    lists[5] = [101, 999999, 102];
-    bad = await post(JSON.stringify({ model: 'minilm', input: lists }));
-    assert.equal(bad.status, 400);
-    assert.equal(bad.body.error.param, 'input[5][1]');
-    lists[5] = [];
-    bad = await post(JSON.stringify({ model: 'minilm', input: lists }));
-    assert.equal(bad.status, 400);
-    assert.equal(bad.body.error.param, 'input[5]');
-    const health = await fetch(`${h.url}/healthz`);
-    assert.equal(health.status, 200);
-  } finally {
-    await h.stop();
-  }
+  const pad = 'x'.repeat(70 * 1024);
+  let bad = await post(`{"model":"minilm","input":["${pad}"`);
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.error.code, 'invalid_json');
+  bad = await post(JSON.stringify({ model: 'nope', input: [pad] }));
+  assert.equal(bad.status, 404);
+  assert.equal(bad.body.error.code, 'model_not_found');
+  const lists = Array.from({ length: 2048 }, () => [101, ...Array(40).fill(7592), 102]);
+  lists[5] = [101, 999999, 102];
+  bad = await post(JSON.stringify({ model: 'minilm', input: lists }));
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.error.param, 'input[5][1]');
+  lists[5] = [];
+  bad = await post(JSON.stringify({ model: 'minilm', input: lists }));
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.error.param, 'input[5]');
+  const health = await fetch(`${h.url}/healthz`);
+  assert.equal(health.status, 200);
 });
 
 // A client that sends a large body and leaves: the intake reads it, finds
 // the client gone when it hands the texts to the loop, and drops them
 // instead of running ~1,500 texts through the model for nobody.
-test('a large embeddings body whose client left is dropped before the model runs it', {
-  skip: fs.existsSync(modelPath('f32')) ? false : 'models/all-minilm-l6-v2-f32.gguf is absent',
-  timeout: 120000,
-}, async () => {
+serverTest('a large embeddings body whose client left is dropped before the model runs it', 120000, async (h) => {
   const net = require('node:net');
-  const h = await startHearth(['-m', modelPath('f32'), '--alias', 'minilm', '--access-log', 'off']);
   const metrics = async () => (await fetch(`${h.url}/metrics`)).text();
-  try {
-    const texts = Array.from({ length: 1500 }, () => 'the quick brown fox jumps over the lazy dog '.repeat(150));
-    const body = JSON.stringify({ model: 'minilm', input: texts });
-    const { port } = new URL(h.url);
-    await new Promise((resolve, reject) => {
-      const s = net.connect(Number(port), '127.0.0.1', () => {
-        s.write(`POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`);
-        s.end(body); // all of it, then gone
-      });
-      s.on('error', reject);
-      s.on('close', resolve);
+  const texts = Array.from({ length: 1500 }, () => 'the quick brown fox jumps over the lazy dog '.repeat(150));
+  const body = JSON.stringify({ model: 'minilm', input: texts });
+  const { port } = new URL(h.url);
+  await new Promise((resolve, reject) => {
+    const s = net.connect(Number(port), '127.0.0.1', () => {
+      s.write(`POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`);
+      s.end(body); // all of it, then gone
     });
-    let text = '';
-    for (let i = 0; i < 600 && !/requests_total\{route="POST \/v1\/embeddings"/.test(text); i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      text = await metrics();
-    }
-    assert.match(text, /requests_total\{route="POST \/v1\/embeddings",status="other"\} 1/);
-    assert.match(text, /hearth_model_embedded_texts_total\{model="minilm"\} 0/);
-    const res = await fetch(`${h.url}/v1/embeddings`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'minilm', input: 'still here' }),
-    });
-    assert.equal(res.status, 200);
-    assert.equal((await res.json()).data[0].embedding.length, 384);
-  } finally {
-    await h.stop();
+    s.on('error', reject);
+    s.on('close', resolve);
+  });
+  let text = '';
+  for (let i = 0; i < 600 && !/requests_total\{route="POST \/v1\/embeddings"/.test(text); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    text = await metrics();
   }
+  assert.match(text, /requests_total\{route="POST \/v1\/embeddings",status="other"\} 1/);
+  assert.match(text, /hearth_model_embedded_texts_total\{model="minilm"\} 0/);
+  const res = await fetch(`${h.url}/v1/embeddings`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'minilm', input: 'still here' }),
+  });
+  assert.equal(res.status, 200);
+  assert.equal((await res.json()).data[0].embedding.length, 384);
 });
