@@ -20,7 +20,8 @@ static void run_intake(void *arg) {
 }
 
 void api_dispatch(http_req *r, api_context *ctx, void (*handle)(http_req *r, api_context *ctx)) {
-  if (ctx->intake && http_req_body(r).len > API_OFF_LOOP_BODY_BYTES && !http_req_keep_body(r)) {
+  if (ctx->intake && http_req_body(r).len > API_OFF_LOOP_BODY_BYTES) {
+    http_req_keep_body(r);
     intake_job *j = malloc(sizeof *j);
     if (j) *j = (intake_job){.r = r, .ctx = ctx, .handle = handle};
     if (j && !hr_workq_submit(ctx->intake, run_intake, j)) return;

@@ -80,8 +80,8 @@ hr_str http_req_param(const http_req *r, const char *name);
 hr_str http_req_body(const http_req *r);
 /* Makes the body outlive the connection (should the client leave, its
  * input buffer goes with the request) and fixes the request's id: for a
- * handler that carries on on another thread; on the loop. 0. */
-int http_req_keep_body(http_req *r);
+ * handler that carries on on another thread; on the loop. */
+void http_req_keep_body(http_req *r);
 /* Arena owned by the request; freed when the request ends. */
 hr_arena *http_req_arena(http_req *r);
 /* The x-request-id (the client's, or one generated). */

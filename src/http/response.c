@@ -325,10 +325,9 @@ hr_str http_req_param(const http_req *r, const char *name) {
   return (hr_str){NULL, 0};
 }
 
-int http_req_keep_body(http_req *r) {
+void http_req_keep_body(http_req *r) {
   ensure_id(r); /* reads the headers and the loop's counter: here, not later */
   r->keep_body = true; /* conn_close hands the input buffer over (no copy) */
-  return HR_OK;
 }
 
 hr_arena *http_req_arena(http_req *r) {
