@@ -255,14 +255,14 @@ static void prefetch_token_row(const model *m, int32_t token) {
   for (size_t at = 0; at < m->tok_embd.row_bytes; at += 64) __builtin_prefetch(row + at);
 }
 
-static void embed(bert_ctx *c, const int32_t *tokens) {
+/* n: the tokens of all the sequences together. */
+static void embed(bert_ctx *c, const int32_t *tokens, int n) {
   const model *m = c->m;
   int E = m->hp.n_embd;
   const kern_type_ops *tok = kernels_for_type(m->tok_embd.type);
   const kern_type_ops *pos = kernels_for_type(m->pos_embd.type);
   const kern_type_ops *typ = kernels_for_type(m->type_embd.type);
   float *tmp = c->xb;
-  int n = c->seq_start[c->n_seqs - 1] + c->seq_len[c->n_seqs - 1];
   for (int i = 0; i < HR_MIN(n, EMBED_ROWS_AHEAD); i++) prefetch_token_row(m, tokens[i]);
   typ->to_float(m->type_embd.data, c->att, E); /* type 0 ("sentence A") */
   for (int s = 0; s < c->n_seqs; s++) {
@@ -325,7 +325,7 @@ int bert_embed(bert_ctx *c, const int32_t *tokens, const int *lens, int n_seqs, 
   }
   c->n_seqs = n_seqs;
   if (c->phase_ns) c->phase_t0 = hr_now_ns();
-  embed(c, tokens);
+  embed(c, tokens, n);
   phase_end(c, BERT_PHASE_EMBED);
   for (int l = 0; l < hp->n_layer; l++) layer_step(c, n, l);
   for (int s = 0; s < n_seqs; s++) {
