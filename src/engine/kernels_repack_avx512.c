@@ -222,10 +222,171 @@ ALWAYS_INLINE void float_tile_unprefetched(tensor_type t, int cols, const uint8_
 }
 RP_DEFINE_PRODUCT_EP(float_product_unprefetched, float_tile_unprefetched, 12, FLOAT_NC * 8, 2, 1)
 
+/* ---- 13 to 16 activation rows: one group against all of them ----------------
+ * Two tiles of 8 against a pair of groups read each weight from memory in
+ * the first tile and from L1 in the second, so the memory bus idles half
+ * the time: with the weights in L3 (a short text through an encoder that
+ * does not fit L2) a product ran at 70% of its L2-hot speed. Here one
+ * group meets all the rows: a single stream of weights, read once and
+ * requested XT_PREFETCH bytes ahead into L1, which one core keeps at full
+ * speed (16 rows x 384 x 384, 37.7 MB of weights cycled, one thread on a
+ * Xeon: 175 -> 230 GFLOP/s, L2-hot 233). Its 16 sums leave no registers
+ * for 16 row pointers (GCC then kept them on the stack: 176 GFLOP/s), so
+ * the rows come transposed (repack.h's rp_matmul_xt): the loop reads every
+ * x[k] from one pointer. The forward transposes a product's input once for
+ * both threads; rp_matmul called with such rows transposes them itself. */
+#define XT_PREFETCH 1024
+#define XT_STACK_COLS 2048 /* rp_matmul's own transposed rows: 16 x 2048 floats, 128 KB */
+
+/* 16 rows of 16 floats (r[j] = row j) into 16 columns (r[k] = element k of
+ * every row). */
+ALWAYS_INLINE void transpose16(__m512 r[16]) {
+  __m512 a[16], b[16];
+  UNROLL(8)
+  for (int i = 0; i < 8; i++) {
+    a[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    a[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  UNROLL(4)
+  for (int i = 0; i < 4; i++) {
+    __m512d a0 = _mm512_castps_pd(a[4 * i]), a1 = _mm512_castps_pd(a[4 * i + 1]);
+    __m512d a2 = _mm512_castps_pd(a[4 * i + 2]), a3 = _mm512_castps_pd(a[4 * i + 3]);
+    b[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, a2));
+    b[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, a2));
+    b[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
+    b[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
+  }
+  /* b[4i + m], 128-bit lane L: element 4L + m of rows 4i..4i+3 */
+  UNROLL(4)
+  for (int m = 0; m < 4; m++) {
+    __m512 u0 = _mm512_shuffle_f32x4(b[m], b[4 + m], 0x44);
+    __m512 u1 = _mm512_shuffle_f32x4(b[m], b[4 + m], 0xEE);
+    __m512 v0 = _mm512_shuffle_f32x4(b[8 + m], b[12 + m], 0x44);
+    __m512 v1 = _mm512_shuffle_f32x4(b[8 + m], b[12 + m], 0xEE);
+    r[m] = _mm512_shuffle_f32x4(u0, v0, 0x88);
+    r[4 + m] = _mm512_shuffle_f32x4(u0, v0, 0xDD);
+    r[8 + m] = _mm512_shuffle_f32x4(u1, v1, 0x88);
+    r[12 + m] = _mm512_shuffle_f32x4(u1, v1, 0xDD);
+  }
+}
+
+/* rp_transpose_fn: 16 columns at a time through registers, each stored as
+ * the n floats of one k. */
+static void transpose_rows(const float *X, size_t xs, int n, int cols, float *xt) {
+  const __mmask16 row_mask = (__mmask16)((1u << n) - 1);
+  for (int k0 = 0; k0 < cols; k0 += 16) {
+    const int kn = cols - k0 < 16 ? cols - k0 : 16;
+    const __mmask16 m = (__mmask16)((1u << kn) - 1);
+    __m512 r[16];
+    UNROLL(16)
+    for (int j = 0; j < 16; j++)
+      r[j] = j < n ? _mm512_maskz_loadu_ps(m, (const float *)((const uint8_t *)X + (size_t)j * xs) + k0)
+                   : _mm512_setzero_ps();
+    transpose16(r);
+    UNROLL(16)
+    for (int k = 0; k < kn; k++) _mm512_mask_storeu_ps(xt + (size_t)(k0 + k) * n, row_mask, r[k]);
+  }
+}
+
+/* Columns k0..k1-1 of one group at w against the NC transposed rows xt
+ * (at column k0), into Y: from 0 when k0 is 0, else on from the sums Y
+ * holds; ep (NULL: none) on the way out. */
+ALWAYS_INLINE void float_group_xt(tensor_type t, int k0, int k1, const uint8_t *w, const float *xt,
+                                  int NC, float *Y, int ldy, const uint8_t *next,
+                                  const rp_epilogue *ep) {
+  const size_t wk = t == TT_F32 ? 64 : 32;
+  const int ahead = XT_PREFETCH / (int)wk; /* columns */
+  __m512 acc[RP_XT_MAX];
+  UNROLL(16)
+  for (int j = 0; j < NC; j++)
+    acc[j] = k0 ? _mm512_loadu_ps(Y + (size_t)j * ldy) : _mm512_setzero_ps();
+  /* the prefetches run on into the next run of weights (next: the group
+   * after this one, at column k0), so that it starts from L1 */
+  const char *pf = (const char *)w + (size_t)k0 * wk + XT_PREFETCH;
+  const int k_switch = k1 - ahead > k0 ? k1 - ahead : k0;
+  for (int k = k0; k < k1; k++, xt += NC, pf += wk) {
+    if (k == k_switch) pf = (const char *)next + (size_t)k0 * wk + (size_t)(k - k_switch) * wk;
+    if (t == TT_F32 || (k & 1) == 0) _mm_prefetch(pf, _MM_HINT_T0);
+    __m512 wv = float_w(t, w, (size_t)k);
+    UNROLL(16)
+    for (int j = 0; j < NC; j++) acc[j] = _mm512_fmadd_ps(wv, _mm512_set1_ps(xt[j]), acc[j]);
+  }
+  UNROLL(16)
+  for (int j = 0; j < NC; j++) {
+    __m512 sum = acc[j];
+    if (ep) {
+      if (ep->bias) sum = _mm512_add_ps(sum, _mm512_loadu_ps(ep->bias));
+      if (ep->scale != 1.0f) sum = _mm512_mul_ps(sum, _mm512_set1_ps(ep->scale));
+    }
+    _mm512_storeu_ps(Y + (size_t)j * ldy, sum);
+  }
+  if (ep && ep->gelu) float_gelu_tile(1, Y, ldy, NC);
+}
+
+/* Rows wider than XT_KB go through every group XT_KB columns at a time, so
+ * that their slice of xt stays in L1 for all the groups (read from L2 for
+ * each group, the 96 KB of 16 rows of 1536 took away the gain: 16 x 1536 x
+ * 384, one thread, 171 -> 176 GFLOP/s). The FMA chains continue through Y. */
+#ifndef XT_KB
+#define XT_KB 256
+#endif
+ALWAYS_INLINE void float_product_xt(tensor_type t, int cols, const void *W, size_t gb, int n_groups,
+                                    const float *xt, int n_x, float *Y, int ldy,
+                                    const rp_epilogue *ep) {
+  for (int k0 = 0; k0 < cols; k0 += XT_KB) {
+    const int k1 = cols - k0 < XT_KB ? cols : k0 + XT_KB;
+    const float *xb = xt + (size_t)k0 * n_x;
+    for (int g = 0; g < n_groups; g++) {
+      const uint8_t *w = (const uint8_t *)W + (size_t)g * gb;
+      rp_epilogue epg_, *epg = NULL;
+      if (ep && k1 == cols) {
+        epg_ = *ep;
+        if (epg_.bias) epg_.bias += (size_t)g * 16;
+        epg = &epg_;
+      }
+      float *y = Y + (size_t)g * 16;
+      const uint8_t *next = w + gb; /* past the last group: a prefetch does not fault */
+      switch (n_x) {
+      case 13: float_group_xt(t, k0, k1, w, xb, 13, y, ldy, next, epg); break;
+      case 14: float_group_xt(t, k0, k1, w, xb, 14, y, ldy, next, epg); break;
+      case 15: float_group_xt(t, k0, k1, w, xb, 15, y, ldy, next, epg); break;
+      default: float_group_xt(t, k0, k1, w, xb, 16, y, ldy, next, epg); break;
+      }
+    }
+  }
+}
+
+static void product_f32_xt(tensor_type t, int cols, const void *W, size_t gb, int ng,
+                           const float *xt, int nx, float *Y, int ldy, const rp_epilogue *ep) {
+  (void)t;
+  float_product_xt(TT_F32, cols, W, gb, ng, xt, nx, Y, ldy, ep);
+}
+static void product_f16_xt(tensor_type t, int cols, const void *W, size_t gb, int ng,
+                           const float *xt, int nx, float *Y, int ldy, const rp_epilogue *ep) {
+  (void)t;
+  float_product_xt(TT_F16, cols, W, gb, ng, xt, nx, Y, ldy, ep);
+}
+
+/* rp_matmul with RP_XT_MIN..RP_XT_MAX rows (not too wide): transposed here,
+ * on the stack. */
+static inline bool float_rows_xt(int n_x, int cols) {
+  return n_x >= RP_XT_MIN && n_x <= RP_XT_MAX && cols <= XT_STACK_COLS;
+}
+static void float_product_via_xt(tensor_type t, int cols, const void *W, size_t gb, int n_groups,
+                                 const void *X, size_t xs, int n_x, float *Y, int ldy,
+                                 const rp_epilogue *ep) {
+  _Alignas(64) float xt[XT_STACK_COLS * RP_XT_MAX];
+  transpose_rows((const float *)X, xs, n_x, cols, xt);
+  if (t == TT_F32) product_f32_xt(t, cols, W, gb, n_groups, xt, n_x, Y, ldy, ep);
+  else product_f16_xt(t, cols, W, gb, n_groups, xt, n_x, Y, ldy, ep);
+}
+
 ALWAYS_INLINE void float_product(tensor_type t, int cols, const void *W, size_t gb, int n_groups,
                                  const void *X, size_t xs, int n_x, float *Y, int ldy,
                                  const rp_epilogue *ep) {
-  if (n_x <= 20 && (n_x >= 8 || t == TT_F16))
+  if (float_rows_xt(n_x, cols))
+    float_product_via_xt(t, cols, W, gb, n_groups, X, xs, n_x, Y, ldy, ep);
+  else if (n_x <= 20 && (n_x >= 8 || t == TT_F16))
     float_product_unprefetched(t, cols, W, gb, n_groups, X, xs, n_x, Y, ldy, ep);
   else
     float_product_prefetching(t, cols, W, gb, n_groups, X, xs, n_x, Y, ldy, ep);
@@ -245,11 +406,21 @@ RP_DEFINE_ENTRY(product_q4_1, product, TT_Q4_1)
 RP_DEFINE_ENTRY(product_q8_0, product, TT_Q8_0)
 
 /* Weights that come from memory on every pass (an encoder larger than half
- * the last-level cache) take float_product_prefetching at every row count:
- * the bus must be kept busy while the FMAs work. MiniLM on a Zen 4 with a
- * 32 MB L3 (2 threads, `hearth bench -p 16`, medians of alternated runs):
- * F32 (42 MB) 5,600 -> 6,400 tokens/s, F16 (21 MB) 6,370 -> 6,820. */
-RP_DEFINE_FLOAT_ENTRIES(float_product, float_product_prefetching)
+ * the last-level cache) take float_product_prefetching at every row count
+ * but RP_XT_MIN..RP_XT_MAX (whose product prefetches its one stream
+ * itself): the bus must be kept busy while the FMAs work. MiniLM on a Zen
+ * 4 with a 32 MB L3 (2 threads, `hearth bench -p 16`, medians of
+ * alternated runs): F32 (42 MB) 5,600 -> 6,400 tokens/s, F16 (21 MB) 6,370
+ * -> 6,820. */
+ALWAYS_INLINE void float_product_streamed(tensor_type t, int cols, const void *W, size_t gb,
+                                          int n_groups, const void *X, size_t xs, int n_x,
+                                          float *Y, int ldy, const rp_epilogue *ep) {
+  if (float_rows_xt(n_x, cols))
+    float_product_via_xt(t, cols, W, gb, n_groups, X, xs, n_x, Y, ldy, ep);
+  else
+    float_product_prefetching(t, cols, W, gb, n_groups, X, xs, n_x, Y, ldy, ep);
+}
+RP_DEFINE_FLOAT_ENTRIES(float_product, float_product_streamed)
 
 /* Through the entries' own functions, not their bodies inlined here: one
  * function holding all five types' unrolled tiles came out 12% slower
@@ -266,6 +437,9 @@ void rp_product_avx512(tensor_type t, int cols, const void *W, size_t gb, int ng
 
 void kernels_fill_repack_avx512(kernel_table *t) {
   RP_FILL_FLOAT_ENTRIES(t);
+  t->types[TT_F32].rp_matmul_xt = product_f32_xt;
+  t->types[TT_F16].rp_matmul_xt = product_f16_xt;
+  t->rp_transpose = transpose_rows;
   t->types[TT_Q4_0].rp_matmul = product_q4_0;
   t->types[TT_Q4_1].rp_matmul = product_q4_1;
   t->types[TT_Q8_0].rp_matmul = product_q8_0;

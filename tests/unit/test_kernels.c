@@ -542,22 +542,23 @@ TEST(gemm_avx512) {
 
 /* Repacked 16-row groups (repack.h) against the reference vec_dot on the
  * GGUF layout: 3 groups (a pair and one alone for float weights), 1..13
- * activation rows (past one 8-row tile, one 12-row float tile), 64..70
+ * activation rows (past one 8-row tile, one 12-row float tile), 14..16
+ * (AVX-512's one group against all rows), 64..70
  * (past one batch of quantized tiles) and 97..100 (of float tiles), a
  * short and a long row, and ldy wider than the rows. */
 static void check_repack(const kernel_table *k) {
   const char *name = k ? k->name : "ref";
   enum { ROWS = 48, NXMAX = 100, LDY = 51 };
   static const tensor_type types[] = {TT_Q4_0, TT_Q4_1, TT_Q8_0, TT_F32, TT_F16};
-  static const int nxs[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 64, 65, 70, 97, 100};
-  static const int colss[] = {64, 2304};
+  static const int nxs[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 64, 65, 70, 97, 100};
+  static const int colss[] = {64, 384, 2304};
   for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
     tensor_type t = types[i];
     bool fl = t == TT_F32 || t == TT_F16; /* f32 activations: checked against exact sums */
     const kern_type_ops *o = &REF->types[t];
     rp_matmul_fn fn = k ? k->types[t].rp_matmul : rp_matmul_ref;
     if (!fn) continue; /* this path keeps the type in the GGUF layout */
-    for (int ci = 0; ci < 2; ci++) {
+    for (int ci = 0; ci < 3; ci++) {
       int cols = colss[ci];
       CHECK(rp_supported(t, ROWS, cols));
       size_t wb = quant_row_bytes(t, cols), xb = quant_row_bytes(o->vec_dot_type, cols);
@@ -687,14 +688,14 @@ static void check_repack_streamed(const kernel_table *k) {
   enum { ROWS = 48, NXMAX = 100, LDY = 51 };
   static const tensor_type types[] = {TT_F32, TT_F16};
   static const int nxs[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 16, 20, 24, 64, 65, 70, 97, 100};
-  static const int colss[] = {64, 2304};
+  static const int colss[] = {64, 384, 2304};
   for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
     tensor_type t = types[i];
     rp_matmul_fn cached = k->types[t].rp_matmul, streamed = k->types[t].rp_matmul_streamed;
     CHECK(cached && streamed);
     if (!cached || !streamed) continue;
     const kern_type_ops *o = &REF->types[t];
-    for (int ci = 0; ci < 2; ci++) {
+    for (int ci = 0; ci < 3; ci++) {
       int cols = colss[ci];
       size_t wb = quant_row_bytes(t, cols), gb = rp_group_bytes(t, cols), pxb = rpx_row_bytes(t, cols);
       uint8_t *W = malloc(wb * ROWS), *P = aligned_alloc(64, gb * (ROWS / RP_ROWS));
@@ -728,6 +729,65 @@ static void check_repack_streamed(const kernel_table *k) {
   }
 }
 
+/* rp_matmul_xt on rows that rp_transpose turned: the floats rp_matmul_ep
+ * stores for the rows as they are, bit for bit, with each epilogue and
+ * none, for every row count it takes and widths that end in a partial run
+ * of 16 (an attention's values are as wide as its text). */
+static void check_repack_xt(const kernel_table *k) {
+  enum { ROWS = 48, LDY = 51 };
+  static const tensor_type types[] = {TT_F32, TT_F16};
+  static const int colss[] = {19, 64, 384, 1541};
+  float bias[ROWS];
+  fill_normal(bias, ROWS, 0.5f);
+  const rp_epilogue eps[] = {
+      {.bias = bias, .scale = 0.1767767f},
+      {.bias = bias, .scale = 1.0f, .gelu = true},
+  };
+  CHECK(k->rp_transpose != NULL);
+  for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+    tensor_type t = types[i];
+    rp_matmul_xt_fn xt = k->types[t].rp_matmul_xt;
+    CHECK(xt != NULL);
+    if (!xt || !k->rp_transpose) return;
+    for (size_t ci = 0; ci < sizeof colss / sizeof colss[0]; ci++) {
+      int cols = colss[ci];
+      size_t wb = quant_row_bytes(t, cols), gb = rp_group_bytes(t, cols);
+      uint8_t *W = malloc(wb * ROWS), *P = aligned_alloc(64, gb * (ROWS / RP_ROWS));
+      float *X = malloc(sizeof(float) * cols * RP_XT_MAX), *T = malloc(sizeof(float) * cols * RP_XT_MAX);
+      float *Y0 = malloc(sizeof(float) * LDY * RP_XT_MAX), *Y1 = malloc(sizeof(float) * LDY * RP_XT_MAX);
+      for (int r = 0; r < ROWS; r++) {
+        fill_normal(X, cols, 0.1f);
+        REF->types[t].quantize(X, W + r * wb, cols);
+      }
+      for (int g = 0; g < ROWS / RP_ROWS; g++) rp_pack_group(t, W + g * RP_ROWS * wb, wb, cols, P + g * gb);
+      fill_normal(X, cols * RP_XT_MAX, 1.0f);
+      for (int nx = RP_XT_MIN; nx <= RP_XT_MAX; nx++) {
+        k->rp_transpose(X, sizeof(float) * cols, nx, cols, T);
+        bool turned = true;
+        for (int j = 0; j < nx; j++)
+          for (int c = 0; c < cols; c++) turned &= T[c * nx + j] == X[j * cols + c];
+        if (!turned) {
+          fprintf(stderr, "  FAIL %s: %s rp_transpose cols=%d nx=%d\n", test_cur_name, k->name, cols, nx);
+          test_cur_failed = 1;
+        }
+        for (int e = -1; e < 2; e++) {
+          const rp_epilogue *ep = e < 0 ? NULL : &eps[e];
+          memset(Y0, 0, sizeof(float) * LDY * RP_XT_MAX);
+          memset(Y1, 0, sizeof(float) * LDY * RP_XT_MAX);
+          k->types[t].rp_matmul_ep(t, cols, P, gb, ROWS / RP_ROWS, X, sizeof(float) * cols, nx, Y0, LDY, ep);
+          xt(t, cols, P, gb, ROWS / RP_ROWS, T, nx, Y1, LDY, ep);
+          if (memcmp(Y0, Y1, sizeof(float) * LDY * RP_XT_MAX)) {
+            fprintf(stderr, "  FAIL %s: %s %s rp_matmul_xt differs (epilogue %d), cols=%d nx=%d\n",
+                    test_cur_name, k->name, tname(t), e, cols, nx);
+            test_cur_failed = 1;
+          }
+        }
+      }
+      free(W), free(P), free(X), free(T), free(Y0), free(Y1);
+    }
+  }
+}
+
 TEST(repack_ref) { check_repack(NULL); }
 TEST(repack_avx2) {
   const kernel_table *k = kernels_for_isa(KERN_ISA_AVX2);
@@ -750,6 +810,7 @@ TEST(repack_avx512) {
   vnni.name = "avx512 (no amx)";
   check_repack(&vnni);
   check_repack_streamed(k);
+  check_repack_xt(k);
 }
 /* fwd_matmul_ep on the pool (two threads, so chunks start at rows other
  * than 0) stores what fwd_matmul_many followed by kern_add, kern_scale and
