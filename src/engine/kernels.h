@@ -94,9 +94,6 @@ typedef struct {
   /* the same two with an epilogue fused into the stores (repack.h's
    * rp_epilogue, for F32/F16); NULL: the caller applies it after the product */
   rp_matmul_ep_fn rp_matmul_ep, rp_matmul_ep_streamed;
-  /* the same for RP_XT_MIN..RP_XT_MAX rows given transposed (repack.h),
-   * streamed or not; NULL: rp_matmul_ep takes those rows as they are */
-  rp_matmul_xt_fn rp_matmul_xt;
   tensor_type vec_dot_type;        /* what the activation row must be */
   quant_from_float_fn from_float;  /* f32 row -> vec_dot_type row */
   quant_to_float_fn to_float;      /* a row of this type -> f32 */
@@ -130,8 +127,6 @@ typedef struct {
   /* f32 row -> activation row for repacked Q4_0/Q4_1/Q8_0 weights (repack.h);
    * NULL: rpx_from_float goes block by block through from_float */
   void (*rpx_row)(tensor_type t, const float *x, void *dst, int cols);
-  /* the rows rp_matmul_xt takes (NULL where no type has it) */
-  rp_transpose_fn rp_transpose;
   /* out = silu(gate) * up over one row */
   void (*swiglu)(float *out, const float *gate, const float *up, int n);
   /* attention in llama.cpp's orders (kern_attn_scores/values); NULL in the

@@ -222,21 +222,24 @@ ALWAYS_INLINE void float_tile_unprefetched(tensor_type t, int cols, const uint8_
 }
 RP_DEFINE_PRODUCT_EP(float_product_unprefetched, float_tile_unprefetched, 12, FLOAT_NC * 8, 2, 1)
 
-/* ---- 13 to 16 activation rows: one group against all of them ----------------
- * Two tiles of 8 against a pair of groups read each weight from memory in
- * the first tile and from L1 in the second, so the memory bus idles half
- * the time: with the weights in L3 (a short text through an encoder that
- * does not fit L2) a product ran at 70% of its L2-hot speed. Here one
- * group meets all the rows: a single stream of weights, read once and
- * requested XT_PREFETCH bytes ahead into L1, which one core keeps at full
- * speed (16 rows x 384 x 384, 37.7 MB of weights cycled, one thread on a
- * Xeon: 175 -> 230 GFLOP/s, L2-hot 233). Its 16 sums leave no registers
- * for 16 row pointers (GCC then kept them on the stack: 176 GFLOP/s), so
- * the rows come transposed (repack.h's rp_matmul_xt): the loop reads every
- * x[k] from one pointer. The forward transposes a product's input once for
- * both threads; rp_matmul called with such rows transposes them itself. */
+/* ---- 13 to 24 activation rows: one group against all of them ----------------
+ * Two tiles of 8 (or 12) against a pair of groups read each weight from
+ * memory in the first tile and from L1 in the second, so the memory bus
+ * idles half the time: with the weights in L3 (a short text through an
+ * encoder that does not fit L2) a product ran at 70% of its L2-hot speed.
+ * Here one group meets all the rows: a single stream of weights, read once
+ * and requested XT_PREFETCH bytes ahead into L1, which one core keeps at
+ * full speed (16 rows x 384 x 384, 37.7 MB of weights cycled, one thread
+ * on a Xeon: 175 -> 230 GFLOP/s, L2-hot 233; 20 rows 194 -> 229). Its up
+ * to 24 sums leave no registers for a pointer per row (GCC then kept them
+ * on the stack: 176 GFLOP/s), so each block of columns of the rows is
+ * first transposed onto the stack (xt[k * n + j] = X_j[k]) and the loop
+ * reads every x[k] from one pointer. Turning the rows once in the forward
+ * for both threads was slower than each thread turning them for itself
+ * (half of them written by the other core, read in the open instead of
+ * under the FMAs): MiniLM F32, 16 tokens, 2 threads 12,350 against 13,350
+ * tokens/s (the two tiles: 11,700). */
 #define XT_PREFETCH 1024
-#define XT_STACK_COLS 2048 /* rp_matmul's own transposed rows: 16 x 2048 floats, 128 KB */
 
 /* 16 rows of 16 floats (r[j] = row j) into 16 columns (r[k] = element k of
  * every row). */
@@ -270,21 +273,27 @@ ALWAYS_INLINE void transpose16(__m512 r[16]) {
   }
 }
 
-/* rp_transpose_fn: 16 columns at a time through registers, each stored as
- * the n floats of one k. */
+/* xt[k * n + j] = X_j[k] for n (<= RP_XT_MAX) rows of cols floats, xs bytes
+ * apart: blocks of 16 rows by 16 columns through registers, each column
+ * stored into the n floats of its k. */
 static void transpose_rows(const float *X, size_t xs, int n, int cols, float *xt) {
-  const __mmask16 row_mask = (__mmask16)((1u << n) - 1);
-  for (int k0 = 0; k0 < cols; k0 += 16) {
-    const int kn = cols - k0 < 16 ? cols - k0 : 16;
-    const __mmask16 m = (__mmask16)((1u << kn) - 1);
-    __m512 r[16];
-    UNROLL(16)
-    for (int j = 0; j < 16; j++)
-      r[j] = j < n ? _mm512_maskz_loadu_ps(m, (const float *)((const uint8_t *)X + (size_t)j * xs) + k0)
-                   : _mm512_setzero_ps();
-    transpose16(r);
-    UNROLL(16)
-    for (int k = 0; k < kn; k++) _mm512_mask_storeu_ps(xt + (size_t)(k0 + k) * n, row_mask, r[k]);
+  for (int j0 = 0; j0 < n; j0 += 16) {
+    const int nr = n - j0 < 16 ? n - j0 : 16;
+    const __mmask16 row_mask = (__mmask16)((1u << nr) - 1);
+    const uint8_t *X0 = (const uint8_t *)X + (size_t)j0 * xs;
+    for (int k0 = 0; k0 < cols; k0 += 16) {
+      const int kn = cols - k0 < 16 ? cols - k0 : 16;
+      const __mmask16 m = (__mmask16)((1u << kn) - 1);
+      __m512 r[16];
+      UNROLL(16)
+      for (int j = 0; j < 16; j++)
+        r[j] = j < nr ? _mm512_maskz_loadu_ps(m, (const float *)(X0 + (size_t)j * xs) + k0)
+                      : _mm512_setzero_ps();
+      transpose16(r);
+      UNROLL(16)
+      for (int k = 0; k < kn; k++)
+        _mm512_mask_storeu_ps(xt + (size_t)(k0 + k) * n + j0, row_mask, r[k]);
+    }
   }
 }
 
@@ -297,7 +306,7 @@ ALWAYS_INLINE void float_group_xt(tensor_type t, int k0, int k1, const uint8_t *
   const size_t wk = t == TT_F32 ? 64 : 32;
   const int ahead = XT_PREFETCH / (int)wk; /* columns */
   __m512 acc[RP_XT_MAX];
-  UNROLL(16)
+  UNROLL(24)
   for (int j = 0; j < NC; j++)
     acc[j] = k0 ? _mm512_loadu_ps(Y + (size_t)j * ldy) : _mm512_setzero_ps();
   /* the prefetches run on into the next run of weights (next: the group
@@ -308,10 +317,10 @@ ALWAYS_INLINE void float_group_xt(tensor_type t, int k0, int k1, const uint8_t *
     if (k == k_switch) pf = (const char *)next + (size_t)k0 * wk + (size_t)(k - k_switch) * wk;
     if (t == TT_F32 || (k & 1) == 0) _mm_prefetch(pf, _MM_HINT_T0);
     __m512 wv = float_w(t, w, (size_t)k);
-    UNROLL(16)
+    UNROLL(24)
     for (int j = 0; j < NC; j++) acc[j] = _mm512_fmadd_ps(wv, _mm512_set1_ps(xt[j]), acc[j]);
   }
-  UNROLL(16)
+  UNROLL(24)
   for (int j = 0; j < NC; j++) {
     __m512 sum = acc[j];
     if (ep) {
@@ -323,68 +332,70 @@ ALWAYS_INLINE void float_group_xt(tensor_type t, int k0, int k1, const uint8_t *
   if (ep && ep->gelu) float_gelu_tile(1, Y, ldy, NC);
 }
 
-/* Rows wider than XT_KB go through every group XT_KB columns at a time, so
+/* Rows wider than a block go through every group a block of columns at a
+ * time (XT_KB, XT_KB_WIDE past 16 rows: ~16 KB of transposed rows), so
  * that their slice of xt stays in L1 for all the groups (read from L2 for
  * each group, the 96 KB of 16 rows of 1536 took away the gain: 16 x 1536 x
- * 384, one thread, 171 -> 176 GFLOP/s). The FMA chains continue through Y. */
+ * 384, one thread, 171 -> 176 GFLOP/s; in blocks 206). The FMA chains
+ * continue through Y. */
 #ifndef XT_KB
 #define XT_KB 256
 #endif
-ALWAYS_INLINE void float_product_xt(tensor_type t, int cols, const void *W, size_t gb, int n_groups,
-                                    const float *xt, int n_x, float *Y, int ldy,
-                                    const rp_epilogue *ep) {
-  for (int k0 = 0; k0 < cols; k0 += XT_KB) {
-    const int k1 = cols - k0 < XT_KB ? cols : k0 + XT_KB;
-    const float *xb = xt + (size_t)k0 * n_x;
-    for (int g = 0; g < n_groups; g++) {
-      const uint8_t *w = (const uint8_t *)W + (size_t)g * gb;
-      rp_epilogue epg_, *epg = NULL;
-      if (ep && k1 == cols) {
-        epg_ = *ep;
-        if (epg_.bias) epg_.bias += (size_t)g * 16;
-        epg = &epg_;
-      }
-      float *y = Y + (size_t)g * 16;
-      const uint8_t *next = w + gb; /* past the last group: a prefetch does not fault */
-      switch (n_x) {
-      case 13: float_group_xt(t, k0, k1, w, xb, 13, y, ldy, next, epg); break;
-      case 14: float_group_xt(t, k0, k1, w, xb, 14, y, ldy, next, epg); break;
-      case 15: float_group_xt(t, k0, k1, w, xb, 15, y, ldy, next, epg); break;
-      default: float_group_xt(t, k0, k1, w, xb, 16, y, ldy, next, epg); break;
-      }
+#ifndef XT_KB_WIDE
+#define XT_KB_WIDE 192
+#endif
+static inline int xt_block_cols(int n_x) { return n_x > 16 ? XT_KB_WIDE : XT_KB; }
+
+/* Columns k0..k1-1 of all n_groups groups, xb the rows' slice there. */
+ALWAYS_INLINE void float_block_xt(tensor_type t, int k0, int k1, bool last, const void *W, size_t gb,
+                                  int n_groups, const float *xb, int n_x, float *Y, int ldy,
+                                  const rp_epilogue *ep) {
+  for (int g = 0; g < n_groups; g++) {
+    const uint8_t *w = (const uint8_t *)W + (size_t)g * gb;
+    rp_epilogue epg_, *epg = NULL;
+    if (ep && last) {
+      epg_ = *ep;
+      if (epg_.bias) epg_.bias += (size_t)g * 16;
+      epg = &epg_;
     }
+    float *y = Y + (size_t)g * 16;
+    const uint8_t *next = w + gb; /* past the last group: a prefetch does not fault */
+#define XT_CASE(N) \
+  case N: float_group_xt(t, k0, k1, w, xb, N, y, ldy, next, epg); break;
+    switch (n_x) {
+      XT_CASE(13) XT_CASE(14) XT_CASE(15) XT_CASE(16) XT_CASE(17) XT_CASE(18) XT_CASE(19)
+      XT_CASE(20) XT_CASE(21) XT_CASE(22) XT_CASE(23)
+    default: float_group_xt(t, k0, k1, w, xb, 24, y, ldy, next, epg); break;
+    }
+#undef XT_CASE
   }
 }
 
-static void product_f32_xt(tensor_type t, int cols, const void *W, size_t gb, int ng,
-                           const float *xt, int nx, float *Y, int ldy, const rp_epilogue *ep) {
-  (void)t;
-  float_product_xt(TT_F32, cols, W, gb, ng, xt, nx, Y, ldy, ep);
-}
-static void product_f16_xt(tensor_type t, int cols, const void *W, size_t gb, int ng,
-                           const float *xt, int nx, float *Y, int ldy, const rp_epilogue *ep) {
-  (void)t;
-  float_product_xt(TT_F16, cols, W, gb, ng, xt, nx, Y, ldy, ep);
-}
-
-/* rp_matmul with RP_XT_MIN..RP_XT_MAX rows (not too wide): transposed here,
- * on the stack. */
-static inline bool float_rows_xt(int n_x, int cols) {
-  return n_x >= RP_XT_MIN && n_x <= RP_XT_MAX && cols <= XT_STACK_COLS;
+/* rp_matmul with RP_XT_MIN..RP_XT_MAX rows: each block of columns
+ * transposed here, on the stack, then through every group. */
+static inline bool float_rows_xt(int n_x) { return n_x >= RP_XT_MIN && n_x <= RP_XT_MAX; }
+ALWAYS_INLINE void float_product_via_xt_(tensor_type t, int cols, const void *W, size_t gb,
+                                         int n_groups, const void *X, size_t xs, int n_x, float *Y,
+                                         int ldy, const rp_epilogue *ep) {
+  _Alignas(64) float xb[XT_KB * RP_XT_MAX];
+  const int kb = xt_block_cols(n_x);
+  for (int k0 = 0; k0 < cols; k0 += kb) {
+    const int k1 = cols - k0 < kb ? cols : k0 + kb;
+    transpose_rows((const float *)X + k0, xs, n_x, k1 - k0, xb);
+    float_block_xt(t, k0, k1, k1 == cols, W, gb, n_groups, xb, n_x, Y, ldy, ep);
+  }
 }
 static void float_product_via_xt(tensor_type t, int cols, const void *W, size_t gb, int n_groups,
                                  const void *X, size_t xs, int n_x, float *Y, int ldy,
                                  const rp_epilogue *ep) {
-  _Alignas(64) float xt[XT_STACK_COLS * RP_XT_MAX];
-  transpose_rows((const float *)X, xs, n_x, cols, xt);
-  if (t == TT_F32) product_f32_xt(t, cols, W, gb, n_groups, xt, n_x, Y, ldy, ep);
-  else product_f16_xt(t, cols, W, gb, n_groups, xt, n_x, Y, ldy, ep);
+  if (t == TT_F32) float_product_via_xt_(TT_F32, cols, W, gb, n_groups, X, xs, n_x, Y, ldy, ep);
+  else float_product_via_xt_(TT_F16, cols, W, gb, n_groups, X, xs, n_x, Y, ldy, ep);
 }
 
 ALWAYS_INLINE void float_product(tensor_type t, int cols, const void *W, size_t gb, int n_groups,
                                  const void *X, size_t xs, int n_x, float *Y, int ldy,
                                  const rp_epilogue *ep) {
-  if (float_rows_xt(n_x, cols))
+  if (float_rows_xt(n_x))
     float_product_via_xt(t, cols, W, gb, n_groups, X, xs, n_x, Y, ldy, ep);
   else if (n_x <= 20 && (n_x >= 8 || t == TT_F16))
     float_product_unprefetched(t, cols, W, gb, n_groups, X, xs, n_x, Y, ldy, ep);
@@ -415,7 +426,7 @@ RP_DEFINE_ENTRY(product_q8_0, product, TT_Q8_0)
 ALWAYS_INLINE void float_product_streamed(tensor_type t, int cols, const void *W, size_t gb,
                                           int n_groups, const void *X, size_t xs, int n_x,
                                           float *Y, int ldy, const rp_epilogue *ep) {
-  if (float_rows_xt(n_x, cols))
+  if (float_rows_xt(n_x))
     float_product_via_xt(t, cols, W, gb, n_groups, X, xs, n_x, Y, ldy, ep);
   else
     float_product_prefetching(t, cols, W, gb, n_groups, X, xs, n_x, Y, ldy, ep);
@@ -437,9 +448,6 @@ void rp_product_avx512(tensor_type t, int cols, const void *W, size_t gb, int ng
 
 void kernels_fill_repack_avx512(kernel_table *t) {
   RP_FILL_FLOAT_ENTRIES(t);
-  t->types[TT_F32].rp_matmul_xt = product_f32_xt;
-  t->types[TT_F16].rp_matmul_xt = product_f16_xt;
-  t->rp_transpose = transpose_rows;
   t->types[TT_Q4_0].rp_matmul = product_q4_0;
   t->types[TT_Q4_1].rp_matmul = product_q4_1;
   t->types[TT_Q8_0].rp_matmul = product_q8_0;

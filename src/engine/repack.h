@@ -99,20 +99,12 @@ typedef struct {
 typedef void (*rp_matmul_ep_fn)(tensor_type t, int cols, const void *W, size_t group_bytes,
                                 int n_groups, const void *X, size_t x_stride, int n_x, float *Y,
                                 int ldy, const rp_epilogue *ep);
-/* Float weights against RP_XT_MIN..RP_XT_MAX activation rows given
- * transposed, xt[k * n_x + j] = X_j[k] (rp_transpose_fn makes it): the
- * AVX-512 path multiplies that many rows one group at a time, so that each
- * weight is read once (kernels_repack_avx512.c). Y and ep as
- * rp_matmul_ep_fn; the sums are those of rp_matmul_ep with the rows as
- * they are, bit for bit. */
+/* Float products of RP_XT_MIN..RP_XT_MAX activation rows that transpose
+ * the rows they take, block by block, so as to read each weight once (the
+ * AVX-512 path: kernels_repack_avx512.c); the forward gives each thread one
+ * run of rows for them, so each thread turns the rows once. */
 #define RP_XT_MIN 13
-#define RP_XT_MAX 16
-typedef void (*rp_matmul_xt_fn)(tensor_type t, int cols, const void *W, size_t group_bytes,
-                                int n_groups, const float *xt, int n_x, float *Y, int ldy,
-                                const rp_epilogue *ep);
-/* xt[k * n + j] = X_j[k] for n (<= RP_XT_MAX) rows of cols floats, x_stride
- * bytes apart. */
-typedef void (*rp_transpose_fn)(const float *X, size_t x_stride, int n, int cols, float *xt);
+#define RP_XT_MAX 24
 
 /* The plain-C product (every path's fallback and the tests' reference). */
 void rp_matmul_ref(tensor_type t, int cols, const void *W, size_t group_bytes, int n_groups,
