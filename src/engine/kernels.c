@@ -74,6 +74,7 @@ static void init_tables(void) {
       kern_type_ops *o = &llama_tables[i].types[k];
       o->rp_matmul = o->rp_matmul_streamed = NULL;
       o->rp_matmul_ep = o->rp_matmul_ep_streamed = NULL;
+      o->rp_xt_min = o->rp_xt_max = 0;
     }
     kernels_fill_llama_ref(&llama_tables[i]);
     if (i >= KERN_ISA_AVX2) kernels_fill_llama_avx2(&llama_tables[i]);

@@ -222,7 +222,7 @@ ALWAYS_INLINE void float_tile_unprefetched(tensor_type t, int cols, const uint8_
 }
 RP_DEFINE_PRODUCT_EP(float_product_unprefetched, float_tile_unprefetched, 12, FLOAT_NC * 8, 2, 1)
 
-/* ---- 13 to 24 activation rows: one group against all of them ----------------
+/* ---- up to 24 activation rows: one group against all of them -----------------
  * Two tiles of 8 (or 12) against a pair of groups read each weight from
  * memory in the first tile and from L1 in the second, so the memory bus
  * idles half the time: with the weights in L3 (a short text through an
@@ -363,6 +363,8 @@ ALWAYS_INLINE void float_block_xt(tensor_type t, int k0, int k1, bool last, cons
 #define XT_CASE(N) \
   case N: float_group_xt(t, k0, k1, w, xb, N, y, ldy, next, epg); break;
     switch (n_x) {
+      XT_CASE(1) XT_CASE(2) XT_CASE(3) XT_CASE(4) XT_CASE(5) XT_CASE(6) XT_CASE(7) XT_CASE(8)
+      XT_CASE(9) XT_CASE(10) XT_CASE(11) XT_CASE(12)
       XT_CASE(13) XT_CASE(14) XT_CASE(15) XT_CASE(16) XT_CASE(17) XT_CASE(18) XT_CASE(19)
       XT_CASE(20) XT_CASE(21) XT_CASE(22) XT_CASE(23)
     default: float_group_xt(t, k0, k1, w, xb, 24, y, ldy, next, epg); break;
@@ -371,9 +373,16 @@ ALWAYS_INLINE void float_block_xt(tensor_type t, int k0, int k1, bool last, cons
   }
 }
 
-/* rp_matmul with RP_XT_MIN..RP_XT_MAX rows: each block of columns
- * transposed here, on the stack, then through every group. */
-static inline bool float_rows_xt(int n_x) { return n_x >= RP_XT_MIN && n_x <= RP_XT_MAX; }
+/* The row counts taken transposed: F32 from 1 (with few rows a product is
+ * bound by the one stream of weights; 2 threads, 4-7 tokens +3-10%), F16
+ * from 13 (half the bytes: fewer than 8 sums leave the FMAs waiting on
+ * their latency, 4 tokens -13%, 8 -3%). Each block of columns is
+ * transposed on the stack, then goes through every group. */
+#define XT_MIN_F32 1
+#define XT_MIN_F16 13
+static inline bool float_rows_xt(tensor_type t, int n_x) {
+  return n_x >= (t == TT_F32 ? XT_MIN_F32 : XT_MIN_F16) && n_x <= RP_XT_MAX;
+}
 ALWAYS_INLINE void float_product_via_xt_(tensor_type t, int cols, const void *W, size_t gb,
                                          int n_groups, const void *X, size_t xs, int n_x, float *Y,
                                          int ldy, const rp_epilogue *ep) {
@@ -395,7 +404,7 @@ static void float_product_via_xt(tensor_type t, int cols, const void *W, size_t 
 ALWAYS_INLINE void float_product(tensor_type t, int cols, const void *W, size_t gb, int n_groups,
                                  const void *X, size_t xs, int n_x, float *Y, int ldy,
                                  const rp_epilogue *ep) {
-  if (float_rows_xt(n_x))
+  if (float_rows_xt(t, n_x))
     float_product_via_xt(t, cols, W, gb, n_groups, X, xs, n_x, Y, ldy, ep);
   else if (n_x <= 20 && (n_x >= 8 || t == TT_F16))
     float_product_unprefetched(t, cols, W, gb, n_groups, X, xs, n_x, Y, ldy, ep);
@@ -418,7 +427,7 @@ RP_DEFINE_ENTRY(product_q8_0, product, TT_Q8_0)
 
 /* Weights that come from memory on every pass (an encoder larger than half
  * the last-level cache) take float_product_prefetching at every row count
- * but RP_XT_MIN..RP_XT_MAX (whose product prefetches its one stream
+ * but those taken transposed (whose product prefetches its one stream
  * itself): the bus must be kept busy while the FMAs work. MiniLM on a Zen
  * 4 with a 32 MB L3 (2 threads, `hearth bench -p 16`, medians of
  * alternated runs): F32 (42 MB) 5,600 -> 6,400 tokens/s, F16 (21 MB) 6,370
@@ -426,7 +435,7 @@ RP_DEFINE_ENTRY(product_q8_0, product, TT_Q8_0)
 ALWAYS_INLINE void float_product_streamed(tensor_type t, int cols, const void *W, size_t gb,
                                           int n_groups, const void *X, size_t xs, int n_x,
                                           float *Y, int ldy, const rp_epilogue *ep) {
-  if (float_rows_xt(n_x))
+  if (float_rows_xt(t, n_x))
     float_product_via_xt(t, cols, W, gb, n_groups, X, xs, n_x, Y, ldy, ep);
   else
     float_product_prefetching(t, cols, W, gb, n_groups, X, xs, n_x, Y, ldy, ep);
@@ -448,6 +457,9 @@ void rp_product_avx512(tensor_type t, int cols, const void *W, size_t gb, int ng
 
 void kernels_fill_repack_avx512(kernel_table *t) {
   RP_FILL_FLOAT_ENTRIES(t);
+  t->types[TT_F32].rp_xt_min = XT_MIN_F32;
+  t->types[TT_F16].rp_xt_min = XT_MIN_F16;
+  t->types[TT_F32].rp_xt_max = t->types[TT_F16].rp_xt_max = RP_XT_MAX;
   t->types[TT_Q4_0].rp_matmul = product_q4_0;
   t->types[TT_Q4_1].rp_matmul = product_q4_1;
   t->types[TT_Q8_0].rp_matmul = product_q8_0;

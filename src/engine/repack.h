@@ -99,11 +99,10 @@ typedef struct {
 typedef void (*rp_matmul_ep_fn)(tensor_type t, int cols, const void *W, size_t group_bytes,
                                 int n_groups, const void *X, size_t x_stride, int n_x, float *Y,
                                 int ldy, const rp_epilogue *ep);
-/* Float products of RP_XT_MIN..RP_XT_MAX activation rows that transpose
- * the rows they take, block by block, so as to read each weight once (the
- * AVX-512 path: kernels_repack_avx512.c); the forward gives each thread one
- * run of rows for them, so each thread turns the rows once. */
-#define RP_XT_MIN 13
+/* The most activation rows a float product takes transposed (the AVX-512
+ * path, for the counts its table's rp_xt_min..rp_xt_max give): the rows
+ * are turned block by block so that each weight is read once
+ * (kernels_repack_avx512.c). */
 #define RP_XT_MAX 24
 
 /* The plain-C product (every path's fallback and the tests' reference). */

@@ -729,8 +729,8 @@ static void check_repack_streamed(const kernel_table *k) {
   }
 }
 
-/* Float products of the row counts a path transposes (repack.h's
- * RP_XT_MIN..RP_XT_MAX) against exact sums, with each epilogue and none,
+/* Float products of the row counts a path transposes (its rp_xt_min..
+ * rp_xt_max) against exact sums, with each epilogue and none,
  * at widths that end in a partial run of 16 (an attention's values are as
  * wide as its text) or span several blocks of columns. */
 static void check_repack_float_widths(const kernel_table *k) {
@@ -762,7 +762,9 @@ static void check_repack_float_widths(const kernel_table *k) {
       }
       for (int g = 0; g < ROWS / RP_ROWS; g++) rp_pack_group(t, W + g * RP_ROWS * wb, wb, cols, P + g * gb);
       fill_normal(X, cols * NXM, 1.0f);
-      for (int nx = RP_XT_MIN - 1; nx <= NXM; nx++) /* and one past each end */
+      int lo = HR_MAX(k->types[t].rp_xt_min - 1, 1);
+      CHECK(k->types[t].rp_xt_max == RP_XT_MAX);
+      for (int nx = lo; nx <= NXM; nx++) /* and one past each end */
         for (int e = 0; e < 3; e++) {
           const rp_epilogue *ep = &eps[e];
           for (int q = 0; q < LDY * NXM; q++) Y[q] = NAN;
