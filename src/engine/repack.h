@@ -103,7 +103,7 @@ typedef void (*rp_matmul_ep_fn)(tensor_type t, int cols, const void *W, size_t g
  * path, for the counts its table's rp_xt_min..rp_xt_max give): the rows
  * are turned block by block so that each weight is read once
  * (kernels_repack_avx512.c). */
-#define RP_XT_MAX 24
+#define RP_XT_MAX 48 /* two tiles of up to 24 */
 
 /* The plain-C product (every path's fallback and the tests' reference). */
 void rp_matmul_ref(tensor_type t, int cols, const void *W, size_t group_bytes, int n_groups,

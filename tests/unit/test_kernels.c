@@ -763,8 +763,9 @@ static void check_repack_float_widths(const kernel_table *k) {
       for (int g = 0; g < ROWS / RP_ROWS; g++) rp_pack_group(t, W + g * RP_ROWS * wb, wb, cols, P + g * gb);
       fill_normal(X, cols * NXM, 1.0f);
       int lo = HR_MAX(k->types[t].rp_xt_min - 1, 1);
-      CHECK(k->types[t].rp_xt_max == RP_XT_MAX);
-      for (int nx = lo; nx <= NXM; nx++) /* and one past each end */
+      int hi = k->types[t].rp_xt_max + 1;
+      CHECK(hi - 1 <= RP_XT_MAX);
+      for (int nx = lo; nx <= hi; nx++) /* and one past each end */
         for (int e = 0; e < 3; e++) {
           const rp_epilogue *ep = &eps[e];
           for (int q = 0; q < LDY * NXM; q++) Y[q] = NAN;
