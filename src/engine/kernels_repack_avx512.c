@@ -392,11 +392,16 @@ ALWAYS_INLINE void float_block_xt(tensor_type t, int k0, int k1, bool last, cons
  * than 8 sums leave the FMAs waiting on their latency, 4 tokens -13%, 8
  * -3%) to 24. Each block of columns is transposed on the stack, then goes
  * through every group. */
+/* Two tiles against few groups (an attention head's values: 2 groups, 48
+ * queries) lose to the pair kernel: 512-token text, attention 9.9 -> 10.8
+ * ms. (One tile against them is as fast: 16 tokens -1% without.) */
+#define XT_MIN_GROUPS 4
 #define XT_MIN_F32 1
 #define XT_MIN_F16 13
 #define XT_MAX_F32 RP_XT_MAX
 #define XT_MAX_F16 XT_TILE /* two tiles: 32 and 48 tokens -3%, -5% */
-static inline bool float_rows_xt(tensor_type t, int n_x) {
+static inline bool float_rows_xt(tensor_type t, int n_x, int n_groups) {
+  if (n_x > XT_TILE && n_groups < XT_MIN_GROUPS) return false;
   return t == TT_F32 ? n_x >= XT_MIN_F32 && n_x <= XT_MAX_F32
                      : n_x >= XT_MIN_F16 && n_x <= XT_MAX_F16;
 }
@@ -424,7 +429,7 @@ static void float_product_via_xt(tensor_type t, int cols, const void *W, size_t 
 ALWAYS_INLINE void float_product(tensor_type t, int cols, const void *W, size_t gb, int n_groups,
                                  const void *X, size_t xs, int n_x, float *Y, int ldy,
                                  const rp_epilogue *ep) {
-  if (float_rows_xt(t, n_x))
+  if (float_rows_xt(t, n_x, n_groups))
     float_product_via_xt(t, cols, W, gb, n_groups, X, xs, n_x, Y, ldy, ep);
   else if (n_x <= 20 && (n_x >= 8 || t == TT_F16))
     float_product_unprefetched(t, cols, W, gb, n_groups, X, xs, n_x, Y, ldy, ep);
@@ -455,7 +460,7 @@ RP_DEFINE_ENTRY(product_q8_0, product, TT_Q8_0)
 ALWAYS_INLINE void float_product_streamed(tensor_type t, int cols, const void *W, size_t gb,
                                           int n_groups, const void *X, size_t xs, int n_x,
                                           float *Y, int ldy, const rp_epilogue *ep) {
-  if (float_rows_xt(t, n_x))
+  if (float_rows_xt(t, n_x, n_groups))
     float_product_via_xt(t, cols, W, gb, n_groups, X, xs, n_x, Y, ldy, ep);
   else
     float_product_prefetching(t, cols, W, gb, n_groups, X, xs, n_x, Y, ldy, ep);
