@@ -752,7 +752,9 @@ static void check_repack_float_widths(const kernel_table *k) {
     for (size_t ci = 0; ci < sizeof colss / sizeof colss[0]; ci++) {
       int cols = colss[ci];
       size_t wb = quant_row_bytes(t, cols), gb = rp_group_bytes(t, cols);
-      uint8_t *W = malloc(wb * ROWS), *P = aligned_alloc(64, gb * (ROWS / RP_ROWS));
+      /* aligned_alloc wants a multiple of the alignment (an F16 group of 19
+       * columns is 608 bytes) */
+      uint8_t *W = malloc(wb * ROWS), *P = aligned_alloc(64, (gb * (ROWS / RP_ROWS) + 63) & ~(size_t)63);
       float *wd = malloc(sizeof(float) * cols * ROWS), *X = malloc(sizeof(float) * cols * NXM);
       float *Y = malloc(sizeof(float) * LDY * NXM);
       for (int r = 0; r < ROWS; r++) {
