@@ -13,6 +13,7 @@
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__) && \
     defined(__FMA__) && defined(__F16C__)
 #include <immintrin.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernels.h"
@@ -415,8 +416,9 @@ ALWAYS_INLINE void float_block_xt(tensor_type t, int k0, int k1, bool last, cons
 #define XT_MIN_F16 13
 #define XT_MAX_F32 RP_XT_MAX
 #define XT_MAX_F16 XT_TILE /* two tiles: 32 and 48 tokens -3%, -5% */
+static bool xt_off; /* HEARTH_FLOAT_XT=0: the pair tiles at every row count (comparisons) */
 static inline bool float_rows_xt(tensor_type t, int n_x, int n_groups) {
-  if (n_x > XT_TILE && n_groups < XT_MIN_GROUPS) return false;
+  if (xt_off || (n_x > XT_TILE && n_groups < XT_MIN_GROUPS)) return false;
   return t == TT_F32 ? n_x >= XT_MIN_F32 && n_x <= XT_MAX_F32
                      : n_x >= XT_MIN_F16 && n_x <= XT_MAX_F16;
 }
@@ -497,10 +499,14 @@ void rp_product_avx512(tensor_type t, int cols, const void *W, size_t gb, int ng
 
 void kernels_fill_repack_avx512(kernel_table *t) {
   RP_FILL_FLOAT_ENTRIES(t);
-  t->types[TT_F32].rp_xt_min = XT_MIN_F32;
-  t->types[TT_F16].rp_xt_min = XT_MIN_F16;
-  t->types[TT_F32].rp_xt_max = XT_MAX_F32;
-  t->types[TT_F16].rp_xt_max = XT_MAX_F16;
+  const char *xt = getenv("HEARTH_FLOAT_XT");
+  xt_off = xt && !strcmp(xt, "0");
+  if (!xt_off) {
+    t->types[TT_F32].rp_xt_min = XT_MIN_F32;
+    t->types[TT_F16].rp_xt_min = XT_MIN_F16;
+    t->types[TT_F32].rp_xt_max = XT_MAX_F32;
+    t->types[TT_F16].rp_xt_max = XT_MAX_F16;
+  }
   t->types[TT_Q4_0].rp_matmul = product_q4_0;
   t->types[TT_Q4_1].rp_matmul = product_q4_1;
   t->types[TT_Q8_0].rp_matmul = product_q8_0;
