@@ -217,6 +217,9 @@ void kern_f16_wsum(float *out, const uint16_t *rows, size_t stride, int n_rows, 
 }
 void kern_softmax_f16(float *x, int n) { kernels_get()->softmax_f16(x, n); }
 void kern_softmax(float *x, int n) { kernels_get()->softmax(x, n); }
+void kern_transpose(const float *X, size_t x_stride, int n, int ld, int cols, float *xt) {
+  kernels_get()->transpose(X, x_stride, n, ld, cols, xt);
+}
 void kern_add(float *out, const float *a, const float *b, int n) { kernels_get()->add(out, a, b, n); }
 
 void kern_layernorm(float *out, const float *x, const float *w, const float *b, int n, float eps) {

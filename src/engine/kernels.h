@@ -131,6 +131,8 @@ typedef struct {
   /* f32 row -> activation row for repacked Q4_0/Q4_1/Q8_0 weights (repack.h);
    * NULL: rpx_from_float goes block by block through from_float */
   void (*rpx_row)(tensor_type t, const float *x, void *dst, int cols);
+  /* kern_transpose */
+  void (*transpose)(const float *X, size_t x_stride, int n, int ld, int cols, float *xt);
   /* out = silu(gate) * up over one row */
   void (*swiglu)(float *out, const float *gate, const float *up, int n);
   /* attention in llama.cpp's orders (kern_attn_scores/values); NULL in the
@@ -193,6 +195,10 @@ void kern_layernorm(float *out, const float *x, const float *w, const float *b, 
                     float eps);
 /* x = softmax(x) over n entries (-INFINITY entries become 0). */
 void kern_softmax(float *x, int n);
+/* xt[k * ld + j] = X_j[k] for the n rows of cols floats at X (x_stride
+ * bytes apart), 0 for n <= j < ld: rows turned into 16-row groups
+ * (repack.h's float layout, ld = 16) and the like. */
+void kern_transpose(const float *X, size_t x_stride, int n, int ld, int cols, float *xt);
 void kern_silu(float *x, int n);
 /* GELU, tanh approximation (ggml's gelu) and exact erf form (gelu_erf). */
 void kern_gelu(float *x, int n);

@@ -512,11 +512,18 @@ static void add_ref(float *out, const float *a, const float *b, int n);
 static void layernorm_ref(float *out, const float *x, const float *w, const float *b, int n,
                           float eps);
 
+static void transpose_ref(const float *X, size_t x_stride, int n, int ld, int cols, float *xt) {
+  for (int k = 0; k < cols; k++)
+    for (int j = 0; j < ld; j++)
+      xt[(size_t)k * ld + j] = j < n ? ((const float *)((const char *)X + (size_t)j * x_stride))[k] : 0.0f;
+}
+
 void kernels_fill_ref(kernel_table *t) {
   memset(t, 0, sizeof *t);
   t->isa = KERN_ISA_REF;
   t->name = "ref";
   t->softmax = softmax_ref;
+  t->transpose = transpose_ref;
   t->add = add_ref;
   t->layernorm = layernorm_ref;
   t->gelu_erf = gelu_erf_ref;

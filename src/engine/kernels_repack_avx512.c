@@ -296,12 +296,12 @@ ALWAYS_INLINE void transpose16(__m512 r[16]) {
   }
 }
 
-/* xt[k * n + j] = X_j[k] for n (<= XT_TILE) rows of cols floats, xs bytes
- * apart: blocks of 16 rows by 16 columns through registers, each column
- * stored into the n floats of its k. */
-static void transpose_rows(const float *X, size_t xs, int n, int cols, float *xt) {
-  for (int j0 = 0; j0 < n; j0 += 16) {
-    const int nr = n - j0 < 16 ? n - j0 : 16;
+/* kern_transpose: xt[k * ld + j] = X_j[k] for n rows of cols floats, xs
+ * bytes apart, 0 for n <= j < ld; blocks of 16 rows by 16 columns through
+ * registers, each column stored into its k's ld floats. */
+static void transpose_rows(const float *X, size_t xs, int n, int ld, int cols, float *xt) {
+  for (int j0 = 0; j0 < ld; j0 += 16) {
+    const int nr = ld - j0 < 16 ? ld - j0 : 16, nl = n - j0 < nr ? (n - j0 > 0 ? n - j0 : 0) : nr;
     const __mmask16 row_mask = (__mmask16)((1u << nr) - 1);
     const uint8_t *X0 = (const uint8_t *)X + (size_t)j0 * xs;
     for (int k0 = 0; k0 < cols; k0 += 16) {
@@ -310,12 +310,12 @@ static void transpose_rows(const float *X, size_t xs, int n, int cols, float *xt
       __m512 r[16];
       UNROLL(16)
       for (int j = 0; j < 16; j++)
-        r[j] = j < nr ? _mm512_maskz_loadu_ps(m, (const float *)(X0 + (size_t)j * xs) + k0)
+        r[j] = j < nl ? _mm512_maskz_loadu_ps(m, (const float *)(X0 + (size_t)j * xs) + k0)
                       : _mm512_setzero_ps();
       transpose16(r);
       UNROLL(16)
       for (int k = 0; k < kn; k++)
-        _mm512_mask_storeu_ps(xt + (size_t)(k0 + k) * n + j0, row_mask, r[k]);
+        _mm512_mask_storeu_ps(xt + (size_t)(k0 + k) * ld + j0, row_mask, r[k]);
     }
   }
 }
@@ -431,8 +431,8 @@ ALWAYS_INLINE void float_product_via_xt_(tensor_type t, int cols, const void *W,
   float *xb2 = xb + (size_t)XT_KB_TWO * XT_TILE;
   for (int k0 = 0; k0 < cols; k0 += kb) {
     const int k1 = cols - k0 < kb ? cols : k0 + kb;
-    transpose_rows((const float *)X + k0, xs, n1, k1 - k0, xb);
-    if (n2) transpose_rows((const float *)((const uint8_t *)X + (size_t)n1 * xs) + k0, xs, n2, k1 - k0, xb2);
+    transpose_rows((const float *)X + k0, xs, n1, n1, k1 - k0, xb);
+    if (n2) transpose_rows((const float *)((const uint8_t *)X + (size_t)n1 * xs) + k0, xs, n2, n2, k1 - k0, xb2);
     float_block_xt(t, k0, k1, k1 == cols, W, gb, n_groups, xb, n1, xb2, n2, Y, ldy, ep);
   }
 }
@@ -499,6 +499,7 @@ void rp_product_avx512(tensor_type t, int cols, const void *W, size_t gb, int ng
 
 void kernels_fill_repack_avx512(kernel_table *t) {
   RP_FILL_FLOAT_ENTRIES(t);
+  t->transpose = transpose_rows;
   const char *xt = getenv("HEARTH_FLOAT_XT");
   xt_off = xt && !strcmp(xt, "0");
   if (!xt_off) {

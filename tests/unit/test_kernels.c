@@ -627,6 +627,38 @@ static void check_repack(const kernel_table *k) {
   }
 }
 
+/* kern_transpose on every path this CPU runs: xt[k * ld + j] = X_j[k], 0
+ * past the n rows, for row counts around the 16-row blocks and widths that
+ * end in a partial run of 16; nothing written past cols * ld. */
+TEST(transpose) {
+  static const int ns[] = {1, 7, 16, 13, 17, 24};
+  static const int lds[] = {16, 24};
+  static const int colss[] = {5, 32, 45};
+  for (int isa = 0; isa < KERN_ISA_COUNT; isa++) {
+    const kernel_table *k = kernels_for_isa((kern_isa)isa);
+    if (!k) continue;
+    CHECK(k->transpose != NULL);
+    for (size_t ci = 0; ci < sizeof colss / sizeof colss[0]; ci++)
+      for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++)
+        for (size_t li = 0; li < sizeof lds / sizeof lds[0]; li++) {
+          int cols = colss[ci], n = ns[ni], ld = lds[li], xs = cols + 3;
+          if (n > ld) continue;
+          float X[24 * 48], T[48 * 24 + 16];
+          for (int i = 0; i < 24 * 48; i++) X[i] = (float)i + 0.5f;
+          for (int i = 0; i < 48 * 24 + 16; i++) T[i] = NAN;
+          k->transpose(X, sizeof(float) * (size_t)xs, n, ld, cols, T);
+          bool ok = true;
+          for (int c = 0; c < cols; c++)
+            for (int j = 0; j < ld; j++) ok &= T[c * ld + j] == (j < n ? X[j * xs + c] : 0.0f);
+          for (int i = cols * ld; i < 48 * 24 + 16; i++) ok &= isnan(T[i]);
+          if (!ok) {
+            fprintf(stderr, "  FAIL %s: %s n=%d ld=%d cols=%d\n", test_cur_name, k->name, n, ld, cols);
+            test_cur_failed = 1;
+          }
+        }
+  }
+}
+
 /* sysfs' cache sizes ("32768K") in bytes; what this machine reports is
  * either unknown (0) or a plausible last-level cache. */
 TEST(cache_sizes) {
@@ -1277,6 +1309,7 @@ int main(void) {
   RUN(gemm_avx2);
   RUN(gemm_avx512);
   RUN(cache_sizes);
+  RUN(transpose);
   RUN(repack_ref);
   RUN(repack_avx2);
   RUN(repack_avx512);
