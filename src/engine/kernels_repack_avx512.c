@@ -116,12 +116,6 @@ ALWAYS_INLINE __m512 float_w(tensor_type t, const uint8_t *w, size_t k) {
                      : _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)((const uint16_t *)w + k * 16)));
 }
 
-/* GELU on a tile just stored, from L1, in a function of its own: applied
- * to the sums in registers, its temporaries and constants made GCC keep up
- * to 11 of a tile's 24 sums on the stack throughout the loop (MiniLM F32
- * on a Xeon, 512 tokens: the FFN's first product 16.3 ms a pass against
- * 9.6 with clang's build, Q/K/V with their bias and scale 13.0 against
- * 7.2). The bias and scale stay on the sums in registers. */
 /* repack.h's epilogue but its GELU, as masked operations (the ones not
  * asked for leave the sums as they are), so that the loops over a tile's
  * rows hold no branch: clang would not unroll them whole with one
@@ -146,6 +140,12 @@ ALWAYS_INLINE __m512 float_bias_scale_apply(const float_bias_scale *b, int g, __
   return _mm512_mask_mul_ps(v, b->mul, v, b->scale);
 }
 
+/* GELU on a tile just stored, from L1, in a function of its own: applied
+ * to the sums in registers, its temporaries and constants made GCC keep up
+ * to 11 of a tile's 24 sums on the stack throughout the loop (MiniLM F32
+ * on a Xeon, 512 tokens: the FFN's first product 16.3 ms a pass against
+ * 9.6 with clang's build, Q/K/V with their bias and scale 13.0 against
+ * 7.2). The bias and scale stay on the sums in registers. */
 static __attribute__((noinline)) void float_gelu_tile(int G, float *Y, int ldy, int nc) {
   for (int j = 0; j < nc; j++)
     for (int g = 0; g < G; g++) {
@@ -301,7 +301,8 @@ ALWAYS_INLINE void transpose16(__m512 r[16]) {
  * registers, each column stored into its k's ld floats. */
 static void transpose_rows(const float *X, size_t xs, int n, int ld, int cols, float *xt) {
   for (int j0 = 0; j0 < ld; j0 += 16) {
-    const int nr = ld - j0 < 16 ? ld - j0 : 16, nl = n - j0 < nr ? (n - j0 > 0 ? n - j0 : 0) : nr;
+    const int nr = ld - j0 < 16 ? ld - j0 : 16;        /* rows stored */
+    const int nl = n - j0 < 0 ? 0 : n - j0 < nr ? n - j0 : nr; /* of them loaded, the rest 0 */
     const __mmask16 row_mask = (__mmask16)((1u << nr) - 1);
     const uint8_t *X0 = (const uint8_t *)X + (size_t)j0 * xs;
     for (int k0 = 0; k0 < cols; k0 += 16) {
@@ -362,6 +363,10 @@ ALWAYS_INLINE void float_group_xt(tensor_type t, int k0, int k1, const uint8_t *
 #define XT_KB_WIDE 192
 #endif
 #define XT_KB_TWO 128 /* two tiles: 2 x 24 x 128 floats, 24 KB */
+/* float_product_via_xt_'s stack block holds any of them */
+_Static_assert(XT_KB * 16 <= XT_KB * XT_TILE && XT_KB_WIDE * XT_TILE <= XT_KB * XT_TILE &&
+                   2 * XT_KB_TWO * XT_TILE <= XT_KB * XT_TILE && RP_XT_MAX <= 2 * XT_TILE,
+               "the transposed rows outgrow their stack block");
 static inline int xt_block_cols(int n_x) { return n_x > 16 ? XT_KB_WIDE : XT_KB; }
 
 /* One group's columns k0..k1-1 against a tile of n transposed rows xb. */
@@ -407,10 +412,10 @@ ALWAYS_INLINE void float_block_xt(tensor_type t, int k0, int k1, bool last, cons
  * L1: 25 tokens +3%, 32 +5%, 48 +2%), F16 from 13 (half the bytes: fewer
  * than 8 sums leave the FMAs waiting on their latency, 4 tokens -13%, 8
  * -3%) to 24. Each block of columns is transposed on the stack, then goes
- * through every group. */
-/* Two tiles against few groups (an attention head's values: 2 groups, 48
- * queries) lose to the pair kernel: 512-token text, attention 9.9 -> 10.8
- * ms. (One tile against them is as fast: 16 tokens -1% without.) */
+ * through every group. Not two tiles against fewer than XT_MIN_GROUPS
+ * groups (an attention head's values: 2 groups, 48 queries), where they
+ * lose to the pair kernel: 512-token text, attention 9.9 -> 10.8 ms (one
+ * tile against them is as fast: 16 tokens -1% without). */
 #define XT_MIN_GROUPS 4
 #define XT_MIN_F32 1
 #define XT_MIN_F16 13
