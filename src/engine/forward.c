@@ -265,11 +265,11 @@ static void matmul_same_input(hr_pool *pool, void *xq, const weight *const *ws, 
   int total_rows = 0;
   for (int k = 0; k < nw; k++) total_rows += ws[k]->rows;
   int per_thread = n <= 64 ? 2 : 8;
-  /* float products that transpose their rows (kern_type_ops' rp_xt_*): one
-   * run per thread, which turns the rows once (MiniLM F32 on a Xeon, 2
-   * threads, 16 and 20 tokens: +3%) */
+  /* float products that transpose their rows (kern_type_ops' rp_xt_*; not
+   * weights streamed from memory): one run per thread, which turns the rows
+   * once (MiniLM F32 on a Xeon, 2 threads, 16 and 20 tokens: +3%) */
   const kern_type_ops *ops0 = kernels_for_type(w0->type);
-  if (w0->rp && n >= ops0->rp_xt_min && n <= ops0->rp_xt_max) per_thread = 1;
+  if (w0->rp && !w0->rp_streamed && n >= ops0->rp_xt_min && n <= ops0->rp_xt_max) per_thread = 1;
   int per = (total_rows / (per_thread * hr_pool_size(pool)) + 31) & ~31;
   per = HR_MAX(per, 32);
   matmul_job j = {.nw = nw, .xq = xin, .x_stride = stride, .n = n, .rows_per_chunk = per,

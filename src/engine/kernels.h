@@ -94,9 +94,10 @@ typedef struct {
   /* the same two with an epilogue fused into the stores (repack.h's
    * rp_epilogue, for F32/F16); NULL: the caller applies it after the product */
   rp_matmul_ep_fn rp_matmul_ep, rp_matmul_ep_streamed;
-  /* activation row counts the float products above take by transposing
-   * them, each thread its own copy (repack.h's RP_XT_MAX): the forward
-   * then gives each thread one run of weight rows; 0: none */
+  /* activation row counts the float products above (not the streamed
+   * ones) take by transposing them, each thread its own copy (repack.h's
+   * RP_XT_MAX): the forward then gives each thread one run of weight rows;
+   * 0: none */
   int rp_xt_min, rp_xt_max;
   tensor_type vec_dot_type;        /* what the activation row must be */
   quant_from_float_fn from_float;  /* f32 row -> vec_dot_type row */

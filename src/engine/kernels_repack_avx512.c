@@ -473,19 +473,18 @@ RP_DEFINE_ENTRY(product_q4_1, product, TT_Q4_1)
 RP_DEFINE_ENTRY(product_q8_0, product, TT_Q8_0)
 
 /* Weights that come from memory on every pass (an encoder larger than half
- * the last-level cache) take float_product_prefetching at every row count
- * but those taken transposed (whose product prefetches its one stream
- * itself): the bus must be kept busy while the FMAs work. MiniLM on a Zen
- * 4 with a 32 MB L3 (2 threads, `hearth bench -p 16`, medians of
- * alternated runs): F32 (42 MB) 5,600 -> 6,400 tokens/s, F16 (21 MB) 6,370
- * -> 6,820. */
+ * the last-level cache) take float_product_prefetching at every row count:
+ * the bus must be kept busy while the FMAs work. MiniLM on a Zen 4 with a
+ * 32 MB L3 (2 threads, `hearth bench -p 16`, medians of alternated runs):
+ * F32 (42 MB) 5,600 -> 6,400 tokens/s, F16 (21 MB) 6,370 -> 6,820. Not
+ * the transposed rows either, whose one stream of weights, prefetched 1
+ * KB ahead, keeps up with L3 but not with memory: the same Zen 4, F32, 4
+ * tokens 2,700 against 4,740 tokens/s, 16 tokens 6,950 against 7,950 (4
+ * or 8 KB ahead: 3,220-3,290 and 7,720-7,750). */
 ALWAYS_INLINE void float_product_streamed(tensor_type t, int cols, const void *W, size_t gb,
                                           int n_groups, const void *X, size_t xs, int n_x,
                                           float *Y, int ldy, const rp_epilogue *ep) {
-  if (float_rows_xt(t, n_x, n_groups))
-    float_product_via_xt(t, cols, W, gb, n_groups, X, xs, n_x, Y, ldy, ep);
-  else
-    float_product_prefetching(t, cols, W, gb, n_groups, X, xs, n_x, Y, ldy, ep);
+  float_product_prefetching(t, cols, W, gb, n_groups, X, xs, n_x, Y, ldy, ep);
 }
 RP_DEFINE_FLOAT_ENTRIES(float_product, float_product_streamed)
 
