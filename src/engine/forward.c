@@ -235,16 +235,41 @@ static void quant_worker(void *arg, int chunk, int thread_id) {
   }
 }
 
-/* Rows a chunk, from per (a multiple of 32): the largest multiple of 32
- * from per down to per / 4 that cuts every weight into whole chunks, as
- * many as the threads can share evenly; else per. Each weight's rows were
- * cut at per before, so Q, K and V of 384 rows for 16 tokens (per 288)
- * went as chunks of 288, 96, 288, 96, 288 and 96 and one thread ran 672
- * rows while the other ran 480 (for up to 48 tokens on AVX-512, per 576:
- * 768 against 384). MiniLM F32 on a Zen 4 (`hearth bench -p 16 --phases`,
- * alternated): the Q/K/V phase 535-558 -> 478-513 us a pass, the pass
- * +3.5%; 4 to 8 tokens, bound by memory, within 2%. */
+/* When the threads, each claiming the next chunk of per rows as it comes
+ * free (at one speed), finish the last one: rows done by the busiest. */
+static int cut_finish(const weight *const *ws, int nw, int per, int threads) {
+  int done[64] = {0};
+  int nt = HR_MIN(threads, 64);
+  for (int k = 0; k < nw; k++)
+    for (int r = 0; r < ws[k]->rows; r += per) {
+      int first_free = 0;
+      for (int t = 1; t < nt; t++)
+        if (done[t] < done[first_free]) first_free = t;
+      done[first_free] += HR_MIN(per, ws[k]->rows - r);
+    }
+  int last = 0;
+  for (int t = 0; t < nt; t++) last = HR_MAX(last, done[t]);
+  return last;
+}
+
+/* Rows a chunk, from per (a multiple of 32). Each weight's rows are cut at
+ * per, which can leave a thread idle: Q, K and V of 384 rows for 16 tokens
+ * (per 288) went as chunks of 288, 96, 288, 96, 288 and 96, one thread
+ * running 672 rows while the other ran 480 (for up to 48 tokens on
+ * AVX-512, per 576: 768 against 384). When that cut ends more than 10%
+ * after the threads' even share, the largest multiple of 32 from per down
+ * to per / 4 that cuts every weight into whole chunks the threads share
+ * evenly. MiniLM F32 on a Zen 4 (`hearth bench -p N`, medians of
+ * alternated runs): the Q/K/V phase of a 16-token pass 535-558 -> 478-513
+ * us; passes of 4-32 tokens +2 to +10%. A cut that is even already stays:
+ * more chunks are more runs of weights whose first lines come without
+ * prefetch (TinyLlama-shape Q4_0 decoding: Q/K/V of 2048, 256 and 256 rows
+ * in chunks of 256 instead of 640 and 128, ~1% slower). */
 static int chunk_rows(const weight *const *ws, int nw, int per, int threads) {
+  int total = 0;
+  for (int k = 0; k < nw; k++) total += ws[k]->rows;
+  int even = (total + threads - 1) / threads;
+  if (cut_finish(ws, nw, per, threads) * 10 <= even * 11) return per;
   for (int c = per; c >= 32 && c >= per / 4; c -= 32) {
     int chunks = 0;
     bool whole = true;
