@@ -158,12 +158,12 @@ const float *fwd_logits(const fwd_ctx *c, int i) {
 typedef struct {
   const weight *w[MM_MAX];
   float *y[MM_MAX];
-  int first_chunk[MM_MAX + 1]; /* chunks of weight k: [first_chunk[k], first_chunk[k+1]) */
+  int row0[MM_MAX + 1]; /* weight k: rows row0[k]..row0[k+1]-1 of them all end to end */
   int nw;
   const void *xq;
   size_t x_stride;
   int n;
-  int rows_per_chunk;
+  int n_chunks; /* of the rows end to end, each a whole number of 32-row pairs of groups */
   const rp_epilogue *eps; /* eps[k] for weight k, or NULL */
 } matmul_job;
 
@@ -179,16 +179,29 @@ static void apply_epilogue(const rp_epilogue *e, float *Y, int ldy, int n, int r
   }
 }
 
-static void matmul_worker(void *arg, int chunk, int thread_id) {
-  matmul_job *j = arg;
-  HR_UNUSED(thread_id);
-  int k = 0;
-  while (chunk >= j->first_chunk[k + 1]) k++;
+/* Where chunk c of n starts among total rows: the even share rounded to a
+ * whole 32-row pair of groups (the float kernels take groups in pairs), so
+ * the chunks differ by 32 rows at most and the threads that claim them
+ * finish together. Each weight's rows were cut on their own before, which
+ * left a thread idle: Q, K and V of 384 rows for 16 tokens went as chunks
+ * of 288, 96, 288, 96, 288 and 96, one thread running 672 rows while the
+ * other ran 480 (for up to 48 tokens on AVX-512, three whole weights for
+ * two threads: 768 against 384); now 288 rows each, two of them across a
+ * weight's end. MiniLM F32 on a Zen 4 (`hearth bench -p N`, medians of
+ * seven alternated runs): 4 tokens +9.2%, 8 +10.8%, 16 +1.8%, 32 +0.6%;
+ * SmolLM2 pp512 +7-13%; TinyLlama-shape Q4_0 decoding equal. (Cutting
+ * each weight into equal chunks instead, where that was even, gained as
+ * much for MiniLM but ran TinyLlama ~1% slower in more runs of weights.) */
+static int chunk_start(int total, int n, int c) {
+  if (c >= n) return total;
+  return (int)(((long long)total * c / n + 16) / 32 * 32);
+}
+
+/* Rows r0..r1-1 of weight k. */
+static void matmul_rows(const matmul_job *j, int k, int r0, int r1) {
   const weight *w = j->w[k];
-  int r0 = (chunk - j->first_chunk[k]) * j->rows_per_chunk;
-  int r1 = HR_MIN(r0 + j->rows_per_chunk, w->rows);
   const rp_epilogue *ep = j->eps ? &j->eps[k] : NULL;
-  if (w->rp) { /* chunks are whole 16-row groups (rows_per_chunk % 16 == 0) */
+  if (w->rp) { /* whole 16-row groups: a repacked weight's rows and the chunks' bounds are */
     const kern_type_ops *ops = kernels_for_type(w->type);
     bool streamed = w->rp_streamed && ops->rp_matmul_streamed;
     const uint8_t *W = (const uint8_t *)w->rp + (size_t)(r0 / RP_ROWS) * w->rp_group_bytes;
@@ -209,6 +222,19 @@ static void matmul_worker(void *arg, int chunk, int thread_id) {
     kern_matmul(w->type, w->data, w->rows, w->cols, j->xq, j->x_stride, j->n, j->y[k], w->rows,
                 r0, r1);
   if (ep) apply_epilogue(ep, j->y[k], w->rows, j->n, r0, r1);
+}
+
+/* Chunk c of the rows end to end: from the weight where it starts into the
+ * next where it ends. */
+static void matmul_worker(void *arg, int chunk, int thread_id) {
+  const matmul_job *j = arg;
+  HR_UNUSED(thread_id);
+  int total = j->row0[j->nw];
+  int a = chunk_start(total, j->n_chunks, chunk), b = chunk_start(total, j->n_chunks, chunk + 1);
+  for (int k = 0; k < j->nw; k++) {
+    int r0 = HR_MAX(a, j->row0[k]), r1 = HR_MIN(b, j->row0[k + 1]);
+    if (r0 < r1) matmul_rows(j, k, r0 - j->row0[k], r1 - j->row0[k]);
+  }
 }
 
 /* Activation rows in the weight's dot-product format, by chunks of rows. */
@@ -233,53 +259,6 @@ static void quant_worker(void *arg, int chunk, int thread_id) {
     if (w->rp) rpx_from_float(w->type, x, dst, w->cols);
     else ops->from_float(x, dst, w->cols);
   }
-}
-
-/* When the threads, each claiming the next chunk of per rows as it comes
- * free (at one speed), finish the last one: rows done by the busiest. */
-static int cut_finish(const weight *const *ws, int nw, int per, int threads) {
-  int done[64] = {0};
-  int nt = HR_MIN(threads, 64);
-  for (int k = 0; k < nw; k++)
-    for (int r = 0; r < ws[k]->rows; r += per) {
-      int first_free = 0;
-      for (int t = 1; t < nt; t++)
-        if (done[t] < done[first_free]) first_free = t;
-      done[first_free] += HR_MIN(per, ws[k]->rows - r);
-    }
-  int last = 0;
-  for (int t = 0; t < nt; t++) last = HR_MAX(last, done[t]);
-  return last;
-}
-
-/* Rows a chunk, from per (a multiple of 32). Each weight's rows are cut at
- * per, which can leave a thread idle: Q, K and V of 384 rows for 16 tokens
- * (per 288) went as chunks of 288, 96, 288, 96, 288 and 96, one thread
- * running 672 rows while the other ran 480 (for up to 48 tokens on
- * AVX-512, per 576: 768 against 384). When that cut ends more than 10%
- * after the threads' even share, the largest multiple of 32 from per down
- * to per / 4 that cuts every weight into whole chunks the threads share
- * evenly. MiniLM F32 on a Zen 4 (`hearth bench -p N`, medians of
- * alternated runs): the Q/K/V phase of a 16-token pass 535-558 -> 478-513
- * us; passes of 4-32 tokens +2 to +10%. A cut that is even already stays:
- * more chunks are more runs of weights whose first lines come without
- * prefetch (TinyLlama-shape Q4_0 decoding: Q/K/V of 2048, 256 and 256 rows
- * in chunks of 256 instead of 640 and 128, ~1% slower). */
-static int chunk_rows(const weight *const *ws, int nw, int per, int threads) {
-  int total = 0;
-  for (int k = 0; k < nw; k++) total += ws[k]->rows;
-  int even = (total + threads - 1) / threads;
-  if (cut_finish(ws, nw, per, threads) * 10 <= even * 11) return per;
-  for (int c = per; c >= 32 && c >= per / 4; c -= 32) {
-    int chunks = 0;
-    bool whole = true;
-    for (int k = 0; k < nw && whole; k++) {
-      whole = ws[k]->rows % c == 0;
-      chunks += ws[k]->rows / c;
-    }
-    if (whole && chunks % threads == 0) return c;
-  }
-  return per;
 }
 
 /* Ys[k][n][ws[k]->rows] = X[n][cols] . Ws[k]^T for weights of one type and
@@ -317,19 +296,17 @@ static void matmul_same_input(hr_pool *pool, void *xq, const weight *const *ws, 
    * once (MiniLM F32 on a Xeon, 2 threads, 16 and 20 tokens: +3%) */
   const kern_type_ops *ops0 = kernels_for_type(w0->type);
   if (w0->rp && !w0->rp_streamed && n >= ops0->rp_xt_min && n <= ops0->rp_xt_max) per_thread = 1;
-  int per = (total_rows / (per_thread * hr_pool_size(pool)) + 31) & ~31;
-  per = chunk_rows(ws, nw, HR_MAX(per, 32), hr_pool_size(pool));
-  matmul_job j = {.nw = nw, .xq = xin, .x_stride = stride, .n = n, .rows_per_chunk = per,
-                  .eps = eps};
+  matmul_job j = {.nw = nw, .xq = xin, .x_stride = stride, .n = n, .eps = eps};
+  j.n_chunks = HR_MAX(1, HR_MIN(per_thread * hr_pool_size(pool), total_rows / 32));
   double work = 0;
   for (int k = 0; k < nw; k++) {
     j.w[k] = ws[k];
     j.y[k] = Ys[k];
-    j.first_chunk[k + 1] = j.first_chunk[k] + (ws[k]->rows + per - 1) / per;
+    j.row0[k + 1] = j.row0[k] + ws[k]->rows;
     work += (double)ws[k]->rows * ws[k]->cols * n;
   }
   /* Below ~64K multiply-adds the wake-up costs more than it saves. */
-  hr_pool_run(pool, matmul_worker, &j, j.first_chunk[nw], work < 65536);
+  hr_pool_run(pool, matmul_worker, &j, j.n_chunks, work < 65536);
 }
 
 void fwd_matmul(hr_pool *pool, void *xq, const weight *w, const float *X, int n, float *Y) {
