@@ -201,7 +201,7 @@ static int chunk_start(int total, int n, int c) {
 static void matmul_rows(const matmul_job *j, int k, int r0, int r1) {
   const weight *w = j->w[k];
   const rp_epilogue *ep = j->eps ? &j->eps[k] : NULL;
-  if (w->rp) { /* whole 16-row groups: a repacked weight's rows and the chunks' bounds are */
+  if (w->rp) { /* whole 16-row groups: chunk bounds and repacked rows are multiples of 16 */
     const kern_type_ops *ops = kernels_for_type(w->type);
     bool streamed = w->rp_streamed && ops->rp_matmul_streamed;
     const uint8_t *W = (const uint8_t *)w->rp + (size_t)(r0 / RP_ROWS) * w->rp_group_bytes;
