@@ -292,8 +292,9 @@ static void matmul_same_input(hr_pool *pool, void *xq, const weight *const *ws, 
   for (int k = 0; k < nw; k++) total_rows += ws[k]->rows;
   int per_thread = n <= 64 ? 2 : 8;
   /* float products that transpose their rows (kern_type_ops' rp_xt_*; not
-   * weights streamed from memory): one run per thread, which turns the rows
-   * once (MiniLM F32 on a Xeon, 2 threads, 16 and 20 tokens: +3%) */
+   * weights streamed from memory): one chunk per thread, which turns the
+   * rows once for each weight it meets (MiniLM F32 on a Xeon, 2 threads,
+   * 16 and 20 tokens: +3%) */
   const kern_type_ops *ops0 = kernels_for_type(w0->type);
   if (w0->rp && !w0->rp_streamed && n >= ops0->rp_xt_min && n <= ops0->rp_xt_max) per_thread = 1;
   matmul_job j = {.nw = nw, .xq = xin, .x_stride = stride, .n = n, .eps = eps};

@@ -912,7 +912,19 @@ TEST(matmul_epilogue) {
         w[k] = (weight){.type = t, .rows = ROWS, .cols = COLS, .data = data[k], .row_bytes = rb,
                         .rp = mode < 2 ? packed[k] : NULL, .rp_group_bytes = mode < 2 ? gb : 0,
                         .rp_streamed = mode == 1};
+      /* every output written: the chunks of the rows laid end to end
+       * (some cross from one weight into the next) leave none out */
+      for (int k = 0; k < 3; k++)
+        for (int q = 0; q < N * ROWS; q++) Y0[k][q] = NAN;
       fwd_matmul_many(pool, xq, ws, Y0, 3, X, N);
+      for (int k = 0; k < 3; k++)
+        for (int q = 0; q < N * ROWS; q++)
+          if (isnan(Y0[k][q])) {
+            fprintf(stderr, "  FAIL %s: %s weight %d mode %d: output %d not written\n",
+                    test_cur_name, tname(t), k, mode, q);
+            test_cur_failed = 1;
+            break;
+          }
       for (int k = 0; k < 3; k++)
         for (int i = 0; i < N; i++) {
           float *y = Y0[k] + (size_t)i * ROWS;
