@@ -207,10 +207,8 @@ static void residual_norm(bert_ctx *c, const weight *b, const weight *nw, const 
                           int i1) {
   int E = c->m->hp.n_embd;
   for (int i = i0; i < i1; i++) {
-    float *xb = c->xb + (size_t)i * E, *x = c->x + (size_t)i * E;
-    kern_add(xb, xb, b->data, E);
-    kern_add(xb, xb, x, E);
-    kern_layernorm(x, xb, nw->data, nb->data, E, c->m->hp.norm_eps);
+    kern_residual_layernorm(c->x + (size_t)i * E, c->xb + (size_t)i * E, b->data, nw->data, nb->data,
+                            E, c->m->hp.norm_eps);
   }
 }
 

@@ -225,6 +225,10 @@ void kern_add(float *out, const float *a, const float *b, int n) { kernels_get()
 void kern_layernorm(float *out, const float *x, const float *w, const float *b, int n, float eps) {
   kernels_get()->layernorm(out, x, w, b, n, eps);
 }
+void kern_residual_layernorm(float *x, float *h, const float *bias, const float *w, const float *b,
+                             int n, float eps) {
+  kernels_get()->residual_layernorm(x, h, bias, w, b, n, eps);
+}
 void kern_gelu_erf(float *x, int n) { kernels_get()->gelu_erf(x, n); }
 void kern_swiglu(float *out, const float *gate, const float *up, int n) {
   kernels_get()->swiglu(out, gate, up, n);

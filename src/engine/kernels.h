@@ -127,6 +127,8 @@ typedef struct {
   void (*add)(float *out, const float *a, const float *b, int n);
   /* kern_layernorm, kern_softmax, kern_gelu_erf (the encoder's row functions) */
   void (*layernorm)(float *out, const float *x, const float *w, const float *b, int n, float eps);
+  void (*residual_layernorm)(float *x, float *h, const float *bias, const float *w, const float *b,
+                             int n, float eps);
   void (*softmax)(float *x, int n);
   void (*gelu_erf)(float *x, int n);
   /* f32 row -> activation row for repacked Q4_0/Q4_1/Q8_0 weights (repack.h);
@@ -194,6 +196,13 @@ void kern_rmsnorm(float *out, const float *x, const float *w, int n, float eps);
 /* out = (x - mean) / sqrt(var + eps) * w + b (w, b may be NULL). */
 void kern_layernorm(float *out, const float *x, const float *w, const float *b, int n,
                     float eps);
+/* The encoder's residual step over one row: h = (h + bias) + x, then
+ * x = LayerNorm(h) * w + b (bias, w, b may be NULL). One call instead of
+ * two kern_adds and a kern_layernorm: the vector paths take the mean and
+ * the variance in one pass (double sums of h and h^2), the reference keeps
+ * the two-pass form. */
+void kern_residual_layernorm(float *x, float *h, const float *bias, const float *w, const float *b,
+                             int n, float eps);
 /* x = softmax(x) over n entries (-INFINITY entries become 0). */
 void kern_softmax(float *x, int n);
 /* xt[k * ld + j] = X_j[k] for the n rows of cols floats at X (x_stride

@@ -493,6 +493,11 @@ static void from_float_q8_1(const float *src, void *dst, int n) {
   }
 }
 
+static inline double hsum_pd(__m256d v) {
+  __m128d h = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+  return _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
+}
+
 /* LayerNorm with the reference's double sums, four lanes at a time (the
  * reference's one sequential double add per element is latency-bound:
  * ~4 cycles each, serial between an encoder's products). */
@@ -504,9 +509,7 @@ static void layernorm_avx2(float *out, const float *x, const float *w, const flo
     s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm_loadu_ps(x + i)));
     s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm_loadu_ps(x + i + 4)));
   }
-  __m256d sv = _mm256_add_pd(s0, s1);
-  __m128d h = _mm_add_pd(_mm256_castpd256_pd128(sv), _mm256_extractf128_pd(sv, 1));
-  double sum = _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
+  double sum = hsum_pd(_mm256_add_pd(s0, s1));
   for (; i < n; i++) sum += x[i];
   float mean = (float)(sum / n);
   __m256 vm = _mm256_set1_ps(mean);
@@ -517,9 +520,7 @@ static void layernorm_avx2(float *out, const float *x, const float *w, const flo
     s0 = _mm256_fmadd_pd(lo, lo, s0);
     s1 = _mm256_fmadd_pd(hi, hi, s1);
   }
-  sv = _mm256_add_pd(s0, s1);
-  h = _mm_add_pd(_mm256_castpd256_pd128(sv), _mm256_extractf128_pd(sv, 1));
-  double var = _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
+  double var = hsum_pd(_mm256_add_pd(s0, s1));
   for (; i < n; i++) {
     float v = x[i] - mean;
     var += (double)v * v;
@@ -807,6 +808,49 @@ void kernels_fill_llama_avx2(kernel_table *t) {
 /* Residuals and biases between the products: gcc's -O2 leaves the plain
  * loop scalar (it will not version it for aliasing), which made kern_add
  * 6% of a short text's pass through a Q8_0 encoder. */
+/* kern_residual_layernorm: the sum row written back to h while the double
+ * sums of h and h^2 gather (four chains), then one pass for the output. */
+static void residual_layernorm_avx2(float *x, float *h, const float *bias, const float *w,
+                                    const float *b, int n, float eps) {
+  __m256d s0 = _mm256_setzero_pd(), s1 = s0, q0 = s0, q1 = s0;
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_loadu_ps(h + i);
+    if (bias) v = _mm256_add_ps(v, _mm256_loadu_ps(bias + i));
+    v = _mm256_add_ps(v, _mm256_loadu_ps(x + i));
+    _mm256_storeu_ps(h + i, v);
+    __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v)), hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+    s0 = _mm256_add_pd(s0, lo);
+    s1 = _mm256_add_pd(s1, hi);
+    q0 = _mm256_fmadd_pd(lo, lo, q0);
+    q1 = _mm256_fmadd_pd(hi, hi, q1);
+  }
+  double sum = hsum_pd(_mm256_add_pd(s0, s1)), sq = hsum_pd(_mm256_add_pd(q0, q1));
+  for (; i < n; i++) {
+    float v = h[i];
+    if (bias) v += bias[i];
+    v += x[i];
+    h[i] = v;
+    sum += v;
+    sq += (double)v * v;
+  }
+  double mean = sum / n;
+  float m = (float)mean, scale = 1.0f / sqrtf((float)(sq / n - mean * mean) + eps);
+  __m256 vm = _mm256_set1_ps(m), vs = _mm256_set1_ps(scale);
+  for (i = 0; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(h + i), vm), vs);
+    if (w) v = _mm256_mul_ps(v, _mm256_loadu_ps(w + i));
+    if (b) v = _mm256_add_ps(v, _mm256_loadu_ps(b + i));
+    _mm256_storeu_ps(x + i, v);
+  }
+  for (; i < n; i++) {
+    float v = (h[i] - m) * scale;
+    if (w) v *= w[i];
+    if (b) v += b[i];
+    x[i] = v;
+  }
+}
+
 static void add_avx2(float *out, const float *a, const float *b, int n) {
   int i = 0;
   for (; i + 32 <= n; i += 32)
@@ -824,6 +868,7 @@ void kernels_fill_avx2(kernel_table *t) {
   t->swiglu = swiglu_avx2;
   t->rpx_row = rpx_row_avx2;
   t->layernorm = layernorm_avx2;
+  t->residual_layernorm = residual_layernorm_avx2;
   t->f16_dots = f16_dots_avx2;
   t->f16_wsum = f16_wsum_avx2;
   t->isa = KERN_ISA_AVX2;

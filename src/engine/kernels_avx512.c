@@ -810,7 +810,51 @@ void kernels_fill_llama_avx512(kernel_table *t) {
   t->attn_values = attn_values_llama;
 }
 
+/* kern_residual_layernorm, 16 lanes (see the AVX2 one) */
+static void residual_layernorm_avx512(float *x, float *h, const float *bias, const float *w,
+                                      const float *b, int n, float eps) {
+  __m512d s0 = _mm512_setzero_pd(), s1 = s0, q0 = s0, q1 = s0;
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m512 v = _mm512_loadu_ps(h + i);
+    if (bias) v = _mm512_add_ps(v, _mm512_loadu_ps(bias + i));
+    v = _mm512_add_ps(v, _mm512_loadu_ps(x + i));
+    _mm512_storeu_ps(h + i, v);
+    __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v)),
+            hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+    s0 = _mm512_add_pd(s0, lo);
+    s1 = _mm512_add_pd(s1, hi);
+    q0 = _mm512_fmadd_pd(lo, lo, q0);
+    q1 = _mm512_fmadd_pd(hi, hi, q1);
+  }
+  double sum = _mm512_reduce_add_pd(_mm512_add_pd(s0, s1)), sq = _mm512_reduce_add_pd(_mm512_add_pd(q0, q1));
+  for (; i < n; i++) {
+    float v = h[i];
+    if (bias) v += bias[i];
+    v += x[i];
+    h[i] = v;
+    sum += v;
+    sq += (double)v * v;
+  }
+  double mean = sum / n;
+  float m = (float)mean, scale = 1.0f / sqrtf((float)(sq / n - mean * mean) + eps);
+  __m512 vm = _mm512_set1_ps(m), vs = _mm512_set1_ps(scale);
+  for (i = 0; i + 16 <= n; i += 16) {
+    __m512 v = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(h + i), vm), vs);
+    if (w) v = _mm512_mul_ps(v, _mm512_loadu_ps(w + i));
+    if (b) v = _mm512_add_ps(v, _mm512_loadu_ps(b + i));
+    _mm512_storeu_ps(x + i, v);
+  }
+  for (; i < n; i++) {
+    float v = (h[i] - m) * scale;
+    if (w) v *= w[i];
+    if (b) v += b[i];
+    x[i] = v;
+  }
+}
+
 void kernels_fill_avx512(kernel_table *t) {
+  t->residual_layernorm = residual_layernorm_avx512;
   t->softmax = softmax_avx512;
   t->gelu_erf = gelu_erf_avx512;
   t->swiglu = swiglu_avx512;

@@ -511,6 +511,8 @@ static void add_ref(float *out, const float *a, const float *b, int n);
 
 static void layernorm_ref(float *out, const float *x, const float *w, const float *b, int n,
                           float eps);
+static void residual_layernorm_ref(float *x, float *h, const float *bias, const float *w,
+                                   const float *b, int n, float eps);
 
 static void transpose_ref(const float *X, size_t x_stride, int n, int ld, int cols, float *xt) {
   for (int k = 0; k < cols; k++)
@@ -526,6 +528,7 @@ void kernels_fill_ref(kernel_table *t) {
   t->transpose = transpose_ref;
   t->add = add_ref;
   t->layernorm = layernorm_ref;
+  t->residual_layernorm = residual_layernorm_ref;
   t->gelu_erf = gelu_erf_ref;
   set(t, TT_F32, dot_f32, TT_F32);
   set(t, TT_F16, dot_f16, TT_F16);
@@ -578,6 +581,13 @@ static void layernorm_ref(float *out, const float *x, const float *w, const floa
     if (b) v += b[i];
     out[i] = v;
   }
+}
+
+static void residual_layernorm_ref(float *x, float *h, const float *bias, const float *w,
+                                   const float *b, int n, float eps) {
+  if (bias) add_ref(h, h, bias, n);
+  add_ref(h, h, x, n);
+  layernorm_ref(x, h, w, b, n, eps);
 }
 
 static void softmax_ref(float *x, int n) {

@@ -1207,6 +1207,33 @@ TEST(softmax_gelu_paths) {
           break;
         }
     }
+    /* The residual step (h = h + bias + x, x = LayerNorm(h)): h the same
+     * floats as the reference's adds, x within the LayerNorm's tolerance,
+     * also when the row's mean is far from zero (the one-pass variance)
+     * and with bias, weight and bias of the norm left out in turns. */
+    static float rh[2][384], rx[2][384];
+    for (int len = 384; len >= 370; len -= 2) {
+      float offset = len % 4 ? 0.0f : 40.0f;
+      for (int i = 0; i < len; i++) {
+        rh[0][i] = rh[1][i] = (rnd_unit() - 0.5f) * 6.0f + offset;
+        rx[0][i] = rx[1][i] = (rnd_unit() - 0.5f) * 2.0f;
+      }
+      const float *bias = len % 3 ? lw + 200 : NULL, *wb = len % 5 ? lw : NULL, *bb = len % 7 ? lw + 400 : NULL;
+      REF->residual_layernorm(rx[0], rh[0], bias, wb, bb, len, 1e-12f);
+      k->residual_layernorm(rx[1], rh[1], bias, wb, bb, len, 1e-12f);
+      if (memcmp(rh[0], rh[1], sizeof(float) * (size_t)len)) {
+        fprintf(stderr, "  FAIL %s: %s residual_layernorm len %d: the sum row differs\n", test_cur_name,
+                k->name, len);
+        test_cur_failed = 1;
+      }
+      for (int i = 0; i < len; i++)
+        if (!(fabsf(rx[0][i] - rx[1][i]) <= 2e-6f * fabsf(rx[0][i]) + 1e-6f)) {
+          fprintf(stderr, "  FAIL %s: %s residual_layernorm len %d [%d] %.9g vs %.9g\n", test_cur_name,
+                  k->name, len, i, rx[1][i], rx[0][i]);
+          test_cur_failed = 1;
+          break;
+        }
+    }
     /* SwiGLU over +-12 and the extremes where e^-g overflows */
     for (int i = 0; i < N; i++) u[i] = rnd_unit() * 4.0f - 2.0f;
     x[0] = -100.0f, x[1] = 100.0f, x[2] = -1e30f, x[3] = 1e30f, x[4] = 0.0f;
@@ -1242,6 +1269,11 @@ TEST(f32_helpers) {
   kern_layernorm(o, x, NULL, NULL, 4, 0.0f); /* mean 2.5, var 1.25 */
   CHECK_F(o[0], -1.5f / sqrtf(1.25f));
   CHECK_F(o[3], 1.5f / sqrtf(1.25f));
+  float rh[4] = {0.0f, 1.0f, 1.0f, 2.0f}, rb[4] = {1.0f, 1.0f, 1.0f, 1.0f}, rx[4] = {0.0f, 0.0f, 1.0f, 1.0f};
+  kern_residual_layernorm(rx, rh, rb, NULL, NULL, 4, 0.0f); /* h 1 2 3 4: mean 2.5, var 1.25 */
+  CHECK_F(rh[2], 3.0f);
+  CHECK_F(rx[0], -1.5f / sqrtf(1.25f));
+  CHECK_F(rx[3], 1.5f / sqrtf(1.25f));
   float s[3] = {0.0f, logf(3.0f), -INFINITY};
   kern_softmax(s, 3);
   CHECK_F(s[0], 0.25f);
