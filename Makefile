@@ -23,7 +23,7 @@ FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 # files get the ISA flags, and the code picks a path at run time.
 ISA_avx2   := -mavx2 -mfma -mf16c
 ISA_avx512 := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx2 -mfma -mf16c
-ISA_amx    := -mamx-tile -mamx-int8
+ISA_amx    := -mamx-tile -mamx-int8 -mamx-bf16
 isa_flags   = $(if $(findstring _avx512,$<),$(ISA_avx512) $(if $(findstring _amx,$<),$(ISA_amx)) $(ISA_EXTRA),$(if $(findstring _avx2,$<),$(ISA_avx2) $(ISA_EXTRA)))
 # Sanitizer builds compile the SIMD kernel files without instrumentation:
 # their unrolled tiles take clang minutes under ASan/UBSan, and every kernel

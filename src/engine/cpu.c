@@ -55,11 +55,11 @@ static uint64_t xgetbv0(void) {
 }
 
 typedef struct {
-  int avx2, avx512, amx_int8;
+  int avx2, avx512, amx_int8, amx_bf16;
 } cpu_caps;
 
 static cpu_caps cpu_detect(void) {
-  cpu_caps c = {0, 0, 0};
+  cpu_caps c = {0, 0, 0, 0};
   unsigned a, b, cx, d;
   if (!__get_cpuid(1, &a, &b, &cx, &d)) return c;
   int osxsave = (cx >> 27) & 1, fma = (cx >> 12) & 1, f16c = (cx >> 29) & 1;
@@ -75,17 +75,20 @@ static cpu_caps cpu_detect(void) {
   int vnni = (cx >> 11) & 1;
   c.avx2 = ymm_os && avx2 && fma && f16c;
   c.avx512 = c.avx2 && zmm_os && f && dq && bw && vl && vnni;
-  int amx_tile = (d >> 24) & 1, amx_int8 = (d >> 25) & 1;
+  int amx_tile = (d >> 24) & 1, amx_int8 = (d >> 25) & 1, amx_bf16 = (d >> 22) & 1;
   int tiles_os = (xcr0 & 0x60000) == 0x60000; /* XTILECFG, XTILEDATA */
   c.amx_int8 = c.avx512 && amx_tile && amx_int8 && tiles_os;
+  c.amx_bf16 = c.amx_int8 && amx_bf16;
   return c;
 }
 
 int cpu_has_avx2(void) { return cpu_detect().avx2; }
 int cpu_has_avx512(void) { return cpu_detect().avx512; }
 int cpu_has_amx_int8(void) { return cpu_detect().amx_int8; }
+int cpu_has_amx_bf16(void) { return cpu_detect().amx_bf16; }
 #else
 int cpu_has_avx2(void) { return 0; }
 int cpu_has_avx512(void) { return 0; }
 int cpu_has_amx_int8(void) { return 0; }
+int cpu_has_amx_bf16(void) { return 0; }
 #endif

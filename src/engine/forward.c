@@ -14,6 +14,8 @@
 #include "kernels.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -165,6 +167,7 @@ typedef struct {
   int n;
   int n_chunks; /* of the rows end to end, each a whole number of 32-row pairs of groups */
   const rp_epilogue *eps; /* eps[k] for weight k, or NULL */
+  uint64_t id;            /* this product among all (split_rows) */
 } matmul_job;
 
 /* An epilogue as a pass over weight rows r0..r1 of the n output rows (the
@@ -197,10 +200,76 @@ static int chunk_start(int total, int n, int c) {
   return (int)(((long long)total * c / n + 16) / 32 * 32);
 }
 
+/* ---- products of split F32 weights (bf3.h) ---- */
+
+/* Activation rows from which products take the split weights
+ * (HEARTH_AMX_F32_MIN, default 32): below, the FMA tiles are bound by the
+ * weights' bytes, which the split form has 1.5 times of. Read at each
+ * product of a model that has split weights (a getenv is ~0.1 us). */
+static int split_min_rows(void) {
+  const char *env = getenv("HEARTH_AMX_F32_MIN");
+  return env && atoi(env) > 0 ? atoi(env) : 32;
+}
+
+/* Each thread splits a product's activation rows itself, once per product
+ * (the job's id), into a buffer it owns: kept between products and freed
+ * when the thread ends (the key's destructor). */
+typedef struct {
+  void *buf;
+  size_t cap;
+  uint64_t job;
+} split_rows_buf;
+static pthread_key_t split_rows_key;
+static pthread_once_t split_rows_once = PTHREAD_ONCE_INIT;
+static bool split_rows_key_ok;
+static _Atomic uint64_t matmul_jobs;
+
+static void split_rows_free(void *p) {
+  split_rows_buf *b = p;
+  free(b->buf);
+  free(b);
+}
+static void split_rows_key_make(void) {
+  split_rows_key_ok = pthread_key_create(&split_rows_key, split_rows_free) == 0;
+}
+
+/* The job's activation rows split for weights of cols columns, or NULL
+ * (out of memory: the product takes the FMA tiles). */
+static const void *split_rows(const matmul_job *j, int cols) {
+  pthread_once(&split_rows_once, split_rows_key_make);
+  if (!split_rows_key_ok) return NULL;
+  split_rows_buf *b = pthread_getspecific(split_rows_key);
+  if (!b) {
+    if (!(b = calloc(1, sizeof *b))) return NULL;
+    if (pthread_setspecific(split_rows_key, b)) {
+      free(b);
+      return NULL;
+    }
+  }
+  if (b->job == j->id) return b->buf;
+  size_t need = bf3_rows_bytes(j->n, cols);
+  if (need > b->cap) {
+    void *grown = aligned_alloc(64, need);
+    if (!grown) return NULL;
+    free(b->buf);
+    b->buf = grown, b->cap = need;
+  }
+  bf3_split_rows(j->xq, j->x_stride, j->n, cols, b->buf);
+  b->job = j->id;
+  return b->buf;
+}
+
 /* Rows r0..r1-1 of weight k. */
 static void matmul_rows(const matmul_job *j, int k, int r0, int r1) {
   const weight *w = j->w[k];
   const rp_epilogue *ep = j->eps ? &j->eps[k] : NULL;
+  const void *A;
+  if (w->bf3 && j->n >= split_min_rows() && (A = split_rows(j, w->cols))) {
+    const uint8_t *W = (const uint8_t *)w->bf3 + (size_t)(r0 / BF3_ROWS) * bf3_group_bytes(w->cols);
+    kernels_get()->bf3_matmul(W, (r1 - r0) / BF3_ROWS, w->cols, A, j->n, j->y[k] + r0, w->rows);
+    if (ep) apply_epilogue(ep, j->y[k], w->rows, j->n, r0, r1);
+    return;
+  }
   if (w->rp) { /* whole 16-row groups: chunk bounds and repacked rows are multiples of 16 */
     const kern_type_ops *ops = kernels_for_type(w->type);
     bool streamed = w->rp_streamed && ops->rp_matmul_streamed;
@@ -297,7 +366,8 @@ static void matmul_same_input(hr_pool *pool, void *xq, const weight *const *ws, 
    * 16 and 20 tokens: +3%) */
   const kern_type_ops *ops0 = kernels_for_type(w0->type);
   if (w0->rp && !w0->rp_streamed && n >= ops0->rp_xt_min && n <= ops0->rp_xt_max) per_thread = 1;
-  matmul_job j = {.nw = nw, .xq = xin, .x_stride = stride, .n = n, .eps = eps};
+  matmul_job j = {.nw = nw, .xq = xin, .x_stride = stride, .n = n, .eps = eps,
+                  .id = atomic_fetch_add_explicit(&matmul_jobs, 1, memory_order_relaxed) + 1};
   j.n_chunks = HR_MAX(1, HR_MIN(per_thread * hr_pool_size(pool), total_rows / 32));
   double work = 0;
   for (int k = 0; k < nw; k++) {

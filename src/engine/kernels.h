@@ -61,6 +61,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bf3.h"
 #include "quant.h"
 #include "repack.h"
 #include "tensor_types.h"
@@ -136,6 +137,9 @@ typedef struct {
   void (*rpx_row)(tensor_type t, const float *x, void *dst, int cols);
   /* kern_transpose */
   void (*transpose)(const float *X, size_t x_stride, int n, int ld, int cols, float *xt);
+  /* products of F32 weights split into bfloat16 parts (bf3.h): AMX-BF16
+   * where the CPU has it, else the plain-C model of its steps */
+  bf3_matmul_fn bf3_matmul;
   /* out = silu(gate) * up over one row */
   void (*swiglu)(float *out, const float *gate, const float *up, int n);
   /* attention in llama.cpp's orders (kern_attn_scores/values); NULL in the
@@ -304,6 +308,7 @@ int kernels_fill_repack_amx(kernel_table *t); /* kernels_repack_avx512_amx.c */
 int cpu_has_avx2(void);   /* AVX2 + FMA + F16C, OS saves YMM */
 int cpu_has_avx512(void); /* F, BW, VL, DQ, VNNI, OS saves ZMM */
 int cpu_has_amx_int8(void); /* AMX-TILE and AMX-INT8, OS saves the tile state */
+int cpu_has_amx_bf16(void); /* and AMX-BF16 */
 /* Bytes of the last-level cache cpu0 sees (one instance of it), 0 when the
  * system does not say; cpu_cache_size_parse reads sysfs' "32768K". */
 size_t cpu_llc_bytes(void);

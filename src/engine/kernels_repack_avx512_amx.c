@@ -19,7 +19,9 @@
  * Only products of at least 48 activation rows (three tiles) use AMX, and
  * only their whole tiles of 16; the rows past them, and smaller products
  * (decode steps, short prompt chunks), take the AVX-512 kernel. Each thread loads
- * the tile configuration once, on its first product. */
+ * a tile configuration when it changes between these products and the
+ * split float ones (bf3_tiles.h, on AMX-BF16), which use eight square
+ * tiles. */
 /* gcc spells the feature macros __AMX_TILE__, clang __AMXTILE__ */
 #if (defined(__AMX_TILE__) || defined(__AMXTILE__)) && (defined(__AMX_INT8__) || defined(__AMXINT8__)) && \
     defined(__AVX512F__) && defined(__AVX512BW__) && defined(__F16C__)
@@ -49,7 +51,9 @@ typedef struct {
 #define TILE_A1 4
 #define TILE_B1 5
 
-static __thread int tiles_configured;
+/* the configuration this thread's tiles have */
+enum { TILES_NONE, TILES_INT8, TILES_BF3 };
+static __thread int tiles_config;
 
 static void configure_tiles(void) {
   tile_config c = {.palette = 1};
@@ -62,7 +66,7 @@ static void configure_tiles(void) {
   /* ldtilecfg reads all 64 bytes, which the compiler does not know */
   __asm__ volatile("" : : "m"(c) : "memory");
   _tile_loadconfig(&c);
-  tiles_configured = 1;
+  tiles_config = TILES_INT8;
 }
 
 /* One block's int32 tile (16 tokens x 16 rows) in tile register C0 or C1:
@@ -146,7 +150,7 @@ ALWAYS_INLINE void product(tensor_type t, int cols, const void *W, size_t gb, in
    * on the TinyLlama shape: 32 rows equal, 35 and 40 rows 6-9% slower with
    * two tiles on AMX; 48 and 64 rows 7-8% faster). */
   if (n16 >= AMX_MIN_ROWS) {
-    if (!tiles_configured) configure_tiles();
+    if (tiles_config != TILES_INT8) configure_tiles();
     __attribute__((aligned(64))) uint8_t unpacked[RUN_BLOCKS * 512];
     const __m512i low4 = _mm512_set1_epi8(15);
     for (int g = 0; g < n_groups; g++) {
@@ -195,11 +199,41 @@ static int amx_permitted(void) {
 #endif
 }
 
+#if defined(__AMX_BF16__) || defined(__AMXBF16__)
+/* ---- split float products (bf3.h) on AMX-BF16 ---- */
+
+static void configure_bf3_tiles(void) {
+  tile_config c = {.palette = 1};
+  for (int t = 0; t < 8; t++) c.rows[t] = 16, c.colsb[t] = 64;
+  __asm__ volatile("" : : "m"(c) : "memory");
+  _tile_loadconfig(&c);
+  tiles_config = TILES_BF3;
+}
+
+#define BF3_STATE
+#define BF3_LOAD(t, p) _tile_loadd(t, p, 64)
+#define BF3_ZERO(t) _tile_zero(t)
+#define BF3_DP(c, a, b) _tile_dpbf16ps(c, a, b)
+#define BF3_STORE(t, p, s) _tile_stored(t, p, s)
+#define BF3_PRODUCT bf3_tiles_amx
+void bf3_tiles_amx(const void *W, int n_groups, int cols, const void *A, int n, float *Y, int ldy);
+#include "bf3_tiles.h"
+
+static void bf3_matmul_amx(const void *W, int n_groups, int cols, const void *A, int n, float *Y,
+                           int ldy) {
+  if (tiles_config != TILES_BF3) configure_bf3_tiles();
+  bf3_tiles_amx(W, n_groups, cols, A, n, Y, ldy);
+}
+#endif
+
 int kernels_fill_repack_amx(kernel_table *t) {
   if (!cpu_has_amx_int8() || !amx_permitted()) return 0;
   t->types[TT_Q4_0].rp_matmul = product_q4_0;
   t->types[TT_Q4_1].rp_matmul = product_q4_1;
   t->types[TT_Q8_0].rp_matmul = product_q8_0;
+#if defined(__AMX_BF16__) || defined(__AMXBF16__)
+  if (cpu_has_amx_bf16()) t->bf3_matmul = bf3_matmul_amx;
+#endif
   return 1;
 }
 

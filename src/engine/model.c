@@ -345,6 +345,44 @@ static int repack_weights(model *m) {
   return HR_OK;
 }
 
+/* HEARTH_AMX_F32=1: an encoder's packed F32 matrices also split into
+ * bfloat16 parts (bf3.h), which products of enough rows then take
+ * (forward.c). Off unless asked until a Xeon with AMX has measured it. */
+static int split_weights(model *m) {
+  const char *env = getenv("HEARTH_AMX_F32");
+  if (!env || strcmp(env, "1") || !kernels_get()->bf3_matmul) return HR_OK;
+  int cap = m->hp.n_layer * 7 + 1;
+  weight **ws = malloc(sizeof(weight *) * (size_t)cap);
+  if (!ws) return HR_ENOMEM;
+  int n = product_weights(m, ws);
+  size_t total = 0;
+  for (int i = 0; i < n; i++)
+    if (ws[i]->rp && ws[i]->type == TT_F32 && bf3_supported(ws[i]->rows, ws[i]->cols))
+      total += bf3_group_bytes(ws[i]->cols) * (size_t)(ws[i]->rows / BF3_ROWS);
+  void *buf = total ? mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) : NULL;
+  if (buf == MAP_FAILED) {
+    free(ws);
+    return HR_ENOMEM;
+  }
+  size_t at = 0;
+  for (int i = 0; total && i < n; i++) {
+    weight *w = ws[i];
+    if (!w->rp || w->type != TT_F32 || !bf3_supported(w->rows, w->cols)) continue;
+    size_t gb = bf3_group_bytes(w->cols);
+    uint8_t *dst = (uint8_t *)buf + at;
+    for (int g = 0; g < w->rows / BF3_ROWS; g++)
+      bf3_split_group((const float *)((const uint8_t *)w->data + (size_t)g * BF3_ROWS * w->row_bytes),
+                      w->row_bytes, w->cols, dst + (size_t)g * gb);
+    w->bf3 = dst;
+    at += gb * (size_t)(w->rows / BF3_ROWS);
+  }
+  if (total) mprotect(buf, total, PROT_READ);
+  m->bf3_buf = buf;
+  m->bf3_bytes = total;
+  free(ws);
+  return HR_OK;
+}
+
 /* Once weights are packed, a model reads its file only for embedding rows
  * and small per-step vectors (norms, biases, bert's position and type
  * embeddings). The page cache maps a large folio whole on a fault, so
@@ -453,7 +491,7 @@ int model_load(const char *path, model **out, char *err, size_t err_len) {
      * llama-family embedders (e5-mistral, gte-Qwen2) pool. */
     if ((rc = load_pooling(&L, 3))) goto fail;
   }
-  if ((rc = repack_weights(m)) || (rc = own_vectors(m))) {
+  if ((rc = repack_weights(m)) || (rc = split_weights(m)) || (rc = own_vectors(m))) {
     snprintf(err, err_len, "%s: out of memory repacking the weights", path);
     goto fail;
   }
@@ -469,6 +507,7 @@ void model_free(model *m) {
   free(m->hp.rope_freq_factors);
   free(m->layers);
   if (m->rp_buf) munmap(m->rp_buf, m->rp_bytes);
+  if (m->bf3_buf) munmap(m->bf3_buf, m->bf3_bytes);
   free(m->vectors);
   tok_free(m->tok);
   gguf_close(m->file);

@@ -25,6 +25,7 @@ typedef struct {
   const void *rp;
   size_t rp_group_bytes;
   bool rp_streamed;
+  const void *bf3; /* F32 split into bfloat16 parts (bf3.h), or NULL */
 } weight;
 
 typedef struct {
@@ -75,6 +76,8 @@ typedef struct {
   void *rp_buf;                          /* repacked weights (anonymous mapping) */
   size_t rp_bytes;
   bool rp_streamed;                      /* some weight is rp_streamed */
+  void *bf3_buf;                         /* split F32 weights (anonymous mapping) */
+  size_t bf3_bytes;
   void *vectors;                         /* once packed: norms, biases, small embeddings, copied */
 } model;
 
@@ -82,7 +85,9 @@ typedef struct {
  * forward pass reads is present with the right shape and a usable type.
  * err says what is wrong. Matrices whose type the selected kernels multiply
  * faster in 16-row groups are repacked (HEARTH_REPACK=0 keeps the GGUF
- * layout) and their file pages released. */
+ * layout) and their file pages released. With HEARTH_AMX_F32=1 an
+ * encoder's packed F32 matrices are also split into bfloat16 parts for the
+ * kernel table's bf3_matmul (bf3.h). */
 int model_load(const char *path, model **out, char *err, size_t err_len);
 void model_free(model *m);
 

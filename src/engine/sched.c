@@ -877,6 +877,7 @@ void eng_model_get_info(const eng_model *m, eng_model_info *out) {
       .created = m->created,
       .packed_bytes = m->mdl->rp_bytes,
       .weights_streamed = m->mdl->rp_streamed,
+      .split_bytes = m->mdl->bf3_bytes,
   };
 }
 

@@ -168,6 +168,51 @@ TEST(streamed_weights_give_the_same_vectors) {
   }
 }
 
+/* HEARTH_AMX_F32=1 splits the F32 matrices into bfloat16 parts (bf3.h)
+ * and products of HEARTH_AMX_F32_MIN rows and more take them (AMX where the
+ * CPU has it, else the plain-C model of its steps): the same vector to
+ * float32 rounding. */
+TEST(split_weights_give_the_same_vectors) {
+  static float plain[E], split[E];
+  const int32_t *text = TEXT_A;
+  int len = HR_ARRAY_LEN(TEXT_A);
+  eng_model *m = open_minilm();
+  if (!m) return;
+  waiter w = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .pending = 1};
+  job_ref ref = {&w, 0};
+  CHECK(eng_embed_submit(m, &text, &len, 1, plain, job_done, &ref) == HR_OK);
+  wait_all(&w);
+  eng_model_info info;
+  eng_model_get_info(m, &info);
+  CHECK_EQ_INT(info.split_bytes, 0); /* not asked */
+  eng_model_close(m);
+  setenv("HEARTH_AMX_F32", "1", 1);
+  setenv("HEARTH_AMX_F32_MIN", "4", 1);
+  m = open_minilm();
+  unsetenv("HEARTH_AMX_F32");
+  if (!m) {
+    unsetenv("HEARTH_AMX_F32_MIN");
+    return;
+  }
+  eng_model_get_info(m, &info);
+  CHECK(info.split_bytes == info.packed_bytes / 2 * 3); /* every packed F32 matrix, 1.5x */
+  w.pending = 1;
+  CHECK(eng_embed_submit(m, &text, &len, 1, split, job_done, &ref) == HR_OK);
+  wait_all(&w);
+  CHECK_EQ_INT(w.rc[0], HR_OK);
+  unsetenv("HEARTH_AMX_F32_MIN");
+  eng_model_close(m);
+  double max_diff = 0, dot = 0;
+  for (int d = 0; d < E; d++) {
+    max_diff = fmax(max_diff, fabs((double)split[d] - plain[d]));
+    dot += (double)split[d] * plain[d];
+  }
+  if (!(max_diff < 1e-5) || !(dot > 0.999999)) { /* measured 3.8e-7 apart */
+    fprintf(stderr, "  FAIL %s: split and plain vectors %.3g apart, cosine %.9f\n", test_cur_name, max_diff, dot);
+    test_cur_failed = 1;
+  }
+}
+
 /* Quantized products have no streamed variant (they always prefetch): a
  * quantized decoder is never said to be streamed, even when asked. */
 TEST(quantized_models_are_not_marked_streamed) {
@@ -195,6 +240,7 @@ TEST(quantized_models_are_not_marked_streamed) {
 int main(void) {
   RUN(queued_jobs_share_passes_and_a_bad_one_fails_alone);
   RUN(streamed_weights_give_the_same_vectors);
+  RUN(split_weights_give_the_same_vectors);
   RUN(quantized_models_are_not_marked_streamed);
   return test_report("embed_jobs");
 }
