@@ -168,6 +168,7 @@ typedef struct {
   int n_chunks; /* of the rows end to end, each a whole number of 32-row pairs of groups */
   const rp_epilogue *eps; /* eps[k] for weight k, or NULL */
   uint64_t id;            /* this product among all (split_rows) */
+  bool no_split;          /* the FMA tiles even where split weights are */
 } matmul_job;
 
 /* An epilogue as a pass over weight rows r0..r1 of the n output rows (the
@@ -211,13 +212,12 @@ static int split_min_rows(void) {
   return env && atoi(env) > 0 ? atoi(env) : 32;
 }
 
-/* Each thread splits a product's activation rows itself, once per product
- * (the job's id), into a buffer it owns: kept between products and freed
- * when the thread ends (the key's destructor). */
+/* Split activation rows go to a buffer each thread owns: kept between
+ * products and freed when the thread ends (the key's destructor). */
 typedef struct {
   void *buf;
   size_t cap;
-  uint64_t job;
+  uint64_t job; /* the product whose rows it holds, all of them (0: none) */
 } split_rows_buf;
 static pthread_key_t split_rows_key;
 static pthread_once_t split_rows_once = PTHREAD_ONCE_INIT;
@@ -233,9 +233,9 @@ static void split_rows_key_make(void) {
   split_rows_key_ok = pthread_key_create(&split_rows_key, split_rows_free) == 0;
 }
 
-/* The job's activation rows split for weights of cols columns, or NULL
- * (out of memory: the product takes the FMA tiles). */
-static const void *split_rows(const matmul_job *j, int cols) {
+/* This thread's buffer with room for bytes, or NULL (out of memory: the
+ * caller takes the FMA tiles). */
+static split_rows_buf *split_buffer(size_t bytes) {
   pthread_once(&split_rows_once, split_rows_key_make);
   if (!split_rows_key_ok) return NULL;
   split_rows_buf *b = pthread_getspecific(split_rows_key);
@@ -246,16 +246,24 @@ static const void *split_rows(const matmul_job *j, int cols) {
       return NULL;
     }
   }
-  if (b->job == j->id) return b->buf;
-  size_t need = bf3_rows_bytes(j->n, cols);
-  if (need > b->cap) {
-    void *grown = aligned_alloc(64, need);
+  if (bytes > b->cap) {
+    void *grown = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
     if (!grown) return NULL;
     free(b->buf);
-    b->buf = grown, b->cap = need;
+    b->buf = grown, b->cap = bytes, b->job = 0;
   }
-  bf3_split_rows(j->xq, j->x_stride, j->n, cols, b->buf);
-  b->job = j->id;
+  return b;
+}
+
+/* All of the job's activation rows split for weights of cols columns,
+ * once per product on each thread that meets it (chunks by weight rows). */
+static const void *split_rows(const matmul_job *j, int cols) {
+  split_rows_buf *b = split_buffer(bf3_rows_bytes(j->n, cols));
+  if (!b) return NULL;
+  if (b->job != j->id) {
+    kernels_get()->bf3_split_rows(j->xq, j->x_stride, j->n, cols, b->buf);
+    b->job = j->id;
+  }
   return b->buf;
 }
 
@@ -264,7 +272,7 @@ static void matmul_rows(const matmul_job *j, int k, int r0, int r1) {
   const weight *w = j->w[k];
   const rp_epilogue *ep = j->eps ? &j->eps[k] : NULL;
   const void *A;
-  if (w->bf3 && j->n >= split_min_rows() && (A = split_rows(j, w->cols))) {
+  if (w->bf3 && !j->no_split && j->n >= split_min_rows() && (A = split_rows(j, w->cols))) {
     const uint8_t *W = (const uint8_t *)w->bf3 + (size_t)(r0 / BF3_ROWS) * bf3_group_bytes(w->cols);
     kernels_get()->bf3_matmul(W, (r1 - r0) / BF3_ROWS, w->cols, A, j->n, j->y[k] + r0, w->rows);
     if (ep) apply_epilogue(ep, j->y[k], w->rows, j->n, r0, r1);
@@ -306,6 +314,49 @@ static void matmul_worker(void *arg, int chunk, int thread_id) {
   }
 }
 
+/* Long texts on split weights: chunks of tokens instead of weight rows,
+ * each through all the weights, so each thread splits only its own rows
+ * (split twice, the rows of a 1536-wide input took ~40% of what the tiles
+ * would take for them on a 384-row weight). A chunk reads every weight,
+ * which AMX's rate keeps bound by the tiles only from ~48 tokens a chunk
+ * (6 bytes a weight from L3 against 2 x tokens flops at ~500 GFLOP/s a
+ * core), hence SPLIT_CHUNK_TOKENS. */
+#define SPLIT_CHUNK_TOKENS 128
+
+typedef struct {
+  const weight *const *ws;
+  float *const *ys;
+  int nw;
+  const float *X;
+  size_t x_stride;
+  int n, n_chunks;
+  const rp_epilogue *eps;
+} split_tokens_job;
+
+static void split_tokens_worker(void *arg, int chunk, int thread_id) {
+  HR_UNUSED(thread_id);
+  const split_tokens_job *j = arg;
+  int ntb = (j->n + BF3_ROWS - 1) / BF3_ROWS, cols = j->ws[0]->cols;
+  int j0 = (int)((long)ntb * chunk / j->n_chunks) * BF3_ROWS;
+  int j1 = HR_MIN(j->n, (int)((long)ntb * (chunk + 1) / j->n_chunks) * BF3_ROWS);
+  const float *X = (const float *)((const char *)j->X + (size_t)j0 * j->x_stride);
+  split_rows_buf *b = split_buffer(bf3_rows_bytes(j1 - j0, cols));
+  if (b) {
+    kernels_get()->bf3_split_rows(X, j->x_stride, j1 - j0, cols, b->buf);
+    b->job = 0; /* rows of a chunk, not the job's */
+  }
+  matmul_job sub = {.nw = j->nw, .xq = X, .x_stride = j->x_stride, .n = j1 - j0, .no_split = true};
+  for (int k = 0; k < j->nw; k++) {
+    const weight *w = j->ws[k];
+    float *Y = j->ys[k] + (size_t)j0 * w->rows;
+    if (b) kernels_get()->bf3_matmul(w->bf3, w->rows / BF3_ROWS, cols, b->buf, j1 - j0, Y, w->rows);
+    if (b && j->eps) apply_epilogue(&j->eps[k], Y, w->rows, j1 - j0, 0, w->rows);
+    if (b) continue;
+    sub.w[0] = w, sub.y[0] = Y, sub.eps = j->eps ? &j->eps[k] : NULL;
+    matmul_rows(&sub, 0, 0, w->rows);
+  }
+}
+
 /* Activation rows in the weight's dot-product format, by chunks of rows. */
 typedef struct {
   const weight *w;
@@ -335,6 +386,16 @@ static void quant_worker(void *arg, int chunk, int thread_id) {
 static void matmul_same_input(hr_pool *pool, void *xq, const weight *const *ws, float *const *Ys,
                               int nw, const float *X, int n, const rp_epilogue *eps) {
   const weight *w0 = ws[0];
+  bool split = n >= split_min_rows();
+  for (int k = 0; k < nw && split; k++) split = ws[k]->bf3 != NULL;
+  int threads = hr_pool_size(pool);
+  if (split && n >= SPLIT_CHUNK_TOKENS * threads) {
+    split_tokens_job sj = {.ws = ws, .ys = Ys, .nw = nw, .X = X, .x_stride = sizeof(float) * (size_t)w0->cols,
+                           .n = n, .eps = eps};
+    sj.n_chunks = HR_MIN((n + BF3_ROWS - 1) / BF3_ROWS, HR_MAX(threads, n / SPLIT_CHUNK_TOKENS));
+    hr_pool_run(pool, split_tokens_worker, &sj, sj.n_chunks, false);
+    return;
+  }
   size_t stride = fwd_act_row_bytes(w0->type, w0->cols);
   const void *xin = xq;
   if (w0->rp && (w0->type == TT_F32 || w0->type == TT_F16)) {

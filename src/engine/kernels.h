@@ -140,6 +140,8 @@ typedef struct {
   /* products of F32 weights split into bfloat16 parts (bf3.h): AMX-BF16
    * where the CPU has it, else the plain-C model of its steps */
   bf3_matmul_fn bf3_matmul;
+  /* bf3_split_rows, the same parts (AVX-512: 16 values at a time) */
+  void (*bf3_split_rows)(const float *X, size_t x_stride, int n, int cols, void *dst);
   /* out = silu(gate) * up over one row */
   void (*swiglu)(float *out, const float *gate, const float *up, int n);
   /* attention in llama.cpp's orders (kern_attn_scores/values); NULL in the

@@ -853,7 +853,42 @@ static void residual_layernorm_avx512(float *x, float *h, const float *bias, con
   }
 }
 
+/* bf3_split_rows, 16 values at a time: the parts rounded to nearest in the
+ * integer lanes as bf3_round does, narrowed to 16 bits by vpmovdw. */
+static inline __m512i bf3_round16(__m512 x) {
+  __m512i u = _mm512_castps_si512(x);
+  __m512i odd = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+  return _mm512_and_si512(_mm512_add_epi32(u, _mm512_add_epi32(odd, _mm512_set1_epi32(0x7FFF))),
+                          _mm512_set1_epi32((int)0xFFFF0000u));
+}
+static void bf3_split_rows_avx512(const float *X, size_t x_stride, int n, int cols, void *dst) {
+  uint16_t *out = dst;
+  int nkb = cols / BF3_K, ntb = (n + BF3_ROWS - 1) / BF3_ROWS;
+  const size_t part = BF3_TILE / 2; /* uint16 apart */
+  for (int tb = 0; tb < ntb; tb++)
+    for (int m = 0; m < BF3_ROWS; m++) {
+      int j = tb * BF3_ROWS + m;
+      const float *x = j < n ? (const float *)((const char *)X + (size_t)j * x_stride) : NULL;
+      uint16_t *t = out + (size_t)tb * nkb * 3 * part + (size_t)m * BF3_K;
+      for (int k = 0; k < cols; k += 16, t += k % BF3_K ? 16 : 3 * part - 16) {
+        if (!x) {
+          for (int p = 0; p < 3; p++) _mm256_storeu_si256((__m256i *)(t + p * part), _mm256_setzero_si256());
+          continue;
+        }
+        __m512 v = _mm512_loadu_ps(x + k);
+        __m512i hi = bf3_round16(v);
+        __m512 r = _mm512_sub_ps(v, _mm512_castsi512_ps(hi));
+        __m512i mid = bf3_round16(r);
+        __m512i lo = bf3_round16(_mm512_sub_ps(r, _mm512_castsi512_ps(mid)));
+        _mm256_storeu_si256((__m256i *)t, _mm512_cvtepi32_epi16(_mm512_srli_epi32(hi, 16)));
+        _mm256_storeu_si256((__m256i *)(t + part), _mm512_cvtepi32_epi16(_mm512_srli_epi32(mid, 16)));
+        _mm256_storeu_si256((__m256i *)(t + 2 * part), _mm512_cvtepi32_epi16(_mm512_srli_epi32(lo, 16)));
+      }
+    }
+}
+
 void kernels_fill_avx512(kernel_table *t) {
+  t->bf3_split_rows = bf3_split_rows_avx512;
   t->residual_layernorm = residual_layernorm_avx512;
   t->softmax = softmax_avx512;
   t->gelu_erf = gelu_erf_avx512;

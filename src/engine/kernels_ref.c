@@ -530,6 +530,7 @@ void kernels_fill_ref(kernel_table *t) {
   t->layernorm = layernorm_ref;
   t->residual_layernorm = residual_layernorm_ref;
   t->bf3_matmul = bf3_matmul_ref;
+  t->bf3_split_rows = bf3_split_rows;
   t->gelu_erf = gelu_erf_ref;
   set(t, TT_F32, dot_f32, TT_F32);
   set(t, TT_F16, dot_f16, TT_F16);

@@ -2,8 +2,11 @@
  * is exact, and the split product (the plain-C model of the AMX steps on
  * every machine, the AMX kernel where the CPU has AMX-BF16) gives the
  * float32 product to float32 accuracy, tails and strides included. */
+#include "../../src/base/pool.h"
 #include "../../src/engine/bf3.h"
+#include "../../src/engine/forward.h"
 #include "../../src/engine/kernels.h"
+#include "../../src/engine/repack.h"
 #include "test.h"
 
 #include <math.h>
@@ -40,6 +43,37 @@ TEST(split_is_exact) {
       return;
     }
   }
+}
+
+/* Every kernel path's bf3_split_rows writes the plain-C parts, byte for
+ * byte, zero rows past n included. */
+TEST(every_path_splits_rows_alike) {
+  enum { N = 37, COLS = 96 };
+  static float X[N][COLS + 3];
+  for (int j = 0; j < N; j++)
+    for (int k = 0; k < COLS + 3; k++) X[j][k] = rnd_value();
+  X[0][0] = 0.0f, X[0][1] = -0.0f, X[0][2] = 1e-30f, X[0][3] = -3e25f, X[0][4] = 1.0f + 0x1p-23f;
+  static const uint32_t ties[] = {0x3F808000u, 0x3F818000u, 0xBF818000u}; /* halfway: to even */
+  for (int i = 0; i < 3; i++) memcpy(&X[1][i], &ties[i], 4);
+  size_t bytes = bf3_rows_bytes(N, COLS);
+  uint8_t *want = aligned_alloc(64, bytes), *got = aligned_alloc(64, bytes);
+  if (!want || !got) {
+    CHECK(!"out of memory");
+    free(want), free(got);
+    return;
+  }
+  bf3_split_rows(&X[0][0], sizeof X[0], N, COLS, want);
+  for (kern_isa isa = KERN_ISA_REF; isa < KERN_ISA_COUNT; isa++) {
+    const kernel_table *k = kernels_for_isa(isa);
+    if (!k) continue;
+    memset(got, 0x5A, bytes);
+    k->bf3_split_rows(&X[0][0], sizeof X[0], N, COLS, got);
+    if (memcmp(want, got, bytes)) {
+      fprintf(stderr, "  FAIL %s: %s parts differ from the plain-C split\n", test_cur_name, k->name);
+      test_cur_failed = 1;
+    }
+  }
+  free(want), free(got);
 }
 
 /* Y = W . X for rows x cols weights and n rows with the given product, Y
@@ -114,9 +148,79 @@ TEST(amx_gives_the_float_product) {
   check_shapes(k->bf3_matmul, k->name);
 }
 
+/* The forward's products on split weights (three weights sharing an
+ * input, epilogues as Q, K and V have them, on two threads): what the FMA
+ * tiles give to float32 rounding, every output written, short inputs
+ * (chunks of weight rows, every thread splitting all the rows) and long
+ * ones (chunks of tokens). HEARTH_AMX_F32_MIN=1: every row count. */
+TEST(forward_products_on_split_weights) {
+  enum { COLS = 64, NMAX = 300 };
+  static const int rows[3] = {48, 32, 64}, ns[] = {1, 5, 40, 300};
+  hr_pool *pool = hr_pool_new(2);
+  float *X = malloc(sizeof(float) * NMAX * COLS), *bias = malloc(sizeof(float) * 64);
+  float *data[3], *Yf[3], *Ys[3];
+  void *packed[3], *split[3];
+  weight w[3];
+  const weight *ws[3] = {&w[0], &w[1], &w[2]};
+  for (int i = 0; i < NMAX * COLS; i++) X[i] = rnd_value();
+  for (int i = 0; i < 64; i++) bias[i] = rnd_value();
+  for (int k = 0; k < 3; k++) {
+    data[k] = malloc(sizeof(float) * rows[k] * COLS);
+    for (int i = 0; i < rows[k] * COLS; i++) data[k][i] = rnd_value() * 0.1f;
+    packed[k] = aligned_alloc(64, rp_group_bytes(TT_F32, COLS) * (size_t)(rows[k] / RP_ROWS));
+    split[k] = aligned_alloc(64, bf3_group_bytes(COLS) * (size_t)(rows[k] / BF3_ROWS));
+    for (int g = 0; g < rows[k] / RP_ROWS; g++) {
+      rp_pack_group(TT_F32, data[k] + (size_t)g * RP_ROWS * COLS, sizeof(float) * COLS, COLS,
+                    (char *)packed[k] + (size_t)g * rp_group_bytes(TT_F32, COLS));
+      bf3_split_group(data[k] + (size_t)g * BF3_ROWS * COLS, sizeof(float) * COLS, COLS,
+                      (char *)split[k] + (size_t)g * bf3_group_bytes(COLS));
+    }
+    Yf[k] = malloc(sizeof(float) * NMAX * rows[k]);
+    Ys[k] = malloc(sizeof(float) * NMAX * rows[k]);
+  }
+  const rp_epilogue eps[3] = {
+      {.bias = bias, .scale = 0.25f},
+      {.bias = bias + 8, .scale = 1.0f, .gelu = true},
+      {.bias = NULL, .scale = 1.0f},
+  };
+  setenv("HEARTH_AMX_F32_MIN", "1", 1);
+  for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++) {
+    int n = ns[ni];
+    for (int k = 0; k < 3; k++)
+      w[k] = (weight){.type = TT_F32, .rows = rows[k], .cols = COLS, .data = data[k],
+                      .row_bytes = sizeof(float) * COLS, .rp = packed[k],
+                      .rp_group_bytes = rp_group_bytes(TT_F32, COLS)};
+    fwd_matmul_ep(pool, NULL, ws, Yf, 3, X, n, eps);
+    for (int k = 0; k < 3; k++) {
+      w[k].bf3 = split[k];
+      for (int q = 0; q < n * rows[k]; q++) Ys[k][q] = NAN;
+    }
+    fwd_matmul_ep(pool, NULL, ws, Ys, 3, X, n, eps);
+    for (int k = 0; k < 3; k++)
+      for (int q = 0; q < n * rows[k]; q++) {
+        float a = Yf[k][q], b = Ys[k][q];
+        double mag = 0; /* the size of the sum: both float32 paths err by ~5e-7 of it */
+        for (int c = 0; c < COLS; c++)
+          mag += fabs((double)data[k][(size_t)(q % rows[k]) * COLS + c] * X[(size_t)(q / rows[k]) * COLS + c]);
+        if (!(fabs((double)a - b) <= 2e-6 * mag + 1e-6 * fabsf(a))) {
+          fprintf(stderr, "  FAIL %s: %d rows, weight %d, output %d: split %.9g, FMA %.9g\n", test_cur_name,
+                  n, k, q, b, a);
+          test_cur_failed = 1;
+          break;
+        }
+      }
+  }
+  unsetenv("HEARTH_AMX_F32_MIN");
+  for (int k = 0; k < 3; k++) free(data[k]), free(packed[k]), free(split[k]), free(Yf[k]), free(Ys[k]);
+  free(X), free(bias);
+  hr_pool_free(pool);
+}
+
 int main(void) {
   RUN(split_is_exact);
+  RUN(every_path_splits_rows_alike);
   RUN(model_of_the_tiles_gives_the_float_product);
   RUN(amx_gives_the_float_product);
+  RUN(forward_products_on_split_weights);
   return test_report("bf3");
 }
