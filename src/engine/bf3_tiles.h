@@ -7,14 +7,23 @@
  *   BF3_DP(c, a, b)      float tile c += bf16 tiles a . b (tdpbf16ps)
  *   BF3_STORE(t, p, s)   tile t -> 16 rows of 64 bytes at p, s bytes apart
  *   BF3_PRODUCT          the name of the function (a bf3_matmul_fn)
+ * and may define BF3_ADD16(y, a, b), y[0..15] = a[0..15] + b[0..15] (a, b
+ * 64-byte aligned), in vector registers.
  * Tiles 0 and 1 hold a group's sums (16 tokens x 16 rows), 2-4 the
  * activation parts hi, mid, lo of 16 tokens and one block, 5-7 the
  * group's weight parts: eight tiles, all that AMX has. */
 #include "bf3.h"
 
-/* The split activation rows of this many bytes stay in L2 while groups go
- * through them (the largest products read 144 KB of parts per 16 tokens). */
-#define BF3_RUN_BYTES (512 * 1024)
+#ifndef BF3_ADD16
+#define BF3_ADD16(y, a, b)                                                                         \
+  for (int c_ = 0; c_ < 16; c_++) (y)[c_] = (a)[c_] + (b)[c_]
+#endif
+
+/* The split activation rows of this many bytes stay in L2 (2 MB a core on
+ * the Xeons here) while the groups go through them, each group's parts
+ * read once per run: a chunk of 128 tokens of a 1536-wide input (144 KB of
+ * parts per 16 tokens) is one run. Not yet measured on AMX. */
+#define BF3_RUN_BYTES (1280 * 1024)
 
 /* Each group's sums in two tiles: hi.hi in tile 0, the five smaller part
  * products in tile 1, added at the end. One float sum for all six had
@@ -55,11 +64,11 @@ void BF3_PRODUCT(const void *W, int n_groups, int cols, const void *A, int n, fl
         BF3_STORE(1, sums[1], 64);
         float *y = Y + (size_t)tb * BF3_ROWS * ldy + (size_t)g * 16;
         int rows = n - tb * BF3_ROWS < BF3_ROWS ? n - tb * BF3_ROWS : BF3_ROWS;
-        for (int j = 0; j < rows; j++)
-          for (int c = 0; c < 16; c++) y[(size_t)j * ldy + c] = sums[0][j * 16 + c] + sums[1][j * 16 + c];
+        for (int j = 0; j < rows; j++) BF3_ADD16(y + (size_t)j * ldy, sums[0] + j * 16, sums[1] + j * 16);
       }
     }
   }
 }
 
 #undef BF3_RUN_BYTES
+#undef BF3_ADD16

@@ -215,6 +215,7 @@ static void configure_bf3_tiles(void) {
 #define BF3_ZERO(t) _tile_zero(t)
 #define BF3_DP(c, a, b) _tile_dpbf16ps(c, a, b)
 #define BF3_STORE(t, p, s) _tile_stored(t, p, s)
+#define BF3_ADD16(y, a, b) _mm512_storeu_ps(y, _mm512_add_ps(_mm512_load_ps(a), _mm512_load_ps(b)))
 #define BF3_PRODUCT bf3_tiles_amx
 void bf3_tiles_amx(const void *W, int n_groups, int cols, const void *A, int n, float *Y, int ldy);
 #include "bf3_tiles.h"
