@@ -13,6 +13,7 @@
 #include <math.h>
 
 #include "kernels.h"
+#include "kernels_rows.h"
 #include "kernels_dot32.h"
 #include "kernels_math_avx2.h"
 
@@ -826,16 +827,9 @@ static void residual_layernorm_avx2(float *x, float *h, const float *bias, const
     q1 = _mm256_fmadd_pd(hi, hi, q1);
   }
   double sum = hsum_pd(_mm256_add_pd(s0, s1)), sq = hsum_pd(_mm256_add_pd(q0, q1));
-  for (; i < n; i++) {
-    float v = h[i];
-    if (bias) v += bias[i];
-    v += x[i];
-    h[i] = v;
-    sum += v;
-    sq += (double)v * v;
-  }
-  double mean = sum / n;
-  float m = (float)mean, scale = 1.0f / sqrtf((float)(sq / n - mean * mean) + eps);
+  kern_rln_sum_tail(x, h, bias, i, n, &sum, &sq);
+  float m, scale;
+  kern_rln_stats(sum, sq, n, eps, &m, &scale);
   __m256 vm = _mm256_set1_ps(m), vs = _mm256_set1_ps(scale);
   for (i = 0; i + 8 <= n; i += 8) {
     __m256 v = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(h + i), vm), vs);
@@ -843,12 +837,7 @@ static void residual_layernorm_avx2(float *x, float *h, const float *bias, const
     if (b) v = _mm256_add_ps(v, _mm256_loadu_ps(b + i));
     _mm256_storeu_ps(x + i, v);
   }
-  for (; i < n; i++) {
-    float v = (h[i] - m) * scale;
-    if (w) v *= w[i];
-    if (b) v += b[i];
-    x[i] = v;
-  }
+  kern_rln_out_tail(x, h, w, b, i, n, m, scale);
 }
 
 static void add_avx2(float *out, const float *a, const float *b, int n) {

@@ -21,6 +21,7 @@
 #include <math.h>
 
 #include "kernels.h"
+#include "kernels_rows.h"
 #include "kernels_dot32.h"
 #include "kernels_math_avx512.h"
 
@@ -828,16 +829,9 @@ static void residual_layernorm_avx512(float *x, float *h, const float *bias, con
     q1 = _mm512_fmadd_pd(hi, hi, q1);
   }
   double sum = _mm512_reduce_add_pd(_mm512_add_pd(s0, s1)), sq = _mm512_reduce_add_pd(_mm512_add_pd(q0, q1));
-  for (; i < n; i++) {
-    float v = h[i];
-    if (bias) v += bias[i];
-    v += x[i];
-    h[i] = v;
-    sum += v;
-    sq += (double)v * v;
-  }
-  double mean = sum / n;
-  float m = (float)mean, scale = 1.0f / sqrtf((float)(sq / n - mean * mean) + eps);
+  kern_rln_sum_tail(x, h, bias, i, n, &sum, &sq);
+  float m, scale;
+  kern_rln_stats(sum, sq, n, eps, &m, &scale);
   __m512 vm = _mm512_set1_ps(m), vs = _mm512_set1_ps(scale);
   for (i = 0; i + 16 <= n; i += 16) {
     __m512 v = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(h + i), vm), vs);
@@ -845,12 +839,7 @@ static void residual_layernorm_avx512(float *x, float *h, const float *bias, con
     if (b) v = _mm512_add_ps(v, _mm512_loadu_ps(b + i));
     _mm512_storeu_ps(x + i, v);
   }
-  for (; i < n; i++) {
-    float v = (h[i] - m) * scale;
-    if (w) v *= w[i];
-    if (b) v += b[i];
-    x[i] = v;
-  }
+  kern_rln_out_tail(x, h, w, b, i, n, m, scale);
 }
 
 /* bf3_split_rows, 16 values at a time: the parts rounded to nearest in the

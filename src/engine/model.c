@@ -274,6 +274,13 @@ static int product_weights(model *m, weight **ws) {
   return n;
 }
 
+/* The matrices products read, in an array the caller frees, or NULL. */
+static weight **product_weight_list(model *m, int *n) {
+  weight **ws = malloc(sizeof(weight *) * (size_t)(m->hp.n_layer * 7 + 1));
+  if (ws) *n = product_weights(m, ws);
+  return ws;
+}
+
 /* F32/F16 matrices are repacked for encoders only: there the repacked
  * product (f32 activations, 16-row FMA tiles) is both faster and closer to
  * PyTorch's; decoders keep llama.cpp's F16-activation products, which
@@ -299,10 +306,9 @@ static bool weights_streamed(size_t bytes) {
 static int repack_weights(model *m) {
   const char *env = getenv("HEARTH_REPACK");
   if (env && !strcmp(env, "0")) return HR_OK;
-  int cap = m->hp.n_layer * 7 + 1;
-  weight **ws = malloc(sizeof(weight *) * (size_t)cap);
+  int n = 0;
+  weight **ws = product_weight_list(m, &n);
   if (!ws) return HR_ENOMEM;
-  int n = product_weights(m, ws);
   size_t total = 0;
   for (int i = 0; i < n; i++)
     if (repackable(m, ws[i]))
@@ -351,10 +357,9 @@ static int repack_weights(model *m) {
 static int split_weights(model *m) {
   const char *env = getenv("HEARTH_AMX_F32");
   if (!env || strcmp(env, "1") || !kernels_get()->bf3_matmul) return HR_OK;
-  int cap = m->hp.n_layer * 7 + 1;
-  weight **ws = malloc(sizeof(weight *) * (size_t)cap);
+  int n = 0;
+  weight **ws = product_weight_list(m, &n);
   if (!ws) return HR_ENOMEM;
-  int n = product_weights(m, ws);
   size_t total = 0;
   for (int i = 0; i < n; i++)
     if (ws[i]->rp && ws[i]->type == TT_F32 && bf3_supported(ws[i]->rows, ws[i]->cols))
