@@ -49,9 +49,10 @@ static float emu_bf16(const uint8_t *tile, int i) {
   memcpy(&h, tile + 2 * i, 2);
   return bf3_float((uint32_t)h << 16);
 }
-/* tdpbf16ps: each row m, column n of c gets, pair k by pair k, a's pair
- * times b's pair, the two products added in turn (each product of two
- * bfloat16 values is exact in float) */
+/* tdpbf16ps as the intrinsics guide writes it: each row m, column n of c
+ * gets, pair k by pair k, a's pair times b's pair, the two products added
+ * in turn (each product of two bfloat16 values is exact in float); see
+ * bf3.h on how far that models the hardware */
 static void emu_dp(emu_tiles *s, int c, int a, int b) {
   for (int m = 0; m < 16; m++)
     for (int n = 0; n < 16; n++) {

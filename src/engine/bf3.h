@@ -47,7 +47,10 @@ static inline float bf3_float(uint32_t u) {
   memcpy(&f, &u, 4);
   return f;
 }
-/* x = p[0] + p[1] + p[2] exactly (finite x; parts below 2^-126 flush). */
+/* x = p[0] + p[1] + p[2] exactly for 2^-110 <= |x| < 3.39e38 (checked for
+ * every float): below, bits under bfloat16's smallest normal are lost
+ * (< 2^-133); from 0x7F7F8000 up, hi rounds to infinity. Weights and
+ * activations lie far inside. AMX itself reads parts below 2^-126 as 0. */
 static inline void bf3_split(float x, uint16_t p[3]) {
   uint32_t hi = bf3_round(x);
   float r = x - bf3_float(hi);
@@ -72,9 +75,12 @@ void bf3_split_rows(const float *X, size_t x_stride, int n, int cols, void *dst)
 /* Y[j * ldy + r] = W_r . X_j for the n_groups split groups at W and the n
  * split activation rows at A (bf3_split_rows), r counting from the first
  * group's first row. The kernel table's bf3_matmul: AMX where the CPU has
- * it, else bf3_matmul_ref, the same tile steps in plain C (the
- * instructions' arithmetic: each pair of part products added to the float
- * sum in turn). */
+ * it, else bf3_matmul_ref, the same tile steps in plain C with tdpbf16ps
+ * modelled as Intel's intrinsics guide writes it (each pair of part
+ * products added to the float sum in turn); the SDM writes the
+ * instruction's sums in another order, and the hardware's own order and
+ * its flushing of subnormals may differ from both, so the model and AMX
+ * agree to float32 accuracy, not bit for bit. */
 typedef void (*bf3_matmul_fn)(const void *W, int n_groups, int cols, const void *A, int n, float *Y,
                               int ldy);
 void bf3_matmul_ref(const void *W, int n_groups, int cols, const void *A, int n, float *Y, int ldy);

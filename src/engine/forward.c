@@ -203,15 +203,6 @@ static int chunk_start(int total, int n, int c) {
 
 /* ---- products of split F32 weights (bf3.h) ---- */
 
-/* Activation rows from which products take the split weights
- * (HEARTH_AMX_F32_MIN, default 32): below, the FMA tiles are bound by the
- * weights' bytes, which the split form has 1.5 times of. Read at each
- * product of a model that has split weights (a getenv is ~0.1 us). */
-static int split_min_rows(void) {
-  const char *env = getenv("HEARTH_AMX_F32_MIN");
-  return env && atoi(env) > 0 ? atoi(env) : 32;
-}
-
 /* Split activation rows go to a buffer each thread owns: kept between
  * products and freed when the thread ends (the key's destructor). */
 typedef struct {
@@ -272,7 +263,7 @@ static void matmul_rows(const matmul_job *j, int k, int r0, int r1) {
   const weight *w = j->w[k];
   const rp_epilogue *ep = j->eps ? &j->eps[k] : NULL;
   const void *A;
-  if (w->bf3 && !j->no_split && j->n >= split_min_rows() && (A = split_rows(j, w->cols))) {
+  if (w->bf3 && !j->no_split && j->n >= w->bf3_min_rows && (A = split_rows(j, w->cols))) {
     const uint8_t *W = (const uint8_t *)w->bf3 + (size_t)(r0 / BF3_ROWS) * bf3_group_bytes(w->cols);
     kernels_get()->bf3_matmul(W, (r1 - r0) / BF3_ROWS, w->cols, A, j->n, j->y[k] + r0, w->rows);
     if (ep) apply_epilogue(ep, j->y[k], w->rows, j->n, r0, r1);
@@ -386,8 +377,11 @@ static void quant_worker(void *arg, int chunk, int thread_id) {
 static void matmul_same_input(hr_pool *pool, void *xq, const weight *const *ws, float *const *Ys,
                               int nw, const float *X, int n, const rp_epilogue *eps) {
   const weight *w0 = ws[0];
-  bool split = n >= split_min_rows();
-  for (int k = 0; k < nw && split; k++) split = ws[k]->bf3 != NULL;
+  /* split weights (bf3.h) from their bf3_min_rows (HEARTH_AMX_F32_MIN,
+   * default 32): below, the FMA tiles are bound by the weights' bytes, which
+   * the split form has 1.5 times of */
+  bool split = true;
+  for (int k = 0; k < nw && split; k++) split = ws[k]->bf3 && n >= ws[k]->bf3_min_rows;
   int threads = hr_pool_size(pool);
   if (split && n >= SPLIT_CHUNK_TOKENS * threads) {
     split_tokens_job sj = {.ws = ws, .ys = Ys, .nw = nw, .X = X, .x_stride = sizeof(float) * (size_t)w0->cols,

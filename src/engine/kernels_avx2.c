@@ -814,22 +814,25 @@ void kernels_fill_llama_avx2(kernel_table *t) {
 static void residual_layernorm_avx2(float *x, float *h, const float *bias, const float *w,
                                     const float *b, int n, float eps) {
   __m256d s0 = _mm256_setzero_pd(), s1 = s0, q0 = s0, q1 = s0;
+  double k = kern_rln_shift(x, h, bias);
+  __m256d vk = _mm256_set1_pd(k);
   int i = 0;
   for (; i + 8 <= n; i += 8) {
     __m256 v = _mm256_loadu_ps(h + i);
     if (bias) v = _mm256_add_ps(v, _mm256_loadu_ps(bias + i));
     v = _mm256_add_ps(v, _mm256_loadu_ps(x + i));
     _mm256_storeu_ps(h + i, v);
-    __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v)), hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+    __m256d lo = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), vk),
+            hi = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), vk);
     s0 = _mm256_add_pd(s0, lo);
     s1 = _mm256_add_pd(s1, hi);
     q0 = _mm256_fmadd_pd(lo, lo, q0);
     q1 = _mm256_fmadd_pd(hi, hi, q1);
   }
   double sum = hsum_pd(_mm256_add_pd(s0, s1)), sq = hsum_pd(_mm256_add_pd(q0, q1));
-  kern_rln_sum_tail(x, h, bias, i, n, &sum, &sq);
+  kern_rln_sum_tail(x, h, bias, i, n, k, &sum, &sq);
   float m, scale;
-  kern_rln_stats(sum, sq, n, eps, &m, &scale);
+  kern_rln_stats(sum, sq, n, k, eps, &m, &scale);
   __m256 vm = _mm256_set1_ps(m), vs = _mm256_set1_ps(scale);
   for (i = 0; i + 8 <= n; i += 8) {
     __m256 v = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(h + i), vm), vs);

@@ -815,23 +815,26 @@ void kernels_fill_llama_avx512(kernel_table *t) {
 static void residual_layernorm_avx512(float *x, float *h, const float *bias, const float *w,
                                       const float *b, int n, float eps) {
   __m512d s0 = _mm512_setzero_pd(), s1 = s0, q0 = s0, q1 = s0;
+  double k = kern_rln_shift(x, h, bias);
+  __m512d vk = _mm512_set1_pd(k);
   int i = 0;
   for (; i + 16 <= n; i += 16) {
     __m512 v = _mm512_loadu_ps(h + i);
     if (bias) v = _mm512_add_ps(v, _mm512_loadu_ps(bias + i));
     v = _mm512_add_ps(v, _mm512_loadu_ps(x + i));
     _mm512_storeu_ps(h + i, v);
-    __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v)),
-            hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+    __m512d lo = _mm512_sub_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(v)), vk),
+            hi = _mm512_sub_pd(
+                _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))), vk);
     s0 = _mm512_add_pd(s0, lo);
     s1 = _mm512_add_pd(s1, hi);
     q0 = _mm512_fmadd_pd(lo, lo, q0);
     q1 = _mm512_fmadd_pd(hi, hi, q1);
   }
   double sum = _mm512_reduce_add_pd(_mm512_add_pd(s0, s1)), sq = _mm512_reduce_add_pd(_mm512_add_pd(q0, q1));
-  kern_rln_sum_tail(x, h, bias, i, n, &sum, &sq);
+  kern_rln_sum_tail(x, h, bias, i, n, k, &sum, &sq);
   float m, scale;
-  kern_rln_stats(sum, sq, n, eps, &m, &scale);
+  kern_rln_stats(sum, sq, n, k, eps, &m, &scale);
   __m512 vm = _mm512_set1_ps(m), vs = _mm512_set1_ps(scale);
   for (i = 0; i + 16 <= n; i += 16) {
     __m512 v = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(h + i), vm), vs);

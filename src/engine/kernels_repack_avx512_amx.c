@@ -210,7 +210,9 @@ static void configure_bf3_tiles(void) {
   tiles_config = TILES_BF3;
 }
 
-#define BF3_STATE
+/* gcc's _tile_loadd tells the compiler nothing of the memory it reads:
+ * the parts must be in memory before the first load */
+#define BF3_STATE __asm__ volatile("" : : : "memory");
 #define BF3_LOAD(t, p) _tile_loadd(t, p, 64)
 #define BF3_ZERO(t) _tile_zero(t)
 #define BF3_DP(c, a, b) _tile_dpbf16ps(c, a, b)

@@ -352,11 +352,17 @@ static int repack_weights(model *m) {
 }
 
 /* HEARTH_AMX_F32=1: an encoder's packed F32 matrices also split into
- * bfloat16 parts (bf3.h), which products of enough rows then take
- * (forward.c). Off unless asked until a Xeon with AMX has measured it. */
+ * bfloat16 parts (bf3.h), which products of HEARTH_AMX_F32_MIN (32)
+ * activation rows and more then take (forward.c), where the kernels have
+ * AMX-BF16; =always: also where they have not, through the plain-C model of
+ * the tile steps (~100x slower: for tests). Off unless asked until a Xeon
+ * with AMX has measured it. */
 static int split_weights(model *m) {
-  const char *env = getenv("HEARTH_AMX_F32");
-  if (!env || strcmp(env, "1") || !kernels_get()->bf3_matmul) return HR_OK;
+  const char *env = getenv("HEARTH_AMX_F32"), *min_env = getenv("HEARTH_AMX_F32_MIN");
+  bf3_matmul_fn product = kernels_get()->bf3_matmul;
+  if (!env || !product) return HR_OK;
+  if (strcmp(env, "always") && (strcmp(env, "1") || product == bf3_matmul_ref)) return HR_OK;
+  int min_rows = min_env && atoi(min_env) > 0 ? atoi(min_env) : 32;
   int n = 0;
   weight **ws = product_weight_list(m, &n);
   if (!ws) return HR_ENOMEM;
@@ -369,6 +375,9 @@ static int split_weights(model *m) {
     free(ws);
     return HR_ENOMEM;
   }
+#ifdef MADV_HUGEPAGE
+  if (buf) madvise(buf, total, MADV_HUGEPAGE);
+#endif
   size_t at = 0;
   for (int i = 0; total && i < n; i++) {
     weight *w = ws[i];
@@ -379,6 +388,7 @@ static int split_weights(model *m) {
       bf3_split_group((const float *)((const uint8_t *)w->data + (size_t)g * BF3_ROWS * w->row_bytes),
                       w->row_bytes, w->cols, dst + (size_t)g * gb);
     w->bf3 = dst;
+    w->bf3_min_rows = min_rows;
     at += gb * (size_t)(w->rows / BF3_ROWS);
   }
   if (total) mprotect(buf, total, PROT_READ);

@@ -25,7 +25,8 @@ typedef struct {
   const void *rp;
   size_t rp_group_bytes;
   bool rp_streamed;
-  const void *bf3; /* F32 split into bfloat16 parts (bf3.h), or NULL */
+  const void *bf3;  /* F32 split into bfloat16 parts (bf3.h), or NULL */
+  int bf3_min_rows; /* products of this many activation rows and more take bf3 */
 } weight;
 
 typedef struct {
@@ -85,9 +86,10 @@ typedef struct {
  * forward pass reads is present with the right shape and a usable type.
  * err says what is wrong. Matrices whose type the selected kernels multiply
  * faster in 16-row groups are repacked (HEARTH_REPACK=0 keeps the GGUF
- * layout) and their file pages released. With HEARTH_AMX_F32=1 an
- * encoder's packed F32 matrices are also split into bfloat16 parts for the
- * kernel table's bf3_matmul (bf3.h). */
+ * layout) and their file pages released. With HEARTH_AMX_F32=1 on a CPU
+ * with AMX-BF16 (=always: on any, through the plain-C model) an encoder's
+ * packed F32 matrices are also split into bfloat16 parts for the kernel
+ * table's bf3_matmul (bf3.h). */
 int model_load(const char *path, model **out, char *err, size_t err_len);
 void model_free(model *m);
 

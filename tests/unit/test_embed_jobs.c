@@ -168,14 +168,15 @@ TEST(streamed_weights_give_the_same_vectors) {
   }
 }
 
-/* HEARTH_AMX_F32=1 splits the F32 matrices into bfloat16 parts (bf3.h)
- * and products of HEARTH_AMX_F32_MIN rows and more take them (AMX where the
- * CPU has it, else the plain-C model of its steps): the same vector to
- * float32 rounding. */
+/* HEARTH_AMX_F32=always splits the F32 matrices into bfloat16 parts
+ * (bf3.h) and products of HEARTH_AMX_F32_MIN rows and more take them (AMX
+ * where the CPU has it, else the plain-C model of its steps): the same
+ * vector to float32 rounding. =1 splits only for AMX. */
 TEST(split_weights_give_the_same_vectors) {
   static float plain[E], split[E];
   const int32_t *text = TEXT_A;
   int len = HR_ARRAY_LEN(TEXT_A);
+  unsetenv("HEARTH_AMX_F32");
   eng_model *m = open_minilm();
   if (!m) return;
   waiter w = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .pending = 1};
@@ -187,6 +188,12 @@ TEST(split_weights_give_the_same_vectors) {
   CHECK_EQ_INT(info.split_bytes, 0); /* not asked */
   eng_model_close(m);
   setenv("HEARTH_AMX_F32", "1", 1);
+  if ((m = open_minilm())) {
+    eng_model_get_info(m, &info);
+    CHECK(!info.split_bytes == (kernels_get()->bf3_matmul == bf3_matmul_ref)); /* only on AMX */
+    eng_model_close(m);
+  }
+  setenv("HEARTH_AMX_F32", "always", 1);
   setenv("HEARTH_AMX_F32_MIN", "4", 1);
   m = open_minilm();
   unsetenv("HEARTH_AMX_F32");
