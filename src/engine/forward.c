@@ -307,11 +307,12 @@ static void matmul_worker(void *arg, int chunk, int thread_id) {
 
 /* Long texts on split weights: chunks of tokens instead of weight rows,
  * each through all the weights, so each thread splits only its own rows
- * (split twice, the rows of a 1536-wide input took ~40% of what the tiles
- * would take for them on a 384-row weight). A chunk reads every weight,
- * which AMX's rate keeps bound by the tiles only from ~48 tokens a chunk
- * (6 bytes a weight from L3 against 2 x tokens flops at ~500 GFLOP/s a
- * core), hence SPLIT_CHUNK_TOKENS. */
+ * (by arithmetic, not yet measured on AMX: splitting costs ~0.3 ns a
+ * value, and against a 384-row weight the tiles' share of a row at ~500
+ * GFLOP/s a core is ~0.8 ns a value, so both threads splitting all rows
+ * would add ~40%). A chunk reads every weight, which AMX's rate keeps
+ * bound by the tiles only from ~48 tokens a chunk (6 bytes a weight from
+ * L3 against 2 x tokens flops), hence SPLIT_CHUNK_TOKENS. */
 #define SPLIT_CHUNK_TOKENS 128
 
 typedef struct {
