@@ -79,17 +79,20 @@ static void report(const bench_options *o, const model *m, const char *test, int
   mean /= reps;
   for (int r = 0; r < reps; r++) sd += pow(n_tokens / secs[r] - mean, 2);
   sd = reps > 1 ? sqrt(sd / (reps - 1)) : 0;
-  const kernel_table *kt = kernels_get();
+  /* the path's name, and "+bf3" when F32 weights are split for AMX-BF16
+   * (HEARTH_AMX_F32): which products a figure measured */
+  char isa[48];
+  snprintf(isa, sizeof isa, "%s%s", kernels_get()->name, m->bf3_bytes ? "+bf3" : "");
   if (o->json) {
     printf("{\"model\":\"%s\",\"arch\":\"%s\",\"type\":\"%s\",\"model_bytes\":%zu,\"isa\":\"%s\","
            "\"weights_streamed\":%s,\"threads\":%ld,\"test\":\"%s\",\"n_tokens\":%d,"
            "\"repetitions\":%d,\"tokens_per_second\":%.3f,\"stddev\":%.3f,\"rss_extra_bytes\":%lld}\n",
            m->hp.name, m->hp.arch_name, tensor_type_get(m->layers[0].wq.type).name,
-           m->weight_bytes, kt->name, m->rp_streamed ? "true" : "false", o->threads,
+           m->weight_bytes, isa, m->rp_streamed ? "true" : "false", o->threads,
            test, n_tokens, reps, mean, sd, rss_extra);
   } else {
     printf("| %-24s | %8.2f MiB | %-6s | %7ld | %8s | %10.2f ± %-7.2f |\n", m->hp.name,
-           (double)m->weight_bytes / 1048576.0, kt->name, o->threads, test, mean, sd);
+           (double)m->weight_bytes / 1048576.0, isa, o->threads, test, mean, sd);
   }
   fflush(stdout);
 }

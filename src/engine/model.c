@@ -355,7 +355,7 @@ static int repack_weights(model *m) {
  * bfloat16 parts (bf3.h), which products of HEARTH_AMX_F32_MIN (32)
  * activation rows and more then take (forward.c), where the kernels have
  * AMX-BF16; =always: also where they have not, through the plain-C model of
- * the tile steps (~100x slower: for tests). Off unless asked until a Xeon
+ * the tile steps (~300x slower: for tests). Off unless asked until a Xeon
  * with AMX has measured it. */
 static int split_weights(model *m) {
   const char *env = getenv("HEARTH_AMX_F32"), *min_env = getenv("HEARTH_AMX_F32_MIN");
