@@ -27,10 +27,10 @@
 
 /* Each group's sums in two tiles: hi.hi in tile 0, the five smaller part
  * products in tile 1, added at the end. One float sum for all six had
- * rounded six times as often at the size of the whole sum: 2.5-3x a
- * float32 FMA chain's error against float64 (the plain-C model, 64 and
- * 1536 columns); the small terms' own sum rounds at 2^-8 of that, so this
- * way the error is a float32 chain's. */
+ * rounded six times as often at the size of the whole sum: against
+ * float64, 3x a float32 FMA chain's error at 64 columns, 1.4x at 1536
+ * (the plain-C model); the small terms' own sum rounds at 2^-8 of that,
+ * so this way the error is a float32 chain's. */
 void BF3_PRODUCT(const void *W, int n_groups, int cols, const void *A, int n, float *Y, int ldy) {
   BF3_STATE
   const int nkb = cols / BF3_K, ntb = (n + BF3_ROWS - 1) / BF3_ROWS;
