@@ -319,8 +319,7 @@ typedef struct {
   const weight *const *ws;
   float *const *ys;
   int nw;
-  const float *X;
-  size_t x_stride;
+  const float *X; /* n rows of ws[0]->cols floats */
   int n, n_chunks;
   const rp_epilogue *eps;
 } split_tokens_job;
@@ -331,21 +330,25 @@ static void split_tokens_worker(void *arg, int chunk, int thread_id) {
   int ntb = (j->n + BF3_ROWS - 1) / BF3_ROWS, cols = j->ws[0]->cols;
   int j0 = (int)((long)ntb * chunk / j->n_chunks) * BF3_ROWS;
   int j1 = HR_MIN(j->n, (int)((long)ntb * (chunk + 1) / j->n_chunks) * BF3_ROWS);
-  const float *X = (const float *)((const char *)j->X + (size_t)j0 * j->x_stride);
+  size_t stride = sizeof(float) * (size_t)cols;
+  const float *X = j->X + (size_t)j0 * cols;
   split_rows_buf *b = split_buffer(bf3_rows_bytes(j1 - j0, cols));
   if (b) {
-    kernels_get()->bf3_split_rows(X, j->x_stride, j1 - j0, cols, b->buf);
+    kernels_get()->bf3_split_rows(X, stride, j1 - j0, cols, b->buf);
     b->job = 0; /* rows of a chunk, not the job's */
   }
-  matmul_job sub = {.nw = j->nw, .xq = X, .x_stride = j->x_stride, .n = j1 - j0, .no_split = true};
+  /* out of memory for the split rows: the FMA tiles over this chunk */
+  matmul_job sub = {.nw = 1, .xq = X, .x_stride = stride, .n = j1 - j0, .no_split = true};
   for (int k = 0; k < j->nw; k++) {
     const weight *w = j->ws[k];
     float *Y = j->ys[k] + (size_t)j0 * w->rows;
-    if (b) kernels_get()->bf3_matmul(w->bf3, w->rows / BF3_ROWS, cols, b->buf, j1 - j0, Y, w->rows);
-    if (b && j->eps) apply_epilogue(&j->eps[k], Y, w->rows, j1 - j0, 0, w->rows);
-    if (b) continue;
-    sub.w[0] = w, sub.y[0] = Y, sub.eps = j->eps ? &j->eps[k] : NULL;
-    matmul_rows(&sub, 0, 0, w->rows);
+    if (!b) {
+      sub.w[0] = w, sub.y[0] = Y, sub.eps = j->eps ? &j->eps[k] : NULL;
+      matmul_rows(&sub, 0, 0, w->rows);
+      continue;
+    }
+    kernels_get()->bf3_matmul(w->bf3, w->rows / BF3_ROWS, cols, b->buf, j1 - j0, Y, w->rows);
+    if (j->eps) apply_epilogue(&j->eps[k], Y, w->rows, j1 - j0, 0, w->rows);
   }
 }
 
@@ -385,8 +388,7 @@ static void matmul_same_input(hr_pool *pool, void *xq, const weight *const *ws, 
   for (int k = 0; k < nw && split; k++) split = ws[k]->bf3 && n >= ws[k]->bf3_min_rows;
   int threads = hr_pool_size(pool);
   if (split && n >= SPLIT_CHUNK_TOKENS * threads) {
-    split_tokens_job sj = {.ws = ws, .ys = Ys, .nw = nw, .X = X, .x_stride = sizeof(float) * (size_t)w0->cols,
-                           .n = n, .eps = eps};
+    split_tokens_job sj = {.ws = ws, .ys = Ys, .nw = nw, .X = X, .n = n, .eps = eps};
     sj.n_chunks = HR_MIN((n + BF3_ROWS - 1) / BF3_ROWS, HR_MAX(threads, n / SPLIT_CHUNK_TOKENS));
     hr_pool_run(pool, split_tokens_worker, &sj, sj.n_chunks, false);
     return;

@@ -205,8 +205,8 @@ void kern_layernorm(float *out, const float *x, const float *w, const float *b, 
 /* The encoder's residual step over one row: h = (h + bias) + x, then
  * x = LayerNorm(h) * w + b (bias, w, b may be NULL). One call instead of
  * two kern_adds and a kern_layernorm: the vector paths take the mean and
- * the variance in one pass (double sums of h and h^2), the reference keeps
- * the two-pass form. */
+ * the variance in one pass (double sums of h - h[0] and its square,
+ * kernels_rows.h), the reference keeps the two-pass form. */
 void kern_residual_layernorm(float *x, float *h, const float *bias, const float *w, const float *b,
                              int n, float eps);
 /* x = softmax(x) over n entries (-INFINITY entries become 0). */

@@ -806,11 +806,9 @@ void kernels_fill_llama_avx2(kernel_table *t) {
   t->types[TT_Q5_1].vec_dot = dot_q5_1_llama;
 }
 
-/* Residuals and biases between the products: gcc's -O2 leaves the plain
- * loop scalar (it will not version it for aliasing), which made kern_add
- * 6% of a short text's pass through a Q8_0 encoder. */
 /* kern_residual_layernorm: the sum row written back to h while the double
- * sums of h and h^2 gather (four chains), then one pass for the output. */
+ * sums of d = h - k and d^2 gather (four chains; kernels_rows.h), then one
+ * pass for the output. */
 static void residual_layernorm_avx2(float *x, float *h, const float *bias, const float *w,
                                     const float *b, int n, float eps) {
   __m256d s0 = _mm256_setzero_pd(), s1 = s0, q0 = s0, q1 = s0;
@@ -843,6 +841,9 @@ static void residual_layernorm_avx2(float *x, float *h, const float *bias, const
   kern_rln_out_tail(x, h, w, b, i, n, m, scale);
 }
 
+/* Residuals and biases between the products: gcc's -O2 leaves the plain
+ * loop scalar (it will not version it for aliasing), which made kern_add
+ * 6% of a short text's pass through a Q8_0 encoder. */
 static void add_avx2(float *out, const float *a, const float *b, int n) {
   int i = 0;
   for (; i + 32 <= n; i += 32)

@@ -481,12 +481,7 @@ RP_DEFINE_ENTRY(product_q8_0, product, TT_Q8_0)
  * KB ahead, keeps up with L3 but not with memory: the same Zen 4, F32, 4
  * tokens 2,700 against 4,740 tokens/s, 16 tokens 6,950 against 7,950 (4
  * or 8 KB ahead: 3,220-3,290 and 7,720-7,750). */
-ALWAYS_INLINE void float_product_streamed(tensor_type t, int cols, const void *W, size_t gb,
-                                          int n_groups, const void *X, size_t xs, int n_x,
-                                          float *Y, int ldy, const rp_epilogue *ep) {
-  float_product_prefetching(t, cols, W, gb, n_groups, X, xs, n_x, Y, ldy, ep);
-}
-RP_DEFINE_FLOAT_ENTRIES(float_product, float_product_streamed)
+RP_DEFINE_FLOAT_ENTRIES(float_product, float_product_prefetching)
 
 /* Through the entries' own functions, not their bodies inlined here: one
  * function holding all five types' unrolled tiles came out 12% slower

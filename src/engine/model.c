@@ -357,6 +357,9 @@ static int repack_weights(model *m) {
  * AMX-BF16; =always: also where they have not, through the plain-C model of
  * the tile steps (~300x slower: for tests). Off unless asked until a Xeon
  * with AMX has measured it. */
+static bool splittable(const weight *w) {
+  return w->rp && w->type == TT_F32 && bf3_supported(w->rows, w->cols);
+}
 static int split_weights(model *m) {
   const char *env = getenv("HEARTH_AMX_F32"), *min_env = getenv("HEARTH_AMX_F32_MIN");
   bf3_matmul_fn product = kernels_get()->bf3_matmul;
@@ -368,8 +371,7 @@ static int split_weights(model *m) {
   if (!ws) return HR_ENOMEM;
   size_t total = 0;
   for (int i = 0; i < n; i++)
-    if (ws[i]->rp && ws[i]->type == TT_F32 && bf3_supported(ws[i]->rows, ws[i]->cols))
-      total += bf3_group_bytes(ws[i]->cols) * (size_t)(ws[i]->rows / BF3_ROWS);
+    if (splittable(ws[i])) total += bf3_group_bytes(ws[i]->cols) * (size_t)(ws[i]->rows / BF3_ROWS);
   void *buf = total ? mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) : NULL;
   if (buf == MAP_FAILED) {
     free(ws);
@@ -381,7 +383,7 @@ static int split_weights(model *m) {
   size_t at = 0;
   for (int i = 0; total && i < n; i++) {
     weight *w = ws[i];
-    if (!w->rp || w->type != TT_F32 || !bf3_supported(w->rows, w->cols)) continue;
+    if (!splittable(w)) continue;
     size_t gb = bf3_group_bytes(w->cols);
     uint8_t *dst = (uint8_t *)buf + at;
     for (int g = 0; g < w->rows / BF3_ROWS; g++)
