@@ -947,6 +947,78 @@ TEST(matmul_epilogue) {
   hr_pool_free(pool);
 }
 
+/* The products' threads take ranges of rows and steal from each other's
+ * (forward.c, up to 64 activation rows). Every output is written and equals
+ * a lone thread's (one range, nothing to steal), bit for bit: three threads
+ * contending over and over on products of 3 x 400 rows, and products too
+ * small to wake anyone, where the caller runs the three ranges in turn and
+ * so steals from the second and third each time. F32 and Q8_0 repacked,
+ * Q4_0 in the GGUF layout; rows that are no whole number of 32-row units. */
+static void check_stealing(hr_pool *one, hr_pool *three, int rows, int cols, const int *ns, int n_ns,
+                           int reps) {
+  enum { NMAX = 64 };
+  float *X = malloc(sizeof(float) * NMAX * cols), *f = malloc(sizeof(float) * cols);
+  fill_normal(X, NMAX * cols, 1.0f);
+  /* F32 repacked with its weights streamed (the pair tiles at every row
+   * count) and cached (1-48 rows transposed, one chunk a thread, where the
+   * table has that path), Q8_0 repacked, Q4_0 in the GGUF layout */
+  static const tensor_type types[] = {TT_F32, TT_F32, TT_Q8_0, TT_Q4_0};
+  for (int ti = 0; ti < 4; ti++) {
+    tensor_type t = types[ti];
+    bool pack = t != TT_Q4_0 && rp_supported(t, rows, cols);
+    bool streamed = ti == 0 && kernels_for_type(t)->rp_matmul_streamed;
+    size_t rb = quant_row_bytes(t, cols), gb = rp_group_bytes(t, cols);
+    uint8_t *data[3], *packed[3];
+    weight w[3];
+    const weight *ws[3];
+    float *Y0[3], *Y1[3];
+    for (int k = 0; k < 3; k++) {
+      data[k] = malloc(rb * rows);
+      packed[k] = aligned_alloc(64, gb * (rows / RP_ROWS));
+      for (int r = 0; r < rows; r++) {
+        fill_normal(f, cols, 0.1f);
+        kernels_for_type(t)->quantize(f, data[k] + (size_t)r * rb, cols);
+      }
+      if (pack)
+        for (int g = 0; g < rows / RP_ROWS; g++)
+          rp_pack_group(t, data[k] + (size_t)g * RP_ROWS * rb, rb, cols, packed[k] + (size_t)g * gb);
+      w[k] = (weight){.type = t, .rows = rows, .cols = cols, .data = data[k], .row_bytes = rb,
+                      .rp = pack ? packed[k] : NULL, .rp_group_bytes = pack ? gb : 0,
+                      .rp_streamed = pack && streamed};
+      ws[k] = &w[k];
+      Y0[k] = malloc(sizeof(float) * NMAX * rows);
+      Y1[k] = malloc(sizeof(float) * NMAX * rows);
+    }
+    void *xq = aligned_alloc(64, fwd_act_row_bytes(t, cols) * NMAX);
+    for (int ni = 0; ni < n_ns && !test_cur_failed; ni++) {
+      int n = ns[ni];
+      fwd_matmul_many(one, xq, ws, Y0, 3, X, n);
+      for (int rep = 0; rep < reps && !test_cur_failed; rep++) {
+        for (int k = 0; k < 3; k++)
+          for (int q = 0; q < n * rows; q++) Y1[k][q] = NAN;
+        fwd_matmul_many(three, xq, ws, Y1, 3, X, n);
+        for (int k = 0; k < 3; k++)
+          if (memcmp(Y0[k], Y1[k], sizeof(float) * (size_t)n * rows)) {
+            fprintf(stderr, "  FAIL %s: %s%s %dx%d, %d rows, weight %d, repetition %d: three threads differ from one\n",
+                    test_cur_name, tname(t), streamed ? " streamed" : "", rows, cols, n, k, rep);
+            test_cur_failed = 1;
+            break;
+          }
+      }
+    }
+    for (int k = 0; k < 3; k++) free(data[k]), free(packed[k]), free(Y0[k]), free(Y1[k]);
+    free(xq);
+  }
+  free(X), free(f);
+}
+TEST(matmul_stealing) {
+  hr_pool *one = hr_pool_new(1), *three = hr_pool_new(3);
+  static const int contended[] = {1, 5, 16, 64}, small[] = {1, 3};
+  check_stealing(one, three, 48, 64, small, 2, 1); /* 3 x 48 x 64 x 3 < 65536: serial */
+  check_stealing(one, three, 400, 256, contended, 4, 40);
+  hr_pool_free(one), hr_pool_free(three);
+}
+
 TEST(repack_amx) {
   const kernel_table *k = kernels_for_isa(KERN_ISA_AVX512);
   if (!k || !cpu_has_amx_int8()) SKIP("CPU lacks AMX-INT8");
@@ -1379,6 +1451,7 @@ int main(void) {
   RUN(repack_avx512);
   RUN(repack_amx);
   RUN(matmul_epilogue);
+  RUN(matmul_stealing);
   RUN(rpx_row_avx2);
   RUN(rpx_row_avx512);
   RUN(attn_ref);
