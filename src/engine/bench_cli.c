@@ -8,7 +8,9 @@
  * bench/embeddings' batch-1 figure; --phases then times -r more passes
  * step by step (embeddings, each product, attention, LayerNorms, pooling).
  * Each test runs once to warm up, then -r times; the figure is the mean of
- * the repetitions' tokens/s with its standard deviation. */
+ * the repetitions' tokens/s with its standard deviation. --ab KNOB turns a
+ * knob off on every other repetition (forward.h) and reports the two halves
+ * as two tests, then the ratio of their medians. */
 #include "forward.h"
 #include "kernels.h"
 #include "model.h"
@@ -22,10 +24,28 @@
 #include <unistd.h>
 
 typedef struct {
-  const char *model_path;
+  const char *model_path, *ab_name;
   long n_prompt, n_gen, threads, reps, parallel;
   bool json, phases;
+  ab_knob ab;
 } bench_options;
+
+static const char *const ab_names[] = {[AB_STEAL] = "steal", [AB_AMX_F32] = "amx-f32"};
+
+/* Before repetition r: with --ab, odd ones run with the knob off. */
+static void ab_side(const bench_options *o, int r) {
+  ab_alternated = o->ab;
+  ab_now_off = o->ab != AB_NONE && (r & 1);
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+static double median_secs(double *secs, int n) {
+  qsort(secs, (size_t)n, sizeof *secs, cmp_double);
+  return n % 2 ? secs[n / 2] : (secs[n / 2 - 1] + secs[n / 2]) / 2;
+}
 
 static long long rss_bytes(void) {
   FILE *f = fopen("/proc/self/statm", "r");
@@ -74,7 +94,9 @@ static double run_tg(fwd_ctx *fc, const model *m, int n, int par, fwd_token *bat
 
 static void report(const bench_options *o, const model *m, const char *test, int n_tokens,
                    const double *secs, int reps, long long rss_extra) {
-  double mean = 0, sd = 0;
+  double mean = 0, sd = 0, sorted[reps];
+  memcpy(sorted, secs, sizeof sorted);
+  double median = n_tokens / median_secs(sorted, reps);
   for (int r = 0; r < reps; r++) mean += n_tokens / secs[r];
   mean /= reps;
   for (int r = 0; r < reps; r++) sd += pow(n_tokens / secs[r] - mean, 2);
@@ -86,15 +108,45 @@ static void report(const bench_options *o, const model *m, const char *test, int
   if (o->json) {
     printf("{\"model\":\"%s\",\"arch\":\"%s\",\"type\":\"%s\",\"model_bytes\":%zu,\"isa\":\"%s\","
            "\"weights_streamed\":%s,\"threads\":%ld,\"test\":\"%s\",\"n_tokens\":%d,"
-           "\"repetitions\":%d,\"tokens_per_second\":%.3f,\"stddev\":%.3f,\"rss_extra_bytes\":%lld}\n",
+           "\"repetitions\":%d,\"tokens_per_second\":%.3f,\"stddev\":%.3f,"
+           "\"median_tokens_per_second\":%.3f,\"rss_extra_bytes\":%lld}\n",
            m->hp.name, m->hp.arch_name, tensor_type_get(m->layers[0].wq.type).name,
            m->weight_bytes, isa, m->rp_streamed ? "true" : "false", o->threads,
-           test, n_tokens, reps, mean, sd, rss_extra);
+           test, n_tokens, reps, mean, sd, median, rss_extra);
   } else {
     printf("| %-24s | %8.2f MiB | %-6s | %7ld | %8s | %10.2f ± %-7.2f |\n", m->hp.name,
            (double)m->weight_bytes / 1048576.0, isa, o->threads, test, mean, sd);
   }
   fflush(stdout);
+}
+
+/* The repetitions as one test, or with --ab as two (even ones as
+ * configured, odd ones with the knob off: "<test>-<knob>") and the ratio of
+ * their medians. Reorders secs. */
+static void report_reps(const bench_options *o, const model *m, const char *test, int n_tokens,
+                        double *secs, int reps, long long rss_extra) {
+  ab_side(o, 0);
+  if (o->ab == AB_NONE || reps < 2) {
+    report(o, m, test, n_tokens, secs, reps, rss_extra);
+    return;
+  }
+  int half[2] = {0, 0};
+  double *side[2] = {malloc(sizeof(double) * (size_t)reps), malloc(sizeof(double) * (size_t)reps)};
+  if (!side[0] || !side[1]) {
+    free(side[0]), free(side[1]);
+    report(o, m, test, n_tokens, secs, reps, rss_extra);
+    return;
+  }
+  for (int r = 0; r < reps; r++) side[r & 1][half[r & 1]++] = secs[r];
+  char off[64];
+  snprintf(off, sizeof off, "%s-%s", test, o->ab_name);
+  report(o, m, test, n_tokens, side[0], half[0], rss_extra);
+  report(o, m, off, n_tokens, side[1], half[1], rss_extra);
+  double on_s = median_secs(side[0], half[0]), off_s = median_secs(side[1], half[1]);
+  if (!o->json)
+    printf("  %s: %s on / off = %.3f (medians of %d and %d alternated repetitions)\n", test,
+           o->ab_name, off_s / on_s, half[0], half[1]);
+  free(side[0]), free(side[1]);
 }
 
 static void print_header(const bench_options *o) {
@@ -154,13 +206,13 @@ static int bench_encoder(const bench_options *o, const model *m) {
   print_header(o);
   for (int r = 0; r < 3; r++) run_emb(bc, m, n, ids, out); /* warm-up: weights into cache */
   for (int r = 0; r < o->reps; r++)
-    if ((secs[r] = run_emb(bc, m, n, ids, out)) < 0) {
+    if (ab_side(o, r), (secs[r] = run_emb(bc, m, n, ids, out)) < 0) {
       fprintf(stderr, "hearth bench: the encoder failed\n");
       goto out;
     }
   char name[32];
   snprintf(name, sizeof name, "emb%d", n);
-  report(o, m, name, n, secs, (int)o->reps, rss_bytes() - rss0);
+  report_reps(o, m, name, n, secs, (int)o->reps, rss_bytes() - rss0);
   if (o->phases) report_phases(o, bc, m, name, n, ids, out);
   rc = 0;
 out:
@@ -180,6 +232,9 @@ static int bench(const bench_options *o) {
     fprintf(stderr, "hearth bench: %s\n", err);
     return 1;
   }
+  if (o->ab == AB_AMX_F32 && !m->bf3_bytes)
+    fprintf(stderr, "hearth bench: --ab amx-f32 compares like with like: no split weights "
+                    "(HEARTH_AMX_F32=1 splits an encoder's F32 weights where the CPU has AMX-BF16)\n");
   if (m->hp.arch == ARCH_BERT) {
     int rc = bench_encoder(o, m);
     model_free(m);
@@ -205,20 +260,20 @@ static int bench(const bench_options *o) {
   long long overhead_base = rss0 + (long long)kv_cache_bytes(kv) + (long long)m->weight_bytes;
   if (o->n_prompt > 0) {
     run_pp(fc, m, (int)o->n_prompt, batch);
-    for (int r = 0; r < o->reps; r++) secs[r] = run_pp(fc, m, (int)o->n_prompt, batch);
+    for (int r = 0; r < o->reps; r++) ab_side(o, r), secs[r] = run_pp(fc, m, (int)o->n_prompt, batch);
     char name[32];
     snprintf(name, sizeof name, "pp%ld", o->n_prompt);
-    report(o, m, name, (int)o->n_prompt, secs, (int)o->reps, rss_bytes() - overhead_base);
+    report_reps(o, m, name, (int)o->n_prompt, secs, (int)o->reps, rss_bytes() - overhead_base);
   }
   if (o->n_gen > 0) {
     run_tg(fc, m, (int)HR_MIN(o->n_gen, 16), par, batch);
-    for (int r = 0; r < o->reps; r++) secs[r] = run_tg(fc, m, (int)o->n_gen, par, batch);
+    for (int r = 0; r < o->reps; r++) ab_side(o, r), secs[r] = run_tg(fc, m, (int)o->n_gen, par, batch);
     char name[32];
     if (par > 1)
       snprintf(name, sizeof name, "tg%ldx%d", o->n_gen, par);
     else
       snprintf(name, sizeof name, "tg%ld", o->n_gen);
-    report(o, m, name, (int)o->n_gen * par, secs, (int)o->reps, rss_bytes() - overhead_base);
+    report_reps(o, m, name, (int)o->n_gen * par, secs, (int)o->reps, rss_bytes() - overhead_base);
   }
   rc = 0;
 out:
@@ -232,10 +287,18 @@ out:
 }
 
 static int bench_checked(void *ctx) {
-  const bench_options *o = ctx;
+  bench_options *o = ctx;
   if (!o->model_path) {
     fprintf(stderr, "hearth bench: -m FILE is required\n");
     return 2;
+  }
+  if (o->ab_name) {
+    for (int k = AB_NONE + 1; k < (int)HR_ARRAY_LEN(ab_names); k++)
+      if (!strcmp(o->ab_name, ab_names[k])) o->ab = (ab_knob)k;
+    if (o->ab == AB_NONE) {
+      fprintf(stderr, "hearth bench: --ab takes steal or amx-f32, not '%s'\n", o->ab_name);
+      return 2;
+    }
   }
   return bench(o);
 }
@@ -256,6 +319,8 @@ int eng_cli_bench(int argc, char **argv) {
       {"json", 0, OPT_BOOL, &o.json, "one JSON object per test", 0, 0},
       {"phases", 0, OPT_BOOL, &o.phases,
        "an encoder's pass step by step: microseconds per pass in each phase (-r more passes)", 0, 0},
+      {"ab", 0, OPT_STR, &o.ab_name,
+       "steal or amx-f32: that knob off on every other repetition, both halves reported", 0, 0},
   };
   return hr_options_command("bench", "hearth bench -m FILE [options]", opts, HR_ARRAY_LEN(opts),
                             argc, argv, NULL, bench_checked, &o);

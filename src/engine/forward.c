@@ -203,6 +203,9 @@ static int chunk_start(int total, int n, int c) {
   return (int)(((long long)total * c / n + 16) / 32 * 32);
 }
 
+ab_knob ab_alternated;
+bool ab_now_off;
+
 /* ---- products of split F32 weights (bf3.h) ---- */
 
 /* Split activation rows go to a buffer each thread owns: kept between
@@ -265,7 +268,8 @@ static void matmul_rows(const matmul_job *j, int k, int r0, int r1) {
   const weight *w = j->w[k];
   const rp_epilogue *ep = j->eps ? &j->eps[k] : NULL;
   const void *A;
-  if (w->bf3 && !j->no_split && j->n >= w->bf3_min_rows && (A = split_rows(j, w->cols))) {
+  if (w->bf3 && !j->no_split && j->n >= w->bf3_min_rows && !ab_off(AB_AMX_F32) &&
+      (A = split_rows(j, w->cols))) {
     const uint8_t *W = (const uint8_t *)w->bf3 + (size_t)(r0 / BF3_ROWS) * bf3_group_bytes(w->cols);
     kernels_get()->bf3_matmul(W, (r1 - r0) / BF3_ROWS, w->cols, A, j->n, j->y[k] + r0, w->rows);
     if (ep) apply_epilogue(ep, j->y[k], w->rows, j->n, r0, r1);
@@ -335,7 +339,7 @@ static void steal_setting(void) {
 }
 static bool stealing(void) {
   pthread_once(&steal_once, steal_setting);
-  return !steal_off;
+  return !steal_off && !ab_off(AB_STEAL);
 }
 
 /* The next piece of r's front, [*a, *b) in units: the owner streams its
@@ -477,6 +481,7 @@ static void matmul_same_input(hr_pool *pool, void *xq, const weight *const *ws, 
    * the split form has 1.5 times of */
   bool split = true;
   for (int k = 0; k < nw && split; k++) split = ws[k]->bf3 && n >= ws[k]->bf3_min_rows;
+  split = split && !ab_off(AB_AMX_F32);
   int threads = hr_pool_size(pool);
   if (split && n >= SPLIT_CHUNK_TOKENS * threads) {
     split_tokens_job sj = {.ws = ws, .ys = Ys, .nw = nw, .X = X, .n = n, .eps = eps};

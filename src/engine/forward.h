@@ -33,6 +33,17 @@ typedef struct {
 
 typedef struct fwd_ctx fwd_ctx;
 
+/* A knob that `hearth bench --ab` turns off on every other repetition, so
+ * that both settings meet the same host: on a VM the neighbours' traffic
+ * moves a pass's time by more than most changes do, and runs of one binary
+ * and then the other mislead (an F16 8-token pass read 4.5% slower with
+ * the stealing products in such runs, 0.7% faster with passes alternated).
+ * Set between passes only (the pool's hand-off orders it for the helpers). */
+typedef enum { AB_NONE, AB_STEAL, AB_AMX_F32 } ab_knob;
+extern ab_knob ab_alternated;
+extern bool ab_now_off;
+static inline bool ab_off(ab_knob k) { return ab_now_off && ab_alternated == k; }
+
 int fwd_ctx_new(const model *m, kv_cache *kv, hr_pool *pool, int n_batch_max, fwd_ctx **out);
 void fwd_ctx_free(fwd_ctx *c);
 

@@ -202,6 +202,23 @@ test('hearth bench times an encoder pass (embN) and refuses a text longer than t
     /an encoder test needs 1 to 512 tokens/);
 });
 
+// --ab KNOB alternates a knob by repetition and reports both halves: even
+// repetitions as configured, odd ones as "<test>-<knob>" with the knob off.
+test('hearth bench --ab reports the two settings of a knob from alternated passes', {
+  skip: fs.existsSync(modelPath('f32')) ? false : 'models/all-minilm-l6-v2-f32.gguf is absent',
+}, async () => {
+  const out = await run(['bench', '-m', modelPath('f32'), '-p', '8', '-r', '6', '-t', '2', '--json', '--ab', 'steal']);
+  const lines = out.trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(lines.map((r) => [r.test, r.repetitions]), [['emb8', 3], ['emb8-steal', 3]], out);
+  for (const r of lines) {
+    assert.ok(r.median_tokens_per_second > 10 && r.median_tokens_per_second < 1e7, JSON.stringify(r));
+  }
+  const table = await run(['bench', '-m', modelPath('f32'), '-p', '4', '-r', '4', '-t', '2', '--ab', 'steal']);
+  assert.match(table, /emb4: steal on \/ off = \d+\.\d{3} \(medians of 2 and 2 alternated repetitions\)/);
+  await assert.rejects(run(['bench', '-m', modelPath('f32'), '-p', '4', '-r', '2', '--ab', 'prefetch']),
+    /--ab takes steal or amx-f32, not 'prefetch'/);
+});
+
 // Requests that arrive while a pass runs share the next one: a 512-token
 // text first, then 16 single-text requests at once; each answer equals the
 // one the text gets alone, and the metrics show fewer passes than texts.
