@@ -311,17 +311,18 @@ static void matmul_worker(void *arg, int chunk, int thread_id) {
   }
 }
 
-/* Up to 64 activation rows, each thread takes a range of the rows end to
- * end and runs it from the front, in pieces of half what is left; a thread
- * out of work takes the back half of the largest range left. Equal chunks
- * claimed in turn (matmul_worker) left one thread waiting for the other at
- * the end of each product: 11-13% of both threads' time in a short text's
- * pass (perf, MiniLM F32 on a Zen 4, where the neighbours' traffic makes
- * runs of the same size take different times), 5-6% with ranges. Passes
- * alternated in one process, stealing on and off (medians of 400 each):
- * MiniLM F32 4 tokens -4.3%, 8 -2.5%, 16 -1.3%, 24..48 -0.5 to -1.4%; Q8_0
- * -3% at 4 tokens, -8 to -14% from 8 to 48; F16 -0.7 to -2%; decoding
- * SmolLM2 Q4_1 +8 to +12% tokens/s, TinyLlama-shape Q4_0 +2 to +6%. A range
+/* Each thread takes a range of the rows end to end and runs it from the
+ * front, in pieces of half what is left; a thread out of work takes the
+ * back half of the largest range left. Equal chunks claimed in turn
+ * (matmul_worker) left one thread waiting for the other at the end of each
+ * product: 11-13% of both threads' time in a short text's pass (perf,
+ * MiniLM F32 on a Zen 4, where the neighbours' traffic makes runs of the
+ * same size take different times), 5-6% with ranges. `hearth bench --ab
+ * steal` (passes alternated in one process, stealing on and off): MiniLM
+ * F32 4 tokens +4.3%, 8 +2.5%, 16 +1.3%, 24..48 +0.5 to +1.4%, 96..256
+ * +1.4 to +3.1%, 512 equal; Q8_0 +3% at 4 tokens, +8 to +14% from 8 to
+ * 48, +4.9% at 128; F16 +0.7 to +2%; SmolLM2 Q4_1 decoding +8 to +12%,
+ * pp512 +1.5 to +3.2%; TinyLlama-shape Q4_0 decoding +2 to +6%. A range
  * [lo, hi) in 32-row units is one word, lo | hi << 32. HEARTH_STEAL=0: the
  * equal chunks (comparisons). */
 typedef struct mm_range {
@@ -501,17 +502,16 @@ static void matmul_same_input(hr_pool *pool, void *xq, const weight *const *ws, 
     /* A prompt's rows are quantized on the pool; a decode step's few alone. */
     hr_pool_run(pool, quant_worker, &qj, qj.n_chunks, (long)n * w0->cols < 32768);
   }
-  /* Chunks of rows. Up to 64 activation rows (decode steps, short prompt
-   * chunks, a short text through an encoder): long runs of weights, so
-   * that each thread pays the start of a run (its first lines come without
-   * prefetch) rarely — two equal chunks per thread against eight:
-   * TinyLlama-shape Q4_0 generation 43.7 -> 46.7 tok/s; MiniLM F32 16
-   * tokens 1.83 -> 1.60 ms, 32 tokens 3.0 -> 2.7 ms, Q8_0 16 tokens 1.0 ->
-   * 0.91 ms; a 32-token SmolLM2 prompt +4% — and now one range per thread
-   * that the others steal from (steal_worker). More rows: eight chunks per
-   * thread, so that an uneven or preempted thread holds up little (from 128
-   * rows the two are even). Whole pairs of 16-row groups: the float kernels
-   * take groups in pairs. */
+  /* Chunks of rows, where threads do not steal (steal_worker). Up to 64
+   * activation rows (decode steps, short prompt chunks, a short text
+   * through an encoder): two chunks per thread, so that each thread streams
+   * long runs of weights and pays the start of a run (its first lines come
+   * without prefetch) twice, not eight times: TinyLlama-shape Q4_0
+   * generation 43.7 -> 46.7 tok/s; MiniLM F32 16 tokens 1.83 -> 1.60 ms, 32
+   * tokens 3.0 -> 2.7 ms, Q8_0 16 tokens 1.0 -> 0.91 ms; a 32-token SmolLM2
+   * prompt +4%. More rows: eight per thread, so that an uneven or preempted
+   * thread holds up little (from 128 rows the two are even). Whole pairs of
+   * 16-row groups: the float kernels take groups in pairs. */
   int total_rows = 0;
   for (int k = 0; k < nw; k++) total_rows += ws[k]->rows;
   int per_thread = n <= 64 ? 2 : 8;
@@ -534,7 +534,7 @@ static void matmul_same_input(hr_pool *pool, void *xq, const weight *const *ws, 
   /* Below ~64K multiply-adds the wake-up costs more than it saves. */
   bool serial = work < 65536;
   mm_range ranges[MM_STEAL_MAX];
-  if (per_thread == 2 && threads <= MM_STEAL_MAX && stealing()) {
+  if (per_thread > 1 && threads <= MM_STEAL_MAX && stealing()) {
     for (int k = 0; k < nw; k++) j.unit0[k + 1] = j.unit0[k] + (ws[k]->rows + MM_UNIT - 1) / MM_UNIT;
     int units = j.unit0[nw];
     j.n_chunks = HR_MIN(threads, units);

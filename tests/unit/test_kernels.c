@@ -948,15 +948,16 @@ TEST(matmul_epilogue) {
 }
 
 /* The products' threads take ranges of rows and steal from each other's
- * (forward.c, up to 64 activation rows). Every output is written and equals
- * a lone thread's (one range, nothing to steal), bit for bit: three threads
- * contending over and over on products of 3 x 400 rows, and products too
- * small to wake anyone, where the caller runs the three ranges in turn and
- * so steals from the second and third each time. F32 and Q8_0 repacked,
- * Q4_0 in the GGUF layout; rows that are no whole number of 32-row units. */
+ * (forward.c). Every output is written and equals a lone thread's (one
+ * range, nothing to steal), bit for bit: three threads contending over and
+ * over on products of 3 x 400 rows, and products too small to wake anyone,
+ * where the caller runs the three ranges in turn and so steals from the
+ * second and third each time. F32 and Q8_0 repacked,
+ * Q4_0 in the GGUF layout; rows that are no whole number of 32-row units;
+ * 1 to 96 activation rows. */
 static void check_stealing(hr_pool *one, hr_pool *three, int rows, int cols, const int *ns, int n_ns,
                            int reps) {
-  enum { NMAX = 64 };
+  enum { NMAX = 96 };
   float *X = malloc(sizeof(float) * NMAX * cols), *f = malloc(sizeof(float) * cols);
   fill_normal(X, NMAX * cols, 1.0f);
   /* F32 repacked with its weights streamed (the pair tiles at every row
@@ -1013,9 +1014,9 @@ static void check_stealing(hr_pool *one, hr_pool *three, int rows, int cols, con
 }
 TEST(matmul_stealing) {
   hr_pool *one = hr_pool_new(1), *three = hr_pool_new(3);
-  static const int contended[] = {1, 5, 16, 64}, small[] = {1, 3};
+  static const int contended[] = {1, 5, 16, 64, 96}, small[] = {1, 3};
   check_stealing(one, three, 48, 64, small, 2, 1); /* 3 x 48 x 64 x 3 < 65536: serial */
-  check_stealing(one, three, 400, 256, contended, 4, 40);
+  check_stealing(one, three, 400, 256, contended, 5, 30);
   hr_pool_free(one), hr_pool_free(three);
 }
 
