@@ -324,7 +324,11 @@ static void matmul_worker(void *arg, int chunk, int thread_id) {
  * 48, +4.9% at 128; F16 +0.7 to +2%; SmolLM2 Q4_1 decoding +8 to +12%,
  * pp512 +1.5 to +3.2%; TinyLlama-shape Q4_0 decoding +2 to +6%. A range
  * [lo, hi) in 32-row units is one word, lo | hi << 32. HEARTH_STEAL=0: the
- * equal chunks (comparisons). */
+ * equal chunks (comparisons). The transposed rows' products (one chunk a
+ * thread, kern_type_ops' rp_xt_*) steal only with HEARTH_STEAL=xt: a
+ * stolen piece transposes its rows again, and on the Zen 4 (weights from
+ * memory) it read -1.6 to +3.9% from 4 to 32 tokens, +14% at 48; the
+ * Xeons, whose products these are, have not measured it. */
 typedef struct mm_range {
   _Alignas(64) _Atomic uint64_t span;
 } mm_range;
@@ -332,15 +336,20 @@ typedef struct mm_range {
 #define MM_STEAL_MAX 16
 static uint64_t span_of(uint32_t lo, uint32_t hi) { return lo | (uint64_t)hi << 32; }
 
-static bool steal_off;
-static pthread_once_t steal_once = PTHREAD_ONCE_INIT;
-static void steal_setting(void) {
-  const char *e = getenv("HEARTH_STEAL");
-  steal_off = e && !strcmp(e, "0");
-}
-static bool stealing(void) {
-  pthread_once(&steal_once, steal_setting);
-  return !steal_off && !ab_off(AB_STEAL);
+static _Atomic int steal_mode = -1; /* fwd_steal_mode, -1 until the first product reads HEARTH_STEAL */
+void fwd_set_stealing(fwd_steal_mode m) { atomic_store(&steal_mode, (int)m); }
+
+/* Whether a product of per_thread chunks a thread (1: the transposed rows)
+ * takes ranges. */
+static bool stealing(int per_thread) {
+  int m = atomic_load_explicit(&steal_mode, memory_order_relaxed);
+  if (m < 0) {
+    const char *e = getenv("HEARTH_STEAL");
+    m = !e ? STEAL_ON : !strcmp(e, "0") ? STEAL_OFF : !strcmp(e, "xt") ? STEAL_XT : STEAL_ON;
+    int unset = -1;
+    atomic_compare_exchange_strong(&steal_mode, &unset, m);
+  }
+  return m != STEAL_OFF && (per_thread > 1 || m == STEAL_XT) && !ab_off(AB_STEAL);
 }
 
 /* The next piece of r's front, [*a, *b) in units: the owner streams its
@@ -534,7 +543,7 @@ static void matmul_same_input(hr_pool *pool, void *xq, const weight *const *ws, 
   /* Below ~64K multiply-adds the wake-up costs more than it saves. */
   bool serial = work < 65536;
   mm_range ranges[MM_STEAL_MAX];
-  if (per_thread > 1 && threads <= MM_STEAL_MAX && stealing()) {
+  if (threads <= MM_STEAL_MAX && stealing(per_thread)) {
     for (int k = 0; k < nw; k++) j.unit0[k + 1] = j.unit0[k] + (ws[k]->rows + MM_UNIT - 1) / MM_UNIT;
     int units = j.unit0[nw];
     j.n_chunks = HR_MIN(threads, units);

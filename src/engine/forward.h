@@ -44,6 +44,13 @@ extern ab_knob ab_alternated;
 extern bool ab_now_off;
 static inline bool ab_off(ab_knob k) { return ab_now_off && ab_alternated == k; }
 
+/* How a product's rows go to the pool's threads (forward.c): equal chunks,
+ * ranges the threads steal from (the default), or ranges on the
+ * transposed-row path too. HEARTH_STEAL=0|1|xt sets it at the first
+ * product unless this did before. */
+typedef enum { STEAL_OFF, STEAL_ON, STEAL_XT } fwd_steal_mode;
+void fwd_set_stealing(fwd_steal_mode m);
+
 int fwd_ctx_new(const model *m, kv_cache *kv, hr_pool *pool, int n_batch_max, fwd_ctx **out);
 void fwd_ctx_free(fwd_ctx *c);
 

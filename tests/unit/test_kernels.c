@@ -954,7 +954,8 @@ TEST(matmul_epilogue) {
  * where the caller runs the three ranges in turn and so steals from the
  * second and third each time. F32 and Q8_0 repacked,
  * Q4_0 in the GGUF layout; rows that are no whole number of 32-row units;
- * 1 to 96 activation rows. */
+ * 1 to 96 activation rows; with the transposed rows' products stealing or
+ * not (HEARTH_STEAL=xt). */
 static void check_stealing(hr_pool *one, hr_pool *three, int rows, int cols, const int *ns, int n_ns,
                            int reps) {
   enum { NMAX = 96 };
@@ -1015,8 +1016,14 @@ static void check_stealing(hr_pool *one, hr_pool *three, int rows, int cols, con
 TEST(matmul_stealing) {
   hr_pool *one = hr_pool_new(1), *three = hr_pool_new(3);
   static const int contended[] = {1, 5, 16, 64, 96}, small[] = {1, 3};
-  check_stealing(one, three, 48, 64, small, 2, 1); /* 3 x 48 x 64 x 3 < 65536: serial */
-  check_stealing(one, three, 400, 256, contended, 5, 30);
+  /* the default, then the transposed rows' products stealing too */
+  static const fwd_steal_mode modes[] = {STEAL_ON, STEAL_XT};
+  for (int m = 0; m < 2 && !test_cur_failed; m++) {
+    fwd_set_stealing(modes[m]);
+    check_stealing(one, three, 48, 64, small, 2, 1); /* 3 x 48 x 64 x 3 < 65536: serial */
+    check_stealing(one, three, 400, 256, contended, 5, 30);
+  }
+  fwd_set_stealing(STEAL_ON);
   hr_pool_free(one), hr_pool_free(three);
 }
 
