@@ -868,6 +868,27 @@ TEST(repack_avx512) {
   check_repack_streamed(k);
   check_repack_float_widths(k);
 }
+/* Three weights of rows x cols random values (scale 0.1) in type t: their
+ * GGUF rows in data[k] and, where pack, their 16-row groups in packed[k]
+ * (the caller frees both). */
+static void three_weights(tensor_type t, int rows, int cols, bool pack, uint8_t *data[3],
+                          uint8_t *packed[3]) {
+  size_t rb = quant_row_bytes(t, cols), gb = rp_group_bytes(t, cols);
+  float *f = malloc(sizeof(float) * cols);
+  for (int k = 0; k < 3; k++) {
+    data[k] = malloc(rb * rows);
+    packed[k] = aligned_alloc(64, gb * (rows / RP_ROWS));
+    for (int r = 0; r < rows; r++) {
+      fill_normal(f, cols, 0.1f);
+      kernels_for_type(t)->quantize(f, data[k] + (size_t)r * rb, cols);
+    }
+    if (pack)
+      for (int g = 0; g < rows / RP_ROWS; g++)
+        rp_pack_group(t, data[k] + (size_t)g * RP_ROWS * rb, rb, cols, packed[k] + (size_t)g * gb);
+  }
+  free(f);
+}
+
 /* fwd_matmul_ep on the pool (two threads, so chunks start at rows other
  * than 0) stores what fwd_matmul_many followed by kern_add, kern_scale and
  * kern_gelu_erf over the whole outputs does, bit for bit: weights repacked
@@ -887,16 +908,8 @@ TEST(matmul_epilogue) {
     weight w[3];
     const weight *ws[3];
     float *Y0[3], *Y1[3];
-    float *f = malloc(sizeof(float) * COLS);
+    three_weights(t, ROWS, COLS, true, data, packed);
     for (int k = 0; k < 3; k++) {
-      data[k] = malloc(rb * ROWS);
-      packed[k] = aligned_alloc(64, gb * (ROWS / RP_ROWS));
-      for (int r = 0; r < ROWS; r++) {
-        fill_normal(f, COLS, 0.1f);
-        kernels_for_type(t)->quantize(f, data[k] + (size_t)r * rb, COLS);
-      }
-      for (int g = 0; g < ROWS / RP_ROWS; g++)
-        rp_pack_group(t, data[k] + (size_t)g * RP_ROWS * rb, rb, COLS, packed[k] + (size_t)g * gb);
       Y0[k] = malloc(sizeof(float) * N * ROWS);
       Y1[k] = malloc(sizeof(float) * N * ROWS);
       ws[k] = &w[k];
@@ -941,7 +954,7 @@ TEST(matmul_epilogue) {
         }
     }
     for (int k = 0; k < 3; k++) free(data[k]), free(packed[k]), free(Y0[k]), free(Y1[k]);
-    free(xq), free(f);
+    free(xq);
   }
   free(X), free(bias);
   hr_pool_free(pool);
@@ -959,7 +972,7 @@ TEST(matmul_epilogue) {
 static void check_stealing(hr_pool *one, hr_pool *three, int rows, int cols, const int *ns, int n_ns,
                            int reps) {
   enum { NMAX = 96 };
-  float *X = malloc(sizeof(float) * NMAX * cols), *f = malloc(sizeof(float) * cols);
+  float *X = malloc(sizeof(float) * NMAX * cols);
   fill_normal(X, NMAX * cols, 1.0f);
   /* F32 repacked with its weights streamed (the pair tiles at every row
    * count) and cached (1-48 rows transposed, one chunk a thread, where the
@@ -974,16 +987,8 @@ static void check_stealing(hr_pool *one, hr_pool *three, int rows, int cols, con
     weight w[3];
     const weight *ws[3];
     float *Y0[3], *Y1[3];
+    three_weights(t, rows, cols, pack, data, packed);
     for (int k = 0; k < 3; k++) {
-      data[k] = malloc(rb * rows);
-      packed[k] = aligned_alloc(64, gb * (rows / RP_ROWS));
-      for (int r = 0; r < rows; r++) {
-        fill_normal(f, cols, 0.1f);
-        kernels_for_type(t)->quantize(f, data[k] + (size_t)r * rb, cols);
-      }
-      if (pack)
-        for (int g = 0; g < rows / RP_ROWS; g++)
-          rp_pack_group(t, data[k] + (size_t)g * RP_ROWS * rb, rb, cols, packed[k] + (size_t)g * gb);
       w[k] = (weight){.type = t, .rows = rows, .cols = cols, .data = data[k], .row_bytes = rb,
                       .rp = pack ? packed[k] : NULL, .rp_group_bytes = pack ? gb : 0,
                       .rp_streamed = pack && streamed};
@@ -1011,7 +1016,7 @@ static void check_stealing(hr_pool *one, hr_pool *three, int rows, int cols, con
     for (int k = 0; k < 3; k++) free(data[k]), free(packed[k]), free(Y0[k]), free(Y1[k]);
     free(xq);
   }
-  free(X), free(f);
+  free(X);
 }
 TEST(matmul_stealing) {
   hr_pool *one = hr_pool_new(1), *three = hr_pool_new(3);
