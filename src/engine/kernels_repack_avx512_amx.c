@@ -40,6 +40,7 @@ typedef struct {
   uint16_t colsb[16];
   uint8_t rows[16];
 } tile_config;
+_Static_assert(sizeof(tile_config) == 64, "ldtilecfg reads 64 bytes");
 
 /* Tile registers (the intrinsics paste these into the instruction): two
  * sets, for even and odd blocks, so that the tile work of block b + 1 runs
@@ -168,6 +169,9 @@ ALWAYS_INLINE void product(tensor_type t, int cols, const void *W, size_t gb, in
               _mm512_store_si512(u + 256 + 64 * k, _mm512_and_si512(_mm512_srli_epi16(v, 4), low4));
             }
           }
+          /* gcc's _tile_loadd tells the compiler nothing of the memory it
+           * reads: the unpacked bytes must be stored before the loads */
+          __asm__ volatile("" : : : "memory");
           B = unpacked;
         }
         for (int j0 = 0; j0 < n16; j0 += 16)
@@ -219,7 +223,8 @@ static void configure_bf3_tiles(void) {
 #define BF3_STORE(t, p, s) _tile_stored(t, p, s)
 #define BF3_ADD16(y, a, b) _mm512_storeu_ps(y, _mm512_add_ps(_mm512_load_ps(a), _mm512_load_ps(b)))
 #define BF3_PRODUCT bf3_tiles_amx
-void bf3_tiles_amx(const void *W, int n_groups, int cols, const void *A, int n, float *Y, int ldy);
+static void bf3_tiles_amx(const void *W, int n_groups, int cols, const void *A, int n, float *Y,
+                          int ldy);
 #include "bf3_tiles.h"
 
 static void bf3_matmul_amx(const void *W, int n_groups, int cols, const void *A, int n, float *Y,

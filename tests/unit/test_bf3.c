@@ -12,6 +12,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 static double rnd_unit(void) { /* [0, 1) */
@@ -214,11 +215,48 @@ TEST(forward_products_on_split_weights) {
   hr_pool_free(pool);
 }
 
+/* AMX holds one tile configuration a thread, the INT8 products' or the
+ * split products': on one thread, a Q8_0 product on INT8 tiles (48 rows),
+ * then split products, then the Q8_0 product again, then split products
+ * again — each gives what it gave before the switch. */
+TEST(amx_configs_switch_on_one_thread) {
+  const kernel_table *k = kernels_get();
+  if (!k->bf3_matmul || k->bf3_matmul == bf3_matmul_ref) SKIP("no AMX-BF16 on this CPU");
+  enum { ROWS = 64, COLS = 256, N = 48 };
+  hr_pool *one = hr_pool_new(1);
+  size_t rb = quant_row_bytes(TT_Q8_0, COLS), gb = rp_group_bytes(TT_Q8_0, COLS);
+  uint8_t *data = malloc(rb * ROWS), *packed = aligned_alloc(64, gb * (ROWS / RP_ROWS));
+  void *xq = aligned_alloc(64, fwd_act_row_bytes(TT_Q8_0, COLS) * N);
+  float *f = malloc(sizeof(float) * COLS), *X = malloc(sizeof(float) * N * COLS);
+  float *Y1 = malloc(sizeof(float) * N * ROWS), *Y2 = malloc(sizeof(float) * N * ROWS);
+  for (int r = 0; r < ROWS; r++) {
+    for (int c = 0; c < COLS; c++) f[c] = rnd_value();
+    kernels_for_type(TT_Q8_0)->quantize(f, data + (size_t)r * rb, COLS);
+  }
+  for (int g = 0; g < ROWS / RP_ROWS; g++)
+    rp_pack_group(TT_Q8_0, data + (size_t)g * RP_ROWS * rb, rb, COLS, packed + (size_t)g * gb);
+  for (int i = 0; i < N * COLS; i++) X[i] = rnd_value();
+  weight w = {.type = TT_Q8_0, .rows = ROWS, .cols = COLS, .data = data, .row_bytes = rb,
+              .rp = packed, .rp_group_bytes = gb};
+  fwd_matmul(one, xq, &w, X, N, Y1);
+  check_product(k->bf3_matmul, k->name, 32, 64, 40);
+  for (int i = 0; i < N * ROWS; i++) Y2[i] = NAN;
+  fwd_matmul(one, xq, &w, X, N, Y2);
+  if (memcmp(Y1, Y2, sizeof(float) * N * ROWS)) {
+    fprintf(stderr, "  FAIL %s: the Q8_0 product after split products differs\n", test_cur_name);
+    test_cur_failed = 1;
+  }
+  check_product(k->bf3_matmul, k->name, 48, 1536, 17);
+  free(data), free(packed), free(xq), free(f), free(X), free(Y1), free(Y2);
+  hr_pool_free(one);
+}
+
 int main(void) {
   RUN(split_is_exact);
   RUN(every_path_splits_rows_alike);
   RUN(model_of_the_tiles_gives_the_float_product);
   RUN(amx_gives_the_float_product);
   RUN(forward_products_on_split_weights);
+  RUN(amx_configs_switch_on_one_thread);
   return test_report("bf3");
 }
