@@ -114,7 +114,7 @@ static void report(const bench_options *o, const model *m, const char *test, int
            m->weight_bytes, isa, m->rp_streamed ? "true" : "false", o->threads,
            test, n_tokens, reps, mean, sd, median, rss_extra);
   } else {
-    printf("| %-24s | %8.2f MiB | %-6s | %7ld | %8s | %10.2f ± %-7.2f |\n", m->hp.name,
+    printf("| %-24s | %8.2f MiB | %-14s | %7ld | %14s | %10.2f ± %-7.2f |\n", m->hp.name,
            (double)m->weight_bytes / 1048576.0, isa, o->threads, test, mean, sd);
   }
   fflush(stdout);
@@ -151,9 +151,10 @@ static void report_reps(const bench_options *o, const model *m, const char *test
 
 static void print_header(const bench_options *o) {
   if (o->json) return;
-  printf("| %-24s | %12s | %-6s | %7s | %8s | %20s |\n", "model", "size", "isa", "threads", "test",
+  /* isa wide enough for "avx512+amx+bf3", test for "emb512-amx-f32" (--ab) */
+  printf("| %-24s | %12s | %-14s | %7s | %14s | %20s |\n", "model", "size", "isa", "threads", "test",
          "t/s");
-  printf("|--------------------------|--------------|--------|---------|----------|----------------------|\n");
+  printf("|--------------------------|--------------|----------------|---------|----------------|----------------------|\n");
 }
 
 /* Seconds for one text of n random tokens through the encoder. */
