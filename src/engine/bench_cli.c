@@ -122,7 +122,7 @@ static void report(const bench_options *o, const model *m, const char *test, int
 
 /* The repetitions as one test, or with --ab as two (even ones as
  * configured, odd ones with the knob off: "<test>-<knob>") and the ratio of
- * their medians. Reorders secs. */
+ * their medians. */
 static void report_reps(const bench_options *o, const model *m, const char *test, int n_tokens,
                         double *secs, int reps, long long rss_extra) {
   ab_side(o, 0);
@@ -234,7 +234,7 @@ static int bench(const bench_options *o) {
     return 1;
   }
   if (o->ab == AB_AMX_F32 && !m->bf3_bytes)
-    fprintf(stderr, "hearth bench: --ab amx-f32 compares like with like: no split weights "
+    fprintf(stderr, "hearth bench: --ab amx-f32: no split weights, so both halves run the FMA tiles "
                     "(HEARTH_AMX_F32=1 splits an encoder's F32 weights where the CPU has AMX-BF16)\n");
   if (m->hp.arch == ARCH_BERT) {
     int rc = bench_encoder(o, m);
