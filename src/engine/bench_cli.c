@@ -125,7 +125,7 @@ static void report(const bench_options *o, const model *m, const char *test, int
  * their medians. */
 static void report_reps(const bench_options *o, const model *m, const char *test, int n_tokens,
                         double *secs, int reps, long long rss_extra) {
-  ab_side(o, 0);
+  ab_side(o, 0); /* the knob back on for whatever runs next */
   if (o->ab == AB_NONE || reps < 2) {
     report(o, m, test, n_tokens, secs, reps, rss_extra);
     return;

@@ -160,17 +160,16 @@ const float *fwd_logits(const fwd_ctx *c, int i) {
 typedef struct {
   const weight *w[MM_MAX];
   float *y[MM_MAX];
-  int row0[MM_MAX + 1]; /* weight k: rows row0[k]..row0[k+1]-1 of them all end to end */
   int nw;
   const void *xq;
   size_t x_stride;
   int n;
-  int n_chunks; /* of the rows end to end, each a whole number of 32-row pairs of groups */
+  int n_chunks; /* of the weights' 32-row units end to end (matmul_worker) */
   const rp_epilogue *eps; /* eps[k] for weight k, or NULL */
   uint64_t id;            /* this product among all (split_rows) */
   bool no_split;          /* the FMA tiles even where split weights are */
-  struct mm_range *ranges; /* n_chunks of them where threads steal (steal_worker), else NULL */
-  int unit0[MM_MAX + 1];   /* there, weight k: 32-row units unit0[k]..unit0[k+1]-1 */
+  struct mm_range *ranges; /* n_chunks of them where threads steal, else NULL: fixed chunks */
+  int unit0[MM_MAX + 1];   /* weight k: 32-row units unit0[k]..unit0[k+1]-1 */
 } matmul_job;
 
 /* An epilogue as a pass over weight rows r0..r1 of the n output rows (the
@@ -183,24 +182,6 @@ static void apply_epilogue(const rp_epilogue *e, float *Y, int ldy, int n, int r
     if (e->scale != 1.0f) kern_scale(y, e->scale, r1 - r0);
     if (e->gelu) kern_gelu_erf(y, r1 - r0);
   }
-}
-
-/* Where chunk c of n starts among total rows: the even share rounded to a
- * whole 32-row pair of groups (the float kernels take groups in pairs), so
- * the chunks differ by 32 rows at most and the threads that claim them
- * finish together. Each weight's rows were cut on their own before, which
- * left a thread idle: Q, K and V of 384 rows for 16 tokens went as chunks
- * of 288, 96, 288, 96, 288 and 96, one thread running 672 rows while the
- * other ran 480 (for up to 48 tokens on AVX-512, three whole weights for
- * two threads: 768 against 384); now 288 rows each, two of them across a
- * weight's end. MiniLM F32 on a Zen 4 (`hearth bench -p N`, medians of
- * seven alternated runs): 4 tokens +9.2%, 8 +10.8%, 16 +1.8%, 32 +0.6%;
- * SmolLM2 pp512 +7-13%; TinyLlama-shape Q4_0 decoding equal. (Cutting
- * each weight into equal chunks instead, where that was even, gained as
- * much for MiniLM but ran TinyLlama ~1% slower in more runs of weights.) */
-static int chunk_start(int total, int n, int c) {
-  if (c >= n) return total;
-  return (int)(((long long)total * c / n + 16) / 32 * 32);
 }
 
 ab_knob ab_alternated;
@@ -298,23 +279,10 @@ static void matmul_rows(const matmul_job *j, int k, int r0, int r1) {
   if (ep) apply_epilogue(ep, j->y[k], w->rows, j->n, r0, r1);
 }
 
-/* Chunk c of the rows end to end: from the weight where it starts into the
- * next where it ends. */
-static void matmul_worker(void *arg, int chunk, int thread_id) {
-  const matmul_job *j = arg;
-  HR_UNUSED(thread_id);
-  int total = j->row0[j->nw];
-  int a = chunk_start(total, j->n_chunks, chunk), b = chunk_start(total, j->n_chunks, chunk + 1);
-  for (int k = 0; k < j->nw; k++) {
-    int r0 = HR_MAX(a, j->row0[k]), r1 = HR_MIN(b, j->row0[k + 1]);
-    if (r0 < r1) matmul_rows(j, k, r0 - j->row0[k], r1 - j->row0[k]);
-  }
-}
-
 /* Each thread takes a range of the rows end to end and runs it from the
  * front, in pieces of half what is left; a thread out of work takes the
- * back half of the largest range left. Equal chunks claimed in turn
- * (matmul_worker) left one thread waiting for the other at the end of each
+ * back half of the largest range left. Fixed equal chunks claimed in
+ * turn left one thread waiting for the other at the end of each
  * product: 11-13% of both threads' time in a short text's pass (perf,
  * MiniLM F32 on a Zen 4, where the neighbours' traffic makes runs of the
  * same size take different times), 5-6% with ranges. `hearth bench --ab
@@ -390,12 +358,26 @@ static bool steal_back(const matmul_job *j, mm_range *own) {
   }
 }
 
-/* Range `chunk`, then whatever the others have left. Units start at each
+/* Units [a, b) of the weights' rows laid end to end. Units start at each
  * weight's first row, so the float tiles pair the same groups however the
  * rows are cut, and the sums do not depend on who ran which piece. */
-static void steal_worker(void *arg, int chunk, int thread_id) {
+static void matmul_units(const matmul_job *j, int a, int b) {
+  for (int k = 0; k < j->nw; k++) {
+    int u0 = HR_MAX(a, j->unit0[k]) - j->unit0[k], u1 = HR_MIN(b, j->unit0[k + 1]) - j->unit0[k];
+    if (u0 < u1) matmul_rows(j, k, u0 * MM_UNIT, HR_MIN(j->w[k]->rows, u1 * MM_UNIT));
+  }
+}
+
+/* Chunk c: the c-th even share of the units; where threads steal, range c
+ * and then whatever the others have left. */
+static void matmul_worker(void *arg, int chunk, int thread_id) {
   const matmul_job *j = arg;
   HR_UNUSED(thread_id);
+  if (!j->ranges) {
+    long units = j->unit0[j->nw];
+    matmul_units(j, (int)(units * chunk / j->n_chunks), (int)(units * (chunk + 1) / j->n_chunks));
+    return;
+  }
   mm_range *own = &j->ranges[chunk];
   int a, b;
   for (;;) {
@@ -403,10 +385,7 @@ static void steal_worker(void *arg, int chunk, int thread_id) {
       if (!steal_back(j, own)) return;
       continue;
     }
-    for (int k = 0; k < j->nw; k++) {
-      int u0 = HR_MAX(a, j->unit0[k]) - j->unit0[k], u1 = HR_MIN(b, j->unit0[k + 1]) - j->unit0[k];
-      if (u0 < u1) matmul_rows(j, k, u0 * MM_UNIT, HR_MIN(j->w[k]->rows, u1 * MM_UNIT));
-    }
+    matmul_units(j, a, b);
   }
 }
 
@@ -511,18 +490,21 @@ static void matmul_same_input(hr_pool *pool, void *xq, const weight *const *ws, 
     /* A prompt's rows are quantized on the pool; a decode step's few alone. */
     hr_pool_run(pool, quant_worker, &qj, qj.n_chunks, (long)n * w0->cols < 32768);
   }
-  /* Chunks of rows, where threads do not steal (steal_worker). Up to 64
-   * activation rows (decode steps, short prompt chunks, a short text
-   * through an encoder): two chunks per thread, so that each thread streams
-   * long runs of weights and pays the start of a run (its first lines come
+  /* Chunks of the weights' 32-row units laid end to end, the even share,
+   * a chunk running from one weight into the next where it must: each
+   * weight cut on its own had left a thread idle (Q, K and V of 384 rows
+   * for 16 tokens as chunks of 288, 96, 288, 96, 288 and 96: one thread 672
+   * rows, the other 480); MiniLM F32 on a Zen 4, 4 / 8 / 16 / 32 tokens
+   * +9.2 / +10.8 / +1.8 / +0.6%, SmolLM2 pp512 +7-13%. Where threads do not
+   * steal (HEARTH_STEAL=0, the transposed rows below), up to 64 activation
+   * rows (decode steps, short prompt chunks, a short text through an
+   * encoder) go as two chunks per thread, so that each thread streams long
+   * runs of weights and pays the start of a run (its first lines come
    * without prefetch) twice, not eight times: TinyLlama-shape Q4_0
    * generation 43.7 -> 46.7 tok/s; MiniLM F32 16 tokens 1.83 -> 1.60 ms, 32
    * tokens 3.0 -> 2.7 ms, Q8_0 16 tokens 1.0 -> 0.91 ms; a 32-token SmolLM2
    * prompt +4%. More rows: eight per thread, so that an uneven or preempted
-   * thread holds up little (from 128 rows the two are even). Whole pairs of
-   * 16-row groups: the float kernels take groups in pairs. */
-  int total_rows = 0;
-  for (int k = 0; k < nw; k++) total_rows += ws[k]->rows;
+   * thread holds up little (from 128 rows the two are even). */
   int per_thread = n <= 64 ? 2 : 8;
   /* float products that transpose their rows (kern_type_ops' rp_xt_*; not
    * weights streamed from memory): one chunk per thread, which turns the
@@ -532,29 +514,26 @@ static void matmul_same_input(hr_pool *pool, void *xq, const weight *const *ws, 
   if (w0->rp && !w0->rp_streamed && n >= ops0->rp_xt_min && n <= ops0->rp_xt_max) per_thread = 1;
   matmul_job j = {.nw = nw, .xq = xin, .x_stride = stride, .n = n, .eps = eps,
                   .id = atomic_fetch_add_explicit(&matmul_jobs, 1, memory_order_relaxed) + 1};
-  j.n_chunks = HR_MAX(1, HR_MIN(per_thread * hr_pool_size(pool), total_rows / 32));
   double work = 0;
   for (int k = 0; k < nw; k++) {
     j.w[k] = ws[k];
     j.y[k] = Ys[k];
-    j.row0[k + 1] = j.row0[k] + ws[k]->rows;
+    j.unit0[k + 1] = j.unit0[k] + (ws[k]->rows + MM_UNIT - 1) / MM_UNIT;
     work += (double)ws[k]->rows * ws[k]->cols * n;
   }
-  /* Below ~64K multiply-adds the wake-up costs more than it saves. */
-  bool serial = work < 65536;
+  int units = j.unit0[nw];
   mm_range ranges[MM_STEAL_MAX];
   if (threads <= MM_STEAL_MAX && stealing(per_thread)) {
-    for (int k = 0; k < nw; k++) j.unit0[k + 1] = j.unit0[k] + (ws[k]->rows + MM_UNIT - 1) / MM_UNIT;
-    int units = j.unit0[nw];
     j.n_chunks = HR_MIN(threads, units);
     for (int c = 0; c < j.n_chunks; c++)
       atomic_init(&ranges[c].span, span_of((uint32_t)(units * c / j.n_chunks),
                                            (uint32_t)(units * (c + 1) / j.n_chunks)));
     j.ranges = ranges;
-    hr_pool_run(pool, steal_worker, &j, j.n_chunks, serial);
   } else {
-    hr_pool_run(pool, matmul_worker, &j, j.n_chunks, serial);
+    j.n_chunks = HR_MIN(per_thread * threads, units);
   }
+  /* Below ~64K multiply-adds the wake-up costs more than it saves. */
+  hr_pool_run(pool, matmul_worker, &j, j.n_chunks, work < 65536);
 }
 
 void fwd_matmul(hr_pool *pool, void *xq, const weight *w, const float *X, int n, float *Y) {

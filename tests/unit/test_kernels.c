@@ -868,25 +868,50 @@ TEST(repack_avx512) {
   check_repack_streamed(k);
   check_repack_float_widths(k);
 }
-/* Three weights of rows x cols random values (scale 0.1) in type t: their
- * GGUF rows in data[k] and, where pack, their 16-row groups in packed[k]
- * (the caller frees both). */
-static void three_weights(tensor_type t, int rows, int cols, bool pack, uint8_t *data[3],
-                          uint8_t *packed[3]) {
+/* Three weights of rows x cols random values (scale 0.1) in type t, like
+ * Q, K and V, with two outputs of up to nmax activation rows each. */
+typedef struct {
+  uint8_t *data[3], *packed[3]; /* GGUF rows; 16-row groups where packed */
+  weight w[3];
+  const weight *ws[3];
+  float *Y0[3], *Y1[3];
+} three_products;
+
+static void three_products_make(three_products *p, tensor_type t, int rows, int cols, bool pack,
+                                int nmax) {
   size_t rb = quant_row_bytes(t, cols), gb = rp_group_bytes(t, cols);
   float *f = malloc(sizeof(float) * cols);
   for (int k = 0; k < 3; k++) {
-    data[k] = malloc(rb * rows);
-    packed[k] = aligned_alloc(64, gb * (rows / RP_ROWS));
+    p->data[k] = malloc(rb * rows);
+    p->packed[k] = aligned_alloc(64, gb * (rows / RP_ROWS));
     for (int r = 0; r < rows; r++) {
       fill_normal(f, cols, 0.1f);
-      kernels_for_type(t)->quantize(f, data[k] + (size_t)r * rb, cols);
+      kernels_for_type(t)->quantize(f, p->data[k] + (size_t)r * rb, cols);
     }
     if (pack)
       for (int g = 0; g < rows / RP_ROWS; g++)
-        rp_pack_group(t, data[k] + (size_t)g * RP_ROWS * rb, rb, cols, packed[k] + (size_t)g * gb);
+        rp_pack_group(t, p->data[k] + (size_t)g * RP_ROWS * rb, rb, cols, p->packed[k] + (size_t)g * gb);
+    p->w[k] = (weight){.type = t, .rows = rows, .cols = cols, .data = p->data[k], .row_bytes = rb};
+    p->ws[k] = &p->w[k];
+    p->Y0[k] = malloc(sizeof(float) * nmax * rows);
+    p->Y1[k] = malloc(sizeof(float) * nmax * rows);
   }
   free(f);
+}
+
+/* The products read the 16-row groups (packed; streamed or not) or the
+ * GGUF rows. */
+static void three_products_layout(three_products *p, bool packed, bool streamed) {
+  for (int k = 0; k < 3; k++) {
+    weight *w = &p->w[k];
+    w->rp = packed ? p->packed[k] : NULL;
+    w->rp_group_bytes = packed ? rp_group_bytes(w->type, w->cols) : 0;
+    w->rp_streamed = packed && streamed;
+  }
+}
+
+static void three_products_free(three_products *p) {
+  for (int k = 0; k < 3; k++) free(p->data[k]), free(p->packed[k]), free(p->Y0[k]), free(p->Y1[k]);
 }
 
 /* fwd_matmul_ep on the pool (two threads, so chunks start at rows other
@@ -903,17 +928,10 @@ TEST(matmul_epilogue) {
   static const tensor_type types[] = {TT_F32, TT_F16};
   for (int ti = 0; ti < 2; ti++) {
     tensor_type t = types[ti];
-    size_t rb = quant_row_bytes(t, COLS), gb = rp_group_bytes(t, COLS);
-    uint8_t *data[3], *packed[3];
-    weight w[3];
-    const weight *ws[3];
-    float *Y0[3], *Y1[3];
-    three_weights(t, ROWS, COLS, true, data, packed);
-    for (int k = 0; k < 3; k++) {
-      Y0[k] = malloc(sizeof(float) * N * ROWS);
-      Y1[k] = malloc(sizeof(float) * N * ROWS);
-      ws[k] = &w[k];
-    }
+    three_products p;
+    three_products_make(&p, t, ROWS, COLS, true, N);
+    const weight *const *ws = p.ws;
+    float *const *Y0 = p.Y0, *const *Y1 = p.Y1;
     void *xq = aligned_alloc(64, fwd_act_row_bytes(t, COLS) * N);
     const rp_epilogue eps[3] = {
         {.bias = bias, .scale = 0.1767767f},
@@ -921,10 +939,7 @@ TEST(matmul_epilogue) {
         {.bias = NULL, .scale = 1.0f, .gelu = true},
     };
     for (int mode = 0; mode < 3; mode++) { /* repacked, repacked streamed, GGUF layout */
-      for (int k = 0; k < 3; k++)
-        w[k] = (weight){.type = t, .rows = ROWS, .cols = COLS, .data = data[k], .row_bytes = rb,
-                        .rp = mode < 2 ? packed[k] : NULL, .rp_group_bytes = mode < 2 ? gb : 0,
-                        .rp_streamed = mode == 1};
+      three_products_layout(&p, mode < 2, mode == 1);
       /* every output written: the chunks of the rows laid end to end
        * (some cross from one weight into the next) leave none out */
       for (int k = 0; k < 3; k++)
@@ -953,7 +968,7 @@ TEST(matmul_epilogue) {
           test_cur_failed = 1;
         }
     }
-    for (int k = 0; k < 3; k++) free(data[k]), free(packed[k]), free(Y0[k]), free(Y1[k]);
+    three_products_free(&p);
     free(xq);
   }
   free(X), free(bias);
@@ -967,8 +982,7 @@ TEST(matmul_epilogue) {
  * where the caller runs the three ranges in turn and so steals from the
  * second and third each time. F32 and Q8_0 repacked,
  * Q4_0 in the GGUF layout; rows that are no whole number of 32-row units;
- * 1 to 96 activation rows; with the transposed rows' products stealing or
- * not (HEARTH_STEAL=xt). */
+ * 1 to 96 activation rows; in every HEARTH_STEAL mode. */
 static void check_stealing(hr_pool *one, hr_pool *three, int rows, int cols, const int *ns, int n_ns,
                            int reps) {
   enum { NMAX = 96 };
@@ -982,20 +996,11 @@ static void check_stealing(hr_pool *one, hr_pool *three, int rows, int cols, con
     tensor_type t = types[ti];
     bool pack = t != TT_Q4_0 && rp_supported(t, rows, cols);
     bool streamed = ti == 0 && kernels_for_type(t)->rp_matmul_streamed;
-    size_t rb = quant_row_bytes(t, cols), gb = rp_group_bytes(t, cols);
-    uint8_t *data[3], *packed[3];
-    weight w[3];
-    const weight *ws[3];
-    float *Y0[3], *Y1[3];
-    three_weights(t, rows, cols, pack, data, packed);
-    for (int k = 0; k < 3; k++) {
-      w[k] = (weight){.type = t, .rows = rows, .cols = cols, .data = data[k], .row_bytes = rb,
-                      .rp = pack ? packed[k] : NULL, .rp_group_bytes = pack ? gb : 0,
-                      .rp_streamed = pack && streamed};
-      ws[k] = &w[k];
-      Y0[k] = malloc(sizeof(float) * NMAX * rows);
-      Y1[k] = malloc(sizeof(float) * NMAX * rows);
-    }
+    three_products p;
+    three_products_make(&p, t, rows, cols, pack, NMAX);
+    three_products_layout(&p, pack, streamed);
+    const weight *const *ws = p.ws;
+    float *const *Y0 = p.Y0, *const *Y1 = p.Y1;
     void *xq = aligned_alloc(64, fwd_act_row_bytes(t, cols) * NMAX);
     for (int ni = 0; ni < n_ns && !test_cur_failed; ni++) {
       int n = ns[ni];
@@ -1013,7 +1018,7 @@ static void check_stealing(hr_pool *one, hr_pool *three, int rows, int cols, con
           }
       }
     }
-    for (int k = 0; k < 3; k++) free(data[k]), free(packed[k]), free(Y0[k]), free(Y1[k]);
+    three_products_free(&p);
     free(xq);
   }
   free(X);
@@ -1021,9 +1026,10 @@ static void check_stealing(hr_pool *one, hr_pool *three, int rows, int cols, con
 TEST(matmul_stealing) {
   hr_pool *one = hr_pool_new(1), *three = hr_pool_new(3);
   static const int contended[] = {1, 5, 16, 64, 96}, small[] = {1, 3};
-  /* the default, then the transposed rows' products stealing too */
-  static const fwd_steal_mode modes[] = {STEAL_ON, STEAL_XT};
-  for (int m = 0; m < 2 && !test_cur_failed; m++) {
+  /* the default, the transposed rows' products stealing too, and fixed
+   * chunks (cut at the same units, so the sums are the same too) */
+  static const fwd_steal_mode modes[] = {STEAL_ON, STEAL_XT, STEAL_OFF};
+  for (int m = 0; m < 3 && !test_cur_failed; m++) {
     fwd_set_stealing(modes[m]);
     check_stealing(one, three, 48, 64, small, 2, 1); /* 3 x 48 x 64 x 3 < 65536: serial */
     check_stealing(one, three, 400, 256, contended, 5, 30);
