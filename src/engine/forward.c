@@ -460,6 +460,10 @@ static void quant_worker(void *arg, int chunk, int thread_id) {
   }
 }
 
+bool fwd_takes_float_rows(const weight *w) {
+  return w->rp && (w->type == TT_F32 || w->type == TT_F16);
+}
+
 /* Ys[k][n][ws[k]->rows] = X[n][cols] . Ws[k]^T for weights of one type and
  * width. */
 static void matmul_same_input(hr_pool *pool, void *xq, const weight *const *ws, float *const *Ys,
@@ -480,7 +484,7 @@ static void matmul_same_input(hr_pool *pool, void *xq, const weight *const *ws, 
   }
   size_t stride = fwd_act_row_bytes(w0->type, w0->cols);
   const void *xin = xq;
-  if (w0->rp && (w0->type == TT_F32 || w0->type == TT_F16)) {
+  if (fwd_takes_float_rows(w0)) {
     /* repacked float weights meet the f32 rows as they are (repack.h) */
     xin = X;
     stride = sizeof(float) * (size_t)w0->cols;

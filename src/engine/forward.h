@@ -39,7 +39,7 @@ typedef struct fwd_ctx fwd_ctx;
  * and then the other mislead (an F16 8-token pass read 4.5% slower with
  * the stealing products in such runs, 0.7% faster with passes alternated).
  * Set between passes only (the pool's hand-off orders it for the helpers). */
-typedef enum { AB_NONE, AB_STEAL, AB_AMX_F32 } ab_knob;
+typedef enum { AB_NONE, AB_STEAL, AB_AMX_F32, AB_NORMS } ab_knob;
 extern ab_knob ab_alternated;
 extern bool ab_now_off;
 static inline bool ab_off(ab_knob k) { return ab_now_off && ab_alternated == k; }
@@ -64,6 +64,10 @@ const float *fwd_logits(const fwd_ctx *c, int i);
  * state (after the output norm) to out, n rows of n_embd floats, instead of
  * logits: what decoder embeddings pool. */
 int fwd_hidden(fwd_ctx *c, const fwd_token *toks, int n, float *out);
+
+/* Whether a product of w reads the f32 activation rows as they are (the
+ * repacked float weights) rather than quantizing them first on one thread. */
+bool fwd_takes_float_rows(const weight *w);
 
 /* Y[n][w->rows] = X[n][w->cols] . W^T on the pool; xq is scratch for n
  * activation rows of fwd_act_row_bytes(w->type, w->cols) bytes each. */

@@ -229,12 +229,23 @@ static void rows_worker(void *arg, int chunk, int thread_id) {
   }
 }
 
-static void rows_run(bert_ctx *c, const layer_weights *L, rows_op op, int n, int width) {
+/* next: the product that reads the normalized rows (NULL: the pooling). */
+static void rows_run(bert_ctx *c, const layer_weights *L, rows_op op, int n, int width,
+                     const weight *next) {
   rows_job j = {.c = c, .L = L, .op = op, .n = n,
                 .n_chunks = HR_MIN(n, 4 * hr_pool_size(c->pool))};
   /* Below ~64K operations a sync point costs more than it saves, more so
-   * when other processes share the cores. */
-  hr_pool_run(c->pool, rows_worker, &j, j.n_chunks, (long)n * width < 65536);
+   * when other processes share the cores, unless the product after reads
+   * the rows as floats: its threads each read every row, so a row written
+   * by one thread crosses to the other anyway, and the rows half written
+   * by each thread (the product before cut them by columns) take a lone
+   * thread ~3x as long as rows it wrote itself (Zen 4, 128 tokens: the two
+   * phases 640 -> 330 us a pass). MiniLM F32 on a Zen 4, `hearth bench
+   * --ab norms`: 12-20 tokens +1.2-1.5%, 24 +2.1%, 32-128 +2.6-3.0%, 4-8
+   * within noise; Q8_0, whose next step quantizes the rows on one thread
+   * below 85 tokens, lost 4% at 8 tokens, so it keeps the bound. */
+  long bound = next && fwd_takes_float_rows(next) && !ab_off(AB_NORMS) ? 4096 : 65536;
+  hr_pool_run(c->pool, rows_worker, &j, j.n_chunks, (long)n * width < bound);
 }
 
 /* ---- the pass ------------------------------------------------------------- */
@@ -292,7 +303,7 @@ static void layer_step(bert_ctx *c, int n, int l) {
   phase_end(c, BERT_PHASE_ATTN);
   fwd_matmul(c->pool, c->xq, &L->wo, c->att, n, c->xb);
   phase_end(c, BERT_PHASE_OUT);
-  rows_run(c, L, ROWS_ATTN_OUT, n, hp->n_embd);
+  rows_run(c, L, ROWS_ATTN_OUT, n, hp->n_embd, &L->w_up);
   phase_end(c, BERT_PHASE_NORM1);
   const weight *up = &L->w_up;
   const rp_epilogue up_ep = {.bias = L->b_up.data, .scale = 1.0f, .gelu = true};
@@ -300,7 +311,8 @@ static void layer_step(bert_ctx *c, int n, int l) {
   phase_end(c, BERT_PHASE_UP);
   fwd_matmul(c->pool, c->xq, &L->w_down, c->ff, n, c->xb);
   phase_end(c, BERT_PHASE_DOWN);
-  rows_run(c, L, ROWS_FF_DOWN, n, hp->n_embd);
+  rows_run(c, L, ROWS_FF_DOWN, n, hp->n_embd,
+           l + 1 < hp->n_layer ? &c->m->layers[l + 1].wq : NULL);
   phase_end(c, BERT_PHASE_NORM2);
 }
 
