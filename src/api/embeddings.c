@@ -52,9 +52,7 @@ static void answer(http_req *r, void *arg) {
 
 static void write_vector(json_writer *w, const float *v, int dims, bool base64) {
   if (!base64) {
-    json_w_arr_begin(w);
-    for (int d = 0; d < dims; d++) json_w_float(w, v[d]);
-    json_w_arr_end(w);
+    json_w_floats(w, v, (size_t)dims);
     return;
   }
   unsigned char raw[4 * 4096];

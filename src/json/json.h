@@ -112,6 +112,8 @@ void json_w_int(json_writer *w, int64_t v);
 void json_w_uint(json_writer *w, uint64_t v);
 void json_w_double(json_writer *w, double v); /* shortest round-trip; NaN/Inf as null */
 void json_w_float(json_writer *w, float v);   /* shortest that reads back as the float */
+/* An array of n floats written as json_w_float would, in one reservation. */
+void json_w_floats(json_writer *w, const float *v, size_t n);
 void json_w_bool(json_writer *w, bool v);
 void json_w_null(json_writer *w);
 void json_w_raw(json_writer *w, const char *json, size_t n); /* already valid JSON */

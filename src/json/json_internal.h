@@ -6,6 +6,14 @@
 
 #include <stddef.h>
 
+/* json_float.c: the shortest decimal that reads back as the finite float
+ * f, written like %g into buf, which must have JSON_FLOAT_BUF bytes (the
+ * text is at most JSON_FLOAT_MAX and a NUL; the rest is scratch); its
+ * length. */
+#define JSON_FLOAT_MAX 18
+#define JSON_FLOAT_BUF 48
+size_t json_fmt_float(char *buf, float f);
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif

@@ -239,121 +239,6 @@ static size_t fmt_double(char *buf, size_t cap, double v) {
   return (size_t)n;
 }
 
-/* Powers of ten exact in a double (10^22 is the last). */
-static const double POW10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                               1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                               1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-
-/* digits * 10^exp in double, rounded once; false when a power is not exact. */
-static bool decimal_to_double(uint64_t digits, int exp, double *out) {
-  if (exp >= 0 && exp <= 22) *out = (double)digits * POW10[exp];
-  else if (exp < 0 && exp >= -22) *out = (double)digits / POW10[-exp];
-  else return false;
-  return true;
-}
-
-/* The shortest decimal (at most 9 significant digits, which always suffice
- * for a float) that reads back as v, written like %g would. Embeddings and
- * log-probabilities are floats: 384 of them through snprintf/strtod at
- * double precision cost ~0.3 ms a vector. A candidate is kept when, in
- * double, it lies within half the float's ulp of v less 4e-16 v, more than
- * the double arithmetic's own error, so a digit string that reads back as
- * another float is never written. Values the exact powers cannot reach
- * (below ~1e-13 or above ~1e13) and subnormals go through snprintf and
- * strtof. */
-static size_t fmt_float_slow(char *buf, size_t cap, float f) {
-  int n = 0;
-  for (int prec = 1; prec <= 9; prec++) {
-    n = snprintf(buf, cap, "%.*g", prec, (double)f);
-    if (prec == 9 || strtof(buf, NULL) == f) break;
-  }
-  return (size_t)n;
-}
-
-/* digits x 10^exp written like %g (fixed notation from 1e-6 to 1e17). */
-static size_t write_decimal(char *buf, bool negative, uint64_t digits, int exp) {
-  while (digits % 10 == 0 && digits >= 10) { /* 0.5 may come out as 50e-2 */
-    digits /= 10;
-    exp++;
-  }
-  char ds[24], *de = ds + sizeof ds, *d0 = fmt_u64(de, digits);
-  int n = (int)(de - d0), point = n + exp; /* digits before the decimal point */
-  char *o = buf;
-  if (negative) *o++ = '-';
-  if (point > 0 && point <= 17) {
-    if (exp >= 0) {
-      memcpy(o, d0, (size_t)n);
-      o += n;
-      for (int i = 0; i < exp; i++) *o++ = '0';
-    } else {
-      memcpy(o, d0, (size_t)point);
-      o += point;
-      *o++ = '.';
-      memcpy(o, d0 + point, (size_t)(n - point));
-      o += n - point;
-    }
-  } else if (point <= 0 && point > -6) {
-    *o++ = '0';
-    *o++ = '.';
-    for (int i = 0; i < -point; i++) *o++ = '0';
-    memcpy(o, d0, (size_t)n);
-    o += n;
-  } else {
-    *o++ = d0[0];
-    if (n > 1) {
-      *o++ = '.';
-      memcpy(o, d0 + 1, (size_t)(n - 1));
-      o += n - 1;
-    }
-    o += snprintf(o, 8, "e%d", point - 1);
-  }
-  *o = 0;
-  return (size_t)(o - buf);
-}
-
-static size_t fmt_float(char *buf, size_t cap, float f) {
-  double v = fabs((double)f);
-  if (v == 0) return fmt_double(buf, cap, (double)f);
-  if (!isnormal(f) || v < 1e-13 || v >= 1e13) return fmt_float_slow(buf, cap, f);
-  int e10 = (int)floor(log10(v)); /* v in [10^e10, 10^(e10+1)) up to log10's rounding */
-  int fe;
-  /* Just under a power of two the next float down is half as far. */
-  double mant = frexp(v, &fe);
-  double half_ulp = ldexp(mant == 0.5 ? 0.25 : 0.5, fe - 24), margin = 4e-16 * v;
-  /* The fewest digits that read back: rounding to one more digit never
-   * lands farther from v, so "reads back" holds from some count on and a
-   * binary search finds it in 3-4 tries instead of up to 9 (an embedding's
-   * values mostly need 8 or 9). */
-  int lo = 1, hi = 9, best_exp = 0;
-  uint64_t best = 0;
-  char tmp[40];
-  while (lo <= hi) {
-    int nd = (lo + hi) / 2;
-    bool ok = false;
-    int exp = e10 - (nd - 1); /* within +-22: v is in [1e-13, 1e13) */
-    double scaled = exp <= 0 ? v * POW10[-exp] : v / POW10[exp];
-    uint64_t digits = (uint64_t)llround(scaled);
-    double back;
-    if (digits != 0 && decimal_to_double(digits, exp, &back)) {
-      double off = fabs(back - v);
-      if (off < half_ulp - margin) ok = true;
-      else if (off <= half_ulp + margin) { /* about a tie: let strtof say */
-        write_decimal(tmp, f < 0, digits, exp);
-        ok = strtof(tmp, NULL) == f;
-      }
-    }
-    if (ok) {
-      best = digits, best_exp = exp;
-      hi = nd - 1;
-    } else {
-      lo = nd + 1;
-    }
-  }
-  /* written once, for the count kept, not for every candidate (a 384-value
-   * vector: 24-25 -> 23 us) */
-  return best ? write_decimal(buf, f < 0, best, best_exp) : fmt_float_slow(buf, cap, f);
-}
-
 /* A number as fmt wrote it; NaN and infinities (no JSON form) as null. */
 static void w_number(json_writer *w, bool finite, const char *buf, size_t n) {
   if (w->err) return;
@@ -366,9 +251,33 @@ static void w_number(json_writer *w, bool finite, const char *buf, size_t n) {
 }
 
 void json_w_float(json_writer *w, float v) {
-  char buf[40];
+  char buf[JSON_FLOAT_BUF];
   bool finite = isfinite(v);
-  w_number(w, finite, buf, finite ? fmt_float(buf, sizeof buf, v) : 0);
+  w_number(w, finite, buf, finite ? json_fmt_float(buf, v) : 0);
+}
+
+void json_w_floats(json_writer *w, const float *v, size_t n) {
+  json_w_arr_begin(w);
+  if (w->err) return;
+  /* room for every value and its comma, written in place */
+  int rc = n > SIZE_MAX / 64 ? HR_ERANGE : hr_buf_reserve(w->out, n * (JSON_FLOAT_MAX + 1) + JSON_FLOAT_BUF);
+  if (rc) {
+    w->err = rc;
+    return;
+  }
+  char *o = w->out->data + w->out->len;
+  for (size_t i = 0; i < n; i++) {
+    if (i) *o++ = ',';
+    if (isfinite(v[i])) {
+      o += json_fmt_float(o, v[i]);
+    } else {
+      memcpy(o, "null", 4);
+      o += 4;
+    }
+  }
+  w->out->len = (size_t)(o - w->out->data);
+  w->out->data[w->out->len] = 0;
+  json_w_arr_end(w);
 }
 
 void json_w_double(json_writer *w, double v) {

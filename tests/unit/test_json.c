@@ -336,9 +336,15 @@ TEST(writes_floats_shortest) {
   CHECK_EQ_STR(write_float(1e-7f), "1e-7");
   CHECK_EQ_STR(write_float(3.4028235e38f), "3.4028235e+38"); /* through snprintf */
   CHECK_EQ_STR(write_float(NAN), "null");
-  /* Every float, written, reads back as itself, with no more digits than
-   * the shortest %g: random bit patterns over the whole range and values
-   * like an embedding's. */
+  /* exactly between two 8-digit decimals: to the even one, as %g rounds */
+  CHECK_EQ_STR(write_float(2.00390625f), "2.0039062");
+  CHECK_EQ_STR(write_float(-2.01953125f), "-2.0195312");
+  CHECK_EQ_STR(write_float(1e-19f), "1e-19");
+  CHECK_EQ_STR(write_float(1.5e-5f), "0.000015");
+  CHECK_EQ_STR(write_float(123456.78f), "123456.78");
+  /* Every float, written, reads back as itself and is the shortest %g
+   * that does (the same decimal): random bit patterns over the whole range
+   * and values like an embedding's. */
   uint64_t x = 0x9E3779B97F4A7C15ull;
   int bad = 0;
   for (int i = 0; i < 1000000 && bad < 5; i++) {
@@ -354,7 +360,9 @@ TEST(writes_floats_shortest) {
     const char *s = write_float(f);
     char *end;
     float back = strtof(s, &end);
-    if (*end || memcmp(&back, &f, 4) != 0 || significant_digits(s) > shortest_g_digits(f)) {
+    char ref[64];
+    snprintf(ref, sizeof ref, "%.*g", (int)shortest_g_digits(f), (double)f);
+    if (*end || memcmp(&back, &f, 4) != 0 || strtod(s, NULL) != strtod(ref, NULL)) {
       fprintf(stderr, "    %.9g written as %s\n", (double)f, s);
       bad++;
     }
@@ -369,6 +377,42 @@ TEST(writes_floats_shortest) {
       float back = strtof(write_float(cases[k]), NULL);
       CHECK(memcmp(&back, &cases[k], 4) == 0);
     }
+  }
+}
+
+/* json_w_floats writes what json_w_float does value by value, in place. */
+TEST(writes_float_arrays) {
+  float v[600];
+  uint64_t x = 12345;
+  for (int i = 0; i < 600; i++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    uint32_t bits = (uint32_t)x;
+    memcpy(&v[i], &bits, 4);
+    if (i % 3) v[i] = (float)((double)(x >> 11) / 9007199254740992.0 - 0.5);
+  }
+  v[7] = NAN, v[8] = INFINITY, v[9] = -0.0f, v[10] = 3.4028235e38f, v[11] = -1e-45f;
+  for (size_t n = 0; n <= 600; n += 150) {
+    hr_buf one = HR_BUF_INIT, all = HR_BUF_INIT;
+    json_writer a, b;
+    json_w_init(&a, &one);
+    json_w_init(&b, &all);
+    json_w_arr_begin(&a);
+    json_w_arr_begin(&b);
+    json_w_int(&a, 1);
+    json_w_int(&b, 1);
+    json_w_arr_begin(&a);
+    for (size_t i = 0; i < n; i++) json_w_float(&a, v[i]);
+    json_w_arr_end(&a);
+    json_w_floats(&b, v, n);
+    json_w_int(&a, 2);
+    json_w_int(&b, 2);
+    json_w_arr_end(&a);
+    json_w_arr_end(&b);
+    CHECK(json_w_finish(&a) == 0 && json_w_finish(&b) == 0);
+    CHECK_EQ_STR(all.data, one.data);
+    CHECK(all.len == strlen(all.data));
+    hr_buf_free(&one);
+    hr_buf_free(&all);
   }
 }
 
@@ -834,6 +878,7 @@ int main(void) {
   RUN(rejects_non_json);
   RUN(limits_depth);
   RUN(writes_floats_shortest);
+  RUN(writes_float_arrays);
   RUN(writes_structure);
   RUN(writes_escapes);
   RUN(writes_doubles_shortest);
