@@ -4,10 +4,13 @@
  * checking each digit count, and plain snprintf("%.9g") (9 digits always
  * read back, but are not the shortest). Values shaped like a normalized
  * embedding's (sums of uniforms, |v| mostly below 0.2), best of 20 runs.
+ * The values go to /tmp/hearth_bench_floats.f32 for bench/json/floats.js,
+ * which times Node's JSON.stringify on them (a gateway's way: doubles'
+ * shortest text, so longer).
  *
  *   cc -O2 -std=c17 -D_GNU_SOURCE -o /tmp/bench_floats bench/json/floats.c \
  *      src/json/json*.c src/base/arena.c src/base/base.c -lm -pthread
- *   /tmp/bench_floats */
+ *   /tmp/bench_floats && node bench/json/floats.js */
 #include "../../src/json/json.h"
 
 #include <stdio.h>
@@ -83,6 +86,8 @@ int main(void) {
     for (int k = 0; k < 12; k++) g += rand() / (double)RAND_MAX;
     values[i] = (float)((g - 6) * 0.05);
   }
+  FILE *f = fopen("/tmp/hearth_bench_floats.f32", "wb");
+  if (!f || fwrite(values, sizeof values, 1, f) != 1 || fclose(f)) perror("/tmp/hearth_bench_floats.f32");
   struct {
     const char *name;
     writer_fn fn;
