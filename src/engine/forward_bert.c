@@ -241,9 +241,10 @@ static void rows_run(bert_ctx *c, const layer_weights *L, rows_op op, int n, int
    * by each thread (the product before cut them by columns) take a lone
    * thread ~3x as long as rows it wrote itself (Zen 4, 128 tokens: the two
    * phases 640 -> 330 us a pass). MiniLM F32 on a Zen 4, `hearth bench
-   * --ab norms`: 12-20 tokens +1.2-1.5%, 24 +2.1%, 32-128 +2.6-3.0%, 4-8
-   * within noise; Q8_0, whose next step quantizes the rows on one thread
-   * below 85 tokens, lost 4% at 8 tokens, so it keeps the bound. */
+   * --ab norms`: 12-20 tokens +1.2-1.5%, 24 +2.1%, 32-128 +2.6-3.0% while
+   * the host was slow, +0.1-1.1% at 4-160 tokens while it was fast; Q8_0,
+   * whose next step quantizes the rows on one thread below 85 tokens,
+   * lost 4% at 8 tokens, so it keeps the bound. */
   long bound = next && fwd_takes_float_rows(next) && !ab_off(AB_NORMS) ? 4096 : 65536;
   hr_pool_run(c->pool, rows_worker, &j, j.n_chunks, (long)n * width < bound);
 }
