@@ -362,7 +362,8 @@ TEST(writes_floats_shortest) {
     float back = strtof(s, &end);
     char ref[64];
     snprintf(ref, sizeof ref, "%.*g", (int)shortest_g_digits(f), (double)f);
-    if (*end || memcmp(&back, &f, 4) != 0 || strtod(s, NULL) != strtod(ref, NULL)) {
+    if (*end || memcmp(&back, &f, 4) != 0 || strtod(s, NULL) != strtod(ref, NULL) ||
+        significant_digits(s) != shortest_g_digits(f)) {
       fprintf(stderr, "    %.9g written as %s\n", (double)f, s);
       bad++;
     }
