@@ -14,8 +14,8 @@
 #include "../json/json.h"
 #include "tokenizer.h"
 
-static int usage(void) {
-  fprintf(stderr,
+static int usage_to(FILE *out, int rc) {
+  fprintf(out,
           "usage: hearth tokenize -m FILE [--add-special] [--parse-special] TEXT\n"
           "       hearth tokenize -m FILE [--add-special] [--parse-special] --jsonl FILE\n"
           "  -m, --model FILE    a GGUF file with tokenizer metadata\n"
@@ -23,8 +23,9 @@ static int usage(void) {
           "  --parse-special     turn special-token texts in TEXT into those tokens\n"
           "  --jsonl FILE        tokenize each line of FILE (a JSON string; - for stdin),\n"
           "                      printing one line of ids per input line\n");
-  return 2;
+  return rc;
 }
+static int usage(void) { return usage_to(stderr, 2); }
 
 /* Encodes text into *ids (grown as needed; *cap its capacity in ids) and
  * prints them on one line. Returns 0 or a negative hr_err. */
@@ -113,6 +114,7 @@ int tok_cli_tokenize(int argc, char **argv) {
   bool add_special = false, parse_special = false, opts_done = false;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
+    if (!opts_done && (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)) return usage_to(stdout, 0);
     if (!opts_done && (strcmp(a, "-m") == 0 || strcmp(a, "--model") == 0)) {
       if (++i >= argc) return usage();
       model = argv[i];
