@@ -208,6 +208,19 @@ static embed_task *prepare(http_req *r, api_context *ctx) {
                          "input %zu has no tokens", i);
       return NULL;
     }
+    /* An encoder cuts a long text to its context, as sentence-transformers
+     * does; a decoder's context is what its slots hold, so past it is an
+     * error, as for chat. */
+    if (!m->info.is_embedding && lens[i] > m->info.n_ctx) {
+      free(t);
+      char param[32] = "input";
+      if (n > 1) snprintf(param, sizeof param, "input[%zu]", i);
+      http_respond_error(r, 400, "invalid_request_error", "context_length_exceeded", param,
+                         "This model's maximum context length is %d tokens. However, input %zu "
+                         "has %d tokens.",
+                         m->info.n_ctx, i, lens[i]);
+      return NULL;
+    }
     t->n_tokens += HR_MIN(lens[i], m->info.n_ctx_train);
   }
   t->r = r;

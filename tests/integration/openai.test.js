@@ -140,6 +140,14 @@ test('errors: unknown model 404, bad parameter 400 naming it, n > 1, context ove
   await assert.rejects(client.completions.create({ model: MODEL, prompt: 'word '.repeat(3000) }),
     (e) => e.status === 400 && e.code === 'context_length_exceeded' && /2048 tokens/.test(e.message));
   await assert.rejects(client.embeddings.create({ model: MODEL, input: [[1, 99999]] }), (e) => e.status === 400);
+  // A decoder's embeddings hold to its context like its chat does (an
+  // encoder cuts, as sentence-transformers does).
+  const fits = Array(2048).fill(1), over = Array(2049).fill(1);
+  const e = await client.embeddings.create({ model: MODEL, input: [fits], encoding_format: 'float' });
+  assert.equal(e.usage.prompt_tokens, 2048);
+  await assert.rejects(client.embeddings.create({ model: MODEL, input: [[1, 2], over] }),
+    (e) => e.status === 400 && e.code === 'context_length_exceeded' && e.param === 'input[1]' &&
+      /2048 tokens.*2049 tokens/.test(e.message));
   // The server still serves after all that.
   const ok = await client.completions.create({ model: MODEL, prompt: 'Once', max_tokens: 2 });
   assert.equal(ok.choices.length, 1);
