@@ -156,7 +156,7 @@ static int cmd_serve(int argc, char **argv) {
       {"io-threads", 0, OPT_INT, &o.io_threads, "I/O loop threads (the core count unless set)", 1, 256},
       {"access-log", 0, OPT_STR, &o.access_log, "access log: stdout, stderr, off or a file path", 0, 0},
       {"max-body-bytes", 0, OPT_INT, &o.max_body_bytes, "default request body limit", 1, 1L << 40},
-      {"header-timeout-ms", 0, OPT_INT, &o.header_timeout_ms, "time allowed to send a request's headers", 100, 3600000},
+      {"header-timeout-ms", 0, OPT_INT, &o.header_timeout_ms, "time allowed to send a request's headers, and a new connection its first bytes", 100, 3600000},
       {"body-timeout-ms", 0, OPT_INT, &o.body_timeout_ms, "time allowed to send a request's body", 100, 3600000},
       {"idle-timeout-ms", 0, OPT_INT, &o.idle_timeout_ms, "keep-alive wait for the next request", 100, 3600000},
       {"shutdown-timeout-ms", 0, OPT_INT, &o.shutdown_timeout_ms, "on SIGTERM, time in-flight requests get to finish", 0, 3600000},

@@ -469,7 +469,10 @@ static void on_connection(uv_stream_t *server, int status) {
     else uv_ip6_name((struct sockaddr_in6 *)&sa, c->remote, sizeof c->remote);
   }
   c->state = CONN_HEAD;
-  set_deadline(c, DL_IDLE, l->srv->cfg.idle_timeout_ms);
+  /* A new connection owes its first request within the header timeout, not
+   * the keep-alive wait: one that sends nothing would otherwise hold a
+   * connection slot for a minute (closed without an answer, as an idle one). */
+  set_deadline(c, DL_IDLE, HR_MIN(l->srv->cfg.header_timeout_ms, l->srv->cfg.idle_timeout_ms));
   start_reading(c);
 }
 

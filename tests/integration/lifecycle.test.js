@@ -34,6 +34,20 @@ test('slowloris: a head sent too slowly gets 408 and the connection closes', asy
   } finally { await h.stop(); }
 });
 
+test('a connection that sends nothing is closed after the header timeout, not the idle one', async () => {
+  const h = await startHearth(['--header-timeout-ms', '500', '--idle-timeout-ms', '60000']);
+  try {
+    const start = Date.now();
+    const { text, closed } = await rawExchange(h.port, '', { idleMs: 4000 });
+    assert.ok(closed, 'closed by the server');
+    assert.equal(text, '');
+    assert.ok(Date.now() - start < 3000, `closed after ${Date.now() - start} ms`);
+    // and a connection that then sends its request in time is served
+    const ok = await rawExchange(h.port, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { idleMs: 3000 });
+    assert.equal(parseResponses(ok.text)[0].status, 200);
+  } finally { await h.stop(); }
+});
+
 test('a body sent too slowly gets 408', async () => {
   const h = await startHearth(['--body-timeout-ms', '500']);
   try {
