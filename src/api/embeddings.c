@@ -36,11 +36,16 @@ typedef struct {
   int rc;
   hr_buf json;  /* the answer, built off the loop */
   hr_workq *work;
+  _Atomic bool gone; /* the client left: its texts not yet embedded are skipped */
 } embed_task;
 
 static void answer(http_req *r, void *arg) {
   embed_task *t = arg;
-  if (t->rc)
+  if (t->rc == HR_ECLOSED && http_req_gone(r)) http_req_release(r); /* nobody to answer */
+  else if (t->rc == HR_ECLOSED) {
+    http_res_header(r, "Retry-After", "1");
+    http_respond_error(r, 503, "server_error", "server_busy", NULL, "the model is closing");
+  } else if (t->rc)
     http_respond_error(r, 500, "server_error", NULL, NULL, "the model failed: %s",
                        hr_strerror(t->rc));
   else
@@ -242,13 +247,23 @@ static embed_task *prepare(http_req *r, api_context *ctx) {
   return t;
 }
 
+/* The client left: the model skips what it has not embedded yet (the task
+ * stays valid until answer, which runs on this loop too). */
+static void on_abort(http_req *r, void *arg) {
+  HR_UNUSED(r);
+  embed_task *t = arg;
+  atomic_store(&t->gone, true);
+}
+
 /* Hands a prepared task to its model; on the loop (the models close only
  * after the loops have stopped). */
 static void submit(http_req *r, void *arg) {
   embed_task *t = arg;
-  int rc = eng_embed_submit(t->m->engine, (const int32_t *const *)t->texts, t->lens, t->n, t->out,
-                            embedded, t);
+  http_req_on_abort(r, on_abort, t);
+  int rc = eng_embed_submit_until(t->m->engine, (const int32_t *const *)t->texts, t->lens, t->n,
+                                  t->out, embedded, t, &t->gone);
   if (!rc) return;
+  http_req_on_abort(r, NULL, NULL);
   free(t->out);
   free(t);
   if (rc == HR_ENOMEM) {

@@ -147,6 +147,11 @@ typedef void (*eng_embed_fn)(void *user, int rc);
  * HR_ENOMEM. */
 int eng_embed_submit(eng_model *m, const int32_t *const *texts, const int *lens, int n, float *out,
                      eng_embed_fn done, void *user);
+/* eng_embed_submit for a caller that may stop waiting: once *gone reads
+ * true (it must stay valid until done), the texts not yet embedded are
+ * skipped and done gets HR_ECLOSED (a cancellation in the stats). */
+int eng_embed_submit_until(eng_model *m, const int32_t *const *texts, const int *lens, int n,
+                           float *out, eng_embed_fn done, void *user, const _Atomic bool *gone);
 
 /* ---- counters for /metrics ---------------------------------------------- */
 

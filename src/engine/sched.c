@@ -81,6 +81,7 @@ typedef struct embed_job {
   int rc;
   eng_embed_fn done;
   void *user;
+  const _Atomic bool *gone; /* the caller's: true once nobody waits for it */
 } embed_job;
 
 /* One sequence's draw of a step: sampled on the pool (each sequence has its
@@ -581,6 +582,17 @@ static void embed_jobs_done(embed_job *j, int rc) {
   }
 }
 
+/* Whether job j has nothing more to embed before text i: failed, through,
+ * or given up by its caller (then its texts not yet embedded are skipped,
+ * and it ends HR_ECLOSED, counted as a cancellation). */
+static bool job_over(eng_model *m, embed_job *j, int i) {
+  if (!j->rc && j->gone && i < j->n && atomic_load_explicit(j->gone, memory_order_relaxed)) {
+    j->rc = HR_ECLOSED;
+    atomic_fetch_add(&m->st_cancelled, 1);
+  }
+  return j->rc || i >= j->n;
+}
+
 /* Texts a pass takes at most (the size of its output scratch). */
 #define EMBED_TEXTS 256
 
@@ -594,7 +606,7 @@ typedef struct embed_ref {
 static void run_decoder_job(eng_model *m, embed_job *j) {
   int E = m->mdl->hp.n_embd;
   j->rc = HR_OK;
-  for (int i = 0; i < j->n && !j->rc; i++)
+  for (int i = 0; !job_over(m, j, i); i++)
     j->rc = decoder_embed(m, j->texts[i], j->lens[i], j->out + (size_t)i * E);
 }
 
@@ -626,7 +638,7 @@ static void run_encoder_jobs(eng_model *m, embed_job *jobs) {
   embed_job *j = jobs;
   int i = 0;
   for (;;) {
-    while (j && (j->rc || i >= j->n)) j = j->next, i = 0; /* the next text to embed */
+    while (j && job_over(m, j, i)) j = j->next, i = 0; /* the next text to embed */
     /* The jobs before it are finished: answered now, not after the rest. */
     while (jobs != j) {
       embed_job *next = jobs->next;
@@ -637,7 +649,7 @@ static void run_encoder_jobs(eng_model *m, embed_job *jobs) {
     if (!j) break;
     int used = 0, n = 0;
     while (j && n < EMBED_TEXTS) {
-      if (j->rc || i >= j->n) {
+      if (job_over(m, j, i)) {
         j = j->next, i = 0;
         continue;
       }
@@ -662,9 +674,15 @@ static void run_encoder_jobs(eng_model *m, embed_job *jobs) {
 
 int eng_embed_submit(eng_model *m, const int32_t *const *texts, const int *lens, int n, float *out,
                      eng_embed_fn done, void *user) {
+  return eng_embed_submit_until(m, texts, lens, n, out, done, user, NULL);
+}
+
+int eng_embed_submit_until(eng_model *m, const int32_t *const *texts, const int *lens, int n,
+                           float *out, eng_embed_fn done, void *user, const _Atomic bool *gone) {
   embed_job *j = malloc(sizeof *j); /* owned by the scheduler until done */
   if (!j) return HR_ENOMEM;
-  *j = (embed_job){.texts = texts, .lens = lens, .n = n, .out = out, .done = done, .user = user};
+  *j = (embed_job){
+      .texts = texts, .lens = lens, .n = n, .out = out, .done = done, .user = user, .gone = gone};
   pthread_mutex_lock(&m->lock);
   if (m->stopping) {
     pthread_mutex_unlock(&m->lock);

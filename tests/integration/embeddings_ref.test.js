@@ -309,6 +309,46 @@ serverTest('a large embeddings body (read off the loop) gets the reference vecto
 // A client that sends a large body and leaves: the intake reads it, finds
 // the client gone when it hands the texts to the loop, and drops them
 // instead of running ~1,500 texts through the model for nobody.
+// A client that leaves while its texts are being embedded: the model skips
+// the rest (a cancellation in the metrics), and the next request does not
+// wait for texts nobody will read.
+serverTest('embeddings whose client left mid-way stop at the next pass', 120000, async (h) => {
+  const net = require('node:net');
+  const metric = async (name) => {
+    const text = await (await fetch(`${h.url}/metrics`)).text();
+    const m = new RegExp(`^${name}\\{model="minilm"\\} ([0-9.e+-]+)$`, 'm').exec(text);
+    return m ? Number(m[1]) : NaN;
+  };
+  const before = { texts: await metric('hearth_model_embedded_texts_total'), cancelled: await metric('hearth_model_cancellations_total') };
+  // 2,048 texts of ~100 tokens: ~100 passes, many seconds of work
+  const texts = Array.from({ length: 2048 }, (_, i) => `text ${i}: ` + 'the quick brown fox jumps over the lazy dog '.repeat(10));
+  const body = JSON.stringify({ model: 'minilm', input: texts });
+  const { port } = new URL(h.url);
+  const s = net.connect(Number(port), '127.0.0.1', () => {
+    s.write(`POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`);
+    s.write(body);
+  });
+  s.on('error', () => {});
+  // wait until the model is at it, then leave
+  for (let i = 0; i < 300 && !((await metric('hearth_model_embedded_texts_total')) > before.texts); i++) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  s.destroy();
+  await new Promise((r) => setTimeout(r, 100));
+  const t0 = Date.now();
+  const res = await fetch(`${h.url}/v1/embeddings`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'minilm', input: 'still here' }),
+  });
+  const waited = Date.now() - t0;
+  assert.equal(res.status, 200);
+  assert.equal((await res.json()).data[0].embedding.length, 384);
+  const after = { texts: await metric('hearth_model_embedded_texts_total'), cancelled: await metric('hearth_model_cancellations_total') };
+  assert.equal(after.cancelled, before.cancelled + 1);
+  assert.ok(after.texts - before.texts < 2048, `${after.texts - before.texts} texts embedded for a client that left`);
+  assert.ok(waited < 5000, `the next request waited ${waited} ms`);
+});
+
 serverTest('a large embeddings body whose client left is dropped before the model runs it', 120000, async (h) => {
   const net = require('node:net');
   const metrics = async () => (await fetch(`${h.url}/metrics`)).text();
