@@ -11,6 +11,7 @@
 #include "../engine/tokenizer.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int api_read_json(http_req *r, json_value **out) {
@@ -75,12 +76,75 @@ static int calls_as_text(hr_arena *a, const json_value *calls, hr_str *text) {
   return 0;
 }
 
+/* A message content holding a special token's text, rendered as a stand-in
+ * and put back after: its place in the prompt becomes a plain span. */
+typedef struct {
+  char stand_in[48];
+  size_t stand_in_len;
+  hr_str text;
+  size_t message;
+  size_t at; /* where the stand-in is in the rendered text */
+} guarded_content;
+
+static int by_place(const void *x, const void *y) {
+  const guarded_content *a = x, *b = y;
+  return (a->at > b->at) - (a->at < b->at);
+}
+
+/* Puts each guarded content back in place of its stand-in in out, and its
+ * byte range in the result into plain (in the request's arena). A stand-in
+ * the template dropped, repeated or changed is a 400: that content cannot
+ * be kept apart from the template's own text. */
+static int put_back(http_req *r, guarded_content *g, size_t n, hr_buf *out, tok_span **plain) {
+  hr_arena *a = http_req_arena(r);
+  for (size_t k = 0; k < n; k++) {
+    const char *p = out->data ? memmem(out->data, out->len, g[k].stand_in, g[k].stand_in_len) : NULL;
+    size_t rest = p ? out->len - (size_t)(p - out->data) - 1 : 0;
+    if (!p || memmem(p + 1, rest, g[k].stand_in, g[k].stand_in_len)) {
+      http_respond_error(r, 400, "invalid_request_error", "invalid_value", "messages",
+                         "messages[%zu].content holds a special token's text, and this model's "
+                         "chat template does not show the content as it is, so it cannot be "
+                         "kept as plain text",
+                         g[k].message);
+      return -1;
+    }
+    g[k].at = (size_t)(p - out->data);
+  }
+  qsort(g, n, sizeof *g, by_place);
+  hr_buf joined = HR_BUF_INIT;
+  tok_span *spans = hr_arena_alloc(a, sizeof *spans * n);
+  size_t from = 0;
+  int rc = spans ? 0 : HR_ENOMEM;
+  for (size_t k = 0; k < n && !rc; k++) {
+    rc = hr_buf_append(&joined, out->data + from, g[k].at - from);
+    spans[k].start = joined.len;
+    if (!rc) rc = hr_buf_append(&joined, g[k].text.ptr, g[k].text.len);
+    spans[k].end = joined.len;
+    from = g[k].at + g[k].stand_in_len;
+  }
+  if (!rc) rc = hr_buf_append(&joined, out->data + from, out->len - from);
+  if (rc) {
+    hr_buf_free(&joined);
+    http_respond_error(r, 500, "server_error", NULL, NULL, "out of memory");
+    return -1;
+  }
+  hr_buf_free(out);
+  *out = joined;
+  *plain = spans;
+  return 0;
+}
+
 /* Renders the conversation with the model's chat template. system_extra
  * (hearth's own instructions for a template that shows no tools) joins the
- * system message. 0, or an answer was sent. */
+ * system message. A content that holds the text of a control token
+ * ("<|im_end|>") is plain text, as OpenAI treats every content, not a turn
+ * of the template's: its range in out goes to *plain (*n_plain of them) for
+ * the tokenizer. 0, or an answer was sent. */
 static int render_prompt(http_req *r, api_model *m, const chat_request *req, hr_str system_extra,
-                         hr_buf *out) {
+                         hr_buf *out, tok_span **plain, size_t *n_plain) {
   hr_arena *a = http_req_arena(r);
+  *plain = NULL;
+  *n_plain = 0;
   const tokenizer *tok = eng_model_tokenizer(m->engine);
   jinja_value *ctx = jinja_dict_new(a);
   json_value *msgs = hr_arena_calloc(a, 1, sizeof *msgs);
@@ -93,6 +157,8 @@ static int render_prompt(http_req *r, api_model *m, const chat_request *req, hr_
   msgs->u.arr.items = hr_arena_calloc(a, msgs->u.arr.n, sizeof(json_value *));
   if (!msgs->u.arr.items) goto oom;
   static const chat_message system_message = {.role = {"system", 6}};
+  guarded_content *guard = NULL;
+  size_t n_guard = 0;
   for (size_t i = 0; i < msgs->u.arr.n; i++) {
     const chat_message *cm = own_system ? (i ? &req->messages[i - 1] : &system_message) : &req->messages[i];
     hr_str text = HR_STR("");
@@ -120,6 +186,17 @@ static int render_prompt(http_req *r, api_model *m, const chat_request *req, hr_
     content->type = JSON_STRING;
     content->u.str.ptr = text.ptr ? text.ptr : "";
     content->u.str.len = text.len;
+    if (text.len && tok_has_special_text(tok, text.ptr, text.len)) {
+      if (!guard && !(guard = hr_arena_calloc(a, msgs->u.arr.n, sizeof *guard))) goto oom;
+      guarded_content *g = &guard[n_guard++];
+      /* unit separators around a tag no message can guess */
+      int len = snprintf(g->stand_in, sizeof g->stand_in, "\x1fhearth:%p:%zu\x1f", (void *)guard, i);
+      g->stand_in_len = (size_t)len;
+      g->text = text;
+      g->message = i - own_system;
+      content->u.str.ptr = g->stand_in;
+      content->u.str.len = g->stand_in_len;
+    }
     mem[k++] = (json_member){HR_STR("content"), content};
     if (cm->has_tool_calls) mem[k++] = (json_member){HR_STR("tool_calls"), (json_value *)cm->tool_calls};
     if (cm->has_name) {
@@ -161,16 +238,24 @@ static int render_prompt(http_req *r, api_model *m, const chat_request *req, hr_
                        "the model's chat template failed: %s", err);
     return -1;
   }
+  if (n_guard && put_back(r, guard, n_guard, out, plain)) return -1;
+  *n_plain = n_guard;
   return 0;
 oom:
   http_respond_error(r, 500, "server_error", NULL, NULL, "out of memory");
   return -1;
 }
 
+static int encode_prompt(const tokenizer *tok, hr_str text, bool templated, const tok_span *plain,
+                         size_t n_plain, int32_t *out, size_t max, size_t *n) {
+  if (templated && n_plain) return tok_encode_guarded(tok, text.ptr, text.len, false, plain, n_plain, out, max, n);
+  return tok_encode(tok, text.ptr, text.len, false, templated, out, max, n);
+}
+
 /* Tokenizes a rendered prompt: special-token texts become their tokens, and
  * BOS is added when the model wants it and the text does not start with it. */
 int api_tokenize_prompt(http_req *r, const tokenizer *tok, hr_str text, bool templated,
-                        int32_t **ids, int *n_ids) {
+                        const tok_span *plain, size_t n_plain, int32_t **ids, int *n_ids) {
   hr_arena *a = http_req_arena(r);
   bool add_bos = tok_add_bos(tok) && tok_bos(tok) >= 0;
   if (add_bos && templated) {
@@ -187,7 +272,7 @@ int api_tokenize_prompt(http_req *r, const tokenizer *tok, hr_str text, bool tem
    * EOS, so BOS is put in by hand. */
   size_t at = 0;
   if (add_bos) out[at++] = tok_bos(tok);
-  if (tok_encode(tok, text.ptr, text.len, false, templated, out + at, cap - at, &n) == HR_ERANGE) {
+  if (encode_prompt(tok, text, templated, plain, n_plain, out + at, cap - at, &n) == HR_ERANGE) {
     /* More tokens than the guess (byte fallback can give 3 per byte): size
      * exactly and encode again rather than cut the prompt. */
     int32_t *bigger = hr_arena_alloc(a, sizeof(int32_t) * (at + n));
@@ -197,7 +282,7 @@ int api_tokenize_prompt(http_req *r, const tokenizer *tok, hr_str text, bool tem
     }
     memcpy(bigger, out, sizeof(int32_t) * at);
     out = bigger;
-    tok_encode(tok, text.ptr, text.len, false, templated, out + at, n, &n);
+    encode_prompt(tok, text, templated, plain, n_plain, out + at, n, &n);
   }
   *ids = out;
   *n_ids = (int)(at + n);
@@ -433,7 +518,9 @@ static void handle_chat(http_req *r, api_context *ctx) {
                                                 req.has_parallel_tool_calls && !req.parallel_tool_calls)
                             : HR_STR("");
   hr_buf prompt_text = HR_BUF_INIT;
-  if (render_prompt(r, m, &req, instructions, &prompt_text)) {
+  tok_span *plain;
+  size_t n_plain;
+  if (render_prompt(r, m, &req, instructions, &prompt_text, &plain, &n_plain)) {
     hr_buf_free(&prompt_text);
     return;
   }
@@ -443,7 +530,7 @@ static void handle_chat(http_req *r, api_context *ctx) {
   int32_t *ids;
   int n_ids;
   rc = api_tokenize_prompt(r, tok, hr_str_make(prompt_text.data ? prompt_text.data : "", prompt_text.len),
-                           true, &ids, &n_ids);
+                           true, plain, n_plain, &ids, &n_ids);
   hr_buf_free(&prompt_text);
   if (rc) return;
   if (n_ids >= m->info.n_ctx) {

@@ -30,7 +30,7 @@ static int prompt_ids(http_req *r, const api_model *m, const completion_request 
   }
   if (in->kind == API_INPUT_TEXT || in->kind == API_INPUT_TEXTS) {
     *text = in->kind == API_INPUT_TEXT ? in->text : in->texts[0];
-    return api_tokenize_prompt(r, tok, *text, true, ids, n); /* special texts parsed, as llama-server does */
+    return api_tokenize_prompt(r, tok, *text, true, NULL, 0, ids, n); /* special texts parsed, as llama-server does */
   }
   const api_token_list *l = in->kind == API_INPUT_TOKENS ? &in->tokens : &in->lists[0];
   int32_t *out;

@@ -8,6 +8,7 @@
 
 #include "api.h"
 
+#include "../engine/tokenizer.h"
 #include "../json/json.h"
 
 #include <pthread.h>
@@ -107,8 +108,9 @@ int api_token_ids(http_req *r, const int64_t *ids, size_t n, int n_vocab, const 
 int gen_logit_bias(http_req *r, const hr_str *keys, const double *values, size_t n, int n_vocab,
                    sampler_params *sp);
 
-/* Tokenizes prompt text for generation (see chat.c); answers errors. */
+/* Tokenizes prompt text for generation (see chat.c); special-token texts
+ * inside the plain spans (message contents) stay text. Answers errors. */
 int api_tokenize_prompt(http_req *r, const tokenizer *tok, hr_str text, bool templated,
-                        int32_t **ids, int *n_ids);
+                        const tok_span *plain, size_t n_plain, int32_t **ids, int *n_ids);
 
 #endif

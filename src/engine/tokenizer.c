@@ -437,11 +437,20 @@ static int frag_push(frag_list *l, int32_t id, size_t off, size_t len) {
   return 0;
 }
 
+/* Whether [at, at + n) overlaps one of the plain spans (sorted [start, end)
+ * pairs). */
+static bool in_plain(const tok_span *plain, size_t n_plain, size_t at, size_t n) {
+  for (size_t i = 0; i < n_plain; i++)
+    if (at < plain[i].end && plain[i].start < at + n) return true;
+  return false;
+}
+
 /* Splits raw text at every occurrence of each special token in turn,
  * longest token first, leftmost occurrence first — llama.cpp's
- * tokenizer_st_partition. */
+ * tokenizer_st_partition — except occurrences that overlap a plain span,
+ * which stay text. */
 static int partition(const tokenizer *t, const char *text, size_t len, bool parse_special,
-                     frag_list *out) {
+                     const tok_span *plain, size_t n_plain, frag_list *out) {
   const int32_t *list = parse_special ? t->special_all : t->special_user;
   size_t n_list = parse_special ? t->n_special_all : t->n_special_user;
   frag_list a = {0}, b = {0};
@@ -461,15 +470,20 @@ static int partition(const tokenizer *t, const char *text, size_t len, bool pars
         rc = frag_push(&b, fr.id, 0, 0);
         continue;
       }
-      size_t off = fr.off, flen = fr.len;
+      size_t off = fr.off, flen = fr.len, from = off; /* from: where to look next */
       while (flen > 0 && rc == 0) {
-        const char *m = memmem(text + off, flen, st, e->len);
+        const char *m = memmem(text + from, off + flen - from, st, e->len);
         if (!m) {
           rc = frag_push(&b, TOK_NULL, off, flen);
           break;
         }
+        size_t mpos = (size_t)(m - text);
+        if (n_plain && in_plain(plain, n_plain, mpos, e->len)) {
+          from = mpos + 1;
+          continue;
+        }
         hit = true;
-        size_t mpos = (size_t)(m - text), left = mpos - off;
+        size_t left = mpos - off;
         if (e->attr & TOK_ATTR_LSTRIP)
           while (left > 0 && isspace((unsigned char)text[off + left - 1])) left--;
         if (left > 0) rc = frag_push(&b, TOK_NULL, off, left);
@@ -477,7 +491,7 @@ static int partition(const tokenizer *t, const char *text, size_t len, bool pars
         size_t roff = mpos + e->len, rlen = off + flen - roff;
         if (e->attr & TOK_ATTR_RSTRIP)
           while (rlen > 0 && isspace((unsigned char)text[roff])) roff++, rlen--;
-        off = roff, flen = rlen;
+        off = from = roff, flen = rlen;
       }
     }
     if (hit) {
@@ -494,12 +508,13 @@ static int partition(const tokenizer *t, const char *text, size_t len, bool pars
   return 0;
 }
 
-int tok_encode(const tokenizer *t, const char *text, size_t len, bool add_special,
-               bool parse_special, int32_t *out, size_t max, size_t *n) {
+static int encode(const tokenizer *t, const char *text, size_t len, bool add_special,
+                  bool parse_special, const tok_span *plain, size_t n_plain, int32_t *out,
+                  size_t max, size_t *n) {
   tok_out o = {out, max, 0};
   frag_list frags = {0};
   int rc = 0;
-  if (len > 0 && (rc = partition(t, text, len, parse_special, &frags))) return rc;
+  if (len > 0 && (rc = partition(t, text, len, parse_special, plain, n_plain, &frags))) return rc;
   bool prev_special = true; /* SPM: a space before text that starts a fragment run */
   if (add_special && t->kind != TOK_KIND_WPM && t->add_bos) tok_out_push(&o, t->bos);
   if (add_special && t->kind == TOK_KIND_WPM && t->bos != TOK_NULL) tok_out_push(&o, t->bos);
@@ -525,6 +540,31 @@ int tok_encode(const tokenizer *t, const char *text, size_t len, bool add_specia
   if (add_special && t->kind == TOK_KIND_WPM && t->sep != TOK_NULL) tok_out_push(&o, t->sep);
   *n = o.n;
   return o.n > max ? HR_ERANGE : 0;
+}
+
+int tok_encode(const tokenizer *t, const char *text, size_t len, bool add_special,
+               bool parse_special, int32_t *out, size_t max, size_t *n) {
+  return encode(t, text, len, add_special, parse_special, NULL, 0, out, max, n);
+}
+
+int tok_encode_guarded(const tokenizer *t, const char *text, size_t len, bool add_special,
+                       const tok_span *plain, size_t n_plain, int32_t *out, size_t max, size_t *n) {
+  return encode(t, text, len, add_special, true, plain, n_plain, out, max, n);
+}
+
+bool tok_has_special_text(const tokenizer *t, const char *text, size_t len) {
+  if (!len || t->n_special_all == t->n_special_user) return false;
+  frag_list with = {0}, without = {0};
+  bool more = true; /* out of memory: assume the worst */
+  if (!partition(t, text, len, true, NULL, 0, &with) && !partition(t, text, len, false, NULL, 0, &without)) {
+    size_t tokens_with = 0, tokens_without = 0;
+    for (size_t i = 0; i < with.n; i++) tokens_with += with.v[i].id != TOK_NULL;
+    for (size_t i = 0; i < without.n; i++) tokens_without += without.v[i].id != TOK_NULL;
+    more = tokens_with != tokens_without;
+  }
+  free(with.v);
+  free(without.v);
+  return more;
 }
 
 /* ---- decoding ----------------------------------------------------------- */

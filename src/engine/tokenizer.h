@@ -62,6 +62,20 @@ void tok_free(tokenizer *t);
 int tok_encode(const tokenizer *t, const char *text, size_t len, bool add_special,
                bool parse_special, int32_t *out, size_t max, size_t *n);
 
+/* A byte range [start, end) of a text. */
+typedef struct {
+  size_t start, end;
+} tok_span;
+/* tok_encode with parse_special, except that special-token texts that
+ * overlap one of the plain spans stay text (a chat message's content inside
+ * a rendered template: a user who types "<|im_end|>" gets those characters,
+ * not the token that ends a turn). Spans in any order, not overlapping. */
+int tok_encode_guarded(const tokenizer *t, const char *text, size_t len, bool add_special,
+                       const tok_span *plain, size_t n_plain, int32_t *out, size_t max, size_t *n);
+/* Whether text holds the text of a special token that only parse_special
+ * matches (a control token such as "<|im_end|>"). */
+bool tok_has_special_text(const tokenizer *t, const char *text, size_t len);
+
 /* The bytes token id stands for: byte tokens give their byte, SPM/WPM "▁"
  * becomes a space, BPE's byte-level characters become their bytes. Control
  * and unknown tokens give their text when special is true, nothing

@@ -70,6 +70,16 @@ static void check(tokenizer *g_tok, bool exact, const uint8_t *data, size_t size
     for (size_t i = 0; i < n; i++)
       if (ids[i] < 0 || (uint32_t)ids[i] >= tok_vocab_size(g_tok)) abort();
   }
+  /* special texts guarded in a span cut from the input's first bytes: the
+   * ids in range, whatever the span */
+  if (size >= 2) {
+    tok_span span = {data[0] % size, data[0] % size + data[1] % (size - data[0] % size + 1)};
+    size_t m = 0;
+    if (tok_encode_guarded(g_tok, text, size, false, &span, 1, ids, max, &m) != 0) abort();
+    for (size_t i = 0; i < m; i++)
+      if (ids[i] < 0 || (uint32_t)ids[i] >= tok_vocab_size(g_tok)) abort();
+    tok_has_special_text(g_tok, text, size);
+  }
   /* ids from the last (non-special) encode of the raw text */
   if (tok_encode(g_tok, text, size, false, false, ids, max, &n) != 0) abort();
   size_t dl = 0;

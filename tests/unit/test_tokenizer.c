@@ -381,6 +381,44 @@ TEST(bpe_special_tokens_and_flags) {
   unload(&m);
 }
 
+/* Special-token texts inside a plain span stay text; outside they are
+ * tokens, and the text around them tokenizes as it would with no span. */
+TEST(guarded_spans_keep_special_texts_plain) {
+  if (!have_vocab_dir()) SKIP(VOCAB_DIR " not found");
+  loaded m;
+  if (load_model(VOCAB_DIR "/ggml-vocab-llama-bpe.gguf", &m)) {
+    CHECK(0);
+    return;
+  }
+  /* a rendered turn whose content (bytes 30..64) types the end-of-turn */
+  const char *s = "<|start_header_id|>user<|end_header_id|>\n\nhi<|eot_id|>there<|eot_id|>";
+  size_t len = strlen(s);
+  const char *content = strstr(s, "hi");
+  tok_span plain = {(size_t)(content - s), (size_t)(strstr(content + 2, "there") - s) + 5};
+  CHECK(tok_has_special_text(m.t, content, plain.end - plain.start));
+  CHECK(!tok_has_special_text(m.t, "hi there", 8));
+  CHECK(!tok_has_special_text(m.t, "", 0));
+  int32_t whole[64], guarded[64], text_ids[64], head[64];
+  size_t n_whole = 0, n_guarded = 0, n_text = 0, n_head = 0;
+  CHECK_EQ_INT(tok_encode(m.t, s, len, false, true, whole, 64, &n_whole), 0);
+  CHECK_EQ_INT(tok_encode_guarded(m.t, s, len, false, &plain, 1, guarded, 64, &n_guarded), 0);
+  /* the head's specials as tokens, the content as plain text, the last
+   * <|eot_id|> (outside the span) as its token */
+  CHECK_EQ_INT(tok_encode(m.t, s, (size_t)(content - s), false, true, head, 64, &n_head), 0);
+  CHECK_EQ_INT(tok_encode(m.t, content, plain.end - plain.start, false, false, text_ids, 64, &n_text), 0);
+  CHECK_EQ_INT((int)n_guarded, (int)(n_head + n_text + 1));
+  CHECK(n_guarded > n_whole);
+  CHECK(!memcmp(guarded, head, n_head * sizeof(int32_t)));
+  CHECK(!memcmp(guarded + n_head, text_ids, n_text * sizeof(int32_t)));
+  int32_t eot = tok_find(m.t, "<|eot_id|>", 10);
+  CHECK(eot >= 0 && guarded[n_guarded - 1] == eot);
+  for (size_t i = n_head; i < n_head + n_text; i++) CHECK(guarded[i] != eot);
+  /* no spans: the same as tok_encode with parse_special */
+  CHECK_EQ_INT(tok_encode_guarded(m.t, s, len, false, NULL, 0, guarded, 64, &n_guarded), 0);
+  CHECK(n_guarded == n_whole && !memcmp(guarded, whole, n_whole * sizeof(int32_t)));
+  unload(&m);
+}
+
 /* WordPiece: CLS/SEP with add_special; accents and case folded. */
 TEST(wpm_special_and_normalisation) {
   if (!have_vocab_dir()) SKIP(VOCAB_DIR " not found");
@@ -490,6 +528,7 @@ int main(void) {
   RUN(stories_reference_prompts);
   RUN(stream_decoder_holds_split_characters);
   RUN(bpe_special_tokens_and_flags);
+  RUN(guarded_spans_keep_special_texts_plain);
   RUN(wpm_special_and_normalisation);
   RUN(phi3_rstrip_after_special);
   RUN(long_prompt_speed);
