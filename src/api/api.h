@@ -56,6 +56,8 @@ int api_add_model(api_context *ctx, eng_model *m, const char *template_override,
                   size_t err_len);
 /* The model whose id is name, or NULL. */
 api_model *api_find_model(api_context *ctx, hr_str name);
+/* Answers 404 model_not_found naming name (control bytes shown escaped). */
+void api_model_not_found(http_req *r, api_context *ctx, hr_str name);
 /* Records a finished generation's timings. */
 void api_model_observe(api_model *m, const eng_event *done);
 /* Appends every model's metrics in Prometheus text format. */

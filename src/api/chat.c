@@ -485,10 +485,7 @@ static void handle_chat(http_req *r, api_context *ctx) {
   }
   api_model *m = api_find_model(ctx, req.model);
   if (!m) {
-    http_respond_error(r, 404, "invalid_request_error", "model_not_found", "model",
-                       "The model '%.*s' does not exist or is not served here%s",
-                       (int)HR_MIN(req.model.len, 200), req.model.ptr,
-                       ctx->n_models ? "; GET /v1/models lists the models" : ": no model is loaded");
+    api_model_not_found(r, ctx, req.model);
     return;
   }
   if (m->info.is_embedding) {

@@ -61,9 +61,7 @@ static void handle_completions(http_req *r, api_context *ctx) {
   }
   api_model *m = api_find_model(ctx, req.model);
   if (!m) {
-    http_respond_error(r, 404, "invalid_request_error", "model_not_found", "model",
-                       "The model '%.*s' does not exist or is not served here",
-                       (int)HR_MIN(req.model.len, 200), req.model.ptr);
+    api_model_not_found(r, ctx, req.model);
     return;
   }
   if (m->info.is_embedding) {

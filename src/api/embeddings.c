@@ -178,9 +178,7 @@ static embed_task *prepare(http_req *r, api_context *ctx) {
   }
   api_model *m = api_find_model(ctx, req.model);
   if (!m) {
-    http_respond_error(r, 404, "invalid_request_error", "model_not_found", "model",
-                       "The model '%.*s' does not exist or is not served here",
-                       (int)HR_MIN(req.model.len, 200), req.model.ptr);
+    api_model_not_found(r, ctx, req.model);
     return NULL;
   }
   int E = m->info.n_embd;

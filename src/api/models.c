@@ -78,6 +78,23 @@ api_model *api_find_model(api_context *ctx, hr_str name) {
   return NULL;
 }
 
+void api_model_not_found(http_req *r, api_context *ctx, hr_str name) {
+  /* the name as sent, its first 200 bytes, control bytes (a NUL would end
+   * the message early and name another model) as \xNN */
+  char shown[4 * 200 + 1];
+  size_t o = 0;
+  for (size_t i = 0; i < name.len && i < 200; i++) {
+    unsigned char ch = (unsigned char)name.ptr[i];
+    if (ch < 0x20 || ch == 0x7f) o += (size_t)snprintf(shown + o, sizeof shown - o, "\\x%02x", ch);
+    else shown[o++] = (char)ch;
+  }
+  shown[o] = 0;
+  http_respond_error(r, 404, "invalid_request_error", "model_not_found", "model",
+                     "The model '%s' does not exist or is not served here%s", shown,
+                     atomic_load(&ctx->n_models) ? "; GET /v1/models lists the models"
+                                                 : ": no model is loaded");
+}
+
 void api_close_models(api_context *ctx) {
   for (int i = 0; i < ctx->n_models; i++) {
     eng_model_close(ctx->models[i].engine);
@@ -145,8 +162,7 @@ static void on_get(http_req *r, void *data) {
   hr_str id = http_req_param(r, "model");
   api_model *m = api_find_model(ctx, id);
   if (!m) {
-    http_respond_error(r, 404, "invalid_request_error", "model_not_found", "model",
-                       "The model '%.*s' does not exist", (int)HR_MIN(id.len, 200), id.ptr);
+    api_model_not_found(r, ctx, id);
     return;
   }
   hr_buf b = HR_BUF_INIT;

@@ -644,7 +644,8 @@ static jc_node *compile(compiler *c, const json_value *v, int depth) {
     const json_value *type = json_get(v, "type");
     for (size_t i = 0; type && i < n; i++)
       if (!value_has_type(vals[i], type)) {
-        fail(c, "'%s' value %zu is not of the schema's 'type'", name, i);
+        if (en) fail(c, "'enum' value %zu is not of the schema's 'type'", i);
+        else fail(c, "'const' is not of the schema's 'type'");
         return NULL;
       }
     return literals(c, vals, n);

@@ -192,7 +192,12 @@ static int parse_atom(parser *ps, int depth) {
 
 static int parse_count(parser *ps, int *out) {
   int n = 0, digits = 0;
-  while (ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9' && digits < 4) n = n * 10 + (*ps->p++ - '0'), digits++;
+  /* every digit read (a count of a million says so, not "not closed"),
+   * the value held below overflow */
+  while (ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9') {
+    if (n < 1000000) n = n * 10 + (*ps->p - '0');
+    ps->p++, digits++;
+  }
   *out = n;
   return digits;
 }

@@ -148,6 +148,16 @@ test('errors: unknown model 404, bad parameter 400 naming it, n > 1, context ove
   await assert.rejects(client.embeddings.create({ model: MODEL, input: [[1, 2], over] }),
     (e) => e.status === 400 && e.code === 'context_length_exceeded' && e.param === 'input[1]' &&
       /2048 tokens.*2049 tokens/.test(e.message));
+  // A model name with a NUL is named whole in the 404, not cut at the NUL
+  // (where it would name a model that is served).
+  for (const route of ['chat/completions', 'completions', 'embeddings']) {
+    const res = await fetch(`${h.url}/v1/${route}`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: `${MODEL}\u0000evil`, messages: [{ role: 'user', content: 'x' }], prompt: 'x', input: 'x' }),
+    });
+    assert.equal(res.status, 404);
+    assert.equal((await res.json()).error.message.split(';')[0], `The model '${MODEL}\\x00evil' does not exist or is not served here`);
+  }
   // The server still serves after all that.
   const ok = await client.completions.create({ model: MODEL, prompt: 'Once', max_tokens: 2 });
   assert.equal(ok.choices.length, 1);

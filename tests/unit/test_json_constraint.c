@@ -437,6 +437,8 @@ TEST(unsupported_schemas_are_refused_with_their_place) {
   refused("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\",\"pattern\":\"(?=x)y\"}}}",
           "properties.a: pattern: lookarounds");
   refused("{\"type\":\"object\",\"properties\":{\"a\":{\"pattern\":\"a{2,1}\"}}}", "out of order");
+  refused("{\"type\":\"object\",\"properties\":{\"a\":{\"pattern\":\"^a{1000000}$\"}}}", "a count above");
+  refused("{\"type\":\"object\",\"properties\":{\"a\":{\"pattern\":\"a{1,99999999999999999999}\"}}}", "a count above");
   refused("{\"type\":\"object\",\"properties\":{\"a\":{\"format\":\"email\",\"maxLength\":9}}}",
           "'minLength'/'maxLength' beside 'format'");
   refused("{\"type\":\"object\",\"properties\":{\"a\":{\"pattern\":\"^\\\\\\\\$\"}}}",
@@ -466,6 +468,8 @@ TEST(unsupported_schemas_are_refused_with_their_place) {
           "'enum' value 0 is not of the schema's 'type'");
   refused("{\"type\":\"object\",\"properties\":{\"a\":{\"enum\":[\"x\",\"y\"],\"const\":\"y\"}}}",
           "'const' beside 'enum'");
+  refused("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\",\"const\":5}}}",
+          "'const' is not of the schema's 'type'");
   refused("{\"type\":\"object\",\"properties\":{\"a\":{\"enum\":[\"x\"],\"maxLength\":3}}}",
           "'maxLength' beside 'enum'");
   refused("{\"type\":\"object\",\"properties\":{\"a\":{\"anyOf\":[{\"type\":\"string\"}],"
