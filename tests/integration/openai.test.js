@@ -163,6 +163,32 @@ test('errors: unknown model 404, bad parameter 400 naming it, n > 1, context ove
   assert.equal(ok.choices.length, 1);
 });
 
+// A web page can POST a form or text body anywhere without a preflight: with
+// an Origin, such a body is refused before any model runs; JSON, or no
+// Origin (curl -d, servers), is served.
+test('a form or text POST from a web page (Origin) is refused, JSON and Origin-less ones are served', async () => {
+  const http = require('node:http');
+  const post = (headers, body) => new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: h.port, path: '/v1/completions', method: 'POST', headers }, (res) => {
+      let text = '';
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => resolve({ status: res.statusCode, text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+  const body = JSON.stringify({ model: MODEL, prompt: 'Once', max_tokens: 1 });
+  const generated = await metric('hearth_model_generated_tokens_total');
+  for (const type of ['text/plain;charset=UTF-8', 'application/x-www-form-urlencoded', 'Multipart/Form-Data; boundary=x']) {
+    const r = await post({ origin: 'http://evil.example', 'content-type': type }, body);
+    assert.equal(r.status, 403, type);
+    assert.equal(JSON.parse(r.text).error.code, 'cross_origin_form');
+  }
+  assert.equal(await metric('hearth_model_generated_tokens_total'), generated);
+  assert.equal((await post({ origin: 'http://evil.example', 'content-type': 'application/json' }, body)).status, 200);
+  assert.equal((await post({ 'content-type': 'application/x-www-form-urlencoded' }, body)).status, 200);
+});
+
 test('a client that goes away cancels its sequence and frees the slot', async () => {
   const before = await metric('hearth_model_cancellations_total');
   const ac = new AbortController();
