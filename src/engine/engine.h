@@ -139,9 +139,10 @@ typedef void (*eng_embed_fn)(void *user, int rc);
 /* Queues the embedding of n texts given as token arrays (texts[i],
  * lens[i]; each cut to the model's context) into out (n rows of n_embd
  * floats, L2-normalized). Returns at once: the model's scheduler thread
- * runs the jobs in arrival order between steps (an encoder's waiting jobs
- * share passes) and calls done as each finishes, in that order; texts, lens
- * and out must stay valid until then. Without the scheduler in between,
+ * runs the jobs between steps (an encoder's waiting jobs share passes, one
+ * text of each in turn, so a short job does not wait behind a long one)
+ * and calls done as each finishes; texts, lens and out must stay valid
+ * until then. Without the scheduler in between,
  * a caller would need a thread to wait on, and the waking of it cost each
  * request ~0.1 ms. HR_ECLOSED (done not called) when the model is closing,
  * HR_ENOMEM. */

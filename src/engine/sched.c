@@ -82,6 +82,7 @@ typedef struct embed_job {
   eng_embed_fn done;
   void *user;
   const _Atomic bool *gone; /* the caller's: true once nobody waits for it */
+  int next_text;            /* an encoder's: the first text not yet in a pass */
 } embed_job;
 
 /* One sequence's draw of a step: sampled on the pool (each sequence has its
@@ -610,14 +611,44 @@ static void run_decoder_job(eng_model *m, embed_job *j) {
     j->rc = decoder_embed(m, j->texts[i], j->lens[i], j->out + (size_t)i * E);
 }
 
-/* An encoder's waiting jobs together: their texts, in arrival order across
- * requests, go through the encoder in passes of as many as fit
- * EMBED_TOKENS tokens (and EMBED_TEXTS texts), so that requests that came
- * in while a pass ran share the next one: each weight is read once for all
- * of them and the pool syncs once per step. Jobs are called back (and
- * freed) in arrival order, each as soon as its texts and those of the jobs
- * before it are through, not after the last job taken with it. A text too
- * long is cut to the context, keeping its closing [SEP]. */
+/* A job the encoder would refuse (an empty text, an id past the
+ * vocabulary) fails alone, not the pass it would share with others. */
+static void check_job(const model_hparams *hp, embed_job *j) {
+  int ctx = hp->n_ctx_train;
+  j->rc = HR_OK;
+  j->next_text = 0;
+  for (int i = 0; i < j->n && !j->rc; i++) {
+    if (j->lens[i] <= 0) j->rc = HR_EINVAL;
+    for (int k = 0; k < HR_MIN(j->lens[i], ctx) && !j->rc; k++)
+      if (j->texts[i][k] < 0 || j->texts[i][k] >= hp->n_vocab) j->rc = HR_EINVAL;
+  }
+}
+
+/* Appends the jobs submitted since the last look to the list ending at
+ * *tail (checked); false when the model is closing. */
+static bool take_arrivals(eng_model *m, embed_job **tail) {
+  pthread_mutex_lock(&m->lock);
+  embed_job *arrived = m->embeds;
+  m->embeds = m->embeds_tail = NULL;
+  bool open = !m->stopping;
+  pthread_mutex_unlock(&m->lock);
+  for (embed_job *j = arrived; j; j = j->next) {
+    check_job(&m->mdl->hp, j);
+    *tail = j;
+    tail = &j->next;
+  }
+  return open;
+}
+
+/* An encoder's waiting jobs together, through passes of as many texts as
+ * fit EMBED_TOKENS tokens (and EMBED_TEXTS texts), so that requests that
+ * came in while a pass ran share the next one: each weight is read once for
+ * all of them and the pool syncs once per step. A pass takes one text of
+ * each job in turn, and jobs submitted meanwhile join before every pass, so
+ * a single text does not wait behind a batch of thousands; each job is
+ * called back (and freed) as soon as its texts are through, or skipped
+ * once its caller has gone. A text too long is cut to the context, keeping
+ * its closing [SEP]. */
 static void run_encoder_jobs(eng_model *m, embed_job *jobs) {
   const model_hparams *hp = &m->mdl->hp;
   int ctx = hp->n_ctx_train, E = hp->n_embd, cap = HR_MAX(ctx, EMBED_TOKENS);
@@ -625,41 +656,39 @@ static void run_encoder_jobs(eng_model *m, embed_job *jobs) {
   int32_t *buf = m->embed_ids;
   int *lens = m->embed_lens;
   embed_ref *refs = m->embed_refs;
-  /* A job the encoder would refuse fails alone, not the pass it would
-   * share with others. */
-  for (embed_job *j = jobs; j; j = j->next) {
-    j->rc = HR_OK;
-    for (int i = 0; i < j->n && !j->rc; i++) {
-      if (j->lens[i] <= 0) j->rc = HR_EINVAL;
-      for (int k = 0; k < HR_MIN(j->lens[i], ctx) && !j->rc; k++)
-        if (j->texts[i][k] < 0 || j->texts[i][k] >= hp->n_vocab) j->rc = HR_EINVAL;
-    }
-  }
-  embed_job *j = jobs;
-  int i = 0;
+  for (embed_job *j = jobs; j; j = j->next) check_job(hp, j);
   for (;;) {
-    while (j && job_over(m, j, i)) j = j->next, i = 0; /* the next text to embed */
-    /* The jobs before it are finished: answered now, not after the rest. */
-    while (jobs != j) {
-      embed_job *next = jobs->next;
-      jobs->next = NULL;
-      embed_jobs_done(jobs, HR_OK);
-      jobs = next;
-    }
-    if (!j) break;
-    int used = 0, n = 0;
-    while (j && n < EMBED_TEXTS) {
-      if (job_over(m, j, i)) {
-        j = j->next, i = 0;
+    embed_job **tail = &jobs;
+    while (*tail) tail = &(*tail)->next;
+    bool open = take_arrivals(m, tail);
+    /* the jobs that are through (or failed, or given up), answered now */
+    for (embed_job **at = &jobs; *at;) {
+      embed_job *j = *at;
+      if (open && !job_over(m, j, j->next_text)) {
+        at = &j->next;
         continue;
       }
-      int len = HR_MIN(j->lens[i], ctx);
-      if (n > 0 && used + len > cap) break;
-      memcpy(buf + used, j->texts[i], sizeof(int32_t) * (size_t)len);
-      if (j->lens[i] > ctx && sep >= 0) buf[used + len - 1] = sep;
-      lens[n] = len;
-      refs[n].j = j, refs[n].i = i;
-      n++, used += len, i++;
+      *at = j->next;
+      j->next = NULL;
+      bool through = j->rc || j->next_text >= j->n; /* else closing under it */
+      embed_jobs_done(j, through ? HR_OK : HR_ECLOSED);
+    }
+    if (!jobs) break;
+    int used = 0, n = 0;
+    for (bool took = true; took && n < EMBED_TEXTS;) {
+      took = false;
+      for (embed_job *j = jobs; j && n < EMBED_TEXTS; j = j->next) {
+        int i = j->next_text;
+        if (job_over(m, j, i)) continue;
+        int len = HR_MIN(j->lens[i], ctx);
+        if (n > 0 && used + len > cap) continue; /* a shorter text of another job may fit */
+        memcpy(buf + used, j->texts[i], sizeof(int32_t) * (size_t)len);
+        if (j->lens[i] > ctx && sep >= 0) buf[used + len - 1] = sep;
+        lens[n] = len;
+        refs[n].j = j, refs[n].i = i;
+        n++, used += len, j->next_text++;
+        took = true;
+      }
     }
     int prc = bert_embed(m->bc, buf, lens, n, true, m->embed_out);
     for (int t = 0; t < n; t++) {

@@ -309,6 +309,42 @@ serverTest('a large embeddings body (read off the loop) gets the reference vecto
 // A client that sends a large body and leaves: the intake reads it, finds
 // the client gone when it hands the texts to the loop, and drops them
 // instead of running ~1,500 texts through the model for nobody.
+// A single text sent while a large batch is being embedded waits a pass or
+// two, not for the rest of the batch: passes take one text of each waiting
+// request in turn, and requests join between passes. The batch's vectors
+// are still those of its texts alone.
+serverTest('a single text is not kept waiting behind a large batch', 120000, async (h) => {
+  const post = (input) => fetch(`${h.url}/v1/embeddings`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'minilm', input }),
+  }).then(async (res) => ({ status: res.status, body: await res.json(), at: Date.now() }));
+  const texts = Array.from({ length: 400 }, (_, i) => `batch text ${i}: ` + 'the quick brown fox jumps over the lazy dog '.repeat(6));
+  const alone = (await post([texts[0], texts[399]])).body.data.map((d) => d.embedding);
+  const embedded = async () => {
+    const text = await (await fetch(`${h.url}/metrics`)).text();
+    return Number(/^hearth_model_embedded_texts_total\{model="minilm"\} (\d+)$/m.exec(text)[1]);
+  };
+  const before = await embedded();
+  const t0 = Date.now();
+  const batch = post(texts);
+  // once the batch is in the model (its first pass done), one more text
+  for (let i = 0; i < 500 && (await embedded()) === before; i++) await new Promise((r) => setTimeout(r, 10));
+  const sent = Date.now();
+  const single = await post('a short question');
+  const big = await batch;
+  assert.equal(single.status, 200);
+  assert.equal(big.status, 200);
+  assert.equal(big.body.data.length, 400);
+  // the single text's wait is a pass or two, not the rest of the batch
+  assert.ok(single.at - sent < (big.at - t0) / 3,
+    `the single text waited ${single.at - sent} ms; the batch took ${big.at - t0} ms`);
+  for (const [k, i] of [[0, 0], [1, 399]]) {
+    const v = big.body.data[i].embedding;
+    const worst = Math.max(...v.map((x, d) => Math.abs(x - alone[k][d])));
+    assert.ok(worst <= 1e-6, `batch text ${i}: ${worst} from its vector alone`);
+  }
+});
+
 // A client that leaves while its texts are being embedded: the model skips
 // the rest (a cancellation in the metrics), and the next request does not
 // wait for texts nobody will read.
