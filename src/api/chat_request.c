@@ -43,7 +43,6 @@ static const json_schema s_model = {.kind = JS_STRING, .max_len = 256};
 static const json_schema s_opt_str = {.kind = JS_STRING, .nullable = true};
 static const json_schema s_opt_bool = {.kind = JS_BOOL, .nullable = true};
 static const json_schema s_opt_int = {.kind = JS_INT, .nullable = true};
-static const json_schema s_opt_any = {.kind = JS_ANY, .nullable = true};
 static const json_schema s_temperature = {
     .kind = JS_NUMBER, .has_min = true, .min = 0, .has_max = true, .max = 2, .nullable = true};
 static const json_schema s_unit = {
@@ -156,9 +155,30 @@ static const json_schema s_logit_bias = {
 
 static const char *const response_types[] = {"text", "json_object", "json_schema", NULL};
 static const json_schema s_response_type = {.kind = JS_STRING, .enum_values = response_types};
+/* response_format.json_schema, kept as JSON (output_constraint compiles its
+ * schema) but checked as OpenAI's: a name like a function's, a schema
+ * object. */
+typedef struct {
+  hr_str name, description;
+  bool has_description;
+  const json_value *schema;
+  bool has_schema;
+  bool strict;
+  bool has_strict;
+} json_schema_shape;
+static const json_field json_schema_fields[] = {
+    REQ(json_schema_shape, "name", name, s_function_name),
+    OPT(json_schema_shape, "description", description, s_opt_str),
+    OPT(json_schema_shape, "schema", schema, s_parameters),
+    OPT(json_schema_shape, "strict", strict, s_opt_bool),
+};
+static const json_schema s_json_schema_object = {
+    .kind = JS_OBJECT, .fields = json_schema_fields, .n_fields = HR_ARRAY_LEN(json_schema_fields)};
+static const json_schema s_json_schema = {
+    .kind = JS_ANY, .shape = &s_json_schema_object, .shape_size = sizeof(json_schema_shape), .nullable = true};
 static const json_field response_format_fields[] = {
     REQ(api_response_format, "type", type, s_response_type),
-    OPT(api_response_format, "json_schema", json_schema, s_opt_any),
+    OPT(api_response_format, "json_schema", json_schema, s_json_schema),
 };
 static const json_schema s_response_format = {
     .kind = JS_OBJECT,
@@ -258,6 +278,7 @@ int chat_request_parse(hr_arena *a, const json_value *body, chat_request *out,
   memset(out, 0, sizeof *out);
   int rc = json_validate(a, &s_chat, body, out, err);
   if (rc) return rc;
+  const json_value *calls = NULL; /* the tool_calls the tool messages answer */
   for (size_t i = 0; i < out->n_messages; i++) {
     chat_message *m = &out->messages[i];
     m->role_id = role_of(m->role);
@@ -265,6 +286,26 @@ int chat_request_parse(hr_arena *a, const json_value *body, chat_request *out,
       return fail_at(err, "is required", "messages[%zu].content", i);
     if (m->role_id == CHAT_ROLE_TOOL && !m->has_tool_call_id)
       return fail_at(err, "is required", "messages[%zu].tool_call_id", i);
+    /* As OpenAI: a tool message answers a call of the assistant message
+     * just before it (tool messages between); another would show the model
+     * a result of nothing it asked for. */
+    if (m->role_id == CHAT_ROLE_TOOL) {
+      if (!calls)
+        return fail_at(err, "must answer the tool_calls of an assistant message just before it",
+                       "messages[%zu]", i);
+      bool found = false;
+      for (size_t k = 0; k < calls->u.arr.n && !found; k++) {
+        const json_value *id = json_get(calls->u.arr.items[k], "id");
+        found = id && id->type == JSON_STRING && hr_str_eq(hr_str_make(id->u.str.ptr, id->u.str.len), m->tool_call_id);
+      }
+      if (!found)
+        return fail_at(err, "names no call of the assistant message before it", "messages[%zu].tool_call_id", i);
+    } else {
+      calls = m->role_id == CHAT_ROLE_ASSISTANT && m->has_tool_calls && m->tool_calls &&
+                      m->tool_calls->type == JSON_ARRAY
+                  ? m->tool_calls
+                  : NULL;
+    }
   }
   if (out->has_response_format && hr_str_eq_cstr(out->response_format.type, "json_schema") &&
       !out->response_format.has_json_schema)

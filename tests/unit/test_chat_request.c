@@ -140,6 +140,13 @@ TEST(null_is_absent_and_stop_can_be_a_string) {
   CHECK(C.n == 3 && C.max_tokens == 100);
   CHECK_EQ_STR(chat_with("\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"x\"}}"), "");
   CHECK(C.response_format.has_json_schema && C.response_format.json_schema->type == JSON_OBJECT);
+  /* named as OpenAI requires, the schema an object */
+  CHECK_EQ_STR(chat_with("\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"schema\":{}}}"),
+               "response_format.json_schema.name: is required");
+  CHECK_EQ_STR(chat_with("\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"a b/c\"}}"),
+               "response_format.json_schema.name: may hold only letters, digits, underscores and dashes");
+  CHECK_EQ_STR(chat_with("\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"x\",\"schema\":[]}}"),
+               "response_format.json_schema.schema: expected an object");
   CHECK_EQ_STR(chat_with("\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"f\"}}"), "");
   CHECK(C.tool_choice->type == JSON_OBJECT);
   CHECK_EQ_STR(chat_with("\"temperature\":0,\"top_p\":1"), ""); /* bounds are inclusive */
@@ -176,6 +183,18 @@ TEST(bad_chat_fields_name_their_path) {
                "messages[0].content: must not be empty");
   CHECK_EQ_STR(chat("{\"model\":\"m\",\"messages\":[{\"role\":\"tool\",\"content\":\"4\"}]}"),
                "messages[0].tool_call_id: is required");
+  CHECK_EQ_STR(chat("{\"model\":\"m\",\"messages\":[{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"4\"}]}"),
+               "messages[0]: must answer the tool_calls of an assistant message just before it");
+  CHECK_EQ_STR(chat("{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"content\":null,\"tool_calls\":"
+                    "[{\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]},"
+                    "{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"4\"},"
+                    "{\"role\":\"tool\",\"tool_call_id\":\"c2\",\"content\":\"5\"}]}"),
+               "messages[2].tool_call_id: names no call of the assistant message before it");
+  CHECK_EQ_STR(chat("{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"content\":null,\"tool_calls\":"
+                    "[{\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]},"
+                    "{\"role\":\"user\",\"content\":\"x\"},"
+                    "{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"4\"}]}"),
+               "messages[2]: must answer the tool_calls of an assistant message just before it");
   CHECK_EQ_STR(chat("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"name\":1}]}"),
                "messages[0].name: expected a string");
   CHECK_EQ_STR(chat("{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"tool_calls\":{}}]}"),
