@@ -101,7 +101,7 @@ static void write_head(json_writer *w, gen_request *g, bool chunk) {
   json_w_key(w, "model");
   json_w_str(w, g->model->info.name);
   json_w_key(w, "system_fingerprint");
-  json_w_str(w, "hearth-" "0.1.0");
+  json_w_str(w, GEN_SYSTEM_FINGERPRINT);
 }
 
 static void write_usage(json_writer *w, const eng_event *done) {
@@ -280,7 +280,6 @@ static void write_completion_logprobs(json_writer *w, gen_request *g) {
   json_w_obj_end(w);
 }
 
-static void make_id(char *out, size_t n, const char *prefix);
 
 /* The calls in the answer (0: it is text). An answer cut by max_tokens or
  * by an error is text, whatever it began as. */
@@ -306,7 +305,7 @@ static void write_tool_calls(json_writer *w, const tool_call_list *calls, bool d
     json_w_value(&aw, calls->calls[i].arguments);
     json_w_finish(&aw);
     char id[48];
-    make_id(id, sizeof id, "call_");
+    gen_make_id(id, sizeof id, "call_");
     json_w_obj_begin(w);
     if (delta) {
       json_w_key(w, "index");
@@ -600,7 +599,7 @@ int api_token_ids(http_req *r, const int64_t *ids, size_t n, int n_vocab, const 
   return 0;
 }
 
-static void make_id(char *out, size_t n, const char *prefix) {
+void gen_make_id(char *out, size_t n, const char *prefix) {
   unsigned char raw[12];
   if (RAND_bytes(raw, sizeof raw) != 1) memset(raw, 0, sizeof raw);
   static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -677,7 +676,7 @@ void gen_start(http_req *r, api_model *m, gen_kind kind, const int32_t *prompt, 
   g->logprobs = logprobs;
   g->created = hr_wall_ms() / 1000;
   g->echo = echo;
-  make_id(g->id, sizeof g->id, kind == GEN_CHAT ? "chatcmpl-" : "cmpl-");
+  gen_make_id(g->id, sizeof g->id, kind == GEN_CHAT ? "chatcmpl-" : "cmpl-");
   pthread_mutex_init(&g->lock, NULL);
   eng_gen_params p = {.prompt = prompt,
                       .n_prompt = n_prompt,

@@ -108,6 +108,11 @@ int api_token_ids(http_req *r, const int64_t *ids, size_t n, int n_vocab, const 
 int gen_logit_bias(http_req *r, const hr_str *keys, const double *values, size_t n, int n_vocab,
                    sampler_params *sp);
 
+/* An answer's id: prefix and 24 random letters and digits. */
+void gen_make_id(char *out, size_t n, const char *prefix);
+/* What answers give as system_fingerprint: the build that made them. */
+#define GEN_SYSTEM_FINGERPRINT "hearth-0.1.0"
+
 /* Tokenizes prompt text for generation (see chat.c); special-token texts
  * inside the plain spans (message contents) stay text. Answers errors. */
 int api_tokenize_prompt(http_req *r, const tokenizer *tok, hr_str text, bool templated,

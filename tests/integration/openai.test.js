@@ -93,6 +93,14 @@ test('completions stream with echo and token prompts', async () => {
   assert.ok(text.startsWith(' Once upon'), text);
   const whole = await client.completions.create({ model: MODEL, prompt: [1, 403, 407], max_tokens: 4, temperature: 0, echo: true });
   assert.equal(whole.choices[0].text, text);
+  // max_tokens 0: the echoed prompt alone, under an id of its own like any answer's
+  const a = await client.completions.create({ model: MODEL, prompt: 'Once upon', max_tokens: 0, echo: true });
+  const b = await client.completions.create({ model: MODEL, prompt: 'Once upon', max_tokens: 0, echo: true });
+  assert.equal(a.choices[0].text, 'Once upon');
+  assert.equal(a.usage.completion_tokens, 0);
+  assert.match(a.id, /^cmpl-[A-Za-z0-9]{24}$/);
+  assert.notEqual(a.id, b.id);
+  assert.equal(a.system_fingerprint, whole.system_fingerprint);
 });
 
 test('stop strings end the answer before the stop text', async () => {
