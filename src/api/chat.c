@@ -10,6 +10,7 @@
 #include "../engine/json_constraint.h"
 #include "../engine/tokenizer.h"
 
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,9 +83,21 @@ typedef struct {
   char stand_in[48];
   size_t stand_in_len;
   hr_str text;
-  size_t message;
-  size_t at; /* where the stand-in is in the rendered text */
+  size_t message; /* its index in messages; SIZE_MAX: hearth's system message of tools */
+  size_t at;      /* where the stand-in is in the rendered text */
 } guarded_content;
+
+/* 32 random decimal digits: what no template filter changes (trim, upper,
+ * tojson: control or private-use characters would not all survive those)
+ * and no message holds by chance. */
+static void make_stand_in(guarded_content *g) {
+  unsigned char raw[32];
+  if (RAND_bytes(raw, sizeof raw) != 1)
+    for (size_t i = 0; i < sizeof raw; i++) raw[i] = (unsigned char)(rand() ^ (int)(i * 37));
+  for (size_t i = 0; i < sizeof raw; i++) g->stand_in[i] = (char)('0' + raw[i] % 10);
+  g->stand_in_len = sizeof raw;
+  g->stand_in[g->stand_in_len] = 0;
+}
 
 static int by_place(const void *x, const void *y) {
   const guarded_content *a = x, *b = y;
@@ -101,11 +114,17 @@ static int put_back(http_req *r, guarded_content *g, size_t n, hr_buf *out, tok_
     const char *p = out->data ? memmem(out->data, out->len, g[k].stand_in, g[k].stand_in_len) : NULL;
     size_t rest = p ? out->len - (size_t)(p - out->data) - 1 : 0;
     if (!p || memmem(p + 1, rest, g[k].stand_in, g[k].stand_in_len)) {
-      http_respond_error(r, 400, "invalid_request_error", "invalid_value", "messages",
-                         "messages[%zu].content holds a special token's text, and this model's "
-                         "chat template does not show the content as it is, so it cannot be "
-                         "kept as plain text",
-                         g[k].message);
+      if (g[k].message == SIZE_MAX)
+        http_respond_error(r, 400, "invalid_request_error", "invalid_value", "tools",
+                           "a tool's description holds a special token's text, and this model's "
+                           "chat template does not show it as it is, so it cannot be kept as "
+                           "plain text");
+      else
+        http_respond_error(r, 400, "invalid_request_error", "invalid_value", "messages",
+                           "messages[%zu].content holds a special token's text, and this model's "
+                           "chat template does not show the content as it is, so it cannot be "
+                           "kept as plain text",
+                           g[k].message);
       return -1;
     }
     g[k].at = (size_t)(p - out->data);
@@ -189,11 +208,9 @@ static int render_prompt(http_req *r, api_model *m, const chat_request *req, hr_
     if (text.len && tok_has_special_text(tok, text.ptr, text.len)) {
       if (!guard && !(guard = hr_arena_calloc(a, msgs->u.arr.n, sizeof *guard))) goto oom;
       guarded_content *g = &guard[n_guard++];
-      /* unit separators around a tag no message can guess */
-      int len = snprintf(g->stand_in, sizeof g->stand_in, "\x1fhearth:%p:%zu\x1f", (void *)guard, i);
-      g->stand_in_len = (size_t)len;
+      make_stand_in(g);
       g->text = text;
-      g->message = i - own_system;
+      g->message = cm == &system_message ? SIZE_MAX : i - own_system;
       content->u.str.ptr = g->stand_in;
       content->u.str.len = g->stand_in_len;
     }

@@ -22,29 +22,27 @@ static void run_intake(void *arg) {
 }
 
 /* Whether r is a POST a web page could have made without asking: a
- * browser sends a form or text body (the three Content-Types that need no
- * CORS preflight) to any address, from any page, with the page's Origin.
- * Such a request could make a local hearth run its models for a page its
- * user merely visited; the API reads JSON, which a page can send only
- * after a preflight that hearth does not grant. Clients that send no
+ * browser sends a body to any address, from any page, with the page's
+ * Origin, without a CORS preflight when its Content-Type is a form's or
+ * text's — or absent (a Blob or an ArrayBuffer body). Such a request could
+ * make a local hearth run its models for a page its user merely visited.
+ * With an Origin, only application/json is taken, which a page can send
+ * only after a preflight that hearth does not grant. Clients that send no
  * Origin (curl, the SDKs, servers) are not concerned. */
 static bool form_post_from_a_page(const http_req *r) {
   if (!http_req_header(r, "origin").ptr) return false;
   hr_str ct = http_req_header(r, "content-type");
   size_t n = 0;
   while (n < ct.len && ct.ptr[n] != ';' && ct.ptr[n] != ' ' && ct.ptr[n] != '\t') n++;
-  static const char *const simple[] = {"text/plain", "application/x-www-form-urlencoded",
-                                       "multipart/form-data"};
-  for (size_t i = 0; i < HR_ARRAY_LEN(simple); i++)
-    if (n == strlen(simple[i]) && !strncasecmp(ct.ptr, simple[i], n)) return true;
-  return false;
+  static const char json[] = "application/json";
+  return !(ct.ptr && n == sizeof json - 1 && !strncasecmp(ct.ptr, json, n));
 }
 
 void api_dispatch(http_req *r, api_context *ctx, void (*handle)(http_req *r, api_context *ctx)) {
   if (form_post_from_a_page(r)) {
     http_respond_error(r, 403, "invalid_request_error", "cross_origin_form", NULL,
-                       "a form or text body sent with an Origin (a web page's request) is "
-                       "refused; send the JSON as Content-Type: application/json");
+                       "a request with an Origin (a web page's) whose body is not "
+                       "Content-Type: application/json is refused");
     return;
   }
   if (ctx->intake && http_req_body(r).len > API_OFF_LOOP_BODY_BYTES) {

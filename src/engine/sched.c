@@ -624,19 +624,23 @@ static void check_job(const model_hparams *hp, embed_job *j) {
   }
 }
 
-/* Appends the jobs submitted since the last look to the list ending at
- * *tail (checked); false when the model is closing. */
-static bool take_arrivals(eng_model *m, embed_job **tail) {
+/* Puts the jobs submitted since the last look (checked, in arrival order)
+ * at the front of *jobs: they go first in the next pass, ahead of those
+ * already served; false when the model is closing. */
+static bool take_arrivals(eng_model *m, embed_job **jobs) {
   pthread_mutex_lock(&m->lock);
   embed_job *arrived = m->embeds;
   m->embeds = m->embeds_tail = NULL;
   bool open = !m->stopping;
   pthread_mutex_unlock(&m->lock);
+  if (!arrived) return open;
+  embed_job *last = arrived;
   for (embed_job *j = arrived; j; j = j->next) {
     check_job(&m->mdl->hp, j);
-    *tail = j;
-    tail = &j->next;
+    last = j;
   }
+  last->next = *jobs;
+  *jobs = arrived;
   return open;
 }
 
@@ -644,8 +648,10 @@ static bool take_arrivals(eng_model *m, embed_job **tail) {
  * fit EMBED_TOKENS tokens (and EMBED_TEXTS texts), so that requests that
  * came in while a pass ran share the next one: each weight is read once for
  * all of them and the pool syncs once per step. A pass takes one text of
- * each job in turn, and jobs submitted meanwhile join before every pass, so
- * a single text does not wait behind a batch of thousands; each job is
+ * each job in turn, jobs submitted meanwhile join at the front before every
+ * pass, and the job a pass began with goes last, so a single text does not
+ * wait behind a batch of thousands, nor behind batches of texts that fill
+ * a pass by themselves; each job is
  * called back (and freed) as soon as its texts are through, or skipped
  * once its caller has gone. A text too long is cut to the context, keeping
  * its closing [SEP]. */
@@ -658,9 +664,7 @@ static void run_encoder_jobs(eng_model *m, embed_job *jobs) {
   embed_ref *refs = m->embed_refs;
   for (embed_job *j = jobs; j; j = j->next) check_job(hp, j);
   for (;;) {
-    embed_job **tail = &jobs;
-    while (*tail) tail = &(*tail)->next;
-    bool open = take_arrivals(m, tail);
+    bool open = take_arrivals(m, &jobs);
     /* the jobs that are through (or failed, or given up), answered now */
     for (embed_job **at = &jobs; *at;) {
       embed_job *j = *at;
@@ -698,6 +702,16 @@ static void run_encoder_jobs(eng_model *m, embed_job *jobs) {
     }
     atomic_fetch_add(&m->st_embed_passes, 1);
     atomic_fetch_add(&m->st_embed_texts, (uint64_t)n);
+    /* The job that went first goes last: the next pass starts with another,
+     * so texts that fill a pass by themselves (full contexts) cannot keep a
+     * later job out of every pass. */
+    if (n && jobs->next) {
+      embed_job *first = jobs, **end = &jobs->next;
+      while (*end) end = &(*end)->next;
+      jobs = first->next;
+      first->next = NULL;
+      *end = first;
+    }
   }
 }
 

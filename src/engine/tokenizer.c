@@ -478,7 +478,9 @@ static int partition(const tokenizer *t, const char *text, size_t len, bool pars
           break;
         }
         size_t mpos = (size_t)(m - text);
-        if (n_plain && in_plain(plain, n_plain, mpos, e->len)) {
+        /* user-defined tokens are words of the vocabulary, matched in any
+         * text (as tok_encode without parse_special does) */
+        if (n_plain && !(e->attr & TOK_ATTR_USER_DEFINED) && in_plain(plain, n_plain, mpos, e->len)) {
           from = mpos + 1;
           continue;
         }
@@ -554,17 +556,13 @@ int tok_encode_guarded(const tokenizer *t, const char *text, size_t len, bool ad
 
 bool tok_has_special_text(const tokenizer *t, const char *text, size_t len) {
   if (!len || t->n_special_all == t->n_special_user) return false;
-  frag_list with = {0}, without = {0};
-  bool more = true; /* out of memory: assume the worst */
-  if (!partition(t, text, len, true, NULL, 0, &with) && !partition(t, text, len, false, NULL, 0, &without)) {
-    size_t tokens_with = 0, tokens_without = 0;
-    for (size_t i = 0; i < with.n; i++) tokens_with += with.v[i].id != TOK_NULL;
-    for (size_t i = 0; i < without.n; i++) tokens_without += without.v[i].id != TOK_NULL;
-    more = tokens_with != tokens_without;
-  }
-  free(with.v);
-  free(without.v);
-  return more;
+  frag_list frags = {0};
+  if (partition(t, text, len, true, NULL, 0, &frags)) return true; /* out of memory: assume so */
+  bool found = false;
+  for (size_t i = 0; i < frags.n && !found; i++)
+    found = frags.v[i].id != TOK_NULL && !(t->tokens[frags.v[i].id].attr & TOK_ATTR_USER_DEFINED);
+  free(frags.v);
+  return found;
 }
 
 /* ---- decoding ----------------------------------------------------------- */

@@ -66,10 +66,12 @@ int tok_encode(const tokenizer *t, const char *text, size_t len, bool add_specia
 typedef struct {
   size_t start, end;
 } tok_span;
-/* tok_encode with parse_special, except that special-token texts that
+/* tok_encode with parse_special, except that control-token texts that
  * overlap one of the plain spans stay text (a chat message's content inside
  * a rendered template: a user who types "<|im_end|>" gets those characters,
- * not the token that ends a turn). Spans in any order, not overlapping. */
+ * not the token that ends a turn); user-defined tokens, which tok_encode
+ * matches in any text, are matched there too. Spans in any order, not
+ * overlapping. */
 int tok_encode_guarded(const tokenizer *t, const char *text, size_t len, bool add_special,
                        const tok_span *plain, size_t n_plain, int32_t *out, size_t max, size_t *n);
 /* Whether text holds the text of a special token that only parse_special

@@ -345,6 +345,36 @@ serverTest('a single text is not kept waiting behind a large batch', 120000, asy
   }
 });
 
+// Full-context texts fill a pass by themselves (four of MiniLM's 512 fill
+// the 2,048 a pass takes): a short text sent while four such batches run
+// still gets into a pass soon, because each pass starts with another job.
+serverTest('a short text gets into a pass beside batches of full-context texts', 120000, async (h) => {
+  const post = (input) => fetch(`${h.url}/v1/embeddings`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'minilm', input }),
+  }).then(async (res) => ({ status: res.status, body: await res.json(), at: Date.now() }));
+  const embedded = async () => {
+    const text = await (await fetch(`${h.url}/metrics`)).text();
+    return Number(/^hearth_model_embedded_texts_total\{model="minilm"\} (\d+)$/m.exec(text)[1]);
+  };
+  const long = (k, i) => `batch ${k} text ${i}: ` + 'the quick brown fox jumps over the lazy dog '.repeat(60);
+  const before = await embedded();
+  const t0 = Date.now();
+  const batches = [0, 1, 2, 3].map((k) => post(Array.from({ length: 8 }, (_, i) => long(k, i))));
+  for (let i = 0; i < 500 && (await embedded()) === before; i++) await new Promise((r) => setTimeout(r, 10));
+  const sent = Date.now();
+  const single = await post('a short question');
+  const done = await Promise.all(batches);
+  const end = Math.max(...done.map((b) => b.at));
+  assert.equal(single.status, 200);
+  for (const b of done) {
+    assert.equal(b.status, 200);
+    assert.equal(b.body.usage.prompt_tokens, 8 * 512);
+  }
+  assert.ok(single.at - sent < (end - t0) / 3,
+    `the short text waited ${single.at - sent} ms; the batches took ${end - t0} ms`);
+});
+
 // A client that leaves while its texts are being embedded: the model skips
 // the rest (a cancellation in the metrics), and the next request does not
 // wait for texts nobody will read.

@@ -419,6 +419,32 @@ TEST(guarded_spans_keep_special_texts_plain) {
   unload(&m);
 }
 
+/* In Phi-3's vocabulary </s> is a user-defined token (matched in any text)
+ * and <|assistant|> a control one: a plain span keeps only the latter as
+ * text, and only the latter counts as special text. */
+TEST(guarded_spans_still_match_user_defined_tokens) {
+  if (!have_vocab_dir()) SKIP(VOCAB_DIR " not found");
+  loaded m;
+  if (load_model(VOCAB_DIR "/ggml-vocab-phi-3.gguf", &m)) {
+    CHECK(0);
+    return;
+  }
+  int32_t eos = tok_find(m.t, "</s>", 4), asst = tok_find(m.t, "<|assistant|>", 13);
+  CHECK(eos >= 0 && tok_token_type(m.t, eos) == TOK_TYPE_USER_DEFINED);
+  CHECK(asst >= 0 && tok_token_type(m.t, asst) == TOK_TYPE_CONTROL);
+  CHECK(!tok_has_special_text(m.t, "a</s>b", 6));
+  CHECK(tok_has_special_text(m.t, "a<|assistant|>b", 15));
+  const char *s = "a</s>b<|assistant|>c";
+  tok_span all = {0, strlen(s)};
+  int32_t ids[64];
+  size_t n = 0;
+  CHECK_EQ_INT(tok_encode_guarded(m.t, s, strlen(s), false, &all, 1, ids, 64, &n), 0);
+  bool has_eos = false, has_asst = false;
+  for (size_t i = 0; i < n; i++) has_eos |= ids[i] == eos, has_asst |= ids[i] == asst;
+  CHECK(has_eos && !has_asst);
+  unload(&m);
+}
+
 /* WordPiece: CLS/SEP with add_special; accents and case folded. */
 TEST(wpm_special_and_normalisation) {
   if (!have_vocab_dir()) SKIP(VOCAB_DIR " not found");
@@ -529,6 +555,7 @@ int main(void) {
   RUN(stream_decoder_holds_split_characters);
   RUN(bpe_special_tokens_and_flags);
   RUN(guarded_spans_keep_special_texts_plain);
+  RUN(guarded_spans_still_match_user_defined_tokens);
   RUN(wpm_special_and_normalisation);
   RUN(phi3_rstrip_after_special);
   RUN(long_prompt_speed);
