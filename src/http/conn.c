@@ -28,9 +28,12 @@ static void process(conn *c);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
+/* From the loop's time of this iteration, not l->now_ms, which the sweep
+ * sets and which is up to half a second old: a deadline that short of its
+ * length could expire before a new connection's first bytes were read. */
 static void set_deadline(conn *c, int kind, uint32_t ms) {
   c->deadline_kind = kind;
-  c->deadline_ms = kind == DL_NONE ? 0 : c->loop->now_ms + ms;
+  c->deadline_ms = kind == DL_NONE ? 0 : uv_now(&c->loop->uv) + ms;
 }
 
 static http_req *req_new(conn *c) {
