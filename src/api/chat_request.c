@@ -156,26 +156,18 @@ static const json_schema s_logit_bias = {
 static const char *const response_types[] = {"text", "json_object", "json_schema", NULL};
 static const json_schema s_response_type = {.kind = JS_STRING, .enum_values = response_types};
 /* response_format.json_schema, kept as JSON (output_constraint compiles its
- * schema) but checked as OpenAI's: a name like a function's, a schema
- * object. */
-typedef struct {
-  hr_str name, description;
-  bool has_description;
-  const json_value *schema;
-  bool has_schema;
-  bool strict;
-  bool has_strict;
-} json_schema_shape;
+ * schema) but checked as OpenAI's: a function's shape, its schema under
+ * "schema" rather than "parameters". */
 static const json_field json_schema_fields[] = {
-    REQ(json_schema_shape, "name", name, s_function_name),
-    OPT(json_schema_shape, "description", description, s_opt_str),
-    OPT(json_schema_shape, "schema", schema, s_parameters),
-    OPT(json_schema_shape, "strict", strict, s_opt_bool),
+    REQ(tool_function_shape, "name", name, s_function_name),
+    OPT(tool_function_shape, "description", description, s_opt_str),
+    OPT(tool_function_shape, "schema", parameters, s_parameters),
+    OPT(tool_function_shape, "strict", strict, s_opt_bool),
 };
 static const json_schema s_json_schema_object = {
     .kind = JS_OBJECT, .fields = json_schema_fields, .n_fields = HR_ARRAY_LEN(json_schema_fields)};
 static const json_schema s_json_schema = {
-    .kind = JS_ANY, .shape = &s_json_schema_object, .shape_size = sizeof(json_schema_shape), .nullable = true};
+    .kind = JS_ANY, .shape = &s_json_schema_object, .shape_size = sizeof(tool_function_shape), .nullable = true};
 static const json_field response_format_fields[] = {
     REQ(api_response_format, "type", type, s_response_type),
     OPT(api_response_format, "json_schema", json_schema, s_json_schema),
