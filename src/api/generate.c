@@ -280,7 +280,6 @@ static void write_completion_logprobs(json_writer *w, gen_request *g) {
   json_w_obj_end(w);
 }
 
-
 /* The calls in the answer (0: it is text). An answer cut by max_tokens or
  * by an error is text, whatever it began as. */
 static int parse_calls(gen_request *g, const eng_event *done, tool_call_list *calls) {

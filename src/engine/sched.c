@@ -651,10 +651,9 @@ static bool take_arrivals(eng_model *m, embed_job **jobs) {
  * each job in turn, jobs submitted meanwhile join at the front before every
  * pass, and the job a pass began with goes last, so a single text does not
  * wait behind a batch of thousands, nor behind batches of texts that fill
- * a pass by themselves; each job is
- * called back (and freed) as soon as its texts are through, or skipped
- * once its caller has gone. A text too long is cut to the context, keeping
- * its closing [SEP]. */
+ * a pass by themselves; each job is called back (and freed) as soon as its
+ * texts are through, or skipped once its caller has gone. A text too long
+ * is cut to the context, keeping its closing [SEP]. */
 static void run_encoder_jobs(eng_model *m, embed_job *jobs) {
   const model_hparams *hp = &m->mdl->hp;
   int ctx = hp->n_ctx_train, E = hp->n_embd, cap = HR_MAX(ctx, EMBED_TOKENS);
@@ -694,6 +693,7 @@ static void run_encoder_jobs(eng_model *m, embed_job *jobs) {
         took = true;
       }
     }
+    if (!n) continue; /* every job left was given up while the pass was built */
     int prc = bert_embed(m->bc, buf, lens, n, true, m->embed_out);
     for (int t = 0; t < n; t++) {
       embed_job *o = refs[t].j;

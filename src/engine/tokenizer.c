@@ -437,8 +437,8 @@ static int frag_push(frag_list *l, int32_t id, size_t off, size_t len) {
   return 0;
 }
 
-/* Whether [at, at + n) overlaps one of the plain spans (sorted [start, end)
- * pairs). */
+/* Whether [at, at + n) overlaps one of the plain spans ([start, end), in
+ * any order). */
 static bool in_plain(const tok_span *plain, size_t n_plain, size_t at, size_t n) {
   for (size_t i = 0; i < n_plain; i++)
     if (at < plain[i].end && plain[i].start < at + n) return true;

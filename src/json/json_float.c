@@ -11,12 +11,10 @@
  * (bench/json/floats.c) a 384-value vector takes 12.5 us through
  * json_w_floats, where the double arithmetic with a binary search over
  * digit counts that this replaced took 25.7 and snprintf with strtof 504.
- * Larger values go through double arithmetic checked against half an ulp,
- * and the rest (subnormals, below 1e-19 or at least 1e13) through snprintf
- * and strtof. */
+ * The rest (zero aside: subnormals, below 1e-19, 2^24 and up), which no
+ * embedding or log-probability reaches, go through snprintf and strtof. */
 #include "json_internal.h"
 
-#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -216,46 +214,6 @@ static bool shortest_exact(uint32_t bits, uint64_t *digits, int *exp10) {
   return true;
 }
 
-/* Powers of ten exact in a double (10^22 is the last). */
-static const double POW10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                               1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                               1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-
-/* 2^24 <= |f| < 1e13 in double arithmetic: a candidate is kept when it lies
- * within half the float's ulp of |f| less 4e-16 |f|, more than the double
- * arithmetic's own error, and about a tie strtof says; rounding to one more
- * digit never lands farther from |f|, so a binary search finds the count. */
-static size_t fmt_float_double(char *buf, size_t cap, float f) {
-  double v = fabs((double)f);
-  int e10 = (int)floor(log10(v));
-  int fe;
-  double mant = frexp(v, &fe);
-  double half_ulp = ldexp(mant == 0.5 ? 0.25 : 0.5, fe - 24), margin = 4e-16 * v;
-  int lo = 1, hi = 9, best_exp = 0;
-  uint64_t best = 0;
-  char tmp[40];
-  while (lo <= hi) {
-    int nd = (lo + hi) / 2;
-    bool ok = false;
-    int exp = e10 - (nd - 1); /* -1..12 here */
-    uint64_t digits = (uint64_t)llround(exp < 0 ? v * POW10[-exp] : v / POW10[exp]);
-    double back = exp < 0 ? (double)digits / POW10[-exp] : (double)digits * POW10[exp];
-    double off = fabs(back - v);
-    if (digits != 0 && off < half_ulp - margin) ok = true;
-    else if (digits != 0 && off <= half_ulp + margin) { /* about a tie: let strtof say */
-      write_decimal(tmp, f < 0, digits, exp);
-      ok = strtof(tmp, NULL) == f;
-    }
-    if (ok) {
-      best = digits, best_exp = exp;
-      hi = nd - 1;
-    } else {
-      lo = nd + 1;
-    }
-  }
-  return best ? write_decimal(buf, f < 0, best, best_exp) : fmt_float_slow(buf, cap, f);
-}
-
 size_t json_fmt_float(char *buf, float f) {
   size_t cap = JSON_FLOAT_BUF;
   uint32_t bits;
@@ -267,7 +225,5 @@ size_t json_fmt_float(char *buf, float f) {
   uint64_t digits;
   int exp10;
   if (shortest_exact(bits, &digits, &exp10)) return write_decimal(buf, bits >> 31, digits, exp10);
-  double v = fabs((double)f);
-  if (isnormal(f) && v >= 16777216.0 && v < 1e13) return fmt_float_double(buf, cap, f);
   return fmt_float_slow(buf, cap, f);
 }
