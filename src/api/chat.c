@@ -571,11 +571,21 @@ static void handle_chat(http_req *r, api_context *ctx) {
   if (call ? call_constraint(r, &fns, &constraint)
            : req.has_response_format && output_constraint(r, &req.response_format, &constraint))
     return;
-  gen_start(r, m, GEN_CHAT, ids, n_ids, (int)HR_MIN(max_tokens, 1 << 30), &sp, stop,
-            req.has_stop ? (int)req.stop.n : 0, logprobs, req.has_stream && req.stream,
-            req.has_stream_options && req.stream_options.include_usage, HR_STR(""), constraint,
-            call ? GEN_CALLS_FORCED : may_call ? GEN_CALLS_AUTO : GEN_CALLS_NONE,
-            call || may_call ? req.tools : NULL, req.has_parallel_tool_calls && !req.parallel_tool_calls);
+  gen_params p = {.kind = GEN_CHAT,
+                  .prompt = ids,
+                  .n_prompt = n_ids,
+                  .max_tokens = (int)HR_MIN(max_tokens, 1 << 30),
+                  .sp = sp,
+                  .stop = stop,
+                  .n_stop = req.has_stop ? (int)req.stop.n : 0,
+                  .logprobs = logprobs,
+                  .stream = req.has_stream && req.stream,
+                  .include_usage = req.has_stream_options && req.stream_options.include_usage,
+                  .constraint = constraint,
+                  .calls = call ? GEN_CALLS_FORCED : may_call ? GEN_CALLS_AUTO : GEN_CALLS_NONE,
+                  .tools = call || may_call ? req.tools : NULL,
+                  .one_call = req.has_parallel_tool_calls && !req.parallel_tool_calls};
+  gen_start(r, m, &p);
 }
 
 static void on_chat_completions(http_req *r, void *data) { api_dispatch(r, data, handle_chat); }

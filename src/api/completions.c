@@ -105,8 +105,10 @@ static void handle_completions(http_req *r, api_context *ctx) {
                      m->info.n_vocab, &sp))
     return;
   const char **stop = req.has_stop ? gen_stop_strings(r, req.stop.items, req.stop.n) : NULL;
-  if (max_tokens == 0) {
-    /* Nothing to generate: the (echoed) prompt and its usage. */
+  bool logprobs = req.has_logprobs;
+  if (max_tokens == 0 && !(echo && logprobs)) {
+    /* Nothing to generate and nothing to score: the (echoed) prompt and
+     * its usage. */
     hr_buf b = HR_BUF_INIT;
     json_writer w;
     json_w_init(&w, &b);
@@ -131,7 +133,18 @@ static void handle_completions(http_req *r, api_context *ctx) {
     json_w_key(&w, "text");
     json_w_strn(&w, echo ? text.ptr : "", echo ? text.len : 0);
     json_w_key(&w, "logprobs");
-    json_w_null(&w);
+    if (logprobs) {
+      json_w_obj_begin(&w);
+      static const char *keys[] = {"tokens", "token_logprobs", "top_logprobs", "text_offset"};
+      for (int k = 0; k < 4; k++) {
+        json_w_key(&w, keys[k]);
+        json_w_arr_begin(&w);
+        json_w_arr_end(&w);
+      }
+      json_w_obj_end(&w);
+    } else {
+      json_w_null(&w);
+    }
     json_w_key(&w, "finish_reason");
     json_w_str(&w, "length");
     json_w_obj_end(&w);
@@ -151,11 +164,23 @@ static void handle_completions(http_req *r, api_context *ctx) {
     hr_buf_free(&b);
     return;
   }
-  gen_start(r, m, GEN_COMPLETION, ids, n_ids, (int)HR_MIN(max_tokens, 1 << 30), &sp, stop,
-            req.has_stop ? (int)req.stop.n : 0, req.has_logprobs ? (int)req.logprobs : -1,
-            req.has_stream && req.stream,
-            req.has_stream_options && req.stream_options.include_usage,
-            echo ? text : HR_STR(""), NULL, GEN_CALLS_NONE, NULL, false);
+  /* echo with logprobs scores the prompt's tokens too (lm-evaluation-
+   * harness's loglikelihood: echo, logprobs, max_tokens 0 or 1) */
+  gen_params p = {.kind = GEN_COMPLETION,
+                  .prompt = ids,
+                  .n_prompt = n_ids,
+                  .max_tokens = (int)HR_MIN(max_tokens, 1 << 30),
+                  .prompt_only = max_tokens == 0,
+                  .sp = sp,
+                  .stop = stop,
+                  .n_stop = req.has_stop ? (int)req.stop.n : 0,
+                  .logprobs = logprobs ? (int)req.logprobs : -1,
+                  .prompt_logprobs = echo && logprobs,
+                  .stream = req.has_stream && req.stream,
+                  .include_usage = req.has_stream_options && req.stream_options.include_usage,
+                  .echo = echo ? text : HR_STR(""),
+                  .calls = GEN_CALLS_NONE};
+  gen_start(r, m, &p);
 }
 
 static void on_completions(http_req *r, void *data) { api_dispatch(r, data, handle_completions); }

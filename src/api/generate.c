@@ -9,6 +9,7 @@
 #include "tool_calls.h"
 
 #include <openssl/rand.h>
+#include <utf8proc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,8 @@ static void drain(http_req *r, void *arg);
 static void release_held(gen_request *g, size_t free_text);
 static void send_unsent_parts(gen_request *g, const tool_call_list *calls);
 static void gen_free(gen_request *g);
+static void completion_lp_add(gen_request *g, int32_t token, const eng_event *ev, size_t offset);
+static void write_completion_logprobs(json_writer *w, gen_request *g);
 
 static void on_event(eng_seq *s, const eng_event *ev, void *user) {
   HR_UNUSED(s);
@@ -169,41 +172,19 @@ static void send_chunk_of(gen_request *g, const eng_event *tok_ev, const char *f
       json_w_strn(&w, tok_ev ? tok_ev->text : "", tok_ev ? tok_ev->text_len : 0);
     }
     json_w_key(&w, "logprobs");
-    if (tok_ev && g->logprobs >= 0 && tok_ev->token >= 0) {
-      if (g->kind == GEN_CHAT) {
-        json_w_obj_begin(&w);
-        json_w_key(&w, "content");
-        json_w_arr_begin(&w);
-        write_chat_logprob(&w, tok, tok_ev);
-        json_w_arr_end(&w);
-        json_w_obj_end(&w);
-      } else {
-        hr_str piece = tok_decode_piece(tok, tok_ev->token, false);
-        json_w_obj_begin(&w);
-        json_w_key(&w, "tokens");
-        json_w_arr_begin(&w);
-        json_w_strn(&w, piece.ptr, piece.len);
-        json_w_arr_end(&w);
-        json_w_key(&w, "token_logprobs");
-        json_w_arr_begin(&w);
-        json_w_float(&w, tok_ev->chosen.logprob);
-        json_w_arr_end(&w);
-        json_w_key(&w, "top_logprobs");
-        json_w_arr_begin(&w);
-        json_w_obj_begin(&w);
-        for (int i = 0; i < tok_ev->n_top; i++) {
-          hr_str p = tok_decode_piece(tok, tok_ev->top[i].id, false);
-          json_w_key(&w, hr_arena_strndup(http_req_arena(g->req), p.ptr, p.len));
-          json_w_float(&w, tok_ev->top[i].logprob);
-        }
-        json_w_obj_end(&w);
-        json_w_arr_end(&w);
-        json_w_key(&w, "text_offset");
-        json_w_arr_begin(&w);
-        json_w_uint(&w, g->text_offset);
-        json_w_arr_end(&w);
-        json_w_obj_end(&w);
-      }
+    if (tok_ev && g->logprobs >= 0 && g->kind == GEN_CHAT && tok_ev->token >= 0) {
+      json_w_obj_begin(&w);
+      json_w_key(&w, "content");
+      json_w_arr_begin(&w);
+      write_chat_logprob(&w, tok, tok_ev);
+      json_w_arr_end(&w);
+      json_w_obj_end(&w);
+    } else if (tok_ev && g->logprobs >= 0 && g->kind == GEN_COMPLETION &&
+               (tok_ev->token >= 0 || g->lp[0].len)) {
+      /* a token's, or the echo's with the prompt's scores gathered */
+      if (tok_ev->token >= 0) completion_lp_add(g, tok_ev->token, tok_ev, g->text_offset);
+      write_completion_logprobs(&w, g);
+      for (int k = 0; k < 4; k++) hr_buf_clear(&g->lp[k]);
     } else {
       json_w_null(&w);
     }
@@ -225,59 +206,98 @@ static void send_chunk(gen_request *g, const eng_event *tok_ev, const char *fini
   send_chunk_of(g, tok_ev, finish, usage, NULL);
 }
 
-/* Non-streaming: remember the token's text and logprobs. */
-static void collect(gen_request *g, const eng_event *ev) {
-  hr_buf_append(&g->text, ev->text, ev->text_len);
-  if (g->logprobs < 0 || ev->token < 0) return;
-  const tokenizer *tok = eng_model_tokenizer(g->model->engine);
+/* A token's name in the completions logprobs: its text when that is valid
+ * UTF-8, else OpenAI's "bytes:\xNN..." form (a piece ending inside a
+ * character would read as U+FFFD, and several such tokens would share one
+ * name, one key of top_logprobs). In the request's arena. */
+static hr_str lp_token_name(gen_request *g, int32_t token) {
+  hr_str p = tok_decode_piece(eng_model_tokenizer(g->model->engine), token, false);
+  utf8proc_int32_t cp;
+  for (utf8proc_ssize_t i = 0, n; i < (utf8proc_ssize_t)p.len; i += n)
+    if ((n = utf8proc_iterate((const utf8proc_uint8_t *)p.ptr + i, (utf8proc_ssize_t)p.len - i, &cp)) < 0)
+      goto bytes;
+  return p;
+bytes:;
+  char *out = hr_arena_alloc(http_req_arena(g->req), 6 + 4 * p.len + 1);
+  if (!out) return HR_STR("");
+  size_t at = (size_t)sprintf(out, "bytes:");
+  for (size_t i = 0; i < p.len; i++) at += (size_t)sprintf(out + at, "\\x%02x", (unsigned char)p.ptr[i]);
+  return hr_str_make(out, at);
+}
+
+/* Adds a token to the completions logprobs arrays: its text, its
+ * log-probability and top (ev NULL: a prompt's first token, which has
+ * neither) and the byte offset of its text. */
+static void completion_lp_add(gen_request *g, int32_t token, const eng_event *ev, size_t offset) {
   json_writer w;
-  if (g->n_logprob_items++) hr_buf_putc(&g->logprob_json, ',');
-  json_w_init(&w, &g->logprob_json);
-  if (g->kind == GEN_CHAT) {
-    write_chat_logprob(&w, tok, ev);
-  } else {
-    /* completions keep parallel arrays; stored as one object per token and
-     * regrouped at the end */
-    hr_str piece = tok_decode_piece(tok, ev->token, false);
-    json_w_obj_begin(&w);
-    json_w_key(&w, "t");
-    json_w_strn(&w, piece.ptr, piece.len);
-    json_w_key(&w, "l");
-    json_w_float(&w, ev->chosen.logprob);
-    json_w_key(&w, "o");
-    json_w_uint(&w, g->text_offset);
-    json_w_key(&w, "top");
+  for (int k = 0; k < 4; k++)
+    if (g->lp[k].len) hr_buf_putc(&g->lp[k], ',');
+  hr_str piece = lp_token_name(g, token);
+  json_w_init(&w, &g->lp[0]);
+  json_w_strn(&w, piece.ptr, piece.len);
+  json_w_init(&w, &g->lp[1]);
+  if (ev) json_w_float(&w, ev->chosen.logprob);
+  else json_w_null(&w);
+  json_w_init(&w, &g->lp[2]);
+  if (ev) {
+    /* the top tokens and, as OpenAI gives it, the token itself (up to
+     * logprobs + 1 entries) */
+    bool listed = false;
     json_w_obj_begin(&w);
     for (int i = 0; i < ev->n_top; i++) {
-      hr_str p = tok_decode_piece(tok, ev->top[i].id, false);
+      hr_str p = lp_token_name(g, ev->top[i].id);
+      listed |= ev->top[i].id == token || hr_str_eq(p, piece);
       json_w_key(&w, hr_arena_strndup(http_req_arena(g->req), p.ptr, p.len));
       json_w_float(&w, ev->top[i].logprob);
     }
+    if (!listed) {
+      json_w_key(&w, hr_arena_strndup(http_req_arena(g->req), piece.ptr, piece.len));
+      json_w_float(&w, ev->chosen.logprob);
+    }
     json_w_obj_end(&w);
-    json_w_obj_end(&w);
+  } else {
+    json_w_null(&w);
   }
-  json_w_finish(&w);
+  json_w_init(&w, &g->lp[3]);
+  json_w_uint(&w, offset);
 }
 
-/* The completions logprobs object from the per-token items collected. */
+/* The completions logprobs object from the arrays' items gathered. */
 static void write_completion_logprobs(json_writer *w, gen_request *g) {
-  hr_buf arr = HR_BUF_INIT;
-  hr_buf_putc(&arr, '[');
-  hr_buf_append(&arr, g->logprob_json.data ? g->logprob_json.data : "", g->logprob_json.len);
-  hr_buf_putc(&arr, ']');
-  json_value *items = NULL;
-  json_read(http_req_arena(g->req), arr.data, arr.len, NULL, &items, NULL);
-  hr_buf_free(&arr);
   static const char *keys[] = {"tokens", "token_logprobs", "top_logprobs", "text_offset"};
-  static const char *short_keys[] = {"t", "l", "top", "o"};
   json_w_obj_begin(w);
   for (int k = 0; k < 4; k++) {
     json_w_key(w, keys[k]);
     json_w_arr_begin(w);
-    for (size_t i = 0; items && i < items->u.arr.n; i++) json_w_value(w, json_get(items->u.arr.items[i], short_keys[k]));
+    if (g->lp[k].len) json_w_raw(w, g->lp[k].data, g->lp[k].len);
     json_w_arr_end(w);
   }
   json_w_obj_end(w);
+}
+
+/* A prompt token of an echo, scored (ev) or the first (NULL): its item at
+ * its place in the echoed text. */
+static void prompt_token_scored(gen_request *g, int32_t token, const eng_event *ev) {
+  const tokenizer *tok = eng_model_tokenizer(g->model->engine);
+  size_t at = g->prompt_offset < 0 ? 0 : (size_t)g->prompt_offset;
+  completion_lp_add(g, token, ev, HR_MIN(at, g->echo.len));
+  g->prompt_offset += (ptrdiff_t)tok_decode_piece(tok, token, false).len;
+}
+
+/* Non-streaming: remember the token's text and logprobs. */
+static void collect(gen_request *g, const eng_event *ev) {
+  hr_buf_append(&g->text, ev->text, ev->text_len);
+  if (g->logprobs < 0 || ev->token < 0) return;
+  if (g->kind == GEN_COMPLETION) {
+    completion_lp_add(g, ev->token, ev, g->text_offset);
+    return;
+  }
+  const tokenizer *tok = eng_model_tokenizer(g->model->engine);
+  json_writer w;
+  if (g->n_logprob_items++) hr_buf_putc(&g->logprob_json, ',');
+  json_w_init(&w, &g->logprob_json);
+  write_chat_logprob(&w, tok, ev);
+  json_w_finish(&w);
 }
 
 /* The calls in the answer (0: it is text). An answer cut by max_tokens or
@@ -391,6 +411,7 @@ static void gen_free(gen_request *g) {
   }
   hr_buf_free(&g->text);
   hr_buf_free(&g->logprob_json);
+  for (int k = 0; k < 4; k++) hr_buf_free(&g->lp[k]);
   pthread_mutex_destroy(&g->lock);
   free(g);
 }
@@ -473,6 +494,14 @@ static void send_unsent_parts(gen_request *g, const tool_call_list *calls) {
   hr_buf_free(&b);
 }
 
+/* A stream's echo, held until the prompt's logprobs were all in: one
+ * chunk with the prompt's text and its tokens' logprobs. */
+static void send_echo(gen_request *g) {
+  eng_event ev = {.kind = ENG_EV_TOKEN, .text = g->echo.ptr, .text_len = g->echo.len, .token = -1};
+  send_chunk(g, &ev, NULL, NULL);
+  g->echo_pending = false;
+}
+
 /* Runs on the loop: turns queued events into output. */
 static void drain(http_req *r, void *arg) {
   HR_UNUSED(r);
@@ -484,6 +513,13 @@ static void drain(http_req *r, void *arg) {
   pthread_mutex_unlock(&g->lock);
   while (e) {
     gen_event *next = e->next;
+    if (e->ev.kind == ENG_EV_PROMPT) {
+      if (!g->aborted) prompt_token_scored(g, e->ev.token, &e->ev);
+      free(e);
+      e = next;
+      continue;
+    }
+    if (g->echo_pending && !g->aborted) send_echo(g);
     if (e->ev.kind == ENG_EV_DONE) {
       eng_event done = e->ev;
       free(e);
@@ -611,99 +647,100 @@ void gen_make_id(char *out, size_t n, const char *prefix) {
 /* gen_start's arguments, carried from the intake thread to the loop. */
 typedef struct {
   api_model *m;
-  gen_kind kind;
-  const int32_t *prompt;
-  int n_prompt, max_tokens;
-  sampler_params sp;
-  const char *const *stop;
-  int n_stop, logprobs;
-  bool stream, include_usage;
-  hr_str echo;
-  jc_schema *constraint;
-  gen_calls calls;
-  const json_value *tools;
-  bool one_call;
+  gen_params p;
 } gen_start_args;
 
 static void drop_start_args(void *arg) {
   gen_start_args *a = arg;
-  jc_free(a->constraint);
+  jc_free(a->p.constraint);
   free(a);
 }
 
 static void gen_start_posted(http_req *r, void *arg) {
   gen_start_args *a = arg;
-  gen_start(r, a->m, a->kind, a->prompt, a->n_prompt, a->max_tokens, &a->sp, a->stop, a->n_stop,
-            a->logprobs, a->stream, a->include_usage, a->echo, a->constraint, a->calls, a->tools,
-            a->one_call);
+  gen_start(r, a->m, &a->p);
   free(a);
 }
 
-void gen_start(http_req *r, api_model *m, gen_kind kind, const int32_t *prompt, int n_prompt,
-               int max_tokens, const sampler_params *sp, const char *const *stop, int n_stop,
-               int logprobs, bool stream, bool include_usage, hr_str echo, jc_schema *constraint,
-               gen_calls calls, const json_value *tools, bool one_call) {
+void gen_start(http_req *r, api_model *m, const gen_params *p) {
   if (!http_on_io_thread()) { /* a large body read on the intake thread: submit from the loop */
     gen_start_args *a = malloc(sizeof *a);
     if (!a) {
-      jc_free(constraint);
+      jc_free(p->constraint);
       http_respond_error(r, 500, "server_error", NULL, NULL, "out of memory");
       return;
     }
-    *a = (gen_start_args){.m = m, .kind = kind, .prompt = prompt, .n_prompt = n_prompt,
-                          .max_tokens = max_tokens, .sp = *sp, .stop = stop, .n_stop = n_stop,
-                          .logprobs = logprobs, .stream = stream, .include_usage = include_usage,
-                          .echo = echo, .constraint = constraint, .calls = calls, .tools = tools,
-                          .one_call = one_call};
+    *a = (gen_start_args){.m = m, .p = *p};
     api_on_loop(r, gen_start_posted, drop_start_args, a);
     return;
   }
   gen_request *g = calloc(1, sizeof *g);
   if (!g) {
-    jc_free(constraint);
+    jc_free(p->constraint);
     http_respond_error(r, 500, "server_error", NULL, NULL, "out of memory");
     return;
   }
   g->req = r;
   g->model = m;
-  g->kind = kind;
-  g->stream = stream;
-  g->include_usage = include_usage;
-  g->calls = calls;
-  g->tools = tools;
-  g->one_call = one_call;
-  g->logprobs = logprobs;
+  g->kind = p->kind;
+  g->stream = p->stream;
+  g->include_usage = p->include_usage;
+  g->calls = p->calls;
+  g->tools = p->tools;
+  g->one_call = p->one_call;
+  g->logprobs = p->logprobs;
   g->created = hr_wall_ms() / 1000;
-  g->echo = echo;
-  gen_make_id(g->id, sizeof g->id, kind == GEN_CHAT ? "chatcmpl-" : "cmpl-");
+  g->echo = p->echo;
+  bool score_prompt = p->prompt_logprobs && p->logprobs >= 0;
+  if (score_prompt) {
+    g->prompt = p->prompt;
+    /* A tokenizer that adds a space in front of the text (SentencePiece)
+     * gives pieces one byte longer than the echo: offsets start at -1. */
+    const tokenizer *tok = eng_model_tokenizer(m->engine);
+    size_t total = 0;
+    const char *first = NULL;
+    for (int i = 0; i < p->n_prompt; i++) {
+      hr_str piece = tok_decode_piece(tok, p->prompt[i], false);
+      if (!first && piece.len) first = piece.ptr;
+      total += piece.len;
+    }
+    if (first && *first == ' ' && total == p->echo.len + 1 && (!p->echo.len || p->echo.ptr[0] != ' '))
+      g->prompt_offset = -1;
+  }
+  gen_make_id(g->id, sizeof g->id, p->kind == GEN_CHAT ? "chatcmpl-" : "cmpl-");
   pthread_mutex_init(&g->lock, NULL);
-  eng_gen_params p = {.prompt = prompt,
-                      .n_prompt = n_prompt,
-                      .max_tokens = max_tokens,
-                      .sampling = *sp,
-                      .stop = stop,
-                      .n_stop = n_stop,
-                      .n_logprobs = logprobs,
-                      .constraint = constraint,
-                      .on_event = on_event,
-                      .user = g};
+  eng_gen_params ep = {.prompt = p->prompt,
+                       .n_prompt = p->n_prompt,
+                       .max_tokens = p->max_tokens,
+                       .sampling = p->sp,
+                       .stop = p->stop,
+                       .n_stop = p->n_stop,
+                       .n_logprobs = p->logprobs,
+                       .prompt_logprobs = score_prompt,
+                       .prompt_only = p->prompt_only,
+                       .constraint = p->constraint,
+                       .on_event = on_event,
+                       .user = g};
   /* Events reach this loop through posted tasks, which cannot run before
    * this handler returns: the stream's head and the echo go out first. */
-  int rc = eng_submit(m->engine, &p, &g->seq);
+  int rc = eng_submit(m->engine, &ep, &g->seq);
   if (rc == HR_OK) {
     http_req_on_abort(r, on_abort, g);
-    if (stream) {
+    if (p->stream) {
       http_res_header(r, "X-Accel-Buffering", "no");
       http_stream_begin(r, 200, "text/event-stream");
     }
-    if (echo.len) {
-      if (stream) {
-        eng_event ev = {.kind = ENG_EV_TOKEN, .text = echo.ptr, .text_len = echo.len, .token = -1};
+    if (score_prompt) prompt_token_scored(g, p->prompt[0], NULL); /* the first has no logprob */
+    if (g->echo.len) {
+      if (score_prompt && p->stream) {
+        g->echo_pending = true; /* with the prompt's logprobs, once they are in */
+      } else if (p->stream) {
+        eng_event ev = {.kind = ENG_EV_TOKEN, .text = g->echo.ptr, .text_len = g->echo.len, .token = -1};
         send_chunk(g, &ev, NULL, NULL);
       } else {
-        hr_buf_append(&g->text, echo.ptr, echo.len);
+        hr_buf_append(&g->text, g->echo.ptr, g->echo.len);
       }
-      g->text_offset = echo.len;
+      g->text_offset = g->echo.len;
     }
     return;
   }

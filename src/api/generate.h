@@ -12,6 +12,7 @@
 #include "../json/json.h"
 
 #include <pthread.h>
+#include <stddef.h>
 
 typedef enum { GEN_CHAT, GEN_COMPLETION } gen_kind;
 
@@ -27,6 +28,28 @@ typedef struct gen_event {
   char text[];
 } gen_event;
 
+/* What to generate: one request's prompt and settings. */
+typedef struct {
+  gen_kind kind;
+  const int32_t *prompt; /* token ids, in the request's arena */
+  int n_prompt;
+  int max_tokens;        /* <= 0: until the context is full */
+  bool prompt_only;      /* generate nothing (completions: max_tokens 0 scoring an echo) */
+  sampler_params sp;
+  const char *const *stop;
+  int n_stop;
+  int logprobs;          /* -1 none, else top count */
+  bool prompt_logprobs;  /* completions' echo: the prompt's tokens scored too */
+  bool stream, include_usage;
+  hr_str echo;           /* completions: prompt text to echo first */
+  /* response_format's automaton or a forced call's, or NULL; gen_start
+   * takes it over in every case */
+  jc_schema *constraint;
+  gen_calls calls;       /* tools NULL for GEN_CALLS_NONE */
+  const json_value *tools;
+  bool one_call;         /* parallel_tool_calls false: the first call only */
+} gen_params;
+
 typedef struct gen_request {
   http_req *req;
   api_model *model;
@@ -38,10 +61,19 @@ typedef struct gen_request {
   char id[48];          /* "chatcmpl-..." */
   int64_t created;
   hr_str echo;          /* completions: prompt text to echo first */
+  /* completions' echo with logprobs: the prompt (request's arena), the
+   * byte offset of its next token's text, and whether a stream still owes
+   * the echo (sent with the prompt's logprobs once they are all in) */
+  const int32_t *prompt;
+  ptrdiff_t prompt_offset; /* -1 at first when the tokenizer put a space in front */
+  bool echo_pending;
   /* accumulated for the non-streaming answer, owned here */
   hr_buf text;
-  hr_buf logprob_json;  /* the "content" array items, comma-joined */
+  hr_buf logprob_json;  /* chat: the "content" array items, comma-joined */
   size_t n_logprob_items;
+  /* completions: the four parallel logprobs arrays' items, comma-joined
+   * (tokens, token_logprobs, top_logprobs, text_offset) */
+  hr_buf lp[4];
   size_t text_offset;   /* completions logprobs: byte offset of the next token */
   bool sent_role;
   bool aborted;
@@ -59,17 +91,10 @@ typedef struct gen_request {
   bool orphaned;        /* a post found the server stopped: the request is gone */
 } gen_request;
 
-/* Starts generating: submits to the engine and answers errors itself.
- * prompt: the token ids. constraint: response_format's automaton or a
- * forced call's, or NULL; taken over in every case. calls and tools: see
- * gen_calls (tools NULL for GEN_CALLS_NONE; one_call: parallel_tool_calls
- * false). On success the request
- * belongs to the generation until it ends. Off the loops (the intake
- * thread) it posts itself to the request's loop. */
-void gen_start(http_req *r, api_model *m, gen_kind kind, const int32_t *prompt, int n_prompt,
-               int max_tokens, const sampler_params *sp, const char *const *stop, int n_stop,
-               int logprobs, bool stream, bool include_usage, hr_str echo, jc_schema *constraint,
-               gen_calls calls, const json_value *tools, bool one_call);
+/* Starts generating: submits to the engine and answers errors itself. On
+ * success the request belongs to the generation until it ends. Off the
+ * loops (the intake thread) it posts itself to the request's loop. */
+void gen_start(http_req *r, api_model *m, const gen_params *p);
 
 /* Sampling settings from request fields (OpenAI's defaults where absent). */
 typedef struct {

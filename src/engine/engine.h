@@ -76,7 +76,10 @@ typedef enum {
   ENG_FINISH_ERROR,
 } eng_finish;
 
-typedef enum { ENG_EV_TOKEN, ENG_EV_DONE } eng_event_kind;
+/* PROMPT: the log-probability of a prompt token given those before it
+ * (eng_gen_params.prompt_logprobs): token is prompt[pos], in order from
+ * pos 1, all before the first TOKEN; text is empty. */
+typedef enum { ENG_EV_TOKEN, ENG_EV_PROMPT, ENG_EV_DONE } eng_event_kind;
 
 #define ENG_TOP_MAX 20
 
@@ -112,6 +115,12 @@ typedef struct {
                               (a stop inside it would cut it invalid) */
   int n_stop;
   int n_logprobs;        /* -1: none; 0..ENG_TOP_MAX: chosen + this many top */
+  /* With n_logprobs >= 0: PROMPT events for the prompt's tokens too. Such a
+   * prompt is computed whole (a cached prefix would have no logits). */
+  bool prompt_logprobs;
+  /* Generate nothing: the prompt is computed (for its PROMPT events) and
+   * the request ends ENG_FINISH_LENGTH. */
+  bool prompt_only;
   /* The output must be JSON this automaton accepts (json_constraint.h):
    * tokens that would leave it are never sampled, and the generation ends
    * (ENG_FINISH_STOP) with the token that completes it. eng_submit takes

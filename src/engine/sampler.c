@@ -174,20 +174,32 @@ static void select_top(cand *c, int total, int n) {
   qsort(c, (size_t)n, sizeof(cand), cmp_cand);
 }
 
-static void logprobs(sampler *s, const float *logits, int32_t chosen_id, int n_top,
-                     token_logprob *chosen, token_logprob *top) {
+void sampler_logprobs(const float *logits, int n_vocab, int32_t chosen_id, int n_top,
+                      token_logprob *chosen, token_logprob *top) {
   float mx = -INFINITY;
-  for (int i = 0; i < s->n_vocab; i++) mx = logits[i] > mx ? logits[i] : mx;
+  for (int i = 0; i < n_vocab; i++) mx = logits[i] > mx ? logits[i] : mx;
   double sum = 0;
-  for (int i = 0; i < s->n_vocab; i++) sum += exp((double)(logits[i] - mx));
+  for (int i = 0; i < n_vocab; i++) sum += exp((double)(logits[i] - mx));
   float lse = mx + (float)log(sum);
   chosen->id = chosen_id;
   chosen->logprob = logits[chosen_id] - lse;
-  for (int i = 0; i < s->n_vocab; i++) s->cands[i] = (cand){i, logits[i], 0};
-  if (n_top <= 0) return;
-  select_top(s->cands, s->n_vocab, n_top);
-  for (int i = 0; i < n_top && i < s->n_vocab; i++)
-    top[i] = (token_logprob){s->cands[i].id, s->cands[i].logit - lse};
+  /* The n_top best by insertion into a sorted list: a token displaces the
+   * last only when strictly better (ids ascend, so a tie keeps the lower
+   * id, as cmp_cand orders); needs no scratch, so rows of one sequence
+   * can be scored on several threads at once. */
+  if (n_top > n_vocab) n_top = n_vocab;
+  int have = 0;
+  for (int i = 0; n_top > 0 && i < n_vocab; i++) {
+    float l = logits[i];
+    if (have == n_top && !(l > top[have - 1].logprob)) continue;
+    int at = have < n_top ? have++ : have - 1;
+    while (at > 0 && l > top[at - 1].logprob) {
+      top[at] = top[at - 1];
+      at--;
+    }
+    top[at] = (token_logprob){i, l};
+  }
+  for (int i = 0; i < have; i++) top[i].logprob -= lse;
 }
 
 static int32_t argmax(const float *logits, int n) {
@@ -268,6 +280,6 @@ int32_t sampler_sample(sampler *s, float *logits, int n_top, token_logprob *chos
       }
     }
   }
-  if (chosen) logprobs(s, logits, id, n_top, chosen, top);
+  if (chosen) sampler_logprobs(logits, s->n_vocab, id, n_top, chosen, top);
   return id;
 }

@@ -53,4 +53,11 @@ void sampler_accept(sampler *s, int32_t id);
 int32_t sampler_sample(sampler *s, float *logits, int n_top, token_logprob *chosen,
                        token_logprob *top);
 
+/* Log-probabilities under logits as they are (no bias or penalties): of
+ * token chosen_id into *chosen, and of the n_top most likely tokens, in
+ * descending order (ties: the lower id first), into top. Reads logits
+ * only, so any thread may score rows of any sequence. */
+void sampler_logprobs(const float *logits, int n_vocab, int32_t chosen_id, int n_top,
+                      token_logprob *chosen, token_logprob *top);
+
 #endif

@@ -46,6 +46,8 @@ struct eng_seq {
   int n_stop;
   size_t stop_max;        /* longest stop string */
   int n_logprobs;
+  bool prompt_logprobs;   /* PROMPT events (n_logprobs >= 0) */
+  bool prompt_only;       /* ends when the prompt is computed */
   jc_schema *jc;          /* response_format's automaton, or NULL */
   jc_state *jcs;          /* the output so far, as it reads it */
   eng_event_fn on_event;
@@ -85,12 +87,13 @@ typedef struct embed_job {
   int next_text;            /* an encoder's: the first text not yet in a pass */
 } embed_job;
 
-/* One sequence's draw of a step: sampled on the pool (each sequence has its
- * own sampler), emitted afterwards in batch order on the scheduler thread. */
+/* One sequence's draw of a step, or the score of one of its prompt
+ * tokens: made on the pool (each sequence has its own sampler; scores
+ * need none), emitted afterwards in batch order on the scheduler thread. */
 struct sampled {
   eng_seq *seq;
   int row; /* its logits row */
-  int32_t id;
+  int32_t id; /* drawn, or the prompt token scored */
   token_logprob chosen, top[ENG_TOP_MAX];
 };
 
@@ -108,6 +111,7 @@ struct eng_model {
   eng_seq **batch_seq;    /* which sequence each batch token belongs to */
   float *logits;          /* n_slots rows of scratch for the samplers */
   struct sampled *sampled; /* n_slots: this step's draws, made on the pool */
+  struct sampled *scored;  /* n_batch: this step's prompt-token scores */
   float *hidden;          /* decoder embeddings: n_batch rows of n_embd */
   /* an encoder's pass scratch: its token ids (EMBED_TOKENS or the context),
    * texts' lengths and origins (EMBED_TEXTS) and vectors (EMBED_TEXTS rows
@@ -180,6 +184,8 @@ static eng_seq *seq_new(eng_model *m, const eng_gen_params *p) {
   s->max_tokens = p->max_tokens;
   s->sp = p->sampling;
   s->n_logprobs = HR_MIN(p->n_logprobs, ENG_TOP_MAX);
+  s->prompt_logprobs = p->prompt_logprobs && p->n_logprobs >= 0;
+  s->prompt_only = p->prompt_only;
   s->on_event = p->on_event;
   s->user = p->user;
   s->ts = (tok_stream)TOK_STREAM_INIT;
@@ -276,8 +282,8 @@ static void admit(eng_model *m, eng_seq *s, int free_slot_hint) {
     if (l > best_len) best = i, best_len = l;
   }
   /* At least the last prompt token is computed again: its logits start
-   * the generation. */
-  best_len = HR_MIN(best_len, s->n_prompt - 1);
+   * the generation. A scored prompt is computed whole. */
+  best_len = HR_MIN(best_len, s->prompt_logprobs ? 0 : s->n_prompt - 1);
   int target = free_slot_hint;
   if (best >= 0 && !m->slots[best].seq) target = best;
   slot *sl = &m->slots[target];
@@ -304,7 +310,7 @@ static void admit(eng_model *m, eng_seq *s, int free_slot_hint) {
    * waiting for it costs this request at most the leader's steps, which
    * it would have shared anyway, and saves recomputing the shared part. */
   int lead = -1, lead_len = 0;
-  for (int i = 0; i < m->p.n_slots; i++) {
+  for (int i = 0; i < m->p.n_slots && !s->prompt_logprobs; i++) {
     eng_seq *o = m->slots[i].seq;
     if (!o || o == s || o->decoding || o->leader) continue;
     int l = HR_MIN(common_prefix(o->prompt, o->n_prompt, s->prompt, s->n_prompt), s->n_prompt - 1);
@@ -478,7 +484,8 @@ static int build_batch(eng_model *m) {
     int take = HR_MIN(budget - n, s->n_prompt - s->n_past);
     for (int k = 0; k < take; k++) {
       int pos = s->n_past + k;
-      m->batch[n] = (fwd_token){s->prompt[pos], i, pos, pos == s->n_prompt - 1};
+      bool last = pos == s->n_prompt - 1;
+      m->batch[n] = (fwd_token){s->prompt[pos], i, pos, last ? !s->prompt_only : s->prompt_logprobs};
       m->batch_seq[n++] = s;
     }
     if (n_decoding == 0) budget = HR_MAX(n, HR_MIN(budget, m->p.n_batch_busy));
@@ -505,6 +512,14 @@ static void sample_worker(void *arg, int k, int thread_id) {
                              n_top, chosen, d->top);
 }
 
+static void score_worker(void *arg, int k, int thread_id) {
+  eng_model *m = arg;
+  HR_UNUSED(thread_id);
+  struct sampled *d = &m->scored[k];
+  sampler_logprobs(fwd_logits(m->fc, d->row), m->mdl->hp.n_vocab, d->id,
+                   HR_MAX(d->seq->n_logprobs, 0), &d->chosen, d->top);
+}
+
 static void step(eng_model *m) {
   int n = build_batch(m);
   if (n == 0) return;
@@ -524,11 +539,28 @@ static void step(eng_model *m) {
     sl->n_tokens = m->batch[i].pos + 1;
     m->batch_seq[i]->n_past = m->batch[i].pos + 1;
   }
-  int n_sampled = 0;
+  /* Logits rows come in batch order: a prompt token's (scored against the
+   * next prompt token) or a sequence's last (drawn from). */
+  int n_sampled = 0, n_scored = 0, row = 0;
   for (int i = 0; i < n; i++) {
     if (!m->batch[i].logits) continue;
-    m->sampled[n_sampled] = (struct sampled){.seq = m->batch_seq[i], .row = n_sampled};
-    n_sampled++;
+    eng_seq *s = m->batch_seq[i];
+    int pos = m->batch[i].pos;
+    if (!s->decoding && pos < s->n_prompt - 1)
+      m->scored[n_scored++] = (struct sampled){.seq = s, .row = row, .id = s->prompt[pos + 1]};
+    else
+      m->sampled[n_sampled++] = (struct sampled){.seq = s, .row = row};
+    row++;
+  }
+  if (n_scored) {
+    hr_pool_run(m->pool, score_worker, m, n_scored, false);
+    for (int k = 0; k < n_scored; k++) {
+      struct sampled *d = &m->scored[k];
+      eng_event ev = {.kind = ENG_EV_PROMPT, .text = "", .token = d->id, .chosen = d->chosen,
+                      .n_top = d->seq->n_logprobs};
+      memcpy(ev.top, d->top, sizeof(token_logprob) * (size_t)ev.n_top);
+      d->seq->on_event(d->seq, &ev, d->seq->user);
+    }
   }
   /* Several sequences: their draws (a softmax over the vocabulary each)
    * share the pool instead of leaving it waiting. */
@@ -538,6 +570,11 @@ static void step(eng_model *m) {
     eng_seq *s = d->seq;
     int n_top = s->n_logprobs > 0 ? s->n_logprobs : 0;
     emit(m, s, d->id, s->n_logprobs >= 0 ? &d->chosen : NULL, d->top, n_top);
+  }
+  /* A prompt scored and nothing to generate: done once it is through. */
+  for (int i = 0; i < n; i++) {
+    eng_seq *s = m->batch_seq[i];
+    if (s->prompt_only && m->batch[i].pos == s->n_prompt - 1) finish(m, s, ENG_FINISH_LENGTH);
   }
 }
 
@@ -834,10 +871,11 @@ static int alloc_runtime(eng_model *m) {
   m->batch_seq = malloc(sizeof(eng_seq *) * (size_t)m->p.n_batch);
   m->logits = malloc(sizeof(float) * (size_t)hp->n_vocab * (size_t)m->p.n_slots);
   m->sampled = calloc((size_t)m->p.n_slots, sizeof *m->sampled);
+  m->scored = calloc((size_t)m->p.n_batch, sizeof *m->scored);
   m->hidden = malloc(sizeof(float) * (size_t)m->p.n_batch * (size_t)hp->n_embd);
   m->piece_cap = 3 * tok_max_piece_len(m->mdl->tok) + 16;
   m->piece = malloc(m->piece_cap);
-  if (!m->slots || !m->batch || !m->batch_seq || !m->logits || !m->sampled || !m->hidden || !m->piece)
+  if (!m->slots || !m->batch || !m->batch_seq || !m->logits || !m->sampled || !m->scored || !m->hidden || !m->piece)
     return HR_ENOMEM;
   sampler_params sp;
   sampler_params_default(&sp);
@@ -906,6 +944,7 @@ void eng_model_close(eng_model *m) {
   free(m->batch_seq);
   free(m->logits);
   free(m->sampled);
+  free(m->scored);
   free(m->hidden);
   free(m->embed_ids);
   free(m->embed_lens);

@@ -259,3 +259,57 @@ for (const [name, type] of [['stories260K', 'f32'], ['llama-q4_0-embed', 'q4_0']
     }
   });
 }
+
+// Scoring a prompt (POST /v1/completions with echo, logprobs and
+// max_tokens 0) against the reference's rows: every position's score of
+// the next prompt token and its top five, on a generated llama Q8_0 model
+// (the prompt's rows through the batched products) and stories260K.
+for (const [name, type] of [['stories260K', 'f32'], ['llama-q8_0-score', 'q8_0']]) {
+  test(`llama ${type.toUpperCase()} prompt scores from the server equal the reference's`, { skip }, async (t) => {
+    const m = name === 'stories260K' ? path.join(ROOT, 'models', 'stories260K.gguf')
+      : generate(name, ['--arch', 'llama', '--type', type, '--seed', '11', ...SHAPE, '--n-head-kv', '2']);
+    const h = await startHearth(['-m', m, '--alias', 'm', '--access-log', 'off']);
+    try {
+      const ids = tokenize(m, PROMPT).split(' ').map(Number);
+      const res = await fetch(`${h.url}/v1/completions`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'm', prompt: ids, echo: true, logprobs: 5, max_tokens: 0 }),
+      });
+      assert.equal(res.status, 200);
+      const lp = (await res.json()).choices[0].logprobs;
+      assert.equal(lp.token_logprobs.length, ids.length);
+      const out = path.join(tmp, `${name}.rows`);
+      sh(PYTHON, [REF, '-m', m, '--ids', ids.join(' '), '--out', out]);
+      const all = new Float32Array(fs.readFileSync(out).buffer.slice(0));
+      const V = all.length / ids.length;
+      let worst = 0, checked = 0;
+      for (let i = 1; i < ids.length; i++) {
+        const row = all.subarray((i - 1) * V, i * V);
+        let max = -Infinity, amax = 0, sum = 0;
+        for (const v of row) max = Math.max(max, v), amax = Math.max(amax, Math.abs(v));
+        for (const v of row) sum += Math.exp(v - max);
+        const lse = max + Math.log(sum);
+        const tol = 2 * BOUND[type] * amax; // as for single-token decoding above
+        const d = Math.abs(row[ids[i]] - lse - lp.token_logprobs[i]);
+        worst = Math.max(worst, d);
+        assert.ok(d < tol, `position ${i} token ${ids[i]}: hearth ${lp.token_logprobs[i]}, reference ${row[ids[i]] - lse} (tol ${tol})`);
+        // hearth's top five (and the token itself, when not among them)
+        // are the reference's: every score listed is one of those, the
+        // best first. (Two tokens of this random vocabulary may share a
+        // text, hence a key: the object then lists fewer.)
+        const order = Array.from(row.keys()).sort((a, b) => row[b] - row[a]);
+        const want = [...order.slice(0, 5), ids[i]].map((id) => row[id] - lse);
+        const top = Object.values(lp.top_logprobs[i]).sort((a, b) => b - a);
+        assert.ok(Math.abs(top[0] - want[0]) < tol, `position ${i}: best ${top[0]}, reference ${want[0]}`);
+        for (const v of top) {
+          assert.ok(want.some((w) => Math.abs(v - w) < tol), `position ${i}: ${v} is none of the reference's ${want}`);
+          checked++;
+        }
+      }
+      assert.ok(checked >= 4 * (ids.length - 1), `${checked} top entries`);
+      t.diagnostic(`${ids.length - 1} positions; largest logprob difference ${worst.toExponential(2)}`);
+    } finally {
+      await h.stop();
+    }
+  });
+}

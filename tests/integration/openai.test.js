@@ -131,6 +131,75 @@ test('logprobs: chosen and top tokens', async () => {
   assert.equal(lp.map((t) => t.token).join(''), r.choices[0].message.content);
 });
 
+test('completions echo with logprobs scores every prompt token as generation does', async (t) => {
+  // The same tokens twice: generated greedily after a prompt (their
+  // logprobs from decode steps of one token), then sent back whole as the
+  // prompt of an echo with max_tokens 0 (every row in one batch). The
+  // scores must agree to summation-order noise (stories260K is F32 with
+  // an F16 KV cache: ~1e-4 seen); one position off would compare a token
+  // with its neighbour's score, a difference of whole units.
+  const stories = path.join(ROOT, 'models/stories260K.gguf');
+  const prompt = 'Once upon a time';
+  const promptIds = execFileSync(BIN, ['tokenize', '-m', stories, '--add-special', prompt], { encoding: 'utf8' })
+    .trim().split(/\s+/).map(Number);
+  const gen = await client.completions.create({ model: MODEL, prompt, max_tokens: 12, temperature: 0, logprobs: 3 });
+  const run = spawnSync(BIN, ['run', '-m', stories, '-p', prompt, '-n', '12', '--temp', '0', '--ids'], { encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr);
+  const genIds = run.stderr.trim().split(/\s+/).map(Number);
+  assert.equal(genIds.length, 12);
+  const ids = [...promptIds, ...genIds];
+  const scored = await client.completions.create({ model: MODEL, prompt: ids, max_tokens: 0, echo: true, logprobs: 3 });
+  const c = scored.choices[0], lp = c.logprobs;
+  assert.equal(c.finish_reason, 'length');
+  assert.deepEqual([scored.usage.prompt_tokens, scored.usage.completion_tokens], [ids.length, 0]);
+  assert.equal(c.text, lp.tokens.join(''));
+  assert.equal(c.text.trimStart(), prompt + gen.choices[0].text);
+  for (const k of ['tokens', 'token_logprobs', 'top_logprobs', 'text_offset']) assert.equal(lp[k].length, ids.length, k);
+  assert.equal(lp.token_logprobs[0], null, 'the first token has no context to be scored in');
+  assert.equal(lp.top_logprobs[0], null);
+  lp.tokens.forEach((t, i) => assert.equal(c.text.slice(lp.text_offset[i], lp.text_offset[i] + t.length), t, `offset of token ${i}`));
+  const want = gen.choices[0].logprobs;
+  let worst = 0;
+  for (let k = 0; k < genIds.length; k++) {
+    const at = promptIds.length + k;
+    assert.equal(lp.tokens[at], want.tokens[k]);
+    worst = Math.max(worst, Math.abs(lp.token_logprobs[at] - want.token_logprobs[k]));
+    assert.deepEqual(Object.keys(lp.top_logprobs[at]), Object.keys(want.top_logprobs[k]), `top tokens at ${k}`);
+    for (const [t, v] of Object.entries(want.top_logprobs[k]))
+      assert.ok(Math.abs(lp.top_logprobs[at][t] - v) < 1e-3, `top ${JSON.stringify(t)} at ${k}: ${lp.top_logprobs[at][t]} vs ${v}`);
+  }
+  assert.ok(worst < 1e-3, `largest difference ${worst}`);
+  t.diagnostic(`largest logprob difference, scored against generated: ${worst.toExponential(2)}`);
+  // the prompt's own tokens are scored too: a likely story opening
+  for (let i = 1; i < promptIds.length; i++) {
+    assert.ok(lp.token_logprobs[i] < 0 && lp.token_logprobs[i] > -3, `prompt token ${i}: ${lp.token_logprobs[i]}`);
+    assert.ok(Object.keys(lp.top_logprobs[i]).length >= 3);
+  }
+  // A text prompt: offsets into the text as sent (the tokenizer's added
+  // space has no place in it), and a stream says the same in its first chunk.
+  const text = await client.completions.create({ model: MODEL, prompt, max_tokens: 0, echo: true, logprobs: 1 });
+  assert.equal(text.choices[0].text, prompt);
+  assert.deepEqual(text.choices[0].logprobs.text_offset, [0, 0, 4, 9, 11]);
+  assert.deepEqual(text.choices[0].logprobs.token_logprobs.slice(1), lp.token_logprobs.slice(1, promptIds.length));
+  const stream = await client.completions.create({ model: MODEL, prompt, max_tokens: 2, echo: true, logprobs: 1, temperature: 0, stream: true });
+  const chunks = [];
+  for await (const ch of stream) chunks.push(ch.choices[0]);
+  assert.equal(chunks[0].text, prompt);
+  assert.deepEqual(chunks[0].logprobs, text.choices[0].logprobs);
+  assert.deepEqual(chunks.slice(1, 3).map((ch) => ch.logprobs.tokens[0]), want.tokens.slice(0, 2));
+  assert.deepEqual(chunks.slice(1, 3).map((ch) => ch.logprobs.text_offset[0]), [prompt.length, prompt.length + want.tokens[0].length]);
+  // lm-evaluation-harness asks echo, logprobs 1, max_tokens 1, a batch of
+  // one token list: the prompt's scores, then one generated token
+  const lm = await client.completions.create({ model: MODEL, prompt: [promptIds], max_tokens: 1, echo: true, logprobs: 1, temperature: 0 });
+  const l = lm.choices[0].logprobs;
+  assert.equal(l.token_logprobs.length, promptIds.length + 1);
+  assert.equal(l.tokens.at(-1), want.tokens[0]);
+  // logprobs 0: the token's own score is its top entry
+  const zero = await client.completions.create({ model: MODEL, prompt: ids.slice(0, 4), max_tokens: 0, echo: true, logprobs: 0 });
+  zero.choices[0].logprobs.top_logprobs.slice(1).forEach((t, i) =>
+    assert.deepEqual(t, { [zero.choices[0].logprobs.tokens[i + 1]]: zero.choices[0].logprobs.token_logprobs[i + 1] }));
+});
+
 test('a seed makes sampling repeatable', async () => {
   const req = { model: MODEL, prompt: 'Tim had a red ball', max_tokens: 24, temperature: 1.0, seed: 42 };
   const a = await client.completions.create(req);

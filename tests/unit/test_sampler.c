@@ -205,6 +205,39 @@ TEST(big_vocab_top_p_peaked) { big_check(30.0f, 0, 0.9f); }  /* nucleus of a few
 TEST(big_vocab_top_p_flat) { big_check(1.0f, 0, 0.5f); }     /* nucleus of thousands */
 TEST(big_vocab_top_k) { big_check(5.0f, 40, 1.0f); }
 
+/* Scoring a row as it is (a prompt token's): the full sort's order, ties
+ * to the lower id, the logits left unchanged, and no more entries than
+ * the vocabulary has. */
+TEST(logprobs_of_a_row) {
+  big_fill(5.0f);
+  big_l[7] = big_l[3] = 100.0f; /* a tie at the top: 3 first */
+  static float copy[BIG];
+  memcpy(copy, big_l, sizeof copy);
+  token_logprob chosen, top[20];
+  sampler_logprobs(big_l, BIG, 42, 20, &chosen, top);
+  CHECK(memcmp(copy, big_l, sizeof copy) == 0);
+  CHECK_EQ_INT(chosen.id, 42);
+  CHECK_EQ_INT(top[0].id, 3);
+  CHECK_EQ_INT(top[1].id, 7);
+  for (int i = 0; i < BIG; i++) big_rank[i] = i;
+  qsort(big_rank, BIG, sizeof(int), by_logit);
+  int same = 0;
+  for (int i = 0; i < 20; i++) same += top[i].id == big_rank[i];
+  CHECK_EQ_INT(same, 20);
+  double z = 0;
+  for (int i = 0; i < BIG; i++) z += exp((double)big_l[i] - 100.0);
+  CHECK(fabs(top[0].logprob - (float)-log(z)) < 1e-5);
+  CHECK(fabs(chosen.logprob - (float)(big_l[42] - 100.0 - log(z))) < 1e-5);
+  float small[3] = {1.0f, -INFINITY, 2.0f};
+  token_logprob t3[5];
+  sampler_logprobs(small, 3, 1, 5, &chosen, t3);
+  CHECK_EQ_INT(t3[0].id, 2);
+  CHECK_EQ_INT(t3[1].id, 0);
+  CHECK_EQ_INT(t3[2].id, 1);
+  CHECK(isinf(chosen.logprob) && chosen.logprob < 0);
+  CHECK(fabs(t3[0].logprob - (float)(2.0 - log(exp(1.0) + exp(2.0)))) < 1e-6);
+}
+
 int main(void) {
   RUN(greedy_takes_the_argmax);
   RUN(top_k_one_is_greedy_at_any_temperature);
@@ -217,5 +250,6 @@ int main(void) {
   RUN(big_vocab_top_p_peaked);
   RUN(big_vocab_top_p_flat);
   RUN(big_vocab_top_k);
+  RUN(logprobs_of_a_row);
   return test_report("sampler");
 }
