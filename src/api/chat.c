@@ -510,12 +510,8 @@ static void handle_chat(http_req *r, api_context *ctx) {
                        "The model '%s' is an embedding model; use /v1/embeddings", m->info.name);
     return;
   }
-  if (req.has_n && req.n != 1) {
-    http_respond_error(r, 400, "invalid_request_error", "unsupported_value", "n",
-                       "n: only 1 choice per request is supported; send %lld requests instead",
-                       (long long)req.n);
-    return;
-  }
+  int n = req.has_n ? (int)req.n : 1;
+  if (gen_check_choices(r, m, n, "n")) return;
   /* the functions a call may be of: forced ones, or every tool when the
    * model may choose */
   call_functions fns = {0};
@@ -571,9 +567,17 @@ static void handle_chat(http_req *r, api_context *ctx) {
   if (call ? call_constraint(r, &fns, &constraint)
            : req.has_response_format && output_constraint(r, &req.response_format, &constraint))
     return;
+  gen_prompt *prompt = hr_arena_alloc(http_req_arena(r), sizeof *prompt);
+  if (!prompt) {
+    jc_free(constraint);
+    http_respond_error(r, 500, "server_error", NULL, NULL, "out of memory");
+    return;
+  }
+  *prompt = (gen_prompt){.ids = ids, .n_ids = n_ids};
   gen_params p = {.kind = GEN_CHAT,
-                  .prompt = ids,
-                  .n_prompt = n_ids,
+                  .prompts = prompt,
+                  .n_prompts = 1,
+                  .n = n,
                   .max_tokens = (int)HR_MIN(max_tokens, 1 << 30),
                   .sp = sp,
                   .stop = stop,

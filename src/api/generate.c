@@ -1,7 +1,8 @@
 /* generate.c — see generate.h. Wire formats: OpenAI's chat.completion and
  * chat.completion.chunk objects, and text_completion for /v1/completions;
- * a stream is one SSE `data:` frame per token, then the finish chunk, the
- * usage chunk when asked for, and `data: [DONE]`. */
+ * a stream is one SSE `data:` frame per token (under its choice's index),
+ * then each choice's finish chunk, the usage chunk when asked for, and
+ * `data: [DONE]`. */
 #include "generate.h"
 
 #include "../engine/json_constraint.h"
@@ -17,18 +18,23 @@
 /* ---- engine side (scheduler thread) ----------------------------------- */
 
 static void drain(http_req *r, void *arg);
-static void release_held(gen_request *g, size_t free_text);
-static void send_unsent_parts(gen_request *g, const tool_call_list *calls);
+static void release_held(gen_choice *c, size_t free_text);
+static void send_unsent_parts(gen_choice *c, const tool_call_list *calls);
 static void gen_free(gen_request *g);
-static void completion_lp_add(gen_request *g, int32_t token, const eng_event *ev, size_t offset);
-static void write_completion_logprobs(json_writer *w, gen_request *g);
+static void completion_lp_add(gen_choice *c, int32_t token, const eng_event *ev, size_t offset);
+static void write_completion_logprobs(json_writer *w, gen_choice *c);
 
 static void on_event(eng_seq *s, const eng_event *ev, void *user) {
   HR_UNUSED(s);
-  gen_request *g = user;
-  gen_event *e = malloc(sizeof *e + ev->text_len + 1);
+  gen_choice *c = user;
+  gen_request *g = c->g;
+  /* DONE (no text) comes in the event made for it at the start: an
+   * answer must not wait forever for an event lost to a failed malloc */
+  gen_event *e = ev->kind == ENG_EV_DONE ? c->done_event : malloc(sizeof *e + ev->text_len + 1);
   if (!e) return; /* the token is lost, the answer goes on */
+  if (ev->kind == ENG_EV_DONE) c->done_event = NULL;
   e->next = NULL;
+  e->choice = c->index;
   e->ev = *ev;
   memcpy(e->text, ev->text ? ev->text : "", ev->text_len);
   e->text[ev->text_len] = 0;
@@ -37,21 +43,19 @@ static void on_event(eng_seq *s, const eng_event *ev, void *user) {
   if (g->ev_tail) g->ev_tail->next = e;
   else g->ev_head = e;
   g->ev_tail = e;
+  if (ev->kind == ENG_EV_DONE) g->n_done_seen++;
   /* One task in flight at a time; posting under the lock means the task
    * that drains the final event is the last one that touches g. */
   if (!g->post_pending) {
     g->post_pending = true;
     /* A server that stopped has freed the request; nothing drains g then,
-     * so the final event frees it here (eng_seq_release before the
+     * so the last DONE frees it here (the seqs released before the
      * engine's own unref, which follows this call). */
     if (http_req_post(g->req, drain, g)) g->orphaned = true;
   }
-  bool last = g->orphaned && ev->kind == ENG_EV_DONE;
+  bool last = g->orphaned && g->n_done_seen == g->n_submitted;
   pthread_mutex_unlock(&g->lock);
-  if (last) {
-    eng_seq_release(g->seq);
-    gen_free(g);
-  }
+  if (last) gen_free(g);
 }
 
 /* ---- loop side -------------------------------------------------------- */
@@ -107,19 +111,27 @@ static void write_head(json_writer *w, gen_request *g, bool chunk) {
   json_w_str(w, GEN_SYSTEM_FINGERPRINT);
 }
 
-static void write_usage(json_writer *w, const eng_event *done) {
+/* The whole answer's usage: every choice's completion tokens, each
+ * prompt's tokens once (its first choice's count). */
+static void write_usage(json_writer *w, const gen_request *g) {
+  int64_t prompt = 0, cached = 0, generated = 0;
+  for (int i = 0; i < g->n_choices; i++) {
+    const gen_choice *c = &g->choices[i];
+    generated += c->done_ev.n_generated;
+    if (c->first_of_prompt) prompt += c->done_ev.n_prompt, cached += c->done_ev.n_cached;
+  }
   json_w_key(w, "usage");
   json_w_obj_begin(w);
   json_w_key(w, "prompt_tokens");
-  json_w_int(w, done->n_prompt);
+  json_w_int(w, prompt);
   json_w_key(w, "completion_tokens");
-  json_w_int(w, done->n_generated);
+  json_w_int(w, generated);
   json_w_key(w, "total_tokens");
-  json_w_int(w, done->n_prompt + done->n_generated);
+  json_w_int(w, prompt + generated);
   json_w_key(w, "prompt_tokens_details");
   json_w_obj_begin(w);
   json_w_key(w, "cached_tokens");
-  json_w_int(w, done->n_cached);
+  json_w_int(w, cached);
   json_w_obj_end(w);
   json_w_obj_end(w);
 }
@@ -135,10 +147,11 @@ static void sse_send(gen_request *g, hr_buf *json) {
 
 static void write_tool_calls(json_writer *w, const tool_call_list *calls, bool delta);
 
-/* One SSE chunk: a token's delta, the calls' delta (every call whole at
- * once), the finish, or the usage. */
-static void send_chunk_of(gen_request *g, const eng_event *tok_ev, const char *finish,
-                          const eng_event *usage, const tool_call_list *calls) {
+/* One SSE chunk of choice c: a token's delta, the calls' delta (every call
+ * whole at once) or the finish. */
+static void send_chunk_of(gen_choice *c, const eng_event *tok_ev, const char *finish,
+                          const tool_call_list *calls) {
+  gen_request *g = c->g;
   const tokenizer *tok = eng_model_tokenizer(g->model->engine);
   hr_buf b = HR_BUF_INIT;
   json_writer w;
@@ -146,64 +159,76 @@ static void send_chunk_of(gen_request *g, const eng_event *tok_ev, const char *f
   write_head(&w, g, true);
   json_w_key(&w, "choices");
   json_w_arr_begin(&w);
-  if (!usage) {
+  json_w_obj_begin(&w);
+  json_w_key(&w, "index");
+  json_w_int(&w, c->index);
+  if (g->kind == GEN_CHAT) {
+    json_w_key(&w, "delta");
     json_w_obj_begin(&w);
-    json_w_key(&w, "index");
-    json_w_int(&w, 0);
-    if (g->kind == GEN_CHAT) {
-      json_w_key(&w, "delta");
-      json_w_obj_begin(&w);
-      if (!g->sent_role) {
-        json_w_key(&w, "role");
-        json_w_str(&w, "assistant");
-        g->sent_role = true;
-      }
-      if (tok_ev) {
-        json_w_key(&w, "content");
-        json_w_strn(&w, tok_ev->text, tok_ev->text_len);
-      } else if (calls) {
-        json_w_key(&w, "content");
-        json_w_null(&w);
-        write_tool_calls(&w, calls, true);
-      }
-      json_w_obj_end(&w);
-    } else {
-      json_w_key(&w, "text");
-      json_w_strn(&w, tok_ev ? tok_ev->text : "", tok_ev ? tok_ev->text_len : 0);
+    if (!c->sent_role) {
+      json_w_key(&w, "role");
+      json_w_str(&w, "assistant");
+      c->sent_role = true;
     }
-    json_w_key(&w, "logprobs");
-    if (tok_ev && g->logprobs >= 0 && g->kind == GEN_CHAT && tok_ev->token >= 0) {
-      json_w_obj_begin(&w);
+    if (tok_ev) {
       json_w_key(&w, "content");
-      json_w_arr_begin(&w);
-      write_chat_logprob(&w, tok, tok_ev);
-      json_w_arr_end(&w);
-      json_w_obj_end(&w);
-    } else if (tok_ev && g->logprobs >= 0 && g->kind == GEN_COMPLETION &&
-               (tok_ev->token >= 0 || g->lp[0].len)) {
-      /* a token's, or the echo's with the prompt's scores gathered */
-      if (tok_ev->token >= 0) completion_lp_add(g, tok_ev->token, tok_ev, g->text_offset);
-      write_completion_logprobs(&w, g);
-      for (int k = 0; k < 4; k++) hr_buf_clear(&g->lp[k]);
-    } else {
+      json_w_strn(&w, tok_ev->text, tok_ev->text_len);
+    } else if (calls) {
+      json_w_key(&w, "content");
       json_w_null(&w);
+      write_tool_calls(&w, calls, true);
     }
-    json_w_key(&w, "finish_reason");
-    if (finish) json_w_str(&w, finish);
-    else json_w_null(&w);
     json_w_obj_end(&w);
+  } else {
+    json_w_key(&w, "text");
+    json_w_strn(&w, tok_ev ? tok_ev->text : "", tok_ev ? tok_ev->text_len : 0);
   }
+  json_w_key(&w, "logprobs");
+  if (tok_ev && g->logprobs >= 0 && g->kind == GEN_CHAT && tok_ev->token >= 0) {
+    json_w_obj_begin(&w);
+    json_w_key(&w, "content");
+    json_w_arr_begin(&w);
+    write_chat_logprob(&w, tok, tok_ev);
+    json_w_arr_end(&w);
+    json_w_obj_end(&w);
+  } else if (tok_ev && g->logprobs >= 0 && g->kind == GEN_COMPLETION &&
+             (tok_ev->token >= 0 || c->lp[0].len)) {
+    /* a token's, or the echo's with the prompt's scores gathered */
+    if (tok_ev->token >= 0) completion_lp_add(c, tok_ev->token, tok_ev, c->text_offset);
+    write_completion_logprobs(&w, c);
+    for (int k = 0; k < 4; k++) hr_buf_clear(&c->lp[k]);
+  } else {
+    json_w_null(&w);
+  }
+  json_w_key(&w, "finish_reason");
+  if (finish) json_w_str(&w, finish);
+  else json_w_null(&w);
+  json_w_obj_end(&w);
   json_w_arr_end(&w);
-  if (usage) write_usage(&w, usage);
   json_w_obj_end(&w);
   json_w_finish(&w);
   sse_send(g, &b);
   hr_buf_free(&b);
 }
 
-static void send_chunk(gen_request *g, const eng_event *tok_ev, const char *finish,
-                       const eng_event *usage) {
-  send_chunk_of(g, tok_ev, finish, usage, NULL);
+static void send_chunk(gen_choice *c, const eng_event *tok_ev, const char *finish) {
+  send_chunk_of(c, tok_ev, finish, NULL);
+}
+
+/* The stream's usage chunk: no choices, the whole answer's usage. */
+static void send_usage_chunk(gen_request *g) {
+  hr_buf b = HR_BUF_INIT;
+  json_writer w;
+  json_w_init(&w, &b);
+  write_head(&w, g, true);
+  json_w_key(&w, "choices");
+  json_w_arr_begin(&w);
+  json_w_arr_end(&w);
+  write_usage(&w, g);
+  json_w_obj_end(&w);
+  json_w_finish(&w);
+  sse_send(g, &b);
+  hr_buf_free(&b);
 }
 
 /* A token's name in the completions logprobs: its text when that is valid
@@ -225,20 +250,21 @@ bytes:;
   return hr_str_make(out, at);
 }
 
-/* Adds a token to the completions logprobs arrays: its text, its
+/* Adds a token to choice c's completions logprobs arrays: its text, its
  * log-probability and top (ev NULL: a prompt's first token, which has
  * neither) and the byte offset of its text. */
-static void completion_lp_add(gen_request *g, int32_t token, const eng_event *ev, size_t offset) {
+static void completion_lp_add(gen_choice *c, int32_t token, const eng_event *ev, size_t offset) {
+  gen_request *g = c->g;
   json_writer w;
   for (int k = 0; k < 4; k++)
-    if (g->lp[k].len) hr_buf_putc(&g->lp[k], ',');
+    if (c->lp[k].len) hr_buf_putc(&c->lp[k], ',');
   hr_str piece = lp_token_name(g, token);
-  json_w_init(&w, &g->lp[0]);
+  json_w_init(&w, &c->lp[0]);
   json_w_strn(&w, piece.ptr, piece.len);
-  json_w_init(&w, &g->lp[1]);
+  json_w_init(&w, &c->lp[1]);
   if (ev) json_w_float(&w, ev->chosen.logprob);
   else json_w_null(&w);
-  json_w_init(&w, &g->lp[2]);
+  json_w_init(&w, &c->lp[2]);
   if (ev) {
     /* the top tokens and, as OpenAI gives it, the token itself (up to
      * logprobs + 1 entries) */
@@ -258,18 +284,18 @@ static void completion_lp_add(gen_request *g, int32_t token, const eng_event *ev
   } else {
     json_w_null(&w);
   }
-  json_w_init(&w, &g->lp[3]);
+  json_w_init(&w, &c->lp[3]);
   json_w_uint(&w, offset);
 }
 
 /* The completions logprobs object from the arrays' items gathered. */
-static void write_completion_logprobs(json_writer *w, gen_request *g) {
+static void write_completion_logprobs(json_writer *w, gen_choice *c) {
   static const char *keys[] = {"tokens", "token_logprobs", "top_logprobs", "text_offset"};
   json_w_obj_begin(w);
   for (int k = 0; k < 4; k++) {
     json_w_key(w, keys[k]);
     json_w_arr_begin(w);
-    if (g->lp[k].len) json_w_raw(w, g->lp[k].data, g->lp[k].len);
+    if (c->lp[k].len) json_w_raw(w, c->lp[k].data, c->lp[k].len);
     json_w_arr_end(w);
   }
   json_w_obj_end(w);
@@ -277,36 +303,38 @@ static void write_completion_logprobs(json_writer *w, gen_request *g) {
 
 /* A prompt token of an echo, scored (ev) or the first (NULL): its item at
  * its place in the echoed text. */
-static void prompt_token_scored(gen_request *g, int32_t token, const eng_event *ev) {
-  const tokenizer *tok = eng_model_tokenizer(g->model->engine);
-  size_t at = g->prompt_offset < 0 ? 0 : (size_t)g->prompt_offset;
-  completion_lp_add(g, token, ev, HR_MIN(at, g->echo.len));
-  g->prompt_offset += (ptrdiff_t)tok_decode_piece(tok, token, false).len;
+static void prompt_token_scored(gen_choice *c, int32_t token, const eng_event *ev) {
+  const tokenizer *tok = eng_model_tokenizer(c->g->model->engine);
+  size_t at = c->prompt_offset < 0 ? 0 : (size_t)c->prompt_offset;
+  completion_lp_add(c, token, ev, HR_MIN(at, c->echo.len));
+  c->prompt_offset += (ptrdiff_t)tok_decode_piece(tok, token, false).len;
 }
 
 /* Non-streaming: remember the token's text and logprobs. */
-static void collect(gen_request *g, const eng_event *ev) {
-  hr_buf_append(&g->text, ev->text, ev->text_len);
+static void collect(gen_choice *c, const eng_event *ev) {
+  gen_request *g = c->g;
+  hr_buf_append(&c->text, ev->text, ev->text_len);
   if (g->logprobs < 0 || ev->token < 0) return;
   if (g->kind == GEN_COMPLETION) {
-    completion_lp_add(g, ev->token, ev, g->text_offset);
+    completion_lp_add(c, ev->token, ev, c->text_offset);
     return;
   }
   const tokenizer *tok = eng_model_tokenizer(g->model->engine);
   json_writer w;
-  if (g->n_logprob_items++) hr_buf_putc(&g->logprob_json, ',');
-  json_w_init(&w, &g->logprob_json);
+  if (c->n_logprob_items++) hr_buf_putc(&c->logprob_json, ',');
+  json_w_init(&w, &c->logprob_json);
   write_chat_logprob(&w, tok, ev);
   json_w_finish(&w);
 }
 
-/* The calls in the answer (0: it is text). An answer cut by max_tokens or
- * by an error is text, whatever it began as. */
-static int parse_calls(gen_request *g, const eng_event *done, tool_call_list *calls) {
+/* The calls in choice c's answer (0: it is text). An answer cut by
+ * max_tokens or by an error is text, whatever it began as. */
+static int parse_calls(gen_choice *c, tool_call_list *calls) {
+  gen_request *g = c->g;
   memset(calls, 0, sizeof *calls);
   calls->content = HR_STR("");
-  if (g->calls == GEN_CALLS_NONE || done->finish != ENG_FINISH_STOP) return 0;
-  int n = tool_calls_parse(http_req_arena(g->req), g->text.data ? g->text.data : "", g->text.len,
+  if (g->calls == GEN_CALLS_NONE || c->done_ev.finish != ENG_FINISH_STOP) return 0;
+  int n = tool_calls_parse(http_req_arena(g->req), c->text.data ? c->text.data : "", c->text.len,
                            g->tools, g->calls == GEN_CALLS_FORCED, calls);
   if (n > 1 && g->one_call) n = calls->n = 1;
   return n > 0 ? n : 0; /* out of memory: the text goes out as it is */
@@ -347,159 +375,224 @@ static void write_tool_calls(json_writer *w, const tool_call_list *calls, bool d
   json_w_arr_end(w);
 }
 
-static void answer_whole(gen_request *g, const eng_event *done) {
+static void answer_whole(gen_request *g) {
   hr_buf b = HR_BUF_INIT;
   json_writer w;
   json_w_init(&w, &b);
   write_head(&w, g, false);
   json_w_key(&w, "choices");
   json_w_arr_begin(&w);
-  json_w_obj_begin(&w);
-  json_w_key(&w, "index");
-  json_w_int(&w, 0);
-  tool_call_list calls;
-  bool call = parse_calls(g, done, &calls) > 0;
-  if (g->kind == GEN_CHAT) {
-    json_w_key(&w, "message");
+  for (int i = 0; i < g->n_choices; i++) {
+    gen_choice *c = &g->choices[i];
     json_w_obj_begin(&w);
-    json_w_key(&w, "role");
-    json_w_str(&w, "assistant");
-    json_w_key(&w, "content");
-    if (call && !calls.content.len) json_w_null(&w);
-    else if (call) json_w_strn(&w, calls.content.ptr, calls.content.len);
-    else json_w_strn(&w, g->text.data ? g->text.data : "", g->text.len);
-    json_w_key(&w, "refusal");
-    json_w_null(&w);
-    if (call) write_tool_calls(&w, &calls, false);
+    json_w_key(&w, "index");
+    json_w_int(&w, c->index);
+    tool_call_list calls;
+    bool call = parse_calls(c, &calls) > 0;
+    if (g->kind == GEN_CHAT) {
+      json_w_key(&w, "message");
+      json_w_obj_begin(&w);
+      json_w_key(&w, "role");
+      json_w_str(&w, "assistant");
+      json_w_key(&w, "content");
+      if (call && !calls.content.len) json_w_null(&w);
+      else if (call) json_w_strn(&w, calls.content.ptr, calls.content.len);
+      else json_w_strn(&w, c->text.data ? c->text.data : "", c->text.len);
+      json_w_key(&w, "refusal");
+      json_w_null(&w);
+      if (call) write_tool_calls(&w, &calls, false);
+      json_w_obj_end(&w);
+    } else {
+      json_w_key(&w, "text");
+      json_w_strn(&w, c->text.data ? c->text.data : "", c->text.len);
+    }
+    json_w_key(&w, "logprobs");
+    if (g->logprobs < 0) {
+      json_w_null(&w);
+    } else if (g->kind == GEN_CHAT) {
+      json_w_obj_begin(&w);
+      json_w_key(&w, "content");
+      json_w_arr_begin(&w);
+      json_w_raw(&w, c->logprob_json.data ? c->logprob_json.data : "", c->logprob_json.len);
+      json_w_arr_end(&w);
+      json_w_obj_end(&w);
+    } else {
+      write_completion_logprobs(&w, c);
+    }
+    json_w_key(&w, "finish_reason");
+    json_w_str(&w, call ? "tool_calls" : finish_name(c->done_ev.finish));
     json_w_obj_end(&w);
-  } else {
-    json_w_key(&w, "text");
-    json_w_strn(&w, g->text.data ? g->text.data : "", g->text.len);
   }
-  json_w_key(&w, "logprobs");
-  if (g->logprobs < 0) {
-    json_w_null(&w);
-  } else if (g->kind == GEN_CHAT) {
-    json_w_obj_begin(&w);
-    json_w_key(&w, "content");
-    json_w_arr_begin(&w);
-    json_w_raw(&w, g->logprob_json.data ? g->logprob_json.data : "", g->logprob_json.len);
-    json_w_arr_end(&w);
-    json_w_obj_end(&w);
-  } else {
-    write_completion_logprobs(&w, g);
-  }
-  json_w_key(&w, "finish_reason");
-  json_w_str(&w, call ? "tool_calls" : finish_name(done->finish));
-  json_w_obj_end(&w);
   json_w_arr_end(&w);
-  write_usage(&w, done);
+  write_usage(&w, g);
   json_w_obj_end(&w);
   json_w_finish(&w);
   http_respond_json(g->req, 200, &b);
   hr_buf_free(&b);
 }
 
+static void free_events(gen_event *e) {
+  for (gen_event *next; e; e = next) {
+    next = e->next;
+    free(e);
+  }
+}
+
+/* Frees g and drops its hold on every sequence (the engine keeps its own
+ * until their DONE events). */
 static void gen_free(gen_request *g) {
-  for (gen_event *e = g->ev_head, *next; e; e = next) {
-    next = e->next;
-    free(e);
+  free_events(g->ev_head);
+  for (int i = 0; i < g->n_choices; i++) {
+    gen_choice *c = &g->choices[i];
+    eng_seq_release(c->seq);
+    free_events(c->held_head);
+    free(c->done_event);
+    hr_buf_free(&c->text);
+    hr_buf_free(&c->logprob_json);
+    for (int k = 0; k < 4; k++) hr_buf_free(&c->lp[k]);
   }
-  for (gen_event *e = g->held_head, *next; e; e = next) {
-    next = e->next;
-    free(e);
-  }
-  hr_buf_free(&g->text);
-  hr_buf_free(&g->logprob_json);
-  for (int k = 0; k < 4; k++) hr_buf_free(&g->lp[k]);
   pthread_mutex_destroy(&g->lock);
   free(g);
 }
 
-static void on_done(gen_request *g, const eng_event *done) {
+/* The answer when a choice could not be queued (the others, queued, were
+ * cancelled and have ended). */
+static void answer_submit_error(gen_request *g) {
   http_req *r = g->req;
-  eng_seq_release(g->seq);
-  api_model_observe(g->model, done);
-  if (g->aborted || done->finish == ENG_FINISH_CANCELLED) {
-    if (g->stream) http_stream_end(r);
+  if (g->submit_rc == HR_EBUSY) {
+    http_res_header(r, "Retry-After", "1");
+    http_respond_error(r, 503, "server_error", "server_busy", NULL,
+                       "every slot of model %s is busy and its queue is full; retry later",
+                       g->model->info.name);
+  } else {
+    http_respond_error(r, 500, "server_error", NULL, NULL, "the request could not be queued: %s",
+                       hr_strerror(g->submit_rc));
+  }
+}
+
+/* Every choice has ended: the answer's end. */
+static void on_all_done(gen_request *g) {
+  http_req *r = g->req;
+  bool cancelled = g->aborted, failed = false;
+  for (int i = 0; i < g->n_submitted; i++) {
+    cancelled |= g->choices[i].done_ev.finish == ENG_FINISH_CANCELLED;
+    failed |= g->choices[i].done_ev.finish == ENG_FINISH_ERROR;
+  }
+  if (g->submit_rc && !g->aborted) {
+    answer_submit_error(g); /* (a stream had not begun) */
+  } else if (cancelled || g->submit_rc) {
+    if (g->stream && !g->submit_rc) http_stream_end(r);
     else http_req_release(r);
-  } else if (done->finish == ENG_FINISH_ERROR && !g->stream) {
+  } else if (failed && !g->stream) {
     http_respond_error(r, 500, "server_error", NULL, NULL,
                        "the model failed while generating; the server goes on");
   } else if (g->stream) {
-    tool_call_list calls;
-    bool call = parse_calls(g, done, &calls) > 0;
-    if (call) {
-      send_unsent_parts(g, &calls);
-      send_chunk_of(g, NULL, NULL, NULL, &calls);
-    } else if (g->calls == GEN_CALLS_AUTO) {
-      release_held(g, g->text.len); /* not a call after all: text, token by token */
-    } else if (g->calls == GEN_CALLS_FORCED && g->text.len) {
-      /* a forced call cut short: what there is, as text */
-      eng_event ev = {.kind = ENG_EV_TOKEN, .text = g->text.data, .text_len = g->text.len, .token = -1};
-      send_chunk(g, &ev, NULL, NULL);
-    }
-    send_chunk(g, NULL,
-               call ? "tool_calls" : done->finish == ENG_FINISH_ERROR ? "error" : finish_name(done->finish),
-               NULL);
-    if (g->include_usage) send_chunk(g, NULL, NULL, done);
+    if (g->include_usage) send_usage_chunk(g);
     http_stream_write(r, "data: [DONE]\n\n", 14);
     http_stream_end(r);
   } else {
-    answer_whole(g, done);
+    answer_whole(g);
   }
   gen_free(g);
 }
 
+/* Choice c has ended: a stream sends what it held back and its finish. */
+static void on_choice_done(gen_choice *c, const eng_event *done) {
+  gen_request *g = c->g;
+  c->done = true;
+  c->done_ev = *done;
+  api_model_observe(g->model, done);
+  if (!g->stream || g->aborted || g->submit_rc || done->finish == ENG_FINISH_CANCELLED) return;
+  tool_call_list calls;
+  bool call = parse_calls(c, &calls) > 0;
+  if (call) {
+    send_unsent_parts(c, &calls);
+    send_chunk_of(c, NULL, NULL, &calls);
+  } else if (g->calls == GEN_CALLS_AUTO) {
+    release_held(c, c->text.len); /* not a call after all: text, token by token */
+  } else if (g->calls == GEN_CALLS_FORCED && c->text.len) {
+    /* a forced call cut short: what there is, as text */
+    eng_event ev = {.kind = ENG_EV_TOKEN, .text = c->text.data, .text_len = c->text.len, .token = -1};
+    send_chunk(c, &ev, NULL);
+  }
+  send_chunk(c, NULL,
+             call ? "tool_calls" : done->finish == ENG_FINISH_ERROR ? "error" : finish_name(done->finish));
+}
+
 /* Sends the held tokens whose text lies wholly within the first free_text
- * bytes of the answer, each in its own chunk with its logprobs. */
-static void release_held(gen_request *g, size_t free_text) {
-  while (g->held_head && g->text_sent + g->held_head->ev.text_len <= free_text) {
-    gen_event *e = g->held_head;
-    if (!(g->held_head = e->next)) g->held_tail = NULL;
-    if (e->ev.text_len || e->ev.token >= 0) send_chunk(g, &e->ev, NULL, NULL);
-    g->text_sent += e->ev.text_len;
+ * bytes of choice c's answer, each in its own chunk with its logprobs. */
+static void release_held(gen_choice *c, size_t free_text) {
+  while (c->held_head && c->text_sent + c->held_head->ev.text_len <= free_text) {
+    gen_event *e = c->held_head;
+    if (!(c->held_head = e->next)) c->held_tail = NULL;
+    if (e->ev.text_len || e->ev.token >= 0) send_chunk(c, &e->ev, NULL);
+    c->text_sent += e->ev.text_len;
     free(e);
   }
 }
 
 /* A token of a stream that may hold calls (taking e over): it goes out
  * once no call can begin in its text. */
-static void stream_maybe_call(gen_request *g, gen_event *e) {
-  hr_buf_append(&g->text, e->ev.text, e->ev.text_len);
+static void stream_maybe_call(gen_choice *c, gen_event *e) {
+  hr_buf_append(&c->text, e->ev.text, e->ev.text_len);
   e->next = NULL;
-  if (g->held_tail) g->held_tail->next = e;
-  else g->held_head = e;
-  g->held_tail = e;
-  release_held(g, tool_calls_text_prefix(g->text.data ? g->text.data : "", g->text.len, g->text_sent));
+  if (c->held_tail) c->held_tail->next = e;
+  else c->held_head = e;
+  c->held_tail = e;
+  release_held(c, tool_calls_text_prefix(c->text.data ? c->text.data : "", c->text.len, c->text_sent));
 }
 
 /* The calls' answer has text beside them that the stream held back: it
- * goes out before the calls (the parts are pieces of g->text). */
-static void send_unsent_parts(gen_request *g, const tool_call_list *calls) {
+ * goes out before the calls (the parts are pieces of c->text). */
+static void send_unsent_parts(gen_choice *c, const tool_call_list *calls) {
   hr_buf b = HR_BUF_INIT;
-  const char *sent_end = (g->text.data ? g->text.data : "") + g->text_sent;
+  const char *sent_end = (c->text.data ? c->text.data : "") + c->text_sent;
   for (int i = 0; i < calls->n_parts; i++) {
     const char *p = calls->parts[i].ptr, *end = p + calls->parts[i].len;
     if (end <= sent_end) continue;
     bool fresh = p >= sent_end; /* else the rest of a part the stream began */
     if (!fresh) p = sent_end;
-    if (fresh && (b.len || g->text_sent)) hr_buf_putc(&b, '\n');
+    if (fresh && (b.len || c->text_sent)) hr_buf_putc(&b, '\n');
     hr_buf_append(&b, p, (size_t)(end - p));
   }
   if (b.len) {
     eng_event ev = {.kind = ENG_EV_TOKEN, .text = b.data, .text_len = b.len, .token = -1};
-    send_chunk(g, &ev, NULL, NULL);
+    send_chunk(c, &ev, NULL);
   }
   hr_buf_free(&b);
 }
 
 /* A stream's echo, held until the prompt's logprobs were all in: one
  * chunk with the prompt's text and its tokens' logprobs. */
-static void send_echo(gen_request *g) {
-  eng_event ev = {.kind = ENG_EV_TOKEN, .text = g->echo.ptr, .text_len = g->echo.len, .token = -1};
-  send_chunk(g, &ev, NULL, NULL);
-  g->echo_pending = false;
+static void send_echo(gen_choice *c) {
+  eng_event ev = {.kind = ENG_EV_TOKEN, .text = c->echo.ptr, .text_len = c->echo.len, .token = -1};
+  send_chunk(c, &ev, NULL);
+  c->echo_pending = false;
+}
+
+/* One event of choice c (taken over). */
+static void on_choice_event(gen_choice *c, gen_event *e) {
+  gen_request *g = c->g;
+  bool live = !g->aborted && !g->submit_rc;
+  if (e->ev.kind == ENG_EV_PROMPT) {
+    if (live) prompt_token_scored(c, e->ev.token, &e->ev);
+  } else {
+    if (c->echo_pending && live) send_echo(c);
+    if (e->ev.kind == ENG_EV_DONE) {
+      on_choice_done(c, &e->ev);
+    } else if (live) {
+      if (g->stream && g->calls == GEN_CALLS_NONE) {
+        if (e->ev.text_len || e->ev.token >= 0) send_chunk(c, &e->ev, NULL);
+      } else if (g->stream && g->calls == GEN_CALLS_AUTO) {
+        stream_maybe_call(c, e);
+        return;
+      } else { /* a forced call goes out whole at the end */
+        collect(c, &e->ev);
+      }
+      c->text_offset += e->ev.text_len;
+    }
+  }
+  free(e);
 }
 
 /* Runs on the loop: turns queued events into output. */
@@ -513,36 +606,13 @@ static void drain(http_req *r, void *arg) {
   pthread_mutex_unlock(&g->lock);
   while (e) {
     gen_event *next = e->next;
-    if (e->ev.kind == ENG_EV_PROMPT) {
-      if (!g->aborted) prompt_token_scored(g, e->ev.token, &e->ev);
-      free(e);
-      e = next;
-      continue;
-    }
-    if (g->echo_pending && !g->aborted) send_echo(g);
-    if (e->ev.kind == ENG_EV_DONE) {
-      eng_event done = e->ev;
-      free(e);
-      for (gen_event *x = next; x; x = next) { /* nothing follows DONE */
-        next = x->next;
-        free(x);
-      }
-      on_done(g, &done);
+    bool done = e->ev.kind == ENG_EV_DONE;
+    on_choice_event(&g->choices[e->choice], e);
+    if (done && ++g->n_done == g->n_submitted) {
+      free_events(next); /* nothing follows the last DONE */
+      on_all_done(g);
       return;
     }
-    if (!g->aborted) {
-      if (g->stream && g->calls == GEN_CALLS_NONE) {
-        if (e->ev.text_len || e->ev.token >= 0) send_chunk(g, &e->ev, NULL, NULL);
-      } else if (g->stream && g->calls == GEN_CALLS_AUTO) {
-        stream_maybe_call(g, e);
-        e = next;
-        continue;
-      } else { /* a forced call goes out whole at the end */
-        collect(g, &e->ev);
-      }
-      g->text_offset += e->ev.text_len;
-    }
-    free(e);
     e = next;
   }
 }
@@ -551,7 +621,7 @@ static void on_abort(http_req *r, void *arg) {
   HR_UNUSED(r);
   gen_request *g = arg;
   g->aborted = true;
-  eng_cancel(g->seq);
+  for (int i = 0; i < g->n_submitted; i++) eng_cancel(g->choices[i].seq);
 }
 
 /* ---- starting ---------------------------------------------------------- */
@@ -644,6 +714,15 @@ void gen_make_id(char *out, size_t n, const char *prefix) {
   out[at] = 0;
 }
 
+int gen_check_choices(http_req *r, const api_model *m, int n_choices, const char *param) {
+  int most = m->info.n_slots + m->info.queue_max;
+  if (n_choices <= most) return 0;
+  http_respond_error(r, 400, "invalid_request_error", "unsupported_value", param,
+                     "%s: %d choices in one request, but model %s takes at most %d at once "
+                     "(its slots and queue)", param, n_choices, m->info.name, most);
+  return -1;
+}
+
 /* gen_start's arguments, carried from the intake thread to the loop. */
 typedef struct {
   api_model *m;
@@ -662,6 +741,22 @@ static void gen_start_posted(http_req *r, void *arg) {
   free(a);
 }
 
+/* Where the text offsets of a scored prompt's tokens start: 0, or -1 when
+ * the tokenizer adds a space in front of the text (SentencePiece), which
+ * makes the pieces one byte longer than the echo. */
+static ptrdiff_t prompt_offset_start(const tokenizer *tok, const gen_prompt *pr) {
+  size_t total = 0;
+  const char *first = NULL;
+  for (int i = 0; i < pr->n_ids; i++) {
+    hr_str piece = tok_decode_piece(tok, pr->ids[i], false);
+    if (!first && piece.len) first = piece.ptr;
+    total += piece.len;
+  }
+  bool added = first && *first == ' ' && total == pr->echo.len + 1 &&
+               (!pr->echo.len || pr->echo.ptr[0] != ' ');
+  return added ? -1 : 0;
+}
+
 void gen_start(http_req *r, api_model *m, const gen_params *p) {
   if (!http_on_io_thread()) { /* a large body read on the intake thread: submit from the loop */
     gen_start_args *a = malloc(sizeof *a);
@@ -674,8 +769,13 @@ void gen_start(http_req *r, api_model *m, const gen_params *p) {
     api_on_loop(r, gen_start_posted, drop_start_args, a);
     return;
   }
-  gen_request *g = calloc(1, sizeof *g);
-  if (!g) {
+  int n_choices = p->n_prompts * p->n;
+  gen_request *g = calloc(1, sizeof *g + sizeof(gen_choice) * (size_t)n_choices);
+  bool ok = g != NULL;
+  for (int i = 0; ok && i < n_choices; i++)
+    ok = (g->choices[i].done_event = malloc(sizeof(gen_event) + 1)) != NULL;
+  if (!ok) {
+    if (g) gen_free(g);
     jc_free(p->constraint);
     http_respond_error(r, 500, "server_error", NULL, NULL, "out of memory");
     return;
@@ -690,68 +790,83 @@ void gen_start(http_req *r, api_model *m, const gen_params *p) {
   g->one_call = p->one_call;
   g->logprobs = p->logprobs;
   g->created = hr_wall_ms() / 1000;
-  g->echo = p->echo;
-  bool score_prompt = p->prompt_logprobs && p->logprobs >= 0;
-  if (score_prompt) {
-    g->prompt = p->prompt;
-    /* A tokenizer that adds a space in front of the text (SentencePiece)
-     * gives pieces one byte longer than the echo: offsets start at -1. */
-    const tokenizer *tok = eng_model_tokenizer(m->engine);
-    size_t total = 0;
-    const char *first = NULL;
-    for (int i = 0; i < p->n_prompt; i++) {
-      hr_str piece = tok_decode_piece(tok, p->prompt[i], false);
-      if (!first && piece.len) first = piece.ptr;
-      total += piece.len;
-    }
-    if (first && *first == ' ' && total == p->echo.len + 1 && (!p->echo.len || p->echo.ptr[0] != ' '))
-      g->prompt_offset = -1;
-  }
+  g->n_choices = n_choices;
   gen_make_id(g->id, sizeof g->id, p->kind == GEN_CHAT ? "chatcmpl-" : "cmpl-");
   pthread_mutex_init(&g->lock, NULL);
-  eng_gen_params ep = {.prompt = p->prompt,
-                       .n_prompt = p->n_prompt,
-                       .max_tokens = p->max_tokens,
-                       .sampling = p->sp,
-                       .stop = p->stop,
-                       .n_stop = p->n_stop,
-                       .n_logprobs = p->logprobs,
-                       .prompt_logprobs = score_prompt,
-                       .prompt_only = p->prompt_only,
-                       .constraint = p->constraint,
-                       .on_event = on_event,
-                       .user = g};
-  /* Events reach this loop through posted tasks, which cannot run before
-   * this handler returns: the stream's head and the echo go out first. */
-  int rc = eng_submit(m->engine, &ep, &g->seq);
-  if (rc == HR_OK) {
-    http_req_on_abort(r, on_abort, g);
-    if (p->stream) {
-      http_res_header(r, "X-Accel-Buffering", "no");
-      http_stream_begin(r, 200, "text/event-stream");
+  const tokenizer *tok = eng_model_tokenizer(m->engine);
+  bool score_prompt = p->prompt_logprobs && p->logprobs >= 0;
+  for (int i = 0; i < n_choices; i++) {
+    gen_choice *c = &g->choices[i];
+    const gen_prompt *pr = &p->prompts[i / p->n];
+    c->g = g;
+    c->index = i;
+    c->first_of_prompt = i % p->n == 0;
+    c->echo = pr->echo;
+    if (score_prompt) {
+      c->prompt = pr->ids;
+      c->prompt_offset = prompt_offset_start(tok, pr);
     }
-    if (score_prompt) prompt_token_scored(g, p->prompt[0], NULL); /* the first has no logprob */
-    if (g->echo.len) {
-      if (score_prompt && p->stream) {
-        g->echo_pending = true; /* with the prompt's logprobs, once they are in */
-      } else if (p->stream) {
-        eng_event ev = {.kind = ENG_EV_TOKEN, .text = g->echo.ptr, .text_len = g->echo.len, .token = -1};
-        send_chunk(g, &ev, NULL, NULL);
-      } else {
-        hr_buf_append(&g->text, g->echo.ptr, g->echo.len);
-      }
-      g->text_offset = g->echo.len;
+  }
+  /* No event can come before the first submit: until one is refused,
+   * every choice counts as submitted. */
+  g->n_submitted = n_choices;
+  int rc = HR_OK, submitted = 0;
+  for (; submitted < n_choices; submitted++) {
+    gen_choice *c = &g->choices[submitted];
+    const gen_prompt *pr = &p->prompts[submitted / p->n];
+    eng_gen_params ep = {.prompt = pr->ids,
+                         .n_prompt = pr->n_ids,
+                         .max_tokens = p->max_tokens,
+                         .sampling = p->sp,
+                         .stop = p->stop,
+                         .n_stop = p->n_stop,
+                         .n_logprobs = p->logprobs,
+                         .prompt_logprobs = score_prompt,
+                         .prompt_only = p->prompt_only,
+                         .constraint = jc_share(p->constraint),
+                         .on_event = on_event,
+                         .user = c};
+    ep.sampling.seed += (uint64_t)(submitted % p->n); /* n choices: n draws */
+    if ((rc = eng_submit(m->engine, &ep, &c->seq))) break;
+  }
+  jc_free(p->constraint); /* each sequence holds a share of its own */
+  if (rc) {
+    /* The ones queued are cancelled; the error is the answer once they end. */
+    pthread_mutex_lock(&g->lock);
+    g->n_submitted = submitted;
+    g->submit_rc = rc;
+    bool gone = g->orphaned && g->n_done_seen == submitted && submitted > 0;
+    pthread_mutex_unlock(&g->lock);
+    if (gone) {
+      gen_free(g);
+    } else if (submitted == 0) {
+      answer_submit_error(g);
+      gen_free(g);
+    } else {
+      for (int i = 0; i < submitted; i++) eng_cancel(g->choices[i].seq);
+      http_req_on_abort(r, on_abort, g);
     }
     return;
   }
-  if (rc == HR_EBUSY) {
-    http_res_header(r, "Retry-After", "1");
-    http_respond_error(r, 503, "server_error", "server_busy", NULL,
-                       "every slot of model %s is busy and its queue is full; retry later",
-                       m->info.name);
-  } else {
-    http_respond_error(r, 500, "server_error", NULL, NULL, "the request could not be queued: %s",
-                       hr_strerror(rc));
+  /* Events reach this loop through posted tasks, which cannot run before
+   * this handler returns: the stream's head and the echoes go out first. */
+  http_req_on_abort(r, on_abort, g);
+  if (p->stream) {
+    http_res_header(r, "X-Accel-Buffering", "no");
+    http_stream_begin(r, 200, "text/event-stream");
   }
-  gen_free(g);
+  for (int i = 0; i < n_choices; i++) {
+    gen_choice *c = &g->choices[i];
+    if (score_prompt) prompt_token_scored(c, c->prompt[0], NULL); /* the first has no logprob */
+    if (!c->echo.len) continue;
+    if (score_prompt && p->stream) {
+      c->echo_pending = true; /* with the prompt's logprobs, once they are in */
+    } else if (p->stream) {
+      eng_event ev = {.kind = ENG_EV_TOKEN, .text = c->echo.ptr, .text_len = c->echo.len, .token = -1};
+      send_chunk(c, &ev, NULL);
+    } else {
+      hr_buf_append(&c->text, c->echo.ptr, c->echo.len);
+    }
+    c->text_offset = c->echo.len;
+  }
 }

@@ -1,7 +1,9 @@
 /* generate.h — one generation request between an HTTP handler (on its I/O
- * loop) and a model's scheduler (on its thread): the engine's events are
- * queued under a lock and handed to the loop with one posted task at a
- * time; the loop turns them into SSE frames or one JSON answer.
+ * loop) and a model's scheduler (on its thread): each of the answer's
+ * choices is a sequence of its own (n per prompt; completions may send
+ * several prompts); the engine's events are queued under a lock and handed
+ * to the loop with one posted task at a time; the loop turns them into SSE
+ * frames (each choice's under its index) or one JSON answer.
  * Shared by chat completions and (legacy) completions. */
 #ifndef HEARTH_API_GENERATE_H
 #define HEARTH_API_GENERATE_H
@@ -24,42 +26,46 @@ typedef enum { GEN_CALLS_NONE, GEN_CALLS_FORCED, GEN_CALLS_AUTO } gen_calls;
 
 typedef struct gen_event {
   struct gen_event *next;
+  int choice;       /* which of the answer's choices */
   eng_event ev;     /* text points into text[] below */
   char text[];
 } gen_event;
 
-/* What to generate: one request's prompt and settings. */
+/* One prompt of a request (completions take a list of them). */
+typedef struct {
+  const int32_t *ids;    /* token ids, in the request's arena */
+  int n_ids;
+  hr_str echo;           /* completions: its text to echo first */
+} gen_prompt;
+
+/* What to generate: a request's prompts and settings; n choices each. */
 typedef struct {
   gen_kind kind;
-  const int32_t *prompt; /* token ids, in the request's arena */
-  int n_prompt;
+  const gen_prompt *prompts; /* in the request's arena */
+  int n_prompts;
+  int n;                 /* choices per prompt (OpenAI's n) */
   int max_tokens;        /* <= 0: until the context is full */
   bool prompt_only;      /* generate nothing (completions: max_tokens 0 scoring an echo) */
-  sampler_params sp;
+  sampler_params sp;     /* choice k of a prompt draws with seed + k */
   const char *const *stop;
   int n_stop;
   int logprobs;          /* -1 none, else top count */
   bool prompt_logprobs;  /* completions' echo: the prompt's tokens scored too */
   bool stream, include_usage;
-  hr_str echo;           /* completions: prompt text to echo first */
   /* response_format's automaton or a forced call's, or NULL; gen_start
-   * takes it over in every case */
+   * takes it over in every case (every choice shares it) */
   jc_schema *constraint;
   gen_calls calls;       /* tools NULL for GEN_CALLS_NONE */
   const json_value *tools;
   bool one_call;         /* parallel_tool_calls false: the first call only */
 } gen_params;
 
-typedef struct gen_request {
-  http_req *req;
-  api_model *model;
-  eng_seq *seq;
-  gen_kind kind;
-  bool stream;
-  bool include_usage;
-  int logprobs;         /* -1 none, else top count */
-  char id[48];          /* "chatcmpl-..." */
-  int64_t created;
+/* One choice of the answer: its sequence and its output so far. */
+typedef struct gen_choice {
+  struct gen_request *g;
+  int index;
+  eng_seq *seq;         /* NULL: not submitted, or released at its end */
+  bool first_of_prompt; /* its prompt counts in usage through this choice */
   hr_str echo;          /* completions: prompt text to echo first */
   /* completions' echo with logprobs: the prompt (request's arena), the
    * byte offset of its next token's text, and whether a stream still owes
@@ -76,25 +82,49 @@ typedef struct gen_request {
   hr_buf lp[4];
   size_t text_offset;   /* completions logprobs: byte offset of the next token */
   bool sent_role;
-  bool aborted;
-  gen_calls calls;      /* whether the answer may be function calls */
-  const json_value *tools; /* the request's tools (its arena), for calls */
-  bool one_call;        /* parallel_tool_calls false: the first call only */
   /* GEN_CALLS_AUTO streams: the tokens held back (a call may begin in
    * them), after the text_sent bytes of text that went out */
   size_t text_sent;
   gen_event *held_head, *held_tail;
+  gen_event *done_event; /* made at the start for its DONE (the scheduler's until then) */
+  bool done;
+  eng_event done_ev;    /* its DONE event, once done */
+} gen_choice;
+
+typedef struct gen_request {
+  http_req *req;
+  api_model *model;
+  gen_kind kind;
+  bool stream;
+  bool include_usage;
+  int logprobs;         /* -1 none, else top count */
+  char id[48];          /* "chatcmpl-..." */
+  int64_t created;
+  bool aborted;
+  gen_calls calls;      /* whether the answer may be function calls */
+  const json_value *tools; /* the request's tools (its arena), for calls */
+  bool one_call;        /* parallel_tool_calls false: the first call only */
+  int n_choices;
+  int n_submitted;      /* choices whose sequences the engine took */
+  int n_done;           /* of those, ended (loop side) */
+  int submit_rc;        /* a choice the engine refused: answered once the others end */
   /* shared with the scheduler thread */
-  pthread_mutex_t lock; /* guards events, post_pending, orphaned */
+  pthread_mutex_t lock; /* guards events, post_pending, orphaned, n_done_seen */
   gen_event *ev_head, *ev_tail;
   bool post_pending;
   bool orphaned;        /* a post found the server stopped: the request is gone */
+  int n_done_seen;      /* DONE events the engine sent */
+  gen_choice choices[];
 } gen_request;
 
 /* Starts generating: submits to the engine and answers errors itself. On
  * success the request belongs to the generation until it ends. Off the
  * loops (the intake thread) it posts itself to the request's loop. */
 void gen_start(http_req *r, api_model *m, const gen_params *p);
+
+/* Whether a request's choices (n per prompt, all its prompts) fit the
+ * model's slots and queue together; a 400 naming param when not. */
+int gen_check_choices(http_req *r, const api_model *m, int n_choices, const char *param);
 
 /* Sampling settings from request fields (OpenAI's defaults where absent). */
 typedef struct {

@@ -54,6 +54,7 @@ typedef struct {
   int n_embd;
   int n_vocab;
   int n_slots;
+  int queue_max;         /* requests that may wait for a slot */
   size_t file_bytes;
   int64_t created;       /* Unix seconds: when the model was loaded */
   size_t packed_bytes;   /* weights repacked for the CPU's products (0: none) */

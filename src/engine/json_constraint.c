@@ -12,6 +12,7 @@
 #include "json_regex.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,7 @@ struct jc_node {
 };
 
 struct jc_schema {
+  _Atomic int refs; /* holders: jc_share adds one, jc_free drops one */
   hr_arena *a;
   jc_node *root;
 };
@@ -971,6 +973,7 @@ static int begin(compiler **cp, jc_schema **sp, char *err, size_t err_len) {
   if (err && err_len) err[0] = 0;
   jc_schema *s = calloc(1, sizeof *s);
   compiler *c = calloc(1, sizeof *c);
+  if (s) atomic_init(&s->refs, 1);
   if (!s || !c || !(s->a = hr_arena_new(16384))) {
     free(c);
     jc_free(s);
@@ -1060,8 +1063,13 @@ int jc_compile_calls(const jc_function *fns, int n_fns, jc_schema **out, int *ba
   return finish(c, s, root, out);
 }
 
+jc_schema *jc_share(jc_schema *s) {
+  if (s) atomic_fetch_add(&s->refs, 1);
+  return s;
+}
+
 void jc_free(jc_schema *s) {
-  if (!s) return;
+  if (!s || atomic_fetch_sub(&s->refs, 1) != 1) return;
   hr_arena_free(s->a);
   free(s);
 }

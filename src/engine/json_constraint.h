@@ -116,6 +116,9 @@ typedef struct {
 int jc_compile_calls(const jc_function *fns, int n_fns, jc_schema **out, int *bad, char *err,
                      size_t err_len);
 void jc_free(jc_schema *s);
+/* Another holder of s (several sequences under one constraint): each
+ * holder calls jc_free once; the last one frees it. Returns s. */
+jc_schema *jc_share(jc_schema *s);
 
 /* The state before the first byte. */
 void jc_init(const jc_schema *s, jc_state *st);

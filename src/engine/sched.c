@@ -112,6 +112,7 @@ struct eng_model {
   float *logits;          /* n_slots rows of scratch for the samplers */
   struct sampled *sampled; /* n_slots: this step's draws, made on the pool */
   struct sampled *scored;  /* n_batch: this step's prompt-token scores */
+  eng_seq **through;       /* n_slots: this step's prompts scored with nothing to generate */
   float *hidden;          /* decoder embeddings: n_batch rows of n_embd */
   /* an encoder's pass scratch: its token ids (EMBED_TOKENS or the context),
    * texts' lengths and origins (EMBED_TEXTS) and vectors (EMBED_TEXTS rows
@@ -541,11 +542,15 @@ static void step(eng_model *m) {
   }
   /* Logits rows come in batch order: a prompt token's (scored against the
    * next prompt token) or a sequence's last (drawn from). */
-  int n_sampled = 0, n_scored = 0, row = 0;
+  int n_sampled = 0, n_scored = 0, row = 0, n_through = 0;
   for (int i = 0; i < n; i++) {
-    if (!m->batch[i].logits) continue;
     eng_seq *s = m->batch_seq[i];
     int pos = m->batch[i].pos;
+    /* a prompt scored with nothing to generate ends once it is through
+     * (after the emits below, which may free other sequences of the batch,
+     * but not these: they draw nothing) */
+    if (s->prompt_only && pos == s->n_prompt - 1) m->through[n_through++] = s;
+    if (!m->batch[i].logits) continue;
     if (!s->decoding && pos < s->n_prompt - 1)
       m->scored[n_scored++] = (struct sampled){.seq = s, .row = row, .id = s->prompt[pos + 1]};
     else
@@ -571,11 +576,7 @@ static void step(eng_model *m) {
     int n_top = s->n_logprobs > 0 ? s->n_logprobs : 0;
     emit(m, s, d->id, s->n_logprobs >= 0 ? &d->chosen : NULL, d->top, n_top);
   }
-  /* A prompt scored and nothing to generate: done once it is through. */
-  for (int i = 0; i < n; i++) {
-    eng_seq *s = m->batch_seq[i];
-    if (s->prompt_only && m->batch[i].pos == s->n_prompt - 1) finish(m, s, ENG_FINISH_LENGTH);
-  }
+  for (int k = 0; k < n_through; k++) finish(m, m->through[k], ENG_FINISH_LENGTH);
 }
 
 /* ---- embeddings ------------------------------------------------------------- */
@@ -872,10 +873,11 @@ static int alloc_runtime(eng_model *m) {
   m->logits = malloc(sizeof(float) * (size_t)hp->n_vocab * (size_t)m->p.n_slots);
   m->sampled = calloc((size_t)m->p.n_slots, sizeof *m->sampled);
   m->scored = calloc((size_t)m->p.n_batch, sizeof *m->scored);
+  m->through = calloc((size_t)m->p.n_slots, sizeof *m->through);
   m->hidden = malloc(sizeof(float) * (size_t)m->p.n_batch * (size_t)hp->n_embd);
   m->piece_cap = 3 * tok_max_piece_len(m->mdl->tok) + 16;
   m->piece = malloc(m->piece_cap);
-  if (!m->slots || !m->batch || !m->batch_seq || !m->logits || !m->sampled || !m->scored || !m->hidden || !m->piece)
+  if (!m->slots || !m->batch || !m->batch_seq || !m->logits || !m->sampled || !m->scored || !m->through || !m->hidden || !m->piece)
     return HR_ENOMEM;
   sampler_params sp;
   sampler_params_default(&sp);
@@ -945,6 +947,7 @@ void eng_model_close(eng_model *m) {
   free(m->logits);
   free(m->sampled);
   free(m->scored);
+  free(m->through);
   free(m->hidden);
   free(m->embed_ids);
   free(m->embed_lens);
@@ -973,6 +976,7 @@ void eng_model_get_info(const eng_model *m, eng_model_info *out) {
       .n_embd = hp->n_embd,
       .n_vocab = hp->n_vocab,
       .n_slots = m->p.n_slots,
+      .queue_max = m->p.queue_max,
       .file_bytes = gguf_size(m->mdl->file),
       .created = m->created,
       .packed_bytes = m->mdl->rp_bytes,

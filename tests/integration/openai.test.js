@@ -200,6 +200,83 @@ test('completions echo with logprobs scores every prompt token as generation doe
     assert.deepEqual(t, { [zero.choices[0].logprobs.tokens[i + 1]]: zero.choices[0].logprobs.token_logprobs[i + 1] }));
 });
 
+test('n choices and batches of prompts: each choice as its own request would be', async () => {
+  // Greedy: every choice of a prompt is that prompt's single answer.
+  const prompts = ['Once upon a time', 'Tim had a red ball', 'The sun'];
+  const alone = await Promise.all(prompts.map((prompt) =>
+    client.completions.create({ model: MODEL, prompt, max_tokens: 10, temperature: 0, logprobs: 2 })));
+  const batch = await client.completions.create({ model: MODEL, prompt: prompts, max_tokens: 10, temperature: 0, n: 2, logprobs: 2 });
+  assert.equal(batch.choices.length, 6);
+  batch.choices.forEach((c, i) => {
+    assert.equal(c.index, i);
+    const one = alone[Math.floor(i / 2)].choices[0];
+    assert.equal(c.text, one.text, `choice ${i}`);
+    assert.deepEqual(c.logprobs.tokens, one.logprobs.tokens);
+    c.logprobs.token_logprobs.forEach((v, k) => assert.ok(Math.abs(v - one.logprobs.token_logprobs[k]) < 1e-3));
+  });
+  // usage: each prompt once, every choice's tokens
+  const promptTokens = alone.reduce((a, r) => a + r.usage.prompt_tokens, 0);
+  assert.equal(batch.usage.prompt_tokens, promptTokens);
+  assert.equal(batch.usage.completion_tokens, 6 * 10);
+  // Sampled: the n choices of one prompt are n draws, repeatable with a seed.
+  const req = { model: MODEL, prompt: 'Once upon a time', max_tokens: 16, temperature: 1, seed: 7, n: 4 };
+  const a = await client.completions.create(req), b = await client.completions.create(req);
+  assert.deepEqual(a.choices.map((c) => c.text), b.choices.map((c) => c.text));
+  assert.ok(new Set(a.choices.map((c) => c.text)).size > 1, 'four draws, not one four times');
+  // Chat, streamed: each chunk names its choice; the deltas of each add up
+  // to that choice of the same request unstreamed.
+  const chat = { model: MODEL, messages: [{ role: 'user', content: 'Once upon a time' }], max_tokens: 12, temperature: 1, seed: 11, n: 3 };
+  const whole = await client.chat.completions.create(chat);
+  assert.deepEqual(whole.choices.map((c) => c.index), [0, 1, 2]);
+  const stream = await client.chat.completions.create({ ...chat, stream: true, stream_options: { include_usage: true } });
+  const texts = ['', '', ''], finishes = [], roles = [0, 0, 0];
+  let usage;
+  for await (const ch of stream) {
+    if (ch.usage) usage = ch.usage;
+    for (const c of ch.choices) {
+      texts[c.index] += c.delta.content || '';
+      if (c.delta.role) roles[c.index]++;
+      if (c.finish_reason) finishes.push(c.index);
+    }
+  }
+  assert.deepEqual(texts, whole.choices.map((c) => c.message.content));
+  assert.deepEqual(roles, [1, 1, 1]);
+  assert.deepEqual(finishes.sort(), [0, 1, 2]);
+  assert.equal(usage.completion_tokens, whole.usage.completion_tokens);
+  assert.equal(usage.prompt_tokens, whole.usage.prompt_tokens);
+  // Scoring a batch (lm-evaluation-harness with batch_size > 1): each
+  // prompt's scores are those it gets alone.
+  const lists = [[1, 403, 407, 261], [1, 378, 432]];
+  const scored = await client.completions.create({ model: MODEL, prompt: lists, max_tokens: 0, echo: true, logprobs: 1 });
+  for (const [i, ids] of lists.entries()) {
+    const one = await client.completions.create({ model: MODEL, prompt: ids, max_tokens: 0, echo: true, logprobs: 1 });
+    assert.deepEqual(scored.choices[i].logprobs.tokens, one.choices[0].logprobs.tokens);
+    scored.choices[i].logprobs.token_logprobs.slice(1).forEach((v, k) =>
+      assert.ok(Math.abs(v - one.choices[0].logprobs.token_logprobs[k + 1]) < 1e-3));
+  }
+});
+
+test('choices that do not all find room: 503, and the ones queued are cancelled', async () => {
+  const busy = await startHearth(['-m', 'models/stories260K.gguf', '--slots', '2', '--queue', '0', '--access-log', 'off']);
+  try {
+    const c = new OpenAI({ baseURL: `${busy.url}/v1`, apiKey: 'x', maxRetries: 0 });
+    const cancelled = async () => Number(/^hearth_model_cancellations_total\{model="stories260K"\} (\d+)$/m
+      .exec(await (await fetch(`${busy.url}/metrics`)).text())[1]);
+    const long = c.completions.create({ model: MODEL, prompt: 'Once', max_tokens: 1500, temperature: 1 });
+    await new Promise((r) => setTimeout(r, 50));
+    // one slot is free: the first choice takes it, the second finds none
+    const res = await fetch(`${busy.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: MODEL, prompt: 'x', max_tokens: 200, n: 2 }) });
+    assert.equal(res.status, 503);
+    assert.equal(res.headers.get('retry-after'), '1');
+    assert.equal((await res.json()).error.code, 'server_busy');
+    assert.equal(await cancelled(), 1);
+    await long;
+    const two = await c.completions.create({ model: MODEL, prompt: 'x', max_tokens: 4, n: 2 });
+    assert.equal(two.choices.length, 2);
+  } finally { await busy.stop(); }
+});
+
 test('a seed makes sampling repeatable', async () => {
   const req = { model: MODEL, prompt: 'Tim had a red ball', max_tokens: 24, temperature: 1.0, seed: 42 };
   const a = await client.completions.create(req);
@@ -207,13 +284,24 @@ test('a seed makes sampling repeatable', async () => {
   assert.equal(a.choices[0].text, b.choices[0].text);
 });
 
-test('errors: unknown model 404, bad parameter 400 naming it, n > 1, context overflow', async () => {
+test('errors: unknown model 404, bad parameter 400 naming it, n past the slots and queue, context overflow', async () => {
   await assert.rejects(client.chat.completions.create({ model: 'nope', messages: [{ role: 'user', content: 'x' }] }),
     (e) => e.status === 404 && e.code === 'model_not_found');
   await assert.rejects(client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'x' }], temperature: 5 }),
     (e) => e.status === 400 && e.param === 'temperature');
-  await assert.rejects(client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'x' }], n: 2 }),
+  // 2 slots and a queue of 64 take 66 choices at once
+  await assert.rejects(client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'x' }], n: 67 }),
+    (e) => e.status === 400 && e.param === 'n' && /67 choices.*at most 66/.test(e.message));
+  await assert.rejects(client.completions.create({ model: MODEL, prompt: Array(34).fill('x'), n: 2 }),
     (e) => e.status === 400 && e.param === 'n');
+  await assert.rejects(client.completions.create({ model: MODEL, prompt: [[1, 2], []] }),
+    (e) => e.status === 400 && e.param === 'prompt[1]');
+  await assert.rejects(client.completions.create({ model: MODEL, prompt: [] }),
+    (e) => e.status === 400 && e.param === 'prompt');
+  await assert.rejects(client.completions.create({ model: MODEL, prompt: [[1, 2], [3, 99999]] }),
+    (e) => e.status === 400 && e.param === 'prompt[1][1]');
+  await assert.rejects(client.completions.create({ model: MODEL, prompt: 'x', n: 2, best_of: 3 }),
+    (e) => e.status === 400 && e.param === 'best_of');
   await assert.rejects(client.completions.create({ model: MODEL, prompt: 'word '.repeat(3000) }),
     (e) => e.status === 400 && e.code === 'context_length_exceeded' && /2048 tokens/.test(e.message));
   await assert.rejects(client.embeddings.create({ model: MODEL, input: [[1, 99999]] }), (e) => e.status === 400);

@@ -96,6 +96,30 @@ test('json_schema: every answer fits the schema (tiny model, several temperature
   assert.ok(stopped >= 3, `only ${stopped} of 6 answers completed within 300 tokens`);
 });
 
+test('n choices under one schema: each choice fits it, and each is its own draw', async () => {
+  const a = await client.chat.completions.create({ model: TINY, temperature: 1.0, seed: 21, max_tokens: 300, n: 4,
+    messages: [{ role: 'user', content: 'Tell me about a person.' }], response_format: jsonSchema(person) });
+  assert.equal(a.choices.length, 4);
+  const done = a.choices.filter((c) => c.finish_reason === 'stop');
+  assert.ok(done.length >= 2, `only ${done.length} of 4 answers completed within 300 tokens`);
+  for (const c of done) {
+    const v = JSON.parse(c.message.content);
+    assert.ok(validate(v), `${c.message.content}\n${JSON.stringify(validate.errors)}`);
+  }
+  assert.ok(new Set(a.choices.map((c) => c.message.content)).size > 1, 'four draws');
+  // forced calls too, streamed: each choice's call comes under its index
+  const calls = new Map();
+  const stream = await client.chat.completions.create({ model: TINY, temperature: 1.0, seed: 5, max_tokens: 120, n: 3,
+    stream: true, messages: [{ role: 'user', content: 'Pick a number.' }], tools: [digit], tool_choice: 'required' });
+  for await (const chunk of stream)
+    for (const ch of chunk.choices) for (const t of ch.delta.tool_calls || []) calls.set(ch.index, t);
+  assert.deepEqual([...calls.keys()].sort(), [0, 1, 2]);
+  for (const t of calls.values()) {
+    const { n } = JSON.parse(t.function.arguments);
+    assert.ok(Number.isInteger(n) && n >= 0 && n <= 9);
+  }
+});
+
 // A discriminated union, as pydantic writes Union[Circle, Square]: two
 // object shapes that both begin with '{', told apart only by their keys and
 // the value of "kind"; the reader follows both until the text decides.
