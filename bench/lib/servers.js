@@ -1,5 +1,5 @@
 // bench/lib/servers.js — starting and stopping the servers the benches
-// measure (bench/embeddings, bench/structured).
+// measure (bench/embeddings, bench/structured, bench/scoring).
 'use strict';
 const { spawn } = require('node:child_process');
 const net = require('node:net');
