@@ -14,13 +14,16 @@
 #                 needs a CPU with AMX-BF16) against the FMA tiles
 #       norms     the LayerNorm rows on both threads from ~11 tokens when the
 #                 next product reads float rows (default on) against 171
+#       f16-group F16 weights converted once per 16-row group for all the
+#                 tiles of a batch (AVX2; default on) against per tile
+#                 (give an F16 MODEL)
 # LENGTHS: text lengths in tokens, default 4,8,16,24,32,48,64,128,256,512.
 # MODEL: default models/all-minilm-l6-v2-f32.gguf.
 # Prints per length the two medians (tokens/s) and on / off: above 1 the
 # knob is faster.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-KNOB="${1:?usage: ab.sh steal|steal-xt|amx-f32|norms [LENGTHS] [MODEL]}"
+KNOB="${1:?usage: ab.sh steal|steal-xt|amx-f32|norms|f16-group [LENGTHS] [MODEL]}"
 LENGTHS="${2:-4,8,16,24,32,48,64,128,256,512}"
 MODEL="${3:-$ROOT/models/all-minilm-l6-v2-f32.gguf}"
 case "$KNOB" in
@@ -28,7 +31,8 @@ case "$KNOB" in
   steal-xt) AB=steal; ENV=(HEARTH_STEAL=xt) ;;
   amx-f32) AB=amx-f32; ENV=(HEARTH_AMX_F32=1) ;;
   norms) AB=norms; ENV=() ;;
-  *) echo "ab.sh: KNOB is steal, steal-xt, amx-f32 or norms, not '$KNOB'" >&2; exit 2 ;;
+  f16-group) AB=f16-group; ENV=() ;;
+  *) echo "ab.sh: KNOB is steal, steal-xt, amx-f32, norms or f16-group, not '$KNOB'" >&2; exit 2 ;;
 esac
 make -C "$ROOT" -s -j2 hearth
 printf '%6s %14s %14s %9s\n' tokens "on tok/s" "off tok/s" "on / off"

@@ -30,7 +30,8 @@ typedef struct {
   ab_knob ab;
 } bench_options;
 
-static const char *const ab_names[] = {[AB_STEAL] = "steal", [AB_AMX_F32] = "amx-f32", [AB_NORMS] = "norms"};
+static const char *const ab_names[] = {[AB_STEAL] = "steal", [AB_AMX_F32] = "amx-f32", [AB_NORMS] = "norms",
+                                          [AB_F16_GROUP] = "f16-group"};
 
 /* Before repetition r: with --ab, odd ones run with the knob off. */
 static void ab_side(const bench_options *o, int r) {
@@ -297,7 +298,7 @@ static int bench_checked(void *ctx) {
     for (int k = AB_NONE + 1; k < (int)HR_ARRAY_LEN(ab_names); k++)
       if (!strcmp(o->ab_name, ab_names[k])) o->ab = (ab_knob)k;
     if (o->ab == AB_NONE) {
-      fprintf(stderr, "hearth bench: --ab takes steal, amx-f32 or norms, not '%s'\n", o->ab_name);
+      fprintf(stderr, "hearth bench: --ab takes steal, amx-f32, norms or f16-group, not '%s'\n", o->ab_name);
       return 2;
     }
   }
@@ -321,7 +322,7 @@ int eng_cli_bench(int argc, char **argv) {
       {"phases", 0, OPT_BOOL, &o.phases,
        "an encoder's pass step by step: microseconds per pass in each phase (-r more passes)", 0, 0},
       {"ab", 0, OPT_STR, &o.ab_name,
-       "steal, amx-f32 or norms: that knob off on every other repetition, both halves reported", 0, 0},
+       "steal, amx-f32, norms or f16-group: that knob off on every other repetition, both halves reported", 0, 0},
   };
   return hr_options_command("bench", "hearth bench -m FILE [options]", opts, HR_ARRAY_LEN(opts),
                             argc, argv, NULL, bench_checked, &o);

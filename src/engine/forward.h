@@ -39,7 +39,7 @@ typedef struct fwd_ctx fwd_ctx;
  * and then the other mislead (an F16 8-token pass read 4.5% slower with
  * the stealing products in such runs, 0.7% faster with passes alternated).
  * Set between passes only (the pool's hand-off orders it for the helpers). */
-typedef enum { AB_NONE, AB_STEAL, AB_AMX_F32, AB_NORMS } ab_knob;
+typedef enum { AB_NONE, AB_STEAL, AB_AMX_F32, AB_NORMS, AB_F16_GROUP } ab_knob;
 extern ab_knob ab_alternated;
 extern bool ab_now_off;
 static inline bool ab_off(ab_knob k) { return ab_now_off && ab_alternated == k; }

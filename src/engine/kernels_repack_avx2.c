@@ -14,6 +14,7 @@
 #include <immintrin.h>
 #include <string.h>
 
+#include "forward.h" /* ab_off: `hearth bench --ab f16-group` */
 #include "kernels.h"
 #include "kernels_math_avx2.h"
 #include "repack_product.h"
@@ -449,7 +450,75 @@ ALWAYS_INLINE void float_tile_prefetching(tensor_type t, int cols, const uint8_t
 }
 RP_DEFINE_PRODUCT_EP(float_product_prefetching, float_tile_prefetching, 6, FLOAT_NC * 16, 1, 1)
 
-RP_DEFINE_FLOAT_ENTRIES(float_product, float_product_prefetching)
+/* F16 weights against more rows than one tile: each group is converted to
+ * F32 once, into this thread's scratch, and every tile of the batch runs
+ * from there instead of converting the group again. On a Zen 1 (AVX2 split
+ * into 128-bit halves, one conversion every other cycle) the conversions
+ * per tile made F16 ~25% slower than F32 at 20 tokens. Widths past
+ * F16_GROUP_COLS (MiniLM's widest is 1536) keep the per-tile conversion. */
+#define F16_GROUP_COLS 1536
+static _Thread_local float f16_group[16 * F16_GROUP_COLS] __attribute__((aligned(32)));
+
+ALWAYS_INLINE void f16_group_to_f32(int cols, const uint8_t *w, size_t gb, bool prefetch) {
+  const uint16_t *h = (const uint16_t *)w;
+  for (int k = 0; k < cols; k++) {
+    if (prefetch && (k & 1) == 0) _mm_prefetch((const char *)w + gb + (size_t)k * 32, _MM_HINT_T1);
+    _mm256_store_ps(f16_group + (size_t)k * 16, _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(h + (size_t)k * 16))));
+    _mm256_store_ps(f16_group + (size_t)k * 16 + 8,
+                    _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(h + (size_t)k * 16 + 8))));
+  }
+}
+
+ALWAYS_INLINE void float_product_any(tensor_type t, int cols, const void *W, size_t gb, int n_groups,
+                                     const void *X, size_t xs, int n_x, float *Y, int ldy,
+                                     const rp_epilogue *ep, bool prefetch) {
+  if (t != TT_F16 || n_x <= FLOAT_NC || cols > F16_GROUP_COLS || ab_off(AB_F16_GROUP)) {
+    if (prefetch) float_product_prefetching(t, cols, W, gb, n_groups, X, xs, n_x, Y, ldy, ep);
+    else float_product(t, cols, W, gb, n_groups, X, xs, n_x, Y, ldy, ep);
+    return;
+  }
+  xrow x[FLOAT_NC * 16];
+  for (int jb = 0; jb < n_x; jb += FLOAT_NC * 16) {
+    int nj = n_x - jb < FLOAT_NC * 16 ? n_x - jb : FLOAT_NC * 16;
+    for (int j = 0; j < nj; j++) x[j] = rpx_view_of((const uint8_t *)X + (size_t)(jb + j) * xs, cols);
+    int n_tiles = (nj + FLOAT_NC - 1) / FLOAT_NC, per = (nj + n_tiles - 1) / n_tiles;
+    for (int g = 0; g < n_groups; g++) {
+      f16_group_to_f32(cols, (const uint8_t *)W + (size_t)g * gb, gb, prefetch);
+      rp_epilogue epg;
+      if (ep) {
+        epg = *ep;
+        if (epg.bias) epg.bias += (size_t)g * 16;
+      }
+      for (int j0 = 0; j0 < nj; j0 += per) {
+        int nc = nj - j0 < per ? nj - j0 : per;
+        float *y = Y + (size_t)(jb + j0) * ldy + (size_t)g * 16;
+        const uint8_t *wf = (const uint8_t *)f16_group;
+        switch (nc) {
+        case 1: float_tile(TT_F32, cols, wf, 0, x + j0, 1, y, ldy, false, ep ? &epg : NULL); break;
+        case 2: float_tile(TT_F32, cols, wf, 0, x + j0, 2, y, ldy, false, ep ? &epg : NULL); break;
+        case 3: float_tile(TT_F32, cols, wf, 0, x + j0, 3, y, ldy, false, ep ? &epg : NULL); break;
+        case 4: float_tile(TT_F32, cols, wf, 0, x + j0, 4, y, ldy, false, ep ? &epg : NULL); break;
+        case 5: float_tile(TT_F32, cols, wf, 0, x + j0, 5, y, ldy, false, ep ? &epg : NULL); break;
+        default: float_tile(TT_F32, cols, wf, 0, x + j0, 6, y, ldy, false, ep ? &epg : NULL); break;
+        }
+      }
+    }
+  }
+}
+
+ALWAYS_INLINE void float_product_cached(tensor_type t, int cols, const void *W, size_t gb, int n_groups,
+                                        const void *X, size_t xs, int n_x, float *Y, int ldy,
+                                        const rp_epilogue *ep) {
+  float_product_any(t, cols, W, gb, n_groups, X, xs, n_x, Y, ldy, ep, false);
+}
+
+ALWAYS_INLINE void float_product_streamed(tensor_type t, int cols, const void *W, size_t gb,
+                                          int n_groups, const void *X, size_t xs, int n_x, float *Y,
+                                          int ldy, const rp_epilogue *ep) {
+  float_product_any(t, cols, W, gb, n_groups, X, xs, n_x, Y, ldy, ep, true);
+}
+
+RP_DEFINE_FLOAT_ENTRIES(float_product_cached, float_product_streamed)
 
 void kernels_fill_repack_avx2(kernel_table *t) {
   RP_FILL_FLOAT_ENTRIES(t);

@@ -216,7 +216,7 @@ test('hearth bench --ab reports the two settings of a knob from alternated passe
   const table = await run(['bench', '-m', modelPath('f32'), '-p', '4', '-r', '4', '-t', '2', '--ab', 'steal']);
   assert.match(table, /emb4: steal on \/ off = \d+\.\d{3} \(medians of 2 and 2 alternated repetitions\)/);
   await assert.rejects(run(['bench', '-m', modelPath('f32'), '-p', '4', '-r', '2', '--ab', 'prefetch']),
-    /--ab takes steal, amx-f32 or norms, not 'prefetch'/);
+    /--ab takes steal, amx-f32, norms or f16-group, not 'prefetch'/);
 });
 
 // Requests that arrive while a pass runs share the next one: a 512-token

@@ -781,7 +781,9 @@ static void check_repack_streamed(const kernel_table *k) {
  * at widths that end in a partial run of 16 (an attention's values are as
  * wide as its text) or span several blocks of columns. */
 static void check_repack_float_widths(const kernel_table *k) {
-  enum { ROWS = 48, LDY = 51, NXM = RP_XT_MAX + 1 };
+  /* NXM: room for the transposed products' range and for batches of
+   * several tiles (97: past one batch of 96) */
+  enum { ROWS = 48, LDY = 51, NXM = RP_XT_MAX + 1 > 97 ? RP_XT_MAX + 1 : 97 };
   static const tensor_type types[] = {TT_F32, TT_F16};
   static const int colss[] = {19, 400, 1541};
   float bias[ROWS];
@@ -814,8 +816,12 @@ static void check_repack_float_widths(const kernel_table *k) {
       int lo = HR_MAX(k->types[t].rp_xt_min - 1, 1);
       int hi = k->types[t].rp_xt_max + 1;
       CHECK(hi - 1 <= RP_XT_MAX);
-      for (int nx = lo; nx <= hi; nx++) /* and one past each end */
-        for (int e = 0; e < 3; e++) {
+      /* one past each end of the transposed range, then tiles of rows */
+      int nxs[64], n_nx = 0;
+      for (int nx = lo; nx <= hi && n_nx < 60; nx++) nxs[n_nx++] = nx;
+      nxs[n_nx++] = 7, nxs[n_nx++] = 13, nxs[n_nx++] = 97;
+      for (int ni = 0; ni < n_nx; ni++)
+        for (int e = 0, nx = nxs[ni]; e < 3; e++) {
           const rp_epilogue *ep = &eps[e];
           for (int q = 0; q < LDY * NXM; q++) Y[q] = NAN;
           fn(t, cols, P, gb, ROWS / RP_ROWS, X, sizeof(float) * cols, nx, Y, LDY, ep);
