@@ -7,5 +7,6 @@ int api_register(http_server *s, api_context *ctx) {
   if (!rc) rc = api_register_models(s, ctx);
   if (!rc) rc = api_register_completions(s, ctx);
   if (!rc) rc = api_register_embeddings(s, ctx);
+  if (!rc) rc = api_register_tokenize(s, ctx);
   return rc;
 }

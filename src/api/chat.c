@@ -486,6 +486,47 @@ static hr_str call_instructions(hr_arena *a, const call_functions *f, bool force
   return out;
 }
 
+/* A chat request's prompt as token ids, as the chat endpoint renders it
+ * (the template, with hearth's description of the tools when the template
+ * shows none); fns gets the functions a call may be of (forced ones, or
+ * every tool when the model may choose: *may_call). Answers errors. */
+static int chat_prompt_ids(http_req *r, api_model *m, const chat_request *req, call_functions *fns,
+                           bool *may_call, int32_t **ids, int *n_ids) {
+  if (forced_functions(r, req, fns)) return -1;
+  *may_call = !fns->n && auto_calls(req);
+  if (*may_call && list_functions(http_req_arena(r), req->tools, NULL, fns)) {
+    http_respond_error(r, 500, "server_error", NULL, NULL, "out of memory");
+    return -1;
+  }
+  /* A template that does not show tools leaves the model guessing what to
+   * call with what: the system message tells it. */
+  hr_str instructions = fns->n && !m->template_shows_tools
+                            ? call_instructions(http_req_arena(r), fns, !*may_call,
+                                                req->has_parallel_tool_calls && !req->parallel_tool_calls)
+                            : HR_STR("");
+  hr_buf prompt_text = HR_BUF_INIT;
+  tok_span *plain;
+  size_t n_plain;
+  if (render_prompt(r, m, req, instructions, &prompt_text, &plain, &n_plain)) {
+    hr_buf_free(&prompt_text);
+    return -1;
+  }
+  const tokenizer *tok = eng_model_tokenizer(m->engine);
+  hr_log(HR_LOG_DEBUG, "%s: prompt for %s: %.*s", http_req_id(r), m->info.name,
+         (int)HR_MIN(prompt_text.len, 4000), prompt_text.data ? prompt_text.data : "");
+  int rc = api_tokenize_prompt(r, tok, hr_str_make(prompt_text.data ? prompt_text.data : "", prompt_text.len),
+                               true, plain, n_plain, ids, n_ids);
+  hr_buf_free(&prompt_text);
+  return rc;
+}
+
+int api_chat_prompt_ids(http_req *r, api_model *m, const chat_request *req, int32_t **ids,
+                        int *n_ids) {
+  call_functions fns = {0};
+  bool may_call;
+  return chat_prompt_ids(r, m, req, &fns, &may_call, ids, n_ids);
+}
+
 static void handle_chat(http_req *r, api_context *ctx) {
   json_value *body;
   if (api_read_json(r, &body)) return;
@@ -512,37 +553,11 @@ static void handle_chat(http_req *r, api_context *ctx) {
   }
   int n = req.has_n ? (int)req.n : 1;
   if (gen_check_choices(r, m, n, "n")) return;
-  /* the functions a call may be of: forced ones, or every tool when the
-   * model may choose */
   call_functions fns = {0};
-  if (forced_functions(r, &req, &fns)) return;
-  bool may_call = !fns.n && auto_calls(&req);
-  if (may_call && list_functions(http_req_arena(r), req.tools, NULL, &fns)) {
-    http_respond_error(r, 500, "server_error", NULL, NULL, "out of memory");
-    return;
-  }
-  /* A template that does not show tools leaves the model guessing what to
-   * call with what: the system message tells it. */
-  hr_str instructions = fns.n && !m->template_shows_tools
-                            ? call_instructions(http_req_arena(r), &fns, !may_call,
-                                                req.has_parallel_tool_calls && !req.parallel_tool_calls)
-                            : HR_STR("");
-  hr_buf prompt_text = HR_BUF_INIT;
-  tok_span *plain;
-  size_t n_plain;
-  if (render_prompt(r, m, &req, instructions, &prompt_text, &plain, &n_plain)) {
-    hr_buf_free(&prompt_text);
-    return;
-  }
-  const tokenizer *tok = eng_model_tokenizer(m->engine);
-  hr_log(HR_LOG_DEBUG, "%s: prompt for %s: %.*s", http_req_id(r), m->info.name,
-         (int)HR_MIN(prompt_text.len, 4000), prompt_text.data ? prompt_text.data : "");
+  bool may_call;
   int32_t *ids;
   int n_ids;
-  rc = api_tokenize_prompt(r, tok, hr_str_make(prompt_text.data ? prompt_text.data : "", prompt_text.len),
-                           true, plain, n_plain, &ids, &n_ids);
-  hr_buf_free(&prompt_text);
-  if (rc) return;
+  if (chat_prompt_ids(r, m, &req, &fns, &may_call, &ids, &n_ids)) return;
   if (n_ids >= m->info.n_ctx) {
     http_respond_error(r, 400, "invalid_request_error", "context_length_exceeded", "messages",
                        "This model's maximum context length is %d tokens. However, your messages "

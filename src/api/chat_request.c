@@ -430,3 +430,34 @@ int embeddings_request_parse(hr_arena *a, const json_value *body, embeddings_req
   memset(out, 0, sizeof *out);
   return json_validate(a, &s_embeddings, body, out, err);
 }
+
+/* ---- tokenize / detokenize ------------------------------------------------- */
+
+static const json_field tokenize_fields[] = {
+    OPT(tokenize_request, "model", model, s_model),
+    REQ(tokenize_request, "prompt", prompt, s_str),
+    OPT(tokenize_request, "add_special_tokens", add_special_tokens, s_opt_bool),
+    OPT(tokenize_request, "return_token_strs", return_token_strs, s_opt_bool),
+};
+static const json_schema s_tokenize = {
+    .kind = JS_OBJECT, .fields = tokenize_fields, .n_fields = HR_ARRAY_LEN(tokenize_fields)};
+
+int tokenize_request_parse(hr_arena *a, const json_value *body, tokenize_request *out,
+                           json_validate_error *err) {
+  memset(out, 0, sizeof *out);
+  return json_validate(a, &s_tokenize, body, out, err);
+}
+
+static const json_schema s_any_tokens = {.kind = JS_ARRAY, .items = &s_token, .item_size = sizeof(int64_t)};
+static const json_field detokenize_fields[] = {
+    OPT(detokenize_request, "model", model, s_model),
+    REQ(detokenize_request, "tokens", tokens, s_any_tokens),
+};
+static const json_schema s_detokenize = {
+    .kind = JS_OBJECT, .fields = detokenize_fields, .n_fields = HR_ARRAY_LEN(detokenize_fields)};
+
+int detokenize_request_parse(hr_arena *a, const json_value *body, detokenize_request *out,
+                             json_validate_error *err) {
+  memset(out, 0, sizeof *out);
+  return json_validate(a, &s_detokenize, body, out, err);
+}

@@ -265,4 +265,30 @@ typedef struct {
 int embeddings_request_parse(hr_arena *a, const json_value *body, embeddings_request *out,
                              json_validate_error *err);
 
+/* ---- tokenize / detokenize (vLLM's shapes) ------------------------------- */
+
+/* POST /tokenize with a prompt; one with messages is a chat request
+ * (chat_request_parse) plus return_token_strs. */
+typedef struct {
+  hr_str model; /* absent: the first model served */
+  bool has_model;
+  hr_str prompt; /* required */
+  bool add_special_tokens; /* default true: the BOS the model adds, special texts as tokens */
+  bool has_add_special_tokens;
+  bool return_token_strs;
+  bool has_return_token_strs;
+} tokenize_request;
+
+int tokenize_request_parse(hr_arena *a, const json_value *body, tokenize_request *out,
+                           json_validate_error *err);
+
+typedef struct {
+  hr_str model; /* absent: the first model served */
+  bool has_model;
+  api_token_list tokens; /* required */
+} detokenize_request;
+
+int detokenize_request_parse(hr_arena *a, const json_value *body, detokenize_request *out,
+                             json_validate_error *err);
+
 #endif

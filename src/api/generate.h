@@ -9,6 +9,7 @@
 #define HEARTH_API_GENERATE_H
 
 #include "api.h"
+#include "chat_request.h"
 
 #include "../engine/tokenizer.h"
 #include "../json/json.h"
@@ -172,5 +173,10 @@ void gen_make_id(char *out, size_t n, const char *prefix);
  * inside the plain spans (message contents) stay text. Answers errors. */
 int api_tokenize_prompt(http_req *r, const tokenizer *tok, hr_str text, bool templated,
                         const tok_span *plain, size_t n_plain, int32_t **ids, int *n_ids);
+
+/* A chat request's prompt as token ids, exactly as /v1/chat/completions
+ * renders and tokenizes it (chat.c). Answers errors. */
+int api_chat_prompt_ids(http_req *r, api_model *m, const chat_request *req, int32_t **ids,
+                        int *n_ids);
 
 #endif

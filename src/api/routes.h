@@ -9,5 +9,6 @@ int api_register_chat(http_server *s, api_context *ctx);
 int api_register_models(http_server *s, api_context *ctx);
 int api_register_completions(http_server *s, api_context *ctx);
 int api_register_embeddings(http_server *s, api_context *ctx);
+int api_register_tokenize(http_server *s, api_context *ctx);
 
 #endif

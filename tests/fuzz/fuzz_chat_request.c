@@ -1,5 +1,6 @@
-/* fuzz_chat_request — arbitrary bytes through json_read and the three
- * OpenAI request parsers; whatever validates is read back field by field so
+/* fuzz_chat_request — arbitrary bytes through json_read and the five
+ * request parsers (chat, completions, embeddings, tokenize, detokenize);
+ * whatever validates is read back field by field so
  * the sanitizers see every pointer the structs hold. */
 // fuzz-sources: src/api/chat_request.c src/json/json.c src/json/json_write.c src/json/json_schema.c src/base/arena.c src/base/base.c
 #include "../../src/api/chat_request.h"
@@ -80,6 +81,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (embeddings_request_parse(a, v, &e, &err) == 0) {
     touch(e.model);
     touch_input(&e.input);
+  } else {
+    check_err(&err);
+  }
+  tokenize_request t;
+  if (tokenize_request_parse(a, v, &t, &err) == 0) {
+    touch(t.model);
+    touch(t.prompt);
+  } else {
+    check_err(&err);
+  }
+  detokenize_request d;
+  if (detokenize_request_parse(a, v, &d, &err) == 0) {
+    touch(d.model);
+    for (size_t i = 0; i < d.tokens.n; i++)
+      if (d.tokens.ids[i] < 0) abort();
   } else {
     check_err(&err);
   }

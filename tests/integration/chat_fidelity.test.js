@@ -111,6 +111,18 @@ test('greedy chat equals llama.cpp: same tokens, top-5 logprobs within 5e-3', { 
   t.diagnostic(`${refs.length} conversations, ${tokens} tokens; largest logprob difference ${worst.toExponential(2)}`);
 });
 
+// POST /tokenize with a conversation gives the ids llama.cpp was prompted with.
+test('/tokenize of each conversation gives the reference\'s prompt ids', { skip }, async () => {
+  for (const ref of refs) {
+    const res = await fetch(`${h.url}/tokenize`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'smollm2-135m-instruct', messages: ref.messages }),
+    });
+    assert.equal(res.status, 200);
+    assert.deepEqual((await res.json()).tokens, ref.prompt_ids, ref.name);
+  }
+});
+
 // Scoring (/v1/completions, echo, logprobs, max_tokens 0) the prompt and
 // llama.cpp's answer as one prompt: the row that predicts the answer's first
 // token is computed in a prompt batch there as in llama.cpp's generation,

@@ -277,6 +277,43 @@ test('choices that do not all find room: 503, and the ones queued are cancelled'
   } finally { await busy.stop(); }
 });
 
+test('/tokenize and /detokenize: the ids the model sees, and back', async () => {
+  const post = async (route, body) => {
+    const r = await fetch(`${h.url}/${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return { status: r.status, body: await r.json() };
+  };
+  const prompt = 'Once upon a time';
+  const cli = execFileSync(BIN, ['tokenize', '-m', path.join(ROOT, 'models/stories260K.gguf'), '--add-special', prompt],
+    { encoding: 'utf8' }).trim().split(/\s+/).map(Number);
+  const t = await post('tokenize', { model: MODEL, prompt, return_token_strs: true });
+  assert.equal(t.status, 200);
+  assert.deepEqual(t.body.tokens, cli);
+  assert.equal(t.body.count, cli.length);
+  assert.equal(t.body.max_model_len, 2048);
+  assert.deepEqual(t.body.token_strs, ['<s>', ' Once', ' upon', ' a', ' time']);
+  const done = await client.completions.create({ model: MODEL, prompt, max_tokens: 1 });
+  assert.equal(done.usage.prompt_tokens, t.body.count);
+  // no model named: the first one served; no special tokens: no BOS
+  const bare = await post('tokenize', { prompt, add_special_tokens: false });
+  assert.deepEqual(bare.body.tokens, cli.slice(1));
+  assert.equal(bare.body.token_strs, null);
+  const back = await post('detokenize', { model: MODEL, tokens: bare.body.tokens });
+  assert.deepEqual(back, { status: 200, body: { prompt } });
+  assert.equal((await post('detokenize', { tokens: [] })).body.prompt, '');
+  // a chat request's messages: the prompt the chat endpoint builds
+  const messages = [{ role: 'system', content: 'Tell a story.' }, { role: 'user', content: prompt }];
+  const chat = await post('tokenize', { model: MODEL, messages });
+  const answered = await client.chat.completions.create({ model: MODEL, messages, max_tokens: 1 });
+  assert.equal(chat.body.count, answered.usage.prompt_tokens);
+  // errors name what is wrong and change nothing
+  const bad = await post('detokenize', { model: MODEL, tokens: [1, 99999] });
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.error.param, 'tokens[1]');
+  assert.equal((await post('tokenize', { model: MODEL, prompt: 5 })).body.error.param, 'prompt');
+  assert.equal((await post('tokenize', { model: 'nope', prompt })).status, 404);
+  assert.equal((await post('tokenize', { model: MODEL, messages: 'x' })).body.error.param, 'messages');
+});
+
 test('a seed makes sampling repeatable', async () => {
   const req = { model: MODEL, prompt: 'Tim had a red ball', max_tokens: 24, temperature: 1.0, seed: 42 };
   const a = await client.completions.create(req);
