@@ -10,9 +10,13 @@
 
 #include <string.h>
 
-static void answer_invalid(http_req *r, const json_validate_error *e) {
-  http_respond_error(r, 400, "invalid_request_error", "invalid_value", e->path[0] ? e->path : NULL,
-                     "%s%s%s", e->path, e->path[0] ? ": " : "", e->message);
+/* A request parser's failure rc: out of memory, or the body's fault. */
+static void answer_invalid(http_req *r, int rc, const json_validate_error *e) {
+  if (rc == HR_ENOMEM)
+    http_respond_error(r, 500, "server_error", NULL, NULL, "out of memory");
+  else
+    http_respond_error(r, 400, "invalid_request_error", "invalid_value", e->path[0] ? e->path : NULL,
+                       "%s%s%s", e->path, e->path[0] ? ": " : "", e->message);
 }
 
 /* The model a request names, or the first one served when it names none;
@@ -87,8 +91,7 @@ static void handle_tokenize(http_req *r, api_context *ctx) {
     const json_value *strs = json_get(body, "return_token_strs");
     chat_request req;
     if ((rc = chat_request_parse(http_req_arena(r), body, &req, &verr))) {
-      if (rc == HR_ENOMEM) http_respond_error(r, 500, "server_error", NULL, NULL, "out of memory");
-      else answer_invalid(r, &verr);
+      answer_invalid(r, rc, &verr);
       return;
     }
     api_model *m = request_model(r, ctx, req.model);
@@ -105,8 +108,7 @@ static void handle_tokenize(http_req *r, api_context *ctx) {
   }
   tokenize_request req;
   if ((rc = tokenize_request_parse(http_req_arena(r), body, &req, &verr))) {
-    if (rc == HR_ENOMEM) http_respond_error(r, 500, "server_error", NULL, NULL, "out of memory");
-    else answer_invalid(r, &verr);
+    answer_invalid(r, rc, &verr);
     return;
   }
   api_model *m = request_model(r, ctx, req.model);
@@ -128,8 +130,7 @@ static void handle_detokenize(http_req *r, api_context *ctx) {
   json_validate_error verr;
   int rc = detokenize_request_parse(http_req_arena(r), body, &req, &verr);
   if (rc) {
-    if (rc == HR_ENOMEM) http_respond_error(r, 500, "server_error", NULL, NULL, "out of memory");
-    else answer_invalid(r, &verr);
+    answer_invalid(r, rc, &verr);
     return;
   }
   api_model *m = request_model(r, ctx, req.model);
