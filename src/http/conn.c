@@ -81,11 +81,12 @@ void conn_close(conn *c) {
     r->c = NULL;
     r->aborted = true;
     c->req = NULL;
-    if (r->keep_body) { /* the body is a slice of the input buffer: it goes along */
-      r->kept_in = c->in;
-      c->in = NULL;
-      c->in_len = c->in_cap = 0;
-    }
+    /* The head (method, path, headers, which the access log reads when
+     * the request ends) and the body are slices of the input buffer: it
+     * goes along. */
+    r->kept_in = c->in;
+    c->in = NULL;
+    c->in_len = c->in_cap = 0;
     if (r->on_abort) r->on_abort(r, r->on_abort_arg);
   }
   c->state = CONN_CLOSING;

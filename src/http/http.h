@@ -78,9 +78,10 @@ hr_str http_req_header(const http_req *r, const char *name);
 hr_str http_req_param(const http_req *r, const char *name);
 /* The whole body (decoded if chunked), NUL-terminated. */
 hr_str http_req_body(const http_req *r);
-/* Makes the body outlive the connection (should the client leave, its
- * input buffer goes with the request) and fixes the request's id: for a
- * handler that carries on on another thread; on the loop. */
+/* Fixes the request's id (it reads the headers and the loop's counter) for
+ * a handler that carries on on another thread; on the loop. (Should the
+ * client leave, any request a handler holds keeps its input buffer: head
+ * and body live as long as the request.) */
 void http_req_keep_body(http_req *r);
 /* Arena owned by the request; freed when the request ends. */
 hr_arena *http_req_arena(http_req *r);

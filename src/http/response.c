@@ -57,7 +57,7 @@ void req_reset(http_req *r) {
   r->bytes_out = 0;
   r->n_res_headers = 0;
   r->responded = r->streaming = r->finished = false;
-  r->owned_by_handler = r->aborted = r->close_after = r->keep_body = false;
+  r->owned_by_handler = r->aborted = r->close_after = false;
   r->on_abort = NULL;
   r->on_abort_arg = NULL;
   r->start_ns = 0;
@@ -327,7 +327,6 @@ hr_str http_req_param(const http_req *r, const char *name) {
 
 void http_req_keep_body(http_req *r) {
   ensure_id(r); /* reads the headers and the loop's counter: here, not later */
-  r->keep_body = true; /* conn_close hands the input buffer over (no copy) */
 }
 
 hr_arena *http_req_arena(http_req *r) {

@@ -117,8 +117,7 @@ struct http_req {
   bool aborted;
   bool close_after;      /* Connection: close on this response */
   char saved_byte;       /* the input byte the body's NUL covers */
-  bool keep_body;        /* http_req_keep_body: the body outlives the connection */
-  char *kept_in;         /* the connection's input buffer (the body), taken at its close */
+  char *kept_in;         /* the connection's input buffer (head and body), taken at its close */
   void (*on_abort)(http_req *r, void *arg);
   void *on_abort_arg;
 };

@@ -69,6 +69,35 @@ test('an idle keep-alive connection is closed after the idle timeout', async () 
   } finally { await h.stop(); }
 });
 
+test('a client that leaves a stream is logged whole: method, path, aborted (the log reads the request after its connection closed)', async () => {
+  const h = await startHearth(['-m', 'models/stories260K.gguf']);
+  try {
+    for (let i = 0; i < 3; i++) {
+      const ac = new AbortController();
+      const res = await fetch(`${h.url}/v1/completions`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, signal: ac.signal,
+        body: JSON.stringify({ model: 'stories260K', prompt: 'Once', max_tokens: 1500, stream: true, n: 2 }),
+      });
+      const reader = res.body.getReader();
+      await reader.read();
+      ac.abort();
+      await reader.read().catch(() => {});
+    }
+    await sleep(300);
+    const ok = await fetch(`${h.url}/healthz`);
+    assert.equal(ok.status, 200);
+    const lines = h.stdout().trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.path === '/v1/completions');
+    assert.equal(lines.length, 3, h.stdout());
+    for (const l of lines) {
+      assert.equal(l.method, 'POST');
+      assert.equal(l.aborted, true);
+    }
+  } finally {
+    const { code, signal } = await h.stop();
+    assert.deepEqual([code, signal], [0, null], h.stderr());
+  }
+});
+
 test('SIGTERM: stops accepting, finishes the request in flight, exits 0', async () => {
   const h = await startHearth(['--shutdown-timeout-ms', '5000']);
   const body = JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'x' }] });
