@@ -16,12 +16,12 @@ static void answer_invalid(http_req *r, const json_validate_error *e) {
                      "%s%s%s", e->path, e->path[0] ? ": " : "", e->message);
 }
 
-/* The text of token ids (what an echo of a token prompt shows), in the
- * request's arena. */
+/* The text of token ids (what an echo of a token prompt shows, special
+ * tokens as their text), in the request's arena. */
 static hr_str ids_text(http_req *r, const tokenizer *tok, const int32_t *ids, size_t n) {
   hr_buf b = HR_BUF_INIT;
   for (size_t i = 0; i < n; i++) {
-    hr_str p = tok_decode_piece(tok, ids[i], false);
+    hr_str p = tok_decode_piece(tok, ids[i], true);
     hr_buf_append(&b, p.ptr, p.len);
   }
   hr_str s = hr_str_make(hr_arena_strndup(http_req_arena(r), b.data ? b.data : "", b.len), b.len);
@@ -83,32 +83,71 @@ static int read_prompts(http_req *r, const api_model *m, const api_input *in, ge
   return 0;
 }
 
+/* An answer's head fields, the object open. */
+static void write_head(json_writer *w, const char *id, int64_t created, const api_model *m) {
+  json_w_obj_begin(w);
+  json_w_key(w, "id");
+  json_w_str(w, id);
+  json_w_key(w, "object");
+  json_w_str(w, "text_completion");
+  json_w_key(w, "created");
+  json_w_int(w, created);
+  json_w_key(w, "model");
+  json_w_str(w, m->info.name);
+  json_w_key(w, "system_fingerprint");
+  json_w_str(w, GEN_SYSTEM_FINGERPRINT);
+}
+
+static void write_usage(json_writer *w, int64_t prompt_tokens) {
+  json_w_key(w, "usage");
+  json_w_obj_begin(w);
+  json_w_key(w, "prompt_tokens");
+  json_w_int(w, prompt_tokens);
+  json_w_key(w, "completion_tokens");
+  json_w_int(w, 0);
+  json_w_key(w, "total_tokens");
+  json_w_int(w, prompt_tokens);
+  json_w_key(w, "prompt_tokens_details");
+  json_w_obj_begin(w);
+  json_w_key(w, "cached_tokens");
+  json_w_int(w, 0);
+  json_w_obj_end(w);
+  json_w_obj_end(w);
+}
+
+static void sse_frame(hr_buf *sse, hr_buf *json) {
+  hr_buf_append(sse, "data: ", 6);
+  hr_buf_append(sse, json->data, json->len);
+  hr_buf_append(sse, "\n\n", 2);
+  hr_buf_clear(json);
+}
+
 /* Nothing to generate and nothing to score: each prompt's choices hold
- * its echo (or nothing), and the usage counts the prompts. */
+ * its echo (or nothing), and the usage counts the prompts; a stream gets
+ * each choice as a chunk, then the usage when asked for, in one response
+ * (all of it is known at once, and this may run off the loops). */
 static void answer_prompts_only(http_req *r, const api_model *m, const gen_prompt *ps, int n_prompts,
-                                int n, bool echo, bool logprobs) {
-  hr_buf b = HR_BUF_INIT;
-  json_writer w;
-  json_w_init(&w, &b);
-  json_w_obj_begin(&w);
+                                int n, bool echo, bool logprobs, bool stream, bool include_usage) {
   char id[48];
   gen_make_id(id, sizeof id, "cmpl-");
-  json_w_key(&w, "id");
-  json_w_str(&w, id);
-  json_w_key(&w, "object");
-  json_w_str(&w, "text_completion");
-  json_w_key(&w, "created");
-  json_w_int(&w, hr_wall_ms() / 1000);
-  json_w_key(&w, "model");
-  json_w_str(&w, m->info.name);
-  json_w_key(&w, "system_fingerprint");
-  json_w_str(&w, GEN_SYSTEM_FINGERPRINT);
-  json_w_key(&w, "choices");
-  json_w_arr_begin(&w);
-  int64_t prompt_tokens = 0;
+  int64_t created = hr_wall_ms() / 1000, prompt_tokens = 0;
+  hr_buf b = HR_BUF_INIT, sse = HR_BUF_INIT;
+  json_writer w;
+  json_w_init(&w, &b);
+  if (!stream) {
+    write_head(&w, id, created, m);
+    json_w_key(&w, "choices");
+    json_w_arr_begin(&w);
+  }
   for (int i = 0; i < n_prompts * n; i++) {
     const gen_prompt *p = &ps[i / n];
     if (i % n == 0) prompt_tokens += p->n_ids;
+    if (stream) {
+      json_w_init(&w, &b);
+      write_head(&w, id, created, m);
+      json_w_key(&w, "choices");
+      json_w_arr_begin(&w);
+    }
     json_w_obj_begin(&w);
     json_w_key(&w, "index");
     json_w_int(&w, i);
@@ -130,21 +169,36 @@ static void answer_prompts_only(http_req *r, const api_model *m, const gen_promp
     json_w_key(&w, "finish_reason");
     json_w_str(&w, "length");
     json_w_obj_end(&w);
+    if (stream) {
+      json_w_arr_end(&w);
+      json_w_obj_end(&w);
+      json_w_finish(&w);
+      sse_frame(&sse, &b);
+    }
   }
-  json_w_arr_end(&w);
-  json_w_key(&w, "usage");
-  json_w_obj_begin(&w);
-  json_w_key(&w, "prompt_tokens");
-  json_w_int(&w, prompt_tokens);
-  json_w_key(&w, "completion_tokens");
-  json_w_int(&w, 0);
-  json_w_key(&w, "total_tokens");
-  json_w_int(&w, prompt_tokens);
-  json_w_obj_end(&w);
-  json_w_obj_end(&w);
-  json_w_finish(&w);
-  http_respond_json(r, 200, &b);
+  if (stream) {
+    if (include_usage) {
+      json_w_init(&w, &b);
+      write_head(&w, id, created, m);
+      json_w_key(&w, "choices");
+      json_w_arr_begin(&w);
+      json_w_arr_end(&w);
+      write_usage(&w, prompt_tokens);
+      json_w_obj_end(&w);
+      json_w_finish(&w);
+      sse_frame(&sse, &b);
+    }
+    hr_buf_append(&sse, "data: [DONE]\n\n", 14);
+    http_respond(r, 200, "text/event-stream", sse.data, sse.len);
+  } else {
+    json_w_arr_end(&w);
+    write_usage(&w, prompt_tokens);
+    json_w_obj_end(&w);
+    json_w_finish(&w);
+    http_respond_json(r, 200, &b);
+  }
   hr_buf_free(&b);
+  hr_buf_free(&sse);
 }
 
 static void handle_completions(http_req *r, api_context *ctx) {
@@ -197,7 +251,8 @@ static void handle_completions(http_req *r, api_context *ctx) {
     return;
   const char **stop = req.has_stop ? gen_stop_strings(r, req.stop.items, req.stop.n) : NULL;
   if (max_tokens == 0 && !(echo && logprobs)) {
-    answer_prompts_only(r, m, prompts, n_prompts, n, echo, logprobs);
+    answer_prompts_only(r, m, prompts, n_prompts, n, echo, logprobs, req.has_stream && req.stream,
+                        req.has_stream_options && req.stream_options.include_usage);
     return;
   }
   if (!echo)

@@ -51,7 +51,9 @@ static void on_event(eng_seq *s, const eng_event *ev, void *user) {
     /* A server that stopped has freed the request; nothing drains g then,
      * so the last DONE frees it here (the seqs released before the
      * engine's own unref, which follows this call). */
-    if (http_req_post(g->req, drain, g)) g->orphaned = true;
+    int rc = http_req_post(g->req, drain, g);
+    if (rc == HR_ECLOSED) g->orphaned = true;
+    else if (rc) g->post_pending = false; /* no memory for the task: the next event posts */
   }
   bool last = g->orphaned && g->n_done_seen == g->n_submitted;
   pthread_mutex_unlock(&g->lock);
@@ -236,7 +238,7 @@ static void send_usage_chunk(gen_request *g) {
  * character would read as U+FFFD, and several such tokens would share one
  * name, one key of top_logprobs). In the request's arena. */
 static hr_str lp_token_name(gen_request *g, int32_t token) {
-  hr_str p = tok_decode_piece(eng_model_tokenizer(g->model->engine), token, false);
+  hr_str p = tok_decode_piece(eng_model_tokenizer(g->model->engine), token, true);
   utf8proc_int32_t cp;
   for (utf8proc_ssize_t i = 0, n; i < (utf8proc_ssize_t)p.len; i += n)
     if ((n = utf8proc_iterate((const utf8proc_uint8_t *)p.ptr + i, (utf8proc_ssize_t)p.len - i, &cp)) < 0)
@@ -301,13 +303,45 @@ static void write_completion_logprobs(json_writer *w, gen_choice *c) {
   json_w_obj_end(w);
 }
 
+/* Whether the tokenizer put a space in front of the prompt's text (as
+ * SentencePiece does): its pieces (control tokens aside) then run one byte
+ * longer than the text, beginning with that space. */
+static bool prompt_space_added(const tokenizer *tok, const gen_prompt *pr) {
+  size_t total = 0;
+  const char *first = NULL;
+  for (int i = 0; i < pr->n_ids; i++) {
+    hr_str piece = tok_decode_piece(tok, pr->ids[i], false);
+    if (!first && piece.len) first = piece.ptr;
+    total += piece.len;
+  }
+  return first && *first == ' ' && total == pr->echo.len + 1;
+}
+
 /* A prompt token of an echo, scored (ev) or the first (NULL): its item at
- * its place in the echoed text. */
+ * its place in the echoed text. Each piece is looked for where the last
+ * ended: a control token the tokenizer added (a BOS) has no text there,
+ * and the first text token's leading space may be the one the tokenizer
+ * added. */
 static void prompt_token_scored(gen_choice *c, int32_t token, const eng_event *ev) {
   const tokenizer *tok = eng_model_tokenizer(c->g->model->engine);
-  size_t at = c->prompt_offset < 0 ? 0 : (size_t)c->prompt_offset;
-  completion_lp_add(c, token, ev, HR_MIN(at, c->echo.len));
-  c->prompt_offset += (ptrdiff_t)tok_decode_piece(tok, token, false).len;
+  hr_str piece = tok_decode_piece(tok, token, true);
+  size_t at = HR_MIN(c->prompt_offset, c->echo.len), left = c->echo.len - at;
+  size_t advance = piece.len;
+  bool text_token = tok_decode_piece(tok, token, false).len > 0;
+  const char *rest = c->echo.ptr + at;
+  if (c->space_added && text_token) {
+    advance = piece.len - 1;
+    c->space_added = false;
+  } else if (piece.len <= left && !memcmp(rest, piece.ptr, piece.len)) {
+    advance = piece.len;
+  } else if (piece.len && piece.ptr[0] == ' ' && piece.len - 1 <= left &&
+             !memcmp(rest, piece.ptr + 1, piece.len - 1)) {
+    advance = piece.len - 1; /* SentencePiece's space again after a special text */
+  } else if (!text_token) {
+    advance = 0; /* not in the text: added by the tokenizer */
+  }
+  completion_lp_add(c, token, ev, at);
+  c->prompt_offset = at + advance;
 }
 
 /* Non-streaming: remember the token's text and logprobs. */
@@ -741,22 +775,6 @@ static void gen_start_posted(http_req *r, void *arg) {
   free(a);
 }
 
-/* Where the text offsets of a scored prompt's tokens start: 0, or -1 when
- * the tokenizer adds a space in front of the text (SentencePiece), which
- * makes the pieces one byte longer than the echo. */
-static ptrdiff_t prompt_offset_start(const tokenizer *tok, const gen_prompt *pr) {
-  size_t total = 0;
-  const char *first = NULL;
-  for (int i = 0; i < pr->n_ids; i++) {
-    hr_str piece = tok_decode_piece(tok, pr->ids[i], false);
-    if (!first && piece.len) first = piece.ptr;
-    total += piece.len;
-  }
-  bool added = first && *first == ' ' && total == pr->echo.len + 1 &&
-               (!pr->echo.len || pr->echo.ptr[0] != ' ');
-  return added ? -1 : 0;
-}
-
 void gen_start(http_req *r, api_model *m, const gen_params *p) {
   if (!http_on_io_thread()) { /* a large body read on the intake thread: submit from the loop */
     gen_start_args *a = malloc(sizeof *a);
@@ -793,7 +811,6 @@ void gen_start(http_req *r, api_model *m, const gen_params *p) {
   g->n_choices = n_choices;
   gen_make_id(g->id, sizeof g->id, p->kind == GEN_CHAT ? "chatcmpl-" : "cmpl-");
   pthread_mutex_init(&g->lock, NULL);
-  const tokenizer *tok = eng_model_tokenizer(m->engine);
   bool score_prompt = p->prompt_logprobs && p->logprobs >= 0;
   for (int i = 0; i < n_choices; i++) {
     gen_choice *c = &g->choices[i];
@@ -804,7 +821,7 @@ void gen_start(http_req *r, api_model *m, const gen_params *p) {
     c->echo = pr->echo;
     if (score_prompt) {
       c->prompt = pr->ids;
-      c->prompt_offset = prompt_offset_start(tok, pr);
+      c->space_added = prompt_space_added(eng_model_tokenizer(m->engine), pr);
     }
   }
   /* No event can come before the first submit: until one is refused,
@@ -858,10 +875,13 @@ void gen_start(http_req *r, api_model *m, const gen_params *p) {
   for (int i = 0; i < n_choices; i++) {
     gen_choice *c = &g->choices[i];
     if (score_prompt) prompt_token_scored(c, c->prompt[0], NULL); /* the first has no logprob */
-    if (!c->echo.len) continue;
     if (score_prompt && p->stream) {
       c->echo_pending = true; /* with the prompt's logprobs, once they are in */
-    } else if (p->stream) {
+      c->text_offset = c->echo.len;
+      continue;
+    }
+    if (!c->echo.len) continue;
+    if (p->stream) {
       eng_event ev = {.kind = ENG_EV_TOKEN, .text = c->echo.ptr, .text_len = c->echo.len, .token = -1};
       send_chunk(c, &ev, NULL);
     } else {

@@ -68,11 +68,13 @@ typedef struct gen_choice {
   eng_seq *seq;         /* NULL: not submitted, or released at its end */
   bool first_of_prompt; /* its prompt counts in usage through this choice */
   hr_str echo;          /* completions: prompt text to echo first */
-  /* completions' echo with logprobs: the prompt (request's arena), the
-   * byte offset of its next token's text, and whether a stream still owes
-   * the echo (sent with the prompt's logprobs once they are all in) */
+  /* completions' echo with logprobs: the prompt (request's arena), where
+   * its next token's text is looked for in the echo, and whether a stream
+   * still owes the echo (sent with the prompt's logprobs once they are all
+   * in) */
   const int32_t *prompt;
-  ptrdiff_t prompt_offset; /* -1 at first when the tokenizer put a space in front */
+  size_t prompt_offset;
+  bool space_added;     /* its first text token's space is the tokenizer's */
   bool echo_pending;
   /* accumulated for the non-streaming answer, owned here */
   hr_buf text;

@@ -562,7 +562,7 @@ static void step(eng_model *m) {
     for (int k = 0; k < n_scored; k++) {
       struct sampled *d = &m->scored[k];
       eng_event ev = {.kind = ENG_EV_PROMPT, .text = "", .token = d->id, .chosen = d->chosen,
-                      .n_top = d->seq->n_logprobs};
+                      .n_top = HR_MIN(d->seq->n_logprobs, m->mdl->hp.n_vocab)};
       memcpy(ev.top, d->top, sizeof(token_logprob) * (size_t)ev.n_top);
       d->seq->on_event(d->seq, &ev, d->seq->user);
     }

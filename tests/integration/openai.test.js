@@ -90,7 +90,7 @@ test('completions stream with echo and token prompts', async () => {
   const stream = await client.completions.create({ model: MODEL, prompt: [1, 403, 407], max_tokens: 4, temperature: 0, echo: true, stream: true });
   let text = '';
   for await (const c of stream) text += c.choices[0]?.text || '';
-  assert.ok(text.startsWith(' Once upon'), text);
+  assert.ok(text.startsWith('<s> Once upon'), text); // the ids' text, special ones as theirs
   const whole = await client.completions.create({ model: MODEL, prompt: [1, 403, 407], max_tokens: 4, temperature: 0, echo: true });
   assert.equal(whole.choices[0].text, text);
   // max_tokens 0: the echoed prompt alone, under an id of its own like any answer's
@@ -153,7 +153,7 @@ test('completions echo with logprobs scores every prompt token as generation doe
   assert.equal(c.finish_reason, 'length');
   assert.deepEqual([scored.usage.prompt_tokens, scored.usage.completion_tokens], [ids.length, 0]);
   assert.equal(c.text, lp.tokens.join(''));
-  assert.equal(c.text.trimStart(), prompt + gen.choices[0].text);
+  assert.equal(c.text, `<s> ${prompt}${gen.choices[0].text}`); // the ids' text: BOS as its own
   for (const k of ['tokens', 'token_logprobs', 'top_logprobs', 'text_offset']) assert.equal(lp[k].length, ids.length, k);
   assert.equal(lp.token_logprobs[0], null, 'the first token has no context to be scored in');
   assert.equal(lp.top_logprobs[0], null);
@@ -188,6 +188,29 @@ test('completions echo with logprobs scores every prompt token as generation doe
   assert.deepEqual(chunks[0].logprobs, text.choices[0].logprobs);
   assert.deepEqual(chunks.slice(1, 3).map((ch) => ch.logprobs.tokens[0]), want.tokens.slice(0, 2));
   assert.deepEqual(chunks.slice(1, 3).map((ch) => ch.logprobs.text_offset[0]), [prompt.length, prompt.length + want.tokens[0].length]);
+  // Offsets into the text as sent, wherever the tokenizer put spaces and
+  // control tokens of its own: a text that begins with a space (SentencePiece
+  // adds one more), a special text inside, a prompt of only the BOS (its
+  // stream still carries the scores).
+  const offsets = async (p) => (await client.completions.create({ model: MODEL, prompt: p, max_tokens: 0, echo: true, logprobs: 0 }))
+    .choices[0].logprobs;
+  assert.deepEqual((await offsets(' Once upon')).text_offset, [0, 0, 0, 5]);
+  const inside = await offsets('Tim<s> ran');
+  assert.deepEqual(inside.tokens.slice(0, 3), ['<s>', ' Tim', '<s>']);
+  assert.deepEqual(inside.text_offset.slice(0, 4), [0, 0, 3, 6]);
+  const lone = await client.completions.create({ model: MODEL, prompt: '', max_tokens: 0, echo: true, logprobs: 1, stream: true });
+  const loneChunks = [];
+  for await (const ch of lone) loneChunks.push(ch.choices[0]);
+  assert.deepEqual(loneChunks[0].logprobs, { tokens: ['<s>'], token_logprobs: [null], top_logprobs: [null], text_offset: [0] });
+  // Nothing to score or generate, streamed: still a stream.
+  const res = await fetch(`${h.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: MODEL, prompt: ['a', 'b'], max_tokens: 0, echo: true, stream: true, stream_options: { include_usage: true } }) });
+  assert.equal(res.headers.get('content-type'), 'text/event-stream');
+  const frames = (await res.text()).trim().split('\n\n').map((f) => f.slice(6));
+  assert.equal(frames.at(-1), '[DONE]');
+  const parsed = frames.slice(0, -1).map((f) => JSON.parse(f));
+  assert.deepEqual(parsed.slice(0, 2).map((f) => [f.choices[0].index, f.choices[0].text, f.choices[0].finish_reason]), [[0, 'a', 'length'], [1, 'b', 'length']]);
+  assert.equal(parsed[2].usage.completion_tokens, 0);
   // lm-evaluation-harness asks echo, logprobs 1, max_tokens 1, a batch of
   // one token list: the prompt's scores, then one generated token
   const lm = await client.completions.create({ model: MODEL, prompt: [promptIds], max_tokens: 1, echo: true, logprobs: 1, temperature: 0 });
