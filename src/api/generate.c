@@ -317,6 +317,14 @@ static bool prompt_space_added(const tokenizer *tok, const gen_prompt *pr) {
   return first && *first == ' ' && total == pr->echo.len + 1;
 }
 
+/* Characters (code points) in UTF-8 text: what text_offset counts, as
+ * OpenAI's Python does (not bytes). */
+static size_t utf8_chars(const char *p, size_t n) {
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) k += ((unsigned char)p[i] & 0xC0) != 0x80;
+  return k;
+}
+
 /* A prompt token of an echo, scored (ev) or the first (NULL): its item at
  * its place in the echoed text. Each piece is looked for where the last
  * ended: a control token the tokenizer added (a BOS) has no text there,
@@ -340,7 +348,8 @@ static void prompt_token_scored(gen_choice *c, int32_t token, const eng_event *e
   } else if (!text_token) {
     advance = 0; /* not in the text: added by the tokenizer */
   }
-  completion_lp_add(c, token, ev, at);
+  completion_lp_add(c, token, ev, c->prompt_chars);
+  c->prompt_chars += utf8_chars(rest, HR_MIN(advance, left));
   c->prompt_offset = at + advance;
 }
 
@@ -623,7 +632,7 @@ static void on_choice_event(gen_choice *c, gen_event *e) {
       } else { /* a forced call goes out whole at the end */
         collect(c, &e->ev);
       }
-      c->text_offset += e->ev.text_len;
+      c->text_offset += utf8_chars(e->ev.text, e->ev.text_len);
     }
   }
   free(e);
@@ -877,7 +886,7 @@ void gen_start(http_req *r, api_model *m, const gen_params *p) {
     if (score_prompt) prompt_token_scored(c, c->prompt[0], NULL); /* the first has no logprob */
     if (score_prompt && p->stream) {
       c->echo_pending = true; /* with the prompt's logprobs, once they are in */
-      c->text_offset = c->echo.len;
+      c->text_offset = utf8_chars(c->echo.ptr, c->echo.len);
       continue;
     }
     if (!c->echo.len) continue;
@@ -887,6 +896,6 @@ void gen_start(http_req *r, api_model *m, const gen_params *p) {
     } else {
       hr_buf_append(&c->text, c->echo.ptr, c->echo.len);
     }
-    c->text_offset = c->echo.len;
+    c->text_offset = utf8_chars(c->echo.ptr, c->echo.len);
   }
 }

@@ -73,7 +73,8 @@ typedef struct gen_choice {
    * still owes the echo (sent with the prompt's logprobs once they are all
    * in) */
   const int32_t *prompt;
-  size_t prompt_offset;
+  size_t prompt_offset;  /* in bytes */
+  size_t prompt_chars;   /* the characters before prompt_offset */
   bool space_added;     /* its first text token's space is the tokenizer's */
   bool echo_pending;
   /* accumulated for the non-streaming answer, owned here */
@@ -83,7 +84,7 @@ typedef struct gen_choice {
   /* completions: the four parallel logprobs arrays' items, comma-joined
    * (tokens, token_logprobs, top_logprobs, text_offset) */
   hr_buf lp[4];
-  size_t text_offset;   /* completions logprobs: byte offset of the next token */
+  size_t text_offset;   /* completions logprobs: character offset of the next token */
   bool sent_role;
   /* GEN_CALLS_AUTO streams: the tokens held back (a call may begin in
    * them), after the text_sent bytes of text that went out */

@@ -198,6 +198,20 @@ test('completions echo with logprobs scores every prompt token as generation doe
   const inside = await offsets('Tim<s> ran');
   assert.deepEqual(inside.tokens.slice(0, 3), ['<s>', ' Tim', '<s>']);
   assert.deepEqual(inside.text_offset.slice(0, 4), [0, 0, 3, 6]);
+  // Offsets count characters, as OpenAI's do, not bytes: past "é", "à"
+  // and "東京" (byte tokens here) every whole token still sits at its text.
+  const wide = 'Un café, là-bas: 東京 ok';
+  const w = (await client.completions.create({ model: MODEL, prompt: wide, max_tokens: 4, echo: true, logprobs: 0, temperature: 0 })).choices[0];
+  let placed = 0;
+  w.logprobs.tokens.forEach((t, i) => {
+    if (t === '<s>' || t.startsWith('bytes:')) return;
+    const at = w.logprobs.text_offset[i];
+    const here = w.text.slice(at, at + t.length) === t || (t[0] === ' ' && w.text.slice(at, at + t.length - 1) === t.slice(1));
+    assert.ok(here, `token ${i} ${JSON.stringify(t)} at ${at}: ${JSON.stringify(w.text.slice(at, at + t.length))}`);
+    placed++;
+  });
+  assert.ok(placed >= 15, `${placed} tokens placed`);
+  assert.equal(w.logprobs.text_offset.at(-4), wide.length, 'the first generated token starts where the echo ends');
   const lone = await client.completions.create({ model: MODEL, prompt: '', max_tokens: 0, echo: true, logprobs: 1, stream: true });
   const loneChunks = [];
   for await (const ch of lone) loneChunks.push(ch.choices[0]);
