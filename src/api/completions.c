@@ -29,15 +29,20 @@ static hr_str ids_text(http_req *r, const tokenizer *tok, const int32_t *ids, si
   return s;
 }
 
+/* How many prompts the request holds (a list of them is a batch). */
+static size_t prompt_count(const api_input *in) {
+  return in->kind == API_INPUT_TEXTS         ? in->n_texts
+         : in->kind == API_INPUT_TOKEN_LISTS ? in->n_lists
+                                             : 1;
+}
+
 /* The request's prompts as token ids and echo texts, checked against the
  * model's context; answers errors (naming "prompt", or "prompt[i]" in a
  * batch) and returns -1. */
 static int read_prompts(http_req *r, const api_model *m, const api_input *in, gen_prompt **out,
                         int *n_out) {
   const tokenizer *tok = eng_model_tokenizer(m->engine);
-  size_t n = in->kind == API_INPUT_TEXTS         ? in->n_texts
-             : in->kind == API_INPUT_TOKEN_LISTS ? in->n_lists
-                                                 : 1;
+  size_t n = prompt_count(in);
   if (n == 0) {
     http_respond_error(r, 400, "invalid_request_error", "invalid_value", "prompt",
                        "prompt: an empty list");
@@ -236,8 +241,11 @@ static void handle_completions(http_req *r, api_context *ctx) {
   }
   gen_prompt *prompts;
   int n_prompts;
+  /* before any prompt is tokenized: a batch too large for the model is
+   * refused for what it is, not after the work */
+  size_t n_choices = prompt_count(&req.prompt) * (size_t)n;
+  if (gen_check_choices(r, m, (int)HR_MIN(n_choices, (size_t)INT32_MAX), n > 1 ? "n" : "prompt")) return;
   if (read_prompts(r, m, &req.prompt, &prompts, &n_prompts)) return;
-  if (gen_check_choices(r, m, n_prompts * n, n > 1 ? "n" : "prompt")) return;
   /* OpenAI's default for this endpoint is 16 tokens. */
   int64_t max_tokens = req.has_max_tokens ? req.max_tokens : 16;
   bool echo = req.has_echo && req.echo;

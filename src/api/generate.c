@@ -542,7 +542,6 @@ static void on_all_done(gen_request *g) {
 /* Choice c has ended: a stream sends what it held back and its finish. */
 static void on_choice_done(gen_choice *c, const eng_event *done) {
   gen_request *g = c->g;
-  c->done = true;
   c->done_ev = *done;
   api_model_observe(g->model, done);
   if (!g->stream || g->aborted || g->submit_rc || done->finish == ENG_FINISH_CANCELLED) return;
@@ -828,10 +827,7 @@ void gen_start(http_req *r, api_model *m, const gen_params *p) {
     c->index = i;
     c->first_of_prompt = i % p->n == 0;
     c->echo = pr->echo;
-    if (score_prompt) {
-      c->prompt = pr->ids;
-      c->space_added = prompt_space_added(eng_model_tokenizer(m->engine), pr);
-    }
+    if (score_prompt) c->space_added = prompt_space_added(eng_model_tokenizer(m->engine), pr);
   }
   /* No event can come before the first submit: until one is refused,
    * every choice counts as submitted. */
@@ -883,7 +879,8 @@ void gen_start(http_req *r, api_model *m, const gen_params *p) {
   }
   for (int i = 0; i < n_choices; i++) {
     gen_choice *c = &g->choices[i];
-    if (score_prompt) prompt_token_scored(c, c->prompt[0], NULL); /* the first has no logprob */
+    if (score_prompt) /* the first has no logprob */
+      prompt_token_scored(c, p->prompts[i / p->n].ids[0], NULL);
     if (score_prompt && p->stream) {
       c->echo_pending = true; /* with the prompt's logprobs, once they are in */
       c->text_offset = utf8_chars(c->echo.ptr, c->echo.len);

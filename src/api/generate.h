@@ -68,11 +68,9 @@ typedef struct gen_choice {
   eng_seq *seq;         /* NULL: not submitted, or released at its end */
   bool first_of_prompt; /* its prompt counts in usage through this choice */
   hr_str echo;          /* completions: prompt text to echo first */
-  /* completions' echo with logprobs: the prompt (request's arena), where
-   * its next token's text is looked for in the echo, and whether a stream
-   * still owes the echo (sent with the prompt's logprobs once they are all
-   * in) */
-  const int32_t *prompt;
+  /* completions' echo with logprobs: where its next prompt token's text is
+   * looked for in the echo, and whether a stream still owes the echo (sent
+   * with the prompt's logprobs once they are all in) */
   size_t prompt_offset;  /* in bytes */
   size_t prompt_chars;   /* the characters before prompt_offset */
   bool space_added;     /* its first text token's space is the tokenizer's */
@@ -91,7 +89,6 @@ typedef struct gen_choice {
   size_t text_sent;
   gen_event *held_head, *held_tail;
   gen_event *done_event; /* made at the start for its DONE (the scheduler's until then) */
-  bool done;
   eng_event done_ev;    /* its DONE event, once done */
 } gen_choice;
 

@@ -877,7 +877,8 @@ static int alloc_runtime(eng_model *m) {
   m->hidden = malloc(sizeof(float) * (size_t)m->p.n_batch * (size_t)hp->n_embd);
   m->piece_cap = 3 * tok_max_piece_len(m->mdl->tok) + 16;
   m->piece = malloc(m->piece_cap);
-  if (!m->slots || !m->batch || !m->batch_seq || !m->logits || !m->sampled || !m->scored || !m->through || !m->hidden || !m->piece)
+  if (!m->slots || !m->batch || !m->batch_seq || !m->logits || !m->sampled || !m->scored ||
+      !m->through || !m->hidden || !m->piece)
     return HR_ENOMEM;
   sampler_params sp;
   sampler_params_default(&sp);

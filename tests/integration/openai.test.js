@@ -368,6 +368,9 @@ test('errors: unknown model 404, bad parameter 400 naming it, n past the slots a
     (e) => e.status === 400 && e.param === 'n' && /67 choices.*at most 66/.test(e.message));
   await assert.rejects(client.completions.create({ model: MODEL, prompt: Array(34).fill('x'), n: 2 }),
     (e) => e.status === 400 && e.param === 'n');
+  // a batch past them is refused before its prompts are tokenized
+  await assert.rejects(client.completions.create({ model: MODEL, prompt: Array(5000).fill('x'.repeat(100)) }),
+    (e) => e.status === 400 && e.param === 'prompt' && /5000 choices/.test(e.message));
   await assert.rejects(client.completions.create({ model: MODEL, prompt: [[1, 2], []] }),
     (e) => e.status === 400 && e.param === 'prompt[1]');
   await assert.rejects(client.completions.create({ model: MODEL, prompt: [] }),
