@@ -182,8 +182,12 @@ static int render_prompt(http_req *r, api_model *m, const chat_request *req, hr_
     const chat_message *cm = own_system ? (i ? &req->messages[i - 1] : &system_message) : &req->messages[i];
     hr_str text = HR_STR("");
     if (cm != &system_message && chat_message_text(a, cm, &text)) goto oom;
-    /* told how to call (system_extra), the model sees its earlier calls so */
-    if (system_extra.len && cm->has_tool_calls && calls_as_text(a, cm->tool_calls, &text)) goto oom;
+    /* A template that shows no tools would drop the earlier calls: they go
+     * in the text, in the shape hearth's instructions ask for, also when
+     * this request brings no tools (a follow-up after the calls were
+     * answered), so that the tool messages still answer something. */
+    if (!m->template_shows_tools && cm->has_tool_calls && calls_as_text(a, cm->tool_calls, &text))
+      goto oom;
     if (i == 0 && system_extra.len) {
       char *joined = hr_arena_sprintf(a, "%.*s%s%.*s", (int)text.len, text.ptr ? text.ptr : "",
                                       text.len ? "\n\n" : "", (int)system_extra.len, system_extra.ptr);

@@ -453,6 +453,27 @@ test('tool_choice "auto": SmolLM2 calls when it chooses to, whole and streamed; 
   assert.deepEqual(logprobs.map((l) => l.token), whole.map((l) => l.token));
 });
 
+// A follow-up without tools (the calls were answered, the client sends
+// none now): the earlier calls still reach the model, in the same shape,
+// so that the tool messages answer something it can see.
+test('earlier tool_calls are shown to a template without tools, also when the request brings no tools', async () => {
+  const post = async (route, body) => {
+    const r = await fetch(`${h.url}/${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    assert.equal(r.status, 200);
+    return r.json();
+  };
+  const prompt = async (extra) => {
+    const t = await post('tokenize', { model: SMOL, messages: [...history, { role: 'user', content: 'Thanks!' }], ...extra });
+    return (await post('detokenize', { model: SMOL, tokens: t.tokens })).prompt;
+  };
+  for (const text of [await prompt({}), await prompt({ tools: [city] })]) {
+    for (const [c, t] of cities) {
+      assert.ok(text.includes(`<tool_call>{"name": "get_weather", "arguments": {"city":"${c}"}}</tool_call>`), text);
+      assert.ok(text.includes(`tool\n{"temperature":${t}}`), text);
+    }
+  }
+});
+
 test('hearth run --json-schema / --json: the command line\'s output fits, refusals say why', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-run-json-'));
   const file = (name, text) => { const p = path.join(dir, name); fs.writeFileSync(p, text); return p; };
