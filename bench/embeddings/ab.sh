@@ -10,8 +10,9 @@
 # KNOB: steal     products' threads stealing rows from each other (default on)
 #       steal-xt  the same on the transposed-row products too (HEARTH_STEAL=xt;
 #                 the Xeons' F32 short texts), against no stealing at all
-#       amx-f32   F32 products as split bfloat16 on AMX (HEARTH_AMX_F32=1:
-#                 needs a CPU with AMX-BF16) against the FMA tiles
+#       amx-f32   F32 products as split bfloat16 on AMX (needs AMX-BF16; on
+#                 by default from 96 rows, here from HEARTH_AMX_F32_MIN,
+#                 default 32, to show where they pay) against the FMA tiles
 #       norms     the LayerNorm rows on both threads from ~11 tokens when the
 #                 next product reads float rows (default on) against 171
 #       f16-group F16 weights converted once per 16-row group for all the
@@ -29,7 +30,7 @@ MODEL="${3:-$ROOT/models/all-minilm-l6-v2-f32.gguf}"
 case "$KNOB" in
   steal) AB=steal; ENV=() ;;
   steal-xt) AB=steal; ENV=(HEARTH_STEAL=xt) ;;
-  amx-f32) AB=amx-f32; ENV=(HEARTH_AMX_F32=1) ;;
+  amx-f32) AB=amx-f32; ENV=(HEARTH_AMX_F32=1 HEARTH_AMX_F32_MIN="${HEARTH_AMX_F32_MIN:-32}") ;;
   norms) AB=norms; ENV=() ;;
   f16-group) AB=f16-group; ENV=() ;;
   *) echo "ab.sh: KNOB is steal, steal-xt, amx-f32, norms or f16-group, not '$KNOB'" >&2; exit 2 ;;

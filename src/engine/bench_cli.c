@@ -236,7 +236,7 @@ static int bench(const bench_options *o) {
   }
   if (o->ab == AB_AMX_F32 && !m->bf3_bytes)
     fprintf(stderr, "hearth bench: --ab amx-f32: no split weights, so both halves run the FMA tiles "
-                    "(HEARTH_AMX_F32=1 splits an encoder's F32 weights where the CPU has AMX-BF16)\n");
+                    "(an encoder's F32 weights are split where the CPU has AMX-BF16, unless HEARTH_AMX_F32=0)\n");
   if (m->hp.arch == ARCH_BERT) {
     int rc = bench_encoder(o, m);
     model_free(m);

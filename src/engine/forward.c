@@ -470,7 +470,7 @@ static void matmul_same_input(hr_pool *pool, void *xq, const weight *const *ws, 
                               int nw, const float *X, int n, const rp_epilogue *eps) {
   const weight *w0 = ws[0];
   /* split weights (bf3.h) from their bf3_min_rows (HEARTH_AMX_F32_MIN,
-   * default 32): below, the FMA tiles are bound by the weights' bytes, which
+   * default 96): below, the FMA tiles are bound by the weights' bytes, which
    * the split form has 1.5 times of */
   bool split = true;
   for (int k = 0; k < nw && split; k++) split = ws[k]->bf3 && n >= ws[k]->bf3_min_rows;

@@ -351,21 +351,25 @@ static int repack_weights(model *m) {
   return HR_OK;
 }
 
-/* HEARTH_AMX_F32=1: an encoder's packed F32 matrices also split into
- * bfloat16 parts (bf3.h), which products of HEARTH_AMX_F32_MIN (32)
- * activation rows and more then take (forward.c), where the kernels have
- * AMX-BF16; =always: also where they have not, through the plain-C model of
- * the tile steps (~300x slower: for tests). Off unless asked until a Xeon
- * with AMX has measured it. */
+/* Where the kernels have AMX-BF16, an encoder's packed F32 matrices also
+ * split into bfloat16 parts (bf3.h), which products of HEARTH_AMX_F32_MIN
+ * (96) activation rows and more then take (forward.c), float32-accurate.
+ * Measured on a Xeon (session 20, `bench/embeddings/ab.sh amx-f32`,
+ * MiniLM F32, passes alternated): 64 tokens -6%, 80 even, 96 +3%, 128
+ * +5-8%, 256 +15%, 512 +16%; below the threshold the FMA tiles, bound by
+ * the weights' bytes (the split form has 1.5 times of them), stay faster.
+ * The parts cost 1.5x the F32 bytes of memory: HEARTH_AMX_F32=0 leaves the
+ * matrices unsplit; =always splits them on any CPU, through the plain-C
+ * model of the tile steps (~300x slower: for tests). */
 static bool splittable(const weight *w) {
   return w->rp && w->type == TT_F32 && bf3_supported(w->rows, w->cols);
 }
 static int split_weights(model *m) {
   const char *env = getenv("HEARTH_AMX_F32"), *min_env = getenv("HEARTH_AMX_F32_MIN");
   bf3_matmul_fn product = kernels_get()->bf3_matmul;
-  if (!env || !product) return HR_OK;
-  if (strcmp(env, "always") && (strcmp(env, "1") || product == bf3_matmul_ref)) return HR_OK;
-  int min_rows = min_env && atoi(min_env) > 0 ? atoi(min_env) : 32;
+  bool always = env && !strcmp(env, "always");
+  if (!product || (env && !strcmp(env, "0")) || (product == bf3_matmul_ref && !always)) return HR_OK;
+  int min_rows = min_env && atoi(min_env) > 0 ? atoi(min_env) : 96;
   int n = 0;
   weight **ws = product_weight_list(m, &n);
   if (!ws) return HR_ENOMEM;

@@ -86,10 +86,10 @@ typedef struct {
  * forward pass reads is present with the right shape and a usable type.
  * err says what is wrong. Matrices whose type the selected kernels multiply
  * faster in 16-row groups are repacked (HEARTH_REPACK=0 keeps the GGUF
- * layout) and their file pages released. With HEARTH_AMX_F32=1 on a CPU
- * with AMX-BF16 (=always: on any, through the plain-C model) an encoder's
- * packed F32 matrices are also split into bfloat16 parts for the kernel
- * table's bf3_matmul (bf3.h). */
+ * layout) and their file pages released. On a CPU with AMX-BF16 (unless
+ * HEARTH_AMX_F32=0; =always: on any, through the plain-C model) an
+ * encoder's packed F32 matrices are also split into bfloat16 parts for the
+ * kernel table's bf3_matmul (bf3.h). */
 int model_load(const char *path, model **out, char *err, size_t err_len);
 void model_free(model *m);
 

@@ -168,16 +168,17 @@ TEST(streamed_weights_give_the_same_vectors) {
   }
 }
 
-/* HEARTH_AMX_F32=always splits the F32 matrices into bfloat16 parts
- * (bf3.h) and products of HEARTH_AMX_F32_MIN rows and more take them (AMX
- * where the CPU has it, else the plain-C model of its steps): the same
- * vector to float32 rounding. =1 splits only for AMX. */
+/* On a CPU with AMX-BF16 the F32 matrices are split into bfloat16 parts
+ * (bf3.h) unless HEARTH_AMX_F32=0, and products of HEARTH_AMX_F32_MIN rows
+ * and more take them; =always splits them on any CPU (the plain-C model of
+ * the tile steps): the same vector to float32 rounding. */
 TEST(split_weights_give_the_same_vectors) {
   static float plain[E], split[E];
   const int32_t *text = TEXT_A;
   int len = HR_ARRAY_LEN(TEXT_A);
-  unsetenv("HEARTH_AMX_F32");
+  setenv("HEARTH_AMX_F32", "0", 1);
   eng_model *m = open_minilm();
+  unsetenv("HEARTH_AMX_F32");
   if (!m) return;
   waiter w = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .pending = 1};
   job_ref ref = {&w, 0};
@@ -185,10 +186,9 @@ TEST(split_weights_give_the_same_vectors) {
   wait_all(&w);
   eng_model_info info;
   eng_model_get_info(m, &info);
-  CHECK_EQ_INT(info.split_bytes, 0); /* not asked */
+  CHECK_EQ_INT(info.split_bytes, 0); /* turned off */
   eng_model_close(m);
-  setenv("HEARTH_AMX_F32", "1", 1);
-  if ((m = open_minilm())) {
+  if ((m = open_minilm())) { /* the default */
     eng_model_get_info(m, &info);
     CHECK(!info.split_bytes == (kernels_get()->bf3_matmul == bf3_matmul_ref)); /* only on AMX */
     eng_model_close(m);
