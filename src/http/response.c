@@ -118,12 +118,18 @@ static void append_uint(hr_buf *o, unsigned long long v) {
   hr_buf_append(o, tmp + sizeof tmp - n, (size_t)n);
 }
 
+/* HTTP/1.0 has no chunked coding (RFC 9112 6.1: not sent to a 1.0
+ * client): a stream's body goes unframed and ends when the connection
+ * closes. */
+static bool stream_chunked(const http_req *r) { return r->head.version != 10; }
+
 static void put_head(http_req *r, int status, const char *content_type, long long length) {
   conn *c = r->c;
   hr_buf *o = &c->out;
   loop_date_refresh(r->loop);
   ensure_id(r);
-  bool close = r->close_after || !c->keep_alive || r->loop->stopping;
+  bool unframed = length < 0 && !stream_chunked(r);
+  bool close = unframed || r->close_after || !c->keep_alive || r->loop->stopping;
   if (close) c->keep_alive = false;
   hr_buf_reserve(o, 256);
   hr_buf_append(o, r->head.version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ", 9);
@@ -142,7 +148,7 @@ static void put_head(http_req *r, int status, const char *content_type, long lon
     append_uint(o, (unsigned long long)length);
     hr_buf_append(o, "\r\n", 2);
   }
-  else hr_buf_append_str(o, "Transfer-Encoding: chunked\r\n");
+  else if (!unframed) hr_buf_append_str(o, "Transfer-Encoding: chunked\r\n");
   hr_buf_append_str(o, "x-request-id: ");
   hr_buf_append_str(o, r->id);
   hr_buf_append_str(o, "\r\n");
@@ -269,9 +275,13 @@ int http_stream_write(http_req *r, const char *data, size_t len) {
   if (len == 0 || r->head.method == HTTP_HEAD) return HR_OK;
   hr_buf *o = &r->c->out;
   size_t before = o->len;
-  hr_buf_appendf(o, "%zx\r\n", len);
-  hr_buf_append(o, data, len);
-  hr_buf_append(o, "\r\n", 2);
+  if (!stream_chunked(r)) {
+    hr_buf_append(o, data, len);
+  } else {
+    hr_buf_appendf(o, "%zx\r\n", len);
+    hr_buf_append(o, data, len);
+    hr_buf_append(o, "\r\n", 2);
+  }
   r->bytes_out += o->len - before;
   if (!r->c->processing) conn_flush(r->c);
   return HR_OK;
@@ -279,7 +289,7 @@ int http_stream_write(http_req *r, const char *data, size_t len) {
 
 void http_stream_end(http_req *r) {
   if (r->finished) return;
-  if (r->c && r->streaming && r->head.method != HTTP_HEAD) {
+  if (r->c && r->streaming && r->head.method != HTTP_HEAD && stream_chunked(r)) {
     hr_buf_append(&r->c->out, "0\r\n\r\n", 5);
     r->bytes_out += 5;
   }

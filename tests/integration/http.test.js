@@ -213,6 +213,26 @@ test('HTTP/1.0 closes unless keep-alive is asked for', async () => {
   assert.match(ka.text, /Connection: keep-alive/);
 });
 
+// HTTP/1.0 has no chunked coding: a stream goes unframed to a 1.0 client
+// and ends with the connection, which closes even when keep-alive is asked.
+test('HTTP/1.0 streams go unframed and end with the connection', async () => {
+  const model = (await (await fetch(`${h.url}/v1/models`)).json()).data.find((m) => m.meta.kind !== 'embedding');
+  const body = JSON.stringify({ model: model.id, prompt: 'Hello', max_tokens: 3, stream: true });
+  for (const ka of ['', 'Connection: keep-alive\r\n']) {
+    const r = await rawExchange(h.port, `POST /v1/completions HTTP/1.0\r\n${ka}Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`, { idleMs: 5000 });
+    assert.ok(r.closed, 'the connection ends the body');
+    const [head, ...rest] = r.text.split('\r\n\r\n');
+    assert.match(head, /^HTTP\/1\.0 200 OK/);
+    assert.doesNotMatch(head, /Transfer-Encoding/i);
+    assert.match(head, /Connection: close/);
+    const events = rest.join('\r\n\r\n').split('\n\n').filter(Boolean);
+    assert.ok(events.length >= 2, r.text);
+    for (const e of events) assert.match(e, /^data: /, `an SSE event, not a chunk size: ${JSON.stringify(e)}`);
+    assert.equal(events[events.length - 1], 'data: [DONE]');
+    assert.equal(JSON.parse(events[0].slice(6)).object, 'text_completion');
+  }
+});
+
 test('metrics count requests by route and status', async () => {
   await fetch(`${h.url}/healthz`);
   const text = await (await fetch(`${h.url}/metrics`)).text();
