@@ -115,6 +115,13 @@ static int load_hparams(loader *L) {
              hp->n_embd, hp->n_layer, hp->n_head, hp->n_head_kv, hp->n_ff);
     return HR_EFORMAT;
   }
+  /* every layer has several tensors of its own: a count past the file's
+   * tensors is a corrupt header, not a model to allocate layers for */
+  if ((size_t)hp->n_layer > gguf_tensor_count(L->m->file)) {
+    snprintf(L->err, L->err_len, "block_count %d, but the file holds %zu tensors", hp->n_layer,
+             gguf_tensor_count(L->m->file));
+    return HR_EFORMAT;
+  }
   rc = get_u32(L, "attention.key_length", &hp->head_dim, false, hp->n_embd / hp->n_head);
   rc = rc ? rc : get_u32(L, "rope.dimension_count", &hp->n_rot, false, hp->head_dim);
   if (rc) return rc;
@@ -132,6 +139,13 @@ static int load_hparams(loader *L) {
   float factor = 1.0f;
   rc = rc ? rc : get_f32(L, "rope.scaling.factor", &factor, 1.0f);
   if (rc) return rc;
+  /* a negative epsilon or base computes NaNs or nonsense: refused here */
+  if (!(hp->norm_eps >= 0 && hp->norm_eps < 1) || !(hp->rope_base > 0 && isfinite(hp->rope_base)) ||
+      !(factor > 0 && isfinite(factor))) {
+    snprintf(L->err, L->err_len, "bad norm epsilon %g, rope base %g or rope scaling factor %g",
+             hp->norm_eps, hp->rope_base, factor);
+    return HR_EFORMAT;
+  }
   char key[128];
   hr_str stype = {0};
   snprintf(key, sizeof key, "%s.rope.scaling.type", hp->arch_name);
@@ -500,6 +514,7 @@ int model_load(const char *path, model **out, char *err, size_t err_len) {
   gguf_get_str(m->file, "tokenizer.chat_template", &m->chat_template);
   m->layers = calloc((size_t)m->hp.n_layer, sizeof *m->layers);
   if (!m->layers) {
+    snprintf(err, err_len, "%s: out of memory for %d layers", path, m->hp.n_layer);
     rc = HR_ENOMEM;
     goto fail;
   }

@@ -615,7 +615,7 @@ static int pull(const pull_options *o, const pull_source *src) {
   if (r == XFER_RETRY) r = transfer(&x, src, headers, part);
   if (r == XFER_RETRY) fprintf(stderr, "hearth pull: the server refuses every range\n");
   if (r != XFER_DONE) {
-    drop_part = x.not_gguf;
+    drop_part = x.not_gguf || x.pos == 0; /* nothing to resume from (a 404, say) */
     goto out;
   }
   unsigned char md[EVP_MAX_MD_SIZE];

@@ -64,6 +64,32 @@ test('a malformed model file is a clear error', () => {
   fs.rmSync(bad);
 });
 
+// Header values no model can have: refused at load with what is wrong, not
+// a 1.3 TB allocation failing without a word or a model computing NaNs.
+test('absurd hyperparameters are refused at load, by name', () => {
+  const patched = (key, write) => {
+    // a metadata entry: u64 key length, the key, u32 value type, the value
+    const buf = Buffer.from(fs.readFileSync(MODEL));
+    const name = Buffer.from(key);
+    const at = buf.indexOf(name);
+    assert.ok(at > 8 && buf.readBigUInt64LE(at - 8) === BigInt(name.length), `${key} found`);
+    write(buf, at + name.length + 4, buf.readUInt32LE(at + name.length));
+    const file = path.join(require('node:os').tmpdir(), `hearth-hparams-${process.pid}.gguf`);
+    fs.writeFileSync(file, buf);
+    try {
+      return require('node:child_process').spawnSync(BIN, ['run', '-m', file, '-p', 'x', '-n', '1'], { encoding: 'utf8' });
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+  };
+  const layers = patched('llama.block_count', (b, at, type) => { assert.equal(type, 4); b.writeUInt32LE(1 << 30, at); });
+  assert.equal(layers.status, 1);
+  assert.match(layers.stderr, /block_count 1073741824, but the file holds \d+ tensors/);
+  const eps = patched('llama.attention.layer_norm_rms_epsilon', (b, at, type) => { assert.equal(type, 6); b.writeFloatLE(-1, at); });
+  assert.equal(eps.status, 1);
+  assert.match(eps.stderr, /bad norm epsilon -1/);
+});
+
 test('a norm stored in another type than F32 is refused by name, not read as floats', () => {
   // the tensor info of blk.0.attn_norm.weight: u64 name length, the name,
   // u32 n_dims, n_dims u64 extents, then the u32 type (0 = F32, 1 = F16)

@@ -251,6 +251,7 @@ test('404 is a clear error and exit 1', async () => {
   const url = await hearth(['pull', `${base}/nowhere/x.gguf`, '--models-dir', dir]);
   assert.equal(url.code, 1);
   assert.match(url.stderr, /HTTP 404/);
+  assert.deepEqual(fs.readdirSync(dir), [], 'no empty .part left behind');
   fs.rmSync(dir, { recursive: true });
 });
 
@@ -260,6 +261,7 @@ test('network error and bad usage', async () => {
     { HF_ENDPOINT: 'http://127.0.0.1:1' });
   assert.equal(r.code, 1);
   assert.match(r.stderr, /hearth pull: http:\/\/127\.0\.0\.1:1\/.*connect/i);
+  assert.deepEqual(fs.readdirSync(dir), [], 'no empty .part left behind');
   assert.equal((await hearth(['pull', 'hf:just-a-name', '--models-dir', dir])).code, 2);
   assert.equal((await hearth(['pull', '--models-dir', dir])).code, 2);
   assert.equal((await hearth(['pull', 'hf:a/b/c.gguf', '--sha256', 'xyz'])).code, 2);
