@@ -271,32 +271,60 @@ int chat_request_parse(hr_arena *a, const json_value *body, chat_request *out,
   int rc = json_validate(a, &s_chat, body, out, err);
   if (rc) return rc;
   const json_value *calls = NULL; /* the tool_calls the tool messages answer */
-  for (size_t i = 0; i < out->n_messages; i++) {
-    chat_message *m = &out->messages[i];
-    m->role_id = role_of(m->role);
+  bool *answered = NULL;           /* which of them have been */
+  size_t calls_at = 0;             /* the assistant message that made them */
+  for (size_t i = 0; i <= out->n_messages; i++) {
+    chat_message *m = i < out->n_messages ? &out->messages[i] : NULL;
+    if (m) m->role_id = role_of(m->role);
+    /* As OpenAI: once the tool messages after an assistant's calls end,
+     * every call has its answer (the model would see a call left hanging). */
+    if (calls && (!m || m->role_id != CHAT_ROLE_TOOL)) {
+      for (size_t k = 0; k < calls->u.arr.n; k++)
+        if (!answered[k])
+          return fail_at(err, "has no tool message answering it", "messages[%zu].tool_calls[%zu]",
+                         calls_at, k);
+      calls = NULL;
+    }
+    if (!m) break;
     if (!m->has_content && !(m->role_id == CHAT_ROLE_ASSISTANT && m->has_tool_calls))
       return fail_at(err, "is required", "messages[%zu].content", i);
     if (m->role_id == CHAT_ROLE_TOOL && !m->has_tool_call_id)
       return fail_at(err, "is required", "messages[%zu].tool_call_id", i);
     /* As OpenAI: a tool message answers a call of the assistant message
-     * just before it (tool messages between); another would show the model
-     * a result of nothing it asked for. */
+     * just before it (tool messages between), once; another would show the
+     * model a result of nothing it asked for. */
     if (m->role_id == CHAT_ROLE_TOOL) {
       if (!calls)
         return fail_at(err, "must answer the tool_calls of an assistant message just before it",
                        "messages[%zu]", i);
-      bool found = false;
-      for (size_t k = 0; k < calls->u.arr.n && !found; k++) {
+      size_t k = 0;
+      for (; k < calls->u.arr.n; k++) {
         const json_value *id = json_get(calls->u.arr.items[k], "id");
-        found = id && id->type == JSON_STRING && hr_str_eq(hr_str_make(id->u.str.ptr, id->u.str.len), m->tool_call_id);
+        if (id && id->type == JSON_STRING && hr_str_eq(hr_str_make(id->u.str.ptr, id->u.str.len), m->tool_call_id))
+          break;
       }
-      if (!found)
+      if (k == calls->u.arr.n)
         return fail_at(err, "names no call of the assistant message before it", "messages[%zu].tool_call_id", i);
-    } else {
-      calls = m->role_id == CHAT_ROLE_ASSISTANT && m->has_tool_calls && m->tool_calls &&
-                      m->tool_calls->type == JSON_ARRAY
-                  ? m->tool_calls
-                  : NULL;
+      if (answered[k])
+        return fail_at(err, "answers a call another tool message answered", "messages[%zu].tool_call_id", i);
+      answered[k] = true;
+    } else if (m->role_id == CHAT_ROLE_ASSISTANT && m->has_tool_calls && m->tool_calls &&
+               m->tool_calls->type == JSON_ARRAY && m->tool_calls->u.arr.n) {
+      calls = m->tool_calls;
+      calls_at = i;
+      answered = hr_arena_calloc(a, calls->u.arr.n, sizeof *answered);
+      if (!answered) return HR_ENOMEM;
+    }
+  }
+  if (out->has_stream_options && !out->stream)
+    return fail_at(err, "is only allowed when stream is true", "stream_options");
+  for (size_t i = 0; out->has_tools && out->tools && out->tools->type == JSON_ARRAY && i < out->tools->u.arr.n; i++) {
+    const json_value *name = json_get(json_get(out->tools->u.arr.items[i], "function"), "name");
+    for (size_t j = 0; name && name->type == JSON_STRING && j < i; j++) {
+      const json_value *other = json_get(json_get(out->tools->u.arr.items[j], "function"), "name");
+      if (other && other->type == JSON_STRING && other->u.str.len == name->u.str.len &&
+          !memcmp(other->u.str.ptr, name->u.str.ptr, name->u.str.len))
+        return fail_at(err, "is the name of an earlier tool too", "tools[%zu].function.name", i);
     }
   }
   if (out->has_response_format && hr_str_eq_cstr(out->response_format.type, "json_schema") &&
@@ -405,6 +433,8 @@ int completion_request_parse(hr_arena *a, const json_value *body, completion_req
   if (rc) return rc;
   if (out->has_best_of && out->best_of < (out->has_n ? out->n : 1))
     return fail_at(err, "must be at least n", "best_of");
+  if (out->has_stream_options && !out->stream)
+    return fail_at(err, "is only allowed when stream is true", "stream_options");
   return 0;
 }
 

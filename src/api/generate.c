@@ -699,8 +699,12 @@ int gen_logit_bias(http_req *r, const hr_str *keys, const double *values, size_t
   for (size_t i = 0; i < n; i++) {
     char *end;
     char *k = hr_arena_strndup(a, keys[i].ptr, keys[i].len);
-    long id = k ? strtol(k, &end, 10) : -1;
-    if (!k || !keys[i].len || *end || id < 0 || id >= n_vocab) {
+    /* a token id in decimal as written by a JSON encoder: "01" or " 1"
+     * would be a second key for the same token, whose value wins unclear */
+    bool canonical = k && keys[i].len && keys[i].len <= 10 && (k[0] != '0' || keys[i].len == 1) &&
+                     strspn(k, "0123456789") == keys[i].len;
+    long id = canonical ? strtol(k, &end, 10) : -1;
+    if (!canonical || *end || id < 0 || id >= n_vocab) {
       char param[96];
       snprintf(param, sizeof param, "logit_bias.%.*s", (int)HR_MIN(keys[i].len, 60), keys[i].ptr);
       http_respond_error(r, 400, "invalid_request_error", "invalid_value", param,

@@ -85,6 +85,11 @@ static void handle_tokenize(http_req *r, api_context *ctx) {
   json_validate_error verr;
   int32_t *ids;
   int n_ids, rc;
+  if (body->type == JSON_OBJECT && json_get(body, "messages") && json_get(body, "prompt")) {
+    http_respond_error(r, 400, "invalid_request_error", "invalid_value", "prompt",
+                       "prompt: a request gives a prompt or messages, not both");
+    return;
+  }
   if (body->type == JSON_OBJECT && json_get(body, "messages")) {
     /* a chat request: its prompt exactly as the chat endpoint makes it
      * (return_token_strs read beside the chat fields) */

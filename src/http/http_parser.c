@@ -179,12 +179,12 @@ static int head_fail(http_request *req, int status, const char *reason) {
   req->error_status = status;
   req->error_reason = reason;
   if (status == 400) return HR_EINVAL;
-  if (status == 431) return HR_ERANGE;
+  if (status == 431 || status == 414) return HR_ERANGE;
   return HR_EUNSUPPORTED;
 }
 
 static int head_status_code(int status) {
-  return status == 400 ? HR_EINVAL : status == 431 ? HR_ERANGE : HR_EUNSUPPORTED;
+  return status == 400 ? HR_EINVAL : status == 431 || status == 414 ? HR_ERANGE : HR_EUNSUPPORTED;
 }
 
 /* Clears everything but the caller's headers array. */
@@ -398,13 +398,13 @@ static int head_lines(const char *buf, size_t len, const http_limits *lim, http_
       st->lf_from = len;
       if (len >= lim->max_head_bytes) return head_fail(req, 431, "request head too large");
       if (!st->have_rl && len - pos >= lim->max_request_line)
-        return head_fail(req, 431, "request line too long");
+        return head_fail(req, 414, "request line too long");
       return HR_EAGAIN;
     }
     size_t e = (size_t)(lf - buf);
     if (e + 1 > lim->max_head_bytes) return head_fail(req, 431, "request head too large");
     if (!st->have_rl && e + 1 - pos > lim->max_request_line)
-      return head_fail(req, 431, "request line too long");
+      return head_fail(req, 414, "request line too long");
     if (e == pos || buf[e - 1] != '\r') return head_fail(req, 400, "bare LF");
     size_t n = e - 1 - pos;
     int rc;

@@ -6,7 +6,7 @@
 
 static const int tracked_status[STATUS_SLOTS - 1] = {
     101, 200, 201, 202, 204, 206, 304, 400, 401, 403, 404, 405,
-    408, 409, 413, 415, 417, 429, 431, 500, 501, 503, 505};
+    408, 409, 413, 414, 415, 417, 429, 431, 500, 501, 503, 505};
 
 int status_slot(int status) {
   for (int i = 0; i < STATUS_SLOTS - 1; i++)

@@ -349,6 +349,9 @@ test('/tokenize and /detokenize: the ids the model sees, and back', async () => 
   assert.equal((await post('tokenize', { model: MODEL, prompt: 5 })).body.error.param, 'prompt');
   assert.equal((await post('tokenize', { model: 'nope', prompt })).status, 404);
   assert.equal((await post('tokenize', { model: MODEL, messages: 'x' })).body.error.param, 'messages');
+  const both = await post('tokenize', { model: MODEL, prompt, messages });
+  assert.equal(both.status, 400);
+  assert.equal(both.body.error.param, 'prompt');
 });
 
 test('a seed makes sampling repeatable', async () => {
@@ -379,6 +382,14 @@ test('errors: unknown model 404, bad parameter 400 naming it, n past the slots a
     (e) => e.status === 400 && e.param === 'prompt[1][1]');
   await assert.rejects(client.completions.create({ model: MODEL, prompt: 'x', n: 2, best_of: 3 }),
     (e) => e.status === 400 && e.param === 'best_of');
+  // a token id is a key once: "01" or " 1" would name token 1 a second time
+  for (const key of ['01', ' 1', '+1', '1.0', ''])
+    await assert.rejects(client.completions.create({ model: MODEL, prompt: 'x', max_tokens: 1, logit_bias: { 1: 5, [key]: -5 } }),
+      (e) => e.status === 400 && e.param === `logit_bias.${key}`, `logit_bias key ${JSON.stringify(key)}`);
+  const biased = await client.completions.create({ model: MODEL, prompt: 'Once', max_tokens: 1, logit_bias: { 0: 1, 10: 100 } });
+  assert.equal(biased.choices.length, 1);
+  await assert.rejects(client.completions.create({ model: MODEL, prompt: 'x', max_tokens: 1, stream_options: { include_usage: true } }),
+    (e) => e.status === 400 && e.param === 'stream_options');
   await assert.rejects(client.completions.create({ model: MODEL, prompt: 'word '.repeat(3000) }),
     (e) => e.status === 400 && e.code === 'context_length_exceeded' && /2048 tokens/.test(e.message));
   await assert.rejects(client.embeddings.create({ model: MODEL, input: [[1, 99999]] }), (e) => e.status === 400);

@@ -363,7 +363,9 @@ test('forced calls that cannot be made are refused; "auto" stays free text', asy
   const refused = async (body, param, re) => assert.rejects(
     client.chat.completions.create({ model: TINY, messages: msg, max_tokens: 8, ...body }),
     (e) => e.status === 400 && e.param === param && re.test(e.message));
-  await refused({ tools: [digit, { ...digit }], tool_choice: 'required' }, 'tools', /tools: two tools are named "pick"/);
+  // two tools of one name: which one a call means would be a guess, forced or not
+  for (const tool_choice of ['required', 'auto'])
+    await refused({ tools: [digit, { ...digit }], tool_choice }, 'tools[1].function.name', /is the name of an earlier tool too/);
   await refused({ tools: [digit], tool_choice: { type: 'function', function: { name: 'nope' } } },
     'tool_choice.function.name', /no tool is named "nope"/);
   await refused({ tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object', properties: { a: { type: 'number', multipleOf: 3 } } } } }],

@@ -194,7 +194,25 @@ TEST(bad_chat_fields_name_their_path) {
                     "[{\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]},"
                     "{\"role\":\"user\",\"content\":\"x\"},"
                     "{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"4\"}]}"),
-               "messages[2]: must answer the tool_calls of an assistant message just before it");
+               "messages[0].tool_calls[0]: has no tool message answering it");
+  /* every call answered once, before the conversation goes on */
+  CHECK_EQ_STR(chat("{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"content\":null,\"tool_calls\":"
+                    "[{\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}},"
+                    "{\"id\":\"c2\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]},"
+                    "{\"role\":\"tool\",\"tool_call_id\":\"c2\",\"content\":\"4\"}]}"),
+               "messages[0].tool_calls[0]: has no tool message answering it");
+  CHECK_EQ_STR(chat("{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"content\":null,\"tool_calls\":"
+                    "[{\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]},"
+                    "{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"4\"},"
+                    "{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"5\"}]}"),
+               "messages[2].tool_call_id: answers a call another tool message answered");
+  CHECK_EQ_STR(chat("{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"content\":null,\"tool_calls\":"
+                    "[{\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}},"
+                    "{\"id\":\"c2\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]},"
+                    "{\"role\":\"tool\",\"tool_call_id\":\"c2\",\"content\":\"4\"},"
+                    "{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"5\"},"
+                    "{\"role\":\"user\",\"content\":\"x\"}]}"),
+               ""); /* answered in any order */
   CHECK_EQ_STR(chat("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"name\":1}]}"),
                "messages[0].name: expected a string");
   CHECK_EQ_STR(chat("{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"tool_calls\":{}}]}"),
@@ -213,6 +231,14 @@ TEST(bad_chat_fields_name_their_path) {
   CHECK_EQ_STR(chat_with("\"stream\":\"yes\""), "stream: expected a boolean");
   CHECK_EQ_STR(chat_with("\"stream_options\":{\"include_usage\":1}"), "stream_options.include_usage: expected a boolean");
   CHECK_EQ_STR(chat_with("\"stream_options\":true"), "stream_options: expected an object");
+  CHECK_EQ_STR(chat_with("\"stream_options\":{\"include_usage\":true}"), "stream_options: is only allowed when stream is true");
+  CHECK_EQ_STR(chat_with("\"stream\":false,\"stream_options\":{}"), "stream_options: is only allowed when stream is true");
+  CHECK_EQ_STR(chat_with("\"stream\":true,\"stream_options\":{}"), "");
+  CHECK_EQ_STR(chat_with("\"stream_options\":null"), "");
+  CHECK_EQ_STR(chat_with("\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}},"
+                         "{\"type\":\"function\",\"function\":{\"name\":\"g\"}},"
+                         "{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]"),
+               "tools[2].function.name: is the name of an earlier tool too");
   CHECK_EQ_STR(chat_with("\"stop\":1"), "stop: expected a string or an array");
   CHECK_EQ_STR(chat_with("\"stop\":[\"a\",null]"), "stop[1]: expected a string");
   CHECK_EQ_STR(chat_with("\"stop\":[\"a\",\"b\",\"c\",\"d\",\"e\"]"), "stop: must have at most 4 items");

@@ -518,7 +518,7 @@ TEST(limit_request_line) {
     if (rl <= 64) CHECK(rc > 0);
     else {
       CHECK_EQ_INT(rc, HR_ERANGE);
-      CHECK_EQ_INT(r.error_status, 431);
+      CHECK_EQ_INT(r.error_status, 414);
     }
     CHECK(agree(buf, strlen(buf), &lim));
   }
@@ -529,7 +529,7 @@ TEST(limit_request_line) {
   http_request r;
   CHECK_EQ_INT(parse_lim(big, 8191, NULL, &r), HR_EAGAIN);
   CHECK_EQ_INT(parse_lim(big, 8192, NULL, &r), HR_ERANGE);
-  CHECK_EQ_INT(r.error_status, 431);
+  CHECK_EQ_INT(r.error_status, 414);
   free(big);
 }
 
