@@ -10,6 +10,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- shared pieces ------------------------------------------------------ */
@@ -265,6 +266,41 @@ static chat_role role_of(hr_str r) {
   return CHAT_ROLE_USER; /* unreachable: the schema checked the enum */
 }
 
+typedef struct {
+  hr_str name;
+  size_t at;
+} named_tool;
+
+static int by_name_then_place(const void *x, const void *y) {
+  const named_tool *a = x, *b = y;
+  size_t n = HR_MIN(a->name.len, b->name.len);
+  int c = memcmp(a->name.ptr, b->name.ptr, n);
+  if (c) return c;
+  if (a->name.len != b->name.len) return a->name.len < b->name.len ? -1 : 1;
+  return a->at < b->at ? -1 : a->at > b->at;
+}
+
+/* 1 with *at the first tool whose function's name an earlier tool has (a
+ * call by that name would be a guess), 0, or HR_ENOMEM; sorted, not
+ * compared pairwise: a 4 MiB body holds ~80,000 tools. */
+static int later_duplicate_name(hr_arena *a, const json_value *tools, size_t *at) {
+  size_t n = tools->u.arr.n, k = 0;
+  named_tool *v = n ? hr_arena_alloc(a, n * sizeof *v) : NULL;
+  if (n && !v) return HR_ENOMEM;
+  for (size_t i = 0; i < n; i++) {
+    const json_value *name = json_get(json_get(tools->u.arr.items[i], "function"), "name");
+    if (name && name->type == JSON_STRING) v[k++] = (named_tool){hr_str_make(name->u.str.ptr, name->u.str.len), i};
+  }
+  qsort(v, k, sizeof *v, by_name_then_place);
+  bool found = false;
+  for (size_t i = 1; i < k; i++)
+    if (hr_str_eq(v[i].name, v[i - 1].name) && (!found || v[i].at < *at)) {
+      *at = v[i].at; /* the second of its name: later than the first */
+      found = true;
+    }
+  return found;
+}
+
 int chat_request_parse(hr_arena *a, const json_value *body, chat_request *out,
                        json_validate_error *err) {
   memset(out, 0, sizeof *out);
@@ -297,16 +333,19 @@ int chat_request_parse(hr_arena *a, const json_value *body, chat_request *out,
       if (!calls)
         return fail_at(err, "must answer the tool_calls of an assistant message just before it",
                        "messages[%zu]", i);
-      size_t k = 0;
+      /* the first call of that id not yet answered: some providers give
+       * every call the same id (Gemini's empty ones) */
+      size_t k = 0, named = 0;
       for (; k < calls->u.arr.n; k++) {
         const json_value *id = json_get(calls->u.arr.items[k], "id");
-        if (id && id->type == JSON_STRING && hr_str_eq(hr_str_make(id->u.str.ptr, id->u.str.len), m->tool_call_id))
+        if (id && id->type == JSON_STRING && hr_str_eq(hr_str_make(id->u.str.ptr, id->u.str.len), m->tool_call_id) &&
+            (named++, !answered[k]))
           break;
       }
       if (k == calls->u.arr.n)
-        return fail_at(err, "names no call of the assistant message before it", "messages[%zu].tool_call_id", i);
-      if (answered[k])
-        return fail_at(err, "answers a call another tool message answered", "messages[%zu].tool_call_id", i);
+        return fail_at(err, named ? "answers a call another tool message answered"
+                                  : "names no call of the assistant message before it",
+                       "messages[%zu].tool_call_id", i);
       answered[k] = true;
     } else if (m->role_id == CHAT_ROLE_ASSISTANT && m->has_tool_calls && m->tool_calls &&
                m->tool_calls->type == JSON_ARRAY && m->tool_calls->u.arr.n) {
@@ -318,14 +357,11 @@ int chat_request_parse(hr_arena *a, const json_value *body, chat_request *out,
   }
   if (out->has_stream_options && !out->stream)
     return fail_at(err, "is only allowed when stream is true", "stream_options");
-  for (size_t i = 0; out->has_tools && out->tools && out->tools->type == JSON_ARRAY && i < out->tools->u.arr.n; i++) {
-    const json_value *name = json_get(json_get(out->tools->u.arr.items[i], "function"), "name");
-    for (size_t j = 0; name && name->type == JSON_STRING && j < i; j++) {
-      const json_value *other = json_get(json_get(out->tools->u.arr.items[j], "function"), "name");
-      if (other && other->type == JSON_STRING && other->u.str.len == name->u.str.len &&
-          !memcmp(other->u.str.ptr, name->u.str.ptr, name->u.str.len))
-        return fail_at(err, "is the name of an earlier tool too", "tools[%zu].function.name", i);
-    }
+  if (out->has_tools && out->tools && out->tools->type == JSON_ARRAY) {
+    size_t dup = 0;
+    rc = later_duplicate_name(a, out->tools, &dup);
+    if (rc < 0) return rc;
+    if (rc) return fail_at(err, "is the name of an earlier tool too", "tools[%zu].function.name", dup);
   }
   if (out->has_response_format && hr_str_eq_cstr(out->response_format.type, "json_schema") &&
       !out->response_format.has_json_schema)

@@ -85,12 +85,14 @@ static void handle_tokenize(http_req *r, api_context *ctx) {
   json_validate_error verr;
   int32_t *ids;
   int n_ids, rc;
-  if (body->type == JSON_OBJECT && json_get(body, "messages") && json_get(body, "prompt")) {
+  const json_value *messages = body->type == JSON_OBJECT ? json_get(body, "messages") : NULL;
+  const json_value *prompt = body->type == JSON_OBJECT ? json_get(body, "prompt") : NULL;
+  if (messages && messages->type != JSON_NULL && prompt && prompt->type != JSON_NULL) {
     http_respond_error(r, 400, "invalid_request_error", "invalid_value", "prompt",
                        "prompt: a request gives a prompt or messages, not both");
     return;
   }
-  if (body->type == JSON_OBJECT && json_get(body, "messages")) {
+  if (messages && messages->type != JSON_NULL) {
     /* a chat request: its prompt exactly as the chat endpoint makes it
      * (return_token_strs read beside the chat fields) */
     const json_value *strs = json_get(body, "return_token_strs");

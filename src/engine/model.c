@@ -139,9 +139,10 @@ static int load_hparams(loader *L) {
   float factor = 1.0f;
   rc = rc ? rc : get_f32(L, "rope.scaling.factor", &factor, 1.0f);
   if (rc) return rc;
-  /* a negative epsilon or base computes NaNs or nonsense: refused here */
+  /* Values no trained model has compute NaNs or nonsense: refused here. A
+   * scaling factor of 0 means none, as llama.cpp reads it. */
   if (!(hp->norm_eps >= 0 && hp->norm_eps < 1) || !(hp->rope_base > 0 && isfinite(hp->rope_base)) ||
-      !(factor > 0 && isfinite(factor))) {
+      !(factor >= 0 && isfinite(factor))) {
     snprintf(L->err, L->err_len, "bad norm epsilon %g, rope base %g or rope scaling factor %g",
              hp->norm_eps, hp->rope_base, factor);
     return HR_EFORMAT;

@@ -396,15 +396,15 @@ static int head_lines(const char *buf, size_t len, const http_limits *lim, http_
     if (!lf) {
       /* Unfinished line: fail only when it can no longer fit. */
       st->lf_from = len;
-      if (len >= lim->max_head_bytes) return head_fail(req, 431, "request head too large");
       if (!st->have_rl && len - pos >= lim->max_request_line)
         return head_fail(req, 414, "request line too long");
+      if (len >= lim->max_head_bytes) return head_fail(req, 431, "request head too large");
       return HR_EAGAIN;
     }
     size_t e = (size_t)(lf - buf);
-    if (e + 1 > lim->max_head_bytes) return head_fail(req, 431, "request head too large");
     if (!st->have_rl && e + 1 - pos > lim->max_request_line)
       return head_fail(req, 414, "request line too long");
+    if (e + 1 > lim->max_head_bytes) return head_fail(req, 431, "request head too large");
     if (e == pos || buf[e - 1] != '\r') return head_fail(req, 400, "bare LF");
     size_t n = e - 1 - pos;
     int rc;

@@ -70,7 +70,7 @@ static void check_req(const http_request *r, int rc, const char *buf, size_t len
   }
   if (rc < 0) {
     int s = r->error_status;
-    if (!(s == 400 || s == 417 || s == 431 || s == 501 || s == 505) || !r->error_reason)
+    if (!(s == 400 || s == 414 || s == 417 || s == 431 || s == 501 || s == 505) || !r->error_reason)
       die("error without a proper status");
     return;
   }

@@ -213,6 +213,18 @@ TEST(bad_chat_fields_name_their_path) {
                     "{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"5\"},"
                     "{\"role\":\"user\",\"content\":\"x\"}]}"),
                ""); /* answered in any order */
+  /* calls that share an id (Gemini gives empty ones) are answered in turn */
+  static const char shared_ids[] =
+      "{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"content\":null,\"tool_calls\":"
+      "[{\"id\":\"\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}},"
+      "{\"id\":\"\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]},"
+      "{\"role\":\"tool\",\"tool_call_id\":\"\",\"content\":\"4\"},"
+      "{\"role\":\"tool\",\"tool_call_id\":\"\",\"content\":\"5\"}%s]}";
+  char text[1024];
+  snprintf(text, sizeof text, shared_ids, "");
+  CHECK_EQ_STR(chat(text), "");
+  snprintf(text, sizeof text, shared_ids, ",{\"role\":\"tool\",\"tool_call_id\":\"\",\"content\":\"6\"}");
+  CHECK_EQ_STR(chat(text), "messages[3].tool_call_id: answers a call another tool message answered");
   CHECK_EQ_STR(chat("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"name\":1}]}"),
                "messages[0].name: expected a string");
   CHECK_EQ_STR(chat("{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"tool_calls\":{}}]}"),
@@ -239,6 +251,12 @@ TEST(bad_chat_fields_name_their_path) {
                          "{\"type\":\"function\",\"function\":{\"name\":\"g\"}},"
                          "{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]"),
                "tools[2].function.name: is the name of an earlier tool too");
+  CHECK_EQ_STR(chat_with("\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}},"
+                         "{\"type\":\"function\",\"function\":{\"name\":\"g\"}},"
+                         "{\"type\":\"function\",\"function\":{\"name\":\"h\"}},"
+                         "{\"type\":\"function\",\"function\":{\"name\":\"g\"}},"
+                         "{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]"),
+               "tools[3].function.name: is the name of an earlier tool too");
   CHECK_EQ_STR(chat_with("\"stop\":1"), "stop: expected a string or an array");
   CHECK_EQ_STR(chat_with("\"stop\":[\"a\",null]"), "stop[1]: expected a string");
   CHECK_EQ_STR(chat_with("\"stop\":[\"a\",\"b\",\"c\",\"d\",\"e\"]"), "stop: must have at most 4 items");

@@ -531,6 +531,17 @@ TEST(limit_request_line) {
   CHECK_EQ_INT(parse_lim(big, 8192, NULL, &r), HR_ERANGE);
   CHECK_EQ_INT(r.error_status, 414);
   free(big);
+  /* a line past the head's limit too is 414 however it arrives (whole, the
+   * head's limit was checked first and said 431) */
+  size_t n = 20000;
+  char *huge = malloc(n + 64);
+  memcpy(huge, "GET /", 5);
+  memset(huge + 5, 'a', n);
+  size_t len = 5 + n + (size_t)sprintf(huge + 5 + n, " HTTP/1.1\r\nHost: a\r\n\r\n");
+  CHECK_EQ_INT(parse_lim(huge, len, NULL, &r), HR_ERANGE);
+  CHECK_EQ_INT(r.error_status, 414);
+  CHECK(agree(huge, len, NULL));
+  free(huge);
 }
 
 /* ---- incremental ---------------------------------------------------------------- */

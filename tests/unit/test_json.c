@@ -711,6 +711,10 @@ TEST(validation_messages_name_the_path) {
   CHECK_EQ_STR(validate("{\"id\":null}"), "id: expected a string");
   CHECK_EQ_STR(validate("{\"id\":1}"), "id: expected a string");
   CHECK_EQ_STR(validate("{\"id\":\"x\",\"count\":1.5}"), "count: expected an integer");
+  /* a map's key given twice, as a field's, is refused: which value counts
+   * would depend on the reader */
+  CHECK_EQ_STR(validate("{\"id\":\"x\",\"bias\":{\"7\":1,\"8\":2,\"9\":3,\"8\":4,\"7\":5}}"), "bias.8: is given more than once");
+  CHECK_EQ_STR(validate("{\"id\":\"x\",\"bias\":{\"7\":1,\"77\":2}}"), "");
   CHECK_EQ_STR(validate("{\"id\":\"x\",\"count\":\"3\"}"), "count: expected an integer");
   CHECK_EQ_STR(validate("{\"id\":\"x\",\"count\":-2}"), "count: must be at least 0");
   CHECK_EQ_STR(validate("{\"id\":\"x\",\"count\":102}"), "count: must be at most 100");
