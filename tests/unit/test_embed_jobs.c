@@ -220,6 +220,43 @@ TEST(split_weights_give_the_same_vectors) {
   }
 }
 
+/* The default: on a CPU with AMX-BF16, a text of HEARTH_AMX_F32_MIN (96)
+ * tokens or more takes the split products, one shorter the FMA tiles;
+ * either way its vector is the unsplit one to float32 rounding. */
+TEST(the_default_splits_long_texts_only) {
+  enum { LONG = 120 };
+  int32_t long_text[LONG];
+  for (int i = 0; i < LONG; i++) long_text[i] = i == 0 ? 101 : i == LONG - 1 ? 102 : 1996 + (i * 37) % 3000;
+  static float plain[E], dflt[E];
+  const int32_t *text = long_text;
+  int len = LONG;
+  waiter w = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+  job_ref ref = {&w, 0};
+  for (int pass = 0; pass < 2; pass++) {
+    if (pass == 0) setenv("HEARTH_AMX_F32", "0", 1);
+    eng_model *m = open_minilm();
+    unsetenv("HEARTH_AMX_F32");
+    if (!m) return;
+    eng_model_info info;
+    eng_model_get_info(m, &info);
+    if (pass == 1 && !info.split_bytes) fprintf(stderr, "  (%s: no AMX-BF16 here, both unsplit)\n", test_cur_name);
+    w.pending = 1;
+    CHECK(eng_embed_submit(m, &text, &len, 1, pass ? dflt : plain, job_done, &ref) == HR_OK);
+    wait_all(&w);
+    CHECK_EQ_INT(w.rc[0], HR_OK);
+    eng_model_close(m);
+  }
+  double max_diff = 0, dot = 0;
+  for (int d = 0; d < E; d++) {
+    max_diff = fmax(max_diff, fabs((double)dflt[d] - plain[d]));
+    dot += (double)dflt[d] * plain[d];
+  }
+  if (!(max_diff < 1e-5) || !(dot > 0.999999)) {
+    fprintf(stderr, "  FAIL %s: default and unsplit vectors %.3g apart, cosine %.9f\n", test_cur_name, max_diff, dot);
+    test_cur_failed = 1;
+  }
+}
+
 /* Quantized products have no streamed variant (they always prefetch): a
  * quantized decoder is never said to be streamed, even when asked. */
 TEST(quantized_models_are_not_marked_streamed) {
@@ -248,6 +285,7 @@ int main(void) {
   RUN(queued_jobs_share_passes_and_a_bad_one_fails_alone);
   RUN(streamed_weights_give_the_same_vectors);
   RUN(split_weights_give_the_same_vectors);
+  RUN(the_default_splits_long_texts_only);
   RUN(quantized_models_are_not_marked_streamed);
   return test_report("embed_jobs");
 }
