@@ -102,7 +102,7 @@ static void report(const bench_options *o, const model *m, const char *test, int
   mean /= reps;
   for (int r = 0; r < reps; r++) sd += pow(n_tokens / secs[r] - mean, 2);
   sd = reps > 1 ? sqrt(sd / (reps - 1)) : 0;
-  /* the path's name, and "+bf3" when F32 weights are split for AMX-BF16
+  /* the path's name, and "+bf3" when F32/F16 weights are split for AMX-BF16
    * (HEARTH_AMX_F32): which products a figure measured */
   char isa[48];
   snprintf(isa, sizeof isa, "%s%s", kernels_get()->name, m->bf3_bytes ? "+bf3" : "");
@@ -236,7 +236,7 @@ static int bench(const bench_options *o) {
   }
   if (o->ab == AB_AMX_F32 && !m->bf3_bytes)
     fprintf(stderr, "hearth bench: --ab amx-f32: no split weights, so both halves run the FMA tiles "
-                    "(an encoder's F32 weights are split where the CPU has AMX-BF16, unless HEARTH_AMX_F32=0)\n");
+                    "(an encoder's F32 and F16 weights are split where the CPU has AMX-BF16, unless HEARTH_AMX_F32=0)\n");
   if (m->hp.arch == ARCH_BERT) {
     int rc = bench_encoder(o, m);
     model_free(m);

@@ -59,7 +59,7 @@ typedef struct {
   int64_t created;       /* Unix seconds: when the model was loaded */
   size_t packed_bytes;   /* weights repacked for the CPU's products (0: none) */
   bool weights_streamed; /* too large to stay cached: float products prefetch them */
-  size_t split_bytes;    /* F32 weights split into bfloat16 parts (AMX-BF16 CPUs; 0: none) */
+  size_t split_bytes;    /* F32/F16 weights split into bfloat16 parts (AMX-BF16 CPUs; 0: none) */
 } eng_model_info;
 
 void eng_model_get_info(const eng_model *m, eng_model_info *out);

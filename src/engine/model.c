@@ -366,18 +366,21 @@ static int repack_weights(model *m) {
   return HR_OK;
 }
 
-/* Where the kernels have AMX-BF16, an encoder's packed F32 matrices also
- * split into bfloat16 parts (bf3.h), which products of HEARTH_AMX_F32_MIN
- * (96) activation rows and more then take (forward.c), float32-accurate.
+/* Where the kernels have AMX-BF16, an encoder's packed F32 and F16
+ * matrices also split into bfloat16 parts (bf3.h), which products of
+ * HEARTH_AMX_F32_MIN (96) activation rows and more then take (forward.c),
+ * float32-accurate. (An F16 value is exactly hi + mid, its lo part 0: 11
+ * significant bits, 8 in hi; the products are as exact as F32's.)
  * Measured on a Xeon (session 20, `bench/embeddings/ab.sh amx-f32`,
  * MiniLM F32, passes alternated): 64 tokens -6%, 80 even, 96 +3%, 128
  * +5-8%, 256 +15%, 512 +16%; below the threshold the FMA tiles, bound by
  * the weights' bytes (the split form has 1.5 times of them), stay faster.
- * The parts cost 1.5x the F32 bytes of memory: HEARTH_AMX_F32=0 leaves the
+ * The parts cost 1.5x the F32 bytes (3x the F16 bytes) of memory beside
+ * the packed matrices the FMA tiles read: HEARTH_AMX_F32=0 leaves the
  * matrices unsplit; =always splits them on any CPU, through the plain-C
  * model of the tile steps (~300x slower: for tests). */
 static bool splittable(const weight *w) {
-  return w->rp && w->type == TT_F32 && bf3_supported(w->rows, w->cols);
+  return w->rp && (w->type == TT_F32 || w->type == TT_F16) && bf3_supported(w->rows, w->cols);
 }
 static int split_weights(model *m) {
   const char *env = getenv("HEARTH_AMX_F32"), *min_env = getenv("HEARTH_AMX_F32_MIN");
@@ -400,18 +403,32 @@ static int split_weights(model *m) {
   if (buf) madvise(buf, total, MADV_HUGEPAGE);
 #endif
   size_t at = 0;
+  float *rows = NULL; /* an F16 group as floats, on its way to the split */
   for (int i = 0; total && i < n; i++) {
     weight *w = ws[i];
     if (!splittable(w)) continue;
     size_t gb = bf3_group_bytes(w->cols);
     uint8_t *dst = (uint8_t *)buf + at;
-    for (int g = 0; g < w->rows / BF3_ROWS; g++)
-      bf3_split_group((const float *)((const uint8_t *)w->data + (size_t)g * BF3_ROWS * w->row_bytes),
-                      w->row_bytes, w->cols, dst + (size_t)g * gb);
+    if (w->type == TT_F16 && !(rows = realloc(rows, sizeof(float) * BF3_ROWS * (size_t)w->cols))) {
+      munmap(buf, total);
+      free(ws);
+      return HR_ENOMEM;
+    }
+    for (int g = 0; g < w->rows / BF3_ROWS; g++) {
+      const uint8_t *group = (const uint8_t *)w->data + (size_t)g * BF3_ROWS * w->row_bytes;
+      if (w->type == TT_F16) {
+        for (int r = 0; r < BF3_ROWS; r++)
+          kern_f16_to_f32((const uint16_t *)(group + (size_t)r * w->row_bytes), rows + (size_t)r * w->cols, w->cols);
+        bf3_split_group(rows, sizeof(float) * (size_t)w->cols, w->cols, dst + (size_t)g * gb);
+      } else {
+        bf3_split_group((const float *)group, w->row_bytes, w->cols, dst + (size_t)g * gb);
+      }
+    }
     w->bf3 = dst;
     w->bf3_min_rows = min_rows;
     at += gb * (size_t)(w->rows / BF3_ROWS);
   }
+  free(rows);
   if (total) mprotect(buf, total, PROT_READ);
   m->bf3_buf = buf;
   m->bf3_bytes = total;

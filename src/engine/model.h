@@ -25,7 +25,7 @@ typedef struct {
   const void *rp;
   size_t rp_group_bytes;
   bool rp_streamed;
-  const void *bf3;  /* F32 split into bfloat16 parts (bf3.h), or NULL */
+  const void *bf3;  /* F32/F16 split into bfloat16 parts (bf3.h), or NULL */
   int bf3_min_rows; /* products of this many activation rows and more take bf3 */
 } weight;
 
@@ -77,7 +77,7 @@ typedef struct {
   void *rp_buf;                          /* repacked weights (anonymous mapping) */
   size_t rp_bytes;
   bool rp_streamed;                      /* some weight is rp_streamed */
-  void *bf3_buf;                         /* split F32 weights (anonymous mapping) */
+  void *bf3_buf;                         /* split F32/F16 weights (anonymous mapping) */
   size_t bf3_bytes;
   void *vectors;                         /* once packed: norms, biases, small embeddings, copied */
 } model;
@@ -88,7 +88,7 @@ typedef struct {
  * faster in 16-row groups are repacked (HEARTH_REPACK=0 keeps the GGUF
  * layout) and their file pages released. On a CPU with AMX-BF16 (unless
  * HEARTH_AMX_F32=0; =always: on any, through the plain-C model) an
- * encoder's packed F32 matrices are also split into bfloat16 parts for the
+ * encoder's packed F32 and F16 matrices are also split into bfloat16 parts for the
  * kernel table's bf3_matmul (bf3.h). */
 int model_load(const char *path, model **out, char *err, size_t err_len);
 void model_free(model *m);

@@ -52,15 +52,15 @@ static const int32_t TEXT_BAD[] = {101, 999999, 102}; /* past the vocabulary */
 
 /* The real MiniLM on 2 threads, or NULL (a failed check) when it cannot be
  * opened. */
-static eng_model *open_minilm(void) {
-  if (access(MODEL, R_OK) != 0) {
-    fprintf(stderr, "  %s: %s is absent (scripts/install.sh makes it)\n", test_cur_name, MODEL);
+static eng_model *open_model(const char *path) {
+  if (access(path, R_OK) != 0) {
+    fprintf(stderr, "  %s: %s is absent (scripts/install.sh makes it)\n", test_cur_name, path);
     CHECK(0);
     return NULL;
   }
   eng_model_params p;
   eng_model_params_default(&p);
-  p.path = MODEL;
+  p.path = path;
   p.n_threads = 2;
   eng_model *m = NULL;
   char err[256];
@@ -69,6 +69,7 @@ static eng_model *open_minilm(void) {
   CHECK_EQ_INT(rc, HR_OK);
   return rc ? NULL : m;
 }
+static eng_model *open_minilm(void) { return open_model(MODEL); }
 
 TEST(queued_jobs_share_passes_and_a_bad_one_fails_alone) {
   eng_model *m = open_minilm();
@@ -221,9 +222,10 @@ TEST(split_weights_give_the_same_vectors) {
 }
 
 /* The default: on a CPU with AMX-BF16, a text of HEARTH_AMX_F32_MIN (96)
- * tokens or more takes the split products, one shorter the FMA tiles;
- * either way its vector is the unsplit one to float32 rounding. */
-TEST(the_default_splits_long_texts_only) {
+ * tokens or more takes the split products (F32 and F16 weights), one
+ * shorter the FMA tiles; either way its vector is the unsplit one to
+ * float32 rounding. */
+static void default_split_matches(const char *path) {
   enum { LONG = 120 };
   int32_t long_text[LONG];
   for (int i = 0; i < LONG; i++) long_text[i] = i == 0 ? 101 : i == LONG - 1 ? 102 : 1996 + (i * 37) % 3000;
@@ -234,7 +236,7 @@ TEST(the_default_splits_long_texts_only) {
   job_ref ref = {&w, 0};
   for (int pass = 0; pass < 2; pass++) {
     if (pass == 0) setenv("HEARTH_AMX_F32", "0", 1);
-    eng_model *m = open_minilm();
+    eng_model *m = open_model(path);
     unsetenv("HEARTH_AMX_F32");
     if (!m) return;
     eng_model_info info;
@@ -252,9 +254,14 @@ TEST(the_default_splits_long_texts_only) {
     dot += (double)dflt[d] * plain[d];
   }
   if (!(max_diff < 1e-5) || !(dot > 0.999999)) {
-    fprintf(stderr, "  FAIL %s: default and unsplit vectors %.3g apart, cosine %.9f\n", test_cur_name, max_diff, dot);
+    fprintf(stderr, "  FAIL %s: %s: default and unsplit vectors %.3g apart, cosine %.9f\n", test_cur_name, path,
+            max_diff, dot);
     test_cur_failed = 1;
   }
+}
+TEST(the_default_splits_long_texts_only) {
+  default_split_matches(MODEL);
+  default_split_matches("models/all-minilm-l6-v2-f16.gguf");
 }
 
 /* Quantized products have no streamed variant (they always prefetch): a
