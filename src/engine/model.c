@@ -409,14 +409,16 @@ static int split_weights(model *m) {
     if (!splittable(w)) continue;
     size_t gb = bf3_group_bytes(w->cols);
     uint8_t *dst = (uint8_t *)buf + at;
-    float *grown = w->type == TT_F16 ? realloc(rows, sizeof(float) * BF3_ROWS * (size_t)w->cols) : rows;
-    if (!grown) {
-      free(rows);
-      munmap(buf, total);
-      free(ws);
-      return HR_ENOMEM;
+    if (w->type == TT_F16) {
+      float *grown = realloc(rows, sizeof(float) * BF3_ROWS * (size_t)w->cols);
+      if (!grown) {
+        free(rows);
+        munmap(buf, total);
+        free(ws);
+        return HR_ENOMEM;
+      }
+      rows = grown;
     }
-    rows = grown;
     for (int g = 0; g < w->rows / BF3_ROWS; g++) {
       const uint8_t *group = (const uint8_t *)w->data + (size_t)g * BF3_ROWS * w->row_bytes;
       if (w->type == TT_F16) {
