@@ -10,7 +10,6 @@
 
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* ---- shared pieces ------------------------------------------------------ */
@@ -266,41 +265,6 @@ static chat_role role_of(hr_str r) {
   return CHAT_ROLE_USER; /* unreachable: the schema checked the enum */
 }
 
-typedef struct {
-  hr_str name;
-  size_t at;
-} named_tool;
-
-static int by_name_then_place(const void *x, const void *y) {
-  const named_tool *a = x, *b = y;
-  size_t n = HR_MIN(a->name.len, b->name.len);
-  int c = memcmp(a->name.ptr, b->name.ptr, n);
-  if (c) return c;
-  if (a->name.len != b->name.len) return a->name.len < b->name.len ? -1 : 1;
-  return a->at < b->at ? -1 : a->at > b->at;
-}
-
-/* 1 with *at the first tool whose function's name an earlier tool has (a
- * call by that name would be a guess), 0, or HR_ENOMEM; sorted, not
- * compared pairwise: a 4 MiB body holds ~80,000 tools. */
-static int later_duplicate_name(hr_arena *a, const json_value *tools, size_t *at) {
-  size_t n = tools->u.arr.n, k = 0;
-  named_tool *v = n ? hr_arena_alloc(a, n * sizeof *v) : NULL;
-  if (n && !v) return HR_ENOMEM;
-  for (size_t i = 0; i < n; i++) {
-    const json_value *name = json_get(json_get(tools->u.arr.items[i], "function"), "name");
-    if (name && name->type == JSON_STRING) v[k++] = (named_tool){hr_str_make(name->u.str.ptr, name->u.str.len), i};
-  }
-  qsort(v, k, sizeof *v, by_name_then_place);
-  bool found = false;
-  for (size_t i = 1; i < k; i++)
-    if (hr_str_eq(v[i].name, v[i - 1].name) && (!found || v[i].at < *at)) {
-      *at = v[i].at; /* the second of its name: later than the first */
-      found = true;
-    }
-  return found;
-}
-
 int chat_request_parse(hr_arena *a, const json_value *body, chat_request *out,
                        json_validate_error *err) {
   memset(out, 0, sizeof *out);
@@ -358,8 +322,15 @@ int chat_request_parse(hr_arena *a, const json_value *body, chat_request *out,
   if (out->has_stream_options && !out->stream)
     return fail_at(err, "is only allowed when stream is true", "stream_options");
   if (out->has_tools && out->tools && out->tools->type == JSON_ARRAY) {
-    size_t dup = 0;
-    rc = later_duplicate_name(a, out->tools, &dup);
+    /* two tools of one name: which one a call means would be a guess */
+    size_t n = out->tools->u.arr.n, dup = 0;
+    hr_str *names = n ? hr_arena_calloc(a, n, sizeof *names) : NULL;
+    if (n && !names) return HR_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+      const json_value *name = json_get(json_get(out->tools->u.arr.items[i], "function"), "name");
+      if (name && name->type == JSON_STRING) names[i] = hr_str_make(name->u.str.ptr, name->u.str.len);
+    }
+    rc = hr_str_first_repeat(a, names, n, &dup);
     if (rc < 0) return rc;
     if (rc) return fail_at(err, "is the name of an earlier tool too", "tools[%zu].function.name", dup);
   }

@@ -114,3 +114,33 @@ void hr_arena_free(hr_arena *a) {
 }
 
 size_t hr_arena_used(const hr_arena *a) { return a->used_total; }
+
+typedef struct {
+  hr_str s;
+  size_t at;
+} placed_str;
+
+static int by_text_then_place(const void *x, const void *y) {
+  const placed_str *a = x, *b = y;
+  size_t n = a->s.len < b->s.len ? a->s.len : b->s.len;
+  int c = n ? memcmp(a->s.ptr, b->s.ptr, n) : 0;
+  if (c) return c;
+  if (a->s.len != b->s.len) return a->s.len < b->s.len ? -1 : 1;
+  return a->at < b->at ? -1 : a->at > b->at;
+}
+
+int hr_str_first_repeat(hr_arena *a, const hr_str *s, size_t n, size_t *at) {
+  placed_str *v = n ? hr_arena_alloc(a, n * sizeof *v) : NULL;
+  if (n && !v) return HR_ENOMEM;
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++)
+    if (s[i].ptr) v[k++] = (placed_str){s[i], i};
+  qsort(v, k, sizeof *v, by_text_then_place);
+  bool found = false;
+  for (size_t i = 1; i < k; i++) /* in a run of equal strings, each after the first repeats */
+    if (hr_str_eq(v[i].s, v[i - 1].s) && (!found || v[i].at < *at)) {
+      *at = v[i].at;
+      found = true;
+    }
+  return found;
+}

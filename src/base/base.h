@@ -60,6 +60,10 @@ typedef struct hr_arena hr_arena;
 hr_arena *hr_arena_new(size_t block_bytes);
 /* bytes from the arena, 16-byte aligned; NULL only when out of memory. */
 void *hr_arena_alloc(hr_arena *a, size_t bytes);
+/* 1 with *at the lowest index i whose string s[j] for some j < i equals
+ * (entries with a NULL ptr take no part), 0 when all differ, or HR_ENOMEM;
+ * by sorting (scratch in a), so tens of thousands of names cost little. */
+int hr_str_first_repeat(hr_arena *a, const hr_str *s, size_t n, size_t *at);
 void *hr_arena_calloc(hr_arena *a, size_t n, size_t size);
 /* A NUL-terminated copy of s[0..n). */
 char *hr_arena_strndup(hr_arena *a, const char *s, size_t n);

@@ -15,7 +15,6 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define PATH_MAX_SEGS 48
@@ -347,49 +346,11 @@ static int v_array(vctx *c, const json_schema *s, const json_value *v, json_arra
   return 0;
 }
 
-static int by_key_then_place(const void *x, const void *y) {
-  const json_member *const *a = x, *const *b = y;
-  size_t n = (*a)->key.len < (*b)->key.len ? (*a)->key.len : (*b)->key.len;
-  int c = memcmp((*a)->key.ptr, (*b)->key.ptr, n);
-  if (c) return c;
-  if ((*a)->key.len != (*b)->key.len) return (*a)->key.len < (*b)->key.len ? -1 : 1;
-  return *a < *b ? -1 : *a > *b; /* members lie in order */
-}
-
-/* The first member of v whose key an earlier member has, or NULL; sorted,
- * not compared pairwise (a map may hold tens of thousands of keys). */
-static const json_member *repeated_key(vctx *c, const json_value *v, int *rc) {
-  size_t n = v->u.obj.n;
-  *rc = 0;
-  if (n < 2) return NULL;
-  const json_member **m = hr_arena_alloc(c->a, n * sizeof *m);
-  if (!m) {
-    *rc = fail_nomem(c);
-    return NULL;
-  }
-  for (size_t i = 0; i < n; i++) m[i] = &v->u.obj.members[i];
-  qsort(m, n, sizeof *m, by_key_then_place);
-  const json_member *first = NULL;
-  for (size_t i = 1; i < n; i++)
-    if (m[i]->key.len == m[i - 1]->key.len && !memcmp(m[i]->key.ptr, m[i - 1]->key.ptr, m[i]->key.len) &&
-        (!first || m[i] < first))
-      first = m[i];
-  return first;
-}
-
 static int v_map(vctx *c, const json_schema *s, const json_value *v, json_map_slot *slot) {
   if (v->type != JSON_OBJECT) return fail_type(c, s);
   size_t n = v->u.obj.n;
   int rc = check_count(c, s, n);
   if (rc) return rc;
-  /* as for a field: a key given twice would be read one way here and
-   * another way elsewhere */
-  const json_member *again = repeated_key(c, v, &rc);
-  if (rc) return rc;
-  if (again) {
-    push_key(c, again->key.ptr, again->key.len);
-    return fail(c, "is given more than once");
-  }
   hr_str *keys = NULL;
   char *values = NULL;
   if (n) {
@@ -397,9 +358,18 @@ static int v_map(vctx *c, const json_schema *s, const json_value *v, json_map_sl
     values = s->item_size ? hr_arena_calloc(c->a, n, s->item_size) : NULL;
     if (!keys || (s->item_size && !values)) return fail_nomem(c);
   }
+  for (size_t i = 0; i < n; i++) keys[i] = v->u.obj.members[i].key;
+  /* as for a field: a key given twice would be read one way here and
+   * another way elsewhere */
+  size_t again = 0;
+  rc = hr_str_first_repeat(c->a, keys, n, &again);
+  if (rc < 0) return fail_nomem(c);
+  if (rc) {
+    push_key(c, keys[again].ptr, keys[again].len);
+    return fail(c, "is given more than once");
+  }
   for (size_t i = 0; i < n; i++) {
     const json_member *m = &v->u.obj.members[i];
-    keys[i] = m->key;
     push_key(c, m->key.ptr, m->key.len);
     if (!(m->value->type == JSON_NULL && s->items->nullable)) {
       rc = validate(c, s->items, m->value, values + i * s->item_size);
